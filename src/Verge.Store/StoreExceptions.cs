@@ -53,3 +53,19 @@ public sealed class FutureRevisionException(long requestedRevision, long current
 
     public long CurrentRevision { get; } = currentRevision;
 }
+
+/// <summary>
+/// A watcher fell too far behind the writes and its buffer filled up. The watch has ended; no event was skipped
+/// before this exception. Watch again from the revision of the last event received.
+/// </summary>
+public sealed class WatchOverflowException(string prefix, long lastDeliveredRevision, int capacity)
+    : StoreException(
+        $"watch on {prefix} fell more than {capacity} events behind after revision {lastDeliveredRevision}; watch again from that revision")
+{
+    public string Prefix { get; } = prefix;
+
+    /// <summary>The revision of the last event queued for the watcher before the overflow (0 when none was).</summary>
+    public long LastDeliveredRevision { get; } = lastDeliveredRevision;
+
+    public int Capacity { get; } = capacity;
+}
