@@ -1,0 +1,305 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Verge.ApiServer.Discovery;
+using Verge.ApiServer.Http;
+using Verge.ApiServer.Registry;
+using Verge.ApiServer.Security;
+using Verge.ApiServer.Watch;
+using Verge.Core.Meta;
+using Verge.Core.Serialization;
+using Verge.Store;
+using Verge.Store.Sqlite;
+
+namespace Verge.ApiServer.Hosting;
+
+/// <summary>
+/// Builds and runs the control plane's HTTPS API server: opens the store, creates the cluster CA, serving
+/// certificate and admin kubeconfig on first start, and serves the Kubernetes REST surface.
+/// </summary>
+public sealed partial class ApiServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IKeyValueStore _store;
+
+    private ApiServerHost(WebApplication app, IKeyValueStore store, string kubeconfigPath, Uri address)
+    {
+        _app = app;
+        _store = store;
+        AdminKubeconfigPath = kubeconfigPath;
+        Address = address;
+    }
+
+    /// <summary>Where the admin kubeconfig was written.</summary>
+    public string AdminKubeconfigPath { get; }
+
+    /// <summary>The HTTPS address clients use.</summary>
+    public Uri Address { get; private set; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Creates the server (store, PKI, kubeconfig); <see cref="StartAsync"/> starts serving.</summary>
+    public static async Task<ApiServerHost> CreateAsync(ApiServerOptions options, CancellationToken ct = default)
+    {
+        options.Validate();
+        var dataDir = Path.GetFullPath(options.DataDir);
+        Directory.CreateDirectory(dataDir);
+        var (host, port) = ParseListen(options.Listen);
+        var time = TimeProvider.System;
+
+        var store = await OpenStoreAsync(options.Store, dataDir, ct);
+        var pki = Path.Combine(dataDir, "pki");
+        var ca = CertificateAuthority.LoadOrCreate(pki, time);
+        var dnsNames = new List<string> { "localhost", Dns.GetHostName() };
+        dnsNames.AddRange(options.ExtraSans);
+        var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+        if (!host.Equals(IPAddress.Any) && !host.Equals(IPAddress.IPv6Any) && !addresses.Contains(host))
+        {
+            addresses.Add(host);
+        }
+
+        var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Verge", LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+            kestrel.Limits.MaxConcurrentConnections = null;
+            kestrel.Listen(host, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = serving,
+                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = (_, _, _) => true,
+                });
+            });
+        });
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(ca);
+        builder.Services.AddSingleton<ResourceService>();
+        builder.Services.AddSingleton(sp => new WatchCache(store, sp.GetRequiredService<ILogger<WatchCache>>(), options.WatchCacheCapacity));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WatchCache>());
+        builder.Services.AddHostedService<NamespaceFinalizer>();
+        builder.Services.AddHostedService<Compactor>();
+        builder.Services.AddSingleton<ResourceEndpoint>();
+        builder.Services.AddSingleton<Authentication>();
+        builder.Services.AddSingleton(new DiscoveryDocuments(ResourceCatalog.All, VersionInfo.GitVersion));
+        builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
+        var app = builder.Build();
+        app.Run(context => HandleAsync(context, app.Services));
+
+        var service = app.Services.GetRequiredService<ResourceService>();
+        await SystemNamespaces.EnsureAsync(service, ct);
+
+        var kubeconfigPath = Path.Combine(dataDir, "admin.kubeconfig");
+        var address = new Uri($"https://{FormatHost(host)}:{port}");
+        WriteAdminKubeconfig(ca, kubeconfigPath, address);
+        return new ApiServerHost(app, store, kubeconfigPath, address);
+    }
+
+    /// <summary>Starts serving; returns once the port is open and the watch cache follows the store.</summary>
+    public async Task StartAsync(CancellationToken ct = default)
+    {
+        await _app.StartAsync(ct);
+        var bound = _app.Urls.FirstOrDefault();
+        if (bound is not null && Address.Port == 0)
+        {
+            var port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
+            Address = new UriBuilder(Address) { Port = port }.Uri;
+            WriteAdminKubeconfig(_app.Services.GetRequiredService<CertificateAuthority>(), AdminKubeconfigPath, Address);
+        }
+
+        await _app.Services.GetRequiredService<WatchCache>().Ready.WaitAsync(ct);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    internal static (IPAddress Host, int Port) ParseListen(string listen)
+    {
+        var colon = listen.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"--listen must be HOST:PORT, got \"{listen}\"");
+        }
+
+        var hostText = listen[..colon].Trim('[', ']');
+        if (hostText.Length == 0)
+        {
+            return (IPAddress.Any, port);
+        }
+
+        if (hostText == "localhost")
+        {
+            return (IPAddress.Loopback, port);
+        }
+
+        if (!IPAddress.TryParse(hostText, out var host))
+        {
+            throw new ArgumentException($"--listen host must be an IP address or localhost, got \"{hostText}\"");
+        }
+
+        return (host, port);
+    }
+
+    private static string FormatHost(IPAddress host) =>
+        host.Equals(IPAddress.Any) ? "127.0.0.1"
+        : host.Equals(IPAddress.IPv6Any) ? "[::1]"
+        : host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]"
+        : host.ToString();
+
+    private static async Task<IKeyValueStore> OpenStoreAsync(string spec, string dataDir, CancellationToken ct)
+    {
+        if (spec == "sqlite")
+        {
+            return await SqliteKeyValueStore.OpenAsync(Path.Combine(dataDir, "state.db"), null, ct);
+        }
+
+        if (spec.StartsWith("sqlite:", StringComparison.Ordinal))
+        {
+            return await SqliteKeyValueStore.OpenAsync(spec["sqlite:".Length..], null, ct);
+        }
+
+        throw new ArgumentException($"--store must be \"sqlite\" or \"sqlite:PATH\" (etcd comes later), got \"{spec}\"");
+    }
+
+    private static void WriteAdminKubeconfig(CertificateAuthority ca, string path, Uri address)
+    {
+        var (cert, key) = ca.IssueClient("verge-admin", [UserInfo.MastersGroup], TimeSpan.FromDays(365));
+        var text = Kubeconfig.Render("verge", address.ToString().TrimEnd('/'), ca.CertificatePem, "verge-admin", cert, key);
+        CertificateAuthority.WriteSecret(path, text);
+    }
+
+    private static async Task HandleAsync(HttpContext context, IServiceProvider services)
+    {
+        try
+        {
+            var path = context.Request.Path.Value ?? "/";
+            if (Authentication.IsPublic(context.Request.Path))
+            {
+                await WritePlainAsync(context, "ok");
+                return;
+            }
+
+            if (await services.GetRequiredService<Authentication>().AuthenticateAsync(context) is null)
+            {
+                throw ApiException.Unauthorized();
+            }
+
+            await RouteAsync(context, services, path);
+        }
+        catch (ApiException e)
+        {
+            await WriteStatusAsync(context, e);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await WriteStatusAsync(context, ApiException.TooLarge(services.GetRequiredService<ApiServerOptions>().MaxRequestBodyBytes));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnhandled(services.GetRequiredService<ILogger<ApiServerHost>>(), context.Request.Method, context.Request.Path, e);
+            await WriteStatusAsync(context, ApiException.Internal(e.Message));
+        }
+    }
+
+    private static async Task RouteAsync(HttpContext context, IServiceProvider services, string path)
+    {
+        var discovery = services.GetRequiredService<DiscoveryDocuments>();
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var get = context.Request.Method is "GET" or "HEAD";
+        switch (segments)
+        {
+            case ["version"] when get:
+                await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.Version);
+                return;
+            case ["api"] when get:
+                await WriteDiscoveryAsync(context, discovery.Api, discovery.ApiAggregated);
+                return;
+            case ["apis"] when get:
+                await WriteDiscoveryAsync(context, discovery.Apis, discovery.ApisAggregated);
+                return;
+            case ["api", var v] when get:
+                await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.ResourceList(v) ?? throw ApiException.NotFoundPath());
+                return;
+            case ["apis", var g, var v] when get:
+                await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.ResourceList($"{g}/{v}") ?? throw ApiException.NotFoundPath());
+                return;
+            case ["apis", var g] when get:
+                throw ApiException.NotFoundPath();
+            case ["openapi", ..] when get:
+                await services.GetRequiredService<OpenApiRoutes>().HandleAsync(context, segments);
+                return;
+            case ["api", var v, .. var rest] when rest.Length > 0:
+                await services.GetRequiredService<ResourceEndpoint>().HandleAsync(context, "", v, rest);
+                return;
+            case ["apis", var g, var v, .. var rest] when rest.Length > 0:
+                await services.GetRequiredService<ResourceEndpoint>().HandleAsync(context, g, v, rest);
+                return;
+            default:
+                throw ApiException.NotFoundPath();
+        }
+    }
+
+    private static Task WriteDiscoveryAsync(HttpContext context, byte[] plain, byte[] aggregated)
+    {
+        var accept = context.Request.Headers.Accept.ToString();
+        if (accept.Contains("as=APIGroupDiscoveryList", StringComparison.Ordinal)
+            && accept.Contains("v=v2", StringComparison.Ordinal)
+            && accept.Contains("g=apidiscovery.k8s.io", StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = DiscoveryDocuments.AggregatedMediaType;
+            context.Response.ContentLength = aggregated.Length;
+            return context.Response.Body.WriteAsync(aggregated, context.RequestAborted).AsTask();
+        }
+
+        return ResourceEndpoint.WriteJsonAsync(context, 200, plain);
+    }
+
+    private static async Task WritePlainAsync(HttpContext context, string text)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(text, context.RequestAborted);
+    }
+
+    internal static async Task WriteStatusAsync(HttpContext context, ApiException error)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.Clear();
+        var body = JsonSerializer.SerializeToUtf8Bytes(error.ToStatus(), VergeJson.Options.GetTypeInfo(typeof(Status)));
+        await ResourceEndpoint.WriteJsonAsync(context, error.Code, body);
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Unhandled error serving {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
+}

@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Verge.ApiServer.Serialization;
+
+namespace Verge.ApiServer.Http;
+
+/// <summary>The media types a body may come in.</summary>
+internal enum BodyFormat
+{
+    Json,
+    Yaml,
+    MergePatch,
+    StrategicMergePatch,
+    JsonPatch,
+    ApplyPatch,
+}
+
+/// <summary>Reads request bodies with a size limit and turns them into JSON trees.</summary>
+internal static class RequestBody
+{
+    public static BodyFormat FormatOf(HttpRequest request, bool patch)
+    {
+        var contentType = request.ContentType;
+        var media = contentType?.Split(';', 2)[0].Trim().ToLowerInvariant();
+        return media switch
+        {
+            "application/merge-patch+json" when patch => BodyFormat.MergePatch,
+            "application/strategic-merge-patch+json" when patch => BodyFormat.StrategicMergePatch,
+            "application/json-patch+json" when patch => BodyFormat.JsonPatch,
+            "application/apply-patch+yaml" or "application/apply-patch+json" when patch => BodyFormat.ApplyPatch,
+            "application/json" or null or "" when !patch => BodyFormat.Json,
+            "application/yaml" or "application/x-yaml" or "text/yaml" when !patch => BodyFormat.Yaml,
+            _ => throw ApiException.UnsupportedMediaType(contentType),
+        };
+    }
+
+    /// <summary>The whole body, or a 413 when it is larger than <paramref name="limit"/> bytes.</summary>
+    public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            throw ApiException.TooLarge(limit);
+        }
+
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 4096);
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw ApiException.TooLarge(limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw ApiException.TooLarge(limit);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Parses a body as JSON or YAML into a tree (null for an empty body).</summary>
+    public static JsonNode? Parse(byte[] body, BodyFormat format)
+    {
+        if (body.Length == 0)
+        {
+            return null;
+        }
+
+        if (format is BodyFormat.Yaml or BodyFormat.ApplyPatch && !LooksLikeJson(body))
+        {
+            try
+            {
+                return YamlReader.ReadSingle(Encoding.UTF8.GetString(body));
+            }
+            catch (YamlFormatException e)
+            {
+                throw ApiException.BadRequest(e.Message);
+            }
+        }
+
+        try
+        {
+            return JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = YamlReader.MaxDepth });
+        }
+        catch (JsonException e)
+        {
+            var where = e.LineNumber is { } line ? $" at line {line + 1}, column {e.BytePositionInLine + 1}" : "";
+            var reason = e.Message;
+            var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                reason = reason[..cut];
+            }
+
+            throw ApiException.BadRequest($"the request body is not valid JSON{where}: {reason.TrimEnd('.', ' ')}");
+        }
+    }
+
+    private static bool LooksLikeJson(byte[] body)
+    {
+        foreach (var b in body)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                continue;
+            }
+
+            return b is (byte)'{' or (byte)'[';
+        }
+
+        return false;
+    }
+}

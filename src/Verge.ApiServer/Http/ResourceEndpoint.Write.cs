@@ -1,0 +1,323 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Verge.ApiServer.Registry;
+using Verge.Core.Meta;
+using Verge.ApiServer.Serialization;
+using Verge.Core.Patching;
+
+namespace Verge.ApiServer.Http;
+
+internal sealed partial class ResourceEndpoint
+{
+    private async Task CreateAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        if (path.Subresource is not null)
+        {
+            throw ApiException.MethodNotAllowed("POST");
+        }
+
+        var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
+        var node = await ReadObjectAsync(context, path, ct);
+        var obj = Decode(context, path.Type, node, options);
+        var created = await service.CreateAsync(path.Type, path.Namespace, obj, options,
+            (candidate, _) => Patcher.RecordManager(path.Type, null, candidate, options.FieldManager, "Update", time.GetUtcNow()), ct);
+        await WriteObjectAsync(context, options.DryRun ? 200 : 201, path.Type, created);
+    }
+
+    private async Task ReplaceAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
+        var node = await ReadObjectAsync(context, path, ct);
+        if (path.Subresource == "scale")
+        {
+            await WriteScaleAsync(context, path, _ => node, options, ct);
+            return;
+        }
+
+        var obj = Decode(context, path.Type, node, options);
+        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+            current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
+            options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
+        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+    }
+
+    private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var format = RequestBody.FormatOf(context.Request, patch: true);
+        var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
+        var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
+        var patch = RequestBody.Parse(body, format) ?? throw ApiException.BadRequest("the patch body is empty");
+        if (format == BodyFormat.ApplyPatch && string.IsNullOrEmpty(context.Request.Query["fieldManager"]))
+        {
+            throw ApiException.Unprocessable(
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+        }
+
+        if (path.Subresource == "scale")
+        {
+            await WriteScaleAsync(context, path, scale => Patcher.Apply(format, scale, patch, null), options, ct);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+            current =>
+            {
+                var live = current is null ? null : ObjectCodec.ToNode(path.Type, current);
+                if (format == BodyFormat.ApplyPatch)
+                {
+                    var applied = Patcher.ServerSideApply(path.Type, live, patch, options.FieldManager, options.Force, now, path.Subresource);
+                    return Decode(context, path.Type, applied, options);
+                }
+
+                var patched = Patcher.Apply(format, live!, patch, path.Type);
+                var obj = Decode(context, path.Type, patched, options);
+                return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
+            },
+            options, allowCreate: format == BodyFormat.ApplyPatch, ct);
+        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+    }
+
+    private async Task DeleteAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var delete = await ReadDeleteOptionsAsync(context, ct);
+        var (obj, removed) = await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
+        await WriteObjectAsync(context, removed || obj.Metadata.DeletionTimestamp is null ? 200 : 202, path.Type, obj);
+    }
+
+    private async Task DeleteCollectionAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var delete = await ReadDeleteOptionsAsync(context, ct);
+        var filter = ParseFilter(path, context.Request.Query);
+        var prefix = ObjectCodec.Prefix(path.Type, path.Namespace);
+        var deleted = new List<KubeObject>();
+        string? start = null;
+        while (true)
+        {
+            var page = await service.Store.ListAsync(prefix, 0, PageSize, start, ct);
+            foreach (var kv in page.Items)
+            {
+                var obj = ObjectCodec.Decode(path.Type, kv.Value.Span, kv.ModRevision);
+                if (!filter.Matches(path.Type, obj))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var (result, _) = await service.DeleteAsync(path.Type, obj.Metadata.Namespace, obj.Metadata.Name!, delete, ct);
+                    deleted.Add(result);
+                }
+                catch (ApiException e) when (e.Code == 404)
+                {
+                    // Deleted by someone else meanwhile.
+                }
+            }
+
+            if (!page.HasMore || page.Items.Count == 0)
+            {
+                break;
+            }
+
+            start = page.Items[^1].Key;
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.BodyWriter);
+        w.WriteStartObject();
+        w.WriteString("kind", path.Type.Kind + "List");
+        w.WriteString("apiVersion", path.Type.ApiVersion);
+        WriteListMeta(w, ResourceService.Rv(await service.Store.GetCurrentRevisionAsync(ct)), null, null);
+        w.WriteStartArray("items");
+        foreach (var obj in deleted)
+        {
+            JsonSerializer.Serialize(w, obj, path.Type.TypeInfo);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        await w.FlushAsync(ct);
+    }
+
+    private async Task BindAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
+        var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
+        var binding = RequestBody.Parse(body, RequestBody.FormatOf(context.Request, patch: false)) as JsonObject
+            ?? throw ApiException.BadRequest("a Binding object is required");
+        var node = binding["target"]?["name"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(node))
+        {
+            throw ApiException.Invalid(path.Type, path.Name!, [FieldError.Required("target.name")]);
+        }
+
+        await service.UpdateAsync(path.Type, path.Namespace, path.Name!, null, current =>
+        {
+            var pod = ObjectCodec.ToNode(path.Type, current!);
+            var spec = pod["spec"] as JsonObject ?? [];
+            if (spec["nodeName"]?.GetValue<string>() is { Length: > 0 } existing)
+            {
+                throw ApiException.Conflict(path.Type, path.Name!, $"pod {path.Name} is already assigned to node \"{existing}\"");
+            }
+
+            if (current!.Metadata.DeletionTimestamp is not null)
+            {
+                throw ApiException.Conflict(path.Type, path.Name!, "pod is being deleted, cannot be assigned to a host");
+            }
+
+            spec["nodeName"] = node;
+            pod["spec"] = spec;
+            return ObjectCodec.FromNode(path.Type, pod, strict: false);
+        }, options, allowCreate: false, ct);
+        await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
+            new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
+    }
+
+    private async Task GetScaleAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var (obj, _) = await service.GetAsync(path.Type, path.Namespace, path.Name!, ct);
+        await WriteJsonAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(ScaleView(path.Type, obj), ApiServerJsonContext.Default.JsonObject));
+    }
+
+    private async Task WriteScaleAsync(HttpContext context, ResourcePath path, Func<JsonObject, JsonNode> change, WriteOptions options, CancellationToken ct)
+    {
+        var scale = path.Type.Scale!;
+        var (result, _) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, null, current =>
+        {
+            var view = ScaleView(path.Type, current!);
+            var changed = change(view) as JsonObject ?? throw ApiException.BadRequest("a Scale object is required");
+            if (changed["metadata"]?["resourceVersion"]?.GetValue<string>() is { Length: > 0 } pinned
+                && pinned != current!.Metadata.ResourceVersion)
+            {
+                throw ApiException.Modified(path.Type, path.Name!);
+            }
+
+            var replicasNode = changed["spec"]?["replicas"];
+            int replicas;
+            try
+            {
+                replicas = replicasNode?.GetValue<int>() ?? 0;
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw ApiException.BadRequest("Scale in version \"v1\" cannot be handled as a Scale: spec.replicas must be an integer");
+            }
+
+            if (replicas < 0)
+            {
+                throw new ApiException(422, "Invalid",
+                    $"Scale.autoscaling \"{path.Name}\" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0",
+                    new StatusDetails
+                    {
+                        Name = path.Name,
+                        Group = "autoscaling",
+                        Kind = "Scale",
+                        Causes = [new StatusCause { Reason = "FieldValueInvalid", Field = "spec.replicas", Message = $"Invalid value: {replicas}: must be greater than or equal to 0" }],
+                    });
+            }
+
+            scale.SetSpecReplicas(current!, replicas);
+            current!.Metadata.ResourceVersion = null;
+            return current;
+        }, options, allowCreate: false, ct);
+        await WriteJsonAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(ScaleView(path.Type, result), ApiServerJsonContext.Default.JsonObject));
+    }
+
+    private static JsonObject ScaleView(ResourceType type, KubeObject obj)
+    {
+        var scale = type.Scale!;
+        return new JsonObject
+        {
+            ["kind"] = "Scale",
+            ["apiVersion"] = "autoscaling/v1",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = obj.Metadata.Name,
+                ["namespace"] = obj.Metadata.Namespace,
+                ["uid"] = obj.Metadata.Uid,
+                ["resourceVersion"] = obj.Metadata.ResourceVersion,
+                ["creationTimestamp"] = obj.Metadata.CreationTimestamp?.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            },
+            ["spec"] = new JsonObject { ["replicas"] = scale.GetSpecReplicas(obj) },
+            ["status"] = new JsonObject { ["replicas"] = scale.GetStatusReplicas(obj), ["selector"] = scale.GetSelector(obj) },
+        };
+    }
+
+    private async Task<JsonObject> ReadObjectAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var format = RequestBody.FormatOf(context.Request, patch: false);
+        var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
+        var node = RequestBody.Parse(body, format);
+        if (node is not JsonObject obj)
+        {
+            throw ApiException.BadRequest("the request body must be a JSON or YAML object");
+        }
+
+        if (path.Subresource == "scale")
+        {
+            return obj;
+        }
+
+        var apiVersion = obj["apiVersion"] is JsonValue av && av.TryGetValue<string>(out var a) ? a : null;
+        var kind = obj["kind"] is JsonValue kv && kv.TryGetValue<string>(out var k) ? k : null;
+        if (apiVersion is not null && apiVersion != path.Type.ApiVersion)
+        {
+            throw ApiException.BadRequest(
+                $"the API version in the data ({apiVersion}) does not match the expected API version ({path.Type.ApiVersion})");
+        }
+
+        if (kind is not null && kind != path.Type.Kind)
+        {
+            throw ApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({path.Type.Kind})");
+        }
+
+        return obj;
+    }
+
+    private static KubeObject Decode(HttpContext context, ResourceType type, JsonNode node, WriteOptions options)
+    {
+        Action<string>? warn = options.Validation == FieldValidation.Warn
+            ? message => context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"")
+            : null;
+        return ObjectCodec.FromNode(type, node, options.Validation == FieldValidation.Strict, warn);
+    }
+
+    private async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext context, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
+        var delete = new DeleteOptions();
+        if (body.Length > 0)
+        {
+            var node = RequestBody.Parse(body, BodyFormat.Json) as JsonObject
+                ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object");
+            try
+            {
+                delete = node.Deserialize(ApiServerJsonContext.Default.DeleteOptions) ?? delete;
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadRequest($"invalid DeleteOptions: {e.Message}");
+            }
+        }
+
+        var query = context.Request.Query;
+        if (query["dryRun"].ToString() == "All")
+        {
+            delete.DryRun = ["All"];
+        }
+
+        if (query["propagationPolicy"].ToString() is { Length: > 0 } policy)
+        {
+            delete.PropagationPolicy = policy;
+        }
+
+        if (delete.PropagationPolicy is { } p && p is not ("Orphan" or "Background" or "Foreground"))
+        {
+            throw ApiException.BadRequest($"invalid propagationPolicy: {p}; supported values are Orphan, Background and Foreground");
+        }
+
+        return delete;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Verge.ApiServer.Http;
+using Verge.Core.Meta;
+using Verge.Core.Serialization;
+
+namespace Verge.ApiServer.Registry;
+
+/// <summary>
+/// Encodes objects for the store and decodes them back. Stored bytes never contain
+/// <c>metadata.resourceVersion</c>: it is the store's modification revision of the key and is spliced into the
+/// bytes on the way out (<see cref="WithResourceVersion"/>), so a watch event or a list item is encoded once and
+/// shared by every reader.
+/// </summary>
+internal static class ObjectCodec
+{
+    private static readonly byte[] MetadataOpen = "\"metadata\":{"u8.ToArray();
+
+    public static string Key(ResourceType type, string? ns, string name) =>
+        ns is null ? $"/registry/{type.GroupResource}/{name}" : $"/registry/{type.GroupResource}/{ns}/{name}";
+
+    public static string Prefix(ResourceType type, string? ns) =>
+        ns is null ? $"/registry/{type.GroupResource}/" : $"/registry/{type.GroupResource}/{ns}/";
+
+    /// <summary>The bytes to store: the object without its resourceVersion.</summary>
+    public static byte[] Encode(ResourceType type, KubeObject obj)
+    {
+        var version = obj.Metadata.ResourceVersion;
+        obj.Metadata.ResourceVersion = null;
+        obj.ApiVersion = type.ApiVersion;
+        obj.Kind = type.Kind;
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(obj, type.TypeInfo);
+        }
+        finally
+        {
+            obj.Metadata.ResourceVersion = version;
+        }
+    }
+
+    /// <summary>The typed object stored under a key, with its resourceVersion set.</summary>
+    public static KubeObject Decode(ResourceType type, ReadOnlySpan<byte> stored, long revision)
+    {
+        var obj = (KubeObject?)JsonSerializer.Deserialize(stored, type.TypeInfo)
+            ?? throw ApiException.Internal("stored object is null");
+        obj.Metadata.ResourceVersion = revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return obj;
+    }
+
+    /// <summary>Stored bytes with <c>"resourceVersion":"N"</c> inserted as the first field of metadata.</summary>
+    public static byte[] WithResourceVersion(ReadOnlySpan<byte> stored, long revision)
+    {
+        var at = stored.IndexOf(MetadataOpen);
+        if (at < 0)
+        {
+            throw ApiException.Internal("stored object has no metadata");
+        }
+
+        at += MetadataOpen.Length;
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(revision, digits, out var written);
+        var empty = stored[at] == (byte)'}';
+        var extra = "\"resourceVersion\":\"".Length + written + 1 + (empty ? 0 : 1);
+        var result = new byte[stored.Length + extra];
+        stored[..at].CopyTo(result);
+        var span = result.AsSpan(at);
+        "\"resourceVersion\":\""u8.CopyTo(span);
+        span = span["\"resourceVersion\":\"".Length..];
+        digits[..written].CopyTo(span);
+        span = span[written..];
+        span[0] = (byte)'"';
+        span = span[1..];
+        if (!empty)
+        {
+            span[0] = (byte)',';
+            span = span[1..];
+        }
+
+        stored[at..].CopyTo(span);
+        return result;
+    }
+
+    /// <summary>Serializes a typed object for a response (its resourceVersion included).</summary>
+    public static byte[] Serialize(ResourceType type, KubeObject obj) => JsonSerializer.SerializeToUtf8Bytes(obj, type.TypeInfo);
+
+    public static JsonObject ToNode(ResourceType type, KubeObject obj) =>
+        JsonSerializer.SerializeToNode(obj, type.TypeInfo)!.AsObject();
+
+    /// <summary>
+    /// Turns a JSON tree into the kind's typed object. With <paramref name="strict"/>, unknown fields are a 400, as
+    /// with Kubernetes' fieldValidation=Strict; otherwise they are dropped and reported through
+    /// <paramref name="unknownField"/> (for fieldValidation=Warn).
+    /// </summary>
+    public static KubeObject FromNode(ResourceType type, JsonNode node, bool strict, Action<string>? unknownField = null)
+    {
+        if (strict || unknownField is not null)
+        {
+            try
+            {
+                return Deserialize(type, node, VergeJson.StrictOptions);
+            }
+            catch (JsonException e) when (IsUnknownMember(e))
+            {
+                var field = FieldOf(e);
+                if (strict)
+                {
+                    throw ApiException.BadRequest($"strict decoding error: unknown field \"{field}\"");
+                }
+
+                unknownField!($"unknown field \"{field}\"");
+            }
+        }
+
+        return Deserialize(type, node, VergeJson.Options);
+    }
+
+    private static KubeObject Deserialize(ResourceType type, JsonNode node, JsonSerializerOptions options)
+    {
+        try
+        {
+            var info = options.GetTypeInfo(type.TypeInfo.Type);
+            return (KubeObject?)node.Deserialize(info) ?? throw ApiException.BadRequest("the object is null");
+        }
+        catch (JsonException e) when (!IsUnknownMember(e))
+        {
+            throw ApiException.BadRequest(
+                $"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: {FieldOf(e)}: {Describe(e)}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+        {
+            throw ApiException.BadRequest(
+                $"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: {e.Message}");
+        }
+    }
+
+    private static bool IsUnknownMember(JsonException e) =>
+        e.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal);
+
+    /// <summary>The Kubernetes-style field path of a JSON error: <c>$.spec.foo</c> becomes <c>spec.foo</c>.</summary>
+    private static string FieldOf(JsonException e)
+    {
+        var path = e.Path ?? "$";
+        if (IsUnknownMember(e))
+        {
+            // For an unmapped member the path is the containing object; the member's name is quoted in the message.
+            var start = e.Message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start < 0 ? -1 : e.Message.IndexOf('\'', start + 1);
+            if (start >= 0 && end > start)
+            {
+                var member = e.Message[(start + 1)..end];
+                path = path == "$" ? "$." + member : path + "." + member;
+            }
+        }
+
+        return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+    }
+
+    private static string Describe(JsonException e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut > 0)
+        {
+            message = message[..cut];
+        }
+
+        return message.Replace("The JSON value could not be converted to ", "cannot convert the value to ", StringComparison.Ordinal);
+    }
+
+    /// <summary>UTF-8 bytes of a JSON array built from already-encoded items.</summary>
+    public static void WriteRaw(Utf8JsonWriter writer, ReadOnlySpan<byte> json) => writer.WriteRawValue(json, skipInputValidation: true);
+
+    public static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+}

@@ -1,0 +1,501 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Verge.ApiServer.Http;
+using Verge.Core.Meta;
+using Verge.Core.Validation;
+using Verge.Store;
+
+namespace Verge.ApiServer.Registry;
+
+/// <summary>
+/// The generic object registry: the Kubernetes semantics of get, list, create, update, patch and delete over the
+/// revisioned store, for every kind in the catalog. It validates, defaults, keeps server-owned metadata (uid,
+/// creationTimestamp, generation, resourceVersion), separates spec from status writes, and honours finalizers.
+/// Every write is a compare-and-swap on the key's revision.
+/// </summary>
+internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
+{
+    private const int MaxConflictRetries = 16;
+
+    /// <summary>Kinds whose status a create through the main resource resets, as Kubernetes' strategies do.</summary>
+    private static readonly HashSet<string> ResetStatusOnCreate = ["Pod", "Deployment", "ReplicaSet", "DaemonSet"];
+
+    public IKeyValueStore Store => store;
+
+    public async Task<(KubeObject Object, KeyValue Stored)> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct)
+    {
+        var kv = await store.GetAsync(ObjectCodec.Key(type, ns, name), ct) ?? throw ApiException.NotFound(type, name);
+        return (ObjectCodec.Decode(type, kv.Value.Span, kv.ModRevision), kv);
+    }
+
+    public async Task<KeyValue?> GetRawAsync(ResourceType type, string? ns, string name, CancellationToken ct) =>
+        await store.GetAsync(ObjectCodec.Key(type, ns, name), ct);
+
+    public async Task<KubeObject> CreateAsync(
+        ResourceType type,
+        string? ns,
+        KubeObject obj,
+        WriteOptions options,
+        Func<KubeObject, KubeObject?, KubeObject>? beforeWrite,
+        CancellationToken ct)
+    {
+        var meta = obj.Metadata;
+        if (type.Namespaced)
+        {
+            if (meta.Namespace is { Length: > 0 } given && given != ns)
+            {
+                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+            }
+
+            meta.Namespace = ns;
+            await RequireNamespaceAcceptsContentAsync(ns!, ct);
+        }
+        else
+        {
+            meta.Namespace = null;
+        }
+
+        var generated = string.IsNullOrEmpty(meta.Name) && !string.IsNullOrEmpty(meta.GenerateName);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (generated)
+            {
+                meta.Name = meta.GenerateName + NameSuffix();
+            }
+
+            obj = PrepareForCreate(type, obj);
+            if (beforeWrite is not null)
+            {
+                obj = beforeWrite(obj, null);
+            }
+
+            Validate(type, obj, null);
+            if (options.DryRun)
+            {
+                return obj;
+            }
+
+            try
+            {
+                var kv = await store.CreateAsync(ObjectCodec.Key(type, ns, obj.Metadata.Name!), ObjectCodec.Encode(type, obj), ct);
+                obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                return obj;
+            }
+            catch (KeyExistsException) when (generated && attempt < 8)
+            {
+                // A generated name collided; Kubernetes retries with another suffix.
+            }
+            catch (KeyExistsException)
+            {
+                throw ApiException.AlreadyExists(type, obj.Metadata.Name!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads, transforms and writes one object with compare-and-swap, retrying on conflicts when the caller did not
+    /// pin a resourceVersion. <paramref name="transform"/> gets the stored object (or null when absent and
+    /// <paramref name="allowCreate"/>) and returns the desired object. Spec and status are kept apart by
+    /// <paramref name="subresource"/>: writes to the main resource keep the stored status, writes to
+    /// <c>status</c> keep everything else.
+    /// </summary>
+    public async Task<(KubeObject Object, bool Created)> UpdateAsync(
+        ResourceType type,
+        string? ns,
+        string name,
+        string? subresource,
+        Func<KubeObject?, KubeObject> transform,
+        WriteOptions options,
+        bool allowCreate,
+        CancellationToken ct)
+    {
+        var key = ObjectCodec.Key(type, ns, name);
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await store.GetAsync(key, ct);
+            if (current is null)
+            {
+                if (!allowCreate || subresource is not null)
+                {
+                    throw ApiException.NotFound(type, name);
+                }
+
+                var fresh = transform(null);
+                if (fresh.Metadata.Name is { Length: > 0 } freshName && freshName != name)
+                {
+                    throw ApiException.BadRequest($"the name of the object ({freshName}) does not match the name on the URL ({name})");
+                }
+
+                fresh.Metadata.Name = name;
+                fresh.Metadata.ResourceVersion = null;
+                try
+                {
+                    return (await CreateAsync(type, ns, fresh, options, null, ct), true);
+                }
+                catch (ApiException e) when (e.Code == 409 && e.Reason == "AlreadyExists" && attempt < MaxConflictRetries)
+                {
+                    continue;
+                }
+            }
+
+            var old = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
+            var desired = transform(ObjectCodec.Decode(type, current.Value.Span, current.ModRevision));
+            var pinned = desired.Metadata.ResourceVersion;
+            if (!string.IsNullOrEmpty(pinned) && pinned != old.Metadata.ResourceVersion)
+            {
+                throw ApiException.Modified(type, name);
+            }
+
+            if (desired.Metadata.Name is { Length: > 0 } desiredName && desiredName != name)
+            {
+                throw ApiException.BadRequest($"the name of the object ({desiredName}) does not match the name on the URL ({name})");
+            }
+
+            if (type.Namespaced && desired.Metadata.Namespace is { Length: > 0 } desiredNs && desiredNs != ns)
+            {
+                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+            }
+
+            var next = PrepareForUpdate(type, old, desired, subresource);
+            Validate(type, next, old);
+            if (options.DryRun)
+            {
+                return (next, false);
+            }
+
+            if (next.Metadata.DeletionTimestamp is not null && (next.Metadata.Finalizers is null || next.Metadata.Finalizers.Count == 0))
+            {
+                // The last finalizer is gone from an object being deleted: delete it now.
+                try
+                {
+                    var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                    next.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                    return (next, false);
+                }
+                catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
+                {
+                    continue;
+                }
+                catch (RevisionConflictException)
+                {
+                    throw ApiException.Modified(type, name);
+                }
+            }
+
+            if (SameStoredBytes(type, next, current))
+            {
+                // A no-op write keeps the resourceVersion, as Kubernetes does.
+                return (old, false);
+            }
+
+            try
+            {
+                var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, next), current.ModRevision, ct);
+                next.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                return (next, false);
+            }
+            catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
+            {
+            }
+            catch (RevisionConflictException)
+            {
+                throw ApiException.Modified(type, name);
+            }
+            catch (KeyNotFoundStoreException)
+            {
+                throw ApiException.NotFound(type, name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes an object: objects with finalizers get a deletionTimestamp and stay until the last finalizer is
+    /// removed; others are removed at once. Returns the object as it was deleted (or marked).
+    /// </summary>
+    public async Task<(KubeObject Object, bool Removed)> DeleteAsync(
+        ResourceType type,
+        string? ns,
+        string name,
+        DeleteOptions delete,
+        CancellationToken ct)
+    {
+        var key = ObjectCodec.Key(type, ns, name);
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
+            var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
+            if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
+            {
+                throw ApiException.Conflict(type, name,
+                    $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
+            }
+
+            if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
+            {
+                throw ApiException.Conflict(type, name,
+                    $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
+            }
+
+            var finalizers = obj.Metadata.Finalizers ?? [];
+            if (type.Kind == "Namespace" && type.Group.Length == 0)
+            {
+                finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
+            }
+
+            if (finalizers.Count > 0)
+            {
+                if (obj.Metadata.DeletionTimestamp is not null)
+                {
+                    return (obj, false);
+                }
+
+                obj.Metadata.DeletionTimestamp = Now();
+                obj.Metadata.DeletionGracePeriodSeconds = 0;
+                if (obj.Metadata.Generation is { } generation)
+                {
+                    obj.Metadata.Generation = generation + 1;
+                }
+
+                obj = MarkTerminating(type, obj);
+                if (delete.DryRunAll)
+                {
+                    return (obj, false);
+                }
+
+                try
+                {
+                    var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
+                    obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                    return (obj, false);
+                }
+                catch (RevisionConflictException) when (attempt < MaxConflictRetries)
+                {
+                    continue;
+                }
+            }
+
+            if (delete.DryRunAll)
+            {
+                return (obj, true);
+            }
+
+            try
+            {
+                var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                return (obj, true);
+            }
+            catch (RevisionConflictException) when (attempt < MaxConflictRetries)
+            {
+            }
+            catch (KeyNotFoundStoreException)
+            {
+                throw ApiException.NotFound(type, name);
+            }
+        }
+    }
+
+    public static string Rv(long revision) => revision.ToString(CultureInfo.InvariantCulture);
+
+    public DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+    }
+
+    private static IEnumerable<string> NamespaceFinalizers(KubeObject ns)
+    {
+        // Namespaces always pass through Terminating while their contents are removed.
+        var node = JsonSerializer.SerializeToNode(ns, Verge.Core.Serialization.VergeJson.Options.GetTypeInfo(ns.GetType()));
+        if (node?["spec"]?["finalizers"] is JsonArray list && list.Count > 0)
+        {
+            return list.Select(f => f!.GetValue<string>());
+        }
+
+        return ["kubernetes"];
+    }
+
+    private static KubeObject MarkTerminating(ResourceType type, KubeObject obj)
+    {
+        if (type.Kind != "Namespace" || type.Group.Length != 0)
+        {
+            return obj;
+        }
+
+        var node = ObjectCodec.ToNode(type, obj);
+        var status = node["status"] as JsonObject ?? [];
+        status["phase"] = "Terminating";
+        node["status"] = status;
+        var marked = ObjectCodec.FromNode(type, node, strict: false);
+        marked.Metadata.ResourceVersion = obj.Metadata.ResourceVersion;
+        return marked;
+    }
+
+    private async Task RequireNamespaceAcceptsContentAsync(string ns, CancellationToken ct)
+    {
+        var nsType = ResourceCatalog.Find("", "v1", "namespaces")!;
+        var kv = await store.GetAsync(ObjectCodec.Key(nsType, null, ns), ct);
+        if (kv is null)
+        {
+            throw ApiException.NotFound(nsType, ns);
+        }
+
+        var obj = ObjectCodec.Decode(nsType, kv.Value.Span, kv.ModRevision);
+        if (obj.Metadata.DeletionTimestamp is not null)
+        {
+            throw new ApiException(403, "Forbidden",
+                $"unable to create new content in namespace {ns} because it is being terminated",
+                new StatusDetails { Name = ns, Kind = "namespaces" });
+        }
+    }
+
+    private KubeObject PrepareForCreate(ResourceType type, KubeObject obj)
+    {
+        if (ResetStatusOnCreate.Contains(type.Kind))
+        {
+            var node = ObjectCodec.ToNode(type, obj);
+            node.Remove("status");
+            if (type.Kind == "Pod")
+            {
+                node["status"] = new JsonObject { ["phase"] = "Pending" };
+            }
+
+            obj = ObjectCodec.FromNode(type, node, strict: false);
+        }
+
+        var meta = obj.Metadata;
+        meta.Uid = Guid.NewGuid().ToString();
+        meta.CreationTimestamp = Now();
+        meta.ResourceVersion = null;
+        meta.DeletionTimestamp = null;
+        meta.DeletionGracePeriodSeconds = null;
+        meta.Generation = type.HasStatus ? 1 : null;
+        obj.ApiVersion = type.ApiVersion;
+        obj.Kind = type.Kind;
+        type.ApplyDefaults(obj);
+        return obj;
+    }
+
+    private static KubeObject PrepareForUpdate(ResourceType type, KubeObject old, KubeObject desired, string? subresource)
+    {
+        var oldNode = ObjectCodec.ToNode(type, old);
+        var newNode = ObjectCodec.ToNode(type, desired);
+        if (type.HasStatus)
+        {
+            if (subresource == "status")
+            {
+                // A status write changes only status (and, as in Kubernetes, nothing of spec or metadata).
+                var status = newNode["status"]?.DeepClone();
+                newNode = (JsonObject)oldNode.DeepClone();
+                newNode.Remove("status");
+                if (status is not null)
+                {
+                    newNode["status"] = status;
+                }
+            }
+            else
+            {
+                newNode.Remove("status");
+                if (oldNode["status"] is { } oldStatus)
+                {
+                    newNode["status"] = oldStatus.DeepClone();
+                }
+            }
+        }
+
+        var next = ObjectCodec.FromNode(type, newNode, strict: false);
+        var meta = next.Metadata;
+        var oldMeta = old.Metadata;
+        meta.Name = oldMeta.Name;
+        meta.Namespace = oldMeta.Namespace;
+        meta.Uid = oldMeta.Uid;
+        meta.CreationTimestamp = oldMeta.CreationTimestamp;
+        meta.DeletionTimestamp = oldMeta.DeletionTimestamp;
+        meta.DeletionGracePeriodSeconds = oldMeta.DeletionGracePeriodSeconds;
+        meta.GenerateName = oldMeta.GenerateName;
+        meta.ResourceVersion = oldMeta.ResourceVersion;
+        next.ApiVersion = type.ApiVersion;
+        next.Kind = type.Kind;
+        if (oldMeta.DeletionTimestamp is not null && meta.Finalizers is { } finalizers && oldMeta.Finalizers is { } oldFinalizers
+            && finalizers.Except(oldFinalizers, StringComparer.Ordinal).Any())
+        {
+            throw ApiException.Invalid(type, meta.Name!,
+                [FieldError.Forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted")]);
+        }
+
+        type.ApplyDefaults(next);
+        meta.Generation = oldMeta.Generation;
+        if (type.HasStatus && subresource != "status" && SpecChanged(type, old, next))
+        {
+            meta.Generation = (oldMeta.Generation ?? 0) + 1;
+        }
+
+        return next;
+    }
+
+    private static bool SpecChanged(ResourceType type, KubeObject old, KubeObject next)
+    {
+        var a = ObjectCodec.ToNode(type, old);
+        var b = ObjectCodec.ToNode(type, next);
+        foreach (var node in new[] { a, b })
+        {
+            node.Remove("metadata");
+            node.Remove("status");
+        }
+
+        return !JsonNode.DeepEquals(a, b);
+    }
+
+    private static bool SameStoredBytes(ResourceType type, KubeObject next, KeyValue current) =>
+        ObjectCodec.Encode(type, next).AsSpan().SequenceEqual(current.Value.Span);
+
+    private static void Validate(ResourceType type, KubeObject obj, KubeObject? old)
+    {
+        var errors = new List<FieldError>();
+        var nameIsLabel = type.Kind == "Namespace" && type.Group.Length == 0;
+        errors.AddRange(MetadataValidation.Validate(obj.Metadata, type.Namespaced, nameIsLabel));
+        errors.AddRange(type.Validate(obj, old));
+        if (errors.Count > 0)
+        {
+            throw ApiException.Invalid(type, obj.Metadata.Name ?? obj.Metadata.GenerateName ?? "", errors);
+        }
+    }
+
+    private static string NameSuffix()
+    {
+        const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        Span<char> chars = stackalloc char[5];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = alphabet[System.Security.Cryptography.RandomNumberGenerator.GetInt32(alphabet.Length)];
+        }
+
+        return new string(chars);
+    }
+}
+
+/// <summary>metav1.DeleteOptions, the parts Verge honours.</summary>
+internal sealed class DeleteOptions
+{
+    public long? GracePeriodSeconds { get; set; }
+
+    public Preconditions? Preconditions { get; set; }
+
+    public string? PropagationPolicy { get; set; }
+
+    public bool? OrphanDependents { get; set; }
+
+    public List<string>? DryRun { get; set; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool DryRunAll => DryRun?.Contains("All") == true;
+}
+
+/// <summary>metav1.Preconditions.</summary>
+internal sealed class Preconditions
+{
+    public string? Uid { get; set; }
+
+    public string? ResourceVersion { get; set; }
+}

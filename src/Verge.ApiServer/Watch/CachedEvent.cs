@@ -1,0 +1,93 @@
+using System.Text;
+using Verge.ApiServer.Registry;
+using Verge.Core.Meta;
+using Verge.Store;
+
+namespace Verge.ApiServer.Watch;
+
+/// <summary>
+/// One change as the watch cache keeps it: decoded once, encoded once. The object bytes carry their
+/// resourceVersion; the typed objects (for selector filtering and Table rows) and the JSON watch frames are built
+/// on first use and shared by every watcher.
+/// </summary>
+internal sealed class CachedEvent
+{
+    private readonly byte[] _current;
+    private readonly byte[]? _previous;
+    private readonly long _previousRevision;
+    private KubeObject? _currentObject;
+    private KubeObject? _previousObject;
+    private byte[]?[]? _frames;
+
+    public CachedEvent(ResourceType type, string? ns, string name, WatchEvent e)
+    {
+        Type = type;
+        Namespace = ns;
+        Name = name;
+        Kind = e.Type;
+        Revision = e.Revision;
+        _current = ObjectCodec.WithResourceVersion(e.Current.Value.Span, e.Revision);
+        if (e.Previous is { } previous)
+        {
+            _previous = previous.Value.ToArray();
+            _previousRevision = previous.ModRevision;
+        }
+    }
+
+    public ResourceType Type { get; }
+
+    public string? Namespace { get; }
+
+    public string Name { get; }
+
+    public WatchEventType Kind { get; }
+
+    public long Revision { get; }
+
+    /// <summary>The object after the change (for a delete: its last state), with resourceVersion = the event's revision.</summary>
+    public ReadOnlySpan<byte> CurrentJson => _current;
+
+    public bool HasPrevious => _previous is not null;
+
+    public KubeObject Current => _currentObject ??= ObjectCodec.Decode(Type, _current, Revision);
+
+    public KubeObject? Previous => _previous is null ? null : _previousObject ??= ObjectCodec.Decode(Type, _previous, _previousRevision);
+
+    /// <summary>The watch frame <c>{"type":"...","object":{...}}\n</c> for this event, built once per type word.</summary>
+    public byte[] Frame(WatchFrameType frameType)
+    {
+        var frames = _frames ??= new byte[]?[3];
+        var index = (int)frameType;
+        if (frames[index] is { } cached)
+        {
+            return cached;
+        }
+
+        var head = Encoding.UTF8.GetBytes($"{{\"type\":\"{frameType.ToWord()}\",\"object\":");
+        var frame = new byte[head.Length + _current.Length + 2];
+        head.CopyTo(frame, 0);
+        _current.CopyTo(frame, head.Length);
+        frame[^2] = (byte)'}';
+        frame[^1] = (byte)'\n';
+        frames[index] = frame;
+        return frame;
+    }
+}
+
+/// <summary>The event types a watch stream carries.</summary>
+internal enum WatchFrameType
+{
+    Added,
+    Modified,
+    Deleted,
+}
+
+internal static class WatchFrameTypeExtensions
+{
+    public static string ToWord(this WatchFrameType type) => type switch
+    {
+        WatchFrameType.Added => "ADDED",
+        WatchFrameType.Modified => "MODIFIED",
+        _ => "DELETED",
+    };
+}

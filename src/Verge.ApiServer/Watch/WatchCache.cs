@@ -1,0 +1,195 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Verge.Core.Meta;
+using Verge.Store;
+
+namespace Verge.ApiServer.Watch;
+
+/// <summary>
+/// Sits between the store and every watcher: one store watch over <c>/registry/</c> feeds a ring of recent events,
+/// and each event is decoded and encoded once, then handed to the watchers of its kind whose filters match. A watch
+/// that starts at a revision still in the ring is served from memory; older ones get 410 Gone, as from Kubernetes'
+/// watch cache. Thousands of watchers therefore cost one store watch and one encoding per change.
+/// </summary>
+internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCache> logger, int capacity = 100_000) : BackgroundService
+{
+    private readonly Lock _lock = new();
+    private readonly CachedEvent?[] _ring = new CachedEvent?[capacity];
+    private readonly Dictionary<ResourceType, List<Watcher>> _watchers = [];
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _next;
+    private int _count;
+    private long _revision;
+
+    /// <summary>The revision of the newest event dispatched (or the store's revision when the cache started).</summary>
+    public long Revision => Interlocked.Read(ref _revision);
+
+    /// <summary>The number of live watchers (for metrics and tests).</summary>
+    public int WatcherCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _watchers.Values.Sum(l => l.Count);
+            }
+        }
+    }
+
+    /// <summary>Completes once the cache follows the store.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Waits until the cache has dispatched every event up to <paramref name="revision"/>.</summary>
+    public async Task WaitForRevisionAsync(long revision, CancellationToken ct)
+    {
+        await Ready.WaitAsync(ct);
+        while (Revision < revision)
+        {
+            TaskCompletionSource waiter;
+            lock (_lock)
+            {
+                if (_revision >= revision)
+                {
+                    return;
+                }
+
+                waiter = _revisionWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            await waiter.Task.WaitAsync(ct);
+        }
+    }
+
+    private TaskCompletionSource? _revisionWaiter;
+
+    /// <summary>
+    /// Registers a watcher of <paramref name="type"/> for events after <paramref name="afterRevision"/>. Throws
+    /// <see cref="RevisionCompactedException"/> when that revision is older than the ring holds.
+    /// </summary>
+    public Watcher Subscribe(ResourceType type, WatchFilter filter, long afterRevision, int bufferSize = 1000)
+    {
+        lock (_lock)
+        {
+            var oldest = _count == 0 ? _revision : _ring[(_next - _count + _ring.Length) % _ring.Length]!.Revision;
+            if (afterRevision < oldest - 1 && afterRevision < _revision)
+            {
+                throw new RevisionCompactedException(afterRevision, oldest - 1);
+            }
+
+            var watcher = new Watcher(this, type, filter, bufferSize);
+            for (var i = 0; i < _count; i++)
+            {
+                var e = _ring[(_next - _count + i + _ring.Length) % _ring.Length]!;
+                if (e.Revision > afterRevision && e.Type == type)
+                {
+                    watcher.Offer(e);
+                }
+            }
+
+            if (!_watchers.TryGetValue(type, out var list))
+            {
+                _watchers[type] = list = [];
+            }
+
+            list.Add(watcher);
+            return watcher;
+        }
+    }
+
+    internal void Unsubscribe(Watcher watcher)
+    {
+        lock (_lock)
+        {
+            if (_watchers.TryGetValue(watcher.Type, out var list))
+            {
+                list.Remove(watcher);
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var from = await store.GetCurrentRevisionAsync(stoppingToken);
+        Interlocked.Exchange(ref _revision, from);
+        _ready.TrySetResult();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var e in store.WatchAsync("/registry/", Revision, stoppingToken))
+                {
+                    Dispatch(e);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreException e)
+            {
+                // The store ended our watch (for example a full buffer); resume from the last revision dispatched.
+                LogWatchRestart(logger, Revision, e.Message);
+            }
+        }
+    }
+
+    private void Dispatch(WatchEvent e)
+    {
+        var parsed = ParseKey(e.Current.Key);
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            if (parsed is { } p)
+            {
+                var cached = new CachedEvent(p.Type, p.Namespace, p.Name, e);
+                _ring[_next] = cached;
+                _next = (_next + 1) % _ring.Length;
+                _count = Math.Min(_count + 1, _ring.Length);
+                if (_watchers.TryGetValue(p.Type, out var list))
+                {
+                    for (var i = list.Count - 1; i >= 0; i--)
+                    {
+                        if (!list[i].Offer(cached))
+                        {
+                            list.RemoveAt(i);
+                        }
+                    }
+                }
+            }
+
+            Interlocked.Exchange(ref _revision, e.Revision);
+            waiter = _revisionWaiter;
+            _revisionWaiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Splits <c>/registry/{plural.group}/[{namespace}/]{name}</c> into its kind, namespace and name.</summary>
+    internal static (ResourceType Type, string? Namespace, string Name)? ParseKey(string key)
+    {
+        var parts = key.Split('/');
+        if (parts.Length < 4 || parts[1] != "registry")
+        {
+            return null;
+        }
+
+        var type = FindByGroupResource(parts[2]);
+        if (type is null)
+        {
+            return null;
+        }
+
+        return type.Namespaced && parts.Length == 5 ? (type, parts[3], parts[4])
+            : !type.Namespaced && parts.Length == 4 ? (type, null, parts[3])
+            : null;
+    }
+
+    private static readonly Dictionary<string, ResourceType> ByGroupResource =
+        ResourceCatalog.All.ToDictionary(t => t.GroupResource, StringComparer.Ordinal);
+
+    private static ResourceType? FindByGroupResource(string groupResource) => ByGroupResource.GetValueOrDefault(groupResource);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Watch cache resumes from revision {Revision}: {Reason}")]
+    private static partial void LogWatchRestart(ILogger logger, long revision, string reason);
+}

@@ -1,0 +1,238 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Verge.ApiServer.Tests.Http;
+
+public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
+{
+    private readonly HttpClient _client = server.AdminClient();
+
+    [Fact]
+    public async Task Create_ThenGet_ReturnsObjectWithServerMetadata()
+    {
+        var created = await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-1")));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await created.ReadObjectAsync();
+        var meta = body["metadata"]!;
+        Assert.Equal("default", meta["namespace"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(meta["uid"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(meta["resourceVersion"]!.GetValue<string>()));
+        Assert.NotNull(meta["creationTimestamp"]);
+
+        var fetched = await (await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-1")).ReadObjectAsync();
+        Assert.Equal(meta["uid"]!.GetValue<string>(), fetched["metadata"]!["uid"]!.GetValue<string>());
+        Assert.Equal(meta["resourceVersion"]!.GetValue<string>(), fetched["metadata"]!["resourceVersion"]!.GetValue<string>());
+        Assert.Equal("v", fetched["data"]!["k"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Create_FromYamlBody_IsAccepted()
+    {
+        const string yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: crud-yaml\ndata:\n  a: \"1\"\n";
+        var created = await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(yaml, "application/yaml"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("1", (await created.ReadObjectAsync())["data"]!["a"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Create_WithGenerateName_AssignsUniqueNames()
+    {
+        var body = """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"gen-"}}""";
+        var a = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(body))).ReadObjectAsync();
+        var b = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(body))).ReadObjectAsync();
+        var nameA = a["metadata"]!["name"]!.GetValue<string>();
+        var nameB = b["metadata"]!["name"]!.GetValue<string>();
+        Assert.StartsWith("gen-", nameA, StringComparison.Ordinal);
+        Assert.Equal(9, nameA.Length);
+        Assert.NotEqual(nameA, nameB);
+    }
+
+    [Fact]
+    public async Task Create_Twice_IsAlreadyExists()
+    {
+        await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-dup")));
+        var again = await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-dup")));
+        var status = await Api.StatusOf(again, 409);
+        Assert.Equal("AlreadyExists", status["reason"]!.GetValue<string>());
+        Assert.Equal("configmaps \"crud-dup\" already exists", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Update_WithStaleResourceVersion_IsConflict()
+    {
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-cas")))).ReadObjectAsync();
+        var rv = created["metadata"]!["resourceVersion"]!.GetValue<string>();
+        created["data"] = new JsonObject { ["k"] = "v2" };
+        var first = await _client.PutAsync("/api/v1/namespaces/default/configmaps/crud-cas", Api.Json(created.ToJsonString()));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.NotEqual(rv, (await first.ReadObjectAsync())["metadata"]!["resourceVersion"]!.GetValue<string>());
+
+        created["data"] = new JsonObject { ["k"] = "v3" };
+        var stale = await _client.PutAsync("/api/v1/namespaces/default/configmaps/crud-cas", Api.Json(created.ToJsonString()));
+        var status = await Api.StatusOf(stale, 409);
+        Assert.Equal("Conflict", status["reason"]!.GetValue<string>());
+        Assert.Contains("the object has been modified", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Delete_RemovesObject_ThenGetIsNotFound()
+    {
+        await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-del")));
+        var deleted = await _client.DeleteAsync("/api/v1/namespaces/default/configmaps/crud-del");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        var status = await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-del"), 404);
+        Assert.Equal("NotFound", status["reason"]!.GetValue<string>());
+        Assert.Equal("configmaps \"crud-del\" not found", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Delete_WithFinalizer_MarksThenRemovesWhenFinalizerCleared()
+    {
+        var body = """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"crud-fin","finalizers":["verge.dev/test"]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(body));
+        var marked = await (await _client.DeleteAsync("/api/v1/namespaces/default/configmaps/crud-fin")).ReadObjectAsync();
+        Assert.NotNull(marked["metadata"]!["deletionTimestamp"]);
+        var still = await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-fin");
+        Assert.Equal(HttpStatusCode.OK, still.StatusCode);
+
+        var patch = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/crud-fin")
+        {
+            Content = Api.Json("""{"metadata":{"finalizers":null}}""", "application/merge-patch+json"),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(patch)).StatusCode);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-fin"), 404);
+    }
+
+    [Fact]
+    public async Task Create_InMissingNamespace_IsNotFound()
+    {
+        var response = await _client.PostAsync("/api/v1/namespaces/nowhere/configmaps", Api.Json(Api.ConfigMap("x")));
+        var status = await Api.StatusOf(response, 404);
+        Assert.Equal("namespaces \"nowhere\" not found", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Deployment_SpecChange_BumpsGeneration_LabelChangeDoesNot()
+    {
+        var deployment = """
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"gen-test"},
+             "spec":{"replicas":1,"selector":{"matchLabels":{"app":"g"}},
+                     "template":{"metadata":{"labels":{"app":"g"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}}}
+            """;
+        var created = await (await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments", Api.Json(deployment))).ReadObjectAsync();
+        Assert.Equal(1, created["metadata"]!["generation"]!.GetValue<long>());
+
+        var label = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/gen-test")
+        {
+            Content = Api.Json("""{"metadata":{"labels":{"tier":"edge"}}}""", "application/merge-patch+json"),
+        });
+        Assert.Equal(1, (await label.ReadObjectAsync())["metadata"]!["generation"]!.GetValue<long>());
+
+        var scale = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/gen-test")
+        {
+            Content = Api.Json("""{"spec":{"replicas":3}}""", "application/strategic-merge-patch+json"),
+        });
+        var scaled = await scale.ReadObjectAsync();
+        Assert.Equal(2, scaled["metadata"]!["generation"]!.GetValue<long>());
+        Assert.Equal(3, scaled["spec"]!["replicas"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task StatusSubresource_WritesOnlyStatus_AndMainResourceKeepsStatus()
+    {
+        var deployment = """
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"status-test"},
+             "spec":{"replicas":1,"selector":{"matchLabels":{"app":"s"}},
+                     "template":{"metadata":{"labels":{"app":"s"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}}}
+            """;
+        await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments", Api.Json(deployment));
+        var statusPatch = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/status-test/status")
+        {
+            Content = Api.Json("""{"spec":{"replicas":9},"status":{"replicas":1,"readyReplicas":1}}""", "application/merge-patch+json"),
+        });
+        var afterStatus = await statusPatch.ReadObjectAsync();
+        Assert.Equal(1, afterStatus["status"]!["readyReplicas"]!.GetValue<int>());
+        Assert.Equal(1, afterStatus["spec"]!["replicas"]!.GetValue<int>());
+
+        var specPatch = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/status-test")
+        {
+            Content = Api.Json("""{"spec":{"replicas":2},"status":{"readyReplicas":7}}""", "application/merge-patch+json"),
+        });
+        var afterSpec = await specPatch.ReadObjectAsync();
+        Assert.Equal(2, afterSpec["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(1, afterSpec["status"]!["readyReplicas"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ScaleSubresource_ReadsAndWritesReplicas()
+    {
+        var deployment = """
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"scale-test"},
+             "spec":{"replicas":2,"selector":{"matchLabels":{"app":"sc"}},
+                     "template":{"metadata":{"labels":{"app":"sc"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}}}
+            """;
+        await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments", Api.Json(deployment));
+        var scale = await (await _client.GetAsync("/apis/apps/v1/namespaces/default/deployments/scale-test/scale")).ReadObjectAsync();
+        Assert.Equal("Scale", scale["kind"]!.GetValue<string>());
+        Assert.Equal(2, scale["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Equal("app=sc", scale["status"]!["selector"]!.GetValue<string>());
+
+        var patched = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/scale-test/scale")
+        {
+            Content = Api.Json("""{"spec":{"replicas":5}}""", "application/merge-patch+json"),
+        });
+        Assert.Equal(5, (await patched.ReadObjectAsync())["spec"]!["replicas"]!.GetValue<int>());
+        var deploymentNow = await (await _client.GetAsync("/apis/apps/v1/namespaces/default/deployments/scale-test")).ReadObjectAsync();
+        Assert.Equal(5, deploymentNow["spec"]!["replicas"]!.GetValue<int>());
+
+        var negative = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/apis/apps/v1/namespaces/default/deployments/scale-test/scale")
+        {
+            Content = Api.Json("""{"spec":{"replicas":-1}}""", "application/merge-patch+json"),
+        });
+        await Api.StatusOf(negative, 422);
+    }
+
+    [Fact]
+    public async Task Binding_SetsNodeNameOnce_SecondBindingConflicts()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bind-me"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
+        var binding = """{"apiVersion":"v1","kind":"Binding","metadata":{"name":"bind-me"},"target":{"kind":"Node","name":"n1"}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods/bind-me/binding", Api.Json(binding))).StatusCode);
+        var bound = await (await _client.GetAsync("/api/v1/namespaces/default/pods/bind-me")).ReadObjectAsync();
+        Assert.Equal("n1", bound["spec"]!["nodeName"]!.GetValue<string>());
+        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/bind-me/binding", Api.Json(binding)), 409);
+    }
+
+    [Fact]
+    public async Task DryRun_ValidatesWithoutPersisting()
+    {
+        var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-dry"), 404);
+    }
+
+    [Fact]
+    public async Task Namespace_Delete_RemovesItsContents()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces", Api.Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"doomed"}}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/doomed/configmaps", Api.Json(Api.ConfigMap("inside")))).StatusCode);
+        var watch = await _client.GetAsync("/api/v1/namespaces?watch=1&fieldSelector=metadata.name%3Ddoomed&timeoutSeconds=30", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await watch.Content.ReadAsStreamAsync());
+        var deleting = await _client.DeleteAsync("/api/v1/namespaces/doomed");
+        Assert.True(deleting.IsSuccessStatusCode);
+        string? line;
+        var sawDeleted = false;
+        while ((line = await reader.ReadLineAsync()) is not null)
+        {
+            if (JsonNode.Parse(line)!["type"]!.GetValue<string>() == "DELETED")
+            {
+                sawDeleted = true;
+                break;
+            }
+        }
+
+        Assert.True(sawDeleted);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/doomed/configmaps/inside"), 404);
+    }
+}

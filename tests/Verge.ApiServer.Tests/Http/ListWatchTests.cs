@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Verge.ApiServer.Tests.Http;
+
+public sealed class ListWatchTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
+{
+    private readonly HttpClient _client = server.AdminClient();
+
+    private async Task CreateNamespaceAsync(string name)
+    {
+        var response = await _client.PostAsync("/api/v1/namespaces", Api.Json($$$"""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"{{{name}}}"}}"""));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task List_WithLimitAndContinue_VisitsEveryItemOnce()
+    {
+        await CreateNamespaceAsync("paging");
+        for (var i = 0; i < 23; i++)
+        {
+            await _client.PostAsync("/api/v1/namespaces/paging/configmaps", Api.Json(Api.ConfigMap($"cm-{i:D2}")));
+        }
+
+        var seen = new List<string>();
+        string? token = null;
+        string? listRv = null;
+        do
+        {
+            var url = "/api/v1/namespaces/paging/configmaps?limit=5" + (token is null ? "" : "&continue=" + Uri.EscapeDataString(token));
+            var page = await (await _client.GetAsync(url)).ReadObjectAsync();
+            Assert.Equal("ConfigMapList", page["kind"]!.GetValue<string>());
+            listRv ??= page["metadata"]!["resourceVersion"]!.GetValue<string>();
+            Assert.Equal(listRv, page["metadata"]!["resourceVersion"]!.GetValue<string>());
+            seen.AddRange(page["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
+            token = page["metadata"]!["continue"]?.GetValue<string>();
+            if (token is not null)
+            {
+                // Writes between pages do not show up in a paged list: it reads one revision.
+                await _client.PostAsync("/api/v1/namespaces/paging/configmaps", Api.Json(Api.ConfigMap($"late-{seen.Count}")));
+            }
+        }
+        while (token is not null);
+
+        Assert.Equal(Enumerable.Range(0, 23).Select(i => $"cm-{i:D2}"), seen);
+    }
+
+    [Fact]
+    public async Task List_WithLabelAndFieldSelectors_FiltersItems()
+    {
+        await CreateNamespaceAsync("selectors");
+        await _client.PostAsync("/api/v1/namespaces/selectors/configmaps", Api.Json(Api.ConfigMap("a", labels: """{"tier":"edge","site":"s1"}""")));
+        await _client.PostAsync("/api/v1/namespaces/selectors/configmaps", Api.Json(Api.ConfigMap("b", labels: """{"tier":"edge","site":"s2"}""")));
+        await _client.PostAsync("/api/v1/namespaces/selectors/configmaps", Api.Json(Api.ConfigMap("c", labels: """{"tier":"cloud"}""")));
+
+        async Task<string[]> Names(string query) =>
+            (await (await _client.GetAsync("/api/v1/namespaces/selectors/configmaps?" + query)).ReadObjectAsync())["items"]!.AsArray()
+                .Select(i => i!["metadata"]!["name"]!.GetValue<string>()).ToArray();
+
+        Assert.Equal(["a", "b"], await Names("labelSelector=tier%3Dedge"));
+        Assert.Equal(["b"], await Names("labelSelector=tier%3Dedge,site%20notin%20(s1)"));
+        Assert.Equal(["c"], await Names("labelSelector=!site"));
+        Assert.Equal(["b"], await Names("fieldSelector=metadata.name%3Db"));
+        Assert.Equal(["a", "c"], await Names("fieldSelector=metadata.name!%3Db"));
+    }
+
+    [Fact]
+    public async Task List_AsTable_HasNameColumnsAndAge()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces");
+        request.Headers.Accept.ParseAdd("application/json;as=Table;v=v1;g=meta.k8s.io");
+        request.Headers.Accept.ParseAdd("application/json");
+        var table = await (await _client.SendAsync(request)).ReadObjectAsync();
+        Assert.Equal("Table", table["kind"]!.GetValue<string>());
+        var columns = table["columnDefinitions"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal("Name", columns[0]);
+        Assert.Equal("Age", columns[^1]);
+        var names = table["rows"]!.AsArray().Select(r => r!["cells"]![0]!.GetValue<string>()).ToList();
+        Assert.Contains("default", names);
+        Assert.Contains("kube-system", names);
+        Assert.Equal("PartialObjectMetadata", table["rows"]![0]!["object"]!["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Watch_FromListRevision_DeliversLaterChangesInOrder()
+    {
+        await CreateNamespaceAsync("watching");
+        var list = await (await _client.GetAsync("/api/v1/namespaces/watching/configmaps")).ReadObjectAsync();
+        var rv = list["metadata"]!["resourceVersion"]!.GetValue<string>();
+        var response = await _client.GetAsync($"/api/v1/namespaces/watching/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=30",
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+
+        await _client.PostAsync("/api/v1/namespaces/watching/configmaps", Api.Json(Api.ConfigMap("w1")));
+        var patch = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/watching/configmaps/w1")
+        {
+            Content = Api.Json("""{"data":{"k":"v2"}}""", "application/merge-patch+json"),
+        };
+        await _client.SendAsync(patch);
+        await _client.DeleteAsync("/api/v1/namespaces/watching/configmaps/w1");
+
+        var events = new List<(string Type, long Rv)>();
+        while (events.Count < 3)
+        {
+            var line = await reader.ReadLineAsync();
+            Assert.NotNull(line);
+            var e = JsonNode.Parse(line)!;
+            events.Add((e["type"]!.GetValue<string>(), long.Parse(e["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>())));
+        }
+
+        Assert.Equal(["ADDED", "MODIFIED", "DELETED"], events.Select(e => e.Type));
+        Assert.True(events[0].Rv < events[1].Rv && events[1].Rv < events[2].Rv);
+    }
+
+    [Fact]
+    public async Task Watch_WithoutResourceVersion_StartsWithAddedForExistingObjects()
+    {
+        await CreateNamespaceAsync("initial");
+        await _client.PostAsync("/api/v1/namespaces/initial/configmaps", Api.Json(Api.ConfigMap("existing")));
+        var response = await _client.GetAsync("/api/v1/namespaces/initial/configmaps?watch=true&timeoutSeconds=30", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var first = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+        Assert.Equal("ADDED", first["type"]!.GetValue<string>());
+        Assert.Equal("existing", first["object"]!["metadata"]!["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Watch_WithLabelSelector_TurnsUnmatchingUpdateIntoDeleted()
+    {
+        await CreateNamespaceAsync("relabel");
+        await _client.PostAsync("/api/v1/namespaces/relabel/configmaps", Api.Json(Api.ConfigMap("r", labels: """{"keep":"yes"}""")));
+        var response = await _client.GetAsync("/api/v1/namespaces/relabel/configmaps?watch=1&labelSelector=keep%3Dyes&timeoutSeconds=30",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("ADDED", JsonNode.Parse((await reader.ReadLineAsync())!)!["type"]!.GetValue<string>());
+        var patch = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/relabel/configmaps/r")
+        {
+            Content = Api.Json("""{"metadata":{"labels":{"keep":"no"}}}""", "application/merge-patch+json"),
+        };
+        await _client.SendAsync(patch);
+        Assert.Equal("DELETED", JsonNode.Parse((await reader.ReadLineAsync())!)!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Watch_WithTimeout_EndsTheStream()
+    {
+        var response = await _client.GetAsync("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is not null)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Watch_FromTooOldRevision_SendsGoneError()
+    {
+        var response = await _client.GetAsync("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1&timeoutSeconds=5",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var line = await reader.ReadLineAsync();
+        if (line is null)
+        {
+            Assert.Fail("the watch ended without an event");
+        }
+
+        var e = JsonNode.Parse(line)!;
+        // The cache started after revision 1 was written (the system namespaces), so revision 1 is too old.
+        Assert.Equal("ERROR", e["type"]!.GetValue<string>());
+        Assert.Equal(410, e["object"]!["code"]!.GetValue<int>());
+    }
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Verge.EndToEnd.Tests;
+
+/// <summary>kubectl v1.32, unmodified, against a real <c>verge server</c> process: the foundation's promise to operators.</summary>
+public sealed class KubectlTests : IAsyncLifetime
+{
+    private readonly ServerProcess _server = new();
+    private Kubectl _kubectl = null!;
+
+    private static string Manifest => Path.Combine(Verge.RepoRoot, "examples", "edge-microservice.yaml");
+
+    public async Task InitializeAsync()
+    {
+        await _server.StartAsync();
+        _kubectl = new Kubectl(_server);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _server.DeleteData();
+    }
+
+    [Fact]
+    public async Task ApiResources_ListsBuiltInAndEdgeKinds()
+    {
+        var output = await _kubectl.OkAsync("api-resources");
+        Assert.Matches(@"deployments\s+deploy\s+apps/v1\s+true\s+Deployment", output);
+        Assert.Matches(@"pods\s+po\s+v1\s+true\s+Pod", output);
+        Assert.Matches(@"nodes\s+no\s+v1\s+false\s+Node", output);
+        Assert.Contains("edge.verge.dev/v1", output);
+        Assert.Contains("DataRule", output);
+    }
+
+    [Fact]
+    public async Task GetNodes_OnAnEmptyCluster_SaysNoResources()
+    {
+        var result = await _kubectl.RunAsync("get", "nodes");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("No resources found", result.Stderr);
+    }
+
+    [Fact]
+    public async Task SeedDeployment_FullOperatorSession()
+    {
+        // apply with client-side validation on (kubectl fetches the OpenAPI documents).
+        Assert.Contains("deployment.apps/edge-microservice created", await _kubectl.OkAsync("apply", "-f", Manifest));
+
+        var yaml = await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "yaml");
+        Assert.Contains("image: edge-service-image:latest", yaml);
+        Assert.Contains("containerPort: 8080", yaml);
+        Assert.Contains("replicas: 2", yaml);
+
+        Assert.Contains("deployment.apps/edge-microservice scaled", await _kubectl.OkAsync("scale", "deploy", "edge-microservice", "--replicas", "3"));
+        Assert.Equal("3", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.spec.replicas}"));
+
+        await _kubectl.OkAsync("patch", "deploy", "edge-microservice", "--type", "merge", "-p", """{"spec":{"minReadySeconds":5}}""");
+        await _kubectl.OkAsync("patch", "deploy", "edge-microservice", "-p",
+            """{"spec":{"template":{"spec":{"containers":[{"name":"edge-microservice-container","env":[{"name":"MODE","value":"edge"}]}]}}}}""");
+        var afterPatch = JsonNode.Parse(await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "json"))!;
+        Assert.Equal(5, afterPatch["spec"]!["minReadySeconds"]!.GetValue<int>());
+        var container = afterPatch["spec"]!["template"]!["spec"]!["containers"]!.AsArray().Single()!;
+        Assert.Equal("edge-service-image:latest", container["image"]!.GetValue<string>());
+        Assert.Equal("MODE", container["env"]![0]!["name"]!.GetValue<string>());
+
+        await _kubectl.OkAsync("label", "deploy", "edge-microservice", "site=s1");
+        await _kubectl.OkAsync("annotate", "deploy", "edge-microservice", "owner=plant-7");
+        Assert.Equal("s1 plant-7", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+            "jsonpath={.metadata.labels.site} {.metadata.annotations.owner}"));
+
+        // A second apply of a changed file patches the live object (strategic merge patch from kubectl).
+        var changed = Path.Combine(_server.DataDir, "changed.yaml");
+        await File.WriteAllTextAsync(changed, (await File.ReadAllTextAsync(Manifest)).Replace("edge-service-image:latest", "edge-service-image:v2", StringComparison.Ordinal));
+        Assert.Contains("deployment.apps/edge-microservice configured", await _kubectl.OkAsync("apply", "-f", changed));
+        Assert.Equal("edge-service-image:v2", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}"));
+        Assert.Equal("s1", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.metadata.labels.site}"));
+
+        var table = await _kubectl.OkAsync("get", "deploy");
+        Assert.Matches(@"NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE", table);
+        Assert.Contains("edge-microservice", table);
+
+        Assert.Contains("deployment.apps \"edge-microservice\" deleted", await _kubectl.OkAsync("delete", "-f", Manifest));
+        var gone = await _kubectl.RunAsync("get", "deploy", "edge-microservice");
+        Assert.NotEqual(0, gone.ExitCode);
+        Assert.Contains("NotFound", gone.Stderr);
+    }
+
+    [Fact]
+    public async Task Explain_DeploymentSpec_DescribesFields()
+    {
+        var output = await _kubectl.OkAsync("explain", "deployment.spec");
+        Assert.Contains("KIND:", output);
+        Assert.Contains("Deployment", output);
+        Assert.Contains("replicas", output);
+        Assert.Contains("template", output);
+    }
+
+    [Fact]
+    public async Task GetPodsWatch_PrintsPodsAsTheyAppear()
+    {
+        using var watch = Process.Start(_kubectl.StartInfo("get", "pods", "-w"))!;
+        watch.StandardInput.Close();
+        try
+        {
+            var header = await watch.StandardOutput.ReadLineAsync();
+            // With no pods kubectl prints nothing until the first event; the header arrives with the first row.
+            var pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: watched-pod
+                spec:
+                  containers:
+                  - name: c
+                    image: busybox
+                """;
+            var lines = new List<string?> { header };
+            var applyTask = _kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
+            var result = await applyTask;
+            Assert.True(result.ExitCode == 0, result.ToString());
+            while (!lines.Any(l => l?.Contains("watched-pod", StringComparison.Ordinal) == true))
+            {
+                var line = await watch.StandardOutput.ReadLineAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.NotNull(line);
+                lines.Add(line);
+            }
+
+            Assert.Contains(lines, l => l?.Contains("Pending", StringComparison.Ordinal) == true);
+        }
+        finally
+        {
+            watch.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Apply_InvalidManifest_FailsWithClearError()
+    {
+        var bad = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: Bad_Name
+            spec:
+              replicas: -1
+              selector:
+                matchLabels: {app: x}
+              template:
+                metadata:
+                  labels: {app: y}
+                spec:
+                  containers:
+                  - name: c
+                    image: i
+            """;
+        var result = await _kubectl.RunWithInputAsync(bad, "apply", "-f", "-");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("is invalid", result.Stderr);
+        Assert.Contains("spec.replicas", result.Stderr);
+
+        var unknownField = bad.Replace("Bad_Name", "good", StringComparison.Ordinal).Replace("replicas: -1", "replicaz: 1", StringComparison.Ordinal)
+            .Replace("{app: y}", "{app: x}", StringComparison.Ordinal);
+        var strict = await _kubectl.RunWithInputAsync(unknownField, "apply", "-f", "-");
+        Assert.NotEqual(0, strict.ExitCode);
+        Assert.Contains("replicaz", strict.Stderr);
+    }
+}

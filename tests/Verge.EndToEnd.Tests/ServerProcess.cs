@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Verge.EndToEnd.Tests;
+
+/// <summary>A real <c>verge server</c> process on a free loopback port, over its own data dir.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    public ServerProcess(string? dataDir = null)
+    {
+        DataDir = dataDir ?? Directory.CreateTempSubdirectory("verge-e2e-").FullName;
+        Port = FreePort();
+    }
+
+    public string DataDir { get; }
+
+    public int Port { get; }
+
+    public string Kubeconfig => Path.Combine(DataDir, "admin.kubeconfig");
+
+    public string Url => $"https://127.0.0.1:{Port}";
+
+    /// <summary>Starts the server and returns once it answers /readyz.</summary>
+    public async Task StartAsync()
+    {
+        var start = Verge.StartInfo("server", "--data-dir", DataDir, "--listen", $"127.0.0.1:{Port}");
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start verge server");
+        _ = _process.StandardOutput.ReadToEndAsync();
+        var stderr = _process.StandardError.ReadToEndAsync();
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+        using var client = new HttpClient(handler);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"verge server exited with {_process.ExitCode}: {await stderr}");
+            }
+
+            try
+            {
+                var response = await client.GetAsync($"{Url}/readyz");
+                if (response.IsSuccessStatusCode && File.Exists(Kubeconfig))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("verge server did not become ready within 60 s");
+            }
+
+            // Polling for readiness of a separate process: there is no event to wait on.
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Ends the process with SIGKILL, as a crash or power cut would.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    public void DeleteData()
+    {
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Runs the built <c>verge</c> binary.</summary>
+internal static class Verge
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "verge.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
+    }
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Verge.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Verge.slnx) not found");
+    }
+}
