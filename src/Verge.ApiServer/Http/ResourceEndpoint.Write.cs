@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Verge.ApiServer.Registry;
-using Verge.Core.Meta;
 using Verge.ApiServer.Serialization;
+using Verge.Core.Meta;
 using Verge.Core.Patching;
 
 namespace Verge.ApiServer.Http;
