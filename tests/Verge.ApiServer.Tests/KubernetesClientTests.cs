@@ -105,14 +105,8 @@ public sealed class KubernetesClientTests(ApiServerFixture server) : IClassFixtu
     public async Task Client_ServerSideApply_CreatesThenUpdates()
     {
         using var client = Client();
-        var yaml = """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata:
-              name: kc-apply
-            data:
-              mode: edge
-            """;
+        // The client serializes apply patches as JSON, which is also YAML.
+        var yaml = """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kc-apply"},"data":{"mode":"edge"}}""";
         var first = await client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(yaml, V1Patch.PatchType.ApplyPatch), "kc-apply", "default", fieldManager: "tests");
         Assert.Equal("edge", first.Data["mode"]);
         var second = await client.CoreV1.PatchNamespacedConfigMapAsync(

@@ -151,7 +151,10 @@ internal static class ObjectCodec
             if (start >= 0 && end > start)
             {
                 var member = e.Message[(start + 1)..end];
-                path = path == "$" ? "$." + member : path + "." + member;
+                if (!path.EndsWith("." + member, StringComparison.Ordinal) && !path.EndsWith($"['{member}']", StringComparison.Ordinal))
+                {
+                    path = path + "." + member;
+                }
             }
         }
 
