@@ -23,6 +23,9 @@ public enum FieldErrorType
 
     /// <summary>FieldValueTooMany: "Too many".</summary>
     TooMany,
+
+    /// <summary>FieldValueNotFound: "Not found".</summary>
+    NotFound,
 }
 
 /// <summary>
@@ -42,6 +45,7 @@ public sealed record FieldError(string Field, FieldErrorType Type, string Detail
         FieldErrorType.Forbidden => "FieldValueForbidden",
         FieldErrorType.TooLong => "FieldValueTooLong",
         FieldErrorType.TooMany => "FieldValueTooMany",
+        FieldErrorType.NotFound => "FieldValueNotFound",
         _ => "FieldValueInvalid",
     };
 
@@ -55,6 +59,7 @@ public sealed record FieldError(string Field, FieldErrorType Type, string Detail
         FieldErrorType.Forbidden => "Forbidden",
         FieldErrorType.TooLong => "Too long",
         FieldErrorType.TooMany => "Too many",
+        FieldErrorType.NotFound => "Not found",
         _ => "Invalid value",
     };
 
@@ -82,6 +87,13 @@ public sealed record FieldError(string Field, FieldErrorType Type, string Detail
     public static FieldError Duplicate(string field, object? badValue) => new(field, FieldErrorType.Duplicate, "", Render(badValue));
 
     public static FieldError Forbidden(string field, string detail) => new(field, FieldErrorType.Forbidden, detail);
+
+    /// <summary>A reference to something that does not exist, such as a volumeMount naming no volume.</summary>
+    public static FieldError NotFound(string field, object? badValue) => new(field, FieldErrorType.NotFound, "", Render(badValue));
+
+    /// <summary>A value longer than <paramref name="maxLength"/> bytes, as Kubernetes' field.TooLong words it.</summary>
+    public static FieldError TooLong(string field, int maxLength) =>
+        new(field, FieldErrorType.TooLong, maxLength == 1 ? "may not be more than 1 byte" : $"may not be more than {maxLength} bytes");
 
     private static string Render(object? value) => value switch
     {

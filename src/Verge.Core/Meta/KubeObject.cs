@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Verge.Core.Meta;
 
 /// <summary>
@@ -6,9 +8,12 @@ namespace Verge.Core.Meta;
 /// </summary>
 public abstract class KubeObject
 {
+    [JsonPropertyOrder(-3)]
     public string? ApiVersion { get; set; }
 
+    [JsonPropertyOrder(-2)]
     public string? Kind { get; set; }
 
+    [JsonPropertyOrder(-1)]
     public ObjectMeta Metadata { get; set; } = new();
 }

@@ -1,0 +1,683 @@
+using System.ComponentModel;
+using Verge.Core.Meta;
+using Verge.Core.Quantities;
+using Verge.Core.Selectors;
+
+namespace Verge.Core.Core;
+
+/// <summary>core/v1 PodSpec.</summary>
+[Description("PodSpec is a description of a pod.")]
+public sealed class PodSpec
+{
+    [MergeKey("name")]
+    [Description("List of initialization containers belonging to the pod, run in order before the app containers start.")]
+    public List<Container>? InitContainers { get; set; }
+
+    [MergeKey("name")]
+    [Description("List of containers belonging to the pod. There must be at least one container in a Pod.")]
+    public List<Container> Containers { get; set; } = [];
+
+    [MergeKey("name")]
+    [Description("List of volumes that can be mounted by containers belonging to the pod.")]
+    public List<Volume>? Volumes { get; set; }
+
+    [Description("Restart policy for all containers within the pod. One of Always, OnFailure, Never. Default to Always.")]
+    public string? RestartPolicy { get; set; }
+
+    [Description("Optional duration in seconds the pod needs to terminate gracefully. Defaults to 30 seconds.")]
+    public long? TerminationGracePeriodSeconds { get; set; }
+
+    [Description("Optional duration in seconds the pod may be active on the node relative to StartTime before the system will actively try to mark it failed and kill associated containers.")]
+    public long? ActiveDeadlineSeconds { get; set; }
+
+    [Description("Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'.")]
+    public string? DnsPolicy { get; set; }
+
+    [Description("NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node.")]
+    public Dictionary<string, string>? NodeSelector { get; set; }
+
+    [Description("ServiceAccountName is the name of the ServiceAccount to use to run this pod.")]
+    public string? ServiceAccountName { get; set; }
+
+    [Description("NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName.")]
+    public string? NodeName { get; set; }
+
+    [Description("Host networking requested for this pod. Use the host's network namespace. Default to false.")]
+    public bool? HostNetwork { get; set; }
+
+    [Description("SecurityContext holds pod-level security attributes and common container settings.")]
+    public PodSecurityContext? SecurityContext { get; set; }
+
+    [MergeKey("name")]
+    [Description("ImagePullSecrets is an optional list of references to secrets in the same namespace to use for pulling any of the images used by this PodSpec.")]
+    public List<LocalObjectReference>? ImagePullSecrets { get; set; }
+
+    [Description("Specifies the hostname of the Pod. If not specified, the pod's hostname will be set to a system-defined value.")]
+    public string? Hostname { get; set; }
+
+    [Description("If specified, the fully qualified Pod hostname will be \"<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>\".")]
+    public string? Subdomain { get; set; }
+
+    [Description("If specified, the pod's scheduling constraints.")]
+    public Affinity? Affinity { get; set; }
+
+    [Description("If specified, the pod will be dispatched by specified scheduler. If not specified, the pod will be dispatched by default scheduler.")]
+    public string? SchedulerName { get; set; }
+
+    [Description("If specified, the pod's tolerations.")]
+    public List<Toleration>? Tolerations { get; set; }
+
+    [Description("If specified, indicates the pod's priority. \"system-node-critical\" and \"system-cluster-critical\" are two special keywords which indicate the highest priorities.")]
+    public string? PriorityClassName { get; set; }
+
+    [Description("The priority value. The higher the value, the higher the priority.")]
+    public int? Priority { get; set; }
+
+    [Description("RuntimeClassName refers to a RuntimeClass object which should be used to run this pod.")]
+    public string? RuntimeClassName { get; set; }
+
+    [Description("TopologySpreadConstraints describes how a group of pods ought to spread across topology domains.")]
+    public List<TopologySpreadConstraint>? TopologySpreadConstraints { get; set; }
+}
+
+/// <summary>core/v1 Container.</summary>
+[Description("A single application container that you want to run within a pod.")]
+public sealed class Container
+{
+    [Description("Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name.")]
+    public string Name { get; set; } = "";
+
+    [Description("Container image name.")]
+    public string? Image { get; set; }
+
+    [Description("Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is used if this is not provided.")]
+    public List<string>? Command { get; set; }
+
+    [Description("Arguments to the entrypoint. The container image's CMD is used if this is not provided.")]
+    public List<string>? Args { get; set; }
+
+    [Description("Container's working directory. If not specified, the container runtime's default will be used.")]
+    public string? WorkingDir { get; set; }
+
+    [MergeKey("containerPort")]
+    [Description("List of ports to expose from the container.")]
+    public List<ContainerPort>? Ports { get; set; }
+
+    [Description("List of sources to populate environment variables in the container.")]
+    public List<EnvFromSource>? EnvFrom { get; set; }
+
+    [MergeKey("name")]
+    [Description("List of environment variables to set in the container.")]
+    public List<EnvVar>? Env { get; set; }
+
+    [Description("Compute Resources required by this container.")]
+    public ResourceRequirements? Resources { get; set; }
+
+    [MergeKey("mountPath")]
+    [Description("Pod volumes to mount into the container's filesystem.")]
+    public List<VolumeMount>? VolumeMounts { get; set; }
+
+    [Description("Periodic probe of container liveness. Container will be restarted if the probe fails.")]
+    public Probe? LivenessProbe { get; set; }
+
+    [Description("Periodic probe of container service readiness. Container will be removed from service endpoints if the probe fails.")]
+    public Probe? ReadinessProbe { get; set; }
+
+    [Description("StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully.")]
+    public Probe? StartupProbe { get; set; }
+
+    [Description("Path at which the file to which the container's termination message will be written is mounted. Defaults to /dev/termination-log.")]
+    public string? TerminationMessagePath { get; set; }
+
+    [Description("Indicate how the termination message should be populated. File or FallbackToLogsOnError. Defaults to File.")]
+    public string? TerminationMessagePolicy { get; set; }
+
+    [Description("Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise.")]
+    public string? ImagePullPolicy { get; set; }
+
+    [Description("SecurityContext defines the security options the container should be run with.")]
+    public SecurityContext? SecurityContext { get; set; }
+
+    [Description("Whether this container should allocate a buffer for stdin in the container runtime.")]
+    public bool? Stdin { get; set; }
+
+    [Description("Whether this container should allocate a TTY for itself.")]
+    public bool? Tty { get; set; }
+}
+
+/// <summary>core/v1 ContainerPort.</summary>
+[Description("ContainerPort represents a network port in a single container.")]
+public sealed class ContainerPort
+{
+    [Description("If specified, this must be an IANA_SVC_NAME and unique within the pod.")]
+    public string? Name { get; set; }
+
+    [Description("Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536.")]
+    [System.Text.Json.Serialization.JsonPropertyName("containerPort")]
+    public int Port { get; set; }
+
+    [Description("Number of port to expose on the host. If specified, this must be a valid port number, 0 < x < 65536.")]
+    public int? HostPort { get; set; }
+
+    [Description("Protocol for port. Must be UDP, TCP, or SCTP. Defaults to \"TCP\".")]
+    public string? Protocol { get; set; }
+
+    [Description("What host IP to bind the external port to.")]
+    public string? HostIP { get; set; }
+}
+
+/// <summary>core/v1 EnvVar.</summary>
+[Description("EnvVar represents an environment variable present in a Container.")]
+public sealed class EnvVar
+{
+    [Description("Name of the environment variable.")]
+    public string Name { get; set; } = "";
+
+    [Description("Variable references $(VAR_NAME) are expanded using the previously defined environment variables in the container.")]
+    public string? Value { get; set; }
+
+    [Description("Source for the environment variable's value. Cannot be used if value is not empty.")]
+    public EnvVarSource? ValueFrom { get; set; }
+}
+
+/// <summary>core/v1 EnvVarSource.</summary>
+[Description("EnvVarSource represents a source for the value of an EnvVar.")]
+public sealed class EnvVarSource
+{
+    [Description("Selects a key of a ConfigMap.")]
+    public KeySelector? ConfigMapKeyRef { get; set; }
+
+    [Description("Selects a key of a secret in the pod's namespace.")]
+    public KeySelector? SecretKeyRef { get; set; }
+
+    [Description("Selects a field of the pod: supports metadata.name, metadata.namespace, metadata.labels['<KEY>'], metadata.annotations['<KEY>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.")]
+    public ObjectFieldSelector? FieldRef { get; set; }
+
+    [Description("Selects a resource of the container: only resources limits and requests are currently supported.")]
+    public ResourceFieldSelector? ResourceFieldRef { get; set; }
+}
+
+/// <summary>core/v1 ConfigMapKeySelector and SecretKeySelector, which share one shape.</summary>
+[Description("Selects a key from a ConfigMap or Secret.")]
+public sealed class KeySelector
+{
+    [Description("Name of the referent.")]
+    public string? Name { get; set; }
+
+    [Description("The key to select.")]
+    public string Key { get; set; } = "";
+
+    [Description("Specify whether the ConfigMap or Secret or its key must be defined.")]
+    public bool? Optional { get; set; }
+}
+
+/// <summary>core/v1 ObjectFieldSelector.</summary>
+[Description("ObjectFieldSelector selects an APIVersioned field of an object.")]
+public sealed class ObjectFieldSelector
+{
+    [Description("Version of the schema the FieldPath is written in terms of, defaults to \"v1\".")]
+    public string? ApiVersion { get; set; }
+
+    [Description("Path of the field to select in the specified API version.")]
+    public string FieldPath { get; set; } = "";
+}
+
+/// <summary>core/v1 ResourceFieldSelector.</summary>
+[Description("ResourceFieldSelector represents container resources (cpu, memory) and their output format.")]
+public sealed class ResourceFieldSelector
+{
+    [Description("Container name: required for volumes, optional for env vars.")]
+    public string? ContainerName { get; set; }
+
+    [Description("Required: resource to select.")]
+    public string Resource { get; set; } = "";
+
+    [Description("Specifies the output format of the exposed resources, defaults to \"1\".")]
+    public Quantity? Divisor { get; set; }
+}
+
+/// <summary>core/v1 EnvFromSource.</summary>
+[Description("EnvFromSource represents the source of a set of ConfigMaps or Secrets.")]
+public sealed class EnvFromSource
+{
+    [Description("Optional text to prepend to the name of each environment variable.")]
+    public string? Prefix { get; set; }
+
+    [Description("The ConfigMap to select from.")]
+    public EnvFromReference? ConfigMapRef { get; set; }
+
+    [Description("The Secret to select from.")]
+    public EnvFromReference? SecretRef { get; set; }
+}
+
+/// <summary>core/v1 ConfigMapEnvSource and SecretEnvSource, which share one shape.</summary>
+[Description("Selects a ConfigMap or Secret whose keys become environment variables.")]
+public sealed class EnvFromReference
+{
+    [Description("Name of the referent.")]
+    public string? Name { get; set; }
+
+    [Description("Specify whether the ConfigMap or Secret must be defined.")]
+    public bool? Optional { get; set; }
+}
+
+/// <summary>core/v1 ResourceRequirements.</summary>
+[Description("ResourceRequirements describes the compute resource requirements.")]
+public sealed class ResourceRequirements
+{
+    [Description("Limits describes the maximum amount of compute resources allowed.")]
+    public Dictionary<string, Quantity>? Limits { get; set; }
+
+    [Description("Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified.")]
+    public Dictionary<string, Quantity>? Requests { get; set; }
+}
+
+/// <summary>core/v1 VolumeMount.</summary>
+[Description("VolumeMount describes a mounting of a Volume within a container.")]
+public sealed class VolumeMount
+{
+    [Description("This must match the Name of a Volume.")]
+    public string Name { get; set; } = "";
+
+    [Description("Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to false.")]
+    public bool? ReadOnly { get; set; }
+
+    [Description("Path within the container at which the volume should be mounted. Must not contain ':'.")]
+    public string MountPath { get; set; } = "";
+
+    [Description("Path within the volume from which the container's volume should be mounted. Defaults to \"\" (volume's root).")]
+    public string? SubPath { get; set; }
+}
+
+/// <summary>core/v1 Probe.</summary>
+[Description("Probe describes a health check to be performed against a container to determine whether it is alive or ready to receive traffic.")]
+public sealed class Probe
+{
+    [Description("Exec specifies a command to execute in the container.")]
+    public ExecAction? Exec { get; set; }
+
+    [Description("HTTPGet specifies an HTTP GET request to perform.")]
+    public HttpGetAction? HttpGet { get; set; }
+
+    [Description("TCPSocket specifies a connection to a TCP port.")]
+    public TcpSocketAction? TcpSocket { get; set; }
+
+    [Description("Number of seconds after the container has started before liveness probes are initiated.")]
+    public int? InitialDelaySeconds { get; set; }
+
+    [Description("Number of seconds after which the probe times out. Defaults to 1 second. Minimum value is 1.")]
+    public int? TimeoutSeconds { get; set; }
+
+    [Description("How often (in seconds) to perform the probe. Default to 10 seconds. Minimum value is 1.")]
+    public int? PeriodSeconds { get; set; }
+
+    [Description("Minimum consecutive successes for the probe to be considered successful after having failed. Defaults to 1. Must be 1 for liveness and startup. Minimum value is 1.")]
+    public int? SuccessThreshold { get; set; }
+
+    [Description("Minimum consecutive failures for the probe to be considered failed after having succeeded. Defaults to 3. Minimum value is 1.")]
+    public int? FailureThreshold { get; set; }
+
+    [Description("Optional duration in seconds the pod needs to terminate gracefully upon probe failure.")]
+    public long? TerminationGracePeriodSeconds { get; set; }
+}
+
+/// <summary>core/v1 ExecAction.</summary>
+[Description("ExecAction describes a \"run in container\" action.")]
+public sealed class ExecAction
+{
+    [Description("Command is the command line to execute inside the container. The command is not run inside a shell.")]
+    public List<string>? Command { get; set; }
+}
+
+/// <summary>core/v1 HTTPGetAction.</summary>
+[Description("HTTPGetAction describes an action based on HTTP Get requests.")]
+public sealed class HttpGetAction
+{
+    [Description("Path to access on the HTTP server.")]
+    public string? Path { get; set; }
+
+    [Description("Name or number of the port to access on the container. Number must be in the range 1 to 65535.")]
+    public IntOrString Port { get; set; }
+
+    [Description("Host name to connect to, defaults to the pod IP.")]
+    public string? Host { get; set; }
+
+    [Description("Scheme to use for connecting to the host. Defaults to HTTP.")]
+    public string? Scheme { get; set; }
+
+    [Description("Custom headers to set in the request. HTTP allows repeated headers.")]
+    public List<HttpHeader>? HttpHeaders { get; set; }
+}
+
+/// <summary>core/v1 HTTPHeader.</summary>
+[Description("HTTPHeader describes a custom header to be used in HTTP probes.")]
+public sealed class HttpHeader
+{
+    [Description("The header field name.")]
+    public string Name { get; set; } = "";
+
+    [Description("The header field value.")]
+    public string Value { get; set; } = "";
+}
+
+/// <summary>core/v1 TCPSocketAction.</summary>
+[Description("TCPSocketAction describes an action based on opening a socket.")]
+public sealed class TcpSocketAction
+{
+    [Description("Number or name of the port to access on the container. Number must be in the range 1 to 65535.")]
+    public IntOrString Port { get; set; }
+
+    [Description("Optional: Host name to connect to, defaults to the pod IP.")]
+    public string? Host { get; set; }
+}
+
+/// <summary>core/v1 SecurityContext (per container).</summary>
+[Description("SecurityContext holds security configuration that will be applied to a container.")]
+public sealed class SecurityContext
+{
+    [Description("The UID to run the entrypoint of the container process.")]
+    public long? RunAsUser { get; set; }
+
+    [Description("The GID to run the entrypoint of the container process.")]
+    public long? RunAsGroup { get; set; }
+
+    [Description("Indicates that the container must run as a non-root user.")]
+    public bool? RunAsNonRoot { get; set; }
+
+    [Description("Run container in privileged mode. Defaults to false.")]
+    public bool? Privileged { get; set; }
+
+    [Description("Whether this container has a read-only root filesystem. Default is false.")]
+    public bool? ReadOnlyRootFilesystem { get; set; }
+
+    [Description("AllowPrivilegeEscalation controls whether a process can gain more privileges than its parent process.")]
+    public bool? AllowPrivilegeEscalation { get; set; }
+
+    [Description("The capabilities to add/drop when running containers.")]
+    public Capabilities? Capabilities { get; set; }
+}
+
+/// <summary>core/v1 Capabilities.</summary>
+[Description("Adds and removes POSIX capabilities from running containers.")]
+public sealed class Capabilities
+{
+    [Description("Added capabilities.")]
+    public List<string>? Add { get; set; }
+
+    [Description("Removed capabilities.")]
+    public List<string>? Drop { get; set; }
+}
+
+/// <summary>core/v1 PodSecurityContext.</summary>
+[Description("PodSecurityContext holds pod-level security attributes and common container settings.")]
+public sealed class PodSecurityContext
+{
+    [Description("The UID to run the entrypoint of the container process.")]
+    public long? RunAsUser { get; set; }
+
+    [Description("The GID to run the entrypoint of the container process.")]
+    public long? RunAsGroup { get; set; }
+
+    [Description("Indicates that the container must run as a non-root user.")]
+    public bool? RunAsNonRoot { get; set; }
+
+    [Description("A special supplemental group that applies to all containers in a pod.")]
+    public long? FsGroup { get; set; }
+
+    [Description("A list of groups applied to the first process run in each container, in addition to the container's primary GID.")]
+    public List<long>? SupplementalGroups { get; set; }
+}
+
+/// <summary>core/v1 Volume.</summary>
+[Description("Volume represents a named volume in a pod that may be accessed by any container in the pod.")]
+public sealed class Volume
+{
+    [Description("name of the volume. Must be a DNS_LABEL and unique within the pod.")]
+    public string Name { get; set; } = "";
+
+    [Description("emptyDir represents a temporary directory that shares a pod's lifetime.")]
+    public EmptyDirVolumeSource? EmptyDir { get; set; }
+
+    [Description("hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container.")]
+    public HostPathVolumeSource? HostPath { get; set; }
+
+    [Description("configMap represents a configMap that should populate this volume.")]
+    public ConfigMapVolumeSource? ConfigMap { get; set; }
+
+    [Description("secret represents a secret that should populate this volume.")]
+    public SecretVolumeSource? Secret { get; set; }
+}
+
+/// <summary>core/v1 EmptyDirVolumeSource.</summary>
+[Description("Represents an empty directory for a pod.")]
+public sealed class EmptyDirVolumeSource
+{
+    [Description("medium represents what type of storage medium should back this directory. The default is \"\"; \"Memory\" uses tmpfs.")]
+    public string? Medium { get; set; }
+
+    [Description("sizeLimit is the total amount of local storage required for this EmptyDir volume.")]
+    public Quantity? SizeLimit { get; set; }
+}
+
+/// <summary>core/v1 HostPathVolumeSource.</summary>
+[Description("Represents a host path mapped into a pod.")]
+public sealed class HostPathVolumeSource
+{
+    [Description("path of the directory on the host.")]
+    public string Path { get; set; } = "";
+
+    [Description("type for HostPath Volume. Defaults to \"\".")]
+    public string? Type { get; set; }
+}
+
+/// <summary>core/v1 ConfigMapVolumeSource.</summary>
+[Description("Adapts a ConfigMap into a volume.")]
+public sealed class ConfigMapVolumeSource
+{
+    [Description("Name of the referent.")]
+    public string? Name { get; set; }
+
+    [Description("items, if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file.")]
+    public List<KeyToPath>? Items { get; set; }
+
+    [Description("defaultMode is optional: mode bits used to set permissions on created files by default. Defaults to 0644.")]
+    public int? DefaultMode { get; set; }
+
+    [Description("optional specify whether the ConfigMap or its keys must be defined.")]
+    public bool? Optional { get; set; }
+}
+
+/// <summary>core/v1 SecretVolumeSource.</summary>
+[Description("Adapts a Secret into a volume.")]
+public sealed class SecretVolumeSource
+{
+    [Description("secretName is the name of the secret in the pod's namespace to use.")]
+    public string? SecretName { get; set; }
+
+    [Description("items, if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file.")]
+    public List<KeyToPath>? Items { get; set; }
+
+    [Description("defaultMode is optional: mode bits used to set permissions on created files by default. Defaults to 0644.")]
+    public int? DefaultMode { get; set; }
+
+    [Description("optional field specify whether the Secret or its keys must be defined.")]
+    public bool? Optional { get; set; }
+}
+
+/// <summary>core/v1 KeyToPath.</summary>
+[Description("Maps a string key to a path within a volume.")]
+public sealed class KeyToPath
+{
+    [Description("key is the key to project.")]
+    public string Key { get; set; } = "";
+
+    [Description("path is the relative path of the file to map the key to.")]
+    public string Path { get; set; } = "";
+
+    [Description("mode is optional: mode bits used to set permissions on this file.")]
+    public int? Mode { get; set; }
+}
+
+/// <summary>core/v1 LocalObjectReference.</summary>
+[Description("LocalObjectReference contains enough information to let you locate the referenced object inside the same namespace.")]
+public sealed class LocalObjectReference
+{
+    [Description("Name of the referent.")]
+    public string? Name { get; set; }
+}
+
+/// <summary>core/v1 Toleration.</summary>
+[Description("The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>.")]
+public sealed class Toleration
+{
+    [Description("Key is the taint key that the toleration applies to. Empty means match all taint keys.")]
+    public string? Key { get; set; }
+
+    [Description("Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal.")]
+    public string? Operator { get; set; }
+
+    [Description("Value is the taint value the toleration matches to.")]
+    public string? Value { get; set; }
+
+    [Description("Effect indicates the taint effect to match. Empty means match all taint effects. Allowed values are NoSchedule, PreferNoSchedule and NoExecute.")]
+    public string? Effect { get; set; }
+
+    [Description("TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute) tolerates the taint.")]
+    public long? TolerationSeconds { get; set; }
+}
+
+/// <summary>core/v1 TopologySpreadConstraint.</summary>
+[Description("TopologySpreadConstraint specifies how to spread matching pods among the given topology.")]
+public sealed class TopologySpreadConstraint
+{
+    [Description("MaxSkew describes the degree to which pods may be unevenly distributed. It must be greater than zero.")]
+    public int MaxSkew { get; set; }
+
+    [Description("TopologyKey is the key of node labels. Nodes that have a label with this key and identical values are considered to be in the same topology.")]
+    public string TopologyKey { get; set; } = "";
+
+    [Description("WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the spread constraint: DoNotSchedule or ScheduleAnyway.")]
+    public string WhenUnsatisfiable { get; set; } = "";
+
+    [Description("LabelSelector is used to find matching pods.")]
+    public LabelSelector? LabelSelector { get; set; }
+
+    [Description("MinDomains indicates a minimum number of eligible domains.")]
+    public int? MinDomains { get; set; }
+}
+
+/// <summary>core/v1 Affinity.</summary>
+[Description("Affinity is a group of affinity scheduling rules.")]
+public sealed class Affinity
+{
+    [Description("Describes node affinity scheduling rules for the pod.")]
+    public NodeAffinity? NodeAffinity { get; set; }
+
+    [Description("Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).")]
+    public PodAffinity? PodAffinity { get; set; }
+
+    [Description("Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).")]
+    public PodAffinity? PodAntiAffinity { get; set; }
+}
+
+/// <summary>core/v1 NodeAffinity.</summary>
+[Description("Node affinity is a group of node affinity scheduling rules.")]
+public sealed class NodeAffinity
+{
+    [Description("If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node.")]
+    public NodeSelector? RequiredDuringSchedulingIgnoredDuringExecution { get; set; }
+
+    [Description("The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field.")]
+    public List<PreferredSchedulingTerm>? PreferredDuringSchedulingIgnoredDuringExecution { get; set; }
+}
+
+/// <summary>core/v1 NodeSelector.</summary>
+[Description("A node selector represents the union of the results of one or more label queries over a set of nodes.")]
+public sealed class NodeSelector
+{
+    [Description("Required. A list of node selector terms. The terms are ORed.")]
+    public List<NodeSelectorTerm> NodeSelectorTerms { get; set; } = [];
+}
+
+/// <summary>core/v1 NodeSelectorTerm.</summary>
+[Description("A null or empty node selector term matches no objects. The requirements of them are ANDed.")]
+public sealed class NodeSelectorTerm
+{
+    [Description("A list of node selector requirements by node's labels.")]
+    public List<NodeSelectorRequirement>? MatchExpressions { get; set; }
+
+    [Description("A list of node selector requirements by node's fields.")]
+    public List<NodeSelectorRequirement>? MatchFields { get; set; }
+}
+
+/// <summary>core/v1 NodeSelectorRequirement.</summary>
+[Description("A node selector requirement is a selector that contains values, a key, and an operator that relates the key and values.")]
+public sealed class NodeSelectorRequirement
+{
+    [Description("The label key that the selector applies to.")]
+    public string Key { get; set; } = "";
+
+    [Description("Represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. Gt, and Lt.")]
+    public string Operator { get; set; } = "";
+
+    [Description("An array of string values.")]
+    public List<string>? Values { get; set; }
+}
+
+/// <summary>core/v1 PreferredSchedulingTerm.</summary>
+[Description("An empty preferred scheduling term matches all objects with implicit weight 0.")]
+public sealed class PreferredSchedulingTerm
+{
+    [Description("Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100.")]
+    public int Weight { get; set; }
+
+    [Description("A node selector term, associated with the corresponding weight.")]
+    public NodeSelectorTerm Preference { get; set; } = new();
+}
+
+/// <summary>core/v1 PodAffinity and PodAntiAffinity, which share one shape.</summary>
+[Description("Pod affinity (or anti-affinity) is a group of inter pod affinity scheduling rules.")]
+public sealed class PodAffinity
+{
+    [Description("If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node.")]
+    public List<PodAffinityTerm>? RequiredDuringSchedulingIgnoredDuringExecution { get; set; }
+
+    [Description("The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field.")]
+    public List<WeightedPodAffinityTerm>? PreferredDuringSchedulingIgnoredDuringExecution { get; set; }
+}
+
+/// <summary>core/v1 PodAffinityTerm.</summary>
+[Description("Defines a set of pods that this pod should be co-located (affinity) or not co-located (anti-affinity) with.")]
+public sealed class PodAffinityTerm
+{
+    [Description("A label query over a set of resources, in this case pods.")]
+    public LabelSelector? LabelSelector { get; set; }
+
+    [Description("namespaces specifies a static list of namespace names that the term applies to.")]
+    public List<string>? Namespaces { get; set; }
+
+    [Description("This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running.")]
+    public string TopologyKey { get; set; } = "";
+}
+
+/// <summary>core/v1 WeightedPodAffinityTerm.</summary>
+[Description("The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find the most preferred node(s).")]
+public sealed class WeightedPodAffinityTerm
+{
+    [Description("weight associated with matching the corresponding podAffinityTerm, in the range 1-100.")]
+    public int Weight { get; set; }
+
+    [Description("Required. A pod affinity term, associated with the corresponding weight.")]
+    public PodAffinityTerm PodAffinityTerm { get; set; } = new();
+}
+
+/// <summary>core/v1 PodTemplateSpec.</summary>
+[Description("PodTemplateSpec describes the data a pod should have when created from a template.")]
+public sealed class PodTemplateSpec
+{
+    [Description("Standard object's metadata.")]
+    public ObjectMeta? Metadata { get; set; }
+
+    [Description("Specification of the desired behavior of the pod.")]
+    public PodSpec? Spec { get; set; }
+}
