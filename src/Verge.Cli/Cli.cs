@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Verge.Cli.Client;
+using Verge.Cli.Commands;
+using Verge.Cli.Output;
+
+namespace Verge.Cli;
+
+/// <summary>The <c>verge</c> command line: builds the verbs and runs one invocation, turning failures into one line and exit code 1.</summary>
+internal static partial class Cli
+{
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default) =>
+        RunAsync(args, new CliContext { Out = stdout, Error = stderr }, ct);
+
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken ct = default)
+    {
+        var root = BuildRoot(context);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line instead of the usage text: scripts read stderr, people run --help.
+            var command = string.Join(' ', parse.CommandResult.Command.Name == root.Name ? ["verge"] : ["verge", parse.CommandResult.Command.Name]);
+            var messages = string.Join(' ', parse.Errors.Select(e => WhiteSpace().Replace(e.Message, " ").Trim()));
+            Terminal.WriteError(context, $"error: {messages} See '{command} --help'.");
+            return 1;
+        }
+
+        var invocation = new InvocationConfiguration
+        {
+            Output = context.Out,
+            Error = context.Error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
+        var code = await GuardAsync(context, () => parse.InvokeAsync(invocation, ct));
+        await context.Out.FlushAsync(CancellationToken.None);
+        await context.Error.FlushAsync(CancellationToken.None);
+        return code;
+    }
+
+    public static RootCommand BuildRoot(CliContext context)
+    {
+        var root = new RootCommand("Verge: an edge orchestrator that speaks the Kubernetes API");
+        root.SetAction(parse => new System.CommandLine.Help.HelpAction().Invoke(parse));
+        root.Subcommands.Add(ServerCommand.Create(context, up: false));
+        root.Subcommands.Add(ServerCommand.Create(context, up: true));
+        root.Subcommands.Add(ApplyCommand.Create(context));
+        root.Subcommands.Add(GetCommand.Create(context));
+        root.Subcommands.Add(DescribeCommand.Create(context));
+        root.Subcommands.Add(DeleteCommand.Create(context));
+        root.Subcommands.Add(VersionCommand.Create(context));
+        return root;
+    }
+
+    /// <summary>Runs a verb; every failure becomes one line on stderr and exit code 1, never a stack trace.</summary>
+    internal static async Task<int> GuardAsync(CliContext context, Func<Task<int>> action)
+    {
+        string line;
+        try
+        {
+            return await action();
+        }
+        catch (CliException e)
+        {
+            line = e.Message;
+        }
+        catch (ApiStatusException e)
+        {
+            line = e.ToErrorLine();
+        }
+        catch (OperationCanceledException)
+        {
+            return 130;
+        }
+        catch (JsonException e)
+        {
+            line = $"error: the server sent a response that is not valid JSON: {e.Message}";
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException
+            or FormatException or HttpRequestException or NotSupportedException or System.Security.Cryptography.CryptographicException)
+        {
+            line = "error: " + e.Message;
+        }
+#pragma warning disable CA1031 // The last resort: a CLI prints one line, not a stack trace.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            line = $"error: unexpected {e.GetType().Name}: {e.Message}";
+        }
+
+        Terminal.WriteError(context, line);
+        return 1;
+    }
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
+}

@@ -1,0 +1,83 @@
+namespace Verge.Cli.Tests;
+
+/// <summary>What one in-process CLI invocation printed and returned.</summary>
+internal sealed record CliResult(int ExitCode, string Out, string Error)
+{
+    public string[] OutLines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>
+/// Runs the CLI's entry point in-process with captured output, in a working directory of its own and with an empty
+/// environment and home, so that no kubeconfig of the machine running the tests is ever found.
+/// </summary>
+internal sealed class CliHarness : IDisposable
+{
+    private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
+
+    public string WorkingDirectory { get; } = Directory.CreateTempSubdirectory("verge-cli-cwd-").FullName;
+
+    public string HomeDirectory { get; } = Directory.CreateTempSubdirectory("verge-cli-home-").FullName;
+
+    public string Stdin { get; set; } = "";
+
+    public void SetEnvironment(string name, string value) => _environment[name] = value;
+
+    public CliContext Context(TextWriter stdout, TextWriter stderr, Action<Uri>? serverStarted = null) => new()
+    {
+        Out = stdout,
+        Error = stderr,
+        In = new StringReader(Stdin),
+        GetEnvironmentVariable = name => _environment.GetValueOrDefault(name),
+        CurrentDirectory = WorkingDirectory,
+        HomeDirectory = HomeDirectory,
+        ServerStarted = serverStarted,
+    };
+
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await Cli.RunAsync(args, Context(stdout, stderr));
+        return new CliResult(code, stdout.ToString().Replace("\r\n", "\n"), stderr.ToString().Replace("\r\n", "\n"));
+    }
+
+    public string WriteFile(string name, string text) => WriteFileIn(WorkingDirectory, name, text);
+
+    public static string WriteFileIn(string directory, string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        foreach (var dir in new[] { WorkingDirectory, HomeDirectory })
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The folder that holds Verge.slnx, found by walking up from the test binaries.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Verge.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Verge.slnx not found above " + AppContext.BaseDirectory);
+    }
+}

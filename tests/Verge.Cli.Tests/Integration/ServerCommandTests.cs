@@ -1,0 +1,74 @@
+namespace Verge.Cli.Tests.Integration;
+
+/// <summary><c>verge server</c> and <c>verge up</c> run in-process until cancelled, serving the client verbs.</summary>
+public sealed class ServerCommandTests : IDisposable
+{
+    private readonly CliHarness _cli = new();
+
+    [Fact]
+    public async Task Server_WhenStarted_PrintsKubeconfigAndServesUntilCancelled()
+    {
+        var dataDir = Path.Combine(_cli.WorkingDirectory, "state");
+        using var output = new LineWaiter();
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = Cli.RunAsync(
+            ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0"],
+            _cli.Context(output, TextWriter.Null, started.SetResult),
+            stop.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var kubeconfig = Path.Combine(dataDir, "admin.kubeconfig");
+        var get = await _cli.RunAsync("get", "namespaces", "--kubeconfig", kubeconfig);
+        await stop.CancelAsync();
+
+        Assert.Equal(0, await running);
+        Assert.Equal(0, get.ExitCode);
+        Assert.Contains(get.OutLines, l => l.StartsWith("kube-system ", StringComparison.Ordinal));
+        Assert.Contains($"Admin kubeconfig: {kubeconfig}\n", output.Text, StringComparison.Ordinal);
+        Assert.Contains($"kubectl --kubeconfig {kubeconfig} get nodes", output.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Up_WhenStartedInADirectory_ClientVerbsThereNeedNoFlags()
+    {
+        using var output = new LineWaiter();
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = Cli.RunAsync(["up", "--listen", "127.0.0.1:0"], _cli.Context(output, TextWriter.Null, started.SetResult), stop.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var apply = await _cli.RunAsync("apply", "-f", Path.Combine(CliHarness.RepositoryRoot(), "examples", "edge-microservice.yaml"));
+        var get = await _cli.RunAsync("get", "deployments");
+        await stop.CancelAsync();
+
+        Assert.Equal(0, await running);
+        Assert.Equal("deployment.apps/edge-microservice created\n", apply.Out);
+        Assert.StartsWith("edge-microservice ", get.OutLines[1], StringComparison.Ordinal);
+        Assert.Contains("verge get namespaces", output.Text, StringComparison.Ordinal);
+        Assert.Contains("verge apply -f examples/edge-microservice.yaml", output.Text, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_cli.WorkingDirectory, ".verge", "admin.kubeconfig")));
+    }
+
+    [Fact]
+    public async Task Server_WhenListenInvalid_PrintsErrorAndExitsNonZero()
+    {
+        var result = await _cli.RunAsync("server", "--data-dir", Path.Combine(_cli.WorkingDirectory, "d"), "--listen", "nonsense");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: --listen must be HOST:PORT, got \"nonsense\"\n", result.Error);
+    }
+
+    [Theory]
+    [InlineData(new[] { "get" }, "error: Required argument missing for command: 'get'. See 'verge get --help'.\n")]
+    [InlineData(new[] { "get", "pods", "-o", "bogus" }, "error: Argument 'bogus' not recognized. Must be one of: 'wide' 'yaml' 'json' 'name' See 'verge get --help'.\n")]
+    [InlineData(new[] { "frobnicate" }, "error: Unrecognized command or argument 'frobnicate'. See 'verge --help'.\n")]
+    public async Task Run_WhenArgumentsInvalid_PrintsOneErrorLineAndExitsNonZero(string[] args, string expected)
+    {
+        var result = await _cli.RunAsync(args);
+
+        Assert.Equal((1, "", expected), (result.ExitCode, result.Out, result.Error));
+    }
+
+    public void Dispose() => _cli.Dispose();
+}

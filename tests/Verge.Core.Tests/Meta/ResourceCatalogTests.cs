@@ -1,0 +1,92 @@
+using Verge.Core.Apps;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+
+namespace Verge.Core.Tests.Meta;
+
+public sealed class ResourceCatalogTests
+{
+    [Theory]
+    [InlineData("", "v1", "pods", "Pod", "po")]
+    [InlineData("", "v1", "nodes", "Node", "no")]
+    [InlineData("", "v1", "namespaces", "Namespace", "ns")]
+    [InlineData("", "v1", "configmaps", "ConfigMap", "cm")]
+    [InlineData("", "v1", "events", "Event", "ev")]
+    [InlineData("apps", "v1", "deployments", "Deployment", "deploy")]
+    [InlineData("apps", "v1", "replicasets", "ReplicaSet", "rs")]
+    [InlineData("apps", "v1", "daemonsets", "DaemonSet", "ds")]
+    [InlineData("edge.verge.dev", "v1", "devices", "Device", "dev")]
+    [InlineData("edge.verge.dev", "v1", "datarules", "DataRule", "dr")]
+    public void Find_ByPlural_ReturnsTheKindWithItsShortName(string group, string version, string plural, string kind, string shortName)
+    {
+        var type = ResourceCatalog.Find(group, version, plural);
+        Assert.NotNull(type);
+        Assert.Equal(kind, type.Kind);
+        Assert.Contains(shortName, type.ShortNames);
+        Assert.Same(type, ResourceCatalog.FindByKind(type.ApiVersion, kind));
+        Assert.Equal(type.TypeInfo.Type.Name, kind);
+    }
+
+    [Fact]
+    public void All_HasThirteenKinds_AndTheAllCategoryOnWorkloads()
+    {
+        Assert.Equal(13, ResourceCatalog.All.Count);
+        Assert.Equal(["DaemonSet", "Deployment", "Pod", "ReplicaSet"], ResourceCatalog.All.Where(t => t.Categories.Contains("all")).Select(t => t.Kind).Order(StringComparer.Ordinal));
+        Assert.NotNull(ResourceCatalog.For<Deployment>().Scale);
+        Assert.NotNull(ResourceCatalog.For<ReplicaSet>().Scale);
+        Assert.False(ResourceCatalog.For<ConfigMap>().HasStatus);
+        Assert.True(ResourceCatalog.For<Pod>().HasStatus);
+    }
+
+    [Fact]
+    public void PodColumns_ShowReadyStatusAndRestarts()
+    {
+        var pod = new Pod
+        {
+            Spec = new() { Containers = [new() { Name = "a" }, new() { Name = "b" }] },
+            Status = new()
+            {
+                Phase = "Running",
+                ContainerStatuses =
+                [
+                    new() { Name = "a", Ready = true, RestartCount = 1, State = new() { Running = new() } },
+                    new() { Name = "b", RestartCount = 4, State = new() { Waiting = new() { Reason = "CrashLoopBackOff" } } },
+                ],
+            },
+        };
+        var cells = ResourceCatalog.For<Pod>().Columns.Take(3).Select(c => c.Cell(pod)).ToList();
+        Assert.Equal(["1/2", "CrashLoopBackOff", "5"], cells);
+        pod.Metadata.DeletionTimestamp = DateTimeOffset.UnixEpoch;
+        Assert.Equal("Terminating", Tables.PodStatus(pod));
+    }
+
+    [Fact]
+    public void NodeStatus_ShowsReadinessAndCordon()
+    {
+        var node = new Node { Spec = new() { Unschedulable = true }, Status = new() { Conditions = [new() { Type = "Ready", Status = "True" }] } };
+        Assert.Equal("Ready,SchedulingDisabled", Tables.NodeStatus(node));
+        node.Status.Conditions[0].Status = "Unknown";
+        node.Spec.Unschedulable = null;
+        Assert.Equal("NotReady", Tables.NodeStatus(node));
+    }
+
+    [Fact]
+    public void DeploymentScale_ReadsSelectorAsString()
+    {
+        var deployment = new Deployment { Spec = new() { Replicas = 3, Selector = new() { MatchLabels = new() { ["app"] = "web" } } } };
+        var scale = ResourceCatalog.For<Deployment>().Scale!;
+        Assert.Equal(3, scale.GetSpecReplicas(deployment));
+        Assert.Equal("app=web", scale.GetSelector(deployment));
+        scale.SetSpecReplicas(deployment, 5);
+        Assert.Equal(5, deployment.Spec.Replicas);
+    }
+
+    [Fact]
+    public void PodSelectableFields_IncludeNodeNameAndPhase()
+    {
+        var pod = new Pod { Spec = new() { NodeName = "edge-1" }, Status = new() { Phase = "Running" } };
+        var fields = ResourceCatalog.For<Pod>().SelectableFields(pod).ToDictionary();
+        Assert.Equal("edge-1", fields["spec.nodeName"]);
+        Assert.Equal("Running", fields["status.phase"]);
+    }
+}

@@ -1,0 +1,175 @@
+using Verge.Core.Core;
+using Verge.Core.Quantities;
+using Verge.Core.Validation;
+
+namespace Verge.Core.Tests.Validation;
+
+public sealed class PodValidationTests
+{
+    private static Pod NewPod(Action<PodSpec>? change = null)
+    {
+        var pod = new Pod
+        {
+            Metadata = new() { Name = "web", Namespace = "default" },
+            Spec = new PodSpec { Containers = [new Container { Name = "app", Image = "nginx:1.27" }] },
+        };
+        change?.Invoke(pod.Spec);
+        CoreDefaults.Pod(pod);
+        return pod;
+    }
+
+    private static List<string> Errors(Pod pod) => PodValidation.ValidatePod(pod, null).Select(e => e.ToString()).ToList();
+
+    [Fact]
+    public void ValidatePod_WhenDefaultedPodIsValid_ReturnsNoErrors()
+    {
+        Assert.Empty(Errors(NewPod()));
+    }
+
+    [Fact]
+    public void ValidatePod_WhenNoContainers_RequiresThem()
+    {
+        Assert.Equal(["spec.containers: Required value"], Errors(NewPod(s => s.Containers = [])));
+    }
+
+    [Fact]
+    public void ValidatePod_WhenContainerNamesRepeat_ReportsDuplicate()
+    {
+        var errors = Errors(NewPod(s => s.Containers.Add(new Container { Name = "app", Image = "x" })));
+        Assert.Equal(["spec.containers[1].name: Duplicate value: \"app\""], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_WhenImageMissing_RequiresIt()
+    {
+        Assert.Equal(["spec.containers[0].image: Required value"], Errors(NewPod(s => s.Containers[0].Image = null)));
+    }
+
+    [Theory]
+    [InlineData(0, "spec.containers[0].ports[0].containerPort: Required value")]
+    [InlineData(70000, "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive")]
+    public void ValidatePod_ChecksPortRange(int port, string expected)
+    {
+        Assert.Equal([expected], Errors(NewPod(s => s.Containers[0].Ports = [new ContainerPort { Port = port }])));
+    }
+
+    [Fact]
+    public void ValidatePod_WhenRequestExceedsLimit_SaysSo()
+    {
+        var errors = Errors(NewPod(s => s.Containers[0].Resources = new ResourceRequirements
+        {
+            Limits = new() { ["memory"] = Quantity.Parse("128Mi") },
+            Requests = new() { ["memory"] = Quantity.Parse("256Mi") },
+        }));
+        Assert.Equal(["spec.containers[0].resources.requests[memory]: Invalid value: \"256Mi\": must be less than or equal to memory limit of 128Mi"], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_WhenQuantityIsNegativeOrResourceUnknown_ReportsBoth()
+    {
+        var errors = Errors(NewPod(s => s.Containers[0].Resources = new ResourceRequirements
+        {
+            Limits = new() { ["cpu"] = Quantity.Parse("-1"), ["gpu"] = Quantity.Parse("1") },
+        }));
+        Assert.Contains("spec.containers[0].resources.limits[cpu]: Invalid value: \"-1\": must be greater than or equal to 0", errors);
+        Assert.Contains("spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource for containers", errors);
+    }
+
+    [Fact]
+    public void ValidatePod_WhenProbeHasNoHandler_RequiresOne()
+    {
+        Assert.Equal(["spec.containers[0].livenessProbe: Required value: must specify a handler type"], Errors(NewPod(s => s.Containers[0].LivenessProbe = new Probe())));
+    }
+
+    [Fact]
+    public void ValidatePod_WhenProbeHasTwoHandlers_ForbidsTheSecond()
+    {
+        var errors = Errors(NewPod(s => s.Containers[0].ReadinessProbe = new Probe
+        {
+            Exec = new ExecAction { Command = ["true"] },
+            TcpSocket = new TcpSocketAction { Port = 80 },
+        }));
+        Assert.Equal(["spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type"], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_WhenProbePeriodIsZeroAfterDefaulting_RequiresAtLeastOne()
+    {
+        var pod = NewPod(s => s.Containers[0].ReadinessProbe = new Probe { Exec = new ExecAction { Command = ["true"] } });
+        pod.Spec.Containers[0].ReadinessProbe!.PeriodSeconds = 0;
+        Assert.Equal(["spec.containers[0].readinessProbe.periodSeconds: Invalid value: 0: must be greater than or equal to 1"], Errors(pod));
+    }
+
+    [Fact]
+    public void ValidatePod_WhenRestartPolicyIsUnknown_ListsSupportedValues()
+    {
+        Assert.Equal(
+            ["spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\""],
+            Errors(NewPod(s => s.RestartPolicy = "Sometimes")));
+    }
+
+    [Fact]
+    public void ValidatePod_Volumes_UniqueNamesAndExactlyOneSource()
+    {
+        var errors = Errors(NewPod(s => s.Volumes =
+        [
+            new Volume { Name = "a", EmptyDir = new() },
+            new Volume { Name = "a", EmptyDir = new() },
+            new Volume { Name = "b" },
+            new Volume { Name = "c", EmptyDir = new(), HostPath = new() { Path = "/x" } },
+        ]));
+        Assert.Equal(
+        [
+            "spec.volumes[1].name: Duplicate value: \"a\"",
+            "spec.volumes[2]: Required value: must specify a volume type",
+            "spec.volumes[3].hostPath: Forbidden: may not specify more than 1 volume type",
+        ], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_WhenVolumeMountNamesNoVolume_IsNotFound()
+    {
+        var errors = Errors(NewPod(s => s.Containers[0].VolumeMounts = [new VolumeMount { Name = "data", MountPath = "/data" }]));
+        Assert.Equal(["spec.containers[0].volumeMounts[0].name: Not found: \"data\""], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_Tolerations_OperatorAndEffect()
+    {
+        var errors = Errors(NewPod(s => s.Tolerations =
+        [
+            new Toleration { Key = "a", Operator = "Maybe" },
+            new Toleration { Key = "b", Operator = "Exists", Effect = "NoRun" },
+            new Toleration { Operator = "Equal", Value = "x" },
+        ]));
+        Assert.Equal(
+        [
+            "spec.tolerations[0].operator: Unsupported value: \"Maybe\": supported values: \"Equal\", \"Exists\"",
+            "spec.tolerations[1].effect: Unsupported value: \"NoRun\": supported values: \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+            "spec.tolerations[2].operator: Invalid value: \"Equal\": operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
+        ], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_TopologySpreadConstraints()
+    {
+        var errors = Errors(NewPod(s => s.TopologySpreadConstraints =
+        [
+            new TopologySpreadConstraint { MaxSkew = 0, TopologyKey = "zone", WhenUnsatisfiable = "Maybe" },
+        ]));
+        Assert.Equal(
+        [
+            "spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero",
+            "spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value: \"Maybe\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\"",
+        ], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_EnvNeedsAName_AndOneSource()
+    {
+        var errors = Errors(NewPod(s => s.Containers[0].Env = [new EnvVar { Name = "1BAD" }, new EnvVar { Name = "A", ValueFrom = new EnvVarSource() }]));
+        Assert.Equal(2, errors.Count);
+        Assert.StartsWith("spec.containers[0].env[0].name: Invalid value: \"1BAD\": a valid environment variable name", errors[0], StringComparison.Ordinal);
+        Assert.Equal("spec.containers[0].env[1].valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`", errors[1]);
+    }
+}
