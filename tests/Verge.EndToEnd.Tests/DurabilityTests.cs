@@ -23,7 +23,7 @@ public sealed class DurabilityTests
                 for (var i = 0; !stop.IsCancellationRequested; i++)
                 {
                     var name = $"w{w}-{i}";
-                    var body = $$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{name}}"},"data":{"i":"{{i}}"}}""";
+                    var body = $$$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{{name}}}"},"data":{"i":"{{{i}}}"}}""";
                     try
                     {
                         var response = await client.PostAsync("/api/v1/namespaces/default/configmaps",

@@ -105,7 +105,6 @@ public sealed class KubectlTests : IAsyncLifetime
         watch.StandardInput.Close();
         try
         {
-            var header = await watch.StandardOutput.ReadLineAsync();
             // With no pods kubectl prints nothing until the first event; the header arrives with the first row.
             var pod = """
                 apiVersion: v1
@@ -117,13 +116,13 @@ public sealed class KubectlTests : IAsyncLifetime
                   - name: c
                     image: busybox
                 """;
-            var lines = new List<string?> { header };
+            var lines = new List<string?>();
             var applyTask = _kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
             var result = await applyTask;
             Assert.True(result.ExitCode == 0, result.ToString());
             while (!lines.Any(l => l?.Contains("watched-pod", StringComparison.Ordinal) == true))
             {
-                var line = await watch.StandardOutput.ReadLineAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                var line = await watch.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 Assert.NotNull(line);
                 lines.Add(line);
             }
@@ -150,7 +149,7 @@ public sealed class KubectlTests : IAsyncLifetime
                 matchLabels: {app: x}
               template:
                 metadata:
-                  labels: {app: y}
+                  labels: {app: other}
                 spec:
                   containers:
                   - name: c
@@ -162,7 +161,7 @@ public sealed class KubectlTests : IAsyncLifetime
         Assert.Contains("spec.replicas", result.Stderr);
 
         var unknownField = bad.Replace("Bad_Name", "good", StringComparison.Ordinal).Replace("replicas: -1", "replicaz: 1", StringComparison.Ordinal)
-            .Replace("{app: y}", "{app: x}", StringComparison.Ordinal);
+            .Replace("{app: other}", "{app: x}", StringComparison.Ordinal);
         var strict = await _kubectl.RunWithInputAsync(unknownField, "apply", "-f", "-");
         Assert.NotEqual(0, strict.ExitCode);
         Assert.Contains("replicaz", strict.Stderr);

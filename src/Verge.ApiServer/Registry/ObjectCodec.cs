@@ -170,7 +170,25 @@ internal static class ObjectCodec
             message = message[..cut];
         }
 
-        return message.Replace("The JSON value could not be converted to ", "cannot convert the value to ", StringComparison.Ordinal);
+        const string Prefix = "The JSON value could not be converted to ";
+        if (message.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            var clrType = message[Prefix.Length..].TrimEnd('.');
+            var wanted = clrType switch
+            {
+                "System.String" => "a string",
+                "System.Int32" => "an int32",
+                "System.Int64" => "an int64",
+                "System.Boolean" => "a boolean",
+                "System.Double" => "a number",
+                _ when clrType.StartsWith("System.Collections.Generic.List", StringComparison.Ordinal) => "a list",
+                _ when clrType.StartsWith("System.Collections.Generic.Dictionary", StringComparison.Ordinal) => "a map",
+                _ => "an object",
+            };
+            return $"the value must be {wanted}";
+        }
+
+        return message;
     }
 
     /// <summary>UTF-8 bytes of a JSON array built from already-encoded items.</summary>

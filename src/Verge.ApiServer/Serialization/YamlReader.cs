@@ -48,6 +48,11 @@ public static partial class YamlReader
         {
             throw new YamlFormatException($"yaml: line {e.Start.Line}: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // The parser reports some truncated documents (an unclosed flow collection at the end) this way.
+            throw new YamlFormatException($"yaml: {e.Message}", e);
+        }
 
         return documents;
     }
