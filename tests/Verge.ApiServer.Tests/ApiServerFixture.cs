@@ -9,7 +9,7 @@ using Verge.ApiServer.Serialization;
 namespace Verge.ApiServer.Tests;
 
 /// <summary>A real API server on 127.0.0.1 (a free port) over a fresh SQLite data dir, with admin and anonymous clients.</summary>
-public sealed class ApiServerFixture : IAsyncLifetime
+public class ApiServerFixture : IAsyncLifetime
 {
     private readonly List<HttpClient> _clients = [];
 
@@ -27,8 +27,14 @@ public sealed class ApiServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Options.DataDir = DataDir;
+        Configure(Options);
         Host = await ApiServerHost.CreateAsync(Options);
         await Host.StartAsync();
+    }
+
+    /// <summary>Lets a derived fixture change the options before the server starts.</summary>
+    protected virtual void Configure(ApiServerOptions options)
+    {
     }
 
     public async Task DisposeAsync()

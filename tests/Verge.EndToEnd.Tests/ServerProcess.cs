@@ -23,43 +23,30 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Url => $"https://127.0.0.1:{Port}";
 
-    /// <summary>Starts the server and returns once it answers /readyz.</summary>
+    /// <summary>Starts the server and returns once it reports that it serves (it prints its admin kubeconfig then).</summary>
     public async Task StartAsync()
     {
         var start = Verge.StartInfo("server", "--data-dir", DataDir, "--listen", $"127.0.0.1:{Port}");
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start verge server");
-        _ = _process.StandardOutput.ReadToEndAsync();
         var stderr = _process.StandardError.ReadToEndAsync();
-        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
-        using var client = new HttpClient(handler);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (true)
         {
-            if (_process.HasExited)
+            var line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null)
             {
+                await _process.WaitForExitAsync(timeout.Token);
                 throw new InvalidOperationException($"verge server exited with {_process.ExitCode}: {await stderr}");
             }
 
-            try
+            if (line.StartsWith("Admin kubeconfig:", StringComparison.Ordinal))
             {
-                var response = await client.GetAsync($"{Url}/readyz");
-                if (response.IsSuccessStatusCode && File.Exists(Kubeconfig))
-                {
-                    return;
-                }
+                break;
             }
-            catch (HttpRequestException)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("verge server did not become ready within 60 s");
-            }
-
-            // Polling for readiness of a separate process: there is no event to wait on.
-            await Task.Delay(50);
         }
+
+        // Keep draining stdout so the server never blocks on a full pipe.
+        _ = _process.StandardOutput.ReadToEndAsync();
     }
 
     /// <summary>Ends the process with SIGKILL, as a crash or power cut would.</summary>

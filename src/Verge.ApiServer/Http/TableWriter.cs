@@ -62,6 +62,10 @@ internal static class TableWriter
                 case double d:
                     w.WriteNumberValue(d);
                     break;
+                case DateTimeOffset at:
+                    // A point in time is shown as kubectl shows ages: how long ago, from the server's clock.
+                    w.WriteStringValue(HumanDuration.Format(now - at));
+                    break;
                 default:
                     w.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
                     break;

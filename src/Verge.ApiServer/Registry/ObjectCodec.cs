@@ -174,6 +174,10 @@ internal static class ObjectCodec
         if (message.StartsWith(Prefix, StringComparison.Ordinal))
         {
             var clrType = message[Prefix.Length..].TrimEnd('.');
+            if (clrType.StartsWith("System.Nullable`1[", StringComparison.Ordinal))
+            {
+                clrType = clrType["System.Nullable`1[".Length..].TrimEnd(']');
+            }
             var wanted = clrType switch
             {
                 "System.String" => "a string",

@@ -9,7 +9,9 @@ namespace Verge.ApiServer.Watch;
 /// Sits between the store and every watcher: one store watch over <c>/registry/</c> feeds a ring of recent events,
 /// and each event is decoded and encoded once, then handed to the watchers of its kind whose filters match. A watch
 /// that starts at a revision still in the ring is served from memory; older ones get 410 Gone, as from Kubernetes'
-/// watch cache. Thousands of watchers therefore cost one store watch and one encoding per change.
+/// watch cache. At start the ring is filled from the history the store still keeps, so clients that reconnect after
+/// a server restart resume instead of relisting. Thousands of watchers cost one store watch and one encoding per
+/// change.
 /// </summary>
 internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCache> logger, int capacity = 100_000) : BackgroundService
 {
@@ -20,6 +22,10 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
     private int _next;
     private int _count;
     private long _revision;
+
+    /// <summary>Every event after this revision is in the ring (or yet to come).</summary>
+    private long _floor;
+    private long _readyAt;
 
     /// <summary>The revision of the newest event dispatched (or the store's revision when the cache started).</summary>
     public long Revision => Interlocked.Read(ref _revision);
@@ -70,10 +76,9 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
     {
         lock (_lock)
         {
-            var oldest = _count == 0 ? _revision : _ring[(_next - _count + _ring.Length) % _ring.Length]!.Revision;
-            if (afterRevision < oldest - 1 && afterRevision < _revision)
+            if (afterRevision < _floor)
             {
-                throw new RevisionCompactedException(afterRevision, oldest - 1);
+                throw new RevisionCompactedException(afterRevision, _floor);
             }
 
             var watcher = new Watcher(this, type, filter, bufferSize);
@@ -109,9 +114,21 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var from = await store.GetCurrentRevisionAsync(stoppingToken);
-        Interlocked.Exchange(ref _revision, from);
-        _ready.TrySetResult();
+        // Start from the oldest history the store keeps, so that watches from any revision it still has are
+        // served; the cache is ready once it has caught up with the revision the store had at start.
+        var current = await store.GetCurrentRevisionAsync(stoppingToken);
+        var from = await store.GetCompactedRevisionAsync(stoppingToken);
+        lock (_lock)
+        {
+            _floor = from;
+            _readyAt = current;
+            Interlocked.Exchange(ref _revision, from);
+        }
+
+        if (from >= current)
+        {
+            _ready.TrySetResult();
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -142,6 +159,11 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
             if (parsed is { } p)
             {
                 var cached = new CachedEvent(p.Type, p.Namespace, p.Name, e);
+                if (_ring[_next] is { } evicted)
+                {
+                    _floor = evicted.Revision;
+                }
+
                 _ring[_next] = cached;
                 _next = (_next + 1) % _ring.Length;
                 _count = Math.Min(_count + 1, _ring.Length);
@@ -163,6 +185,10 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
         }
 
         waiter?.TrySetResult();
+        if (e.Revision >= _readyAt)
+        {
+            _ready.TrySetResult();
+        }
     }
 
     /// <summary>Splits <c>/registry/{plural.group}/[{namespace}/]{name}</c> into its kind, namespace and name.</summary>

@@ -154,20 +154,43 @@ public sealed class ListWatchTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
-    public async Task Watch_FromTooOldRevision_SendsGoneError()
+    public async Task Watch_FromEarliestRevision_ReplaysHistory()
     {
-        var response = await _client.GetAsync("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1&timeoutSeconds=5",
+        // The system namespaces were created at the first revisions; their history is still in the watch cache.
+        var response = await _client.GetAsync("/api/v1/namespaces?watch=1&resourceVersion=1&timeoutSeconds=5",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var e = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+        Assert.Equal("ADDED", e["type"]!.GetValue<string>());
+        Assert.Equal("2", e["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+}
+
+/// <summary>A server whose watch cache holds only a few events, so that older revisions fall out of it.</summary>
+public sealed class SmallWatchCacheFixture : ApiServerFixture
+{
+    protected override void Configure(ApiServerOptions options) => options.WatchCacheCapacity = 4;
+}
+
+public sealed class WatchCacheWindowTests(SmallWatchCacheFixture server) : IClassFixture<SmallWatchCacheFixture>
+{
+    [Fact]
+    public async Task Watch_FromRevisionOlderThanTheCache_SendsGoneError()
+    {
+        var client = server.AdminClient();
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap($"old-{i}")))).StatusCode);
+        }
+
+        var response = await client.GetAsync("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=5",
             HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var line = await reader.ReadLineAsync();
-        if (line is null)
-        {
-            Assert.Fail("the watch ended without an event");
-        }
-
+        Assert.NotNull(line);
         var e = JsonNode.Parse(line)!;
-        // The cache started after revision 1 was written (the system namespaces), so revision 1 is too old.
         Assert.Equal("ERROR", e["type"]!.GetValue<string>());
         Assert.Equal(410, e["object"]!["code"]!.GetValue<int>());
+        Assert.Equal("Expired", e["object"]!["reason"]!.GetValue<string>());
     }
 }
