@@ -1,1 +1,23 @@
-return 0;
+using System.Reflection;
+using BenchmarkDotNet.Running;
+using Verge.Benchmarks.Api;
+using Verge.Benchmarks.Micro;
+
+// Two modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness.
+var mode = args.Length > 0 ? args[0] : "";
+var rest = args.Length > 0 ? args[1..] : [];
+switch (mode)
+{
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(rest, MicroConfig.Create());
+        return 0;
+    case "api":
+        return await ApiHarness.RunAsync(ApiHarnessOptions.Parse(rest));
+    default:
+        Console.Error.WriteLine("""
+            usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
+                   Verge.Benchmarks api [--creates N] [--clients 32] [--list-pods 100000] [--watchers 10000]
+                                        [--watch-rounds 5] [--watch-connections K]
+            """);
+        return 2;
+}
