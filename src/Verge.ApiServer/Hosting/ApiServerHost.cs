@@ -73,7 +73,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Listen(host, port, listen =>
@@ -92,7 +92,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ResourceService>();
-        builder.Services.AddSingleton(sp => new WatchCache(store, sp.GetRequiredService<ILogger<WatchCache>>(), options.WatchCacheCapacity));
+        builder.Services.AddSingleton(sp => new WatchCache(store, sp.GetRequiredService<ILogger<WatchCache>>(), options.WatchCacheCapacity, options.BookmarkInterval, time));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WatchCache>());
         builder.Services.AddHostedService<NamespaceFinalizer>();
         builder.Services.AddHostedService<Compactor>();

@@ -37,11 +37,23 @@ internal static class RequestBody
         };
     }
 
-    /// <summary>The whole body, or a 413 when it is larger than <paramref name="limit"/> bytes.</summary>
+    /// <summary>How far past the limit a refused body is still read (and discarded) so the client sees the 413.</summary>
+    public const int DrainFactor = 4;
+
+    /// <summary>
+    /// The whole body, or a 413 when it is larger than <paramref name="limit"/> bytes. A body up to
+    /// <see cref="DrainFactor"/> times the limit is read to its end before the 413 is sent, so that an HTTP/1.1
+    /// client that is still sending receives the answer instead of a reset connection; larger ones are cut off.
+    /// </summary>
     public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
+            if (request.ContentLength <= limit * DrainFactor)
+            {
+                await DrainAsync(request, cancellationToken);
+            }
+
             throw ApiException.TooLarge(limit);
         }
 
@@ -54,6 +66,7 @@ internal static class RequestBody
             {
                 if (buffer.Length + read > limit)
                 {
+                    await DrainAsync(request, cancellationToken);
                     throw ApiException.TooLarge(limit);
                 }
 
@@ -66,6 +79,21 @@ internal static class RequestBody
         }
 
         return buffer.ToArray();
+    }
+
+    private static async Task DrainAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            while (await request.Body.ReadAsync(chunk, cancellationToken) > 0)
+            {
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
+        {
+            // Past Kestrel's hard limit (DrainFactor times ours): the connection is closed after the 413.
+        }
     }
 
     /// <summary>Parses a body as JSON or YAML into a tree (null for an empty body).</summary>

@@ -196,7 +196,7 @@ internal sealed partial class ResourceEndpoint
         Watcher watcher;
         try
         {
-            watcher = watchCache.Subscribe(path.Type, filter, after, serverOptions.WatcherBuffer);
+            watcher = watchCache.Subscribe(path.Type, filter, after, serverOptions.WatcherBuffer, bookmarks);
         }
         catch (RevisionCompactedException e)
         {
@@ -230,49 +230,33 @@ internal sealed partial class ResourceEndpoint
             var reader = watcher.Events;
             try
             {
-                while (true)
+                while (await reader.WaitToReadAsync(token))
                 {
-                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    idle.CancelAfter(serverOptions.BookmarkInterval);
-                    bool available;
-                    try
-                    {
-                        available = await reader.WaitToReadAsync(idle.Token);
-                    }
-                    catch (OperationCanceledException) when (!token.IsCancellationRequested)
-                    {
-                        if (bookmarks && watchCache.Revision > lastSent)
-                        {
-                            lastSent = watchCache.Revision;
-                            await body.WriteAsync(BookmarkFrame(path.Type, lastSent, initialEventsEnd: false), token);
-                            await body.FlushAsync(token);
-                        }
-
-                        continue;
-                    }
-
-                    if (!available)
-                    {
-                        if (watcher.Overflowed)
-                        {
-                            // The client fell behind; it resumes from its last revision with a new watch.
-                            return;
-                        }
-
-                        return;
-                    }
-
                     while (reader.TryRead(out var item))
                     {
+                        if (item.Event is not { } e)
+                        {
+                            if (item.Revision >= lastSent)
+                            {
+                                lastSent = item.Revision;
+                                await body.WriteAsync(BookmarkFrame(path.Type, item.Revision, initialEventsEnd: false), token);
+                            }
+
+                            continue;
+                        }
+
                         var frame = table is not null
-                            ? table.Frame(item.Type.ToWord(), item.Event.Current, item.Event.Revision)
-                            : item.Event.Frame(item.Type);
+                            ? table.Frame(item.Type.ToWord(), e.Current, e.Revision)
+                            : e.Frame(item.Type);
                         await body.WriteAsync(frame, token);
-                        lastSent = item.Event.Revision;
+                        lastSent = e.Revision;
                     }
 
                     await body.FlushAsync(token);
                 }
+
+                // The channel completed: the watcher fell behind its buffer and was closed. Ending the response
+                // makes the client watch again from its last revision.
             }
             catch (OperationCanceledException)
             {

@@ -24,9 +24,9 @@ internal sealed partial class NamespaceFinalizer(ResourceService service, WatchC
                 using var watcher = cache.Subscribe(NamespaceType, Watch.WatchFilter.All, cache.Revision);
                 await foreach (var item in watcher.Events.ReadAllAsync(stoppingToken))
                 {
-                    if (item.Event.Current.Metadata.DeletionTimestamp is not null && item.Type != WatchFrameType.Deleted)
+                    if (item.Event is { } e && e.Current.Metadata.DeletionTimestamp is not null && item.Type != WatchFrameType.Deleted)
                     {
-                        await FinalizeAsync(item.Event.Name, stoppingToken);
+                        await FinalizeAsync(e.Name, stoppingToken);
                     }
                 }
             }

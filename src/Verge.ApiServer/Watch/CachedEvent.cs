@@ -80,6 +80,9 @@ internal enum WatchFrameType
     Added,
     Modified,
     Deleted,
+
+    /// <summary>A progress marker with only a resourceVersion (never cached per event).</summary>
+    Bookmark,
 }
 
 internal static class WatchFrameTypeExtensions
@@ -88,6 +91,7 @@ internal static class WatchFrameTypeExtensions
     {
         WatchFrameType.Added => "ADDED",
         WatchFrameType.Modified => "MODIFIED",
+        WatchFrameType.Bookmark => "BOOKMARK",
         _ => "DELETED",
     };
 }

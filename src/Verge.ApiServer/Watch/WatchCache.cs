@@ -13,11 +13,16 @@ namespace Verge.ApiServer.Watch;
 /// a server restart resume instead of relisting. Thousands of watchers cost one store watch and one encoding per
 /// change.
 /// </summary>
-internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCache> logger, int capacity = 100_000) : BackgroundService
+internal sealed partial class WatchCache(
+    IKeyValueStore store,
+    ILogger<WatchCache> logger,
+    int capacity = 100_000,
+    TimeSpan? bookmarkInterval = null,
+    TimeProvider? time = null) : BackgroundService
 {
     private readonly Lock _lock = new();
     private readonly CachedEvent?[] _ring = new CachedEvent?[capacity];
-    private readonly Dictionary<ResourceType, List<Watcher>> _watchers = [];
+    private readonly Dictionary<ResourceType, HashSet<Watcher>> _watchers = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _next;
     private int _count;
@@ -72,7 +77,7 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
     /// Registers a watcher of <paramref name="type"/> for events after <paramref name="afterRevision"/>. Throws
     /// <see cref="RevisionCompactedException"/> when that revision is older than the ring holds.
     /// </summary>
-    public Watcher Subscribe(ResourceType type, WatchFilter filter, long afterRevision, int bufferSize = 1000)
+    public Watcher Subscribe(ResourceType type, WatchFilter filter, long afterRevision, int bufferSize = 1000, bool allowBookmarks = false)
     {
         lock (_lock)
         {
@@ -81,13 +86,14 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
                 throw new RevisionCompactedException(afterRevision, _floor);
             }
 
-            var watcher = new Watcher(this, type, filter, bufferSize);
-            for (var i = 0; i < _count; i++)
+            var watcher = new Watcher(this, type, filter, bufferSize, allowBookmarks);
+            for (var i = FirstAfter(afterRevision); i < _count; i++)
             {
-                var e = _ring[(_next - _count + i + _ring.Length) % _ring.Length]!;
-                if (e.Revision > afterRevision && e.Type == type)
+                var e = At(i);
+                if (e.Type == type && !watcher.Offer(e))
                 {
-                    watcher.Offer(e);
+                    // More history than the watcher's buffer: it is closed at once and the client relists.
+                    return watcher;
                 }
             }
 
@@ -99,6 +105,29 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
             list.Add(watcher);
             return watcher;
         }
+    }
+
+    /// <summary>The ring's event at logical position <paramref name="index"/> (0 is the oldest).</summary>
+    private CachedEvent At(int index) => _ring[(_next - _count + index + _ring.Length) % _ring.Length]!;
+
+    /// <summary>The logical position of the first event newer than <paramref name="revision"/> (binary search; the ring is in revision order).</summary>
+    private int FirstAfter(long revision)
+    {
+        int lo = 0, hi = _count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (At(mid).Revision <= revision)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     internal void Unsubscribe(Watcher watcher)
@@ -114,6 +143,8 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var bookmarks = (time ?? TimeProvider.System).CreateTimer(
+            _ => OfferBookmarks(), null, bookmarkInterval ?? TimeSpan.FromSeconds(10), bookmarkInterval ?? TimeSpan.FromSeconds(10));
         // Start from the oldest history the store keeps, so that watches from any revision it still has are
         // served; the cache is ready once it has caught up with the revision the store had at start.
         var current = await store.GetCurrentRevisionAsync(stoppingToken);
@@ -167,15 +198,18 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
                 _ring[_next] = cached;
                 _next = (_next + 1) % _ring.Length;
                 _count = Math.Min(_count + 1, _ring.Length);
-                if (_watchers.TryGetValue(p.Type, out var list))
+                if (_watchers.TryGetValue(p.Type, out var set))
                 {
-                    for (var i = list.Count - 1; i >= 0; i--)
+                    List<Watcher>? closed = null;
+                    foreach (var watcher in set)
                     {
-                        if (!list[i].Offer(cached))
+                        if (!watcher.Offer(cached))
                         {
-                            list.RemoveAt(i);
+                            (closed ??= []).Add(watcher);
                         }
                     }
+
+                    closed?.ForEach(w => set.Remove(w));
                 }
             }
 
@@ -188,6 +222,21 @@ internal sealed partial class WatchCache(IKeyValueStore store, ILogger<WatchCach
         if (e.Revision >= _readyAt)
         {
             _ready.TrySetResult();
+        }
+    }
+
+    /// <summary>Gives every watcher that allows bookmarks a bookmark marker; one timer serves them all.</summary>
+    private void OfferBookmarks()
+    {
+        lock (_lock)
+        {
+            foreach (var set in _watchers.Values)
+            {
+                foreach (var watcher in set)
+                {
+                    watcher.OfferBookmark(_revision);
+                }
+            }
         }
     }
 

@@ -12,18 +12,20 @@ namespace Verge.ApiServer.Watch;
 internal sealed class Watcher : IDisposable
 {
     private readonly WatchCache _cache;
-    private readonly Channel<(WatchFrameType Type, CachedEvent Event)> _queue;
+    private readonly Channel<(WatchFrameType Type, CachedEvent? Event, long Revision)> _queue;
     private readonly WatchFilter _filter;
+    private readonly bool _allowBookmarks;
 
-    internal Watcher(WatchCache cache, ResourceType type, WatchFilter filter, int bufferSize)
+    internal Watcher(WatchCache cache, ResourceType type, WatchFilter filter, int bufferSize, bool allowBookmarks)
     {
         _cache = cache;
         Type = type;
         _filter = filter;
-        _queue = Channel.CreateBounded<(WatchFrameType, CachedEvent)>(new BoundedChannelOptions(bufferSize)
+        _allowBookmarks = allowBookmarks;
+        _queue = Channel.CreateBounded<(WatchFrameType, CachedEvent?, long)>(new BoundedChannelOptions(bufferSize)
         {
             SingleReader = true,
-            SingleWriter = true,
+            SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
@@ -33,7 +35,20 @@ internal sealed class Watcher : IDisposable
     /// <summary>Set when the watcher was closed because it fell behind.</summary>
     public bool Overflowed { get; private set; }
 
-    public ChannelReader<(WatchFrameType Type, CachedEvent Event)> Events => _queue.Reader;
+    /// <summary>The events for this watcher; an item with a null event is a bookmark marker.</summary>
+    public ChannelReader<(WatchFrameType Type, CachedEvent? Event, long Revision)> Events => _queue.Reader;
+
+    /// <summary>
+    /// Queues a bookmark at <paramref name="revision"/> when the watcher asked for bookmarks and is idle (it never
+    /// closes the watcher). The cache calls this under its lock, so every event up to that revision is already queued.
+    /// </summary>
+    internal void OfferBookmark(long revision)
+    {
+        if (_allowBookmarks && _queue.Reader.Count == 0)
+        {
+            _queue.Writer.TryWrite((WatchFrameType.Bookmark, null, revision));
+        }
+    }
 
     /// <summary>Offers an event; returns false when the watcher is closed and should be dropped.</summary>
     internal bool Offer(CachedEvent e)
@@ -76,7 +91,7 @@ internal sealed class Watcher : IDisposable
             return true;
         }
 
-        if (_queue.Writer.TryWrite((frame.Value, e)))
+        if (_queue.Writer.TryWrite((frame.Value, e, e.Revision)))
         {
             return true;
         }

@@ -194,3 +194,43 @@ public sealed class WatchCacheWindowTests(SmallWatchCacheFixture server) : IClas
         Assert.Equal("Expired", e["object"]!["reason"]!.GetValue<string>());
     }
 }
+
+/// <summary>A server that sends bookmarks every 100 ms.</summary>
+public sealed class FastBookmarkFixture : ApiServerFixture
+{
+    protected override void Configure(ApiServerOptions options) => options.BookmarkInterval = TimeSpan.FromMilliseconds(100);
+}
+
+public sealed class BookmarkTests(FastBookmarkFixture server) : IClassFixture<FastBookmarkFixture>
+{
+    [Fact]
+    public async Task IdleWatch_WithBookmarksAllowed_ReceivesBookmarkAtCurrentRevision()
+    {
+        var client = server.AdminClient();
+        var created = await (await client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("bm")))).ReadObjectAsync();
+        var rv = long.Parse(created["metadata"]!["resourceVersion"]!.GetValue<string>());
+        var response = await client.GetAsync($"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv - 1}&allowWatchBookmarks=true&timeoutSeconds=30",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var first = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+        Assert.Equal("ADDED", first["type"]!.GetValue<string>());
+        var second = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+        Assert.Equal("BOOKMARK", second["type"]!.GetValue<string>());
+        Assert.Equal("ConfigMap", second["object"]!["kind"]!.GetValue<string>());
+        Assert.True(long.Parse(second["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>()) >= rv);
+    }
+
+    [Fact]
+    public async Task IdleWatch_WithoutBookmarks_GetsNone()
+    {
+        var client = server.AdminClient();
+        var response = await client.GetAsync("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1",
+            HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? line;
+        while ((line = await reader.ReadLineAsync()) is not null)
+        {
+            Assert.NotEqual("BOOKMARK", JsonNode.Parse(line)!["type"]!.GetValue<string>());
+        }
+    }
+}
