@@ -19,6 +19,7 @@ internal sealed partial class ResourceEndpoint
 
         var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
         var node = await ReadObjectAsync(context, path, ct);
+        ResourceService.ResetStatusForCreate(path.Type, node);
         var obj = Decode(context, path.Type, node, options);
         var created = await service.CreateAsync(path.Type, path.Namespace, obj, options,
             (candidate, _) => Patcher.RecordManager(path.Type, null, candidate, options.FieldManager, "Update", time.GetUtcNow()), ct);

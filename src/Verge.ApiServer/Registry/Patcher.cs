@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
 using Verge.Core.Meta;
@@ -10,6 +11,9 @@ namespace Verge.ApiServer.Registry;
 internal static class Patcher
 {
     private static readonly ConcurrentDictionary<ResourceType, IPatchSchema> Schemas = new();
+
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<ManagedFieldsEntry>> ManagedFieldsInfo =
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<ManagedFieldsEntry>>)Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(List<ManagedFieldsEntry>));
 
     public static IPatchSchema SchemaOf(ResourceType type) => Schemas.GetOrAdd(type, static t => TypePatchSchema.For(t.TypeInfo));
 
@@ -66,9 +70,11 @@ internal static class Patcher
         var beforeNode = before is null ? null : ObjectCodec.ToNode(type, before);
         var afterNode = ObjectCodec.ToNode(type, after);
         var recorded = ManagedFields.RecordUpdate(beforeNode, afterNode, manager, operation, type.ApiVersion, SchemaOf(type), now, subresource);
-        var result = ObjectCodec.FromNode(type, recorded, strict: false);
-        result.Metadata.ResourceVersion = after.Metadata.ResourceVersion;
-        return result;
+        // Only metadata.managedFields changes: decode that list alone rather than the whole object.
+        after.Metadata.ManagedFields = recorded["metadata"]?["managedFields"] is JsonArray entries
+            ? entries.Deserialize(ManagedFieldsInfo)
+            : null;
+        return after;
     }
 
     private static JsonObject AsObject(JsonNode patch) =>

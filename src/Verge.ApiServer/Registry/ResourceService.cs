@@ -183,7 +183,8 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 }
             }
 
-            if (SameStoredBytes(type, next, current))
+            var encoded = ObjectCodec.Encode(type, next);
+            if (encoded.AsSpan().SequenceEqual(current.Value.Span))
             {
                 // A no-op write keeps the resourceVersion, as Kubernetes does.
                 return (old, false);
@@ -191,7 +192,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
             try
             {
-                var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, next), current.ModRevision, ct);
+                var kv = await store.UpdateAsync(key, encoded, current.ModRevision, ct);
                 next.Metadata.ResourceVersion = Rv(kv.ModRevision);
                 return (next, false);
             }
@@ -350,20 +351,26 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
     }
 
-    private KubeObject PrepareForCreate(ResourceType type, KubeObject obj)
+    /// <summary>
+    /// Clears the status a client sent with a create, for the kinds whose status only controllers and nodes write
+    /// (a new pod starts Pending), as Kubernetes' strategies do. Works on the request's JSON tree, before decoding.
+    /// </summary>
+    public static void ResetStatusForCreate(ResourceType type, JsonObject node)
     {
-        if (ResetStatusOnCreate.Contains(type.Kind))
+        if (!ResetStatusOnCreate.Contains(type.Kind))
         {
-            var node = ObjectCodec.ToNode(type, obj);
-            node.Remove("status");
-            if (type.Kind == "Pod")
-            {
-                node["status"] = new JsonObject { ["phase"] = "Pending" };
-            }
-
-            obj = ObjectCodec.FromNode(type, node, strict: false);
+            return;
         }
 
+        node.Remove("status");
+        if (type.Kind == "Pod" && type.Group.Length == 0)
+        {
+            node["status"] = new JsonObject { ["phase"] = "Pending" };
+        }
+    }
+
+    private KubeObject PrepareForCreate(ResourceType type, KubeObject obj)
+    {
         var meta = obj.Metadata;
         meta.Uid = Guid.NewGuid().ToString();
         meta.CreationTimestamp = Now();
@@ -446,9 +453,6 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
         return !JsonNode.DeepEquals(a, b);
     }
-
-    private static bool SameStoredBytes(ResourceType type, KubeObject next, KeyValue current) =>
-        ObjectCodec.Encode(type, next).AsSpan().SequenceEqual(current.Value.Span);
 
     private static void Validate(ResourceType type, KubeObject obj, KubeObject? old)
     {
