@@ -46,6 +46,39 @@ public sealed class ListWatchTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task List_WithContinueTokenOlderThanCompaction_IsGone()
+    {
+        await CreateNamespaceAsync("compacted");
+        for (var i = 0; i < 4; i++)
+        {
+            await _client.PostAsync("/api/v1/namespaces/compacted/configmaps", Api.Json(Api.ConfigMap($"c-{i}")));
+        }
+
+        var page = await (await _client.GetAsync("/api/v1/namespaces/compacted/configmaps?limit=2")).ReadObjectAsync();
+        var token = page["metadata"]!["continue"]!.GetValue<string>();
+        await _client.PostAsync("/api/v1/namespaces/compacted/configmaps", Api.Json(Api.ConfigMap("after")));
+        var store = (Verge.Store.IKeyValueStore)server.Host.Services.GetService(typeof(Verge.Store.IKeyValueStore))!;
+        await store.CompactAsync(await store.GetCurrentRevisionAsync());
+
+        var status = await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/compacted/configmaps?limit=2&continue=" + Uri.EscapeDataString(token)), 410);
+        Assert.Equal("Expired", status["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task DeleteCollection_RemovesOnlyMatchingObjects()
+    {
+        await CreateNamespaceAsync("sweep");
+        await _client.PostAsync("/api/v1/namespaces/sweep/configmaps", Api.Json(Api.ConfigMap("keep", labels: """{"tier":"cloud"}""")));
+        await _client.PostAsync("/api/v1/namespaces/sweep/configmaps", Api.Json(Api.ConfigMap("drop-1", labels: """{"tier":"edge"}""")));
+        await _client.PostAsync("/api/v1/namespaces/sweep/configmaps", Api.Json(Api.ConfigMap("drop-2", labels: """{"tier":"edge"}""")));
+
+        var deleted = await (await _client.DeleteAsync("/api/v1/namespaces/sweep/configmaps?labelSelector=tier%3Dedge")).ReadObjectAsync();
+        Assert.Equal(["drop-1", "drop-2"], deleted["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
+        var left = await (await _client.GetAsync("/api/v1/namespaces/sweep/configmaps")).ReadObjectAsync();
+        Assert.Equal(["keep"], left["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task List_WithLabelAndFieldSelectors_FiltersItems()
     {
         await CreateNamespaceAsync("selectors");
