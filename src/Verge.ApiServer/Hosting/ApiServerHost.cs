@@ -46,7 +46,14 @@ public sealed partial class ApiServerHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Creates the server (store, PKI, kubeconfig); <see cref="StartAsync"/> starts serving.</summary>
-    public static async Task<ApiServerHost> CreateAsync(ApiServerOptions options, CancellationToken ct = default)
+    public static Task<ApiServerHost> CreateAsync(ApiServerOptions options, CancellationToken ct = default) =>
+        CreateAsync(options, null, ct);
+
+    /// <summary>
+    /// Creates the server, letting <paramref name="configure"/> add services that run inside the control plane
+    /// (controllers, the scheduler loop) next to the API: they share its store, watch cache and registry.
+    /// </summary>
+    public static async Task<ApiServerHost> CreateAsync(ApiServerOptions options, Action<IServiceCollection>? configure, CancellationToken ct = default)
     {
         options.Validate();
         var dataDir = Path.GetFullPath(options.DataDir);
@@ -100,6 +107,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton<Authentication>();
         builder.Services.AddSingleton(new DiscoveryDocuments(ResourceCatalog.All, VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.Run(context => HandleAsync(context, app.Services));
 
