@@ -91,7 +91,7 @@ internal static class ApiHarness
                     var (fanout, info) = await WatchFanout.OpenAsync(host, cluster, clients[0], options.Watchers, options.EffectiveWatchConnections, ct);
                     await using (fanout)
                     {
-                        rows.Add(($"c. open {options.Watchers} watches over {info.Connections} HTTP/2 connections",
+                        rows.Add(($"c. open {options.Watchers} watches over {info.Connections} HTTP/2 connections (TCP connects counted)",
                             $"{info.OpenTime.TotalSeconds:F2} s to open, {info.ConfirmTime.TotalMilliseconds:F0} ms more until the server counted {info.ServerWatchers}; " +
                             $"process working set {info.WorkingSetBytes / (1024 * 1024)} MiB, managed heap {info.ManagedHeapBytes / (1024 * 1024)} MiB live, {GC.GetGCMemoryInfo().TotalCommittedBytes / (1024 * 1024)} MiB committed"));
                         Console.WriteLine($"watchers established: {info.ServerWatchers}");

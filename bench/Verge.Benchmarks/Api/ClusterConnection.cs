@@ -24,6 +24,9 @@ internal sealed class ClusterConnection : IDisposable
 
     public Uri Address { get; }
 
+    /// <summary>TCP connections opened by every client made here (diagnostics).</summary>
+    public static int Connects;
+
     public static ClusterConnection FromKubeconfig(string path)
     {
         var config = YamlReader.ReadSingle(File.ReadAllText(path)) ?? throw new InvalidOperationException("empty kubeconfig");
@@ -50,6 +53,21 @@ internal sealed class ClusterConnection : IDisposable
             MaxConnectionsPerServer = http2 ? int.MaxValue : 1,
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
+            ConnectCallback = async (context, ct) =>
+            {
+                Interlocked.Increment(ref Connects);
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
             SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = new X509CertificateCollection { _clientCertificate },

@@ -43,6 +43,8 @@ internal sealed class WatchFanout : IAsyncDisposable
         using var listed = JsonDocument.Parse(await list.Content.ReadAsByteArrayAsync(ct));
         var from = listed.RootElement.GetProperty("metadata").GetProperty("resourceVersion").GetString();
 
+        var connects = Volatile.Read(ref ClusterConnection.Connects);
+
         // One client per connection; a first request on each opens the connection and learns the server's
         // stream limit, so the watches below spread evenly (watchers / connections streams each).
         for (var i = 0; i < connections; i++)
@@ -91,7 +93,7 @@ internal sealed class WatchFanout : IAsyncDisposable
             await Task.Delay(20, ct);
         }
 
-        return (fanout, new Established(openTime, Stopwatch.GetElapsedTime(confirming), registered, connections, Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: true)));
+        return (fanout, new Established(openTime, Stopwatch.GetElapsedTime(confirming), registered, Volatile.Read(ref ClusterConnection.Connects) - connects, Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: true)));
     }
 
     /// <summary>Creates one ConfigMap and waits (up to 30 s) until every watcher has its ADDED event.</summary>
@@ -197,8 +199,19 @@ internal sealed class WatchFanout : IAsyncDisposable
 
     private async Task OpenOneAsync(HttpClient client, int index, string from, CancellationToken ct)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={from}&timeoutSeconds=1800");
+        // A new HttpRequestMessage is HTTP/1.1 whatever the client's DefaultRequestVersion (that applies only to
+        // GetAsync and friends), and HTTP/1.1 means one TLS connection per watch; ask for HTTP/2 explicitly.
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={from}&timeoutSeconds=1800")
+        {
+            Version = client.DefaultRequestVersion,
+            VersionPolicy = client.DefaultVersionPolicy,
+        };
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (response.Version != HttpVersion.Version20)
+        {
+            throw new InvalidOperationException($"watch {index} got HTTP/{response.Version}, expected HTTP/2");
+        }
+
         if (response.StatusCode != HttpStatusCode.OK)
         {
             throw new InvalidOperationException($"watch {index} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
