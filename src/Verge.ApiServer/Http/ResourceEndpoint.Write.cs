@@ -69,11 +69,11 @@ internal sealed partial class ResourceEndpoint
                 if (format == BodyFormat.ApplyPatch)
                 {
                     var applied = Patcher.ServerSideApply(path.Type, live, patch, options.FieldManager, options.Force, now, path.Subresource);
-                    return Decode(context, path.Type, applied, options);
+                    return Unpinned(Decode(context, path.Type, applied, options), current);
                 }
 
                 var patched = Patcher.Apply(format, live!, patch, path.Type);
-                var obj = Decode(context, path.Type, patched, options);
+                var obj = Unpinned(Decode(context, path.Type, patched, options), current);
                 return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
             },
             options, allowCreate: format == BodyFormat.ApplyPatch, ct);
@@ -170,7 +170,7 @@ internal sealed partial class ResourceEndpoint
 
             spec["nodeName"] = node;
             pod["spec"] = spec;
-            return ObjectCodec.FromNode(path.Type, pod, strict: false);
+            return Unpinned(ObjectCodec.FromNode(path.Type, pod, strict: false), current);
         }, options, allowCreate: false, ct);
         await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
             new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
@@ -224,6 +224,21 @@ internal sealed partial class ResourceEndpoint
             return current;
         }, options, allowCreate: false, ct);
         await WriteJsonAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(ScaleView(path.Type, result), ApiServerJsonContext.Default.JsonObject));
+    }
+
+    /// <summary>
+    /// A patch pins the object's resourceVersion only when the patch itself names one: the version the object
+    /// carried when the patch was applied is not a precondition, so the write is retried on a conflict, as
+    /// Kubernetes retries patches.
+    /// </summary>
+    private static KubeObject Unpinned(KubeObject patched, KubeObject? current)
+    {
+        if (current is not null && patched.Metadata.ResourceVersion == current.Metadata.ResourceVersion)
+        {
+            patched.Metadata.ResourceVersion = null;
+        }
+
+        return patched;
     }
 
     private static JsonObject ScaleView(ResourceType type, KubeObject obj)

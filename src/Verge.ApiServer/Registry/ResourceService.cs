@@ -17,6 +17,16 @@ namespace Verge.ApiServer.Registry;
 internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 {
     private const int MaxConflictRetries = 16;
+    private const int KeyLockStripes = 256;
+
+    /// <summary>
+    /// Read-modify-write cycles on one key are serialized inside this process (striped by key), so concurrent
+    /// patches of one object queue instead of failing each other's compare-and-swap; the CAS still guards against
+    /// other replicas and against clients that pin a resourceVersion.
+    /// </summary>
+    private readonly SemaphoreSlim[] _keyLocks = Enumerable.Range(0, KeyLockStripes).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    private SemaphoreSlim LockFor(string key) => _keyLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(key) % KeyLockStripes)];
 
     /// <summary>Kinds whose status a create through the main resource resets, as Kubernetes' strategies do.</summary>
     private static readonly HashSet<string> ResetStatusOnCreate = ["Pod", "Deployment", "ReplicaSet", "DaemonSet"];
@@ -111,102 +121,111 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         CancellationToken ct)
     {
         var key = ObjectCodec.Key(type, ns, name);
-        for (var attempt = 0; ; attempt++)
+        var gate = LockFor(key);
+        await gate.WaitAsync(ct);
+        try
         {
-            var current = await store.GetAsync(key, ct);
-            if (current is null)
+            for (var attempt = 0; ; attempt++)
             {
-                if (!allowCreate || subresource is not null)
+                var current = await store.GetAsync(key, ct);
+                if (current is null)
                 {
-                    throw ApiException.NotFound(type, name);
+                    if (!allowCreate || subresource is not null)
+                    {
+                        throw ApiException.NotFound(type, name);
+                    }
+
+                    var fresh = transform(null);
+                    if (fresh.Metadata.Name is { Length: > 0 } freshName && freshName != name)
+                    {
+                        throw ApiException.BadRequest($"the name of the object ({freshName}) does not match the name on the URL ({name})");
+                    }
+
+                    fresh.Metadata.Name = name;
+                    fresh.Metadata.ResourceVersion = null;
+                    try
+                    {
+                        return (await CreateAsync(type, ns, fresh, options, null, ct), true);
+                    }
+                    catch (ApiException e) when (e.Code == 409 && e.Reason == "AlreadyExists" && attempt < MaxConflictRetries)
+                    {
+                        continue;
+                    }
                 }
 
-                var fresh = transform(null);
-                if (fresh.Metadata.Name is { Length: > 0 } freshName && freshName != name)
+                var old = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
+                var desired = transform(ObjectCodec.Decode(type, current.Value.Span, current.ModRevision));
+                var pinned = desired.Metadata.ResourceVersion;
+                if (!string.IsNullOrEmpty(pinned) && pinned != old.Metadata.ResourceVersion)
                 {
-                    throw ApiException.BadRequest($"the name of the object ({freshName}) does not match the name on the URL ({name})");
+                    throw ApiException.Modified(type, name);
                 }
 
-                fresh.Metadata.Name = name;
-                fresh.Metadata.ResourceVersion = null;
+                if (desired.Metadata.Name is { Length: > 0 } desiredName && desiredName != name)
+                {
+                    throw ApiException.BadRequest($"the name of the object ({desiredName}) does not match the name on the URL ({name})");
+                }
+
+                if (type.Namespaced && desired.Metadata.Namespace is { Length: > 0 } desiredNs && desiredNs != ns)
+                {
+                    throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+                }
+
+                var next = PrepareForUpdate(type, old, desired, subresource);
+                Validate(type, next, old);
+                if (options.DryRun)
+                {
+                    return (next, false);
+                }
+
+                if (next.Metadata.DeletionTimestamp is not null && (next.Metadata.Finalizers is null || next.Metadata.Finalizers.Count == 0))
+                {
+                    // The last finalizer is gone from an object being deleted: delete it now.
+                    try
+                    {
+                        var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                        next.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                        return (next, false);
+                    }
+                    catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
+                    {
+                        continue;
+                    }
+                    catch (RevisionConflictException)
+                    {
+                        throw ApiException.Modified(type, name);
+                    }
+                }
+
+                var encoded = ObjectCodec.Encode(type, next);
+                if (encoded.AsSpan().SequenceEqual(current.Value.Span))
+                {
+                    // A no-op write keeps the resourceVersion, as Kubernetes does.
+                    return (old, false);
+                }
+
                 try
                 {
-                    return (await CreateAsync(type, ns, fresh, options, null, ct), true);
-                }
-                catch (ApiException e) when (e.Code == 409 && e.Reason == "AlreadyExists" && attempt < MaxConflictRetries)
-                {
-                    continue;
-                }
-            }
-
-            var old = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
-            var desired = transform(ObjectCodec.Decode(type, current.Value.Span, current.ModRevision));
-            var pinned = desired.Metadata.ResourceVersion;
-            if (!string.IsNullOrEmpty(pinned) && pinned != old.Metadata.ResourceVersion)
-            {
-                throw ApiException.Modified(type, name);
-            }
-
-            if (desired.Metadata.Name is { Length: > 0 } desiredName && desiredName != name)
-            {
-                throw ApiException.BadRequest($"the name of the object ({desiredName}) does not match the name on the URL ({name})");
-            }
-
-            if (type.Namespaced && desired.Metadata.Namespace is { Length: > 0 } desiredNs && desiredNs != ns)
-            {
-                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
-            }
-
-            var next = PrepareForUpdate(type, old, desired, subresource);
-            Validate(type, next, old);
-            if (options.DryRun)
-            {
-                return (next, false);
-            }
-
-            if (next.Metadata.DeletionTimestamp is not null && (next.Metadata.Finalizers is null || next.Metadata.Finalizers.Count == 0))
-            {
-                // The last finalizer is gone from an object being deleted: delete it now.
-                try
-                {
-                    var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
-                    next.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                    var kv = await store.UpdateAsync(key, encoded, current.ModRevision, ct);
+                    next.Metadata.ResourceVersion = Rv(kv.ModRevision);
                     return (next, false);
                 }
                 catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
                 {
-                    continue;
                 }
                 catch (RevisionConflictException)
                 {
                     throw ApiException.Modified(type, name);
                 }
+                catch (KeyNotFoundStoreException)
+                {
+                    throw ApiException.NotFound(type, name);
+                }
             }
-
-            var encoded = ObjectCodec.Encode(type, next);
-            if (encoded.AsSpan().SequenceEqual(current.Value.Span))
-            {
-                // A no-op write keeps the resourceVersion, as Kubernetes does.
-                return (old, false);
-            }
-
-            try
-            {
-                var kv = await store.UpdateAsync(key, encoded, current.ModRevision, ct);
-                next.Metadata.ResourceVersion = Rv(kv.ModRevision);
-                return (next, false);
-            }
-            catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
-            {
-            }
-            catch (RevisionConflictException)
-            {
-                throw ApiException.Modified(type, name);
-            }
-            catch (KeyNotFoundStoreException)
-            {
-                throw ApiException.NotFound(type, name);
-            }
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -222,78 +241,87 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         CancellationToken ct)
     {
         var key = ObjectCodec.Key(type, ns, name);
-        for (var attempt = 0; ; attempt++)
+        var gate = LockFor(key);
+        await gate.WaitAsync(ct);
+        try
         {
-            var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
-            var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
-            if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
+            for (var attempt = 0; ; attempt++)
             {
-                throw ApiException.Conflict(type, name,
-                    $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
-            }
-
-            if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
-            {
-                throw ApiException.Conflict(type, name,
-                    $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
-            }
-
-            var finalizers = obj.Metadata.Finalizers ?? [];
-            if (type.Kind == "Namespace" && type.Group.Length == 0)
-            {
-                finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
-            }
-
-            if (finalizers.Count > 0)
-            {
-                if (obj.Metadata.DeletionTimestamp is not null)
+                var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
+                var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
+                if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
                 {
-                    return (obj, false);
+                    throw ApiException.Conflict(type, name,
+                        $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
                 }
 
-                obj.Metadata.DeletionTimestamp = Now();
-                obj.Metadata.DeletionGracePeriodSeconds = 0;
-                if (obj.Metadata.Generation is { } generation)
+                if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
                 {
-                    obj.Metadata.Generation = generation + 1;
+                    throw ApiException.Conflict(type, name,
+                        $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
                 }
 
-                obj = MarkTerminating(type, obj);
+                var finalizers = obj.Metadata.Finalizers ?? [];
+                if (type.Kind == "Namespace" && type.Group.Length == 0)
+                {
+                    finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
+                }
+
+                if (finalizers.Count > 0)
+                {
+                    if (obj.Metadata.DeletionTimestamp is not null)
+                    {
+                        return (obj, false);
+                    }
+
+                    obj.Metadata.DeletionTimestamp = Now();
+                    obj.Metadata.DeletionGracePeriodSeconds = 0;
+                    if (obj.Metadata.Generation is { } generation)
+                    {
+                        obj.Metadata.Generation = generation + 1;
+                    }
+
+                    obj = MarkTerminating(type, obj);
+                    if (delete.DryRunAll)
+                    {
+                        return (obj, false);
+                    }
+
+                    try
+                    {
+                        var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
+                        obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                        return (obj, false);
+                    }
+                    catch (RevisionConflictException) when (attempt < MaxConflictRetries)
+                    {
+                        continue;
+                    }
+                }
+
                 if (delete.DryRunAll)
                 {
-                    return (obj, false);
+                    return (obj, true);
                 }
 
                 try
                 {
-                    var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
-                    obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
-                    return (obj, false);
+                    var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                    obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                    return (obj, true);
                 }
                 catch (RevisionConflictException) when (attempt < MaxConflictRetries)
                 {
-                    continue;
+                }
+                catch (KeyNotFoundStoreException)
+                {
+                    throw ApiException.NotFound(type, name);
                 }
             }
-
-            if (delete.DryRunAll)
-            {
-                return (obj, true);
-            }
-
-            try
-            {
-                var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
-                obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
-                return (obj, true);
-            }
-            catch (RevisionConflictException) when (attempt < MaxConflictRetries)
-            {
-            }
-            catch (KeyNotFoundStoreException)
-            {
-                throw ApiException.NotFound(type, name);
-            }
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 

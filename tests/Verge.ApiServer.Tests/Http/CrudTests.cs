@@ -75,6 +75,36 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task ConcurrentPatches_WithoutResourceVersion_AllSucceed()
+    {
+        await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-race")));
+        var patches = Enumerable.Range(0, 20).Select(i => _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/crud-race")
+        {
+            Content = Api.Json("{\"metadata\":{\"labels\":{\"l" + i + "\":\"x\"}}}", i % 2 == 0 ? "application/merge-patch+json" : "application/strategic-merge-patch+json"),
+        }));
+        var responses = await Task.WhenAll(patches);
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var final = await (await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-race")).ReadObjectAsync();
+        Assert.Equal(20, final["metadata"]!["labels"]!.AsObject().Count);
+    }
+
+    [Fact]
+    public async Task Patch_WithStaleResourceVersionInPatch_IsConflict()
+    {
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-pinned")))).ReadObjectAsync();
+        var rv = created["metadata"]!["resourceVersion"]!.GetValue<string>();
+        await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/crud-pinned")
+        {
+            Content = Api.Json("""{"data":{"k":"moved"}}""", "application/merge-patch+json"),
+        });
+        var stale = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/crud-pinned")
+        {
+            Content = Api.Json($$$"""{"metadata":{"resourceVersion":"{{{rv}}}"},"data":{"k":"late"}}""", "application/merge-patch+json"),
+        });
+        await Api.StatusOf(stale, 409);
+    }
+
+    [Fact]
     public async Task Delete_RemovesObject_ThenGetIsNotFound()
     {
         await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("crud-del")));
