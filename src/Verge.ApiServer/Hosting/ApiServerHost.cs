@@ -225,6 +225,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         {
             await WriteStatusAsync(context, ApiException.TooLarge(services.GetRequiredService<ApiServerOptions>().MaxRequestBodyBytes));
         }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
+        {
+            // Kestrel refused the request itself (a body that arrives too slowly, a malformed chunk, ...).
+            await WriteStatusAsync(context, new ApiException(e.StatusCode, e.StatusCode == 408 ? "Timeout" : "BadRequest", e.Message));
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }

@@ -118,7 +118,7 @@ internal static class RequestBody
 
         try
         {
-            return JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = YamlReader.MaxDepth });
+            return JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = YamlReader.MaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

@@ -96,6 +96,11 @@ internal static class ObjectCodec
     /// </summary>
     public static KubeObject FromNode(ResourceType type, JsonNode node, bool strict, Action<string>? unknownField = null)
     {
+        if (node is JsonObject obj)
+        {
+            NullPruner.Prune(obj, type.TypeInfo);
+        }
+
         if (strict || unknownField is not null)
         {
             try

@@ -82,6 +82,29 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
         Assert.Contains("depth", status["message"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("/api/v1/namespaces/default/configmaps", """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n1","labels":{"a":null}},"data":{"a":null}}""")]
+    [InlineData("/api/v1/namespaces/default/configmaps", """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n2","finalizers":[null],"ownerReferences":[null]}}""")]
+    [InlineData("/api/v1/namespaces/default/configmaps", """{"apiVersion":"v1","kind":"ConfigMap","metadata":null}""")]
+    [InlineData("/api/v1/namespaces/default/pods", """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"n3"},"spec":{"containers":[null],"tolerations":[null],"nodeSelector":{"a":null}}}""")]
+    [InlineData("/api/v1/namespaces/default/pods", """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"n4"},"spec":{"containers":[{"name":"c","image":"i","env":[null],"ports":[null],"args":[null]}],"volumes":[null]}}""")]
+    [InlineData("/apis/apps/v1/namespaces/default/deployments", """{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"n5"},"spec":{"selector":{"matchLabels":{"a":null},"matchExpressions":[null]},"template":null}}""")]
+    [InlineData("/apis/coordination.k8s.io/v1/namespaces/default/leases", """{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"n6"},"spec":null}""")]
+    [InlineData("/api/v1/nodes", """{"apiVersion":"v1","kind":"Node","metadata":{"name":"n7"},"spec":{"taints":[null]},"status":{"conditions":[null]}}""")]
+    public async Task NullsInBody_AreUnsetFields_NeverAServerError(string path, string body)
+    {
+        var response = await _client.PostAsync(path, Api.Json(body));
+        Assert.True((int)response.StatusCode is 201 or 422, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    [Fact]
+    public async Task DuplicateJsonKeys_AreBadRequest()
+    {
+        var body = """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup-keys"},"data":{},"data":{}}""";
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(body)), 400);
+        Assert.Contains("not valid JSON", status["message"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task UnknownKind_IsNotFound()
     {
