@@ -12,6 +12,9 @@ internal sealed class DiscoveryDocuments
     public const string AggregatedMediaType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
     private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    private static readonly string[] NamespaceVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
+
+    private static string[] VerbsOf(ResourceType type) => type.Kind == "Namespace" && type.Group.Length == 0 ? NamespaceVerbs : AllVerbs;
     private static readonly string[] SubresourceVerbs = ["get", "patch", "update"];
 
     private readonly Dictionary<string, byte[]> _resourceLists = new(StringComparer.Ordinal);
@@ -109,7 +112,7 @@ internal sealed class DiscoveryDocuments
         w.WriteString("singularName", type.Singular);
         w.WriteBoolean("namespaced", type.Namespaced);
         w.WriteString("kind", type.Kind);
-        WriteStrings(w, "verbs", AllVerbs);
+        WriteStrings(w, "verbs", VerbsOf(type));
         if (type.ShortNames.Count > 0)
         {
             WriteStrings(w, "shortNames", type.ShortNames);
@@ -187,7 +190,7 @@ internal sealed class DiscoveryDocuments
                     WriteKind(w, "responseKind", type.Group, type.Version, type.Kind);
                     w.WriteString("scope", type.Namespaced ? "Namespaced" : "Cluster");
                     w.WriteString("singularResource", type.Singular);
-                    WriteStrings(w, "verbs", AllVerbs);
+                    WriteStrings(w, "verbs", VerbsOf(type));
                     if (type.ShortNames.Count > 0)
                     {
                         WriteStrings(w, "shortNames", type.ShortNames);

@@ -82,6 +82,12 @@ internal sealed partial class ResourceEndpoint
 
     private async Task DeleteAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
+        if (IsNamespaceKind(path.Type) && Registry.SystemNamespaces.Protected.Contains(path.Name!))
+        {
+            throw new ApiException(403, "Forbidden", $"namespaces \"{path.Name}\" is forbidden: this namespace may not be deleted",
+                new StatusDetails { Name = path.Name, Kind = "namespaces" });
+        }
+
         var delete = await ReadDeleteOptionsAsync(context, ct);
         var (obj, removed) = await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
         await WriteObjectAsync(context, removed || obj.Metadata.DeletionTimestamp is null ? 200 : 202, path.Type, obj);
@@ -89,8 +95,9 @@ internal sealed partial class ResourceEndpoint
 
     private async Task DeleteCollectionAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
-        var delete = await ReadDeleteOptionsAsync(context, ct);
         var filter = ParseFilter(path, context.Request.Query);
+        _ = ParseInt(context.Request.Query["limit"].ToString(), "limit");
+        var delete = await ReadDeleteOptionsAsync(context, ct);
         var prefix = ObjectCodec.Prefix(path.Type, path.Namespace);
         var deleted = new List<KubeObject>();
         string? start = null;

@@ -51,6 +51,11 @@ internal sealed partial class ResourceEndpoint(
             case "DELETE" when path.IsItem && path.Subresource is null:
                 await DeleteAsync(context, path, ct);
                 break;
+            case "DELETE" when !path.IsItem && path.Type.Namespaced && path.Namespace is null:
+                // As in Kubernetes, a collection is deleted one namespace at a time.
+                throw ApiException.MethodNotAllowed("DELETE");
+            case "DELETE" when !path.IsItem && IsNamespaceKind(path.Type):
+                throw ApiException.MethodNotAllowed("DELETE");
             case "DELETE" when !path.IsItem:
                 await DeleteCollectionAsync(context, path, ct);
                 break;
@@ -58,6 +63,8 @@ internal sealed partial class ResourceEndpoint(
                 throw ApiException.MethodNotAllowed(request.Method);
         }
     }
+
+    internal static bool IsNamespaceKind(ResourceType type) => type.Kind == "Namespace" && type.Group.Length == 0;
 
     private static bool IsWatch(HttpRequest request) => request.Query["watch"].ToString() is "true" or "1";
 

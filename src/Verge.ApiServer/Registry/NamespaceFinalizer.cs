@@ -6,12 +6,20 @@ using Verge.Core.Meta;
 namespace Verge.ApiServer.Registry;
 
 /// <summary>
-/// Empties namespaces that are being deleted: removes every namespaced object in them, then the namespace's
-/// <c>kubernetes</c> finalizer, so the namespace itself goes away, as Kubernetes' namespace controller does.
+/// Empties namespaces that are being deleted, as Kubernetes' namespace controller does: every namespaced object in
+/// them is deleted through the registry (so objects with finalizers stay, marked, until their finalizers are
+/// removed), and once nothing is left the namespace itself goes, unless its own metadata.finalizers still hold it.
+/// It acts on namespace events and re-checks terminating namespaces on an interval, because the objects that hold a
+/// namespace open change without the namespace changing.
 /// </summary>
-internal sealed partial class NamespaceFinalizer(ResourceService service, WatchCache cache, ILogger<NamespaceFinalizer> logger) : BackgroundService
+internal sealed partial class NamespaceFinalizer(
+    ResourceService service,
+    WatchCache cache,
+    TimeProvider time,
+    ILogger<NamespaceFinalizer> logger) : BackgroundService
 {
     private static readonly ResourceType NamespaceType = ResourceCatalog.Find("", "v1", "namespaces")!;
+    private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,13 +28,26 @@ internal sealed partial class NamespaceFinalizer(ResourceService service, WatchC
         {
             try
             {
-                await SweepAsync(stoppingToken);
-                using var watcher = cache.Subscribe(NamespaceType, Watch.WatchFilter.All, cache.Revision);
-                await foreach (var item in watcher.Events.ReadAllAsync(stoppingToken))
+                using var watcher = cache.Subscribe(NamespaceType, WatchFilter.All, cache.Revision);
+                while (true)
                 {
-                    if (item.Event is { } e && e.Current.Metadata.DeletionTimestamp is not null && item.Type != WatchFrameType.Deleted)
+                    await SweepAsync(stoppingToken);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    wait.CancelAfter(RecheckInterval);
+                    try
                     {
-                        await FinalizeAsync(e.Name, stoppingToken);
+                        if (!await watcher.Events.WaitToReadAsync(wait.Token))
+                        {
+                            break;
+                        }
+
+                        while (watcher.Events.TryRead(out _))
+                        {
+                        }
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // The interval elapsed: re-check terminating namespaces.
                     }
                 }
             }
@@ -37,6 +58,7 @@ internal sealed partial class NamespaceFinalizer(ResourceService service, WatchC
             catch (Exception e) when (e is Http.ApiException or Store.StoreException or IOException)
             {
                 LogSweepFailed(logger, e.Message);
+                await Task.Delay(RecheckInterval, time, stoppingToken);
             }
         }
     }
@@ -56,37 +78,59 @@ internal sealed partial class NamespaceFinalizer(ResourceService service, WatchC
 
     private async Task FinalizeAsync(string ns, CancellationToken ct)
     {
+        var remaining = 0;
         foreach (var type in ResourceCatalog.All.Where(t => t.Namespaced))
         {
-            var prefix = ObjectCodec.Prefix(type, ns);
-            while (true)
+            var page = await service.Store.ListAsync(ObjectCodec.Prefix(type, ns), 0, 0, null, ct);
+            foreach (var kv in page.Items)
             {
-                var page = await service.Store.ListAsync(prefix, 0, 500, null, ct);
-                if (page.Items.Count == 0)
-                {
-                    break;
-                }
-
-                foreach (var kv in page.Items)
+                var obj = ObjectCodec.Decode(type, kv.Value.Span, kv.ModRevision);
+                if (obj.Metadata.DeletionTimestamp is null)
                 {
                     try
                     {
-                        await service.Store.DeleteAsync(kv.Key, 0, ct);
+                        var (_, removed) = await service.DeleteAsync(type, ns, obj.Metadata.Name!, new DeleteOptions { PropagationPolicy = "Background" }, ct);
+                        if (removed)
+                        {
+                            continue;
+                        }
                     }
-                    catch (Store.KeyNotFoundStoreException)
+                    catch (Http.ApiException e) when (e.Code == 404)
                     {
+                        continue;
                     }
                 }
+
+                remaining++;
             }
+        }
+
+        if (remaining > 0)
+        {
+            return;
+        }
+
+        // Empty: the namespace's own finalizers are all that may still hold it.
+        var current = await service.Store.GetAsync(ObjectCodec.Key(NamespaceType, null, ns), ct);
+        if (current is null)
+        {
+            return;
+        }
+
+        var nsObject = ObjectCodec.Decode(NamespaceType, current.Value.Span, current.ModRevision);
+        if (nsObject.Metadata.Finalizers is { Count: > 0 })
+        {
+            return;
         }
 
         try
         {
-            await service.Store.DeleteAsync(ObjectCodec.Key(NamespaceType, null, ns), 0, ct);
+            await service.Store.DeleteAsync(current.Key, current.ModRevision, ct);
             LogFinalized(logger, ns);
         }
-        catch (Store.KeyNotFoundStoreException)
+        catch (Exception e) when (e is Store.KeyNotFoundStoreException or Store.RevisionConflictException)
         {
+            // Changed meanwhile: the next pass decides again.
         }
     }
 

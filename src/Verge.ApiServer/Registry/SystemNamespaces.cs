@@ -9,6 +9,9 @@ internal static class SystemNamespaces
 {
     public static readonly string[] Names = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
+    /// <summary>The namespaces that may not be deleted, as in Kubernetes.</summary>
+    public static readonly HashSet<string> Protected = new(StringComparer.Ordinal) { "default", "kube-system", "kube-public" };
+
     public static async Task EnsureAsync(ResourceService service, CancellationToken ct)
     {
         var type = ResourceCatalog.Find("", "v1", "namespaces")!;

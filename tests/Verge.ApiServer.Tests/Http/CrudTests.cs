@@ -243,6 +243,63 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task Namespace_WithFinalizedContent_StaysTerminatingUntilTheFinalizerIsRemoved()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces", Api.Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"held"}}"""))).StatusCode);
+        var held = """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"holder","finalizers":["verge.dev/hold"]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/held/configmaps", Api.Json(held))).StatusCode);
+        var watch = await _client.GetAsync("/api/v1/namespaces/held/configmaps?watch=1&resourceVersion=0&timeoutSeconds=30", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await watch.Content.ReadAsStreamAsync());
+        Assert.Equal("ADDED", JsonNode.Parse((await reader.ReadLineAsync())!)!["type"]!.GetValue<string>());
+
+        Assert.True((await _client.DeleteAsync("/api/v1/namespaces/held")).IsSuccessStatusCode);
+        // The namespace controller marks the held object for deletion; it stays while its finalizer does.
+        var marked = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+        Assert.Equal("MODIFIED", marked["type"]!.GetValue<string>());
+        Assert.NotNull(marked["object"]!["metadata"]!["deletionTimestamp"]);
+        var ns = await (await _client.GetAsync("/api/v1/namespaces/held")).ReadObjectAsync();
+        Assert.Equal("Terminating", ns["status"]!["phase"]!.GetValue<string>());
+
+        var release = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/held/configmaps/holder")
+        {
+            Content = Api.Json("""{"metadata":{"finalizers":null}}""", "application/merge-patch+json"),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(release)).StatusCode);
+        var nsWatch = await _client.GetAsync("/api/v1/namespaces?watch=1&fieldSelector=metadata.name%3Dheld&timeoutSeconds=30", HttpCompletionOption.ResponseHeadersRead);
+        using var nsReader = new StreamReader(await nsWatch.Content.ReadAsStreamAsync());
+        string? line;
+        var gone = false;
+        while ((line = await nsReader.ReadLineAsync()) is not null)
+        {
+            if (JsonNode.Parse(line)!["type"]!.GetValue<string>() == "DELETED")
+            {
+                gone = true;
+                break;
+            }
+        }
+
+        Assert.True(gone);
+    }
+
+    [Theory]
+    [InlineData("default")]
+    [InlineData("kube-system")]
+    [InlineData("kube-public")]
+    public async Task SystemNamespace_Delete_IsForbidden(string name)
+    {
+        var status = await Api.StatusOf(await _client.DeleteAsync("/api/v1/namespaces/" + name), 403);
+        Assert.Contains("this namespace may not be deleted", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task DeleteCollection_AcrossNamespaces_IsNotAllowed()
+    {
+        await Api.StatusOf(await _client.DeleteAsync("/api/v1/configmaps"), 405);
+        await Api.StatusOf(await _client.DeleteAsync("/api/v1/namespaces"), 405);
+        await Api.StatusOf(await _client.DeleteAsync("/api/v1/namespaces/default/configmaps?limit=abc"), 400);
+    }
+
+    [Fact]
     public async Task Namespace_Delete_RemovesItsContents()
     {
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces", Api.Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"doomed"}}"""))).StatusCode);
