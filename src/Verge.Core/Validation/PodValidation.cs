@@ -1,6 +1,9 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Quantities;
+using Verge.Core.Serialization;
 
 namespace Verge.Core.Validation;
 
@@ -26,12 +29,72 @@ public static class PodValidation
         ArgumentNullException.ThrowIfNull(pod);
         var errors = new List<FieldError>();
         ValidatePodSpec(pod.Spec, "spec", errors);
-        if (old is not null && !string.IsNullOrEmpty(old.Spec.NodeName) && pod.Spec.NodeName != old.Spec.NodeName)
+        if (old is not null)
         {
-            errors.Add(FieldError.Forbidden("spec.nodeName", "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"));
+            ValidatePodSpecUpdate(pod.Spec, old.Spec, errors);
         }
 
         return errors;
+    }
+
+    private const string PodUpdateForbidden =
+        "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+    /// <summary>
+    /// A pod's spec is immutable but for the fields Kubernetes lets an update change: container images, the active
+    /// deadline, added tolerations, a negative grace period set to 1, and (in Verge, where binding is how a pod gets
+    /// its node) a node name that was empty.
+    /// </summary>
+    private static void ValidatePodSpecUpdate(PodSpec spec, PodSpec old, List<FieldError> errors)
+    {
+        var before = JsonSerializer.SerializeToNode(old, VergeJsonContext.Default.PodSpec)!.AsObject();
+        var after = JsonSerializer.SerializeToNode(spec, VergeJsonContext.Default.PodSpec)!.AsObject();
+        CopyImages(before, after, "containers");
+        CopyImages(before, after, "initContainers");
+        CopyField(before, after, "activeDeadlineSeconds");
+        if (string.IsNullOrEmpty(old.NodeName))
+        {
+            CopyField(before, after, "nodeName");
+        }
+
+        if (old.TerminationGracePeriodSeconds < 0 && spec.TerminationGracePeriodSeconds == 1)
+        {
+            CopyField(before, after, "terminationGracePeriodSeconds");
+        }
+
+        if (before["tolerations"] is not JsonArray oldTolerations || (after["tolerations"] is JsonArray newTolerations
+            && oldTolerations.All(t => newTolerations.Any(n => JsonNode.DeepEquals(t, n)))))
+        {
+            CopyField(before, after, "tolerations");
+        }
+
+        if (!JsonNode.DeepEquals(before, after))
+        {
+            errors.Add(FieldError.Forbidden("spec", PodUpdateForbidden));
+        }
+    }
+
+    private static void CopyField(JsonObject target, JsonObject source, string name)
+    {
+        target.Remove(name);
+        if (source[name] is { } value)
+        {
+            target[name] = value.DeepClone();
+        }
+    }
+
+    private static void CopyImages(JsonObject target, JsonObject source, string list)
+    {
+        if (target[list] is JsonArray to && source[list] is JsonArray from && to.Count == from.Count)
+        {
+            for (var i = 0; i < to.Count; i++)
+            {
+                if (to[i] is JsonObject container && from[i] is JsonObject updated)
+                {
+                    CopyField(container, updated, "image");
+                }
+            }
+        }
     }
 
     /// <summary>Validates a pod template: its labels and annotations under <c>path.labels</c> (as Kubernetes does) and its spec.</summary>

@@ -235,6 +235,24 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task Pod_Update_MayChangeImagesButNotTheRestOfTheSpec()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"immutable"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
+        var image = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/pods/immutable")
+        {
+            Content = Api.Json("""{"spec":{"containers":[{"name":"c","image":"img:2"}]}}""", "application/strategic-merge-patch+json"),
+        });
+        Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+        var policy = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/pods/immutable")
+        {
+            Content = Api.Json("""{"spec":{"restartPolicy":"Never"}}""", "application/merge-patch+json"),
+        });
+        var status = await Api.StatusOf(policy, 422);
+        Assert.Contains("pod updates may not change fields other than", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task DryRun_ValidatesWithoutPersisting()
     {
         var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));
