@@ -82,6 +82,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+
+            // Long label selectors travel in the URL; Kubernetes accepts request headers up to about 1 MiB.
+            kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 1024 * 1024;
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Listen(host, port, listen =>
             {

@@ -24,6 +24,22 @@ internal sealed partial class ResourceEndpoint
         long revision = 0;
         string? startAfter = null;
         var continueParam = query["continue"].ToString();
+        var match = query["resourceVersionMatch"].ToString();
+        var requested = query["resourceVersion"].ToString();
+        if (match is not ("" or "Exact" or "NotOlderThan"))
+        {
+            throw ApiException.BadRequest($"resourceVersionMatch: Unsupported value: \"{match}\": supported values: \"Exact\", \"NotOlderThan\"");
+        }
+
+        if (match.Length > 0 && requested.Length == 0)
+        {
+            throw ApiException.BadRequest("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided");
+        }
+
+        if (continueParam.Length > 0 && requested.Length > 0 && requested != "0")
+        {
+            throw ApiException.BadRequest("specifying resource version is not allowed when using continue");
+        }
         if (continueParam.Length > 0)
         {
             (revision, startAfter) = DecodeContinue(continueParam);
@@ -326,7 +342,7 @@ internal sealed partial class ResourceEndpoint
             }
             catch (FormatException e)
             {
-                throw ApiException.BadRequest($"unable to parse requirement: {e.Message}");
+                throw ApiException.BadRequest(e.Message);
             }
         }
 

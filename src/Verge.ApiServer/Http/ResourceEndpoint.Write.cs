@@ -61,6 +61,11 @@ internal sealed partial class ResourceEndpoint
             return;
         }
 
+        if (format == BodyFormat.ApplyPatch)
+        {
+            RequireAppliedIdentity(path, patch);
+        }
+
         var now = time.GetUtcNow();
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             current =>
@@ -266,6 +271,23 @@ internal sealed partial class ResourceEndpoint
             ["spec"] = new JsonObject { ["replicas"] = scale.GetSpecReplicas(obj) },
             ["status"] = new JsonObject { ["replicas"] = scale.GetStatusReplicas(obj), ["selector"] = scale.GetSelector(obj) },
         };
+    }
+
+    /// <summary>An applied configuration names its kind and, when it names an object, the one on the URL.</summary>
+    private static void RequireAppliedIdentity(ResourcePath path, JsonNode patch)
+    {
+        var apiVersion = patch["apiVersion"] is JsonValue av && av.TryGetValue<string>(out var a) ? a : null;
+        var kind = patch["kind"] is JsonValue kv && kv.TryGetValue<string>(out var k) ? k : null;
+        if (apiVersion != path.Type.ApiVersion || kind != path.Type.Kind)
+        {
+            throw ApiException.BadRequest(
+                $"the applied configuration must have apiVersion \"{path.Type.ApiVersion}\" and kind \"{path.Type.Kind}\"; it has \"{apiVersion}\" and \"{kind}\"");
+        }
+
+        if (patch["metadata"]?["name"] is JsonValue nv && nv.TryGetValue<string>(out var name) && name != path.Name)
+        {
+            throw ApiException.BadRequest($"the name of the object ({name}) does not match the name on the URL ({path.Name})");
+        }
     }
 
     private async Task<JsonObject> ReadObjectAsync(HttpContext context, ResourcePath path, CancellationToken ct)

@@ -66,7 +66,12 @@ internal sealed partial class ResourceEndpoint(
 
     internal static bool IsNamespaceKind(ResourceType type) => type.Kind == "Namespace" && type.Group.Length == 0;
 
-    private static bool IsWatch(HttpRequest request) => request.Query["watch"].ToString() is "true" or "1";
+    private static bool IsWatch(HttpRequest request) => request.Query["watch"].ToString() switch
+    {
+        "true" or "1" => true,
+        "" or "false" or "0" => false,
+        var other => throw ApiException.BadRequest($"invalid watch parameter \"{other}\": must be true or false"),
+    };
 
     private async Task GetAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {

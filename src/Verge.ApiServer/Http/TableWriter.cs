@@ -10,18 +10,32 @@ namespace Verge.ApiServer.Http;
 /// </summary>
 internal static class TableWriter
 {
+    /// <summary>Whether the server adds NAME first (unless the kind places a Name column itself, as events do).</summary>
+    private static bool AddsName(ResourceType type) => !type.Columns.Any(c => c.Name == "Name");
+
+    /// <summary>Whether the server adds AGE last (unless the kind places an Age column itself, as pods do before their wide columns).</summary>
+    private static bool AddsAge(ResourceType type) => !type.Columns.Any(c => c.Name == "Age");
+
     public static void WriteColumns(Utf8JsonWriter w, ResourceType type)
     {
         w.WriteStartArray("columnDefinitions");
-        WriteColumn(w, "Name", "string", "name",
-            "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.", 0);
+        if (AddsName(type))
+        {
+            WriteColumn(w, "Name", "string", "name",
+                "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.", 0);
+        }
+
         foreach (var column in type.Columns)
         {
             WriteColumn(w, column.Name, column.Type, column.Format, column.Description, column.Priority);
         }
 
-        WriteColumn(w, "Age", "string", "",
-            "CreationTimestamp is a timestamp representing the server time when this object was created.", 0);
+        if (AddsAge(type))
+        {
+            WriteColumn(w, "Age", "string", "",
+                "CreationTimestamp is a timestamp representing the server time when this object was created.", 0);
+        }
+
         w.WriteEndArray();
     }
 
@@ -29,7 +43,11 @@ internal static class TableWriter
     {
         w.WriteStartObject();
         w.WriteStartArray("cells");
-        w.WriteStringValue(obj.Metadata.Name);
+        if (AddsName(type))
+        {
+            w.WriteStringValue(obj.Metadata.Name);
+        }
+
         foreach (var column in type.Columns)
         {
             object? value;
@@ -72,7 +90,11 @@ internal static class TableWriter
             }
         }
 
-        w.WriteStringValue(obj.Metadata.CreationTimestamp is { } created ? HumanDuration.Format(now - created) : "<unknown>");
+        if (AddsAge(type))
+        {
+            w.WriteStringValue(obj.Metadata.CreationTimestamp is { } created ? HumanDuration.Format(now - created) : "<unknown>");
+        }
+
         w.WriteEndArray();
         switch (include)
         {

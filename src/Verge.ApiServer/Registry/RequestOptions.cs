@@ -36,11 +36,12 @@ internal sealed record WriteOptions(bool DryRun, string FieldManager, FieldValid
             throw Http.ApiException.BadRequest("fieldManager: Too long: may not be more than 128 characters");
         }
 
-        var force = query["force"].ToString();
-        return new WriteOptions(
-            dryRun.Length > 0,
-            manager.Length > 0 ? manager : defaultManager,
-            validation,
-            force is "true" or "1");
+        var force = query["force"].ToString() switch
+        {
+            "true" or "1" => true,
+            "" or "false" or "0" => false,
+            var other => throw Http.ApiException.BadRequest($"invalid force parameter \"{other}\": must be true or false"),
+        };
+        return new WriteOptions(dryRun.Length > 0, manager.Length > 0 ? manager : defaultManager, validation, force);
     }
 }

@@ -161,6 +161,11 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     throw ApiException.Modified(type, name);
                 }
 
+                if (desired.Metadata.Uid is { Length: > 0 } uid && uid != old.Metadata.Uid)
+                {
+                    throw ApiException.Conflict(type, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {old.Metadata.Uid}");
+                }
+
                 if (desired.Metadata.Name is { Length: > 0 } desiredName && desiredName != name)
                 {
                     throw ApiException.BadRequest($"the name of the object ({desiredName}) does not match the name on the URL ({name})");
@@ -397,6 +402,15 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
     }
 
+    /// <summary>Namespaces carry their own name as the label <c>kubernetes.io/metadata.name</c>, as in Kubernetes.</summary>
+    private static void LabelNamespace(ResourceType type, KubeObject obj)
+    {
+        if (type.Kind == "Namespace" && type.Group.Length == 0 && obj.Metadata.Name is { } name)
+        {
+            (obj.Metadata.Labels ??= [])["kubernetes.io/metadata.name"] = name;
+        }
+    }
+
     private KubeObject PrepareForCreate(ResourceType type, KubeObject obj)
     {
         var meta = obj.Metadata;
@@ -409,6 +423,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         obj.ApiVersion = type.ApiVersion;
         obj.Kind = type.Kind;
         type.ApplyDefaults(obj);
+        LabelNamespace(type, obj);
         return obj;
     }
 
@@ -460,6 +475,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
 
         type.ApplyDefaults(next);
+        LabelNamespace(type, next);
         meta.Generation = oldMeta.Generation;
         if (type.HasStatus && subresource != "status" && SpecChanged(type, old, next))
         {

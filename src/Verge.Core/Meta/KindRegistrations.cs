@@ -56,6 +56,7 @@ internal static class KindRegistrations
                 new("Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", o => Tables.PodReady((Pod)o)),
                 new("Status", "string", "The aggregate status of the containers in this pod.", o => Tables.PodStatus((Pod)o)),
                 new("Restarts", "string", "The number of times the containers in this pod have been restarted.", o => Tables.PodRestarts((Pod)o)),
+                new("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.", o => o.Metadata.CreationTimestamp),
                 new("IP", "string", "IP address allocated to the pod.", o => ((Pod)o).Status?.PodIP, Priority: 1),
                 new("Node", "string", "Name of the Node to which this pod is assigned.", o => ((Pod)o).Spec.NodeName, Priority: 1),
                 new("Nominated Node", "string", "Name of the node nominated by the scheduler.", o => ((Pod)o).Status?.NominatedNodeName, Priority: 1),
@@ -111,6 +112,7 @@ internal static class KindRegistrations
                 new("Message", "string", "A human-readable description of the status of this operation", o => ((Event)o).Message),
                 new("First Seen", "string", "Time when this Event was first seen", o => ((Event)o).FirstTimestamp ?? ((Event)o).EventTime, Priority: 1),
                 new("Count", "integer", "The number of times this event has occurred", o => ((Event)o).Count ?? 1, Priority: 1),
+                new("Name", "string", "The name of the event", o => o.Metadata.Name, Priority: 1, Format: "name"),
             ],
             SelectableFields = o =>
             {
