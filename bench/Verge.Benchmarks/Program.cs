@@ -2,8 +2,10 @@ using System.Reflection;
 using BenchmarkDotNet.Running;
 using Verge.Benchmarks.Api;
 using Verge.Benchmarks.Micro;
+using Verge.Benchmarks.Scheduler;
 
-// Two modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness.
+// Three modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
+// "scheduler" the scheduler library alone.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -13,11 +15,15 @@ switch (mode)
         return 0;
     case "api":
         return await ApiHarness.RunAsync(ApiHarnessOptions.Parse(rest));
+    case "scheduler":
+        return SchedulerHarness.Run(SchedulerHarnessOptions.Parse(rest));
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
                    Verge.Benchmarks api [--creates N] [--clients 32] [--list-pods 100000] [--watchers 10000]
                                         [--watch-rounds 5] [--watch-connections K]
+                   Verge.Benchmarks scheduler [--nodes 5000] [--pods 50000] [--batch 500] [--sites 100]
+                                              [--seed 1] [--strategy least|most]
             """);
         return 2;
 }

@@ -1,0 +1,195 @@
+using Verge.Core.Core;
+using Verge.Scheduler.Filters;
+using Verge.Scheduler.Snapshot;
+
+namespace Verge.Scheduler.Framework;
+
+/// <summary>
+/// The cluster as one batch sees it: the snapshot plus the pods the batch assumed and the victims it evicted. Nodes
+/// are copied on first change, so the snapshot is never written and a batch costs in proportion to what it touches.
+/// </summary>
+internal sealed class BatchState
+{
+    private readonly NodeInfo?[] _nodes;
+    private readonly bool[] _owned;
+    private readonly Dictionary<string, SpreadTracker> _trackers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool[]> _eligibility = new(StringComparer.Ordinal);
+    private readonly List<(PodInfo Pod, int Slot, int Delta)> _journal = [];
+
+    public BatchState(ClusterSnapshot snapshot, SchedulerOptions options)
+    {
+        Snapshot = snapshot;
+        Options = options;
+        SlotCount = snapshot.SlotCount;
+        _nodes = new NodeInfo?[SlotCount];
+        Array.Copy(snapshot.Slots, _nodes, SlotCount);
+        _owned = new bool[SlotCount];
+        NodeCount = snapshot.NodeCount;
+        Random = new Random(options.Seed);
+        NextStart = SlotCount == 0 ? 0 : Random.Next(SlotCount);
+        Statuses = new FitCode[SlotCount];
+    }
+
+    public ClusterSnapshot Snapshot { get; }
+
+    public SchedulerOptions Options { get; }
+
+    public int SlotCount { get; }
+
+    public int NodeCount { get; }
+
+    public Random Random { get; }
+
+    /// <summary>Where the next pod's walk over the nodes starts (round robin, as kube-scheduler does).</summary>
+    public int NextStart { get; set; }
+
+    /// <summary>Per-slot filter outcome of the pod being scheduled; read by preemption.</summary>
+    public FitCode[] Statuses { get; }
+
+    /// <summary>Pods evicted in this batch, by key.</summary>
+    public HashSet<string> Evicted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Pods placed or nominated in this batch, by key.</summary>
+    public HashSet<string> Placed { get; } = new(StringComparer.Ordinal);
+
+    public NodeInfo? Node(int slot) => _nodes[slot];
+
+    public int SlotOf(string nodeName)
+    {
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            if (_nodes[slot]?.Name == nodeName)
+            {
+                return slot;
+            }
+        }
+
+        return -1;
+    }
+
+    public void Assume(PodInfo pod, int slot)
+    {
+        Own(slot).AddPod(pod);
+        Placed.Add(pod.Key);
+        Record(pod, slot, +1);
+    }
+
+    public void Evict(PodInfo pod, int slot)
+    {
+        Own(slot).RemovePod(pod.Key);
+        Evicted.Add(pod.Key);
+        Record(pod, slot, -1);
+    }
+
+    /// <summary>Counts a pod in (or out of) every tracker, for a what-if during preemption.</summary>
+    public void RecordTrial(PodInfo pod, int slot, int delta)
+    {
+        foreach (var tracker in _trackers.Values)
+        {
+            tracker.Record(pod, slot, delta);
+        }
+    }
+
+    /// <summary>Binds each of the pod's spread constraints to the batch's shared counts, creating them if needed.</summary>
+    public void BindTrackers(PendingPod pod)
+    {
+        BindTrackers(pod, pod.HardSpread);
+        BindTrackers(pod, pod.SoftSpread);
+    }
+
+    private void BindTrackers(PendingPod pod, SpreadConstraint[] constraints)
+    {
+        if (constraints.Length == 0)
+        {
+            return;
+        }
+
+        var keys = constraints.Length == 1 ? "" : string.Join(',', constraints.Select(c => c.Topology.Key).Distinct().Order(StringComparer.Ordinal));
+        var eligibilityKey = pod.AffinitySignature + "#" + keys;
+        bool[]? eligible = null;
+        if (pod.HasNodeConstraints || keys.Length > 0)
+        {
+            if (!_eligibility.TryGetValue(eligibilityKey, out eligible))
+            {
+                eligible = new bool[SlotCount];
+                for (var slot = 0; slot < SlotCount; slot++)
+                {
+                    eligible[slot] = _nodes[slot] is { } node && NodeAffinityFilter.MatchesRequired(pod, node)
+                        && constraints.All(c => c.Topology.DomainOf(slot) >= 0);
+                }
+
+                _eligibility[eligibilityKey] = eligible;
+            }
+        }
+
+        foreach (var constraint in constraints)
+        {
+            var key = string.Join('\u0001', pod.Info.Namespace, constraint.SelectorText, constraint.Topology.Key, eligibilityKey);
+            if (!_trackers.TryGetValue(key, out var tracker))
+            {
+                tracker = CreateTracker(pod.Info.Namespace, constraint, eligible);
+                _trackers.Add(key, tracker);
+            }
+
+            constraint.Tracker = tracker;
+        }
+    }
+
+    private SpreadTracker CreateTracker(string ns, SpreadConstraint constraint, bool[]? eligible)
+    {
+        var topology = constraint.Topology;
+        var counts = new int[topology.DomainCount];
+        if (eligible is null && constraint.SingleLabel is var (labelKey, labelValue))
+        {
+            // The snapshot keeps these counts for every label; replay what this batch changed since.
+            var atoms = Snapshot.AtomCounts(ns, labelKey, labelValue, topology);
+            atoms?.AsSpan(0, Math.Min(atoms.Length, counts.Length)).CopyTo(counts);
+            var tracker = new SpreadTracker(ns, constraint.Selector, topology, counts, null);
+            foreach (var (pod, slot, delta) in _journal)
+            {
+                tracker.Record(pod, slot, delta);
+            }
+
+            return tracker;
+        }
+
+        var scanned = new SpreadTracker(ns, constraint.Selector, topology, counts, eligible);
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            if (_nodes[slot] is { } node && topology.DomainOf(slot) >= 0 && scanned.IsEligible(slot))
+            {
+                foreach (var pod in node.Pods)
+                {
+                    scanned.Record(pod, slot, +1);
+                }
+            }
+        }
+
+        return scanned;
+    }
+
+    private void Record(PodInfo pod, int slot, int delta)
+    {
+        _journal.Add((pod, slot, delta));
+        foreach (var tracker in _trackers.Values)
+        {
+            tracker.Record(pod, slot, delta);
+        }
+    }
+
+    private NodeInfo Own(int slot)
+    {
+        if (!_owned[slot])
+        {
+            _nodes[slot] = _nodes[slot]!.Clone();
+            _owned[slot] = true;
+        }
+
+        return _nodes[slot]!;
+    }
+
+    /// <summary>The pod as the snapshot knows it, for victims named by key.</summary>
+    public static PodReference Reference(PodInfo pod) => new(pod.Namespace, pod.Name, pod.Priority);
+
+    public static bool IsBoundByName(Pod pod) => !string.IsNullOrEmpty(pod.Spec.NodeName);
+}

@@ -1,0 +1,148 @@
+using Verge.Core.Core;
+using Verge.Core.Selectors;
+using Verge.Scheduler.Snapshot;
+
+namespace Verge.Scheduler.Framework;
+
+/// <summary>One topology spread constraint, compiled: its key's index, selector and whether the pod itself matches.</summary>
+internal sealed class SpreadConstraint
+{
+    public required TopologyIndex Topology { get; init; }
+
+    public required int MaxSkew { get; init; }
+
+    public required int MinDomains { get; init; }
+
+    public required LabelSelectorExpression Selector { get; init; }
+
+    /// <summary>Selector text, part of the key under which a batch shares counts between pods.</summary>
+    public required string SelectorText { get; init; }
+
+    /// <summary>1 when the constraint's selector matches the incoming pod's own labels, else 0.</summary>
+    public required int SelfMatch { get; init; }
+
+    /// <summary>Set when the selector is exactly one <c>key=value</c>: counts then come from the snapshot's index.</summary>
+    public (string Key, string Value)? SingleLabel { get; init; }
+
+    /// <summary>The batch's counts for this constraint, bound just before the pod is filtered.</summary>
+    public SpreadTracker? Tracker { get; set; }
+}
+
+/// <summary>A pending pod with everything the filters and scores read, compiled once.</summary>
+internal sealed class PendingPod
+{
+    public required PodInfo Info { get; init; }
+
+    public required KeyValuePair<string, string>[] NodeSelector { get; init; }
+
+    /// <summary>Required node affinity terms (ORed); null when the pod has none.</summary>
+    public required List<NodeSelectorTerm>? RequiredTerms { get; init; }
+
+    public required PreferredSchedulingTerm[] PreferredTerms { get; init; }
+
+    public required Toleration[] Tolerations { get; init; }
+
+    public required SpreadConstraint[] HardSpread { get; init; }
+
+    public required SpreadConstraint[] SoftSpread { get; init; }
+
+    public string? Site { get; init; }
+
+    public HashSet<string>? Devices { get; init; }
+
+    public string? NominatedNode { get; init; }
+
+    /// <summary>Identifies the pod's node selector and required affinity, so pods sharing them share eligibility.</summary>
+    public required string AffinitySignature { get; init; }
+
+    public bool HasNodeConstraints => NodeSelector.Length > 0 || RequiredTerms is not null;
+
+    public Pod Pod => Info.Pod;
+
+    /// <exception cref="FormatException">A spread constraint's selector is not valid.</exception>
+    public static PendingPod Compile(Pod pod, ClusterSnapshot snapshot)
+    {
+        var info = PodInfo.Create(pod, snapshot.Resources, registerResources: false);
+        var spec = pod.Spec;
+        var nodeSelector = spec.NodeSelector is { Count: > 0 } ns
+            ? ns.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray()
+            : [];
+        var nodeAffinity = spec.Affinity?.NodeAffinity;
+        var required = nodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution?.NodeSelectorTerms;
+
+        var hard = new List<SpreadConstraint>();
+        var soft = new List<SpreadConstraint>();
+        foreach (var constraint in spec.TopologySpreadConstraints ?? [])
+        {
+            var compiled = CompileSpread(constraint, info, snapshot);
+            (constraint.WhenUnsatisfiable == "ScheduleAnyway" ? soft : hard).Add(compiled);
+        }
+
+        var annotations = pod.Metadata.Annotations;
+        var site = annotations?.GetValueOrDefault(Conventions.SiteAnnotation);
+        return new PendingPod
+        {
+            Info = info,
+            NodeSelector = nodeSelector,
+            RequiredTerms = required,
+            PreferredTerms = nodeAffinity?.PreferredDuringSchedulingIgnoredDuringExecution?.ToArray() ?? [],
+            Tolerations = spec.Tolerations?.ToArray() ?? [],
+            HardSpread = [.. hard],
+            SoftSpread = [.. soft],
+            Site = string.IsNullOrWhiteSpace(site) ? null : site.Trim(),
+            Devices = NodeInfo.ParseList(annotations?.GetValueOrDefault(Conventions.DevicesAnnotation)),
+            NominatedNode = pod.Status?.NominatedNodeName,
+            AffinitySignature = nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required),
+        };
+    }
+
+    private static SpreadConstraint CompileSpread(TopologySpreadConstraint constraint, PodInfo pod, ClusterSnapshot snapshot)
+    {
+        var selector = LabelSelectorExpression.FromLabelSelector(constraint.LabelSelector);
+        (string, string)? single = null;
+        if (!selector.MatchesNothing && selector.Requirements.Count == 1
+            && selector.Requirements[0] is { Operator: SelectorOperator.Equals or SelectorOperator.DoubleEquals or SelectorOperator.In, Values.Count: 1 } r)
+        {
+            single = (r.Key, r.Values[0]);
+        }
+
+        return new SpreadConstraint
+        {
+            Topology = snapshot.Topology(constraint.TopologyKey),
+            MaxSkew = Math.Max(1, constraint.MaxSkew),
+            MinDomains = constraint.MinDomains ?? 1,
+            Selector = selector,
+            SelectorText = selector.MatchesNothing ? "<nothing>" : selector.ToString(),
+            SelfMatch = selector.Matches(pod.Labels) ? 1 : 0,
+            SingleLabel = single,
+        };
+    }
+
+    private static string Signature(KeyValuePair<string, string>[] nodeSelector, List<NodeSelectorTerm>? terms)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (key, value) in nodeSelector)
+        {
+            sb.Append(key).Append('=').Append(value).Append(';');
+        }
+
+        sb.Append(terms is null ? "|-" : "|+");
+        foreach (var term in terms ?? [])
+        {
+            foreach (var r in term.MatchExpressions ?? [])
+            {
+                sb.Append(r.Key).Append(' ').Append(r.Operator).Append(' ').AppendJoin(',', r.Values ?? []).Append(';');
+            }
+
+            sb.Append('&');
+            foreach (var r in term.MatchFields ?? [])
+            {
+                sb.Append(r.Key).Append(' ').Append(r.Operator).Append(' ').AppendJoin(',', r.Values ?? []).Append(';');
+            }
+
+            sb.Append("||");
+        }
+
+        return sb.ToString();
+    }
+}

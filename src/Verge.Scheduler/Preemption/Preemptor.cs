@@ -1,0 +1,177 @@
+using Verge.Scheduler.Filters;
+using Verge.Scheduler.Framework;
+using Verge.Scheduler.Snapshot;
+
+namespace Verge.Scheduler.Preemption;
+
+/// <summary>The node a pod can preempt its way onto and whom it evicts there.</summary>
+internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims)
+{
+    public int MaxPriority => Victims.Max(v => v.Priority);
+
+    public long PrioritySum => Victims.Sum(v => (long)v.Priority);
+}
+
+/// <summary>
+/// When a pod fits nowhere: on every node whose failure eviction could cure, remove all pods of lower priority, check
+/// that the pod then fits, and give back (most important first) every pod it can do without. The node whose victims
+/// have the lowest highest priority wins, then the fewest victims, then the lowest sum of priorities, then walk order.
+/// Pods of equal or higher priority are never victims.
+/// </summary>
+internal static class Preemptor
+{
+    public static PreemptionCandidate? Find(BatchState state, PendingPod pod, Dictionary<string, int> histogram)
+    {
+        var scratch = new List<string>();
+        PreemptionCandidate? best = null;
+        for (var slot = 0; slot < state.SlotCount; slot++)
+        {
+            var node = state.Node(slot);
+            if (node is null)
+            {
+                continue;
+            }
+
+            if (state.Statuses[slot] != FitCode.Unschedulable)
+            {
+                Count(histogram, Reasons.PreemptionNotHelpful);
+                continue;
+            }
+
+            var candidate = SelectVictims(state, pod, node, scratch);
+            if (candidate is null)
+            {
+                Count(histogram, Reasons.NoVictims);
+                continue;
+            }
+
+            if (best is null || Better(candidate, best))
+            {
+                best = candidate;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Whether <paramref name="a"/> is the better place to preempt than <paramref name="b"/>.</summary>
+    public static bool Better(PreemptionCandidate a, PreemptionCandidate b)
+    {
+        if (a.MaxPriority != b.MaxPriority)
+        {
+            return a.MaxPriority < b.MaxPriority;
+        }
+
+        if (a.Victims.Count != b.Victims.Count)
+        {
+            return a.Victims.Count < b.Victims.Count;
+        }
+
+        return a.PrioritySum < b.PrioritySum;
+    }
+
+    private static PreemptionCandidate? SelectVictims(BatchState state, PendingPod pod, NodeInfo node, List<string> scratch)
+    {
+        if (!CouldFitWithout(pod, node))
+        {
+            return null;
+        }
+
+        var potential = node.Pods.Where(p => p.Priority < pod.Info.Priority).ToList();
+
+        // Most important first: higher priority, then a stable order by key.
+        potential.Sort((a, b) => a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : string.CompareOrdinal(a.Key, b.Key));
+        var trial = node.Clone();
+        foreach (var victim in potential)
+        {
+            trial.RemovePod(victim.Key);
+            state.RecordTrial(victim, node.Slot, -1);
+        }
+
+        if (!Fits(state, pod, trial, scratch))
+        {
+            foreach (var victim in potential)
+            {
+                state.RecordTrial(victim, node.Slot, +1);
+            }
+
+            return null;
+        }
+
+        var victims = new List<PodInfo>();
+        foreach (var candidate in potential)
+        {
+            trial.AddPod(candidate);
+            state.RecordTrial(candidate, node.Slot, +1);
+            if (!Fits(state, pod, trial, scratch))
+            {
+                trial.RemovePod(candidate.Key);
+                state.RecordTrial(candidate, node.Slot, -1);
+                victims.Add(candidate);
+            }
+        }
+
+        foreach (var victim in victims)
+        {
+            state.RecordTrial(victim, node.Slot, +1);
+        }
+
+        return victims.Count == 0 ? null : new PreemptionCandidate(node.Slot, victims);
+    }
+
+    /// <summary>Cheap bound before the dry run: even with every lower-priority pod gone, do the resources suffice?</summary>
+    private static bool CouldFitWithout(PendingPod pod, NodeInfo node)
+    {
+        var any = false;
+        foreach (var held in node.Pods)
+        {
+            any |= held.Priority < pod.Info.Priority;
+        }
+
+        if (!any)
+        {
+            return false;
+        }
+
+        foreach (var request in pod.Info.Requests)
+        {
+            var free = node.AllocatableOf(request.Index) - node.RequestedOf(request.Index);
+            if (request.Amount <= free)
+            {
+                continue;
+            }
+
+            foreach (var victim in node.Pods)
+            {
+                if (victim.Priority >= pod.Info.Priority)
+                {
+                    continue;
+                }
+
+                foreach (var held in victim.Requests)
+                {
+                    if (held.Index == request.Index)
+                    {
+                        free += held.Amount;
+                    }
+                }
+            }
+
+            if (request.Amount > free)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool Fits(BatchState state, PendingPod pod, NodeInfo node, List<string> scratch)
+    {
+        scratch.Clear();
+        return FilterChain.Run(pod, node, state.Snapshot.Resources, scratch) == FitCode.Fit;
+    }
+
+    private static void Count(Dictionary<string, int> histogram, string reason) =>
+        histogram[reason] = histogram.GetValueOrDefault(reason) + 1;
+}

@@ -1,0 +1,283 @@
+using System.Text;
+using Verge.Core.Core;
+using Verge.Scheduler.Filters;
+using Verge.Scheduler.Framework;
+using Verge.Scheduler.Preemption;
+using Verge.Scheduler.Scores;
+
+namespace Verge.Scheduler;
+
+/// <summary>
+/// Places a batch of pending pods on the nodes of a snapshot: filter, score, pick; preempt when nothing fits. Pure:
+/// the same snapshot, pods and options (seed included) give the same plan, and the snapshot is not changed.
+/// </summary>
+public static class Scheduler
+{
+    /// <summary>
+    /// Schedules <paramref name="pending"/> in priority order (highest first, the given order among equals). Each pod
+    /// placed or nominated counts against capacity and spread for the pods after it.
+    /// </summary>
+    public static SchedulingPlan Schedule(ClusterSnapshot snapshot, IReadOnlyList<Pod> pending, SchedulerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(pending);
+        options ??= SchedulerOptions.Default;
+        options.Validate();
+
+        var state = new BatchState(snapshot, options);
+        var cycle = new Cycle(state);
+        var bindings = new List<PodBinding>();
+        var preemptions = new List<PodPreemption>();
+        var failures = new List<PodFailure>();
+        var skipped = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var queue = new List<Pod>(pending.Count);
+        foreach (var pod in pending)
+        {
+            var key = Snapshot.PodInfo.KeyOf(pod.Metadata.Namespace, pod.Metadata.Name);
+            if (BatchState.IsBoundByName(pod) || snapshot.IsBound(key) || !seen.Add(key))
+            {
+                skipped++;
+                continue;
+            }
+
+            queue.Add(pod);
+        }
+
+        foreach (var pod in queue.OrderByDescending(Snapshot.PodInfo.PriorityOf))
+        {
+            PendingPod compiled;
+            try
+            {
+                compiled = PendingPod.Compile(pod, snapshot);
+            }
+            catch (FormatException e)
+            {
+                failures.Add(new PodFailure(pod, "invalid topology spread constraint: " + e.Message));
+                continue;
+            }
+
+            cycle.ScheduleOne(compiled, bindings, preemptions, failures);
+        }
+
+        return new SchedulingPlan(bindings, preemptions, failures, skipped);
+    }
+
+    /// <summary>The per-pod work, with buffers reused across the batch.</summary>
+    private sealed class Cycle(BatchState state)
+    {
+        private readonly List<int> _feasible = [];
+        private readonly List<string> _reasons = [];
+        private readonly Dictionary<string, int> _histogram = new(StringComparer.Ordinal);
+        private readonly ResourceAllocation _allocation = new(state.Options, state.Snapshot.Resources);
+        private long[] _total = new long[128];
+        private long[] _raw = new long[128];
+        private bool[] _ignored = new bool[128];
+
+        public void ScheduleOne(PendingPod pod, List<PodBinding> bindings, List<PodPreemption> preemptions, List<PodFailure> failures)
+        {
+            if (state.NodeCount == 0)
+            {
+                failures.Add(new PodFailure(pod.Pod, Reasons.NoNodes));
+                return;
+            }
+
+            state.BindTrackers(pod);
+            var registry = state.Snapshot.Resources;
+
+            if (pod.NominatedNode is not null && state.Snapshot.SlotOf(pod.NominatedNode) is var nominated and >= 0
+                && state.Node(nominated) is { } nominatedNode)
+            {
+                _reasons.Clear();
+                if (FilterChain.Run(pod, nominatedNode, registry, _reasons) == FitCode.Fit)
+                {
+                    Bind(pod, nominated, bindings);
+                    return;
+                }
+            }
+
+            var toFind = state.Options.FeasibleNodesToFind(state.NodeCount);
+            _feasible.Clear();
+            _histogram.Clear();
+            var start = state.NextStart;
+            var slots = state.SlotCount;
+            var visited = 0;
+            for (; visited < slots && _feasible.Count < toFind; visited++)
+            {
+                var slot = start + visited;
+                if (slot >= slots)
+                {
+                    slot -= slots;
+                }
+
+                var node = state.Node(slot);
+                if (node is null)
+                {
+                    continue;
+                }
+
+                _reasons.Clear();
+                var code = FilterChain.Run(pod, node, registry, _reasons);
+                state.Statuses[slot] = code;
+                if (code == FitCode.Fit)
+                {
+                    _feasible.Add(slot);
+                    continue;
+                }
+
+                foreach (var reason in _reasons)
+                {
+                    _histogram[reason] = _histogram.GetValueOrDefault(reason) + 1;
+                }
+            }
+
+            state.NextStart = (start + visited) % slots;
+            if (_feasible.Count > 0)
+            {
+                Bind(pod, _feasible.Count == 1 ? _feasible[0] : Pick(pod), bindings);
+                return;
+            }
+
+            var message = FitMessage(state.NodeCount, _histogram);
+            if (!state.Options.EnablePreemption)
+            {
+                failures.Add(new PodFailure(pod.Pod, message));
+                return;
+            }
+
+            var preemptionHistogram = new Dictionary<string, int>(StringComparer.Ordinal);
+            var candidate = Preemptor.Find(state, pod, preemptionHistogram);
+            if (candidate is null)
+            {
+                failures.Add(new PodFailure(pod.Pod, message + " preemption: " + FitMessage(state.NodeCount, preemptionHistogram)));
+                return;
+            }
+
+            foreach (var victim in candidate.Victims)
+            {
+                state.Evict(victim, candidate.Slot);
+            }
+
+            state.Assume(pod.Info, candidate.Slot);
+            preemptions.Add(new PodPreemption(pod.Pod, state.Node(candidate.Slot)!.Name,
+                [.. candidate.Victims.Select(BatchState.Reference)], message));
+        }
+
+        private void Bind(PendingPod pod, int slot, List<PodBinding> bindings)
+        {
+            state.Assume(pod.Info, slot);
+            bindings.Add(new PodBinding(pod.Pod, state.Node(slot)!.Name) { Info = pod.Info });
+        }
+
+        /// <summary>Scores the feasible nodes and picks the best; ties go to a seeded draw.</summary>
+        private int Pick(PendingPod pod)
+        {
+            var count = _feasible.Count;
+            if (_total.Length < count)
+            {
+                _total = new long[count];
+                _raw = new long[count];
+                _ignored = new bool[count];
+            }
+
+            var total = _total.AsSpan(0, count);
+            var raw = _raw.AsSpan(0, count);
+            total.Clear();
+            var options = state.Options;
+
+            if (options.ResourceAllocationWeight > 0)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    total[i] += options.ResourceAllocationWeight * _allocation.Score(pod.Info, state.Node(_feasible[i])!);
+                }
+            }
+
+            if (options.NodeAffinityWeight > 0 && pod.PreferredTerms.Length > 0)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    raw[i] = NodeAffinityFilter.PreferredScore(pod, state.Node(_feasible[i])!);
+                }
+
+                Normalize.ByMax(raw, reverse: false);
+                Add(total, raw, options.NodeAffinityWeight);
+            }
+
+            if (options.TaintTolerationWeight > 0)
+            {
+                var any = false;
+                for (var i = 0; i < count; i++)
+                {
+                    var node = state.Node(_feasible[i])!;
+                    raw[i] = node.SoftTaints.Length == 0 ? 0 : TaintToleration.CountIntolerablePreferNoSchedule(pod, node);
+                    any |= raw[i] != 0;
+                }
+
+                if (any)
+                {
+                    Normalize.ByMax(raw, reverse: true);
+                    Add(total, raw, options.TaintTolerationWeight);
+                }
+            }
+
+            if (options.TopologySpreadWeight > 0 && pod.SoftSpread.Length > 0)
+            {
+                var ignored = _ignored.AsSpan(0, count);
+                for (var i = 0; i < count; i++)
+                {
+                    raw[i] = (long)Math.Round(TopologySpread.SoftScore(pod, state.Node(_feasible[i])!, out var missing));
+                    ignored[i] = missing;
+                }
+
+                Normalize.Spread(raw, ignored);
+                Add(total, raw, options.TopologySpreadWeight);
+            }
+
+            if (options.LocalityWeight > 0 && Locality.Applies(pod))
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    total[i] += options.LocalityWeight * Locality.Score(pod, state.Node(_feasible[i])!);
+                }
+            }
+
+            var best = 0;
+            var ties = 1;
+            for (var i = 1; i < count; i++)
+            {
+                if (total[i] > total[best])
+                {
+                    best = i;
+                    ties = 1;
+                }
+                else if (total[i] == total[best] && state.Random.Next(++ties) == 0)
+                {
+                    best = i;
+                }
+            }
+
+            return _feasible[best];
+        }
+
+        private static void Add(Span<long> total, ReadOnlySpan<long> raw, int weight)
+        {
+            for (var i = 0; i < total.Length; i++)
+            {
+                total[i] += weight * raw[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// kube-scheduler's FitError text: <c>0/N nodes are available: </c> then "count reason" entries sorted as strings
+    /// (as kube-scheduler sorts them), joined by ", ", and a final period.
+    /// </summary>
+    internal static string FitMessage(int nodes, Dictionary<string, int> histogram)
+    {
+        var entries = histogram.Select(p => $"{p.Value} {p.Key}").Order(StringComparer.Ordinal);
+        var sb = new StringBuilder();
+        sb.Append("0/").Append(nodes).Append(" nodes are available: ").AppendJoin(", ", entries).Append('.');
+        return sb.ToString();
+    }
+}

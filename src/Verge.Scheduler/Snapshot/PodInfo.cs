@@ -1,0 +1,217 @@
+using Verge.Core.Core;
+
+namespace Verge.Scheduler.Snapshot;
+
+/// <summary>A resource a pod requests: the registry index (-1 when no node knows the name) and the amount.</summary>
+internal readonly record struct ResourceRequest(int Index, string Name, long Amount);
+
+/// <summary>A host port a pod claims: protocol, host IP (0.0.0.0 when unset) and port.</summary>
+internal readonly record struct HostPort(string Protocol, string Ip, int Port)
+{
+    public const string AnyIp = "0.0.0.0";
+
+    public bool ConflictsWith(HostPort other) =>
+        Port == other.Port
+        && string.Equals(Protocol, other.Protocol, StringComparison.Ordinal)
+        && (Ip == AnyIp || other.Ip == AnyIp || string.Equals(Ip, other.Ip, StringComparison.Ordinal));
+}
+
+/// <summary>What the scheduler needs of a pod, computed once: identity, labels, priority, requests and host ports.</summary>
+internal sealed class PodInfo
+{
+    /// <summary>Requests the scheduler assumes for scoring when a container names none (kube-scheduler's values).</summary>
+    public const long DefaultMilliCpuRequest = 100;
+    public const long DefaultMemoryRequest = 200L * 1024 * 1024;
+
+    private static readonly Dictionary<string, string> NoLabels = [];
+
+    private PodInfo(Pod pod, string ns, string name, Dictionary<string, string> labels, int priority,
+        ResourceRequest[] requests, long nonZeroCpu, long nonZeroMemory, HostPort[] hostPorts)
+    {
+        Pod = pod;
+        Namespace = ns;
+        Name = name;
+        Key = KeyOf(ns, name);
+        Labels = labels;
+        Priority = priority;
+        Requests = requests;
+        NonZeroMilliCpu = nonZeroCpu;
+        NonZeroMemory = nonZeroMemory;
+        HostPorts = hostPorts;
+    }
+
+    public Pod Pod { get; }
+
+    public string Namespace { get; }
+
+    public string Name { get; }
+
+    /// <summary><c>namespace/name</c>.</summary>
+    public string Key { get; }
+
+    public Dictionary<string, string> Labels { get; }
+
+    public int Priority { get; }
+
+    /// <summary>Non-zero requests only.</summary>
+    public ResourceRequest[] Requests { get; }
+
+    public long NonZeroMilliCpu { get; }
+
+    public long NonZeroMemory { get; }
+
+    public HostPort[] HostPorts { get; }
+
+    public static string KeyOf(string? ns, string? name) => (ns ?? "default") + "/" + (name ?? "");
+
+    public static int PriorityOf(Pod pod) => pod.Spec.Priority ?? pod.Spec.PriorityClassName switch
+    {
+        "system-node-critical" => Conventions.SystemNodeCritical,
+        "system-cluster-critical" => Conventions.SystemClusterCritical,
+        _ => 0,
+    };
+
+    public static PodInfo Create(Pod pod, ResourceRegistry registry, bool registerResources)
+    {
+        var totals = PodRequests(pod.Spec);
+        var requests = new List<ResourceRequest>(totals.Count);
+        foreach (var (name, amount) in totals)
+        {
+            if (amount <= 0)
+            {
+                continue;
+            }
+
+            var index = registerResources ? registry.GetOrAdd(name) : registry.IndexOf(name);
+            requests.Add(new ResourceRequest(index, name, amount));
+        }
+
+        requests.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var (nonZeroCpu, nonZeroMemory) = NonZeroRequests(pod.Spec);
+        return new PodInfo(pod, pod.Metadata.Namespace ?? "default", pod.Metadata.Name ?? "", pod.Metadata.Labels ?? NoLabels,
+            PriorityOf(pod), [.. requests], nonZeroCpu, nonZeroMemory, HostPortsOf(pod.Spec));
+    }
+
+    /// <summary>
+    /// The pod's effective requests as Kubernetes computes them: for each resource, the larger of the sum over app
+    /// containers and the largest single init container. A container without a request for a resource it limits
+    /// requests its limit (API defaulting).
+    /// </summary>
+    public static Dictionary<string, long> PodRequests(PodSpec spec)
+    {
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var container in spec.Containers)
+        {
+            foreach (var (name, amount) in ContainerRequests(container))
+            {
+                sums[name] = Saturating(sums.GetValueOrDefault(name), amount);
+            }
+        }
+
+        foreach (var container in spec.InitContainers ?? [])
+        {
+            foreach (var (name, amount) in ContainerRequests(container))
+            {
+                if (amount > sums.GetValueOrDefault(name))
+                {
+                    sums[name] = amount;
+                }
+            }
+        }
+
+        return sums;
+    }
+
+    private static IEnumerable<(string Name, long Amount)> ContainerRequests(Container container)
+    {
+        var requests = container.Resources?.Requests;
+        var limits = container.Resources?.Limits;
+        if (requests is not null)
+        {
+            foreach (var (name, quantity) in requests)
+            {
+                yield return (name, ResourceRegistry.Amount(name, quantity));
+            }
+        }
+
+        if (limits is not null)
+        {
+            foreach (var (name, quantity) in limits)
+            {
+                if (requests is null || !requests.ContainsKey(name))
+                {
+                    yield return (name, ResourceRegistry.Amount(name, quantity));
+                }
+            }
+        }
+    }
+
+    private static (long Cpu, long Memory) NonZeroRequests(PodSpec spec)
+    {
+        long cpu = 0, memory = 0;
+        foreach (var container in spec.Containers)
+        {
+            var (c, m) = NonZero(container);
+            cpu = Saturating(cpu, c);
+            memory = Saturating(memory, m);
+        }
+
+        foreach (var container in spec.InitContainers ?? [])
+        {
+            var (c, m) = NonZero(container);
+            cpu = Math.Max(cpu, c);
+            memory = Math.Max(memory, m);
+        }
+
+        return (cpu, memory);
+    }
+
+    private static (long Cpu, long Memory) NonZero(Container container)
+    {
+        long cpu = 0, memory = 0;
+        var seenCpu = false;
+        var seenMemory = false;
+        foreach (var (name, amount) in ContainerRequests(container))
+        {
+            if (name == "cpu" && !seenCpu)
+            {
+                cpu = amount;
+                seenCpu = true;
+            }
+            else if (name == "memory" && !seenMemory)
+            {
+                memory = amount;
+                seenMemory = true;
+            }
+        }
+
+        return (seenCpu ? cpu : DefaultMilliCpuRequest, seenMemory ? memory : DefaultMemoryRequest);
+    }
+
+    private static HostPort[] HostPortsOf(PodSpec spec)
+    {
+        List<HostPort>? ports = null;
+        foreach (var container in spec.Containers)
+        {
+            foreach (var port in container.Ports ?? [])
+            {
+                var hostPort = port.HostPort ?? (spec.HostNetwork == true ? port.Port : 0);
+                if (hostPort <= 0)
+                {
+                    continue;
+                }
+
+                var ip = string.IsNullOrEmpty(port.HostIP) ? HostPort.AnyIp : port.HostIP;
+                (ports ??= []).Add(new HostPort(string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol, ip, hostPort));
+            }
+        }
+
+        return ports is null ? [] : [.. ports];
+    }
+
+    private static long Saturating(long a, long b)
+    {
+        var sum = a + b;
+        return ((a ^ sum) & (b ^ sum)) < 0 ? long.MaxValue : sum;
+    }
+}
