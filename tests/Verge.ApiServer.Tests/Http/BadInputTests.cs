@@ -183,6 +183,14 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
         await Api.StatusOf(await _client.GetAsync("/api/v1/pods?labelSelector=a%20in%20(b"), 400);
         await Api.StatusOf(await _client.GetAsync("/api/v1/pods?fieldSelector=spec.bogus%3Dx"), 400);
         await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/configmaps?fieldValidation=Loud", Api.Json(Api.ConfigMap("q"))), 400);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/pods?resourceVersionMatch=Bogus&resourceVersion=1"), 400);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/pods?resourceVersionMatch=Exact"), 400);
+        await Api.StatusOf(await _client.GetAsync("/api/v1/pods?watch=maybe"), 400);
+        var force = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/q?fieldManager=t&force=maybe")
+        {
+            Content = Api.Json(Api.ConfigMap("q"), "application/apply-patch+yaml"),
+        };
+        await Api.StatusOf(await _client.SendAsync(force), 400);
     }
 
     [Fact]
@@ -199,6 +207,39 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
             Content = Api.Json("""[{"op":"frobnicate","path":"/data/k"}]""", "application/json-patch+json"),
         };
         await Api.StatusOf(await _client.SendAsync(bad), 400);
+    }
+
+    [Fact]
+    public async Task Apply_WithAnotherNameOrKind_IsBadRequest()
+    {
+        var otherName = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/applied?fieldManager=t")
+        {
+            Content = Api.Json(Api.ConfigMap("other"), "application/apply-patch+yaml"),
+        };
+        await Api.StatusOf(await _client.SendAsync(otherName), 400);
+        var otherKind = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/applied?fieldManager=t")
+        {
+            Content = Api.Json("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"applied"}}""", "application/apply-patch+yaml"),
+        };
+        await Api.StatusOf(await _client.SendAsync(otherKind), 400);
+    }
+
+    [Fact]
+    public async Task Update_WithAnotherUid_IsConflict()
+    {
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("uid-check")))).ReadObjectAsync();
+        created["metadata"]!["uid"] = "not-the-uid";
+        created["metadata"]!.AsObject().Remove("resourceVersion");
+        var status = await Api.StatusOf(await _client.PutAsync("/api/v1/namespaces/default/configmaps/uid-check", Api.Json(created.ToJsonString())), 409);
+        Assert.Contains("Precondition failed: UID", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task LongLabelSelector_IsServed()
+    {
+        var selector = string.Join(",", Enumerable.Range(0, 900).Select(i => $"k{i}=v"));
+        var response = await _client.GetAsync("/api/v1/namespaces/default/configmaps?labelSelector=" + Uri.EscapeDataString(selector));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]
