@@ -18,6 +18,7 @@ internal sealed class DiscoveryDocuments
     private static readonly string[] SubresourceVerbs = ["get", "patch", "update"];
 
     private readonly Dictionary<string, byte[]> _resourceLists = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _groups = new(StringComparer.Ordinal);
 
     public DiscoveryDocuments(IReadOnlyList<ResourceType> types, string gitVersion)
     {
@@ -43,6 +44,16 @@ internal sealed class DiscoveryDocuments
             w.WriteStartArray("serverAddressByClientCIDRs");
             w.WriteEndArray();
         });
+        foreach (var group in groups.Where(g => g.Key.Length > 0))
+        {
+            _groups[group.Key] = Json(w =>
+            {
+                w.WriteString("kind", "APIGroup");
+                w.WriteString("apiVersion", "v1");
+                WriteGroupBody(w, group);
+            });
+        }
+
         Apis = Json(w =>
         {
             w.WriteString("kind", "APIGroupList");
@@ -51,22 +62,7 @@ internal sealed class DiscoveryDocuments
             foreach (var group in groups.Where(g => g.Key.Length > 0))
             {
                 w.WriteStartObject();
-                w.WriteString("name", group.Key);
-                w.WriteStartArray("versions");
-                foreach (var version in group.Select(t => t.Version).Distinct())
-                {
-                    w.WriteStartObject();
-                    w.WriteString("groupVersion", $"{group.Key}/{version}");
-                    w.WriteString("version", version);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
-                var preferred = group.First().Version;
-                w.WriteStartObject("preferredVersion");
-                w.WriteString("groupVersion", $"{group.Key}/{preferred}");
-                w.WriteString("version", preferred);
-                w.WriteEndObject();
+                WriteGroupBody(w, group);
                 w.WriteEndObject();
             }
 
@@ -101,6 +97,29 @@ internal sealed class DiscoveryDocuments
     public byte[] ApiAggregated { get; }
 
     public byte[] ApisAggregated { get; }
+
+    /// <summary>The APIGroup document of a named group (<c>/apis/{group}</c>), or null.</summary>
+    public byte[]? Group(string name) => _groups.GetValueOrDefault(name);
+
+    private static void WriteGroupBody(Utf8JsonWriter w, IGrouping<string, ResourceType> group)
+    {
+        w.WriteString("name", group.Key);
+        w.WriteStartArray("versions");
+        foreach (var version in group.Select(t => t.Version).Distinct())
+        {
+            w.WriteStartObject();
+            w.WriteString("groupVersion", $"{group.Key}/{version}");
+            w.WriteString("version", version);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        var preferred = group.First().Version;
+        w.WriteStartObject("preferredVersion");
+        w.WriteString("groupVersion", $"{group.Key}/{preferred}");
+        w.WriteString("version", preferred);
+        w.WriteEndObject();
+    }
 
     /// <summary>The APIResourceList of <c>group/version</c> (or <c>v1</c> for the core group), or null.</summary>
     public byte[]? ResourceList(string apiVersion) => _resourceLists.GetValueOrDefault(apiVersion);

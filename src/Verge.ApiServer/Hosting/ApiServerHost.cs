@@ -268,7 +268,8 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.ResourceList($"{g}/{v}") ?? throw ApiException.NotFoundPath());
                 return;
             case ["apis", var g] when get:
-                throw ApiException.NotFoundPath();
+                await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.Group(g) ?? throw ApiException.NotFoundPath());
+                return;
             case ["openapi", ..] when get:
                 await services.GetRequiredService<OpenApiRoutes>().HandleAsync(context, segments);
                 return;

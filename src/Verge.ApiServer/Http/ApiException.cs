@@ -69,11 +69,13 @@ public sealed class ApiException : Exception
     public static ApiException TooLarge(long limit) =>
         new(413, "RequestEntityTooLarge", $"the request body is too large: limit is {limit} bytes");
 
-    public static ApiException UnsupportedMediaType(string? contentType) =>
-        new(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (not supported by Verge){(contentType is null ? "" : "; got " + contentType)}");
+    public static ApiException UnsupportedMediaType(string? contentType, bool patch = false) =>
+        new(415, "UnsupportedMediaType", patch
+            ? $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml{(contentType is null ? "" : "; got " + contentType)}"
+            : $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml{(contentType is null ? "" : "; got " + contentType)}");
 
     public static ApiException NotAcceptable(string accept) =>
-        new(406, "NotAcceptable", $"only the following media types are accepted: application/json, application/yaml; got {accept}");
+        new(406, "NotAcceptable", $"only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io; got {accept}");
 
     public static ApiException Invalid(ResourceType type, string name, IReadOnlyList<FieldError> errors)
     {

@@ -33,7 +33,7 @@ internal static class RequestBody
             "application/apply-patch+yaml" or "application/apply-patch+json" when patch => BodyFormat.ApplyPatch,
             "application/json" or null or "" when !patch => BodyFormat.Json,
             "application/yaml" or "application/x-yaml" or "text/yaml" when !patch => BodyFormat.Yaml,
-            _ => throw ApiException.UnsupportedMediaType(contentType),
+            _ => throw ApiException.UnsupportedMediaType(contentType, patch),
         };
     }
 

@@ -110,6 +110,7 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
     {
         await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/default/widgets"), 404);
         await Api.StatusOf(await _client.GetAsync("/apis/nothing.example/v1/things"), 404);
+        await Api.StatusOf(await _client.GetAsync("/apis/nothing.example"), 404);
     }
 
     [Fact]
