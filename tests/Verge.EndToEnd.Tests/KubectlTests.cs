@@ -89,6 +89,19 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateSubcommands_WhichSendProtobuf_Work()
+    {
+        Assert.Contains("namespace/edge created", await _kubectl.OkAsync("create", "namespace", "edge"));
+        Assert.Contains("configmap/settings created", await _kubectl.OkAsync("create", "configmap", "settings", "-n", "edge", "--from-literal=mode=offline"));
+        Assert.Contains("secret/creds created", await _kubectl.OkAsync("create", "secret", "generic", "creds", "-n", "edge", "--from-literal=password=s3cret"));
+        Assert.Contains("deployment.apps/web created", await _kubectl.OkAsync("create", "deployment", "web", "-n", "edge", "--image=busybox", "--replicas=2", "--port=8080"));
+        Assert.Equal("offline", await _kubectl.OkAsync("get", "configmap", "settings", "-n", "edge", "-o", "jsonpath={.data.mode}"));
+        Assert.Equal("czNjcmV0", await _kubectl.OkAsync("get", "secret", "creds", "-n", "edge", "-o", "jsonpath={.data.password}"));
+        Assert.Equal("2 8080", await _kubectl.OkAsync("get", "deploy", "web", "-n", "edge", "-o",
+            "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}"));
+    }
+
+    [Fact]
     public async Task Explain_DeploymentSpec_DescribesFields()
     {
         var output = await _kubectl.OkAsync("explain", "deployment.spec");

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Verge.ApiServer.Serialization;
+using Verge.ApiServer.Serialization.Protobuf;
 
 namespace Verge.ApiServer.Http;
 
@@ -16,6 +17,7 @@ internal enum BodyFormat
     StrategicMergePatch,
     JsonPatch,
     ApplyPatch,
+    Protobuf,
 }
 
 /// <summary>Reads request bodies with a size limit and turns them into JSON trees.</summary>
@@ -33,6 +35,7 @@ internal static class RequestBody
             "application/apply-patch+yaml" or "application/apply-patch+json" when patch => BodyFormat.ApplyPatch,
             "application/json" or null or "" when !patch => BodyFormat.Json,
             "application/yaml" or "application/x-yaml" or "text/yaml" when !patch => BodyFormat.Yaml,
+            KubernetesProtobuf.MediaType when !patch => BodyFormat.Protobuf,
             _ => throw ApiException.UnsupportedMediaType(contentType, patch),
         };
     }
@@ -102,6 +105,12 @@ internal static class RequestBody
         if (body.Length == 0)
         {
             return null;
+        }
+
+        if (format == BodyFormat.Protobuf)
+        {
+            // Only object bodies of the kinds kubectl sends as protobuf are decoded (ReadObjectAsync).
+            throw ApiException.UnsupportedMediaType(KubernetesProtobuf.MediaType);
         }
 
         if (format is BodyFormat.Yaml or BodyFormat.ApplyPatch && !LooksLikeJson(body))

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Serialization;
+using Verge.ApiServer.Serialization.Protobuf;
 using Verge.Core.Meta;
 using Verge.Core.Patching;
 
@@ -273,6 +274,36 @@ internal sealed partial class ResourceEndpoint
         };
     }
 
+    /// <summary>
+    /// Decodes a Kubernetes protobuf body, which kubectl sends for <c>kubectl create namespace|configmap|secret|deployment</c>.
+    /// Fields the decoder does not know are skipped with a Warning header, as protobuf decoding does.
+    /// </summary>
+    private static JsonObject DecodeProtobuf(HttpContext context, ResourcePath path, byte[] body)
+    {
+        if (!KubernetesProtobuf.Supports(path.Type) && path.Subresource != "scale")
+        {
+            throw ApiException.UnsupportedMediaType(context.Request.ContentType);
+        }
+
+        var ignored = new List<string>();
+        JsonObject node;
+        try
+        {
+            node = KubernetesProtobuf.Decode(body, path.Type, ignored);
+        }
+        catch (FormatException e)
+        {
+            throw ApiException.BadRequest(e.Message);
+        }
+
+        foreach (var message in ignored)
+        {
+            context.Response.Headers.Append("Warning", $"299 - \"{message}\"");
+        }
+
+        return node;
+    }
+
     /// <summary>An applied configuration names its kind and, when it names an object, the one on the URL.</summary>
     private static void RequireAppliedIdentity(ResourcePath path, JsonNode patch)
     {
@@ -294,7 +325,7 @@ internal sealed partial class ResourceEndpoint
     {
         var format = RequestBody.FormatOf(context.Request, patch: false);
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
-        var node = RequestBody.Parse(body, format);
+        var node = format == BodyFormat.Protobuf ? DecodeProtobuf(context, path, body) : RequestBody.Parse(body, format);
         if (node is not JsonObject obj)
         {
             throw ApiException.BadRequest("the request body must be a JSON or YAML object");

@@ -236,7 +236,10 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
     /// <summary>
     /// Deletes an object: objects with finalizers get a deletionTimestamp and stay until the last finalizer is
-    /// removed; others are removed at once. Returns the object as it was deleted (or marked).
+    /// removed; others are removed at once. The propagation policy becomes a finalizer as in Kubernetes:
+    /// <c>Foreground</c> adds <c>foregroundDeletion</c> and <c>Orphan</c> (or <c>orphanDependents: true</c>) adds
+    /// <c>orphan</c>, for the garbage collector to finish; <c>Background</c> adds neither. A later delete may change
+    /// the policy of an object already being deleted. Returns the object as it was deleted (or marked).
     /// </summary>
     public async Task<(KubeObject Object, bool Removed)> DeleteAsync(
         ResourceType type,
@@ -245,40 +248,49 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         DeleteOptions delete,
         CancellationToken ct)
     {
-        var key = ObjectCodec.Key(type, ns, name);
-        var gate = LockFor(key);
-        await gate.WaitAsync(ct);
-        try
+        if (delete.OrphanDependents is not null && delete.PropagationPolicy is { } both)
         {
-            for (var attempt = 0; ; attempt++)
+            throw ApiException.Unprocessable(
+                $"DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Invalid value: \"{both}\": orphanDependents and deletionPropagation cannot be both set");
+        }
+
+        var key = ObjectCodec.Key(type, ns, name);
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
+            var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
+            if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
             {
-                var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
-                var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
-                if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
+                throw ApiException.Conflict(type, name,
+                    $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
+            }
+
+            if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
+            {
+                throw ApiException.Conflict(type, name,
+                    $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
+            }
+
+            var existing = obj.Metadata.Finalizers ?? [];
+            // Events are not garbage collected (the collector does not watch them), so they take no policy finalizer.
+            var updated = type.Kind == "Event" && type.Group.Length == 0 ? existing : GarbageCollectionFinalizers(existing, delete);
+            var finalizersChanged = !updated.ToHashSet(StringComparer.Ordinal).SetEquals(existing);
+            var finalizers = updated;
+            if (type.Kind == "Namespace" && type.Group.Length == 0)
+            {
+                finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
+            }
+
+            if (finalizers.Count > 0)
+            {
+                if (obj.Metadata.DeletionTimestamp is not null && !finalizersChanged)
                 {
-                    throw ApiException.Conflict(type, name,
-                        $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
+                    return (obj, false);
                 }
 
-                if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
+                obj.Metadata.Finalizers = updated.Count > 0 ? updated : null;
+                if (obj.Metadata.DeletionTimestamp is null)
                 {
-                    throw ApiException.Conflict(type, name,
-                        $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
-                }
-
-                var finalizers = obj.Metadata.Finalizers ?? [];
-                if (type.Kind == "Namespace" && type.Group.Length == 0)
-                {
-                    finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
-                }
-
-                if (finalizers.Count > 0)
-                {
-                    if (obj.Metadata.DeletionTimestamp is not null)
-                    {
-                        return (obj, false);
-                    }
-
                     obj.Metadata.DeletionTimestamp = Now();
                     obj.Metadata.DeletionGracePeriodSeconds = 0;
                     if (obj.Metadata.Generation is { } generation)
@@ -287,48 +299,84 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     }
 
                     obj = MarkTerminating(type, obj);
-                    if (delete.DryRunAll)
-                    {
-                        return (obj, false);
-                    }
-
-                    try
-                    {
-                        var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
-                        obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
-                        return (obj, false);
-                    }
-                    catch (RevisionConflictException) when (attempt < MaxConflictRetries)
-                    {
-                        continue;
-                    }
                 }
 
                 if (delete.DryRunAll)
                 {
-                    return (obj, true);
+                    return (obj, false);
                 }
 
                 try
                 {
-                    var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
-                    obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
-                    return (obj, true);
+                    var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
+                    obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                    return (obj, false);
                 }
                 catch (RevisionConflictException) when (attempt < MaxConflictRetries)
                 {
-                }
-                catch (KeyNotFoundStoreException)
-                {
-                    throw ApiException.NotFound(type, name);
+                    continue;
                 }
             }
-        }
-        finally
-        {
-            gate.Release();
+
+            if (delete.DryRunAll)
+            {
+                return (obj, true);
+            }
+
+            try
+            {
+                var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
+                return (obj, true);
+            }
+            catch (RevisionConflictException) when (attempt < MaxConflictRetries)
+            {
+            }
+            catch (KeyNotFoundStoreException)
+            {
+                throw ApiException.NotFound(type, name);
+            }
         }
     }
+
+    /// <summary>
+    /// The finalizers after applying a delete's garbage collection policy (Kubernetes'
+    /// <c>deletionFinalizersForGarbageCollection</c>): an explicit policy wins, then the finalizer the object
+    /// already carries; the default is background, which needs no finalizer.
+    /// </summary>
+    private static List<string> GarbageCollectionFinalizers(List<string> existing, DeleteOptions delete)
+    {
+        bool orphan, foreground;
+        if (delete.OrphanDependents is { } orphanDependents)
+        {
+            (orphan, foreground) = (orphanDependents, false);
+        }
+        else if (delete.PropagationPolicy is { } policy)
+        {
+            (orphan, foreground) = (policy == "Orphan", policy == "Foreground");
+        }
+        else
+        {
+            var first = existing.FirstOrDefault(f => f is OrphanFinalizer or ForegroundFinalizer);
+            (orphan, foreground) = (first == OrphanFinalizer, first == ForegroundFinalizer);
+        }
+
+        List<string> result = [.. existing.Where(f => f is not (OrphanFinalizer or ForegroundFinalizer))];
+        if (orphan)
+        {
+            result.Add(OrphanFinalizer);
+        }
+
+        if (foreground)
+        {
+            result.Add(ForegroundFinalizer);
+        }
+
+        return result;
+    }
+
+    private const string OrphanFinalizer = "orphan";
+    private const string ForegroundFinalizer = "foregroundDeletion";
 
     public static string Rv(long revision) => revision.ToString(CultureInfo.InvariantCulture);
 

@@ -170,8 +170,9 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
     [Fact]
     public async Task UnsupportedContentType_IsUnsupportedMediaType()
     {
-        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/configmaps",
+        await Api.StatusOf(await _client.PostAsync("/apis/coordination.k8s.io/v1/namespaces/default/leases",
             Api.Json(Api.ConfigMap("proto"), "application/vnd.kubernetes.protobuf")), 415);
+        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("proto"), "text/plain")), 415);
         var patch = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/default/configmaps/any") { Content = Api.Json("{}", "text/plain") };
         await Api.StatusOf(await _client.SendAsync(patch), 415);
     }
@@ -241,6 +242,14 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
         var selector = string.Join(",", Enumerable.Range(0, 900).Select(i => $"k{i}=v"));
         var response = await _client.GetAsync("/api/v1/namespaces/default/configmaps?labelSelector=" + Uri.EscapeDataString(selector));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task MalformedProtobuf_IsBadRequest()
+    {
+        var body = new ByteArrayContent([0x6b, 0x38, 0x73, 0x00, 0x0a, 0xff]);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.kubernetes.protobuf");
+        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/configmaps", body), 400);
     }
 
     [Fact]

@@ -14,7 +14,8 @@ namespace Verge.ApiServer.Serialization.Protobuf;
 /// The body is the 4-byte magic <c>k8s\0</c> followed by a <c>runtime.Unknown</c> message {1: TypeMeta {1:
 /// apiVersion, 2: kind}, 2: raw, 3: contentEncoding, 4: contentType}, where raw is the typed object's message. The
 /// messages known here are in <see cref="KubernetesSchema"/>; field numbers they do not list are skipped, as protobuf
-/// does, and reported through the <c>ignored</c> collection so the caller can turn them into warnings.
+/// does, and those that held a value are reported through the <c>ignored</c> collection so the caller can turn them
+/// into warnings.
 /// </para>
 /// </summary>
 internal static class KubernetesProtobuf
@@ -156,8 +157,11 @@ internal static class KubernetesProtobuf
             var (number, wire) = reader.ReadTag();
             if (!message.Fields.TryGetValue(number, out var field))
             {
-                reader.Skip(wire);
-                context.Ignore(path, message, number);
+                if (SkipUnlessZero(ref reader, wire))
+                {
+                    context.Ignore(path, message, number);
+                }
+
                 continue;
             }
 
@@ -180,6 +184,29 @@ internal static class KubernetesProtobuf
             }
 
             DecodeField(ref reader, message, field, target, path, context);
+        }
+    }
+
+    /// <summary>
+    /// Steps over an unknown field and answers whether it held a value. Kubernetes' generator writes every non-pointer
+    /// field even when it is zero, so a newer client sends fields this schema does not list with zero values; those
+    /// carry nothing that is lost and are not reported.
+    /// </summary>
+    private static bool SkipUnlessZero(ref WireReader reader, WireType wire)
+    {
+        switch (wire)
+        {
+            case WireType.Varint:
+                return reader.ReadVarint() != 0;
+            case WireType.LengthDelimited:
+                return !reader.ReadLengthDelimited().IsEmpty;
+            case WireType.Fixed32:
+                return reader.ReadFixed32() != 0;
+            case WireType.Fixed64:
+                return reader.ReadFixed64() != 0;
+            default:
+                reader.Skip(wire);
+                return true;
         }
     }
 
