@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -208,7 +209,8 @@ internal sealed partial class ResourceEndpoint
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-cache, private";
-        var body = context.Response.Body;
+        // Frames are copied into the response pipe and flushed once per batch: one flush per watcher per change.
+        var body = context.Response.BodyWriter;
         Watcher watcher;
         try
         {
@@ -216,7 +218,8 @@ internal sealed partial class ResourceEndpoint
         }
         catch (RevisionCompactedException e)
         {
-            await body.WriteAsync(ErrorFrame(ApiException.Gone($"too old resource version: {after} ({e.CompactedRevision + 1})")), ct);
+            body.Write(ErrorFrame(ApiException.Gone($"too old resource version: {after} ({e.CompactedRevision + 1})")));
+            await body.FlushAsync(ct);
             return;
         }
 
@@ -233,12 +236,16 @@ internal sealed partial class ResourceEndpoint
                 }
 
                 var json = ObjectCodec.WithResourceVersion(kv.Value.Span, kv.ModRevision);
-                await body.WriteAsync(table?.Frame("ADDED", obj!, kv.ModRevision) ?? Frame("ADDED", json), token);
+                body.Write(table?.Frame("ADDED", obj!, kv.ModRevision) ?? Frame("ADDED", json));
+                if (body.UnflushedBytes > 64 * 1024)
+                {
+                    await body.FlushAsync(token);
+                }
             }
 
             if (sendInitial && bookmarks)
             {
-                await body.WriteAsync(BookmarkFrame(path.Type, after, initialEventsEnd: true), token);
+                body.Write(BookmarkFrame(path.Type, after, initialEventsEnd: true));
             }
 
             await body.FlushAsync(token);
@@ -255,7 +262,7 @@ internal sealed partial class ResourceEndpoint
                             if (item.Revision >= lastSent)
                             {
                                 lastSent = item.Revision;
-                                await body.WriteAsync(BookmarkFrame(path.Type, item.Revision, initialEventsEnd: false), token);
+                                body.Write(BookmarkFrame(path.Type, item.Revision, initialEventsEnd: false));
                             }
 
                             continue;
@@ -264,7 +271,7 @@ internal sealed partial class ResourceEndpoint
                         var frame = table is not null
                             ? table.Frame(item.Type.ToWord(), e.Current, e.Revision)
                             : e.Frame(item.Type);
-                        await body.WriteAsync(frame, token);
+                        body.Write(frame);
                         lastSent = e.Revision;
                     }
 
