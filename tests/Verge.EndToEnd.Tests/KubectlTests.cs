@@ -102,6 +102,32 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rollout_StatusHistoryUndoAndRestart_WorkWithTheControllers()
+    {
+        await using var nodes = new ReadyPods(_server, "default");
+        Assert.Contains("created", await _kubectl.OkAsync("apply", "-f", Manifest));
+        var status = await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s");
+        Assert.Contains("successfully rolled out", status);
+        Assert.Equal("2 2", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.status.readyReplicas} {.status.availableReplicas}"));
+
+        await _kubectl.OkAsync("set", "image", "deploy/edge-microservice", "edge-microservice-container=edge-service-image:v2");
+        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var history = await _kubectl.OkAsync("rollout", "history", "deploy/edge-microservice");
+        Assert.Matches(@"(?m)^1\s", history);
+        Assert.Matches(@"(?m)^2\s", history);
+
+        Assert.Contains("rolled back", await _kubectl.OkAsync("rollout", "undo", "deploy/edge-microservice"));
+        Assert.Equal("edge-service-image:latest", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}"));
+        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+
+        Assert.Contains("restarted", await _kubectl.OkAsync("rollout", "restart", "deploy/edge-microservice"));
+        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var pods = await _kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "name");
+        Assert.Equal(2, pods.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public async Task Explain_DeploymentSpec_DescribesFields()
     {
         var output = await _kubectl.OkAsync("explain", "deployment.spec");

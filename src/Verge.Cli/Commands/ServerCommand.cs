@@ -3,6 +3,7 @@ using Verge.ApiServer;
 using Verge.ApiServer.Hosting;
 using Verge.Cli.Client;
 using Verge.Cli.Output;
+using Verge.Controllers;
 
 namespace Verge.Cli.Commands;
 
@@ -49,7 +50,7 @@ internal static class ServerCommand
             Listen = listen,
             Store = store,
         };
-        await using var host = await ApiServerHost.CreateAsync(options, ct);
+        await using var host = await ApiServerHost.CreateAsync(options, services => services.AddVergeControllers(), ct);
         await host.StartAsync(ct);
         var kubeconfig = host.AdminKubeconfigPath;
         if (up)

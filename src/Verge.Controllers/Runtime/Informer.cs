@@ -1,0 +1,419 @@
+using Microsoft.Extensions.Logging;
+using Verge.ApiServer.Registry;
+using Verge.ApiServer.Watch;
+using Verge.Core.Meta;
+using Verge.Store;
+
+namespace Verge.Controllers.Runtime;
+
+/// <summary>What an informer tells its handlers; handlers run on the informer's loop and should only enqueue.</summary>
+internal sealed class InformerHandler<T>
+    where T : KubeObject
+{
+    public Action<T>? OnAdd { get; init; }
+
+    public Action<T, T>? OnUpdate { get; init; }
+
+    public Action<T>? OnDelete { get; init; }
+}
+
+/// <summary>The kind-independent face of an informer (the garbage collector watches every kind through it).</summary>
+internal interface IInformer
+{
+    ResourceType Type { get; }
+
+    /// <summary>Completes once the initial list is in the index.</summary>
+    Task Synced { get; }
+
+    /// <summary>The newest revision the index reflects.</summary>
+    long Revision { get; }
+
+    KubeObject? GetObject(string? ns, string name);
+
+    IReadOnlyList<KubeObject> ObjectsOwnedBy(string ownerUid);
+
+    IReadOnlyList<KubeObject> AllObjects();
+
+    void AddHandler(InformerHandler<KubeObject> handler);
+
+    Task WaitForRevisionAsync(long revision, CancellationToken ct);
+
+    Task RunAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// A typed, local, eventually consistent copy of one kind: an initial list at the watch cache's revision, then the
+/// watch from that revision, kept in an index by namespace/name, by namespace and by owner UID. A watcher that
+/// falls behind is resubscribed from the last revision seen; when that revision is compacted away the informer
+/// relists and tells its handlers what changed meanwhile. Objects handed out are shared: callers copy
+/// (<see cref="Objects.Clone{T}"/>) before changing them.
+/// </summary>
+internal sealed partial class Informer<T> : IInformer
+    where T : KubeObject
+{
+    private const int ListPageSize = 500;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string? Ns, string Name), T> _items = [];
+    private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _byNamespace = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _byOwner = new(StringComparer.Ordinal);
+    private readonly List<InformerHandler<T>> _handlers = [];
+    private readonly List<(long Revision, TaskCompletionSource Done)> _revisionWaiters = [];
+    private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ResourceService _service;
+    private readonly WatchCache _cache;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _bufferSize;
+    private long _revision;
+
+    public Informer(ResourceType type, ResourceService service, WatchCache cache, TimeProvider time, ILogger logger, int bufferSize = 10_000)
+    {
+        if (!typeof(T).IsAssignableFrom(type.TypeInfo.Type))
+        {
+            throw new ArgumentException($"{type} does not decode to {typeof(T).Name}", nameof(type));
+        }
+
+        Type = type;
+        _service = service;
+        _cache = cache;
+        _time = time;
+        _logger = logger;
+        _bufferSize = bufferSize;
+    }
+
+    public ResourceType Type { get; }
+
+    public Task Synced => _synced.Task;
+
+    public long Revision => Interlocked.Read(ref _revision);
+
+    public void AddHandler(InformerHandler<T> handler)
+    {
+        lock (_lock)
+        {
+            _handlers.Add(handler);
+        }
+    }
+
+    void IInformer.AddHandler(InformerHandler<KubeObject> handler) => AddHandler(new InformerHandler<T>
+    {
+        OnAdd = handler.OnAdd is { } add ? o => add(o) : null,
+        OnUpdate = handler.OnUpdate is { } update ? (a, b) => update(a, b) : null,
+        OnDelete = handler.OnDelete is { } delete ? o => delete(o) : null,
+    });
+
+    public T? Get(string? ns, string name)
+    {
+        lock (_lock)
+        {
+            return _items.GetValueOrDefault((ns, name));
+        }
+    }
+
+    public KubeObject? GetObject(string? ns, string name) => Get(ns, name);
+
+    /// <summary>The objects of one namespace (all namespaces when null).</summary>
+    public IReadOnlyList<T> List(string? ns = null)
+    {
+        lock (_lock)
+        {
+            if (ns is null)
+            {
+                return [.. _items.Values];
+            }
+
+            return _byNamespace.TryGetValue(ns, out var keys) ? [.. keys.Select(k => _items[k])] : [];
+        }
+    }
+
+    /// <summary>The objects with an ownerReference to <paramref name="ownerUid"/>.</summary>
+    public IReadOnlyList<T> OwnedBy(string ownerUid)
+    {
+        lock (_lock)
+        {
+            return _byOwner.TryGetValue(ownerUid, out var keys) ? [.. keys.Select(k => _items[k])] : [];
+        }
+    }
+
+    public IReadOnlyList<KubeObject> ObjectsOwnedBy(string ownerUid) => OwnedBy(ownerUid);
+
+    public IReadOnlyList<KubeObject> AllObjects() => List();
+
+    /// <summary>Waits until the index reflects every change of this kind up to <paramref name="revision"/>.</summary>
+    public Task WaitForRevisionAsync(long revision, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            if (_revision >= revision)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _revisionWaiters.Add((revision, done));
+            return done.Task.WaitAsync(ct);
+        }
+    }
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        await _cache.Ready.WaitAsync(ct);
+        var relist = true;
+        var failures = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (relist)
+                {
+                    await ListAsync(ct);
+                    relist = false;
+                }
+
+                using var watcher = _cache.Subscribe(Type, WatchFilter.All, Revision, _bufferSize, allowBookmarks: true);
+                await foreach (var (frame, e, revision) in watcher.Events.ReadAllAsync(ct))
+                {
+                    failures = 0;
+                    if (e is null)
+                    {
+                        Advance(revision);
+                    }
+                    else if (revision > Revision)
+                    {
+                        Apply(frame, (T)e.Current, revision);
+                    }
+                }
+
+                // The watcher fell behind and was closed: resume from the last revision seen.
+                LogResubscribe(_logger, Type.GroupResource, Revision);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RevisionCompactedException)
+            {
+                LogRelist(_logger, Type.GroupResource, Revision);
+                relist = true;
+            }
+            catch (Exception e) when (e is StoreException or ApiServer.Http.ApiException or IOException)
+            {
+                LogWatchFailed(_logger, Type.GroupResource, e.Message);
+                failures++;
+                await Task.Delay(Backoff.Jittered(TimeSpan.FromMilliseconds(100 * Math.Min(failures, 50)), 0.5), _time, ct);
+            }
+        }
+    }
+
+    /// <summary>Lists the kind at the watch cache's revision and replaces the index, telling handlers the differences.</summary>
+    private async Task ListAsync(CancellationToken ct)
+    {
+        var revision = _cache.Revision;
+        var fresh = new Dictionary<(string? Ns, string Name), T>();
+        string? after = null;
+        while (true)
+        {
+            var page = await _service.Store.ListAsync(ObjectCodec.Prefix(Type, null), revision, ListPageSize, after, ct);
+            foreach (var kv in page.Items)
+            {
+                var obj = (T)ObjectCodec.Decode(Type, kv.Value.Span, kv.ModRevision);
+                fresh[(obj.Metadata.Namespace, obj.Metadata.Name!)] = obj;
+            }
+
+            if (revision == 0)
+            {
+                revision = page.Revision;
+            }
+
+            if (!page.HasMore || page.Items.Count == 0)
+            {
+                break;
+            }
+
+            after = page.Items[^1].Key;
+        }
+
+        List<Action> notifications = [];
+        List<TaskCompletionSource> released;
+        lock (_lock)
+        {
+            foreach (var (key, old) in _items.ToList())
+            {
+                if (!fresh.ContainsKey(key))
+                {
+                    Remove(key, old);
+                    notifications.AddRange(_handlers.Where(h => h.OnDelete is not null).Select(h => (Action)(() => h.OnDelete!(old))));
+                }
+            }
+
+            foreach (var (key, obj) in fresh)
+            {
+                if (_items.TryGetValue(key, out var old))
+                {
+                    Remove(key, old);
+                    Insert(key, obj);
+                    if (old.Metadata.ResourceVersion != obj.Metadata.ResourceVersion)
+                    {
+                        notifications.AddRange(_handlers.Where(h => h.OnUpdate is not null).Select(h => (Action)(() => h.OnUpdate!(old, obj))));
+                    }
+                }
+                else
+                {
+                    Insert(key, obj);
+                    notifications.AddRange(_handlers.Where(h => h.OnAdd is not null).Select(h => (Action)(() => h.OnAdd!(obj))));
+                }
+            }
+
+            released = SetRevision(revision);
+        }
+
+        Notify(notifications);
+        released.ForEach(r => r.TrySetResult());
+        _synced.TrySetResult();
+    }
+
+    private void Apply(WatchFrameType frame, T obj, long revision)
+    {
+        var key = (obj.Metadata.Namespace, obj.Metadata.Name!);
+        List<Action> notifications = [];
+        List<TaskCompletionSource> released;
+        lock (_lock)
+        {
+            var had = _items.TryGetValue(key, out var old);
+            if (had)
+            {
+                Remove(key, old!);
+            }
+
+            if (frame == WatchFrameType.Deleted)
+            {
+                if (had)
+                {
+                    notifications.AddRange(_handlers.Where(h => h.OnDelete is not null).Select(h => (Action)(() => h.OnDelete!(obj))));
+                }
+            }
+            else
+            {
+                Insert(key, obj);
+                notifications.AddRange(had
+                    ? _handlers.Where(h => h.OnUpdate is not null).Select(h => (Action)(() => h.OnUpdate!(old!, obj)))
+                    : _handlers.Where(h => h.OnAdd is not null).Select(h => (Action)(() => h.OnAdd!(obj))));
+            }
+
+            released = SetRevision(revision);
+        }
+
+        Notify(notifications);
+        released.ForEach(r => r.TrySetResult());
+    }
+
+    private void Advance(long revision)
+    {
+        List<TaskCompletionSource> released;
+        lock (_lock)
+        {
+            if (revision <= _revision)
+            {
+                return;
+            }
+
+            released = SetRevision(revision);
+        }
+
+        released.ForEach(r => r.TrySetResult());
+    }
+
+    private List<TaskCompletionSource> SetRevision(long revision)
+    {
+        Interlocked.Exchange(ref _revision, Math.Max(_revision, revision));
+        List<TaskCompletionSource> released = [];
+        _revisionWaiters.RemoveAll(w =>
+        {
+            if (w.Revision > _revision)
+            {
+                return false;
+            }
+
+            released.Add(w.Done);
+            return true;
+        });
+        return released;
+    }
+
+    private void Notify(List<Action> notifications)
+    {
+        foreach (var notify in notifications)
+        {
+            try
+            {
+                notify();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogHandlerFailed(_logger, Type.GroupResource, e);
+            }
+        }
+    }
+
+    private void Insert((string? Ns, string Name) key, T obj)
+    {
+        _items[key] = obj;
+        if (key.Ns is { } ns)
+        {
+            if (!_byNamespace.TryGetValue(ns, out var names))
+            {
+                _byNamespace[ns] = names = [];
+            }
+
+            names.Add(key);
+        }
+
+        foreach (var owner in obj.Metadata.OwnerReferences ?? [])
+        {
+            if (!_byOwner.TryGetValue(owner.Uid, out var owned))
+            {
+                _byOwner[owner.Uid] = owned = [];
+            }
+
+            owned.Add(key);
+        }
+    }
+
+    private void Remove((string? Ns, string Name) key, T obj)
+    {
+        _items.Remove(key);
+        if (key.Ns is { } ns && _byNamespace.TryGetValue(ns, out var names))
+        {
+            names.Remove(key);
+            if (names.Count == 0)
+            {
+                _byNamespace.Remove(ns);
+            }
+        }
+
+        foreach (var owner in obj.Metadata.OwnerReferences ?? [])
+        {
+            if (_byOwner.TryGetValue(owner.Uid, out var owned))
+            {
+                owned.Remove(key);
+                if (owned.Count == 0)
+                {
+                    _byOwner.Remove(owner.Uid);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Informer for {Resource} fell behind; resuming from revision {Revision}")]
+    private static partial void LogResubscribe(ILogger logger, string resource, long revision);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Informer for {Resource} relists: revision {Revision} was compacted")]
+    private static partial void LogRelist(ILogger logger, string resource, long revision);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Informer for {Resource} failed, retrying: {Reason}")]
+    private static partial void LogWatchFailed(ILogger logger, string resource, string reason);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "An event handler of the {Resource} informer failed")]
+    private static partial void LogHandlerFailed(ILogger logger, string resource, Exception exception);
+}

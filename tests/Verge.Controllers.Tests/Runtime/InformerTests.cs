@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Verge.Controllers.Runtime;
+using Verge.Controllers.Tests.Support;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+
+namespace Verge.Controllers.Tests.Runtime;
+
+public class InformerTests
+{
+    private static ConfigMap NewConfigMap(string name, string? owner = null) => new()
+    {
+        Metadata = new ObjectMeta
+        {
+            Name = name,
+            Namespace = "default",
+            OwnerReferences = owner is null ? null : [new OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = owner }],
+        },
+    };
+
+    [Fact]
+    public async Task Run_WhenTheWatcherOverflowsAndHistoryIsGone_ResyncsToTheStore()
+    {
+        // A ring of 8 events and a watcher buffer of 1: the informer falls behind, resubscribes, and relists.
+        await using var cluster = await TestCluster.StartAsync(controllers: false, server: o => o.WatchCacheCapacity = 8);
+        var informer = new Informer<ConfigMap>(ResourceCatalog.For<ConfigMap>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance, bufferSize: 1);
+        var deleted = new List<string>();
+        informer.AddHandler(new InformerHandler<ConfigMap> { OnDelete = c => { lock (deleted) { deleted.Add(c.Metadata.Name!); } } });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await cluster.CreateAsync(NewConfigMap("doomed"));
+        await informer.Synced;
+
+        long last = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            last = Objects.RevisionOf(await cluster.CreateAsync(NewConfigMap($"cm-{i}", owner: i % 2 == 0 ? "even" : null)));
+        }
+
+        last = Objects.RevisionOf((await cluster.Client.DeleteAsync(ResourceCatalog.For<ConfigMap>(), "default", "doomed", null, null, CancellationToken.None))!);
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal(40, informer.List("default").Count(c => c.Metadata.Name!.StartsWith("cm-", StringComparison.Ordinal)));
+        Assert.Null(informer.Get("default", "doomed"));
+        Assert.Equal(20, informer.OwnedBy("even").Count);
+        lock (deleted)
+        {
+            Assert.Equal(["doomed"], deleted);
+        }
+
+        await stop.CancelAsync();
+        await run;
+    }
+}
