@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
+using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Validation;
 using Verge.Store;
@@ -386,32 +387,18 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         return new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
     }
 
-    private static IEnumerable<string> NamespaceFinalizers(KubeObject ns)
-    {
-        // Namespaces always pass through Terminating while their contents are removed.
-        var node = JsonSerializer.SerializeToNode(ns, Verge.Core.Serialization.VergeJson.Options.GetTypeInfo(ns.GetType()));
-        if (node?["spec"]?["finalizers"] is JsonArray list && list.Count > 0)
-        {
-            return list.Select(f => f!.GetValue<string>());
-        }
-
-        return ["kubernetes"];
-    }
+    /// <summary>Namespaces always pass through Terminating while their contents are removed (spec.finalizers, "kubernetes" by default).</summary>
+    private static List<string> NamespaceFinalizers(KubeObject ns) =>
+        ns is Namespace { Spec.Finalizers: { Count: > 0 } finalizers } ? finalizers : ["kubernetes"];
 
     private static KubeObject MarkTerminating(ResourceType type, KubeObject obj)
     {
-        if (type.Kind != "Namespace" || type.Group.Length != 0)
+        if (obj is Namespace ns)
         {
-            return obj;
+            (ns.Status ??= new NamespaceStatus()).Phase = "Terminating";
         }
 
-        var node = ObjectCodec.ToNode(type, obj);
-        var status = node["status"] as JsonObject ?? [];
-        status["phase"] = "Terminating";
-        node["status"] = status;
-        var marked = ObjectCodec.FromNode(type, node, strict: false);
-        marked.Metadata.ResourceVersion = obj.Metadata.ResourceVersion;
-        return marked;
+        return obj;
     }
 
     private async Task RequireNamespaceAcceptsContentAsync(string ns, CancellationToken ct)
