@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
 using Verge.Core.Core;
@@ -299,7 +298,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                         obj.Metadata.Generation = generation + 1;
                     }
 
-                    obj = MarkTerminating(type, obj);
+                    obj = MarkTerminating(obj);
                 }
 
                 if (delete.DryRunAll)
@@ -391,7 +390,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     private static List<string> NamespaceFinalizers(KubeObject ns) =>
         ns is Namespace { Spec.Finalizers: { Count: > 0 } finalizers } ? finalizers : ["kubernetes"];
 
-    private static KubeObject MarkTerminating(ResourceType type, KubeObject obj)
+    private static KubeObject MarkTerminating(KubeObject obj)
     {
         if (obj is Namespace ns)
         {
