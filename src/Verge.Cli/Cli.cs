@@ -50,6 +50,7 @@ internal static partial class Cli
         root.Subcommands.Add(DescribeCommand.Create(context));
         root.Subcommands.Add(DeleteCommand.Create(context));
         root.Subcommands.Add(VersionCommand.Create(context));
+        root.Subcommands.Add(SimCommand.Create(context));
         return root;
     }
 

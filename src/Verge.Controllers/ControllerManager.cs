@@ -2,11 +2,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Watch;
+using Verge.Controllers.DaemonSets;
 using Verge.Controllers.Deployments;
 using Verge.Controllers.GarbageCollection;
+using Verge.Controllers.Nodes;
 using Verge.Controllers.ReplicaSets;
 using Verge.Controllers.Runtime;
+using Verge.Controllers.Scheduling;
 using Verge.Core.Apps;
+using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 
@@ -90,10 +94,19 @@ internal sealed partial class ControllerManager : BackgroundService
         var pods = informers.For<Pod>();
         var replicaSets = informers.For<ReplicaSet>();
         var deployments = informers.For<Deployment>();
+
+        // The scheduling loop asks for its typed informers (nodes, priority classes) before the garbage collector
+        // creates untyped ones for every kind.
+        using var scheduler = new SchedulingLoop(informers, _client, _time, _loggers, Identity, _options.Scheduling);
+        var nodes = informers.For<Node>();
+        var leases = informers.For<Lease>();
+        var daemonSets = informers.For<DaemonSet>();
         var gcInformers = ResourceCatalog.All.Where(t => t.Kind != "Event").Select(informers.For).ToList();
         using var replicaSetController = new ReplicaSetController(replicaSets, pods, _client, events, _time, _loggers.CreateLogger<ReplicaSetController>(), _options);
         using var deploymentController = new DeploymentController(deployments, replicaSets, pods, _client, events, _time, _loggers.CreateLogger<DeploymentController>(), _options);
         using var garbageCollector = new GarbageCollector(gcInformers, _client, _time, _loggers.CreateLogger<GarbageCollector>(), _options);
+        using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle);
+        using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
         LogLeading(_logger, Identity);
         Volatile.Read(ref _leading).TrySetResult();
         try
@@ -102,7 +115,10 @@ internal sealed partial class ControllerManager : BackgroundService
                 informers.RunAsync(ct),
                 replicaSetController.RunAsync(ct),
                 deploymentController.RunAsync(ct),
-                garbageCollector.RunAsync(ct));
+                garbageCollector.RunAsync(ct),
+                scheduler.RunAsync(ct),
+                nodeLifecycleController.RunAsync(ct),
+                daemonSetController.RunAsync(ct));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -29,6 +29,15 @@ public sealed class ControllerOptions
 
     public LeaderElectionOptions LeaderElection { get; } = new();
 
+    /// <summary>Settings of the scheduling loop.</summary>
+    public Scheduling.SchedulingLoopOptions Scheduling { get; } = new();
+
+    /// <summary>Settings of the node lifecycle controller (edge defaults: 4 s grace, checks every 1 s).</summary>
+    public NodeLifecycleOptions NodeLifecycle { get; } = new();
+
+    /// <summary>Settings of the DaemonSet controller.</summary>
+    public DaemonSetOptions DaemonSets { get; } = new();
+
     public void Validate()
     {
         if (DeploymentWorkers < 1 || ReplicaSetWorkers < 1 || GarbageCollectorWorkers < 1)
@@ -47,6 +56,9 @@ public sealed class ControllerOptions
         }
 
         LeaderElection.Validate();
+        Scheduling.Validate();
+        NodeLifecycle.Validate();
+        DaemonSets.Validate();
     }
 }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Scheduling;
 using Verge.Core.Validation;
 using Verge.Store;
 
@@ -64,6 +65,11 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         else
         {
             meta.Namespace = null;
+        }
+
+        if (obj is Pod pod)
+        {
+            await AdmitPriorityAsync(type, pod, ct);
         }
 
         var generated = string.IsNullOrEmpty(meta.Name) && !string.IsNullOrEmpty(meta.GenerateName);
@@ -398,6 +404,33 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
 
         return obj;
+    }
+
+    /// <summary>
+    /// The Priority admission step: a new pod's spec.priority comes from the PriorityClass it names, or from the
+    /// global default class; a class that does not exist is refused with 403, as Kubernetes does.
+    /// </summary>
+    private async Task AdmitPriorityAsync(ResourceType type, Pod pod, CancellationToken ct)
+    {
+        var classType = ResourceCatalog.For<PriorityClass>();
+        var classes = (await store.ListAsync(ObjectCodec.Prefix(classType, null), 0, 0, null, ct)).Items
+            .Select(kv => (PriorityClass)ObjectCodec.Decode(classType, kv.Value.Span, kv.ModRevision))
+            .ToList();
+        var errors = PriorityClasses.AdmitPod(pod, name => classes.FirstOrDefault(c => c.Metadata.Name == name), PriorityClasses.GlobalDefault(classes));
+        if (errors.Count == 0)
+        {
+            return;
+        }
+
+        var name = pod.Metadata.Name ?? pod.Metadata.GenerateName ?? "";
+        if (errors[0].Type == FieldErrorType.NotFound)
+        {
+            throw new ApiException(403, "Forbidden",
+                $"pods \"{name}\" is forbidden: no PriorityClass with name {pod.Spec.PriorityClassName} was found",
+                new StatusDetails { Name = name, Kind = "pods" });
+        }
+
+        throw ApiException.Invalid(type, name, errors);
     }
 
     private async Task RequireNamespaceAcceptsContentAsync(string ns, CancellationToken ct)

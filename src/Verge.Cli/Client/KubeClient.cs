@@ -68,7 +68,14 @@ internal sealed class KubeClient : IDisposable
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => client;
         }
 
-        _http = new HttpClient(handler) { BaseAddress = connection.Server, Timeout = Timeout.InfiniteTimeSpan };
+        // HTTP/2 where the server offers it: many watches and requests share one connection.
+        _http = new HttpClient(handler)
+        {
+            BaseAddress = connection.Server,
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("verge", Verge.ApiServer.Hosting.VersionInfo.Verge));
         if (!string.IsNullOrEmpty(connection.Token))
         {
@@ -174,7 +181,12 @@ internal sealed class KubeClient : IDisposable
 
     private static HttpRequestMessage NewRequest(HttpMethod method, string path, string? body, string? contentType, string accept)
     {
-        var request = new HttpRequestMessage(method, path);
+        // A request message is HTTP/1.1 unless told otherwise; ask for HTTP/2 as the client does.
+        var request = new HttpRequestMessage(method, path)
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
         request.Headers.TryAddWithoutValidation("Accept", accept);
         if (body is not null)
         {

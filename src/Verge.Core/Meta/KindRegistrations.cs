@@ -3,6 +3,7 @@ using Verge.Core.Apps;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Edge;
+using Verge.Core.Scheduling;
 using Verge.Core.Serialization;
 using Verge.Core.Validation;
 
@@ -201,6 +202,19 @@ internal static class KindRegistrations
             TypeInfo = VergeJsonContext.Default.Lease,
             Validate = (o, old) => CoordinationValidation.ValidateLease((Lease)o, (Lease?)old),
             Columns = [new("Holder", "string", "The holder of the lease", o => ((Lease)o).Spec.HolderIdentity)],
+        },
+        new()
+        {
+            Group = "scheduling.k8s.io", Version = "v1", Kind = "PriorityClass", Plural = "priorityclasses", Singular = "priorityclass", Namespaced = false,
+            ShortNames = ["pc"], TypeInfo = VergeJsonContext.Default.PriorityClass,
+            ApplyDefaults = o => PriorityClasses.ApplyDefaults((PriorityClass)o),
+            Validate = (o, old) => PriorityClasses.Validate((PriorityClass)o, (PriorityClass?)old),
+            Columns =
+            [
+                new("Value", "integer", "value represents the integer value of this priority class.", o => ((PriorityClass)o).Value),
+                new("Global-Default", "boolean", "globalDefault specifies whether this PriorityClass should be considered as the default priority.", o => ((PriorityClass)o).GlobalDefault == true),
+                new("PreemptionPolicy", "string", "preemptionPolicy is the Policy for preempting pods with lower priority.", o => ((PriorityClass)o).PreemptionPolicy),
+            ],
         },
         new()
         {

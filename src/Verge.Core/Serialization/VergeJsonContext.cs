@@ -6,6 +6,7 @@ using Verge.Core.Core;
 using Verge.Core.Edge;
 using Verge.Core.Meta;
 using Verge.Core.Quantities;
+using Verge.Core.Scheduling;
 using Verge.Core.Selectors;
 
 namespace Verge.Core.Serialization;
@@ -29,6 +30,7 @@ namespace Verge.Core.Serialization;
 [JsonSerializable(typeof(ReplicaSet))]
 [JsonSerializable(typeof(DaemonSet))]
 [JsonSerializable(typeof(Lease))]
+[JsonSerializable(typeof(PriorityClass))]
 [JsonSerializable(typeof(Site))]
 [JsonSerializable(typeof(Device))]
 [JsonSerializable(typeof(DataRule))]

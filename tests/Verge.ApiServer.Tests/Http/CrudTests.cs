@@ -253,6 +253,20 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task Pod_WithPriorityClass_GetsItsPriority_UnknownClassIsForbidden()
+    {
+        var pc = """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"edge-critical"},"value":5000}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/apis/scheduling.k8s.io/v1/priorityclasses", Api.Json(pc))).StatusCode);
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"prio"},"spec":{"priorityClassName":"edge-critical","containers":[{"name":"c","image":"i"}]}}""";
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).ReadObjectAsync();
+        Assert.Equal(5000, created["spec"]!["priority"]!.GetValue<int>());
+
+        var missing = pod.Replace("edge-critical", "no-such-class", StringComparison.Ordinal).Replace("\"prio\"", "\"prio-2\"", StringComparison.Ordinal);
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(missing)), 403);
+        Assert.Contains("no PriorityClass with name no-such-class was found", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task DryRun_ValidatesWithoutPersisting()
     {
         var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));

@@ -1,0 +1,37 @@
+namespace Verge.Cli.Simulation;
+
+/// <summary>What <c>verge sim nodes</c> simulates: how many nodes, over how many sites, their size and how often they report.</summary>
+internal sealed record HollowNodeOptions
+{
+    public required int Count { get; init; }
+
+    public int Sites { get; init; } = 1;
+
+    public string Prefix { get; init; } = "hollow";
+
+    /// <summary>How often each node's Lease in kube-node-lease is renewed.</summary>
+    public TimeSpan RenewInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often each node's Ready condition gets a new lastHeartbeatTime (the kubelet's node status update frequency).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a summary line is printed.</summary>
+    public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public string Cpu { get; init; } = "4";
+
+    public string Memory { get; init; } = "8Gi";
+
+    public string EphemeralStorage { get; init; } = "100Gi";
+
+    public int Pods { get; init; } = 110;
+
+    /// <summary>How many requests the simulator has in flight at most.</summary>
+    public int Concurrency { get; init; } = 32;
+
+    /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
+    public int PerNodeWatchLimit { get; init; } = 8;
+
+    /// <summary>The lease duration written to each Lease.</summary>
+    public int LeaseDurationSeconds { get; init; } = 4;
+}

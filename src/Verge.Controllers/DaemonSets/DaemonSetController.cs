@@ -1,0 +1,228 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Verge.ApiServer.Http;
+using Verge.Controllers.Runtime;
+using Verge.Core.Apps;
+using Verge.Core.Core;
+using Verge.Core.Selectors;
+
+namespace Verge.Controllers.DaemonSets;
+
+/// <summary>
+/// Runs one pod of every DaemonSet on each node it is eligible for (<see cref="DaemonSetEligibility"/>), removes
+/// pods from nodes that stop matching or go away, replaces pods of an old template under maxUnavailable
+/// (<see cref="DaemonSetPlanner"/>), and reports the status <c>kubectl get ds</c> shows.
+/// </summary>
+/// <remarks>
+/// Daemon pods are created with <c>spec.nodeName</c> set, not with a node affinity for the scheduler to honour: a
+/// daemon pod has exactly one possible node, so the scheduler would add a round trip and nothing else, and a site
+/// whose link to the scheduler is down still gets its daemons.
+/// </remarks>
+internal sealed partial class DaemonSetController : Controller
+{
+    private readonly Informer<DaemonSet> _daemonSets;
+    private readonly Informer<Pod> _pods;
+    private readonly Informer<Node> _nodes;
+    private readonly ApiClient _client;
+    private readonly EventRecorder _events;
+    private readonly DaemonSetOptions _daemonSetOptions;
+    private readonly ILogger _logger;
+
+    public DaemonSetController(
+        Informer<DaemonSet> daemonSets,
+        Informer<Pod> pods,
+        Informer<Node> nodes,
+        ApiClient client,
+        EventRecorder events,
+        TimeProvider time,
+        ILogger logger,
+        ControllerOptions options,
+        DaemonSetOptions daemonSetOptions)
+        : base("daemonset", time, logger, options)
+    {
+        daemonSetOptions.Validate();
+        _daemonSets = daemonSets;
+        _pods = pods;
+        _nodes = nodes;
+        _client = client;
+        _events = events;
+        _daemonSetOptions = daemonSetOptions;
+        _logger = logger;
+        daemonSets.AddHandler(new InformerHandler<DaemonSet>
+        {
+            OnAdd = ds => Enqueue(Objects.KeyOf(ds)),
+            OnUpdate = (_, ds) => Enqueue(Objects.KeyOf(ds)),
+            OnDelete = ds => Enqueue(Objects.KeyOf(ds)),
+        });
+        pods.AddHandler(new InformerHandler<Pod>
+        {
+            OnAdd = EnqueueController,
+            OnUpdate = (_, pod) => EnqueueController(pod),
+            OnDelete = EnqueueController,
+        });
+        nodes.AddHandler(new InformerHandler<Node>
+        {
+            OnAdd = _ => EnqueueAll(),
+            OnUpdate = (old, node) =>
+            {
+                if (!SameScheduling(old, node))
+                {
+                    EnqueueAll();
+                }
+            },
+            OnDelete = _ => EnqueueAll(),
+        });
+    }
+
+    protected override IEnumerable<IInformer> Informers => [_daemonSets, _pods, _nodes];
+
+    protected override int Workers => _daemonSetOptions.Workers;
+
+    protected override async Task<TimeSpan?> ReconcileAsync(string key, CancellationToken ct)
+    {
+        var (ns, name) = Objects.SplitKey(key);
+        var ds = _daemonSets.Get(ns, name);
+        if (ds is null)
+        {
+            ForgetWrites(key);
+            return null;
+        }
+
+        LabelSelectorExpression selector;
+        try
+        {
+            selector = LabelSelectorExpression.FromLabelSelector(ds.Spec.Selector);
+        }
+        catch (FormatException e)
+        {
+            LogBadSelector(_logger, key, e.Message);
+            return null;
+        }
+
+        var owned = _pods.OwnedBy(ds.Metadata.Uid!)
+            .Where(p => p.Metadata.Namespace == ns && Objects.ControllerOf(p)?.Uid == ds.Metadata.Uid && selector.Matches(p.Metadata.Labels))
+            .ToList();
+        var hash = DaemonSetPlanner.Hash(ds);
+        var now = Time.GetUtcNow();
+        var plan = DaemonSetPlanner.Plan(ds, hash, _nodes.List(), owned, now);
+
+        Exception? failure = null;
+        if (ds.Metadata.DeletionTimestamp is null)
+        {
+            failure = await ExecuteAsync(key, ds, hash, plan, ct);
+        }
+
+        await WriteStatusAsync(key, ds, plan.Status, ct);
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
+        return plan.NextAvailable is { } at ? at - now + TimeSpan.FromMilliseconds(100) : null;
+    }
+
+    private async Task<Exception?> ExecuteAsync(string key, DaemonSet ds, string hash, DaemonSetPlan plan, CancellationToken ct)
+    {
+        var results = await Task.WhenAll(
+            plan.CreateOn.Select(node => CreatePodAsync(key, ds, hash, node, ct))
+                .Concat(plan.Delete.Select(pod => DeletePodAsync(key, ds, pod, ct))));
+        return results.FirstOrDefault(e => e is not null);
+    }
+
+    private async Task<Exception?> CreatePodAsync(string key, DaemonSet ds, string hash, string node, CancellationToken ct)
+    {
+        try
+        {
+            var created = await _client.CreateAsync(DaemonSetPlanner.PodFor(ds, hash, node), ct);
+            RecordWrite(key, _pods, Objects.RevisionOf(created));
+            await _events.NormalAsync(ds, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}", ct);
+            return null;
+        }
+        catch (Exception e) when (e is ApiException or Store.StoreException)
+        {
+            await _events.WarningAsync(ds, "FailedCreate", $"Error creating: {e.Message}", ct);
+            return e;
+        }
+    }
+
+    private async Task<Exception?> DeletePodAsync(string key, DaemonSet ds, Pod pod, CancellationToken ct)
+    {
+        try
+        {
+            var deleted = await _client.DeleteAsync(pod, ct);
+            if (deleted is not null)
+            {
+                RecordWrite(key, _pods, Objects.RevisionOf(deleted));
+                await _events.NormalAsync(ds, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}", ct);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is ApiException or Store.StoreException)
+        {
+            await _events.WarningAsync(ds, "FailedDelete", $"Error deleting: {e.Message}", ct);
+            return e;
+        }
+    }
+
+    private async Task WriteStatusAsync(string key, DaemonSet ds, DaemonSetStatus status, CancellationToken ct)
+    {
+        status.Conditions = ds.Status?.Conditions;
+        var info = Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(DaemonSetStatus));
+        if (ds.Status is not null && JsonSerializer.Serialize(ds.Status, info) == JsonSerializer.Serialize(status, info))
+        {
+            return;
+        }
+
+        var written = await _client.MutateAsync<DaemonSet>(ds.Metadata.Namespace, ds.Metadata.Name!, "status", current =>
+        {
+            if (current.Metadata.Uid != ds.Metadata.Uid)
+            {
+                return false;
+            }
+
+            current.Status = status;
+            return true;
+        }, ct);
+        if (written is not null)
+        {
+            RecordWrite(key, _daemonSets, Objects.RevisionOf(written));
+        }
+    }
+
+    private void EnqueueController(Pod pod)
+    {
+        if (Objects.ControllerOf(pod) is { Kind: "DaemonSet" } reference
+            && _daemonSets.Get(pod.Metadata.Namespace, reference.Name) is { } ds
+            && ds.Metadata.Uid == reference.Uid)
+        {
+            Enqueue(Objects.KeyOf(ds));
+        }
+    }
+
+    private void EnqueueAll()
+    {
+        foreach (var ds in _daemonSets.List())
+        {
+            Enqueue(Objects.KeyOf(ds));
+        }
+    }
+
+    /// <summary>Whether what decides eligibility (name, labels, taints) is unchanged.</summary>
+    private static bool SameScheduling(Node a, Node b)
+    {
+        var la = a.Metadata.Labels ?? [];
+        var lb = b.Metadata.Labels ?? [];
+        if (la.Count != lb.Count || la.Any(p => !lb.TryGetValue(p.Key, out var v) || v != p.Value))
+        {
+            return false;
+        }
+
+        static IEnumerable<string> Taints(Node n) =>
+            (n.Spec.Taints ?? []).Select(t => $"{t.Key}={t.Value}:{t.Effect}").Order(StringComparer.Ordinal);
+        return Taints(a).SequenceEqual(Taints(b), StringComparer.Ordinal);
+    }
+
+    [LoggerMessage(EventId = 4901, Level = LogLevel.Warning, Message = "DaemonSet {Key} has an invalid selector: {Reason}")]
+    private static partial void LogBadSelector(ILogger logger, string key, string reason);
+}

@@ -1,0 +1,488 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Verge.Controllers.ReplicaSets;
+using Verge.Controllers.Runtime;
+using Verge.Core.Coordination;
+using Verge.Core.Core;
+
+namespace Verge.Controllers.Nodes;
+
+/// <summary>
+/// Watches node heartbeats (the node's Lease in <c>kube-node-lease</c> and its Ready condition's lastHeartbeatTime)
+/// and, as Kubernetes' node lifecycle controller and taint eviction controller:
+/// <list type="bullet">
+/// <item>marks a node whose heartbeat is older than the grace period unreachable: every condition becomes Unknown
+/// (reason <c>NodeStatusUnknown</c>) and the node gets <c>node.kubernetes.io/unreachable</c> NoSchedule and NoExecute
+/// taints; a renewed heartbeat restores the conditions the node reported and removes the taints;</item>
+/// <item>taints a reachable node whose Ready condition is False with <c>node.kubernetes.io/not-ready</c>;</item>
+/// <item>evicts (deletes) the pods bound to a node with NoExecute taints they do not tolerate at once, and those that
+/// tolerate them with tolerationSeconds when that time has passed since the taint was added.</item>
+/// </list>
+/// </summary>
+/// <remarks>
+/// Heartbeat age is measured on the controller's own clock from the moment it saw the heartbeat change (as Kubernetes
+/// does), so a node whose clock is off does not matter. Unlike Kubernetes' DefaultTolerationSeconds admission, Verge
+/// gives pods no implicit 300 s toleration of unreachable and not-ready: a pod without a toleration is evicted as
+/// soon as its node is found unreachable.
+/// </remarks>
+internal sealed partial class NodeLifecycleController : Controller
+{
+    /// <summary>The queue key of the periodic check; node names cannot contain '~'.</summary>
+    internal const string MonitorKey = "~monitor";
+
+    public const string UnknownReason = "NodeStatusUnknown";
+    public const string UnknownMessage = "Kubelet stopped posting node status.";
+    public const string NeverUpdatedReason = "NodeStatusNeverUpdated";
+    public const string NeverUpdatedMessage = "Kubelet never posted node status.";
+    public const string RenewedReason = "NodeStatusRenewed";
+
+    private readonly Informer<Node> _nodes;
+    private readonly Informer<Lease> _leases;
+    private readonly Informer<Pod> _pods;
+    private readonly ApiClient _client;
+    private readonly EventRecorder _events;
+    private readonly NodeLifecycleOptions _lifecycle;
+    private readonly ILogger _logger;
+
+    /// <summary>Per node: the last heartbeat seen and when (on this controller's clock) it was first seen.</summary>
+    private readonly ConcurrentDictionary<string, (string Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
+
+    /// <summary>Per node: the conditions it reported before they were set to Unknown, restored when it comes back.</summary>
+    private readonly ConcurrentDictionary<string, List<NodeCondition>> _reported = new(StringComparer.Ordinal);
+
+    /// <summary>When a NoExecute taint without timeAdded was first seen.</summary>
+    private readonly ConcurrentDictionary<(string Node, string Key, string? Value), DateTimeOffset> _taintSeen = new();
+
+    public NodeLifecycleController(
+        Informer<Node> nodes,
+        Informer<Lease> leases,
+        Informer<Pod> pods,
+        ApiClient client,
+        EventRecorder events,
+        TimeProvider time,
+        ILogger logger,
+        ControllerOptions options,
+        NodeLifecycleOptions lifecycle)
+        : base("node-lifecycle", time, logger, options)
+    {
+        lifecycle.Validate();
+        _nodes = nodes;
+        _leases = leases;
+        _pods = pods;
+        _client = client;
+        _events = events;
+        _lifecycle = lifecycle;
+        _logger = logger;
+        nodes.AddHandler(new InformerHandler<Node>
+        {
+            OnAdd = node => ObserveAndEnqueue(node.Metadata.Name!),
+            OnUpdate = (_, node) => ObserveAndEnqueue(node.Metadata.Name!),
+            OnDelete = node => Enqueue(node.Metadata.Name!),
+        });
+        leases.AddHandler(new InformerHandler<Lease>
+        {
+            OnAdd = OnLease,
+            OnUpdate = (_, lease) => OnLease(lease),
+        });
+        pods.AddHandler(new InformerHandler<Pod>
+        {
+            OnAdd = OnPod,
+            OnUpdate = (_, pod) => OnPod(pod),
+        });
+        Enqueue(MonitorKey);
+    }
+
+    protected override IEnumerable<IInformer> Informers => [_nodes, _leases, _pods];
+
+    protected override int Workers => _lifecycle.Workers;
+
+    protected override async Task<TimeSpan?> ReconcileAsync(string key, CancellationToken ct)
+    {
+        if (key == MonitorKey)
+        {
+            foreach (var n in _nodes.List())
+            {
+                Enqueue(n.Metadata.Name!);
+            }
+
+            return _lifecycle.MonitorPeriod;
+        }
+
+        var node = _nodes.Get(null, key);
+        if (node is null)
+        {
+            _health.TryRemove(key, out _);
+            _reported.TryRemove(key, out _);
+            foreach (var seen in _taintSeen.Keys.Where(k => k.Node == key))
+            {
+                _taintSeen.TryRemove(seen, out _);
+            }
+
+            ForgetWrites(key);
+            return null;
+        }
+
+        Observe(key);
+        var now = Time.GetUtcNow();
+        var seenAt = _health.TryGetValue(key, out var health) ? health.SeenAt : now;
+        var staleAt = seenAt + _lifecycle.GracePeriod;
+        var stale = now > staleAt;
+
+        node = await UpdateConditionsAsync(key, node, stale, ct) ?? node;
+        node = await UpdateTaintsAsync(key, node, stale, ct) ?? node;
+        var nextEviction = await EvictAsync(key, node, ct);
+
+        TimeSpan? next = stale ? null : staleAt - now + TimeSpan.FromMilliseconds(1);
+        if (nextEviction is { } at)
+        {
+            var untilEviction = at - now + TimeSpan.FromMilliseconds(1);
+            next = next is { } n2 && n2 < untilEviction ? n2 : untilEviction;
+        }
+
+        return next;
+    }
+
+    /// <summary>Sets every condition to Unknown when the node is stale; restores what it reported once it is not.</summary>
+    private async Task<Node?> UpdateConditionsAsync(string key, Node node, bool stale, CancellationToken ct)
+    {
+        var ready = ReadyCondition(node);
+        if (stale == (ready?.Status == "Unknown" && ready.Reason is UnknownReason or NeverUpdatedReason))
+        {
+            return null;
+        }
+
+        if (!stale && ready?.Status != "Unknown")
+        {
+            return null;
+        }
+
+        var uid = node.Metadata.Uid;
+        var wrote = false;
+        var written = await _client.MutateAsync<Node>(null, key, "status", current =>
+        {
+            wrote = false;
+            if (current.Metadata.Uid != uid)
+            {
+                return false;
+            }
+
+            var now = Objects.Now(Time);
+            var status = current.Status ??= new NodeStatus();
+            var conditions = status.Conditions ??= [];
+            if (stale)
+            {
+                var currentReady = conditions.FirstOrDefault(c => c.Type == "Ready");
+                if (currentReady?.Status == "Unknown")
+                {
+                    return false;
+                }
+
+                _reported[key] = [.. conditions.Select(Copy)];
+                if (currentReady is null)
+                {
+                    conditions.Add(new NodeCondition
+                    {
+                        Type = "Ready",
+                        Status = "Unknown",
+                        Reason = NeverUpdatedReason,
+                        Message = NeverUpdatedMessage,
+                        LastTransitionTime = now,
+                    });
+                }
+
+                foreach (var condition in conditions.Where(c => c.Status != "Unknown"))
+                {
+                    condition.Status = "Unknown";
+                    condition.Reason = UnknownReason;
+                    condition.Message = UnknownMessage;
+                    condition.LastTransitionTime = now;
+                }
+
+                return wrote = true;
+            }
+
+            if (!conditions.Any(c => c.Type == "Ready" && c.Status == "Unknown" && c.Reason is UnknownReason or NeverUpdatedReason))
+            {
+                return false;
+            }
+
+            status.Conditions = Restore(key, conditions, now);
+            return wrote = true;
+        }, ct);
+        if (written is null || !wrote)
+        {
+            return null;
+        }
+
+        RecordWrite(key, _nodes, Objects.RevisionOf(written));
+        if (stale)
+        {
+            LogUnreachable(_logger, key, _lifecycle.GracePeriod.TotalSeconds);
+            await _events.NormalAsync(written, "NodeNotReady", $"Node {key} status is now: NodeNotReady", ct);
+        }
+        else
+        {
+            _reported.TryRemove(key, out _);
+            LogReachable(_logger, key);
+            await _events.NormalAsync(written, "NodeReady", $"Node {key} status is now: NodeReady", ct);
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// The conditions the node reported before it was marked Unknown. A node this controller did not see reporting
+    /// (it took over meanwhile) is Ready again because it renews its heartbeat; its agent reports anything else itself.
+    /// </summary>
+    private List<NodeCondition> Restore(string key, List<NodeCondition> conditions, DateTimeOffset now)
+    {
+        var saved = _reported.TryGetValue(key, out var list) ? list.Select(Copy).ToList() : null;
+        var result = new List<NodeCondition>();
+        foreach (var condition in conditions)
+        {
+            if (condition.Status != "Unknown" || condition.Reason is not (UnknownReason or NeverUpdatedReason))
+            {
+                result.Add(condition);
+                continue;
+            }
+
+            if (saved?.FirstOrDefault(c => c.Type == condition.Type) is { } before)
+            {
+                before.LastTransitionTime = now;
+                result.Add(before);
+            }
+            else if (condition.Type == "Ready")
+            {
+                result.Add(new NodeCondition
+                {
+                    Type = "Ready",
+                    Status = "True",
+                    Reason = RenewedReason,
+                    Message = "Node renewed its heartbeat.",
+                    LastHeartbeatTime = condition.LastHeartbeatTime,
+                    LastTransitionTime = now,
+                });
+            }
+            else
+            {
+                // A pressure condition the node will report again; until then it is not known to be under pressure.
+                result.Add(new NodeCondition
+                {
+                    Type = condition.Type,
+                    Status = "False",
+                    Reason = RenewedReason,
+                    Message = "Node renewed its heartbeat.",
+                    LastHeartbeatTime = condition.LastHeartbeatTime,
+                    LastTransitionTime = now,
+                });
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>unreachable (NoSchedule, NoExecute) while stale; not-ready (NoSchedule, NoExecute) while Ready is False.</summary>
+    private async Task<Node?> UpdateTaintsAsync(string key, Node node, bool stale, CancellationToken ct)
+    {
+        var readyStatus = ReadyCondition(node)?.Status;
+        var wantUnreachable = stale;
+        var wantNotReady = !stale && readyStatus == "False";
+        if (HasTaints(node, NodeTaints.Unreachable) == wantUnreachable && HasTaints(node, NodeTaints.NotReady) == wantNotReady)
+        {
+            return null;
+        }
+
+        var uid = node.Metadata.Uid;
+        var written = await _client.MutateAsync<Node>(null, key, null, current =>
+        {
+            if (current.Metadata.Uid != uid)
+            {
+                return false;
+            }
+
+            var now = Objects.Now(Time);
+            var taints = current.Spec.Taints ?? [];
+            var changed = Ensure(taints, NodeTaints.Unreachable, wantUnreachable, now);
+            changed |= Ensure(taints, NodeTaints.NotReady, wantNotReady, now);
+            current.Spec.Taints = taints.Count == 0 ? null : taints;
+            return changed;
+        }, ct);
+        if (written is not null)
+        {
+            RecordWrite(key, _nodes, Objects.RevisionOf(written));
+        }
+
+        return written;
+    }
+
+    private static bool Ensure(List<Taint> taints, string taintKey, bool present, DateTimeOffset now)
+    {
+        if (!present)
+        {
+            return taints.RemoveAll(t => t.Key == taintKey) > 0;
+        }
+
+        var changed = false;
+        foreach (var effect in new[] { NodeTaints.NoSchedule, NodeTaints.NoExecute })
+        {
+            if (!taints.Any(t => t.Key == taintKey && t.Effect == effect))
+            {
+                taints.Add(new Taint { Key = taintKey, Effect = effect, TimeAdded = effect == NodeTaints.NoExecute ? now : null });
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>Deletes the pods on the node that must go now; returns when the next tolerating pod's time runs out.</summary>
+    private async Task<DateTimeOffset?> EvictAsync(string key, Node node, CancellationToken ct)
+    {
+        var noExecute = node.Spec.Taints?.Where(t => t.Effect == NodeTaints.NoExecute).ToList();
+        if (noExecute is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var now = Time.GetUtcNow();
+        DateTimeOffset? next = null;
+        foreach (var pod in _pods.List().Where(p => p.Spec.NodeName == key && PodState.IsActive(p)))
+        {
+            var at = EvictionTime(key, pod, noExecute, now);
+            if (at is not { } deadline)
+            {
+                continue;
+            }
+
+            if (deadline > now)
+            {
+                next = next is { } n && n < deadline ? n : deadline;
+                continue;
+            }
+
+            await _events.NormalAsync(pod, "TaintManagerEviction", $"Marking for deletion Pod {pod.Metadata.Namespace}/{pod.Metadata.Name}", ct);
+            var deleted = await _client.DeleteAsync(pod, ct);
+            if (deleted is not null)
+            {
+                RecordWrite(key, _pods, Objects.RevisionOf(deleted));
+                LogEvicted(_logger, pod.Metadata.Namespace ?? "", pod.Metadata.Name!, key);
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>
+    /// When <paramref name="pod"/> must leave: at once when a NoExecute taint is not tolerated; never when every
+    /// tolerating toleration is without tolerationSeconds; otherwise the earliest taint time plus tolerationSeconds.
+    /// </summary>
+    internal DateTimeOffset? EvictionTime(string node, Pod pod, List<Taint> noExecute, DateTimeOffset now)
+    {
+        DateTimeOffset? earliest = null;
+        foreach (var taint in noExecute)
+        {
+            var matching = NodeTaints.Matching(pod.Spec.Tolerations, taint).ToList();
+            if (matching.Count == 0)
+            {
+                return now;
+            }
+
+            var since = taint.TimeAdded ?? _taintSeen.GetOrAdd((node, taint.Key, taint.Value), now);
+            foreach (var toleration in matching)
+            {
+                if (toleration.TolerationSeconds is { } seconds)
+                {
+                    var at = since + TimeSpan.FromSeconds(Math.Max(seconds, 0));
+                    earliest = earliest is { } e && e < at ? e : at;
+                }
+            }
+        }
+
+        return earliest;
+    }
+
+    private void OnLease(Lease lease)
+    {
+        if (lease.Metadata.Namespace != _lifecycle.LeaseNamespace)
+        {
+            return;
+        }
+
+        var name = lease.Metadata.Name!;
+        var renewed = Observe(name);
+
+        // A healthy node's renewal changes nothing; only a node marked unreachable needs a look.
+        if (renewed && _nodes.Get(null, name) is { } node
+            && (ReadyCondition(node)?.Status == "Unknown" || HasTaints(node, NodeTaints.Unreachable)))
+        {
+            Enqueue(name);
+        }
+    }
+
+    private void OnPod(Pod pod)
+    {
+        if (pod.Spec.NodeName is { Length: > 0 } name && _nodes.Get(null, name) is { } node
+            && node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true)
+        {
+            Enqueue(name);
+        }
+    }
+
+    private void ObserveAndEnqueue(string name)
+    {
+        Observe(name);
+        Enqueue(name);
+    }
+
+    /// <summary>Records the node's current heartbeat; true when it changed since last seen.</summary>
+    private bool Observe(string name)
+    {
+        var lease = _leases.Get(_lifecycle.LeaseNamespace, name);
+        var heartbeat = _nodes.Get(null, name) is { } node ? ReadyCondition(node)?.LastHeartbeatTime : null;
+        var mark = $"{lease?.Metadata.Uid}|{lease?.Spec.RenewTime?.UtcTicks}|{heartbeat?.UtcTicks}";
+        var now = Time.GetUtcNow();
+        var changed = false;
+        _health.AddOrUpdate(
+            name,
+            _ =>
+            {
+                changed = true;
+                return (mark, now);
+            },
+            (_, old) =>
+            {
+                if (old.Mark == mark)
+                {
+                    return old;
+                }
+
+                changed = true;
+                return (mark, now);
+            });
+        return changed;
+    }
+
+    private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
+
+    private static bool HasTaints(Node node, string taintKey) =>
+        node.Spec.Taints?.Count(t => t.Key == taintKey && t.Effect is NodeTaints.NoSchedule or NodeTaints.NoExecute) == 2;
+
+    private static NodeCondition Copy(NodeCondition c) => new()
+    {
+        Type = c.Type,
+        Status = c.Status,
+        Reason = c.Reason,
+        Message = c.Message,
+        LastHeartbeatTime = c.LastHeartbeatTime,
+        LastTransitionTime = c.LastTransitionTime,
+    };
+
+    [LoggerMessage(EventId = 4801, Level = LogLevel.Warning, Message = "Node {Node} has not renewed its heartbeat for {Seconds} s; marked unreachable")]
+    private static partial void LogUnreachable(ILogger logger, string node, double seconds);
+
+    [LoggerMessage(EventId = 4802, Level = LogLevel.Information, Message = "Node {Node} renewed its heartbeat; reachable again")]
+    private static partial void LogReachable(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 4803, Level = LogLevel.Information, Message = "Evicted pod {Namespace}/{Pod} from node {Node}")]
+    private static partial void LogEvicted(ILogger logger, string @namespace, string pod, string node);
+}

@@ -1,0 +1,724 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Verge.ApiServer.Http;
+using Verge.ApiServer.Registry;
+using Verge.Controllers.Runtime;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+using Verge.Core.Scheduling;
+using Verge.Scheduler;
+
+namespace Verge.Controllers.Scheduling;
+
+/// <summary>
+/// The loop that feeds <see cref="Verge.Scheduler.Scheduler.Schedule"/> (run on the leader only). Node and pod informers keep one
+/// <see cref="ClusterSnapshot"/> current; pending pods this scheduler serves are scheduled in batches; the plan is
+/// written back: bindings through the binding subresource's compare-and-swap, failures as the PodScheduled
+/// condition and a <c>FailedScheduling</c> event, preemptions as deletions of the victims and the preemptor's
+/// <c>status.nominatedNodeName</c>. Pods that failed are tried again, with backoff, when a node is added or changes
+/// or a bound pod goes away.
+/// </summary>
+/// <remarks>
+/// Informer handlers only post changes to a channel; the snapshot and the pending queues belong to the loop alone,
+/// which drains the channel between batches. Writes of one batch run concurrently and report outcomes that the loop
+/// applies afterwards.
+/// </remarks>
+internal sealed partial class SchedulingLoop : IDisposable
+{
+    private readonly Informer<Node> _nodes;
+    private readonly Informer<Pod> _pods;
+    private readonly Informer<PriorityClass> _classes;
+    private readonly ApiClient _client;
+    private readonly EventRecorder _events;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SchedulingLoopOptions _options;
+    private readonly WriteOptions _write;
+    private readonly ResourceType _podType = ResourceCatalog.For<Pod>();
+    private readonly Channel<Change> _changes = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ClusterSnapshot _snapshot = new();
+    private readonly Dictionary<string, Entry> _pending = new(StringComparer.Ordinal);
+    private readonly Queue<Entry> _active = new();
+    private PriorityClass? _globalDefault;
+    private bool _globalDefaultKnown;
+    private int _batches;
+
+    public SchedulingLoop(InformerFactory informers, ApiClient client, TimeProvider time, ILoggerFactory loggers, string identity, SchedulingLoopOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(informers);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(loggers);
+        _options = options ?? new SchedulingLoopOptions();
+        _options.Validate();
+        _time = time;
+        _logger = loggers.CreateLogger<SchedulingLoop>();
+        _client = new ApiClient(client.Service, _options.Component);
+        _write = new WriteOptions(false, _options.Component, FieldValidation.Ignore, false);
+        _events = new EventRecorder(_client, time, _options.Component, identity, loggers.CreateLogger<EventRecorder>());
+        _nodes = informers.For<Node>();
+        _pods = informers.For<Pod>();
+        _classes = informers.For<PriorityClass>();
+        _nodes.AddHandler(new InformerHandler<Node>
+        {
+            OnAdd = n => Post(new NodeChanged(null, n)),
+            OnUpdate = (old, n) => Post(new NodeChanged(old, n)),
+            OnDelete = n => Post(new NodeRemoved(n)),
+        });
+        _pods.AddHandler(new InformerHandler<Pod>
+        {
+            OnAdd = p => Post(new PodChanged(p)),
+            OnUpdate = (_, p) => Post(new PodChanged(p)),
+            OnDelete = p => Post(new PodRemoved(p)),
+        });
+        _classes.AddHandler(new InformerHandler<PriorityClass>
+        {
+            OnAdd = _ => Post(ClassesChanged.Instance),
+            OnUpdate = (_, _) => Post(ClassesChanged.Instance),
+            OnDelete = _ => Post(ClassesChanged.Instance),
+        });
+    }
+
+    /// <summary>Pods waiting to be scheduled (active, backing off or unschedulable); for tests and diagnostics.</summary>
+    internal int PendingCount => Volatile.Read(ref _pendingCount);
+
+    private int _pendingCount;
+
+    /// <summary>Runs until <paramref name="ct"/> is cancelled; the informers must be run alongside (by their factory).</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        await Task.WhenAll(_nodes.Synced, _pods.Synced, _classes.Synced).WaitAsync(ct);
+        LogStarted(_logger);
+        try
+        {
+            if (_options.CreateSystemPriorityClasses)
+            {
+                await EnsureSystemPriorityClassesAsync(ct);
+            }
+
+            while (true)
+            {
+                if (_active.Count == 0)
+                {
+                    Apply(await _changes.Reader.ReadAsync(ct));
+                }
+
+                while (_changes.Reader.TryRead(out var change))
+                {
+                    Apply(change);
+                }
+
+                var batch = TakeBatch();
+                if (batch.Count > 0)
+                {
+                    await ScheduleBatchAsync(batch, ct);
+                }
+
+                Volatile.Write(ref _pendingCount, _pending.Count);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            LogStopped(_logger);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var entry in _pending.Values)
+        {
+            entry.Timer?.Dispose();
+        }
+
+        _pending.Clear();
+    }
+
+    private void Post(Change change) => _changes.Writer.TryWrite(change);
+
+    private async Task EnsureSystemPriorityClassesAsync(CancellationToken ct)
+    {
+        foreach (var builtIn in PriorityClasses.BuiltIn)
+        {
+            if (_classes.Get(null, builtIn.Metadata.Name!) is not null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await _client.CreateAsync(PriorityClasses.CopyOfBuiltIn(builtIn), ct);
+            }
+            catch (ApiException e) when (e.Code == 409)
+            {
+            }
+            catch (ApiException e)
+            {
+                LogWriteFailed(_logger, "create", builtIn.Metadata.Name!, e.Message);
+            }
+        }
+    }
+
+    // ---- Keeping the snapshot and the queues current (loop only) ----
+
+    private void Apply(Change change)
+    {
+        switch (change)
+        {
+            case NodeChanged(var old, var node):
+                _snapshot.AddOrUpdateNode(node);
+                if (old is null || SchedulingRelevant(old, node))
+                {
+                    MoveUnschedulable();
+                }
+
+                break;
+            case NodeRemoved(var node):
+                _snapshot.RemoveNode(node.Metadata.Name!);
+                break;
+            case PodChanged(var pod):
+                OnPod(pod);
+                break;
+            case PodRemoved(var pod):
+                Forget(Objects.KeyOf(pod));
+                if (!string.IsNullOrEmpty(pod.Spec.NodeName))
+                {
+                    _snapshot.Unbind(pod);
+                    MoveUnschedulable();
+                }
+
+                break;
+            case ClassesChanged:
+                _globalDefaultKnown = false;
+                break;
+            case Retry(var key, var epoch):
+                if (_pending.TryGetValue(key, out var entry) && entry.Epoch == epoch)
+                {
+                    Activate(entry);
+                }
+
+                break;
+        }
+    }
+
+    private void OnPod(Pod pod)
+    {
+        var key = Objects.KeyOf(pod);
+        var released = pod.Metadata.DeletionTimestamp is not null || pod.Status?.Phase is "Succeeded" or "Failed";
+        if (!string.IsNullOrEmpty(pod.Spec.NodeName))
+        {
+            Forget(key);
+            if (released)
+            {
+                if (_snapshot.Unbind(pod))
+                {
+                    MoveUnschedulable();
+                }
+            }
+            else
+            {
+                _snapshot.Bind(WithPriority(pod));
+            }
+
+            return;
+        }
+
+        if (released || !Serves(pod))
+        {
+            Forget(key);
+            return;
+        }
+
+        if (_pending.TryGetValue(key, out var entry))
+        {
+            var before = entry.Pod;
+            entry.Pod = pod;
+            if (entry.State != EntryState.Active && (before.Metadata.Generation != pod.Metadata.Generation || before.Metadata.Uid != pod.Metadata.Uid))
+            {
+                // The pod's spec changed: it may fit now.
+                Activate(entry);
+            }
+
+            return;
+        }
+
+        entry = new Entry(key, pod);
+        _pending[key] = entry;
+        Activate(entry);
+    }
+
+    private bool Serves(Pod pod) => string.IsNullOrEmpty(pod.Spec.SchedulerName) || pod.Spec.SchedulerName == _options.SchedulerName;
+
+    private void Forget(string key)
+    {
+        if (_pending.Remove(key, out var entry))
+        {
+            entry.Removed = true;
+            entry.Timer?.Dispose();
+            entry.Timer = null;
+        }
+    }
+
+    private void Activate(Entry entry)
+    {
+        entry.Epoch++;
+        entry.Timer?.Dispose();
+        entry.Timer = null;
+        entry.State = EntryState.Active;
+        if (!entry.Queued)
+        {
+            entry.Queued = true;
+            _active.Enqueue(entry);
+        }
+    }
+
+    /// <summary>Retries entry after <paramref name="delay"/> (or at once when it has passed).</summary>
+    private void RetryAfter(Entry entry, EntryState state, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            Activate(entry);
+            return;
+        }
+
+        entry.Epoch++;
+        entry.State = state;
+        entry.Timer?.Dispose();
+        var retry = new Retry(entry.Key, entry.Epoch);
+        entry.Timer = _time.CreateTimer(_ => Post(retry), null, delay, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The cluster changed: unschedulable pods are tried again once their backoff has passed.</summary>
+    private void MoveUnschedulable()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var entry in _pending.Values)
+        {
+            if (entry.State == EntryState.Unschedulable)
+            {
+                RetryAfter(entry, EntryState.BackingOff, entry.LastAttempt + Backoff(entry.Attempts) - now);
+            }
+        }
+    }
+
+    private TimeSpan Backoff(int attempts)
+    {
+        var ms = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
+        return ms >= _options.MaxBackoff.TotalMilliseconds ? _options.MaxBackoff : TimeSpan.FromMilliseconds(ms);
+    }
+
+    /// <summary>Whether a node update can make a pod fit that did not: labels, taints, cordon, readiness or room.</summary>
+    private static bool SchedulingRelevant(Node old, Node node)
+    {
+        static string? Ready(Node n) => n.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status;
+        static bool SameMap<TV>(Dictionary<string, TV>? a, Dictionary<string, TV>? b)
+        {
+            if ((a?.Count ?? 0) != (b?.Count ?? 0))
+            {
+                return false;
+            }
+
+            return a is null || a.All(kv => b!.TryGetValue(kv.Key, out var v) && Equals(v, kv.Value));
+        }
+
+        static string Taints(Node n) => string.Join('\n', (n.Spec.Taints ?? []).Select(t => $"{t.Key}={t.Value}:{t.Effect}"));
+
+        return old.Spec.Unschedulable != node.Spec.Unschedulable
+            || Ready(old) != Ready(node)
+            || !SameMap(old.Metadata.Labels, node.Metadata.Labels)
+            || !SameMap(old.Metadata.Annotations, node.Metadata.Annotations)
+            || Taints(old) != Taints(node)
+            || !SameMap(old.Status?.Allocatable, node.Status?.Allocatable)
+            || !SameMap(old.Status?.Capacity, node.Status?.Capacity);
+    }
+
+    // ---- Priorities ----
+
+    /// <summary>
+    /// The pod with <c>spec.priority</c> resolved from its PriorityClass (or the global default) when admission has not
+    /// set it; a copy when it changes, since informer objects are shared.
+    /// </summary>
+    private Pod WithPriority(Pod pod)
+    {
+        if (pod.Spec.Priority is not null)
+        {
+            return pod;
+        }
+
+        if (!_globalDefaultKnown)
+        {
+            _globalDefault = PriorityClasses.GlobalDefault(_classes.List());
+            _globalDefaultKnown = true;
+        }
+
+        var pc = PriorityClasses.ClassOf(pod, name => _classes.Get(null, name), _globalDefault, out _);
+        var value = pc?.Value ?? 0;
+        var libraryValue = PriorityClasses.FindBuiltIn(pod.Spec.PriorityClassName)?.Value ?? 0;
+        if (value == libraryValue)
+        {
+            return pod;
+        }
+
+        var copy = Objects.Clone(pod);
+        copy.Spec.Priority = value;
+        return copy;
+    }
+
+    // ---- One batch ----
+
+    private List<Entry> TakeBatch()
+    {
+        var batch = new List<Entry>(Math.Min(_active.Count, _options.BatchSize));
+        while (batch.Count < _options.BatchSize && _active.TryDequeue(out var entry))
+        {
+            entry.Queued = false;
+            if (!entry.Removed && entry.State == EntryState.Active)
+            {
+                batch.Add(entry);
+            }
+        }
+
+        return batch;
+    }
+
+    private async Task ScheduleBatchAsync(List<Entry> batch, CancellationToken ct)
+    {
+        var byKey = batch.ToDictionary(e => e.Key, StringComparer.Ordinal);
+        var pods = batch.Select(e => WithPriority(e.Pod)).ToList();
+        var plan = Scheduler.Scheduler.Schedule(_snapshot, pods, OptionsForBatch());
+        _snapshot.Apply(plan);
+
+        var handled = new HashSet<string>(StringComparer.Ordinal);
+        var work = new List<Func<CancellationToken, Task>>();
+        var outcomes = new ConcurrentQueue<(Entry Entry, Outcome Outcome)>();
+        var failedVictims = new ConcurrentQueue<PodReference>();
+        var now = _time.GetUtcNow();
+        foreach (var binding in plan.Bindings)
+        {
+            var entry = byKey[Objects.KeyOf(binding.Pod)];
+            handled.Add(entry.Key);
+            var pod = entry.Pod;
+            work.Add(async token => outcomes.Enqueue((entry, await BindAsync(pod, binding.NodeName, token))));
+        }
+
+        foreach (var failure in plan.Failures)
+        {
+            var entry = byKey[Objects.KeyOf(failure.Pod)];
+            handled.Add(entry.Key);
+            MarkUnschedulable(entry, now);
+            if (ShouldReport(entry, failure.Message, null))
+            {
+                var pod = entry.Pod;
+                work.Add(token => ReportUnschedulableAsync(pod, failure.Message, null, token));
+            }
+        }
+
+        foreach (var preemption in plan.Preemptions)
+        {
+            var entry = byKey[Objects.KeyOf(preemption.Pod)];
+            handled.Add(entry.Key);
+            MarkUnschedulable(entry, now);
+            var pod = entry.Pod;
+            var report = ShouldReport(entry, preemption.Message, preemption.NominatedNodeName);
+            foreach (var victim in preemption.Victims)
+            {
+                var victimPod = _pods.Get(victim.Namespace, victim.Name);
+                work.Add(async token =>
+                {
+                    if (!await EvictAsync(victimPod, victim, pod, preemption.NominatedNodeName, token))
+                    {
+                        failedVictims.Enqueue(victim);
+                    }
+                });
+            }
+
+            if (report)
+            {
+                work.Add(token => ReportUnschedulableAsync(pod, preemption.Message, preemption.NominatedNodeName, token));
+            }
+        }
+
+        // Pods the scheduler skipped are bound in the snapshot already (a binding whose watch event is still on its way).
+        foreach (var entry in batch)
+        {
+            if (!handled.Contains(entry.Key))
+            {
+                Forget(entry.Key);
+            }
+        }
+
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = _options.WriteConcurrency, CancellationToken = ct },
+            async (run, token) => await run(token));
+
+        foreach (var victim in failedVictims)
+        {
+            // The eviction did not happen: the victim still holds its room.
+            if (_pods.Get(victim.Namespace, victim.Name) is { } still && !string.IsNullOrEmpty(still.Spec.NodeName)
+                && still.Metadata.DeletionTimestamp is null)
+            {
+                _snapshot.Bind(WithPriority(still));
+            }
+        }
+
+        foreach (var (entry, outcome) in outcomes)
+        {
+            switch (outcome)
+            {
+                case Outcome.Bound:
+                    Forget(entry.Key);
+                    break;
+                case Outcome.Gone:
+                    _snapshot.Unbind(entry.Pod);
+                    Forget(entry.Key);
+                    break;
+                default:
+                    // Conflict (bound elsewhere or being deleted; the watch will tell) or a failed write: drop the
+                    // assumption and try again after a backoff.
+                    _snapshot.Unbind(entry.Pod);
+                    if (!entry.Removed)
+                    {
+                        entry.Attempts++;
+                        entry.LastAttempt = now;
+                        RetryAfter(entry, EntryState.BackingOff, Backoff(entry.Attempts));
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private SchedulerOptions OptionsForBatch()
+    {
+        var o = _options.Scheduler;
+        return new SchedulerOptions
+        {
+            Seed = unchecked(o.Seed + _batches++),
+            Strategy = o.Strategy,
+            ResourceWeights = o.ResourceWeights,
+            PercentageOfNodesToScore = o.PercentageOfNodesToScore,
+            ResourceAllocationWeight = o.ResourceAllocationWeight,
+            NodeAffinityWeight = o.NodeAffinityWeight,
+            TaintTolerationWeight = o.TaintTolerationWeight,
+            TopologySpreadWeight = o.TopologySpreadWeight,
+            LocalityWeight = o.LocalityWeight,
+            EnablePreemption = o.EnablePreemption,
+        };
+    }
+
+    private void MarkUnschedulable(Entry entry, DateTimeOffset now)
+    {
+        entry.Attempts++;
+        entry.LastAttempt = now;
+        entry.State = EntryState.Unschedulable;
+        entry.Epoch++;
+        entry.Timer?.Dispose();
+        var retry = new Retry(entry.Key, entry.Epoch);
+        entry.Timer = _time.CreateTimer(_ => Post(retry), null, _options.UnschedulableFlush, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Whether the failure is news: another message (or nominated node) than the pod already shows.</summary>
+    private static bool ShouldReport(Entry entry, string message, string? nominated)
+    {
+        var previous = entry.LastMessage
+            ?? entry.Pod.Status?.Conditions?.FirstOrDefault(c => c is { Type: "PodScheduled", Status: "False" })?.Message;
+        var changed = previous != message || (nominated is not null && entry.Pod.Status?.NominatedNodeName != nominated);
+        entry.LastMessage = message;
+        return changed;
+    }
+
+    // ---- Writes ----
+
+    private async Task<Outcome> BindAsync(Pod pod, string nodeName, CancellationToken ct)
+    {
+        var name = pod.Metadata.Name!;
+        var uid = pod.Metadata.Uid;
+        try
+        {
+            await _client.Service.UpdateAsync(_podType, pod.Metadata.Namespace, name, null, current =>
+            {
+                // The binding subresource's compare-and-swap: a pod is assigned once.
+                var stored = (Pod)current!;
+                if (stored.Spec.NodeName is { Length: > 0 } existing)
+                {
+                    throw ApiException.Conflict(_podType, name, $"pod {name} is already assigned to node \"{existing}\"");
+                }
+
+                if (stored.Metadata.DeletionTimestamp is not null)
+                {
+                    throw ApiException.Conflict(_podType, name, "pod is being deleted, cannot be assigned to a host");
+                }
+
+                if (uid is not null && stored.Metadata.Uid != uid)
+                {
+                    throw ApiException.Conflict(_podType, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {stored.Metadata.Uid}");
+                }
+
+                stored.Spec.NodeName = nodeName;
+                stored.Metadata.ResourceVersion = null;
+                return stored;
+            }, _write, allowCreate: false, ct);
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            return Outcome.Gone;
+        }
+        catch (ApiException e) when (e.Code == 409)
+        {
+            LogBindConflict(_logger, Objects.KeyOf(pod), e.Message);
+            return Outcome.Conflict;
+        }
+        catch (Exception e) when (e is ApiException or Store.StoreException or IOException)
+        {
+            LogWriteFailed(_logger, "bind", Objects.KeyOf(pod), e.Message);
+            return Outcome.Failed;
+        }
+
+        if (pod.Status?.Conditions?.Any(c => c is { Type: "PodScheduled", Status: "False" }) == true)
+        {
+            await SetScheduledConditionAsync(pod, "True", null, null, null, ct);
+        }
+
+        await _events.NormalAsync(pod, "Scheduled", $"Successfully assigned {pod.Metadata.Namespace}/{name} to {nodeName}", ct);
+        return Outcome.Bound;
+    }
+
+    private async Task ReportUnschedulableAsync(Pod pod, string message, string? nominated, CancellationToken ct)
+    {
+        await SetScheduledConditionAsync(pod, "False", "Unschedulable", message, nominated, ct);
+        await _events.WarningAsync(pod, "FailedScheduling", message, ct);
+    }
+
+    private async Task SetScheduledConditionAsync(Pod pod, string status, string? reason, string? message, string? nominated, CancellationToken ct)
+    {
+        var now = Objects.Now(_time);
+        try
+        {
+            await _client.MutateAsync<Pod>(pod.Metadata.Namespace, pod.Metadata.Name!, "status", current =>
+            {
+                if (current.Metadata.Uid != pod.Metadata.Uid || (status == "False" && !string.IsNullOrEmpty(current.Spec.NodeName)))
+                {
+                    return false;
+                }
+
+                var podStatus = current.Status ??= new PodStatus { Phase = "Pending" };
+                var conditions = podStatus.Conditions ??= [];
+                var condition = conditions.FirstOrDefault(c => c.Type == "PodScheduled");
+                if (condition is null)
+                {
+                    conditions.Add(condition = new PodCondition { Type = "PodScheduled" });
+                }
+
+                if (condition.Status != status)
+                {
+                    condition.LastTransitionTime = now;
+                }
+
+                condition.Status = status;
+                condition.Reason = reason;
+                condition.Message = message;
+                condition.LastProbeTime = null;
+                if (nominated is not null)
+                {
+                    podStatus.NominatedNodeName = nominated;
+                }
+
+                return true;
+            }, ct);
+        }
+        catch (Exception e) when (e is ApiException or Store.StoreException or IOException)
+        {
+            LogWriteFailed(_logger, "update status of", Objects.KeyOf(pod), e.Message);
+        }
+    }
+
+    /// <summary>Deletes a preemption victim (by UID) and tells it why; false when it could not be deleted.</summary>
+    private async Task<bool> EvictAsync(Pod? victim, PodReference reference, Pod preemptor, string nodeName, CancellationToken ct)
+    {
+        try
+        {
+            var deleted = await _client.DeleteAsync(_podType, reference.Namespace, reference.Name, victim?.Metadata.Uid, null, ct);
+            if (deleted is not null)
+            {
+                await _events.NormalAsync(victim ?? deleted, "Preempted", $"Preempted by pod {preemptor.Metadata.Uid} on node {nodeName}", ct);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is ApiException or Store.StoreException or IOException)
+        {
+            LogWriteFailed(_logger, "preempt", $"{reference.Namespace}/{reference.Name}", e.Message);
+            return false;
+        }
+    }
+
+    // ---- Types ----
+
+    private enum EntryState
+    {
+        Active,
+        BackingOff,
+        Unschedulable,
+    }
+
+    private enum Outcome
+    {
+        Bound,
+        Conflict,
+        Gone,
+        Failed,
+    }
+
+    private sealed class Entry(string key, Pod pod)
+    {
+        public string Key { get; } = key;
+
+        public Pod Pod { get; set; } = pod;
+
+        public EntryState State { get; set; }
+
+        public bool Queued { get; set; }
+
+        public bool Removed { get; set; }
+
+        public int Attempts { get; set; }
+
+        public DateTimeOffset LastAttempt { get; set; }
+
+        public string? LastMessage { get; set; }
+
+        public long Epoch { get; set; }
+
+        public ITimer? Timer { get; set; }
+    }
+
+    private abstract record Change;
+
+    private sealed record NodeChanged(Node? Old, Node Node) : Change;
+
+    private sealed record NodeRemoved(Node Node) : Change;
+
+    private sealed record PodChanged(Pod Pod) : Change;
+
+    private sealed record PodRemoved(Pod Pod) : Change;
+
+    private sealed record ClassesChanged : Change
+    {
+        public static ClassesChanged Instance { get; } = new();
+    }
+
+    private sealed record Retry(string Key, long Epoch) : Change;
+
+    [LoggerMessage(EventId = 4801, Level = LogLevel.Information, Message = "Scheduling loop started")]
+    private static partial void LogStarted(ILogger logger);
+
+    [LoggerMessage(EventId = 4802, Level = LogLevel.Information, Message = "Scheduling loop stopped")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 4803, Level = LogLevel.Debug, Message = "Binding {Pod} lost a race: {Reason}")]
+    private static partial void LogBindConflict(ILogger logger, string pod, string reason);
+
+    [LoggerMessage(EventId = 4804, Level = LogLevel.Warning, Message = "Scheduler failed to {Action} {Target}: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, string action, string target, string reason);
+}

@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Verge.Controllers.DaemonSets;
+using Verge.Controllers.ReplicaSets;
+using Verge.Controllers.Runtime;
+using Verge.Controllers.Tests.Support;
+using Verge.Core.Apps;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+
+namespace Verge.Controllers.Tests.DaemonSets;
+
+public class DaemonSetControllerTests
+{
+    [Fact]
+    public async Task Reconcile_WithANodeSelector_RunsOnePodOnExactlyTheMatchingNodesAndFollowsLabelsAndDeletions()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        await cluster.StartNodeAsync();
+        await CreateNodeAsync(cluster, "n1", "a");
+        await CreateNodeAsync(cluster, "n2", "a");
+        await CreateNodeAsync(cluster, "n3", "b");
+        var pods = await cluster.TrackAsync<Pod>();
+        var daemonSets = await cluster.TrackAsync<DaemonSet>();
+        await using var harness = await Harness.StartAsync(cluster);
+        var ds = NewDaemonSet("agent");
+        ds.Spec.Template.Spec!.NodeSelector = new() { ["verge.dev/site"] = "a" };
+        ds = await cluster.CreateAsync(ds);
+
+        await pods.WaitUntilAsync(() => PodNodes(pods).SequenceEqual(["n1", "n2"]), () => $"pods on n1, n2; have {string.Join(",", PodNodes(pods))}");
+        var status = (await daemonSets.WaitForAsync("agent", d => d.Status is { DesiredNumberScheduled: 2, CurrentNumberScheduled: 2, NumberReady: 2, NumberAvailable: 2 }, "2 ready")).Status!;
+        Assert.Equal(0, status.NumberMisscheduled);
+        Assert.Equal(2, status.UpdatedNumberScheduled);
+        Assert.Equal(0, status.NumberUnavailable);
+        Assert.Equal(ds.Metadata.Generation, status.ObservedGeneration);
+        var pod = pods.List()[0];
+        Assert.Equal(ds.Metadata.Uid, Objects.ControllerOf(pod)!.Uid);
+        Assert.Equal(DaemonSetPlanner.Hash(ds), pod.Metadata.Labels![DaemonSetPlanner.HashLabel]);
+        Assert.Contains(pod.Spec.Tolerations!, t => t.Key == "node.kubernetes.io/unreachable" && t.Effect == "NoExecute" && t.TolerationSeconds is null);
+
+        // n2 leaves site a and n3 joins it: the pod moves.
+        await cluster.Client.MutateAsync<Node>(null, "n2", null, n => (n.Metadata.Labels!["verge.dev/site"] = "b") is not null, CancellationToken.None);
+        await cluster.Client.MutateAsync<Node>(null, "n3", null, n => (n.Metadata.Labels!["verge.dev/site"] = "a") is not null, CancellationToken.None);
+        await pods.WaitUntilAsync(() => PodNodes(pods).SequenceEqual(["n1", "n3"]), () => $"pods on n1, n3; have {string.Join(",", PodNodes(pods))}");
+
+        // A deleted node loses its pod.
+        await cluster.Client.DeleteAsync(ResourceCatalog.For<Node>(), null, "n1", null, null, CancellationToken.None);
+        await pods.WaitUntilAsync(() => PodNodes(pods).SequenceEqual(["n3"]), () => $"a pod on n3 only; have {string.Join(",", PodNodes(pods))}");
+        await daemonSets.WaitForAsync("agent", d => d.Status is { DesiredNumberScheduled: 1, CurrentNumberScheduled: 1, NumberReady: 1 }, "1 desired and ready");
+
+        var events = (await cluster.TrackAsync<Event>()).List();
+        Assert.Equal(3, events.Where(e => e.Reason == "SuccessfulCreate").Sum(e => e.Count ?? 1));
+        Assert.Equal(2, events.Where(e => e.Reason == "SuccessfulDelete").Sum(e => e.Count ?? 1));
+    }
+
+    [Fact]
+    public async Task Reconcile_WhenTheTemplateChanges_ReplacesPodsWithAtMostMaxUnavailableMissing()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        await cluster.StartNodeAsync();
+        foreach (var name in new[] { "n1", "n2", "n3", "n4" })
+        {
+            await CreateNodeAsync(cluster, name, "a");
+        }
+
+        var pods = await cluster.TrackAsync<Pod>();
+        var daemonSets = await cluster.TrackAsync<DaemonSet>();
+        await using var harness = await Harness.StartAsync(cluster);
+        await cluster.CreateAsync(NewDaemonSet("agent"));
+        await daemonSets.WaitForAsync("agent", d => d.Status is { NumberAvailable: 4, UpdatedNumberScheduled: 4 }, "4 available");
+        var oldPods = pods.List().Select(p => p.Metadata.Uid).ToHashSet();
+
+        var fewestAvailable = int.MaxValue;
+        pods.Observe = informer => fewestAvailable = Math.Min(fewestAvailable,
+            informer.List("default").Where(p => PodState.IsActive(p) && PodState.IsReady(p)).Select(p => p.Spec.NodeName).Distinct().Count());
+        var updated = await cluster.UpdateAsync<DaemonSet>("agent", d => d.Spec.Template.Spec!.Containers[0].Image = "registry.example/agent:2");
+        var hash = DaemonSetPlanner.Hash(updated);
+
+        await pods.WaitUntilAsync(
+            () => pods.List().Count == 4 && pods.List().All(p => PodState.IsReady(p) && p.Metadata.Labels![DaemonSetPlanner.HashLabel] == hash),
+            "4 ready pods of the new template");
+        var done = await daemonSets.WaitForAsync("agent", d => d.Status is { UpdatedNumberScheduled: 4, NumberAvailable: 4 } && d.Status.ObservedGeneration == updated.Metadata.Generation, "rolled out");
+        Assert.Equal(0, done.Status!.NumberUnavailable);
+        Assert.DoesNotContain(pods.List(), p => oldPods.Contains(p.Metadata.Uid));
+        Assert.Equal(3, fewestAvailable);
+        Assert.Equal(["n1", "n2", "n3", "n4"], PodNodes(pods));
+    }
+
+    [Fact]
+    public void Evaluate_HonoursSelectorAffinityAndTaintsWithTheImplicitTolerations()
+    {
+        var spec = new PodSpec
+        {
+            Containers = [new Container { Name = "a" }],
+            Affinity = new Affinity
+            {
+                NodeAffinity = new NodeAffinity
+                {
+                    RequiredDuringSchedulingIgnoredDuringExecution = new NodeSelector
+                    {
+                        NodeSelectorTerms = [new NodeSelectorTerm { MatchExpressions = [new NodeSelectorRequirement { Key = "tier", Operator = "In", Values = ["edge"] }] }],
+                    },
+                },
+            },
+        };
+        Node NodeWith(string tier, params Taint[] taints) => new()
+        {
+            Metadata = new ObjectMeta { Name = "n", Labels = new() { ["tier"] = tier } },
+            Spec = new NodeSpec { Taints = taints.Length == 0 ? null : [.. taints] },
+        };
+
+        Assert.Equal((true, true), DaemonSetEligibility.Evaluate(spec, NodeWith("edge")));
+        Assert.Equal((false, false), DaemonSetEligibility.Evaluate(spec, NodeWith("core")));
+        Assert.Equal((true, true), DaemonSetEligibility.Evaluate(spec, NodeWith("edge",
+            new Taint { Key = "node.kubernetes.io/unreachable", Effect = "NoExecute" },
+            new Taint { Key = "node.kubernetes.io/unschedulable", Effect = "NoSchedule" })));
+        Assert.Equal((false, true), DaemonSetEligibility.Evaluate(spec, NodeWith("edge", new Taint { Key = "gpu", Effect = "NoSchedule" })));
+        Assert.Equal((false, false), DaemonSetEligibility.Evaluate(spec, NodeWith("edge", new Taint { Key = "gpu", Effect = "NoExecute" })));
+        spec.Tolerations = [new Toleration { Key = "gpu", Operator = "Exists" }];
+        Assert.Equal((true, true), DaemonSetEligibility.Evaluate(spec, NodeWith("edge", new Taint { Key = "gpu", Effect = "NoExecute" })));
+    }
+
+    private static List<string> PodNodes(Tracker<Pod> pods) =>
+        [.. pods.List().Where(PodState.IsActive).Select(p => p.Spec.NodeName ?? "").Order(StringComparer.Ordinal)];
+
+    private static Task<Node> CreateNodeAsync(TestCluster cluster, string name, string site) =>
+        cluster.CreateAsync(new Node { Metadata = new ObjectMeta { Name = name, Labels = new() { ["verge.dev/site"] = site } } });
+
+    private static DaemonSet NewDaemonSet(string name)
+    {
+        var labels = new Dictionary<string, string> { ["app"] = name };
+        return new DaemonSet
+        {
+            Metadata = new ObjectMeta { Name = name, Namespace = "default" },
+            Spec = new DaemonSetSpec
+            {
+                Selector = new() { MatchLabels = new(labels) },
+                Template = new PodTemplateSpec
+                {
+                    Metadata = new ObjectMeta { Labels = new(labels) },
+                    Spec = new PodSpec { Containers = [new Container { Name = "agent", Image = "registry.example/agent:1" }] },
+                },
+            },
+        };
+    }
+
+    /// <summary>The controller with its own informers, run as the controller manager would run it.</summary>
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly DaemonSetController _controller;
+        private readonly Informer<DaemonSet> _daemonSets;
+        private readonly Informer<Pod> _pods;
+        private readonly Informer<Node> _nodes;
+        private Task _run = Task.CompletedTask;
+
+        private Harness(TestCluster cluster)
+        {
+            var time = TimeProvider.System;
+            _daemonSets = new Informer<DaemonSet>(ResourceCatalog.For<DaemonSet>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
+            _pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
+            _nodes = new Informer<Node>(ResourceCatalog.For<Node>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
+            var events = new EventRecorder(cluster.Client, time, "verge-controller-manager", "test", NullLogger.Instance);
+            _controller = new DaemonSetController(_daemonSets, _pods, _nodes, cluster.Client, events, time, NullLogger.Instance,
+                new ControllerOptions(), new DaemonSetOptions());
+        }
+
+        public static async Task<Harness> StartAsync(TestCluster cluster)
+        {
+            var harness = new Harness(cluster);
+            var ct = harness._stop.Token;
+            harness._run = Task.WhenAll(harness._daemonSets.RunAsync(ct), harness._pods.RunAsync(ct), harness._nodes.RunAsync(ct), harness._controller.RunAsync(ct));
+            await Task.WhenAll(harness._daemonSets.Synced, harness._pods.Synced, harness._nodes.Synced);
+            return harness;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _run;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _controller.Dispose();
+            _stop.Dispose();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Verge.Controllers.Nodes;
+using Verge.Controllers.Runtime;
+using Verge.Controllers.Tests.Support;
+using Verge.Core.Coordination;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+
+namespace Verge.Controllers.Tests.Nodes;
+
+public class NodeLifecycleControllerTests
+{
+    private const string Unreachable = "node.kubernetes.io/unreachable";
+
+    [Fact]
+    public async Task Reconcile_WhenTheLeaseStops_MarksTheNodeUnknownTaintsItAndEvictsByToleration()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateNodeAsync(cluster, "edge-1", ready: "True", time.GetUtcNow());
+        var lease = await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
+        await cluster.CreateAsync(NewPod("intolerant", "edge-1"));
+        await cluster.CreateAsync(NewPod("patient", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 10 }));
+        await cluster.CreateAsync(NewPod("forever", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute" }));
+        var nodes = await cluster.TrackAsync<Node>();
+        var pods = await cluster.TrackAsync<Pod>();
+        var renewing = true;
+        var markedWhileRenewing = false;
+        nodes.Observe = informer => markedWhileRenewing |= renewing && informer.Get(null, "edge-1") is { } n && (IsUnknown(n) || HasUnreachable(n));
+        await using var harness = await Harness.StartAsync(cluster, time);
+
+        // Renewals every 3 s keep the node healthy across 9 s, longer than the 4 s grace period.
+        for (var i = 0; i < 3; i++)
+        {
+            lease = await RenewAsync(cluster, harness, time);
+            time.Advance(TimeSpan.FromSeconds(3));
+        }
+
+        lease = await RenewAsync(cluster, harness, time);
+        var lastRenewal = time.GetUtcNow();
+        time.Advance(TimeSpan.FromSeconds(3));
+        await harness.SettledAsync(nodes);
+        renewing = false;
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        var node = await WaitForNodeAsync(nodes, n => IsUnknown(n) && HasUnreachable(n), "edge-1 unknown and tainted");
+        Assert.False(markedWhileRenewing);
+        var ready = node.Status!.Conditions!.Single(c => c.Type == "Ready");
+        Assert.Equal(NodeLifecycleController.UnknownReason, ready.Reason);
+        Assert.Equal("Kubelet stopped posting node status.", ready.Message);
+        Assert.NotNull(node.Spec.Taints!.Single(t => t.Key == Unreachable && t.Effect == "NoExecute").TimeAdded);
+        Assert.Contains(node.Spec.Taints!, t => t.Key == Unreachable && t.Effect == "NoSchedule");
+        Assert.True(time.GetUtcNow() - lastRenewal > TimeSpan.FromSeconds(4));
+        await pods.WaitUntilAsync(() => !Names(pods).Contains("intolerant"), "the intolerant pod evicted");
+        Assert.Equal(["forever", "patient"], Names(pods));
+        var events = await cluster.TrackAsync<Event>();
+        var eviction = Assert.Single(events.List(), e => e.Reason == "TaintManagerEviction");
+        Assert.Equal("Marking for deletion Pod default/intolerant", eviction.Message);
+        Assert.Equal("intolerant", eviction.InvolvedObject.Name);
+
+        // tolerationSeconds: 10 runs out 10 s after the taint was added.
+        time.Advance(TimeSpan.FromSeconds(10));
+        await pods.WaitUntilAsync(() => !Names(pods).Contains("patient"), "the patient pod evicted after 10 s");
+
+        // A renewed lease brings the node back; the pod that tolerates for ever is still there.
+        await RenewAsync(cluster, harness, time);
+        node = await WaitForNodeAsync(nodes, n => !IsUnknown(n) && !HasUnreachable(n), "edge-1 reachable again");
+        Assert.Equal("True", node.Status!.Conditions!.Single(c => c.Type == "Ready").Status);
+        Assert.Null(node.Spec.Taints);
+        Assert.Equal(["forever"], Names(pods));
+    }
+
+    [Fact]
+    public async Task Reconcile_WhenReadyIsFalse_TaintsNotReadyAndEvictsIntolerantPods()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateNodeAsync(cluster, "edge-2", ready: "False", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-2", time.GetUtcNow()));
+        await cluster.CreateAsync(NewPod("intolerant", "edge-2"));
+        await cluster.CreateAsync(NewPod("tolerant", "edge-2", new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists" }));
+        var nodes = await cluster.TrackAsync<Node>();
+        var pods = await cluster.TrackAsync<Pod>();
+        await using var harness = await Harness.StartAsync(cluster, time);
+
+        var node = await WaitForNodeAsync(nodes, n => n.Spec.Taints?.Count(t => t.Key == "node.kubernetes.io/not-ready") == 2, "not-ready taints");
+        Assert.False(HasUnreachable(node));
+        await pods.WaitUntilAsync(() => Names(pods).SequenceEqual(["tolerant"]), "the intolerant pod evicted");
+
+        await cluster.Client.MutateAsync<Node>(null, "edge-2", "status", n =>
+        {
+            n.Status!.Conditions!.Single(c => c.Type == "Ready").Status = "True";
+            return true;
+        }, CancellationToken.None);
+        await WaitForNodeAsync(nodes, n => n.Spec.Taints is null, "not-ready taints removed");
+    }
+
+    [Fact]
+    public void EvictionTime_UsesTheEarliestTolerationSecondsAndNeverWithoutThem()
+    {
+        var added = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var taints = new List<Taint> { new() { Key = Unreachable, Effect = "NoExecute", TimeAdded = added } };
+        using var controller = NewDetachedController();
+
+        Assert.Equal(added, controller.EvictionTime("n", NewPod("a", "n"), taints, added));
+        Assert.Null(controller.EvictionTime("n", NewPod("b", "n", new Toleration { Operator = "Exists" }), taints, added));
+        Assert.Equal(added.AddSeconds(5), controller.EvictionTime("n", NewPod("c", "n",
+            new Toleration { Key = Unreachable, Operator = "Exists", TolerationSeconds = 30 },
+            new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 5 }), taints, added));
+        Assert.Equal(added, controller.EvictionTime("n", NewPod("d", "n", new Toleration { Key = "other", Operator = "Exists" }), taints, added));
+    }
+
+    private static NodeLifecycleController NewDetachedController()
+    {
+        var time = new FakeTimeProvider();
+        var client = new ApiClient(null!, "tests");
+        Informer<T> Informer<T>()
+            where T : KubeObject => new(ResourceCatalog.For<T>(), null!, null!, time, NullLogger.Instance);
+        return new NodeLifecycleController(Informer<Node>(), Informer<Lease>(), Informer<Pod>(), client,
+            new EventRecorder(client, time, "c", "i", NullLogger.Instance), time, NullLogger.Instance, new ControllerOptions(), new NodeLifecycleOptions());
+    }
+
+    private static async Task<Lease> RenewAsync(TestCluster cluster, Harness harness, FakeTimeProvider time)
+    {
+        var lease = await cluster.Client.MutateAsync<Lease>("kube-node-lease", "edge-1", null, l =>
+        {
+            l.Spec.RenewTime = time.GetUtcNow();
+            return true;
+        }, CancellationToken.None) ?? throw new InvalidOperationException("lease gone");
+
+        // The controller notes a renewal when its informer sees it, on its own clock: let it see this one first.
+        await harness.Leases.WaitForRevisionAsync(Objects.RevisionOf(lease), CancellationToken.None);
+        return lease;
+    }
+
+    private static async Task CreateNodeAsync(TestCluster cluster, string name, string ready, DateTimeOffset now)
+    {
+        await cluster.CreateAsync(new Node { Metadata = new ObjectMeta { Name = name } });
+        await cluster.Client.MutateAsync<Node>(null, name, "status", n =>
+        {
+            n.Status = new NodeStatus
+            {
+                Conditions = [new NodeCondition { Type = "Ready", Status = ready, Reason = "NodeReported", LastHeartbeatTime = now, LastTransitionTime = now }],
+            };
+            return true;
+        }, CancellationToken.None);
+    }
+
+    private static Lease NewLease(string node, DateTimeOffset now) => new()
+    {
+        Metadata = new ObjectMeta { Name = node, Namespace = "kube-node-lease" },
+        Spec = new LeaseSpec { HolderIdentity = node, LeaseDurationSeconds = 4, RenewTime = now },
+    };
+
+    private static Pod NewPod(string name, string node, params Toleration[] tolerations) => new()
+    {
+        Metadata = new ObjectMeta { Name = name, Namespace = "default" },
+        Spec = new PodSpec
+        {
+            NodeName = node,
+            Containers = [new Container { Name = "app", Image = "registry.example/app:1" }],
+            Tolerations = tolerations.Length == 0 ? null : [.. tolerations],
+        },
+    };
+
+    private static List<string> Names(Tracker<Pod> pods) => [.. pods.List().Select(p => p.Metadata.Name!).Order(StringComparer.Ordinal)];
+
+    private static bool IsUnknown(Node n) => n.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status == "Unknown";
+
+    private static bool HasUnreachable(Node n) => n.Spec.Taints?.Any(t => t.Key == Unreachable) == true;
+
+    private static async Task<Node> WaitForNodeAsync(Tracker<Node> nodes, Func<Node, bool> predicate, string what)
+    {
+        Node? found = null;
+        await nodes.WaitUntilAsync(() => (found = nodes.Informer.Get(null, "edge-1") ?? nodes.Informer.Get(null, "edge-2")) is { } n && predicate(n), what);
+        return found!;
+    }
+
+    /// <summary>The controller with its own informers, run as the controller manager would run it.</summary>
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _run = Task.CompletedTask;
+
+        private Harness(TestCluster cluster, FakeTimeProvider time)
+        {
+            Nodes = new Informer<Node>(ResourceCatalog.For<Node>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+            Leases = new Informer<Lease>(ResourceCatalog.For<Lease>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+            Pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+            var events = new EventRecorder(cluster.Client, time, "verge-controller-manager", "test", NullLogger.Instance);
+            Controller = new NodeLifecycleController(Nodes, Leases, Pods, cluster.Client, events, time, NullLogger.Instance,
+                new ControllerOptions(), new NodeLifecycleOptions());
+        }
+
+        public Informer<Node> Nodes { get; }
+
+        public Informer<Lease> Leases { get; }
+
+        public Informer<Pod> Pods { get; }
+
+        public NodeLifecycleController Controller { get; }
+
+        public static async Task<Harness> StartAsync(TestCluster cluster, FakeTimeProvider time)
+        {
+            var harness = new Harness(cluster, time);
+            var ct = harness._stop.Token;
+            harness._run = Task.WhenAll(harness.Nodes.RunAsync(ct), harness.Leases.RunAsync(ct), harness.Pods.RunAsync(ct), harness.Controller.RunAsync(ct));
+            await Task.WhenAll(harness.Nodes.Synced, harness.Leases.Synced, harness.Pods.Synced);
+            return harness;
+        }
+
+        /// <summary>Waits until the controller's node informer has seen everything the test's tracker has.</summary>
+        public Task SettledAsync(Tracker<Node> nodes) => Nodes.WaitForRevisionAsync(nodes.Informer.Revision, CancellationToken.None);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _run;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            Controller.Dispose();
+            _stop.Dispose();
+        }
+    }
+}

@@ -1,0 +1,178 @@
+using Verge.ApiServer.Http;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+using Verge.Core.Scheduling;
+using Verge.Core.Selectors;
+
+namespace Verge.Controllers.Tests.Scheduling;
+
+public class SchedulingLoopTests
+{
+    [Fact]
+    public async Task Loop_WhenAPodFitsOneNode_BindsItThereAndRecordsScheduled()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("small", "1", "1Gi"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("big", "4", "8Gi"));
+        h.StartScheduler();
+
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("web", "2Gi"));
+
+        var bound = await h.WaitForBoundAsync("web");
+        Assert.Equal("big", bound.Spec.NodeName);
+        var scheduled = await h.WaitForEventAsync("web", "Scheduled");
+        Assert.Equal("Successfully assigned default/web to big", scheduled.Message);
+        Assert.Equal("Normal", scheduled.Type);
+        Assert.Equal("default-scheduler", scheduled.Source?.Component);
+    }
+
+    [Fact]
+    public async Task Loop_WhenAPodFitsNowhere_LeavesItPendingWithTheReason()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("n1", "2", "1Gi"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("n2", "2", "1Gi"));
+        h.StartScheduler();
+
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("huge", "4Gi"));
+
+        var failed = await h.WaitForEventAsync("huge", "FailedScheduling");
+        Assert.Equal("Warning", failed.Type);
+        Assert.StartsWith("0/2 nodes are available: 2 Insufficient memory.", failed.Message, StringComparison.Ordinal);
+        var pod = await h.Pods.WaitForAsync("huge", p => p.Status?.Conditions?.Any(c => c.Type == "PodScheduled") == true, "PodScheduled condition");
+        var condition = Assert.Single(pod.Status!.Conditions!, c => c.Type == "PodScheduled");
+        Assert.Equal("False", condition.Status);
+        Assert.Equal("Unschedulable", condition.Reason);
+        Assert.Equal(failed.Message, condition.Message);
+        Assert.True(string.IsNullOrEmpty(pod.Spec.NodeName));
+    }
+
+    [Fact]
+    public async Task Loop_WithSpreadOverSites_PutsReplicasOnDifferentSites()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("a1", "4", "8Gi", site: "a"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("a2", "4", "8Gi", site: "a"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("a3", "4", "8Gi", site: "a"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("b1", "4", "8Gi", site: "b"));
+        h.StartScheduler();
+
+        var labels = new Dictionary<string, string> { ["app"] = "web" };
+        for (var i = 0; i < 4; i++)
+        {
+            var pod = SchedulingHarness.NewPod($"web-{i}", "100Mi", labels: new(labels));
+            pod.Spec.TopologySpreadConstraints =
+            [
+                new TopologySpreadConstraint
+                {
+                    MaxSkew = 1,
+                    TopologyKey = "verge.dev/site",
+                    WhenUnsatisfiable = "DoNotSchedule",
+                    LabelSelector = new LabelSelector { MatchLabels = new(labels) },
+                },
+            ];
+            await h.Cluster.CreateAsync(pod);
+        }
+
+        await h.Pods.WaitUntilAsync(() => h.Pods.List().Count(p => !string.IsNullOrEmpty(p.Spec.NodeName)) == 4, "4 pods bound");
+        var sites = h.Pods.List().GroupBy(p => p.Spec.NodeName!.StartsWith('a') ? "a" : "b").ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(2, sites["a"]);
+        Assert.Equal(2, sites["b"]);
+    }
+
+    [Fact]
+    public async Task Loop_WhenTheNodeIsFull_HigherPriorityPreemptsLower()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
+        h.StartScheduler();
+        var low = SchedulingHarness.NewPod("low", "1536Mi");
+        low.Spec.PriorityClassName = "low";
+        await h.Cluster.CreateAsync(low);
+        await h.WaitForBoundAsync("low");
+
+        var high = SchedulingHarness.NewPod("high", "1536Mi");
+        high.Spec.PriorityClassName = "high";
+        await h.Cluster.CreateAsync(high);
+
+        var preempted = await h.WaitForEventAsync("low", "Preempted");
+        Assert.EndsWith("on node only", preempted.Message, StringComparison.Ordinal);
+        var bound = await h.WaitForBoundAsync("high");
+        Assert.Equal("only", bound.Spec.NodeName);
+        Assert.Null(h.Pods.Informer.Get("default", "low"));
+        var nominated = await h.Cluster.GetAsync<Pod>("high");
+        Assert.Equal("only", nominated!.Status?.NominatedNodeName);
+    }
+
+    [Fact]
+    public async Task Loop_WhenANodeIsAddedLater_SchedulesThePendingPod()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("tiny", "1", "512Mi"));
+        h.StartScheduler();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("web", "2Gi"));
+        await h.WaitForEventAsync("web", "FailedScheduling");
+
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("roomy", "4", "8Gi"));
+
+        var bound = await h.WaitForBoundAsync("web");
+        Assert.Equal("roomy", bound.Spec.NodeName);
+        await h.WaitForEventAsync("web", "Scheduled");
+        var pod = await h.Pods.WaitForAsync("web", p => p.Status?.Conditions?.Any(c => c is { Type: "PodScheduled", Status: "True" }) == true, "PodScheduled=True");
+        Assert.Equal("roomy", pod.Spec.NodeName);
+    }
+
+    [Fact]
+    public async Task Loop_IgnoresPodsOfAnotherScheduler()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("n1", "4", "8Gi"));
+        h.StartScheduler();
+        var other = SchedulingHarness.NewPod("other", "100Mi");
+        other.Spec.SchedulerName = "someone-else";
+        await h.Cluster.CreateAsync(other);
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("mine", "100Mi"));
+
+        await h.WaitForBoundAsync("mine");
+
+        Assert.True(string.IsNullOrEmpty(h.Pods.Informer.Get("default", "other")!.Spec.NodeName));
+    }
+
+    [Fact]
+    public async Task Loop_OnStart_CreatesTheSystemPriorityClasses()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        var classes = await h.Cluster.TrackAsync<PriorityClass>();
+        h.StartScheduler();
+
+        var node = await classes.WaitForAsync("system-node-critical", _ => true, "system-node-critical", ns: null!);
+        var cluster = await classes.WaitForAsync("system-cluster-critical", _ => true, "system-cluster-critical", ns: null!);
+
+        Assert.Equal(2_000_001_000, node.Value);
+        Assert.Equal(2_000_000_000, cluster.Value);
+        Assert.Equal("PreemptLowerPriority", node.PreemptionPolicy);
+    }
+
+    [Fact]
+    public async Task PriorityClass_Create_ValidatesValueAndReservedNames()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+
+        var tooHigh = await Assert.ThrowsAsync<ApiException>(() => h.Cluster.CreateAsync(
+            new PriorityClass { Metadata = new ObjectMeta { Name = "greedy" }, Value = 1_000_000_001 }));
+        Assert.Equal(422, tooHigh.Code);
+        Assert.Contains("value: Forbidden: maximum allowed value of a user defined priority is 1000000000", tooHigh.Message, StringComparison.Ordinal);
+
+        var reserved = await Assert.ThrowsAsync<ApiException>(() => h.Cluster.CreateAsync(
+            new PriorityClass { Metadata = new ObjectMeta { Name = "system-mine" }, Value = 5 }));
+        Assert.Equal(422, reserved.Code);
+        Assert.Contains("reserved for system use only", reserved.Message, StringComparison.Ordinal);
+
+        var ok = await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "batch" }, Value = 1_000_000_000 });
+        Assert.Equal("PreemptLowerPriority", ok.PreemptionPolicy);
+        var changed = await Assert.ThrowsAsync<ApiException>(() => h.Cluster.UpdateAsync<PriorityClass>("batch", pc => pc.Value = 7, ns: null!));
+        Assert.Equal(422, changed.Code);
+    }
+}
