@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Verge.EndToEnd.Tests;
+
+/// <summary>
+/// The control plane places and moves workloads: kubectl against a real <c>verge server</c> with hollow nodes from
+/// <c>verge sim nodes</c> processes.
+/// </summary>
+public sealed class SchedulingTests : IAsyncLifetime
+{
+    private readonly ServerProcess _server = new();
+    private Kubectl _kubectl = null!;
+
+    private static string Manifest => Path.Combine(Verge.RepoRoot, "examples", "edge-microservice.yaml");
+
+    public async Task InitializeAsync()
+    {
+        await _server.StartAsync();
+        _kubectl = new Kubectl(_server);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _server.DeleteData();
+    }
+
+    [Fact]
+    public async Task SeedDeployment_RunsTwoReplicasOnHollowNodes_AndMovesThemWhenANodeDies()
+    {
+        await using var siteA = await Simulator.StartAsync(_server, "edge-a", count: 2, sites: 1);
+        await using var siteB = await Simulator.StartAsync(_server, "edge-b", count: 2, sites: 1);
+        await _kubectl.OkAsync("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s");
+
+        Assert.Contains("created", await _kubectl.OkAsync("apply", "-f", Manifest));
+        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var pods = await RunningPodsAsync();
+        Assert.Equal(2, pods.Count);
+        Assert.All(pods, p => Assert.StartsWith("edge-", p.Node, StringComparison.Ordinal));
+
+        // Take down the simulator that runs at least one replica, and watch the replicas come back elsewhere.
+        var victim = pods[0].Node.StartsWith("edge-a", StringComparison.Ordinal) ? siteA : siteB;
+        var survivorPrefix = victim == siteA ? "edge-b" : "edge-a";
+        var clock = Stopwatch.StartNew();
+        victim.Kill();
+        while (true)
+        {
+            var running = await RunningPodsAsync();
+            if (running.Count == 2 && running.All(p => p.Node.StartsWith(survivorPrefix, StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"replicas not moved after {clock.Elapsed}: {string.Join(", ", running)}");
+            await _kubectl.OkAsync("get", "pods", "-w", "--request-timeout=2s", "-o", "name");
+        }
+
+        Console.WriteLine($"replicas of a dead node running elsewhere {clock.Elapsed.TotalSeconds:F1} s after it stopped");
+        var unreachable = await _kubectl.OkAsync("get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}");
+        Assert.Contains("node.kubernetes.io/unreachable", unreachable);
+    }
+
+    [Fact]
+    public async Task PodThatFitsNowhere_StaysPendingWithTheSchedulersReason()
+    {
+        await using var nodes = await Simulator.StartAsync(_server, "small", count: 2, sites: 1);
+        var pod = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: too-big
+            spec:
+              containers:
+              - name: c
+                image: busybox
+                resources:
+                  requests:
+                    memory: 4Ti
+            """;
+        await _kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
+        await _kubectl.OkAsync("wait", "--for=condition=PodScheduled=false", "pod/too-big", "--timeout=60s");
+        var events = await _kubectl.OkAsync("get", "events", "--field-selector", "involvedObject.name=too-big,reason=FailedScheduling", "-o", "jsonpath={.items[*].message}");
+        Assert.Contains("0/2 nodes are available: 2 Insufficient memory.", events);
+        Assert.Equal("Pending", await _kubectl.OkAsync("get", "pod", "too-big", "-o", "jsonpath={.status.phase}"));
+    }
+
+    private async Task<List<(string Name, string Node)>> RunningPodsAsync()
+    {
+        var list = JsonNode.Parse(await _kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "json"))!;
+        return list["items"]!.AsArray()
+            .Where(p => p!["status"]?["phase"]?.GetValue<string>() == "Running" && p["metadata"]!["deletionTimestamp"] is null)
+            .Select(p => (p!["metadata"]!["name"]!.GetValue<string>(), p["spec"]!["nodeName"]?.GetValue<string>() ?? ""))
+            .ToList();
+    }
+}
