@@ -104,7 +104,7 @@ public sealed class KubectlTests : IAsyncLifetime
     [Fact]
     public async Task Rollout_StatusHistoryUndoAndRestart_WorkWithTheControllers()
     {
-        await using var nodes = new ReadyPods(_server, "default");
+        await using var nodes = await Simulator.StartAsync(_server, "rollout", count: 3, sites: 1);
         Assert.Contains("created", await _kubectl.OkAsync("apply", "-f", Manifest));
         var status = await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s");
         Assert.Contains("successfully rolled out", status);

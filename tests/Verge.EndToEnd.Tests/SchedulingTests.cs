@@ -85,6 +85,82 @@ public sealed class SchedulingTests : IAsyncLifetime
         Assert.Equal("Pending", await _kubectl.OkAsync("get", "pod", "too-big", "-o", "jsonpath={.status.phase}"));
     }
 
+    [Fact]
+    public async Task Spread_KeepsReplicasOnDifferentSites()
+    {
+        await using var nodes = await Simulator.StartAsync(_server, "spread", count: 6, sites: 3);
+        var deployment = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: spread
+            spec:
+              replicas: 3
+              selector:
+                matchLabels: {app: spread}
+              template:
+                metadata:
+                  labels: {app: spread}
+                spec:
+                  topologySpreadConstraints:
+                  - maxSkew: 1
+                    topologyKey: verge.dev/site
+                    whenUnsatisfiable: DoNotSchedule
+                    labelSelector:
+                      matchLabels: {app: spread}
+                  containers:
+                  - name: c
+                    image: busybox
+                    resources:
+                      requests: {cpu: 100m}
+            """;
+        await _kubectl.RunWithInputAsync(deployment, "apply", "-f", "-");
+        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/spread", "--timeout=60s"));
+        var nodeNames = (await _kubectl.OkAsync("get", "pods", "-l", "app=spread", "-o", "jsonpath={.items[*].spec.nodeName}"))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var sites = new HashSet<string>();
+        foreach (var node in nodeNames)
+        {
+            sites.Add(await _kubectl.OkAsync("get", "node", node, "-o", "jsonpath={.metadata.labels.verge\\.dev/site}"));
+        }
+
+        Assert.Equal(3, nodeNames.Length);
+        Assert.Equal(3, sites.Count);
+    }
+
+    [Fact]
+    public async Task DaemonSet_FollowsNodeLabels()
+    {
+        await using var nodes = await Simulator.StartAsync(_server, "ds", count: 3, sites: 1);
+        var daemonSet = """
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata:
+              name: collector
+            spec:
+              selector:
+                matchLabels: {app: collector}
+              template:
+                metadata:
+                  labels: {app: collector}
+                spec:
+                  nodeSelector: {role: gateway}
+                  containers:
+                  - name: c
+                    image: busybox
+            """;
+        await _kubectl.RunWithInputAsync(daemonSet, "apply", "-f", "-");
+        await _kubectl.OkAsync("label", "node", "ds-0001", "role=gateway");
+        await _kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
+        Assert.Equal("ds-0001", await _kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
+
+        await _kubectl.OkAsync("label", "node", "ds-0002", "role=gateway");
+        await _kubectl.OkAsync("label", "node", "ds-0001", "role-");
+        await _kubectl.OkAsync("wait", "--for=delete", "pods", "-l", "app=collector", "--field-selector", "spec.nodeName=ds-0001", "--timeout=60s");
+        await _kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
+        Assert.Equal("ds-0002", await _kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
+    }
+
     private async Task<List<(string Name, string Node)>> RunningPodsAsync()
     {
         var list = JsonNode.Parse(await _kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "json"))!;
