@@ -24,6 +24,7 @@ internal sealed partial class DeploymentController : Controller
 
     private readonly Informer<Deployment> _deployments;
     private readonly Informer<ReplicaSet> _replicaSets;
+    private readonly OwnerRouter<Deployment> _owners;
     private readonly Informer<Pod> _pods;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
@@ -41,6 +42,7 @@ internal sealed partial class DeploymentController : Controller
         : base("deployment", time, logger, options)
     {
         _deployments = deployments;
+        _owners = new OwnerRouter<Deployment>(deployments, "Deployment", d => d.Spec.Selector, Enqueue);
         _replicaSets = replicaSets;
         _pods = pods;
         _client = client;
@@ -54,9 +56,9 @@ internal sealed partial class DeploymentController : Controller
         });
         replicaSets.AddHandler(new InformerHandler<ReplicaSet>
         {
-            OnAdd = OnReplicaSetAdded,
-            OnUpdate = OnReplicaSetUpdated,
-            OnDelete = rs => EnqueueOwner(rs),
+            OnAdd = _owners.OnAdded,
+            OnUpdate = _owners.OnUpdated,
+            OnDelete = _owners.EnqueueOwner,
         });
         pods.AddHandler(new InformerHandler<Pod> { OnDelete = OnPodDeleted });
     }
@@ -804,79 +806,14 @@ internal sealed partial class DeploymentController : Controller
 
     // ---- event handlers -------------------------------------------------------------------------------------
 
-    private void OnReplicaSetAdded(ReplicaSet rs)
-    {
-        if (rs.Metadata.DeletionTimestamp is not null || Objects.ControllerOf(rs) is not null)
-        {
-            EnqueueOwner(rs);
-            return;
-        }
-
-        EnqueueMatching(rs);
-    }
-
-    private void OnReplicaSetUpdated(ReplicaSet old, ReplicaSet rs)
-    {
-        if (old.Metadata.ResourceVersion == rs.Metadata.ResourceVersion)
-        {
-            return;
-        }
-
-        var oldController = Objects.ControllerOf(old);
-        var controller = Objects.ControllerOf(rs);
-        if (oldController is not null && oldController.Uid != controller?.Uid)
-        {
-            EnqueueOwner(old);
-        }
-
-        if (controller is not null)
-        {
-            EnqueueOwner(rs);
-            return;
-        }
-
-        EnqueueMatching(rs);
-    }
-
     private void OnPodDeleted(Pod pod)
     {
         // Recreate waits for the old pods to be gone: look again when one goes.
         if (Objects.ControllerOf(pod) is { Kind: "ReplicaSet" } reference
             && _replicaSets.Get(pod.Metadata.Namespace, reference.Name) is { } rs && rs.Metadata.Uid == reference.Uid
-            && OwnerOf(rs) is { } d && !DeploymentUtil.IsRollingUpdate(d))
+            && _owners.OwnerOf(rs) is { } d && !DeploymentUtil.IsRollingUpdate(d))
         {
             Enqueue(Objects.KeyOf(d));
-        }
-    }
-
-    private Deployment? OwnerOf(ReplicaSet rs) =>
-        Objects.ControllerOf(rs) is { Kind: "Deployment" } reference
-        && _deployments.Get(rs.Metadata.Namespace, reference.Name) is { } d && d.Metadata.Uid == reference.Uid ? d : null;
-
-    private void EnqueueOwner(ReplicaSet rs)
-    {
-        if (OwnerOf(rs) is { } d)
-        {
-            Enqueue(Objects.KeyOf(d));
-        }
-    }
-
-    private void EnqueueMatching(ReplicaSet rs)
-    {
-        foreach (var d in _deployments.List(rs.Metadata.Namespace))
-        {
-            try
-            {
-                var selector = LabelSelectorExpression.FromLabelSelector(d.Spec.Selector);
-                if (!selector.IsEmpty && selector.Matches(rs.Metadata.Labels))
-                {
-                    Enqueue(Objects.KeyOf(d));
-                }
-            }
-            catch (FormatException)
-            {
-                // A Deployment with an invalid selector owns nothing.
-            }
         }
     }
 

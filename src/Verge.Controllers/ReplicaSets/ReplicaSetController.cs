@@ -18,6 +18,7 @@ namespace Verge.Controllers.ReplicaSets;
 internal sealed partial class ReplicaSetController : Controller
 {
     private readonly Informer<ReplicaSet> _replicaSets;
+    private readonly OwnerRouter<ReplicaSet> _owners;
     private readonly Informer<Pod> _pods;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
@@ -34,6 +35,7 @@ internal sealed partial class ReplicaSetController : Controller
         : base("replicaset", time, logger, options)
     {
         _replicaSets = replicaSets;
+        _owners = new OwnerRouter<ReplicaSet>(replicaSets, "ReplicaSet", rs => rs.Spec.Selector, Enqueue);
         _pods = pods;
         _client = client;
         _events = events;
@@ -46,9 +48,9 @@ internal sealed partial class ReplicaSetController : Controller
         });
         pods.AddHandler(new InformerHandler<Pod>
         {
-            OnAdd = OnPodAdded,
-            OnUpdate = OnPodUpdated,
-            OnDelete = pod => EnqueueController(pod),
+            OnAdd = _owners.OnAdded,
+            OnUpdate = _owners.OnUpdated,
+            OnDelete = _owners.EnqueueOwner,
         });
     }
 
@@ -281,75 +283,6 @@ internal sealed partial class ReplicaSetController : Controller
             RecordWrite(key, _replicaSets, Objects.RevisionOf(written));
         }
     }
-
-    private void OnPodAdded(Pod pod)
-    {
-        if (pod.Metadata.DeletionTimestamp is not null || Objects.ControllerOf(pod) is not null)
-        {
-            EnqueueController(pod);
-            return;
-        }
-
-        EnqueueMatching(pod);
-    }
-
-    private void OnPodUpdated(Pod old, Pod pod)
-    {
-        if (old.Metadata.ResourceVersion == pod.Metadata.ResourceVersion)
-        {
-            return;
-        }
-
-        var oldController = Objects.ControllerOf(old);
-        var controller = Objects.ControllerOf(pod);
-        if (oldController is not null && oldController.Uid != controller?.Uid)
-        {
-            EnqueueController(old);
-        }
-
-        if (controller is not null)
-        {
-            EnqueueController(pod);
-            return;
-        }
-
-        var labelsChanged = !SameLabels(old.Metadata.Labels, pod.Metadata.Labels);
-        if (labelsChanged || oldController is not null)
-        {
-            EnqueueMatching(pod);
-        }
-    }
-
-    private void EnqueueController(Pod pod)
-    {
-        if (Objects.ControllerOf(pod) is { Kind: "ReplicaSet" } reference
-            && _replicaSets.Get(pod.Metadata.Namespace, reference.Name) is { } rs
-            && rs.Metadata.Uid == reference.Uid)
-        {
-            Enqueue(Objects.KeyOf(rs));
-        }
-    }
-
-    private void EnqueueMatching(Pod pod)
-    {
-        foreach (var rs in _replicaSets.List(pod.Metadata.Namespace))
-        {
-            try
-            {
-                if (LabelSelectorExpression.FromLabelSelector(rs.Spec.Selector).Matches(pod.Metadata.Labels))
-                {
-                    Enqueue(Objects.KeyOf(rs));
-                }
-            }
-            catch (FormatException)
-            {
-                // A ReplicaSet with an invalid selector owns nothing.
-            }
-        }
-    }
-
-    private static bool SameLabels(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? []).All(p => b!.TryGetValue(p.Key, out var v) && v == p.Value);
 
     [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "ReplicaSet {Key} has an invalid selector: {Reason}")]
     private static partial void LogBadSelector(ILogger logger, string key, string reason);
