@@ -25,6 +25,7 @@ internal sealed partial class DaemonSetController : Controller
     private readonly Informer<Node> _nodes;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
+    private readonly PodControl _podControl;
     private readonly DaemonSetOptions _daemonSetOptions;
     private readonly ILogger _logger;
 
@@ -46,6 +47,7 @@ internal sealed partial class DaemonSetController : Controller
         _nodes = nodes;
         _client = client;
         _events = events;
+        _podControl = new PodControl(client, events, (key, revision) => RecordWrite(key, pods, revision));
         _daemonSetOptions = daemonSetOptions;
         _logger = logger;
         daemonSets.AddHandler(new InformerHandler<DaemonSet>
@@ -124,45 +126,9 @@ internal sealed partial class DaemonSetController : Controller
     private async Task<Exception?> ExecuteAsync(string key, DaemonSet ds, string hash, DaemonSetPlan plan, CancellationToken ct)
     {
         var results = await Task.WhenAll(
-            plan.CreateOn.Select(node => CreatePodAsync(key, ds, hash, node, ct))
-                .Concat(plan.Delete.Select(pod => DeletePodAsync(key, ds, pod, ct))));
+            plan.CreateOn.Select(node => _podControl.CreateAsync(key, ds, DaemonSetPlanner.PodFor(ds, hash, node), ct))
+                .Concat(plan.Delete.Select(pod => _podControl.DeleteAsync(key, ds, pod, ct))));
         return results.FirstOrDefault(e => e is not null);
-    }
-
-    private async Task<Exception?> CreatePodAsync(string key, DaemonSet ds, string hash, string node, CancellationToken ct)
-    {
-        try
-        {
-            var created = await _client.CreateAsync(DaemonSetPlanner.PodFor(ds, hash, node), ct);
-            RecordWrite(key, _pods, Objects.RevisionOf(created));
-            await _events.NormalAsync(ds, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}", ct);
-            return null;
-        }
-        catch (Exception e) when (e is ApiException or Store.StoreException)
-        {
-            await _events.WarningAsync(ds, "FailedCreate", $"Error creating: {e.Message}", ct);
-            return e;
-        }
-    }
-
-    private async Task<Exception?> DeletePodAsync(string key, DaemonSet ds, Pod pod, CancellationToken ct)
-    {
-        try
-        {
-            var deleted = await _client.DeleteAsync(pod, ct);
-            if (deleted is not null)
-            {
-                RecordWrite(key, _pods, Objects.RevisionOf(deleted));
-                await _events.NormalAsync(ds, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}", ct);
-            }
-
-            return null;
-        }
-        catch (Exception e) when (e is ApiException or Store.StoreException)
-        {
-            await _events.WarningAsync(ds, "FailedDelete", $"Error deleting: {e.Message}", ct);
-            return e;
-        }
     }
 
     private async Task WriteStatusAsync(string key, DaemonSet ds, DaemonSetStatus status, CancellationToken ct)

@@ -22,6 +22,7 @@ internal sealed partial class ReplicaSetController : Controller
     private readonly Informer<Pod> _pods;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
+    private readonly PodControl _podControl;
     private readonly ILogger _logger;
 
     public ReplicaSetController(
@@ -39,6 +40,7 @@ internal sealed partial class ReplicaSetController : Controller
         _pods = pods;
         _client = client;
         _events = events;
+        _podControl = new PodControl(client, events, (key, revision) => RecordWrite(key, pods, revision));
         _logger = logger;
         replicaSets.AddHandler(new InformerHandler<ReplicaSet>
         {
@@ -204,7 +206,7 @@ internal sealed partial class ReplicaSetController : Controller
             for (var batch = 1; remaining > 0; batch *= 2)
             {
                 var size = Math.Min(batch, remaining);
-                var results = await Task.WhenAll(Enumerable.Range(0, size).Select(_ => CreatePodAsync(key, rs, ct)));
+                var results = await Task.WhenAll(Enumerable.Range(0, size).Select(_ => _podControl.CreateAsync(key, rs, ReplicaSetPlanner.PodFromTemplate(rs), ct)));
                 remaining -= size;
                 if (results.FirstOrDefault(e => e is not null) is { } error)
                 {
@@ -216,47 +218,11 @@ internal sealed partial class ReplicaSetController : Controller
 
         if (plan.Delete.Count > 0)
         {
-            var results = await Task.WhenAll(plan.Delete.Select(pod => DeletePodAsync(key, rs, pod, ct)));
+            var results = await Task.WhenAll(plan.Delete.Select(pod => _podControl.DeleteAsync(key, rs, pod, ct)));
             if (results.FirstOrDefault(e => e is not null) is { } error)
             {
                 throw error;
             }
-        }
-    }
-
-    private async Task<Exception?> CreatePodAsync(string key, ReplicaSet rs, CancellationToken ct)
-    {
-        try
-        {
-            var created = await _client.CreateAsync(ReplicaSetPlanner.PodFromTemplate(rs), ct);
-            RecordWrite(key, _pods, Objects.RevisionOf(created));
-            await _events.NormalAsync(rs, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}", ct);
-            return null;
-        }
-        catch (Exception e) when (e is ApiException or Store.StoreException)
-        {
-            await _events.WarningAsync(rs, "FailedCreate", $"Error creating: {e.Message}", ct);
-            return e;
-        }
-    }
-
-    private async Task<Exception?> DeletePodAsync(string key, ReplicaSet rs, Pod pod, CancellationToken ct)
-    {
-        try
-        {
-            var deleted = await _client.DeleteAsync(pod, ct);
-            if (deleted is not null)
-            {
-                RecordWrite(key, _pods, Objects.RevisionOf(deleted));
-                await _events.NormalAsync(rs, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}", ct);
-            }
-
-            return null;
-        }
-        catch (Exception e) when (e is ApiException or Store.StoreException)
-        {
-            await _events.WarningAsync(rs, "FailedDelete", $"Error deleting: {e.Message}", ct);
-            return e;
         }
     }
 
