@@ -1,6 +1,7 @@
 using System.Globalization;
 using Verge.Controllers.Nodes;
 using Verge.Core.Core;
+using Verge.Core.Selectors;
 
 namespace Verge.Controllers.DaemonSets;
 
@@ -88,7 +89,7 @@ internal static class DaemonSetEligibility
                 continue;
             }
 
-            if (expressions.All(r => MatchesLabel(r, labels)) && fields.All(r => MatchesField(r, node.Metadata.Name!)))
+            if (expressions.All(r => NodeSelectorMatching.MatchesLabel(r, labels)) && fields.All(r => NodeSelectorMatching.MatchesField(r, node.Metadata.Name!)))
             {
                 return true;
             }
@@ -97,39 +98,5 @@ internal static class DaemonSetEligibility
         return false;
     }
 
-    private static bool MatchesLabel(NodeSelectorRequirement requirement, Dictionary<string, string> labels)
-    {
-        var has = labels.TryGetValue(requirement.Key, out var value);
-        var values = requirement.Values;
-        switch (requirement.Operator)
-        {
-            case "In":
-                return has && values is not null && values.Contains(value!);
-            case "NotIn":
-                return !has || values is null || !values.Contains(value!);
-            case "Exists":
-                return has;
-            case "DoesNotExist":
-                return !has;
-            case "Gt" or "Lt":
-                if (!has || values is not { Count: 1 }
-                    || !long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var actual)
-                    || !long.TryParse(values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bound))
-                {
-                    return false;
-                }
 
-                return requirement.Operator == "Gt" ? actual > bound : actual < bound;
-            default:
-                return false;
-        }
-    }
-
-    private static bool MatchesField(NodeSelectorRequirement requirement, string nodeName) =>
-        requirement.Key == "metadata.name" && requirement.Operator switch
-        {
-            "In" => requirement.Values is not null && requirement.Values.Contains(nodeName),
-            "NotIn" => requirement.Values is null || !requirement.Values.Contains(nodeName),
-            _ => false,
-        };
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Verge.Core.Core;
+using Verge.Core.Selectors;
 using Verge.Scheduler.Framework;
 using Verge.Scheduler.Snapshot;
 
@@ -75,7 +76,7 @@ internal static class NodeAffinityFilter
 
         foreach (var requirement in expressions ?? [])
         {
-            if (!MatchesLabel(requirement, node.Labels))
+            if (!NodeSelectorMatching.MatchesLabel(requirement, node.Labels))
             {
                 return false;
             }
@@ -83,7 +84,7 @@ internal static class NodeAffinityFilter
 
         foreach (var requirement in fields ?? [])
         {
-            if (!MatchesField(requirement, node.Name))
+            if (!NodeSelectorMatching.MatchesField(requirement, node.Name))
             {
                 return false;
             }
@@ -92,47 +93,6 @@ internal static class NodeAffinityFilter
         return true;
     }
 
-    public static bool MatchesLabel(NodeSelectorRequirement requirement, Dictionary<string, string> labels)
-    {
-        var has = labels.TryGetValue(requirement.Key, out var value);
-        var values = requirement.Values;
-        switch (requirement.Operator)
-        {
-            case "In":
-                return has && values is not null && values.Contains(value!);
-            case "NotIn":
-                return !has || values is null || !values.Contains(value!);
-            case "Exists":
-                return has;
-            case "DoesNotExist":
-                return !has;
-            case "Gt" or "Lt":
-                if (!has || values is not { Count: 1 }
-                    || !long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var actual)
-                    || !long.TryParse(values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bound))
-                {
-                    return false;
-                }
-
-                return requirement.Operator == "Gt" ? actual > bound : actual < bound;
-            default:
-                return false;
-        }
-    }
 
     /// <summary>Only <c>metadata.name</c> is a node field, with In and NotIn.</summary>
-    public static bool MatchesField(NodeSelectorRequirement requirement, string nodeName)
-    {
-        if (requirement.Key != "metadata.name")
-        {
-            return false;
-        }
-
-        return requirement.Operator switch
-        {
-            "In" => requirement.Values is not null && requirement.Values.Contains(nodeName),
-            "NotIn" => requirement.Values is null || !requirement.Values.Contains(nodeName),
-            _ => false,
-        };
-    }
 }
