@@ -1,6 +1,7 @@
 using System.Reflection;
 using BenchmarkDotNet.Running;
 using Verge.Benchmarks.Api;
+using Verge.Benchmarks.Cluster;
 using Verge.Benchmarks.Micro;
 using Verge.Benchmarks.Scheduler;
 
@@ -17,6 +18,8 @@ switch (mode)
         return await ApiHarness.RunAsync(ApiHarnessOptions.Parse(rest));
     case "scheduler":
         return SchedulerHarness.Run(SchedulerHarnessOptions.Parse(rest));
+    case "cluster":
+        return await ClusterHarness.RunAsync(ClusterHarnessOptions.Parse(rest));
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
@@ -24,6 +27,8 @@ switch (mode)
                                         [--watch-rounds 5] [--watch-connections K]
                    Verge.Benchmarks scheduler [--nodes 5000] [--pods 50000] [--batch 500] [--sites 100]
                                               [--seed 1] [--strategy least|most]
+                   Verge.Benchmarks cluster [--nodes 1000] [--pods 10000] [--sites 10] [--workload deployments|pods]
+                                            [--failover-nodes N] [--phases throughput,failover]
             """);
         return 2;
 }
