@@ -4,29 +4,12 @@ using System.Text.Json.Nodes;
 namespace Verge.EndToEnd.Tests;
 
 /// <summary>kubectl v1.32, unmodified, against a real <c>verge server</c> process: the foundation's promise to operators.</summary>
-public sealed class KubectlTests : IAsyncLifetime
+public sealed class KubectlTests : ServerTestBase
 {
-    private readonly ServerProcess _server = new();
-    private Kubectl _kubectl = null!;
-
-    private static string Manifest => Path.Combine(Verge.RepoRoot, "examples", "edge-microservice.yaml");
-
-    public async Task InitializeAsync()
-    {
-        await _server.StartAsync();
-        _kubectl = new Kubectl(_server);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _server.DeleteData();
-    }
-
     [Fact]
     public async Task ApiResources_ListsBuiltInAndEdgeKinds()
     {
-        var output = await _kubectl.OkAsync("api-resources");
+        var output = await Kubectl.OkAsync("api-resources");
         Assert.Matches(@"deployments\s+deploy\s+apps/v1\s+true\s+Deployment", output);
         Assert.Matches(@"pods\s+po\s+v1\s+true\s+Pod", output);
         Assert.Matches(@"nodes\s+no\s+v1\s+false\s+Node", output);
@@ -37,7 +20,7 @@ public sealed class KubectlTests : IAsyncLifetime
     [Fact]
     public async Task GetNodes_OnAnEmptyCluster_SaysNoResources()
     {
-        var result = await _kubectl.RunAsync("get", "nodes");
+        var result = await Kubectl.RunAsync("get", "nodes");
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("No resources found", result.Stderr);
     }
@@ -46,44 +29,44 @@ public sealed class KubectlTests : IAsyncLifetime
     public async Task SeedDeployment_FullOperatorSession()
     {
         // apply with client-side validation on (kubectl fetches the OpenAPI documents).
-        Assert.Contains("deployment.apps/edge-microservice created", await _kubectl.OkAsync("apply", "-f", Manifest));
+        Assert.Contains("deployment.apps/edge-microservice created", await Kubectl.OkAsync("apply", "-f", Manifest));
 
-        var yaml = await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "yaml");
+        var yaml = await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "yaml");
         Assert.Contains("image: edge-service-image:latest", yaml);
         Assert.Contains("containerPort: 8080", yaml);
         Assert.Contains("replicas: 2", yaml);
 
-        Assert.Contains("deployment.apps/edge-microservice scaled", await _kubectl.OkAsync("scale", "deploy", "edge-microservice", "--replicas", "3"));
-        Assert.Equal("3", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.spec.replicas}"));
+        Assert.Contains("deployment.apps/edge-microservice scaled", await Kubectl.OkAsync("scale", "deploy", "edge-microservice", "--replicas", "3"));
+        Assert.Equal("3", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.spec.replicas}"));
 
-        await _kubectl.OkAsync("patch", "deploy", "edge-microservice", "--type", "merge", "-p", """{"spec":{"minReadySeconds":5}}""");
-        await _kubectl.OkAsync("patch", "deploy", "edge-microservice", "-p",
+        await Kubectl.OkAsync("patch", "deploy", "edge-microservice", "--type", "merge", "-p", """{"spec":{"minReadySeconds":5}}""");
+        await Kubectl.OkAsync("patch", "deploy", "edge-microservice", "-p",
             """{"spec":{"template":{"spec":{"containers":[{"name":"edge-microservice-container","env":[{"name":"MODE","value":"edge"}]}]}}}}""");
-        var afterPatch = JsonNode.Parse(await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "json"))!;
+        var afterPatch = JsonNode.Parse(await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "json"))!;
         Assert.Equal(5, afterPatch["spec"]!["minReadySeconds"]!.GetValue<int>());
         var container = afterPatch["spec"]!["template"]!["spec"]!["containers"]!.AsArray().Single()!;
         Assert.Equal("edge-service-image:latest", container["image"]!.GetValue<string>());
         Assert.Equal("MODE", container["env"]![0]!["name"]!.GetValue<string>());
 
-        await _kubectl.OkAsync("label", "deploy", "edge-microservice", "site=s1");
-        await _kubectl.OkAsync("annotate", "deploy", "edge-microservice", "owner=plant-7");
-        Assert.Equal("s1 plant-7", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+        await Kubectl.OkAsync("label", "deploy", "edge-microservice", "site=s1");
+        await Kubectl.OkAsync("annotate", "deploy", "edge-microservice", "owner=plant-7");
+        Assert.Equal("s1 plant-7", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
             "jsonpath={.metadata.labels.site} {.metadata.annotations.owner}"));
 
         // A second apply of a changed file patches the live object (strategic merge patch from kubectl).
-        var changed = Path.Combine(_server.DataDir, "changed.yaml");
+        var changed = Path.Combine(Server.DataDir, "changed.yaml");
         await File.WriteAllTextAsync(changed, (await File.ReadAllTextAsync(Manifest)).Replace("edge-service-image:latest", "edge-service-image:v2", StringComparison.Ordinal));
-        Assert.Contains("deployment.apps/edge-microservice configured", await _kubectl.OkAsync("apply", "-f", changed));
-        Assert.Equal("edge-service-image:v2", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+        Assert.Contains("deployment.apps/edge-microservice configured", await Kubectl.OkAsync("apply", "-f", changed));
+        Assert.Equal("edge-service-image:v2", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
             "jsonpath={.spec.template.spec.containers[0].image}"));
-        Assert.Equal("s1", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.metadata.labels.site}"));
+        Assert.Equal("s1", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.metadata.labels.site}"));
 
-        var table = await _kubectl.OkAsync("get", "deploy");
+        var table = await Kubectl.OkAsync("get", "deploy");
         Assert.Matches(@"NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE", table);
         Assert.Contains("edge-microservice", table);
 
-        Assert.Contains("deployment.apps \"edge-microservice\" deleted", await _kubectl.OkAsync("delete", "-f", Manifest));
-        var gone = await _kubectl.RunAsync("get", "deploy", "edge-microservice");
+        Assert.Contains("deployment.apps \"edge-microservice\" deleted", await Kubectl.OkAsync("delete", "-f", Manifest));
+        var gone = await Kubectl.RunAsync("get", "deploy", "edge-microservice");
         Assert.NotEqual(0, gone.ExitCode);
         Assert.Contains("NotFound", gone.Stderr);
     }
@@ -91,46 +74,46 @@ public sealed class KubectlTests : IAsyncLifetime
     [Fact]
     public async Task CreateSubcommands_WhichSendProtobuf_Work()
     {
-        Assert.Contains("namespace/edge created", await _kubectl.OkAsync("create", "namespace", "edge"));
-        Assert.Contains("configmap/settings created", await _kubectl.OkAsync("create", "configmap", "settings", "-n", "edge", "--from-literal=mode=offline"));
-        Assert.Contains("secret/creds created", await _kubectl.OkAsync("create", "secret", "generic", "creds", "-n", "edge", "--from-literal=password=s3cret"));
-        Assert.Contains("deployment.apps/web created", await _kubectl.OkAsync("create", "deployment", "web", "-n", "edge", "--image=busybox", "--replicas=2", "--port=8080"));
-        Assert.Equal("offline", await _kubectl.OkAsync("get", "configmap", "settings", "-n", "edge", "-o", "jsonpath={.data.mode}"));
-        Assert.Equal("czNjcmV0", await _kubectl.OkAsync("get", "secret", "creds", "-n", "edge", "-o", "jsonpath={.data.password}"));
-        Assert.Equal("2 8080", await _kubectl.OkAsync("get", "deploy", "web", "-n", "edge", "-o",
+        Assert.Contains("namespace/edge created", await Kubectl.OkAsync("create", "namespace", "edge"));
+        Assert.Contains("configmap/settings created", await Kubectl.OkAsync("create", "configmap", "settings", "-n", "edge", "--from-literal=mode=offline"));
+        Assert.Contains("secret/creds created", await Kubectl.OkAsync("create", "secret", "generic", "creds", "-n", "edge", "--from-literal=password=s3cret"));
+        Assert.Contains("deployment.apps/web created", await Kubectl.OkAsync("create", "deployment", "web", "-n", "edge", "--image=busybox", "--replicas=2", "--port=8080"));
+        Assert.Equal("offline", await Kubectl.OkAsync("get", "configmap", "settings", "-n", "edge", "-o", "jsonpath={.data.mode}"));
+        Assert.Equal("czNjcmV0", await Kubectl.OkAsync("get", "secret", "creds", "-n", "edge", "-o", "jsonpath={.data.password}"));
+        Assert.Equal("2 8080", await Kubectl.OkAsync("get", "deploy", "web", "-n", "edge", "-o",
             "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}"));
     }
 
     [Fact]
     public async Task Rollout_StatusHistoryUndoAndRestart_WorkWithTheControllers()
     {
-        await using var nodes = await Simulator.StartAsync(_server, "rollout", count: 3, sites: 1);
-        Assert.Contains("created", await _kubectl.OkAsync("apply", "-f", Manifest));
-        var status = await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s");
+        await using var nodes = await Simulator.StartAsync(Server, "rollout", count: 3, sites: 1);
+        Assert.Contains("created", await Kubectl.OkAsync("apply", "-f", Manifest));
+        var status = await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s");
         Assert.Contains("successfully rolled out", status);
-        Assert.Equal("2 2", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.status.readyReplicas} {.status.availableReplicas}"));
+        Assert.Equal("2 2", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o", "jsonpath={.status.readyReplicas} {.status.availableReplicas}"));
 
-        await _kubectl.OkAsync("set", "image", "deploy/edge-microservice", "edge-microservice-container=edge-service-image:v2");
-        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
-        var history = await _kubectl.OkAsync("rollout", "history", "deploy/edge-microservice");
+        await Kubectl.OkAsync("set", "image", "deploy/edge-microservice", "edge-microservice-container=edge-service-image:v2");
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var history = await Kubectl.OkAsync("rollout", "history", "deploy/edge-microservice");
         Assert.Matches(@"(?m)^1\s", history);
         Assert.Matches(@"(?m)^2\s", history);
 
-        Assert.Contains("rolled back", await _kubectl.OkAsync("rollout", "undo", "deploy/edge-microservice"));
-        Assert.Equal("edge-service-image:latest", await _kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
+        Assert.Contains("rolled back", await Kubectl.OkAsync("rollout", "undo", "deploy/edge-microservice"));
+        Assert.Equal("edge-service-image:latest", await Kubectl.OkAsync("get", "deploy", "edge-microservice", "-o",
             "jsonpath={.spec.template.spec.containers[0].image}"));
-        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
 
-        Assert.Contains("restarted", await _kubectl.OkAsync("rollout", "restart", "deploy/edge-microservice"));
-        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
-        var pods = await _kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "name");
+        Assert.Contains("restarted", await Kubectl.OkAsync("rollout", "restart", "deploy/edge-microservice"));
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var pods = await Kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "name");
         Assert.Equal(2, pods.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
     [Fact]
     public async Task Explain_DeploymentSpec_DescribesFields()
     {
-        var output = await _kubectl.OkAsync("explain", "deployment.spec");
+        var output = await Kubectl.OkAsync("explain", "deployment.spec");
         Assert.Contains("KIND:", output);
         Assert.Contains("Deployment", output);
         Assert.Contains("replicas", output);
@@ -140,7 +123,7 @@ public sealed class KubectlTests : IAsyncLifetime
     [Fact]
     public async Task GetPodsWatch_PrintsPodsAsTheyAppear()
     {
-        using var watch = Process.Start(_kubectl.StartInfo("get", "pods", "-w"))!;
+        using var watch = Process.Start(Kubectl.StartInfo("get", "pods", "-w"))!;
         watch.StandardInput.Close();
         try
         {
@@ -156,7 +139,7 @@ public sealed class KubectlTests : IAsyncLifetime
                     image: busybox
                 """;
             var lines = new List<string?>();
-            var applyTask = _kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
+            var applyTask = Kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
             var result = await applyTask;
             Assert.True(result.ExitCode == 0, result.ToString());
             while (!lines.Any(l => l?.Contains("watched-pod", StringComparison.Ordinal) == true))
@@ -194,14 +177,14 @@ public sealed class KubectlTests : IAsyncLifetime
                   - name: c
                     image: i
             """;
-        var result = await _kubectl.RunWithInputAsync(bad, "apply", "-f", "-");
+        var result = await Kubectl.RunWithInputAsync(bad, "apply", "-f", "-");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("is invalid", result.Stderr);
         Assert.Contains("spec.replicas", result.Stderr);
 
         var unknownField = bad.Replace("Bad_Name", "good", StringComparison.Ordinal).Replace("replicas: -1", "replicaz: 1", StringComparison.Ordinal)
             .Replace("{app: other}", "{app: x}", StringComparison.Ordinal);
-        var strict = await _kubectl.RunWithInputAsync(unknownField, "apply", "-f", "-");
+        var strict = await Kubectl.RunWithInputAsync(unknownField, "apply", "-f", "-");
         Assert.NotEqual(0, strict.ExitCode);
         Assert.Contains("replicaz", strict.Stderr);
     }

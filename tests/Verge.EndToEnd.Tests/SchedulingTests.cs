@@ -7,34 +7,17 @@ namespace Verge.EndToEnd.Tests;
 /// The control plane places and moves workloads: kubectl against a real <c>verge server</c> with hollow nodes from
 /// <c>verge sim nodes</c> processes.
 /// </summary>
-public sealed class SchedulingTests : IAsyncLifetime
+public sealed class SchedulingTests : ServerTestBase
 {
-    private readonly ServerProcess _server = new();
-    private Kubectl _kubectl = null!;
-
-    private static string Manifest => Path.Combine(Verge.RepoRoot, "examples", "edge-microservice.yaml");
-
-    public async Task InitializeAsync()
-    {
-        await _server.StartAsync();
-        _kubectl = new Kubectl(_server);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _server.DeleteData();
-    }
-
     [Fact]
     public async Task SeedDeployment_RunsTwoReplicasOnHollowNodes_AndMovesThemWhenANodeDies()
     {
-        await using var siteA = await Simulator.StartAsync(_server, "edge-a", count: 2, sites: 1);
-        await using var siteB = await Simulator.StartAsync(_server, "edge-b", count: 2, sites: 1);
-        await _kubectl.OkAsync("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s");
+        await using var siteA = await Simulator.StartAsync(Server, "edge-a", count: 2, sites: 1);
+        await using var siteB = await Simulator.StartAsync(Server, "edge-b", count: 2, sites: 1);
+        await Kubectl.OkAsync("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s");
 
-        Assert.Contains("created", await _kubectl.OkAsync("apply", "-f", Manifest));
-        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        Assert.Contains("created", await Kubectl.OkAsync("apply", "-f", Manifest));
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
         var pods = await RunningPodsAsync();
         Assert.Equal(2, pods.Count);
         Assert.All(pods, p => Assert.StartsWith("edge-", p.Node, StringComparison.Ordinal));
@@ -53,18 +36,18 @@ public sealed class SchedulingTests : IAsyncLifetime
             }
 
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"replicas not moved after {clock.Elapsed}: {string.Join(", ", running)}");
-            await _kubectl.OkAsync("get", "pods", "-w", "--request-timeout=2s", "-o", "name");
+            await Kubectl.OkAsync("get", "pods", "-w", "--request-timeout=2s", "-o", "name");
         }
 
         Console.WriteLine($"replicas of a dead node running elsewhere {clock.Elapsed.TotalSeconds:F1} s after it stopped");
-        var unreachable = await _kubectl.OkAsync("get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}");
+        var unreachable = await Kubectl.OkAsync("get", "nodes", "-o", "jsonpath={.items[*].spec.taints[*].key}");
         Assert.Contains("node.kubernetes.io/unreachable", unreachable);
     }
 
     [Fact]
     public async Task PodThatFitsNowhere_StaysPendingWithTheSchedulersReason()
     {
-        await using var nodes = await Simulator.StartAsync(_server, "small", count: 2, sites: 1);
+        await using var nodes = await Simulator.StartAsync(Server, "small", count: 2, sites: 1);
         var pod = """
             apiVersion: v1
             kind: Pod
@@ -78,17 +61,17 @@ public sealed class SchedulingTests : IAsyncLifetime
                   requests:
                     memory: 4Ti
             """;
-        await _kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
-        await _kubectl.OkAsync("wait", "--for=condition=PodScheduled=false", "pod/too-big", "--timeout=60s");
-        var events = await _kubectl.OkAsync("get", "events", "--field-selector", "involvedObject.name=too-big,reason=FailedScheduling", "-o", "jsonpath={.items[*].message}");
+        await Kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
+        await Kubectl.OkAsync("wait", "--for=condition=PodScheduled=false", "pod/too-big", "--timeout=60s");
+        var events = await Kubectl.OkAsync("get", "events", "--field-selector", "involvedObject.name=too-big,reason=FailedScheduling", "-o", "jsonpath={.items[*].message}");
         Assert.Contains("0/2 nodes are available: 2 Insufficient memory.", events);
-        Assert.Equal("Pending", await _kubectl.OkAsync("get", "pod", "too-big", "-o", "jsonpath={.status.phase}"));
+        Assert.Equal("Pending", await Kubectl.OkAsync("get", "pod", "too-big", "-o", "jsonpath={.status.phase}"));
     }
 
     [Fact]
     public async Task Spread_KeepsReplicasOnDifferentSites()
     {
-        await using var nodes = await Simulator.StartAsync(_server, "spread", count: 6, sites: 3);
+        await using var nodes = await Simulator.StartAsync(Server, "spread", count: 6, sites: 3);
         var deployment = """
             apiVersion: apps/v1
             kind: Deployment
@@ -114,14 +97,14 @@ public sealed class SchedulingTests : IAsyncLifetime
                     resources:
                       requests: {cpu: 100m}
             """;
-        await _kubectl.RunWithInputAsync(deployment, "apply", "-f", "-");
-        Assert.Contains("successfully rolled out", await _kubectl.OkAsync("rollout", "status", "deploy/spread", "--timeout=60s"));
-        var nodeNames = (await _kubectl.OkAsync("get", "pods", "-l", "app=spread", "-o", "jsonpath={.items[*].spec.nodeName}"))
+        await Kubectl.RunWithInputAsync(deployment, "apply", "-f", "-");
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/spread", "--timeout=60s"));
+        var nodeNames = (await Kubectl.OkAsync("get", "pods", "-l", "app=spread", "-o", "jsonpath={.items[*].spec.nodeName}"))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var sites = new HashSet<string>();
         foreach (var node in nodeNames)
         {
-            sites.Add(await _kubectl.OkAsync("get", "node", node, "-o", "jsonpath={.metadata.labels.verge\\.dev/site}"));
+            sites.Add(await Kubectl.OkAsync("get", "node", node, "-o", "jsonpath={.metadata.labels.verge\\.dev/site}"));
         }
 
         Assert.Equal(3, nodeNames.Length);
@@ -131,7 +114,7 @@ public sealed class SchedulingTests : IAsyncLifetime
     [Fact]
     public async Task DaemonSet_FollowsNodeLabels()
     {
-        await using var nodes = await Simulator.StartAsync(_server, "ds", count: 3, sites: 1);
+        await using var nodes = await Simulator.StartAsync(Server, "ds", count: 3, sites: 1);
         var daemonSet = """
             apiVersion: apps/v1
             kind: DaemonSet
@@ -149,21 +132,21 @@ public sealed class SchedulingTests : IAsyncLifetime
                   - name: c
                     image: busybox
             """;
-        await _kubectl.RunWithInputAsync(daemonSet, "apply", "-f", "-");
-        await _kubectl.OkAsync("label", "node", "ds-0001", "role=gateway");
-        await _kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
-        Assert.Equal("ds-0001", await _kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
+        await Kubectl.RunWithInputAsync(daemonSet, "apply", "-f", "-");
+        await Kubectl.OkAsync("label", "node", "ds-0001", "role=gateway");
+        await Kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
+        Assert.Equal("ds-0001", await Kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
 
-        await _kubectl.OkAsync("label", "node", "ds-0002", "role=gateway");
-        await _kubectl.OkAsync("label", "node", "ds-0001", "role-");
-        await _kubectl.OkAsync("wait", "--for=delete", "pods", "-l", "app=collector", "--field-selector", "spec.nodeName=ds-0001", "--timeout=60s");
-        await _kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
-        Assert.Equal("ds-0002", await _kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
+        await Kubectl.OkAsync("label", "node", "ds-0002", "role=gateway");
+        await Kubectl.OkAsync("label", "node", "ds-0001", "role-");
+        await Kubectl.OkAsync("wait", "--for=delete", "pods", "-l", "app=collector", "--field-selector", "spec.nodeName=ds-0001", "--timeout=60s");
+        await Kubectl.OkAsync("wait", "--for=jsonpath={.status.numberReady}=1", "ds/collector", "--timeout=60s");
+        Assert.Equal("ds-0002", await Kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
     }
 
     private async Task<List<(string Name, string Node)>> RunningPodsAsync()
     {
-        var list = JsonNode.Parse(await _kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "json"))!;
+        var list = JsonNode.Parse(await Kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "json"))!;
         return list["items"]!.AsArray()
             .Where(p => p!["status"]?["phase"]?.GetValue<string>() == "Running" && p["metadata"]!["deletionTimestamp"] is null)
             .Select(p => (p!["metadata"]!["name"]!.GetValue<string>(), p["spec"]!["nodeName"]?.GetValue<string>() ?? ""))
