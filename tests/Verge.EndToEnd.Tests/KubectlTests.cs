@@ -111,6 +111,15 @@ public sealed class KubectlTests : ServerTestBase
     }
 
     [Fact]
+    public async Task Auth_CanIAndWhoAmI_AnswerForTheAdmin()
+    {
+        Assert.Equal("yes", (await Kubectl.OkAsync("auth", "can-i", "create", "deployments")).Trim());
+        var whoami = await Kubectl.OkAsync("auth", "whoami");
+        Assert.Contains("verge-admin", whoami);
+        Assert.Contains("system:masters", whoami);
+    }
+
+    [Fact]
     public async Task Explain_DeploymentSpec_DescribesFields()
     {
         var output = await Kubectl.OkAsync("explain", "deployment.spec");

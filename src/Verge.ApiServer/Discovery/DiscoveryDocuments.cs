@@ -14,7 +14,10 @@ internal sealed class DiscoveryDocuments
     private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
     private static readonly string[] NamespaceVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
 
-    private static string[] VerbsOf(ResourceType type) => type.Kind == "Namespace" && type.Group.Length == 0 ? NamespaceVerbs : AllVerbs;
+    private static string[] VerbsOf(ResourceType type) =>
+        type.Kind == "Namespace" && type.Group.Length == 0 ? NamespaceVerbs
+        : Security.AccessReviews.IsReview(type) ? ["create"]
+        : AllVerbs;
     private static readonly string[] SubresourceVerbs = ["get", "patch", "update"];
 
     private readonly Dictionary<string, byte[]> _resourceLists = new(StringComparer.Ordinal);

@@ -110,7 +110,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddHostedService<Compactor>();
         builder.Services.AddSingleton<ResourceEndpoint>();
         builder.Services.AddSingleton<Authentication>();
-        builder.Services.AddSingleton(new DiscoveryDocuments(ResourceCatalog.All, VersionInfo.GitVersion));
+        builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
         configure?.Invoke(builder.Services);
         var app = builder.Build();
@@ -277,7 +277,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 await services.GetRequiredService<ResourceEndpoint>().HandleAsync(context, "", v, rest);
                 return;
             case ["apis", var g, var v, .. var rest] when rest.Length > 0:
-                await services.GetRequiredService<ResourceEndpoint>().HandleAsync(context, g, v, rest);
+                if (!await AccessReviews.TryHandleAsync(context, g, v, rest, services.GetRequiredService<ApiServerOptions>().MaxRequestBodyBytes))
+                {
+                    await services.GetRequiredService<ResourceEndpoint>().HandleAsync(context, g, v, rest);
+                }
+
                 return;
             default:
                 throw ApiException.NotFoundPath();

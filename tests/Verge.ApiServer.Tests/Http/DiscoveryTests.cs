@@ -44,4 +44,18 @@ public sealed class DiscoveryTests(ApiServerFixture server) : IClassFixture<ApiS
         var pods = core["resources"]!.AsArray().Single(r => r!["name"]!.GetValue<string>() == "pods")!;
         Assert.Contains(pods["verbs"]!.AsArray(), v => v!.GetValue<string>() == "deletecollection");
     }
+
+    [Fact]
+    public async Task SelfSubjectAccessReview_AnswersForTheCaller()
+    {
+        const string review = """{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"verb":"list","resource":"secrets"}}}""";
+        var admin = await (await _client.PostAsync("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Api.Json(review))).ReadObjectAsync();
+        Assert.True(admin["status"]!["allowed"]!.GetValue<bool>());
+        var other = server.UserClient("device-7", "edge-devices");
+        var refused = await (await other.PostAsync("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Api.Json(review))).ReadObjectAsync();
+        Assert.False(refused["status"]!["allowed"]!.GetValue<bool>());
+        await Api.StatusOf(await _client.PostAsync("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            Api.Json("""{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{}}""")), 422);
+        await Api.StatusOf(await _client.GetAsync("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 405);
+    }
 }
