@@ -54,6 +54,12 @@ public class GarbageCollectorTests
         Assert.False(removed);
         Assert.Contains(GarbageCollector.OrphanFinalizer, marked.Metadata.Finalizers!);
         await deployments.WaitUntilAsync(() => deployments.List().Count == 0, "deployment gone");
+
+        // Each informer follows the store on its own: wait until this one has seen the orphaning write, which the
+        // store committed before the Deployment went away.
+        await replicaSets.WaitUntilAsync(
+            () => replicaSets.List().All(r => !(r.Metadata.OwnerReferences ?? []).Any(o => o.Uid == owner.Metadata.Uid)),
+            "replica set orphaned");
         var rs = Assert.Single(replicaSets.List());
         Assert.DoesNotContain(rs.Metadata.OwnerReferences ?? [], o => o.Uid == owner.Metadata.Uid);
         Assert.Equal(2, pods.List().Count(p => Objects.ControllerOf(p)?.Uid == rs.Metadata.Uid));
