@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
@@ -200,8 +199,4 @@ internal static class ObjectCodec
         return message;
     }
 
-    /// <summary>UTF-8 bytes of a JSON array built from already-encoded items.</summary>
-    public static void WriteRaw(Utf8JsonWriter writer, ReadOnlySpan<byte> json) => writer.WriteRawValue(json, skipInputValidation: true);
-
-    public static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

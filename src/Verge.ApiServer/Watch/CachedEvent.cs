@@ -47,8 +47,6 @@ internal sealed class CachedEvent
     /// <summary>The object after the change (for a delete: its last state), with resourceVersion = the event's revision.</summary>
     public ReadOnlySpan<byte> CurrentJson => _current;
 
-    public bool HasPrevious => _previous is not null;
-
     public KubeObject Current => _currentObject ??= ObjectCodec.Decode(Type, _current, Revision);
 
     public KubeObject? Previous => _previous is null ? null : _previousObject ??= ObjectCodec.Decode(Type, _previous, _previousRevision);

@@ -32,9 +32,6 @@ internal sealed class Watcher : IDisposable
 
     public ResourceType Type { get; }
 
-    /// <summary>Set when the watcher was closed because it fell behind.</summary>
-    public bool Overflowed { get; private set; }
-
     /// <summary>The events for this watcher; an item with a null event is a bookmark marker.</summary>
     public ChannelReader<(WatchFrameType Type, CachedEvent? Event, long Revision)> Events => _queue.Reader;
 
@@ -96,7 +93,6 @@ internal sealed class Watcher : IDisposable
             return true;
         }
 
-        Overflowed = true;
         _queue.Writer.TryComplete();
         return false;
     }

@@ -21,6 +21,7 @@ namespace Verge.Controllers.DaemonSets;
 internal sealed partial class DaemonSetController : Controller
 {
     private readonly Informer<DaemonSet> _daemonSets;
+    private readonly OwnerRouter<DaemonSet> _owners;
     private readonly Informer<Pod> _pods;
     private readonly Informer<Node> _nodes;
     private readonly ApiClient _client;
@@ -43,6 +44,7 @@ internal sealed partial class DaemonSetController : Controller
     {
         daemonSetOptions.Validate();
         _daemonSets = daemonSets;
+        _owners = new OwnerRouter<DaemonSet>(daemonSets, "DaemonSet", ds => ds.Spec.Selector, Enqueue);
         _pods = pods;
         _nodes = nodes;
         _client = client;
@@ -58,9 +60,10 @@ internal sealed partial class DaemonSetController : Controller
         });
         pods.AddHandler(new InformerHandler<Pod>
         {
-            OnAdd = EnqueueController,
-            OnUpdate = (_, pod) => EnqueueController(pod),
-            OnDelete = EnqueueController,
+            // DaemonSets do not adopt orphans: a pod event concerns only the DaemonSet that controls it.
+            OnAdd = _owners.EnqueueOwner,
+            OnUpdate = (_, pod) => _owners.EnqueueOwner(pod),
+            OnDelete = _owners.EnqueueOwner,
         });
         nodes.AddHandler(new InformerHandler<Node>
         {
@@ -153,16 +156,6 @@ internal sealed partial class DaemonSetController : Controller
         if (written is not null)
         {
             RecordWrite(key, _daemonSets, Objects.RevisionOf(written));
-        }
-    }
-
-    private void EnqueueController(Pod pod)
-    {
-        if (Objects.ControllerOf(pod) is { Kind: "DaemonSet" } reference
-            && _daemonSets.Get(pod.Metadata.Namespace, reference.Name) is { } ds
-            && ds.Metadata.Uid == reference.Uid)
-        {
-            Enqueue(Objects.KeyOf(ds));
         }
     }
 
