@@ -98,6 +98,34 @@ public sealed class ListWatchTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task List_WithPodFieldSelectors_FiltersByNodeAndPhase()
+    {
+        await CreateNamespaceAsync("podfields");
+        foreach (var (name, node) in new[] { ("on-a", "node-a"), ("on-b", "node-b"), ("nowhere", "") })
+        {
+            var spec = node.Length > 0 ? $",\"nodeName\":\"{node}\"" : "";
+            var pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" + name + "\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]" + spec + "}}";
+            Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/podfields/pods", Api.Json(pod))).StatusCode);
+        }
+
+        var running = new HttpRequestMessage(HttpMethod.Patch, "/api/v1/namespaces/podfields/pods/on-a/status")
+        {
+            Content = Api.Json("""{"status":{"phase":"Running"}}""", "application/merge-patch+json"),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(running)).StatusCode);
+
+        async Task<string[]> Names(string query) =>
+            (await (await _client.GetAsync("/api/v1/namespaces/podfields/pods?" + query)).ReadObjectAsync())["items"]!.AsArray()
+                .Select(i => i!["metadata"]!["name"]!.GetValue<string>()).ToArray();
+
+        Assert.Equal(["on-b"], await Names("fieldSelector=spec.nodeName%3Dnode-b"));
+        Assert.Equal(["nowhere"], await Names("fieldSelector=spec.nodeName%3D"));
+        Assert.Equal(["on-a"], await Names("fieldSelector=status.phase%3DRunning"));
+        Assert.Equal(["on-b", "nowhere"], (await Names("fieldSelector=status.phase%3DPending")).Order(StringComparer.Ordinal).Reverse().ToArray());
+        Assert.Equal(["on-b"], await Names("fieldSelector=status.phase%3DPending,metadata.namespace%3Dpodfields,spec.nodeName!%3D"));
+    }
+
+    [Fact]
     public async Task List_AsTable_HasNameColumnsAndAge()
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces");
