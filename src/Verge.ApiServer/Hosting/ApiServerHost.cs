@@ -221,7 +221,8 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
             if (JoinEndpoint.Matches(context.Request.Path))
             {
-                // The join endpoint authenticates by bootstrap token: the caller has no certificate yet.
+                // Joining authenticates by bootstrap token (and fetching the CA by nothing): the caller has no
+                // certificate yet.
                 await services.GetRequiredService<JoinEndpoint>().HandleAsync(context);
                 return;
             }

@@ -10,7 +10,8 @@ using Verge.Core.Validation;
 namespace Verge.ApiServer.Nodes;
 
 /// <summary>
-/// <c>POST /verge/v1/join</c>: trades a bootstrap token and a certificate signing request for a node client
+/// <c>GET /verge/v1/cacerts</c> serves the cluster CA in PEM (public, like K3s' /cacerts: an agent checks it
+/// against the pin in its token, then requires the server's chain to end in it). <c>POST /verge/v1/join</c> trades a bootstrap token and a certificate signing request for a node client
 /// certificate (CN <c>system:node:NAME</c>, O <c>system:nodes</c>, client auth, one year) signed by the cluster CA.
 /// The only endpoint a caller without a certificate may use besides the health checks. Every failure is a
 /// Kubernetes Status: 400 for a malformed body, 401 for a token that is unknown, wrong or expired (one message for
@@ -30,10 +31,23 @@ internal sealed partial class JoinEndpoint(
     private readonly Queue<DateTimeOffset> _failures = new();
     private readonly Lock _failuresLock = new();
 
-    public static bool Matches(PathString path) => path.Value == JoinRequest.Path;
+    public static bool Matches(PathString path) => path.Value is JoinRequest.Path or JoinRequest.CaPath;
 
     public async Task HandleAsync(HttpContext context)
     {
+        if (context.Request.Path.Value == JoinRequest.CaPath)
+        {
+            if (context.Request.Method is not ("GET" or "HEAD"))
+            {
+                throw ApiException.MethodNotAllowed(context.Request.Method);
+            }
+
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/x-pem-file";
+            await context.Response.WriteAsync(ca.CertificatePem, context.RequestAborted);
+            return;
+        }
+
         var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         try
         {

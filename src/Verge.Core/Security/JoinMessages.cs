@@ -7,6 +7,12 @@ public sealed class JoinRequest
 {
     public const string Path = "/verge/v1/join";
 
+    /// <summary>
+    /// Where the cluster CA certificate is served, in PEM, without authentication, so that a joining agent can check
+    /// it against the pin in its token before it sends the token anywhere.
+    /// </summary>
+    public const string CaPath = "/verge/v1/cacerts";
+
     /// <summary>The bare token <c>ID.SECRET</c>.</summary>
     public string? Token { get; set; }
 
