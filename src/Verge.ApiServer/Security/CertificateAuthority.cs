@@ -116,7 +116,7 @@ public sealed class CertificateAuthority : IDisposable
 
     /// <summary>
     /// Reads a PEM PKCS#10 certificate signing request, checks its signature and that its key is RSA of at least 2048
-    /// bits or ECDSA on P-256 or P-384, and returns its public key. Throws <see cref="FormatException"/> saying what
+    /// bits (at most 8192) or ECDSA on P-256 or P-384, and returns its public key. Throws <see cref="FormatException"/> saying what
     /// is wrong otherwise. Nothing else of the request (subject, extensions) is used: the CA decides those.
     /// </summary>
     public static PublicKey ReadClientCsr(string csrPem)
@@ -138,9 +138,9 @@ public sealed class CertificateAuthority : IDisposable
             case "1.2.840.113549.1.1.1":
                 using (var rsa = key.GetRSAPublicKey())
                 {
-                    if (rsa is null || rsa.KeySize < 2048)
+                    if (rsa is null || rsa.KeySize is < 2048 or > 8192)
                     {
-                        throw new FormatException($"the certificate signing request's RSA key has {rsa?.KeySize} bits; at least 2048 are required");
+                        throw new FormatException($"the certificate signing request's RSA key has {rsa?.KeySize} bits; 2048 to 8192 are accepted");
                     }
                 }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Verge.ApiServer.Security;
 
@@ -254,5 +255,28 @@ public sealed class NodeAuthorizationTests : IClassFixture<NodeAuthorizationTest
         using var impostor = _cluster.UserClient("system:node:edge-a", "some-group");
 
         Assert.Equal(HttpStatusCode.Forbidden, (await impostor.GetAsync($"/api/v1/namespaces/{Ns}/pods/pa")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("get", "secrets", "sa", true)]
+    [InlineData("get", "secrets", "sb", false)]
+    [InlineData("list", "secrets", "", false)]
+    [InlineData("create", "events", "", true)]
+    public async Task SelfSubjectAccessReview_AnswersWithTheNodeAuthorizer(string verb, string resource, string name, bool allowed)
+    {
+        var review = new JsonObject
+        {
+            ["apiVersion"] = "authorization.k8s.io/v1",
+            ["kind"] = "SelfSubjectAccessReview",
+            ["spec"] = new JsonObject
+            {
+                ["resourceAttributes"] = new JsonObject { ["verb"] = verb, ["resource"] = resource, ["namespace"] = Ns, ["name"] = name },
+            },
+        }.ToJsonString();
+
+        using var response = await _a.PostAsync("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Api.Json(review));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(allowed, (await response.ReadObjectAsync())["status"]!["allowed"]!.GetValue<bool>());
     }
 }
