@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Discovery;
 using Verge.ApiServer.Http;
+using Verge.ApiServer.Nodes;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Security;
 using Verge.ApiServer.Watch;
@@ -110,6 +111,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddHostedService<Compactor>();
         builder.Services.AddSingleton<ResourceEndpoint>();
         builder.Services.AddSingleton<Authentication>();
+        builder.Services.AddSingleton<NodeAuthorizer>();
+        builder.Services.AddSingleton<BootstrapTokenStore>();
+        builder.Services.AddSingleton<JoinEndpoint>();
         builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
         configure?.Invoke(builder.Services);
@@ -212,6 +216,14 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             if (Authentication.IsPublic(context.Request.Path))
             {
                 await WritePlainAsync(context, "ok");
+                return;
+            }
+
+            if (JoinEndpoint.Matches(context.Request.Path))
+            {
+                // Joining authenticates by bootstrap token (and fetching the CA by nothing): the caller has no
+                // certificate yet.
+                await services.GetRequiredService<JoinEndpoint>().HandleAsync(context);
                 return;
             }
 

@@ -35,12 +35,15 @@ public sealed class ApiException : Exception
 
     public static ApiException Unauthorized() => new(401, "Unauthorized", "Unauthorized");
 
-    public static ApiException Forbidden(string user, string verb, ResourceType? type, string? ns, string? name = null)
+    public static ApiException Forbidden(
+        string user, string verb, ResourceType? type, string? ns, string? name = null, string? subresource = null, string? reason = null)
     {
-        var resource = type is null ? "" : $"resource \"{type.Plural}\" in API group \"{type.Group}\"";
+        var plural = type is null ? null : subresource is null ? type.Plural : $"{type.Plural}/{subresource}";
+        var resource = type is null ? "" : $"resource \"{plural}\" in API group \"{type.Group}\"";
         var scope = ns is null ? " at the cluster scope" : $" in the namespace \"{ns}\"";
         var what = name is null ? "" : $" \"{name}\"";
-        return new(403, "Forbidden", $"{type?.GroupResource ?? "resource"}{what} is forbidden: User \"{user}\" cannot {verb} {resource}{scope}",
+        var why = reason is null ? "" : ": " + reason;
+        return new(403, "Forbidden", $"{type?.GroupResource ?? "resource"}{what} is forbidden: User \"{user}\" cannot {verb} {resource}{scope}{why}",
             new StatusDetails { Name = name, Group = type?.Group, Kind = type?.Plural });
     }
 

@@ -22,6 +22,7 @@ internal sealed partial class ResourceEndpoint
         var node = await ReadObjectAsync(context, path, ct);
         ResourceService.ResetStatusForCreate(path.Type, node);
         var obj = Decode(context, path.Type, node, options);
+        Authorization.CheckCreate(context, path.Type, path.Namespace, obj);
         var created = await service.CreateAsync(path.Type, path.Namespace, obj, options,
             (candidate, _) => Patcher.RecordManager(path.Type, null, candidate, options.FieldManager, "Update", time.GetUtcNow()), ct);
         await WriteObjectAsync(context, options.DryRun ? 200 : 201, path.Type, created);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Verge.ApiServer.Nodes;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Watch;
 using Verge.Core.Meta;
@@ -14,6 +15,7 @@ internal sealed partial class ResourceEndpoint(
     ResourceService service,
     WatchCache watchCache,
     ApiServerOptions serverOptions,
+    NodeAuthorizer nodeAuthorizer,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
@@ -21,7 +23,7 @@ internal sealed partial class ResourceEndpoint(
         var path = ResourcePath.Parse(group, version, segments);
         var request = context.Request;
         var ct = context.RequestAborted;
-        Authorization.Require(context, path, request.Method);
+        await Authorization.RequireAsync(context, path, request.Method, nodeAuthorizer);
         switch (request.Method)
         {
             case "GET" when path.IsItem && path.Subresource == "scale":

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Verge.ApiServer.Http;
+using Verge.ApiServer.Nodes;
 using Verge.ApiServer.Serialization;
 using Verge.Core.Meta;
 
@@ -29,6 +31,35 @@ internal static class AccessReviews
     ];
 
     public static bool IsReview(ResourceType type) => Types.Contains(type);
+
+    /// <summary>What the node authorizer says about the attributes of a review a node sends about itself.</summary>
+    private static async Task<JsonObject> ReviewForNodeAsync(HttpContext context, string node, JsonObject attributes)
+    {
+        string? Text(string field) => attributes[field] is JsonValue v && v.TryGetValue<string>(out var t) && t.Length > 0 ? t : null;
+        var verb = Text("verb") ?? "";
+        var group = Text("group") ?? "";
+        var version = Text("version");
+        var resource = Text("resource");
+        var type = ResourceCatalog.All.FirstOrDefault(t =>
+            t.Group == group && t.Plural == resource && (version is null or "*" || t.Version == version));
+        if (type is null)
+        {
+            return new JsonObject { ["allowed"] = false, ["reason"] = $"node \"{node}\" may not use {resource ?? "this resource"}" };
+        }
+
+        var name = Text("name");
+        var path = new ResourcePath(type, type.Namespaced ? Text("namespace") : null, verb == "create" ? null : name, Text("subresource"));
+        var query = new QueryCollection(new Dictionary<string, Microsoft.Extensions.Primitives.StringValues>
+        {
+            ["fieldSelector"] = (attributes["fieldSelector"] as JsonObject)?["rawSelector"]?.GetValue<string>() ?? "",
+        });
+        var decision = await context.RequestServices.GetRequiredService<NodeAuthorizer>()
+            .AuthorizeAsync(node, verb, path, query, context.RequestAborted);
+        var allowed = decision.Allowed && (decision.RequiredCreateName is null || name is null || name == decision.RequiredCreateName);
+        return allowed
+            ? new JsonObject { ["allowed"] = true, ["reason"] = "allowed by the node authorizer" }
+            : new JsonObject { ["allowed"] = false, ["reason"] = decision.Reason ?? $"a node may only create the {type.Kind} named \"{decision.RequiredCreateName}\"" };
+    }
 
     /// <summary>Answers a review POSTed to <c>/apis/{group}/v1/{plural}</c>; returns false when the path is not a review.</summary>
     public static async Task<bool> TryHandleAsync(HttpContext context, string group, string version, string[] rest, long bodyLimit)
@@ -71,7 +102,9 @@ internal static class AccessReviews
             answer["spec"] = spec.DeepClone();
             answer["status"] = user.IsAdmin
                 ? new JsonObject { ["allowed"] = true, ["reason"] = $"{UserInfo.MastersGroup} may do everything" }
-                : new JsonObject { ["allowed"] = false, ["reason"] = "only members of system:masters are authorized" };
+                : NodeIdentityNames.NodeNameOf(user) is { } node && spec["resourceAttributes"] is JsonObject attributes
+                    ? await ReviewForNodeAsync(context, node, attributes)
+                    : new JsonObject { ["allowed"] = false, ["reason"] = "only members of system:masters and nodes are authorized" };
         }
         else
         {

@@ -114,6 +114,74 @@ public sealed class CertificateAuthority : IDisposable
         return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>
+    /// Reads a PEM PKCS#10 certificate signing request, checks its signature and that its key is RSA of at least 2048
+    /// bits (at most 8192) or ECDSA on P-256 or P-384, and returns its public key. Throws <see cref="FormatException"/> saying what
+    /// is wrong otherwise. Nothing else of the request (subject, extensions) is used: the CA decides those.
+    /// </summary>
+    public static PublicKey ReadClientCsr(string csrPem)
+    {
+        ArgumentNullException.ThrowIfNull(csrPem);
+        CertificateRequest request;
+        try
+        {
+            request = CertificateRequest.LoadSigningRequestPem(csrPem, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default);
+        }
+        catch (CryptographicException e)
+        {
+            throw new FormatException($"the certificate signing request is not a valid PEM PKCS#10 request with a valid signature: {e.Message}", e);
+        }
+
+        var key = request.PublicKey;
+        switch (key.Oid.Value)
+        {
+            case "1.2.840.113549.1.1.1":
+                using (var rsa = key.GetRSAPublicKey())
+                {
+                    if (rsa is null || rsa.KeySize is < 2048 or > 8192)
+                    {
+                        throw new FormatException($"the certificate signing request's RSA key has {rsa?.KeySize} bits; 2048 to 8192 are accepted");
+                    }
+                }
+
+                break;
+            case "1.2.840.10045.2.1":
+                using (var ec = key.GetECDsaPublicKey())
+                {
+                    var curve = ec?.ExportParameters(false).Curve.Oid.Value;
+                    if (curve is not ("1.2.840.10045.3.1.7" or "1.3.132.0.34"))
+                    {
+                        throw new FormatException("the certificate signing request's EC key must be on curve P-256 or P-384");
+                    }
+                }
+
+                break;
+            default:
+                throw new FormatException($"the certificate signing request's key type ({key.Oid.FriendlyName ?? key.Oid.Value}) is not supported: use RSA (2048 bits or more) or ECDSA P-256/P-384");
+        }
+
+        return key;
+    }
+
+    /// <summary>
+    /// Issues a client certificate for a key the caller holds (from <see cref="ReadClientCsr"/>): subject CN
+    /// <paramref name="user"/> and an O per group, client-auth usage only.
+    /// </summary>
+    public X509Certificate2 IssueClientFor(PublicKey publicKey, string user, IEnumerable<string> groups, TimeSpan lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(publicKey);
+        var subject = new X500DistinguishedNameBuilder();
+        foreach (var group in groups)
+        {
+            subject.AddOrganizationName(group);
+        }
+
+        subject.AddCommonName(user);
+        var request = new CertificateRequest(subject.Build(), publicKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        return Sign(request, lifetime);
+    }
+
     /// <summary>Whether <paramref name="certificate"/> was issued by this CA and is valid now.</summary>
     public bool Verify(X509Certificate2 certificate)
     {
