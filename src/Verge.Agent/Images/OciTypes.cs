@@ -73,18 +73,25 @@ internal sealed record OciImageConfig
     public OciRootfs? Rootfs { get; init; }
 }
 
+/// <summary>The "config" object of an image config, whose keys are capitalised by the spec.</summary>
 internal sealed record OciRuntimeConfig
 {
+    [JsonPropertyName("User")]
     public string? User { get; init; }
 
+    [JsonPropertyName("Env")]
     public List<string>? Env { get; init; }
 
+    [JsonPropertyName("Entrypoint")]
     public List<string>? Entrypoint { get; init; }
 
+    [JsonPropertyName("Cmd")]
     public List<string>? Cmd { get; init; }
 
+    [JsonPropertyName("WorkingDir")]
     public string? WorkingDir { get; init; }
 
+    [JsonPropertyName("StopSignal")]
     public string? StopSignal { get; init; }
 }
 
