@@ -20,7 +20,7 @@ public static class TestImages
 {
     private static readonly SemaphoreSlim LayoutLock = new(1, 1);
     private static readonly Dictionary<string, string> Tags = new(StringComparer.Ordinal);
-    private static string? s_layout;
+    private static string? _layout;
 
     /// <summary>
     /// Pushes the busybox image as <c>{registry.Host}/{name}:{tag}</c> and returns that reference. The image's
@@ -66,7 +66,7 @@ public static class TestImages
         try
         {
             var umoci = Tools.Require("umoci", "umoci");
-            if (s_layout is null)
+            if (_layout is null)
             {
                 var busybox = File.Exists("/bin/busybox") ? "/bin/busybox" : Tools.Require("busybox", "busybox-static");
                 var work = Tools.TempDir("verge-busybox");
@@ -80,13 +80,13 @@ public static class TestImages
                 await Tools.RunAsync(umoci, ["repack", "--image", $"{layout}:base", bundle], ct);
                 await Tools.RunAsync(umoci, ["config", "--image", $"{layout}:base",
                     "--config.env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--config.cmd", "sh"], ct);
-                s_layout = layout;
+                _layout = layout;
             }
 
             if (!Tags.TryGetValue(key, out var tag))
             {
                 tag = $"ep{Tags.Count}";
-                var args = new List<string> { "config", "--image", $"{s_layout}:base", "--tag", tag };
+                var args = new List<string> { "config", "--image", $"{_layout}:base", "--tag", tag };
                 if (entrypoint is not null)
                 {
                     args.AddRange(entrypoint.Select(e => $"--config.entrypoint={e}"));
@@ -96,7 +96,7 @@ public static class TestImages
                 Tags[key] = tag;
             }
 
-            return $"oci:{s_layout}:{tag}";
+            return $"oci:{_layout}:{tag}";
         }
         finally
         {
