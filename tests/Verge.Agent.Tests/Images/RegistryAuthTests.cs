@@ -1,0 +1,133 @@
+using System.Runtime.Versioning;
+using Verge.Agent.Images;
+using Verge.Agent.Tests.Support;
+using static Verge.Agent.Tests.Support.TestImages;
+
+namespace Verge.Agent.Tests.Images;
+
+/// <summary>Authentication, redirects and manifest lists, against the in-test <see cref="FakeRegistry"/>.</summary>
+[SupportedOSPlatform("linux")]
+public sealed class RegistryAuthTests : IDisposable
+{
+    private static readonly BuiltImage Image = Build([new Layer().File("hello", "auth").Build()]);
+    private readonly ImageStoreHarness _harness = new();
+
+    public void Dispose() => _harness.Dispose();
+
+    [Fact]
+    public async Task Pull_WithBasicAuth_SendsTheCredentials()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Basic, ("robot", "s3cret"));
+        registry.AddImage("team/app", "v1", Image);
+
+        var image = await _harness.Open().PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always,
+            new RegistryCredentials("robot", "s3cret"), CancellationToken.None);
+
+        Assert.Equal(Image.ManifestDigest, image.Digest);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong")]
+    public async Task Pull_WithBasicAuthAndNoOrWrongCredentials_FailsUnauthorized(string? password)
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Basic, ("robot", "s3cret"));
+        registry.AddImage("team/app", "v1", Image);
+        var credentials = password is null ? null : new RegistryCredentials("robot", password);
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            _harness.Open().PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, credentials, CancellationToken.None));
+
+        Assert.Equal("ErrImagePull", error.Reason);
+        Assert.Contains("unauthorized", error.Message);
+    }
+
+    [Fact]
+    public async Task Pull_WithBearerAuth_GetsATokenWithCredentialsOnceAndReusesIt()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Bearer, ("robot", "s3cret"));
+        registry.AddImage("team/app", "v1", Image);
+        var store = _harness.Open();
+        var credentials = new RegistryCredentials("robot", "s3cret");
+
+        await store.PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, credentials, CancellationToken.None);
+        var again = await store.PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, credentials, CancellationToken.None);
+
+        Assert.Equal(Image.ManifestDigest, again.Digest);
+        Assert.Equal(1, registry.TokenRequests);
+        Assert.Equal(["repository:team/app:pull"], registry.TokenScopes);
+    }
+
+    [Fact]
+    public async Task Pull_WithBearerAuth_WhenTheTokenServiceRefusesTheCredentials_FailsUnauthorized()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Bearer, ("robot", "s3cret"));
+        registry.AddImage("team/app", "v1", Image);
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => _harness.Open().PullAsync(
+            $"{registry.Host}/team/app:v1", PullPolicy.Always, new RegistryCredentials("robot", "nope"), CancellationToken.None));
+
+        Assert.Contains("unauthorized", error.Message);
+        Assert.Contains("token service", error.Message);
+    }
+
+    [Fact]
+    public async Task Pull_WithAnonymousBearerToken_AndRedirectedBlobs_DoesNotLeakTheTokenToStorage()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Bearer, redirectBlobs: true);
+        registry.AddImage("library/public", "latest", Image);
+        var store = _harness.Open();
+
+        var image = await store.PullAsync($"{registry.Host}/library/public", PullPolicy.IfNotPresent, null, CancellationToken.None);
+
+        Assert.Equal(Image.ManifestDigest, image.Digest);
+        Assert.Equal(1, registry.TokenRequests);
+        Assert.Equal(0, registry.StorageRequestsWithAuthorization);
+        var rootfs = await store.GetRootfsAsync(image, CancellationToken.None);
+        Assert.Equal("auth", await File.ReadAllTextAsync(Path.Combine(rootfs, "hello")));
+    }
+
+    [Theory]
+    [InlineData("amd64", null, "amd64")]
+    [InlineData("arm64", "v8", "arm64")]
+    [InlineData("arm", "v7", "arm-v7")]
+    public async Task Pull_ManifestList_ResolvesToTheNodePlatform(string architecture, string? variant, string expected)
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        var images = new (BuiltImage Image, string Architecture, string? Variant)[]
+        {
+            (Build([new Layer().File("arch", "amd64").Build()], architecture: "amd64"), "amd64", null),
+            (Build([new Layer().File("arch", "arm64").Build()], architecture: "arm64", variant: "v8"), "arm64", "v8"),
+            (Build([new Layer().File("arch", "arm-v6").Build()], architecture: "arm", variant: "v6"), "arm", "v6"),
+            (Build([new Layer().File("arch", "arm-v7").Build()], architecture: "arm", variant: "v7"), "arm", "v7"),
+        };
+        foreach (var (image, _, _) in images)
+        {
+            registry.AddImage("multi/app", image.ManifestDigest, image);
+        }
+
+        registry.AddIndex("multi/app", "v1", BuildIndex(images));
+        var store = _harness.Open(architecture: architecture, variant: variant);
+
+        var pulled = await store.PullAsync($"{registry.Host}/multi/app:v1", PullPolicy.IfNotPresent, null, CancellationToken.None);
+
+        Assert.Equal(architecture, pulled.Config.Architecture);
+        var rootfs = await store.GetRootfsAsync(pulled, CancellationToken.None);
+        Assert.Equal(expected, await File.ReadAllTextAsync(Path.Combine(rootfs, "arch")));
+    }
+
+    [Fact]
+    public async Task Pull_ManifestListWithoutTheNodePlatform_FailsNamingWhatItOffers()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        var amd64 = Build([new Layer().File("arch", "amd64").Build()], architecture: "amd64");
+        registry.AddImage("multi/app", amd64.ManifestDigest, amd64);
+        registry.AddIndex("multi/app", "v1", BuildIndex([(amd64, "amd64", null)]));
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => _harness.Open(architecture: "riscv64").PullAsync(
+            $"{registry.Host}/multi/app:v1", PullPolicy.IfNotPresent, null, CancellationToken.None));
+
+        Assert.Contains("linux/riscv64", error.Message);
+        Assert.Contains("linux/amd64", error.Message);
+    }
+}
