@@ -31,9 +31,9 @@ internal sealed partial class ImageStore
             : FallbackImportName;
         var staging = _content.NewTempPath("import");
         Directory.CreateDirectory(staging);
+        var archiveContent = new ArchiveContent();
         try
         {
-            var archiveContent = new ArchiveContent();
             await ReadArchiveAsync(OpenMaybeGzip(archive), staging, archiveContent, ct);
             var imported = archiveContent.Metadata.TryGetValue("index.json", out var index)
                 ? await ImportOciLayoutAsync(index, archiveContent, name, ct)
@@ -54,12 +54,19 @@ internal sealed partial class ImageStore
 
             return imported;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidDataException or FormatException)
+        catch (Exception e)
         {
-            throw new ImagePullException($"importing the archive failed: {e.Message}", e);
+            RemoveUnpinned(archiveContent.Promoted, archiveContent.Promoted);
+            if (e is IOException or UnauthorizedAccessException or JsonException or InvalidDataException or FormatException)
+            {
+                throw new ImagePullException($"importing the archive failed: {e.Message}", e);
+            }
+
+            throw;
         }
         finally
         {
+            Unpin(archiveContent.Promoted);
             ContentStore.TryDelete(staging);
         }
     }
@@ -214,10 +221,14 @@ internal sealed partial class ImageStore
             };
             foreach (var file in layers.Append(config))
             {
-                Promote(file);
+                Promote(content, file);
             }
 
-            var digest = await _content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, ImagesJsonContext.Default.OciManifest), ct);
+            var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ImagesJsonContext.Default.OciManifest);
+            var staged = Path.Combine(Path.GetDirectoryName(config.Path)!, "manifest-" + content.Promoted.Count);
+            await File.WriteAllBytesAsync(staged, manifestBytes, ct);
+            var digest = DigestOf(manifestBytes);
+            Promote(content, new StagedFile(staged, digest, manifestBytes.Length));
             var tags = entry.RepoTags is { Count: > 0 } repoTags ? repoTags : [$"{name}@{digest}"];
             foreach (var tag in tags)
             {
@@ -284,17 +295,31 @@ internal sealed partial class ImageStore
             throw new ImagePullException($"archive blob {descriptor.Digest}: size mismatch: expected {descriptor.Size} bytes, got {file.Size}");
         }
 
-        Promote(file);
+        Promote(content, file);
     }
 
-    private void Promote(StagedFile file)
+    /// <summary>Moves a staged (hashed, fsynced) file into the store; remembers it to undo a failed import.</summary>
+    private void Promote(ArchiveContent content, StagedFile file)
     {
-        if (!_content.HasBlob(file.Digest))
+        if (_content.HasBlob(file.Digest))
         {
-            File.Copy(file.Path, _content.BlobPath(file.Digest) + ".import", overwrite: true);
-            File.Move(_content.BlobPath(file.Digest) + ".import", _content.BlobPath(file.Digest), overwrite: true);
+            return;
         }
+
+        Pin([file.Digest]);
+        content.Promoted.Add(file.Digest);
+        var temp = _content.NewTempPath("promote");
+        File.Copy(file.Path, temp);
+        using (var copy = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite))
+        {
+            copy.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, _content.BlobPath(file.Digest), overwrite: true);
     }
+
+    private static string DigestOf(byte[] content) =>
+        Digests.FromHash(System.Security.Cryptography.SHA256.HashData(content));
 
     private static StagedFile Staged(ArchiveContent content, string path)
     {
@@ -344,5 +369,8 @@ internal sealed partial class ImageStore
         public Dictionary<string, StagedFile> Files { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, string> Links { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Blobs this import added to the store (removed again if it fails).</summary>
+        public List<string> Promoted { get; } = [];
     }
 }

@@ -23,6 +23,10 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _unpacks = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lifetime = new();
 
+    // Blobs an in-flight pull or import relies on, with how many rely on each: a failed pull removes the blobs it
+    // wrote unless another one still needs them.
+    private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
+
     public ImageStore(ImageStoreOptions options, ILogger<ImageStore> logger, HttpMessageHandler? handler = null, TimeProvider? timeProvider = null)
     {
         options.Validate();
@@ -51,6 +55,11 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
         {
             if (Find(key) is { } cached)
             {
+                if (cached.Reference == key && !IsRecorded(key))
+                {
+                    Record([cached]); // known by digest under another name: remember this name too
+                }
+
                 return cached;
             }
         }
@@ -65,7 +74,28 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
         // on the store's lifetime, so one caller giving up does not fail the others.
         var pullKey = $"{key}|{credentials?.Username}";
         var lazy = _pulls.GetOrAdd(pullKey, _ => new Lazy<Task<ImageInfo>>(() => RunPullAsync(pullKey, parsed, credentials)));
-        return await lazy.Value.WaitAsync(ct);
+        try
+        {
+            return await lazy.Value.WaitAsync(ct);
+        }
+        catch (ImagePullException e) when (policy == PullPolicy.Always && IsUnreachable(e) && Find(key) is { } offline)
+        {
+            // The edge promise: a node cut off from its registry still restarts its workloads. Always falls back to
+            // the cached image when the registry cannot be reached at all (never on "not found" or "unauthorized").
+            ImageStoreLog.UsingCachedImage(_logger, key, e.Message);
+            return offline;
+        }
+    }
+
+    private static bool IsUnreachable(ImagePullException e) =>
+        e.InnerException is HttpRequestException or TimeoutException or TaskCanceledException;
+
+    private bool IsRecorded(string key)
+    {
+        lock (_lock)
+        {
+            return _images.ContainsKey(key);
+        }
     }
 
     public ImageInfo? Find(string reference)
@@ -151,17 +181,42 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
             }
 
             CheckManifest(manifest, key);
-            long downloaded = 0;
-            foreach (var blob in new[] { manifest.Config! }.Concat(manifest.Layers!))
+            var blobs = new[] { manifest.Config! }.Concat(manifest.Layers!).ToList();
+            var written = new List<string>();
+            Pin(blobs.Select(b => b.Digest));
+            try
             {
-                downloaded += await FetchBlobAsync(image, blob, credentials, ct);
-            }
+                long downloaded = 0;
+                foreach (var blob in blobs)
+                {
+                    if (!_content.HasBlob(blob.Digest))
+                    {
+                        written.Add(blob.Digest);
+                    }
 
-            await _content.PutBytesAsync(body, ct);
-            var info = Describe(key, digest);
-            Record([info]);
-            ImageStoreLog.Pulled(_logger, key, digest, downloaded);
-            return info;
+                    downloaded += await FetchBlobAsync(image, blob, credentials, ct);
+                }
+
+                if (!_content.HasBlob(digest))
+                {
+                    written.Add(digest);
+                    await _content.PutBytesAsync(body, ct);
+                }
+
+                var info = Describe(key, digest);
+                Record([info]);
+                ImageStoreLog.Pulled(_logger, key, digest, downloaded);
+                return info;
+            }
+            catch
+            {
+                RemoveUnpinned(written, blobs.Select(b => b.Digest));
+                throw;
+            }
+            finally
+            {
+                Unpin(blobs.Select(b => b.Digest));
+            }
         }
         catch (ImagePullException e)
         {
@@ -337,6 +392,55 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
             }
 
             _content.SaveIndex(_images.Values.Select(i => new ImageIndexEntry(i.Reference, i.Digest)));
+        }
+    }
+
+    private void Pin(IEnumerable<string> digests)
+    {
+        lock (_lock)
+        {
+            foreach (var digest in digests)
+            {
+                _pins[digest] = _pins.GetValueOrDefault(digest) + 1;
+            }
+        }
+    }
+
+    private void Unpin(IEnumerable<string> digests)
+    {
+        lock (_lock)
+        {
+            foreach (var digest in digests)
+            {
+                if (_pins.TryGetValue(digest, out var count) && count > 1)
+                {
+                    _pins[digest] = count - 1;
+                }
+                else
+                {
+                    _pins.Remove(digest);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failed pull or import: removes the blobs it wrote, unless another pull in flight pinned them too or a
+    /// recorded image uses them. A failed operation leaves the cache as it found it.
+    /// </summary>
+    private void RemoveUnpinned(IEnumerable<string> written, IEnumerable<string> pinnedByCaller)
+    {
+        lock (_lock)
+        {
+            var mine = pinnedByCaller.GroupBy(d => d, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var used = _images.Values.SelectMany(i => i.LayerDigests).ToHashSet(StringComparer.Ordinal);
+            foreach (var digest in written.Distinct(StringComparer.Ordinal))
+            {
+                if (_pins.GetValueOrDefault(digest) <= mine.GetValueOrDefault(digest) && !used.Contains(digest))
+                {
+                    ContentStore.TryDelete(_content.BlobPath(digest));
+                }
+            }
         }
     }
 

@@ -29,6 +29,9 @@ internal static partial class ImageStoreLog
     [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "Dropped index entry {Reference}: {Reason}")]
     public static partial void DroppedIndexEntry(ILogger logger, string reference, string reason);
 
+    [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "Registry unreachable for {Reference}, using the cached image (pull policy Always): {Reason}")]
+    public static partial void UsingCachedImage(ILogger logger, string reference, string reason);
+
     [LoggerMessage(EventId = 4108, Level = LogLevel.Information, Message = "Skipped {Descriptor} of the archive: {Reason}")]
     public static partial void SkippedArchiveImage(ILogger logger, string descriptor, string reason);
 }

@@ -130,4 +130,37 @@ public sealed class RegistryAuthTests : IDisposable
         Assert.Contains("linux/riscv64", error.Message);
         Assert.Contains("linux/amd64", error.Message);
     }
+    [Fact]
+    public async Task Pull_Always_WhenTheRegistryIsUnreachable_UsesTheCachedImage()
+    {
+        var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        registry.AddImage("edge/app", "v1", Image);
+        var reference = $"{registry.Host}/edge/app:v1";
+        var store = _harness.Open();
+        var pulled = await store.PullAsync(reference, PullPolicy.Always, null, CancellationToken.None);
+        await registry.DisposeAsync();
+
+        var offline = await store.PullAsync(reference, PullPolicy.Always, null, CancellationToken.None);
+
+        Assert.Equal(pulled.Digest, offline.Digest);
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            _harness.Open().PullAsync($"{registry.Host}/edge/other:v1", PullPolicy.Always, null, CancellationToken.None));
+        Assert.Contains("cannot reach registry", error.Message);
+    }
+
+    [Fact]
+    public async Task Pull_WhenALayerIsMissingFromTheRegistry_RemovesTheBlobsItAlreadyFetched()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        var partial = Image with { Blobs = Image.Blobs.Where(b => b.Key != Image.LayerDigests[0]).ToDictionary() };
+        registry.AddImage("edge/partial", "v1", partial);
+        var store = _harness.Open();
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            store.PullAsync($"{registry.Host}/edge/partial:v1", PullPolicy.IfNotPresent, null, CancellationToken.None));
+
+        Assert.Contains("not found", error.Message);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_harness.Root, "blobs", "sha256")));
+        Assert.Empty(store.List());
+    }
 }

@@ -209,6 +209,7 @@ public sealed class CorruptRegistryTests : IAsyncLifetime
         Assert.Contains("digest mismatch", error.Message);
         Assert.Contains(layerDigest, error.Message);
         Assert.False(File.Exists(_harness.BlobPath(layerDigest)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_harness.Root, "blobs", "sha256"))); // nor the config fetched before it
         Assert.Null(store.Find(reference));
         Assert.Empty(store.List());
         Assert.Empty(_harness.TempLeftovers());
