@@ -242,7 +242,7 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
             try
             {
                 using var response = await _registry.GetBlobAsync(image, blob.Digest, credentials, ct);
-                await using var stream = await response.Content.ReadAsStreamAsync(ct);
+                await using var stream = await _registry.OpenBodyAsync(response, $"{image.Name}: blob {blob.Digest}", ct);
                 await _content.WriteBlobAsync(blob.Digest, stream, blob.Size, $"{image.Name}: blob {blob.Digest}", ct);
                 return blob.Size;
             }
@@ -514,7 +514,7 @@ internal sealed partial class ImageStore : IImageStore, IDisposable
             ImageStoreLog.Unpacked(_logger, digest, final);
             return final;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
         {
             throw new ImagePullException($"image {digest}: unpacking failed: {e.Message}", e);
         }

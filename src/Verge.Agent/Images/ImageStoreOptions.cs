@@ -29,6 +29,9 @@ public sealed record ImageStoreOptions
     /// <summary>How long one registry request may take before it is abandoned (blob downloads included).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>How long a response body may send nothing before the pull fails as stalled.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Root) || !Path.IsPathRooted(Root))
@@ -41,9 +44,10 @@ public sealed record ImageStoreOptions
             throw new ArgumentException("ImageStoreOptions.Os and Architecture must be set");
         }
 
-        if (MaxManifestBytes < 1024 || RequestTimeout <= TimeSpan.Zero)
+        if (MaxManifestBytes < 1024 || RequestTimeout <= TimeSpan.Zero || StallTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("ImageStoreOptions.MaxManifestBytes must be at least 1 KiB and RequestTimeout positive");
+            throw new ArgumentException(
+                "ImageStoreOptions.MaxManifestBytes must be at least 1 KiB, RequestTimeout and StallTimeout positive");
         }
     }
 

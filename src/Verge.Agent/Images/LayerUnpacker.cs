@@ -94,7 +94,7 @@ internal sealed class LayerUnpacker
             return;
         }
 
-        var parts = CleanName(entry.Name, layer);
+        var parts = CleanName(entry.Name, $"layer {layer}");
         if (parts.Count == 0)
         {
             return;
@@ -177,7 +177,7 @@ internal sealed class LayerUnpacker
                 break;
 
             case TarEntryType.HardLink:
-                var targetParts = CleanName(entry.LinkName, layer);
+                var targetParts = CleanName(entry.LinkName, $"layer {layer}");
                 var target = ResolveInRoot(targetParts, followFinal: false);
                 if (targetParts.Count == 0 || (!File.Exists(target) && new FileInfo(target).LinkTarget is null))
                 {
@@ -220,11 +220,11 @@ internal sealed class LayerUnpacker
     }
 
     /// <summary>Splits an entry name into components; refuses ".." anywhere. "/a" and "./a" both mean "a".</summary>
-    internal static List<string> CleanName(string name, string layer)
+    internal static List<string> CleanName(string name, string where)
     {
         if (name.Contains('\0', StringComparison.Ordinal))
         {
-            throw new ImagePullException($"layer {layer}: entry name contains a NUL character");
+            throw new ImagePullException($"{where}: entry name contains a NUL character");
         }
 
         var parts = new List<string>();
@@ -238,7 +238,7 @@ internal sealed class LayerUnpacker
             if (part == "..")
             {
                 throw new ImagePullException(
-                    $"layer {layer}: entry \"{name}\" contains \"..\" and could write outside the root file system; refused");
+                    $"{where}: entry \"{name}\" contains \"..\" and could write outside the root file system; refused");
             }
 
             parts.Add(part);

@@ -43,6 +43,13 @@ internal sealed class RegistryClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>
+    /// A response body that fails with a clear error when the registry sends nothing for
+    /// <see cref="ImageStoreOptions.StallTimeout"/> (HttpClient's timeout stops at the headers).
+    /// </summary>
+    public async Task<Stream> OpenBodyAsync(HttpResponseMessage response, string what, CancellationToken ct) =>
+        new StallGuardStream(await response.Content.ReadAsStreamAsync(ct), _options.StallTimeout, what);
+
     /// <summary>A manifest or index, its bytes verified against the digest when asked for by digest.</summary>
     public async Task<(byte[] Body, string? MediaType, string Digest)> GetManifestAsync(
         ImageReference image, string reference, RegistryCredentials? credentials, CancellationToken ct)
@@ -54,7 +61,7 @@ internal sealed class RegistryClient : IDisposable
         }
 
         await EnsureSuccessAsync(response, image, $"manifest {reference}", ct);
-        var body = await ReadLimitedAsync(response.Content, _options.MaxManifestBytes, $"manifest {reference}", ct);
+        var body = await ReadLimitedAsync(await OpenBodyAsync(response, $"{image.Name}: manifest {reference}", ct), response.Content.Headers.ContentLength, _options.MaxManifestBytes, $"manifest {reference}", ct);
         var digest = Digests.FromHash(SHA256.HashData(body));
         if (Digests.IsValid(reference) && digest != reference)
         {
@@ -233,7 +240,7 @@ internal sealed class RegistryClient : IDisposable
                     $"{image.Name}: unauthorized: token service {realmUri.GetLeftPart(UriPartial.Path)} answered {(int)response.StatusCode} {response.ReasonPhrase}");
             }
 
-            var body = await ReadLimitedAsync(response.Content, 1 << 20, "token", ct);
+            var body = await ReadLimitedAsync(await OpenBodyAsync(response, $"{image.Name}: token", ct), response.Content.Headers.ContentLength, 1 << 20, "token", ct);
             TokenResponse? token;
             try
             {
@@ -318,7 +325,7 @@ internal sealed class RegistryClient : IDisposable
         code is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther or
             HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
 
-    private static async Task EnsureSuccessAsync(HttpResponseMessage response, ImageReference image, string what, CancellationToken ct)
+    private async Task EnsureSuccessAsync(HttpResponseMessage response, ImageReference image, string what, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -328,9 +335,9 @@ internal sealed class RegistryClient : IDisposable
         string detail;
         try
         {
-            detail = Encoding.UTF8.GetString(await ReadLimitedAsync(response.Content, 4096, what, ct, truncate: true)).Trim();
+            detail = Encoding.UTF8.GetString(await ReadLimitedAsync(await OpenBodyAsync(response, what, ct), null, 4096, what, ct, truncate: true)).Trim();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ImagePullException)
         {
             detail = string.Empty;
         }
@@ -341,14 +348,14 @@ internal sealed class RegistryClient : IDisposable
             (detail.Length > 0 ? $": {detail}" : string.Empty));
     }
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, int max, string what, CancellationToken ct, bool truncate = false)
+    private static async Task<byte[]> ReadLimitedAsync(Stream body, long? contentLength, int max, string what, CancellationToken ct, bool truncate = false)
     {
-        if (!truncate && content.Headers.ContentLength is { } length && length > max)
+        if (!truncate && contentLength is { } length && length > max)
         {
             throw new ImagePullException($"{what} is {length} bytes, more than the {max} allowed");
         }
 
-        await using var stream = await content.ReadAsStreamAsync(ct);
+        await using var stream = body;
         using var buffer = new MemoryStream();
         var chunk = new byte[16384];
         int read;
@@ -372,4 +379,67 @@ internal sealed class RegistryClient : IDisposable
     }
 
     private sealed record CachedToken(string Token, DateTimeOffset ExpiresAt);
+
+    private sealed class StallGuardStream(Stream inner, TimeSpan stallTimeout, string what) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            stall.CancelAfter(stallTimeout);
+            try
+            {
+                return await inner.ReadAsync(buffer, stall.Token);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ImagePullException(
+                    $"{what}: the registry sent no data for {stallTimeout.TotalSeconds:0.#} s; giving up", new TimeoutException(e.Message, e));
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync();
+            await base.DisposeAsync();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }

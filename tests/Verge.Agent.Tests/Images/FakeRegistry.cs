@@ -37,6 +37,9 @@ internal sealed class FakeRegistry : IAsyncDisposable
     /// <summary>Blob GETs answer 307 to /storage/... (another path standing in for a CDN).</summary>
     public bool RedirectBlobs { get; init; }
 
+    /// <summary>Blob GETs send their headers and a few bytes, then nothing until the client gives up.</summary>
+    public bool StallBlobs { get; set; }
+
     public string Host { get; private set; } = string.Empty;
 
     public int TokenRequests;
@@ -161,6 +164,21 @@ internal sealed class FakeRegistry : IAsyncDisposable
 
         context.Response.ContentType = "application/octet-stream";
         context.Response.ContentLength = blob.Length;
+        if (StallBlobs)
+        {
+            await context.Response.Body.WriteAsync(blob.AsMemory(0, 8));
+            await context.Response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return;
+        }
+
         await context.Response.Body.WriteAsync(blob);
     }
 

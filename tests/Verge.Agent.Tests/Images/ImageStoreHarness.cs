@@ -13,13 +13,16 @@ internal sealed class ImageStoreHarness : IDisposable
 
     public string Root { get; }
 
-    public ImageStore Open(HttpMessageHandler? handler = null, string? architecture = null, string? variant = null)
+    public ImageStore Open(HttpMessageHandler? handler = null, string? architecture = null, string? variant = null,
+        Func<ImageStoreOptions, ImageStoreOptions>? configure = null)
     {
         var options = new ImageStoreOptions { Root = Root };
         if (architecture is not null)
         {
             options = options with { Architecture = architecture, Variant = variant };
         }
+
+        options = configure?.Invoke(options) ?? options;
 
         var store = new ImageStore(options, NullLogger<ImageStore>.Instance, handler);
         _stores.Add(store);

@@ -163,4 +163,19 @@ public sealed class RegistryAuthTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_harness.Root, "blobs", "sha256")));
         Assert.Empty(store.List());
     }
+    [Fact]
+    public async Task Pull_WhenABlobDownloadStalls_FailsClearlyAndLeavesNothing()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        registry.AddImage("edge/slow", "v1", Image);
+        registry.StallBlobs = true;
+        var store = _harness.Open(configure: o => o with { StallTimeout = TimeSpan.FromSeconds(1) });
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            store.PullAsync($"{registry.Host}/edge/slow:v1", PullPolicy.IfNotPresent, null, CancellationToken.None));
+
+        Assert.Contains("sent no data", error.Message);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_harness.Root, "blobs", "sha256")));
+        Assert.Empty(_harness.TempLeftovers());
+    }
 }
