@@ -72,10 +72,10 @@ internal sealed class FakeRegistry : IAsyncDisposable
         _manifests[$"{repository}/{tag}"] = (image.Manifest, "application/vnd.oci.image.manifest.v1+json");
     }
 
-    public void AddIndex(string repository, string tag, byte[] index)
+    public void AddIndex(string repository, string tag, byte[] index, string mediaType = "application/vnd.oci.image.index.v1+json")
     {
-        _manifests[$"{repository}/{TestImages.Digest(index)}"] = (index, "application/vnd.oci.image.index.v1+json");
-        _manifests[$"{repository}/{tag}"] = (index, "application/vnd.oci.image.index.v1+json");
+        _manifests[$"{repository}/{TestImages.Digest(index)}"] = (index, mediaType);
+        _manifests[$"{repository}/{tag}"] = (index, mediaType);
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

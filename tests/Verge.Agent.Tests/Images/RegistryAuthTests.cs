@@ -178,4 +178,21 @@ public sealed class RegistryAuthTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_harness.Root, "blobs", "sha256")));
         Assert.Empty(_harness.TempLeftovers());
     }
+    [Fact]
+    public async Task Pull_DockerManifestList_IsResolvedLikeAnOciIndex()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.None);
+        var amd64 = Build([new Layer().File("arch", "amd64").Build()], architecture: "amd64");
+        var arm64 = Build([new Layer().File("arch", "arm64").Build()], architecture: "arm64");
+        registry.AddImage("multi/docker", amd64.ManifestDigest, amd64);
+        registry.AddImage("multi/docker", arm64.ManifestDigest, arm64);
+        var list = System.Text.Encoding.UTF8.GetString(BuildIndex([(amd64, "amd64", null), (arm64, "arm64", null)]))
+            .Replace("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json", StringComparison.Ordinal);
+        registry.AddIndex("multi/docker", "v1", System.Text.Encoding.UTF8.GetBytes(list), "application/vnd.docker.distribution.manifest.list.v2+json");
+
+        var pulled = await _harness.Open(architecture: "arm64", variant: "v8").PullAsync(
+            $"{registry.Host}/multi/docker:v1", PullPolicy.IfNotPresent, null, CancellationToken.None);
+
+        Assert.Equal(arm64.ManifestDigest, pulled.Digest);
+    }
 }

@@ -36,6 +36,21 @@ public sealed class RegistryPullTests(TestRegistry registry) : IClassFixture<Tes
     }
 
     [Fact]
+    public async Task Pull_DockerV2Image_IsAcceptedAndUnpacked()
+    {
+        await registry.EnsureStartedAsync();
+        var reference = await TestImages.PushBusyboxAsDockerV2Async(registry, "pull/docker-v2", "v1", ["/bin/true"]);
+        var store = _harness.Open();
+
+        var image = await store.PullAsync(reference, PullPolicy.IfNotPresent, null, CancellationToken.None);
+
+        Assert.Equal(["/bin/true"], image.Config.Entrypoint);
+        var manifest = await File.ReadAllTextAsync(_harness.BlobPath(image.Digest));
+        Assert.Contains("application/vnd.docker.distribution.manifest.v2+json", manifest);
+        Assert.True(File.Exists(Path.Combine(await store.GetRootfsAsync(image, CancellationToken.None), "bin", "busybox")));
+    }
+
+    [Fact]
     public async Task Pull_ByDigest_VerifiesTheManifestAndIsFoundByEitherName()
     {
         await registry.EnsureStartedAsync();

@@ -37,6 +37,20 @@ public static class TestImages
     }
 
     /// <summary>
+    /// Like <see cref="PushBusyboxAsync"/>, but converted to Docker's v2 schema 2 format on the way (Docker manifest
+    /// and config media types, as images built by Docker have).
+    /// </summary>
+    public static async Task<string> PushBusyboxAsDockerV2Async(
+        TestRegistry registry, string name, string tag, IReadOnlyList<string>? entrypoint = null, CancellationToken ct = default)
+    {
+        var skopeo = Tools.Require("skopeo", "skopeo");
+        var source = await BusyboxLayoutAsync(entrypoint, ct);
+        var reference = $"{registry.Host}/{name}:{tag}";
+        await Tools.RunAsync(skopeo, ["--insecure-policy", "copy", "--quiet", "--format", "v2s2", "--dest-tls-verify=false", source, $"docker://{reference}"], ct);
+        return reference;
+    }
+
+    /// <summary>
     /// Writes the busybox image as an OCI archive (what <c>skopeo copy ... oci-archive:FILE:REF</c> produces);
     /// <paramref name="refName"/> becomes its org.opencontainers.image.ref.name annotation (a tag like "v1" or a full
     /// reference).
