@@ -34,7 +34,7 @@ internal sealed partial class ImageStore
         var archiveContent = new ArchiveContent();
         try
         {
-            await ReadArchiveAsync(OpenMaybeGzip(archive), staging, archiveContent, ct);
+            await ReadArchiveAsync(await OpenMaybeGzipAsync(archive, ct), staging, archiveContent, ct);
             var imported = archiveContent.Metadata.TryGetValue("index.json", out var index)
                 ? await ImportOciLayoutAsync(index, archiveContent, name, ct)
                 : archiveContent.Metadata.TryGetValue("manifest.json", out var dockerManifest)
@@ -71,18 +71,12 @@ internal sealed partial class ImageStore
         }
     }
 
-    private static Stream OpenMaybeGzip(Stream archive)
+    private static async Task<Stream> OpenMaybeGzipAsync(Stream archive, CancellationToken ct)
     {
-        if (!archive.CanSeek)
-        {
-            return archive;
-        }
-
-        var start = archive.Position;
-        var first = archive.ReadByte();
-        var second = archive.ReadByte();
-        archive.Position = start;
-        return first == 0x1f && second == 0x8b ? new GZipStream(archive, CompressionMode.Decompress, leaveOpen: true) : archive;
+        var magic = new byte[2];
+        var read = await archive.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, ct);
+        Stream whole = new PrefixedStream(magic.AsMemory(0, read), archive);
+        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(whole, CompressionMode.Decompress) : whole;
     }
 
     private async Task ReadArchiveAsync(Stream input, string staging, ArchiveContent content, CancellationToken ct)
@@ -359,6 +353,57 @@ internal sealed partial class ImageStore
 
     [GeneratedRegex("[^a-z0-9._-]+", RegexOptions.CultureInvariant)]
     private static partial Regex InvalidNameChars();
+
+    /// <summary>The bytes read to sniff the format, then the rest of the stream (which stays open).</summary>
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_prefix.IsEmpty)
+            {
+                return rest.Read(buffer);
+            }
+
+            var n = Math.Min(buffer.Length, _prefix.Length);
+            _prefix.Span[..n].CopyTo(buffer);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _prefix.IsEmpty ? rest.ReadAsync(buffer, cancellationToken) : ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     private sealed record StagedFile(string Path, string Digest, long Size);
 

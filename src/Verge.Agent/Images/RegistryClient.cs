@@ -137,19 +137,7 @@ internal sealed class RegistryClient : IDisposable
                 }
             }
 
-            HttpResponseMessage response;
-            try
-            {
-                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            }
-            catch (HttpRequestException e)
-            {
-                throw new ImagePullException($"{image.Name}: cannot reach registry {uri.GetLeftPart(UriPartial.Authority)}: {e.Message}", e);
-            }
-            catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
-            {
-                throw new ImagePullException($"{image.Name}: registry {uri.GetLeftPart(UriPartial.Authority)} timed out", e);
-            }
+            var response = await SendOnceAsync(request, image.Name, $"registry {uri.GetLeftPart(UriPartial.Authority)}", ct);
 
             if (response.StatusCode == HttpStatusCode.Unauthorized && sameOrigin && !authRetried)
             {
@@ -222,16 +210,7 @@ internal sealed class RegistryClient : IDisposable
             request.Headers.Authorization = BasicHeader(credentials);
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new ImagePullException($"{image.Name}: cannot reach token service {realmUri.GetLeftPart(UriPartial.Authority)}: {e.Message}", e);
-        }
-
+        var response = await SendOnceAsync(request, image.Name, $"token service {realmUri.GetLeftPart(UriPartial.Authority)}", ct);
         using (response)
         {
             if (!response.IsSuccessStatusCode)
@@ -260,6 +239,26 @@ internal sealed class RegistryClient : IDisposable
             // Tokens are reused until shortly before they expire; the default lifetime is 60 s per the token spec.
             var lifetime = TimeSpan.FromSeconds(Math.Max(token!.ExpiresIn ?? 60, 10) - 5);
             return new CachedToken(value, _time.GetUtcNow() + lifetime);
+        }
+    }
+
+    /// <summary>Sends one request; the response headers must arrive within the stall timeout.</summary>
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, string imageName, string target, CancellationToken ct)
+    {
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stall.CancelAfter(_options.StallTimeout);
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stall.Token);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ImagePullException($"{imageName}: cannot reach {target}: {e.Message}", e);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new ImagePullException(
+                $"{imageName}: {target} did not answer within {_options.StallTimeout.TotalSeconds:0.#} s", new TimeoutException(e.Message, e));
         }
     }
 

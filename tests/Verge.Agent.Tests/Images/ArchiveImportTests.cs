@@ -95,6 +95,19 @@ public sealed class ArchiveImportTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_GzippedArchiveFromANonSeekableStream_IsRecognised()
+    {
+        var built = Build([new Layer().File("a", "a").Build()]);
+        var archive = Path.Combine(_dir, "piped.tar");
+        await WriteOciArchiveAsync(archive, [(built, "v1")]);
+
+        await using var stream = new NonSeekableStream(Gzip(await File.ReadAllBytesAsync(archive)));
+        var image = Assert.Single(await _harness.Open().ImportArchiveAsync(stream, "piped", CancellationToken.None));
+
+        Assert.Equal("docker.io/library/piped:v1", image.Reference);
+    }
+
+    [Fact]
     public async Task Import_WhenABlobDoesNotMatchItsDigest_FailsAndStoresNothing()
     {
         var built = Build([new Layer().File("a", "original").Build()]);
@@ -175,5 +188,10 @@ public sealed class ArchiveImportTests : IDisposable
     public void NameFromFile_LowercasesAndDropsExtensions(string path, string? expected)
     {
         Assert.Equal(expected, ImageStore.NameFromFile(path));
+    }
+
+    private sealed class NonSeekableStream(byte[] content) : MemoryStream(content)
+    {
+        public override bool CanSeek => false;
     }
 }
