@@ -36,7 +36,7 @@ internal sealed partial class ImageStore
         {
             await ReadArchiveAsync(await OpenMaybeGzipAsync(archive, ct), staging, archiveContent, ct);
             var imported = archiveContent.Metadata.TryGetValue("index.json", out var index)
-                ? await ImportOciLayoutAsync(index, archiveContent, name, ct)
+                ? ImportOciLayout(index, archiveContent, name)
                 : archiveContent.Metadata.TryGetValue("manifest.json", out var dockerManifest)
                     ? await ImportDockerArchiveAsync(dockerManifest, archiveContent, name, ct)
                     : throw new ImagePullException(
@@ -150,13 +150,22 @@ internal sealed partial class ImageStore
         return string.Join('/', parts);
     }
 
-    private async Task<List<ImageInfo>> ImportOciLayoutAsync(byte[] indexBytes, ArchiveContent content, string name, CancellationToken ct)
+    private List<ImageInfo> ImportOciLayout(byte[] indexBytes, ArchiveContent content, string name)
     {
         var index = ParseManifest(indexBytes, "the archive's index.json");
         var imported = new List<ImageInfo>();
         foreach (var descriptor in index.Manifests ?? [])
         {
             var manifestDescriptor = descriptor;
+            if (descriptor.Platform is { } platform && !MediaTypes.IsIndex(descriptor.MediaType) &&
+                (!string.Equals(platform.Os, _options.Os, StringComparison.OrdinalIgnoreCase) ||
+                    !string.Equals(platform.Architecture, _options.Architecture, StringComparison.OrdinalIgnoreCase)))
+            {
+                // A multi-platform layout may list each platform's manifest directly: import only this node's.
+                ImageStoreLog.SkippedArchiveImage(_logger, descriptor.Digest, $"it is for {PlatformName(platform)}");
+                continue;
+            }
+
             if (MediaTypes.IsIndex(descriptor.MediaType))
             {
                 var nested = ParseManifest(ReadArchiveBlob(content, descriptor, "index"), $"index {descriptor.Digest}");
@@ -189,7 +198,6 @@ internal sealed partial class ImageStore
             imported.Add(Describe(reference, manifestDescriptor.Digest));
         }
 
-        await Task.CompletedTask;
         return imported;
     }
 
