@@ -83,6 +83,7 @@ public static class TestImages
             if (_layout is null)
             {
                 var busybox = File.Exists("/bin/busybox") ? "/bin/busybox" : Tools.Require("busybox", "busybox-static");
+                RemoveStaleLayouts();
                 var work = Tools.TempDir("verge-busybox");
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => Tools.DeleteDir(work);
                 var layout = Path.Combine(work, "layout");
@@ -115,6 +116,21 @@ public static class TestImages
         finally
         {
             LayoutLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Test hosts are not always given the chance to run exit handlers: layouts left by earlier runs (older than a
+    /// day, so never one a concurrent run still uses) are removed.
+    /// </summary>
+    private static void RemoveStaleLayouts()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "verge-busybox-*"))
+        {
+            if (Directory.GetLastWriteTimeUtc(dir) < DateTime.UtcNow.AddDays(-1))
+            {
+                Tools.DeleteDir(dir);
+            }
         }
     }
 
