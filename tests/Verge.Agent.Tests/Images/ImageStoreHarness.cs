@@ -14,7 +14,7 @@ internal sealed class ImageStoreHarness : IDisposable
     public string Root { get; }
 
     public ImageStore Open(HttpMessageHandler? handler = null, string? architecture = null, string? variant = null,
-        Func<ImageStoreOptions, ImageStoreOptions>? configure = null)
+        Func<ImageStoreOptions, ImageStoreOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new ImageStoreOptions { Root = Root };
         if (architecture is not null)
@@ -24,7 +24,7 @@ internal sealed class ImageStoreHarness : IDisposable
 
         options = configure?.Invoke(options) ?? options;
 
-        var store = new ImageStore(options, NullLogger<ImageStore>.Instance, handler);
+        var store = new ImageStore(options, NullLogger<ImageStore>.Instance, handler, time);
         _stores.Add(store);
         return store;
     }

@@ -59,6 +59,24 @@ public sealed class RegistryAuthTests : IDisposable
     }
 
     [Fact]
+    public async Task Pull_WithBearerAuth_AsksForANewTokenOnceTheOldOneExpired()
+    {
+        await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Bearer);
+        registry.AddImage("team/app", "v1", Image);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = _harness.Open(time: time);
+        await store.PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, null, CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(200));
+        await store.PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, null, CancellationToken.None);
+        Assert.Equal(1, registry.TokenRequests);
+
+        time.Advance(TimeSpan.FromSeconds(200)); // past the 300 s the token service granted
+        await store.PullAsync($"{registry.Host}/team/app:v1", PullPolicy.Always, null, CancellationToken.None);
+        Assert.Equal(2, registry.TokenRequests);
+    }
+
+    [Fact]
     public async Task Pull_WithBearerAuth_WhenTheTokenServiceRefusesTheCredentials_FailsUnauthorized()
     {
         await using var registry = await FakeRegistry.StartAsync(FakeRegistry.AuthMode.Bearer, ("robot", "s3cret"));
