@@ -1,0 +1,96 @@
+using System.Net;
+using System.Runtime.InteropServices;
+
+namespace Verge.Agent.Images;
+
+/// <summary>Where the image store keeps its content and how it reaches registries.</summary>
+public sealed record ImageStoreOptions
+{
+    /// <summary>The store's directory (under the agent's data directory): blobs, the reference index, root filesystems.</summary>
+    public required string Root { get; init; }
+
+    /// <summary>
+    /// Registries (host or host:port, as written in image references) spoken to over plain HTTP. Loopback
+    /// registries (localhost, 127.0.0.0/8, ::1) are always treated as insecure.
+    /// </summary>
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>The platform an image index is resolved to.</summary>
+    public string Os { get; init; } = "linux";
+
+    public string Architecture { get; init; } = DefaultArchitecture();
+
+    /// <summary>The CPU variant preferred in an image index ("v7" for arm, "v8" for arm64); null matches any.</summary>
+    public string? Variant { get; init; } = DefaultVariant(DefaultArchitecture());
+
+    /// <summary>The largest manifest or config accepted from a registry or archive.</summary>
+    public int MaxManifestBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>How long one registry request may take before it is abandoned (blob downloads included).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How long a response body may send nothing before the pull fails as stalled.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Root) || !Path.IsPathRooted(Root))
+        {
+            throw new ArgumentException($"ImageStoreOptions.Root must be an absolute directory path, not \"{Root}\"");
+        }
+
+        if (string.IsNullOrWhiteSpace(Os) || string.IsNullOrWhiteSpace(Architecture))
+        {
+            throw new ArgumentException("ImageStoreOptions.Os and Architecture must be set");
+        }
+
+        if (MaxManifestBytes < 1024 || RequestTimeout <= TimeSpan.Zero || StallTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException(
+                "ImageStoreOptions.MaxManifestBytes must be at least 1 KiB, RequestTimeout and StallTimeout positive");
+        }
+    }
+
+    /// <summary>Whether the registry (host or host:port) is spoken to over plain HTTP.</summary>
+    public bool IsInsecure(string registry)
+    {
+        if (InsecureRegistries.Any(r => string.Equals(r, registry, StringComparison.OrdinalIgnoreCase)))
+        {
+            return true;
+        }
+
+        var host = registry;
+        if (host.StartsWith('['))
+        {
+            host = host[1..host.IndexOf(']', StringComparison.Ordinal)];
+        }
+        else if (host.Count(c => c == ':') == 1)
+        {
+            host = host[..host.IndexOf(':', StringComparison.Ordinal)];
+        }
+
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+            (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    /// <summary>The OCI name of this machine's architecture.</summary>
+    public static string DefaultArchitecture() => RuntimeInformation.OSArchitecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => "amd64",
+        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+        System.Runtime.InteropServices.Architecture.Arm or System.Runtime.InteropServices.Architecture.Armv6 => "arm",
+        System.Runtime.InteropServices.Architecture.X86 => "386",
+        System.Runtime.InteropServices.Architecture.S390x => "s390x",
+        System.Runtime.InteropServices.Architecture.Ppc64le => "ppc64le",
+        System.Runtime.InteropServices.Architecture.RiscV64 => "riscv64",
+        System.Runtime.InteropServices.Architecture.LoongArch64 => "loong64",
+        var other => other.ToString().ToLowerInvariant(),
+    };
+
+    private static string? DefaultVariant(string architecture) => architecture switch
+    {
+        "arm64" => "v8",
+        "arm" => RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Armv6 ? "v6" : "v7",
+        _ => null,
+    };
+}
