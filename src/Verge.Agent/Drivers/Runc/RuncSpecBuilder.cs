@@ -54,7 +54,7 @@ internal static class RuncSpecBuilder
             Env = ResolveEnv(image.Env, config.Env, user.Home),
             Cwd = cwd,
             Capabilities = capabilities,
-            Rlimits = [new OciRlimit("RLIMIT_NOFILE", 1_048_576, 1_048_576)],
+            Rlimits = [new OciRlimit("RLIMIT_NOFILE", 1024, 1024)],
             NoNewPrivileges = true,
         };
 
