@@ -68,6 +68,14 @@ internal sealed partial class RuncDriver : IWorkloadDriver
             return new DriverFingerprint(false, $"'{_options.RuncPath} --version' failed: {version.Diagnostic}");
         }
 
+        foreach (var (tool, package) in new[] { ("/bin/sh", "dash"), ("setsid", "util-linux"), ("mount", "mount") })
+        {
+            if (!ToolExists(tool))
+            {
+                return new DriverFingerprint(false, $"'{tool}' is missing (install {package})");
+            }
+        }
+
         var memory = CgroupPaths.MemoryControllerAvailable();
         if (memory is not null)
         {
@@ -170,9 +178,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         var state = ParseState(handle);
         if (_shims.TryGetValue(state.RuncId, out var shim))
         {
+            // Not disposed here: a concurrent WaitAsync (StopAsync waits too) may still be awaiting it.
             await shim.WaitForExitAsync(ct);
             _shims.TryRemove(state.RuncId, out _);
-            shim.Dispose();
         }
 
         while (true)
@@ -233,7 +241,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     public async Task DestroyAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ParseState(handle);
-        await RemoveAsync(state.RuncId, state.Bundle, state.OverlayMounted, ct);
+        await RemoveAsync(state.RuncId, state.Bundle, state.OverlayMounted, ct, state);
     }
 
     public async Task<TaskState> InspectAsync(TaskHandle handle, CancellationToken ct)
@@ -429,7 +437,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     }
 
     /// <summary>Deletes the container, unmounts its rootfs and removes its bundle; each step tolerates having been done.</summary>
-    private async Task RemoveAsync(string id, string bundle, bool overlayMaybeMounted, CancellationToken ct)
+    private async Task RemoveAsync(string id, string bundle, bool overlayMaybeMounted, CancellationToken ct, RuncTaskState? state = null)
     {
         var delete = await RuncAsync(["delete", "--force", id], ct);
         if (delete.ExitCode != 0 && !NotFound(delete))
@@ -437,12 +445,27 @@ internal sealed partial class RuncDriver : IWorkloadDriver
             throw new DriverException($"runc delete {id} failed: {delete.Diagnostic}");
         }
 
+        // Let the monitor write its exit file and go before its bundle disappears under it.
+        var deadline = _time.GetUtcNow() + _options.CommandTimeout;
         if (_shims.TryRemove(id, out var shim))
         {
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
             wait.CancelAfter(_options.CommandTimeout);
-            await shim.WaitForExitAsync(wait.Token);
-            shim.Dispose();
+            try
+            {
+                await shim.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                LogMonitorLingers(id, shim.Id);
+            }
+        }
+        else if (state is not null)
+        {
+            while (IsShimAlive(state) && _time.GetUtcNow() < deadline)
+            {
+                await Task.Delay(_options.ExitPollInterval, _time, ct);
+            }
         }
 
         var rootfs = Path.Combine(bundle, "rootfs");
@@ -641,6 +664,12 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         }
     }
 
+    private static bool ToolExists(string tool) =>
+        tool.StartsWith('/')
+            ? File.Exists(tool)
+            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+                .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, tool)));
+
     private static bool IsMountPoint(string path)
     {
         var full = Path.GetFullPath(path);
@@ -736,6 +765,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 4107, Level = LogLevel.Information, Message = "Recovered container {Id} ({Phase})")]
     private partial void LogRecovered(string id, string phase);
+
+    [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "The monitor of container {Id} (pid {ShimPid}) did not exit after the container was deleted")]
+    private partial void LogMonitorLingers(string id, int shimPid);
 
     [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Container {Id} ended after its monitor died; its exit status is lost")]
     private partial void LogExitLost(string id);
