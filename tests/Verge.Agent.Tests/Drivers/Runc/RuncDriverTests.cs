@@ -367,4 +367,58 @@ public sealed class RuncDriverTests
         Assert.False(await harness.NewDriver().RecoverAsync(handle, RuncHarness.Timeout));
         Assert.DoesNotContain(config.Id, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Start_WithUnknownImageUser_FailsWithConfigErrorAndLeavesNothing()
+    {
+        await using var harness = new RuncHarness(new ImageConfig { User = "nobody-here" });
+        var config = harness.Task("/bin/true");
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => harness.Driver.StartAsync(config, RuncHarness.Timeout));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+        Assert.Contains("nobody-here", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(harness.Root, "bundles", config.Id)));
+        Assert.DoesNotContain(config.Id, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithUnsafeId_IsRejected()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/true") with { Id = "../escape" };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => harness.Driver.StartAsync(config, RuncHarness.Timeout));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
+    [Fact]
+    public async Task ExecAndStats_AfterTaskExited_FailClearlyAndReportNothing()
+    {
+        await using var harness = new RuncHarness();
+        var handle = await harness.StartAsync(harness.Task("/bin/true"));
+        await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => harness.Driver.ExecAsync(handle, ["true"], TimeSpan.FromSeconds(5), RuncHarness.Timeout));
+
+        Assert.Contains("not running", error.Message, StringComparison.Ordinal);
+        Assert.Null(await harness.Driver.StatsAsync(handle, RuncHarness.Timeout));
+        await harness.Driver.StopAsync(handle, TimeSpan.FromSeconds(1), RuncHarness.Timeout);
+    }
+
+    [Fact]
+    public async Task Start_OnHostNetwork_SeesHostInterfaces()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "ls /sys/class/net");
+
+        var handle = await harness.StartAsync(config);
+        await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
+
+        var hostInterfaces = Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName).Where(name => name != "lo").ToList();
+        var log = await File.ReadAllTextAsync(config.LogPath);
+        Assert.NotEmpty(hostInterfaces);
+        Assert.All(hostInterfaces, name => Assert.Contains(name!, log, StringComparison.Ordinal));
+    }
 }
