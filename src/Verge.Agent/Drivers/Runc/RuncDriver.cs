@@ -119,17 +119,19 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         }
 
         var imageRootfs = await _images.GetRootfsAsync(image, ct);
+        var stopSignal = NormalizeSignal(image.Config.StopSignal) ?? "TERM";
+
+        // The spec first: a bad config fails before anything is mounted or written.
+        var rootfs = Path.Combine(bundle, "rootfs");
+        var etc = Path.Combine(bundle, "etc");
+        var cgroupsPath = CgroupPaths.Join(_options.CgroupParent, config.Id);
+        var spec = RuncSpecBuilder.Build(config, image.Config, imageRootfs, rootfs, etc, cgroupsPath);
         Directory.CreateDirectory(_stateDir);
         Directory.CreateDirectory(bundle);
         try
         {
-            var rootfs = Path.Combine(bundle, "rootfs");
             var overlay = await PrepareRootfsAsync(config.Id, imageRootfs, bundle, rootfs, ct);
-            var etc = Path.Combine(bundle, "etc");
             WriteEtcFiles(etc, config);
-
-            var cgroupsPath = CgroupPaths.Join(_options.CgroupParent, config.Id);
-            var spec = RuncSpecBuilder.Build(config, image.Config, imageRootfs, rootfs, etc, cgroupsPath);
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), JsonSerializer.Serialize(spec, RuncJsonContext.Default.OciSpec), ct);
 
             var logDir = Path.GetDirectoryName(config.LogPath);
@@ -138,7 +140,6 @@ internal sealed partial class RuncDriver : IWorkloadDriver
                 Directory.CreateDirectory(logDir);
             }
 
-            var stopSignal = NormalizeSignal(image.Config.StopSignal) ?? "TERM";
             var exitFile = Path.Combine(bundle, "exit");
             var pidFile = Path.Combine(bundle, "pid");
             var shim = StartShim(config.Id, config.LogPath, bundle, pidFile, exitFile);
@@ -163,7 +164,15 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         }
         catch (Exception e)
         {
-            await RemoveAsync(config.Id, bundle, overlayMaybeMounted: true, CancellationToken.None);
+            try
+            {
+                await RemoveAsync(config.Id, bundle, overlayMaybeMounted: true, CancellationToken.None);
+            }
+            catch (Exception cleanup) when (cleanup is DriverException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                LogCleanupFailed(config.Id, cleanup.Message);
+            }
+
             if (e is DriverException or OperationCanceledException)
             {
                 throw;
@@ -768,6 +777,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "The monitor of container {Id} (pid {ShimPid}) did not exit after the container was deleted")]
     private partial void LogMonitorLingers(string id, int shimPid);
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
+    private partial void LogCleanupFailed(string id, string reason);
 
     [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Container {Id} ended after its monitor died; its exit status is lost")]
     private partial void LogExitLost(string id);
