@@ -246,6 +246,23 @@ public sealed class RuncDriverTests
     }
 
     [Fact]
+    public async Task Stop_WhenProcessTrapsTermAndCarriesOn_KillsAfterGracePeriod()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "trap 'echo got-term' TERM; echo ready; while true; do sleep 0.1; done");
+        var handle = await harness.StartAsync(config);
+        await RuncHarness.WaitForLogAsync(config, "ready");
+
+        await harness.Driver.StopAsync(handle, TimeSpan.FromSeconds(5), RuncHarness.Timeout);
+
+        var exit = await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
+        Assert.Equal(137, exit.ExitCode);
+        Assert.Equal(9, exit.Signal);
+        Assert.False(exit.OomKilled);
+        Assert.Contains("got-term", await File.ReadAllTextAsync(config.LogPath), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stop_WhenProcessIgnoresTerm_KillsAfterGracePeriod()
     {
         await using var harness = new RuncHarness();
@@ -258,7 +275,6 @@ public sealed class RuncDriverTests
         var exit = await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
         Assert.Equal(137, exit.ExitCode);
         Assert.Equal(9, exit.Signal);
-        Assert.False(exit.OomKilled);
     }
 
     [Fact]
@@ -304,8 +320,9 @@ public sealed class RuncDriverTests
         await using var harness = new RuncHarness();
         var config = harness.Task("/bin/sh", "-c", "echo ran-once; exit 4");
         var handle = await harness.StartAsync(config);
-        await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
+        await harness.WaitForExitFileAsync(config);
 
+        // The first instance never looked at the exit: the new one reads it from the monitor's exit file.
         var restarted = harness.NewDriver();
 
         Assert.True(await restarted.RecoverAsync(handle, RuncHarness.Timeout));
@@ -314,6 +331,25 @@ public sealed class RuncDriverTests
         Assert.Equal(4, state.Exit!.ExitCode);
         var log = await File.ReadAllTextAsync(config.LogPath);
         Assert.Single(log.Split('\n'), line => line == "ran-once");
+    }
+
+    [Fact]
+    public async Task Recover_AfterOomKillWhileAgentWasAway_ReportsOomKilled()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/tail", "/dev/zero") with
+        {
+            Resources = new TaskResources { MemoryLimitBytes = 32 * 1024 * 1024 },
+        };
+        var handle = await harness.StartAsync(config);
+        await harness.WaitForExitFileAsync(config);
+
+        var restarted = harness.NewDriver();
+        Assert.True(await restarted.RecoverAsync(handle, RuncHarness.Timeout));
+        var exit = await restarted.WaitAsync(handle, RuncHarness.Timeout);
+
+        Assert.Equal(137, exit.ExitCode);
+        Assert.True(exit.OomKilled);
     }
 
     [Fact]

@@ -81,6 +81,18 @@ internal sealed class RuncHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Polls until the task's monitor has written its exit file, without asking the driver.</summary>
+    public async Task WaitForExitFileAsync(TaskConfig config)
+    {
+        var exitFile = Path.Combine(Root, "bundles", config.Id, "exit");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!File.Exists(exitFile))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"task {config.Id} never wrote {exitFile}");
+            await System.Threading.Tasks.Task.Delay(50);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var handle in _handles)
