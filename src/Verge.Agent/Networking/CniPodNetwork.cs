@@ -36,7 +36,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
 
     public Task<(bool Available, string Detail)> CheckAsync(CancellationToken ct)
     {
-        if (!IsRoot())
+        if (!HostEnvironment.IsRoot())
         {
             return Task.FromResult((false, "pod networking needs the agent to run as root"));
         }
@@ -49,7 +49,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
 
         foreach (var (tool, package) in new[] { ("ip", "iproute2"), ("iptables", "iptables") })
         {
-            if (FindInPath(tool) is null)
+            if (HostEnvironment.FindTool(tool) is null)
             {
                 return Task.FromResult((false, $"'{tool}' is missing (install {package})"));
             }
@@ -376,25 +376,6 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         {
             throw new ArgumentException($"pod UID '{podUid}' may hold only letters, digits, '-', '_' and '.' (at most 128)");
         }
-    }
-
-    private static string? FindInPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Concat(["/usr/sbin", "/sbin"])
-            .Where(dir => dir.Length > 0)
-            .Select(dir => Path.Combine(dir, tool))
-            .FirstOrDefault(File.Exists);
-
-    private static bool IsRoot()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("Uid:", StringComparison.Ordinal))
-            {
-                return line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[2] == "0";
-            }
-        }
-
-        return false;
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]

@@ -60,6 +60,27 @@ public sealed class CniPodNetworkTests
     }
 
     [Fact]
+    public async Task ContainerInPod_SeesItsAddressOnEth0_AndHostsMapsItsHostnameToIt()
+    {
+        await using var cni = new CniHarness();
+        await using var runc = new RuncHarness();
+        var pod = await cni.Network.SetUpAsync(cni.Pod(), RuncHarness.Timeout);
+        var config = runc.Task("/bin/sh", "-c", "ip -4 -o addr show dev eth0; cat /etc/hosts; ls /sys/class/net") with
+        {
+            NetworkNamespacePath = pod.NamespacePath,
+            Hostname = "web-0",
+        };
+
+        var handle = await runc.StartAsync(config);
+        await runc.Driver.WaitAsync(handle, RuncHarness.Timeout);
+
+        var log = await File.ReadAllTextAsync(config.LogPath);
+        Assert.Contains($"inet {pod.PodIp}/24", log, StringComparison.Ordinal);
+        Assert.Contains($"{pod.PodIp}\tweb-0", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(cni.Options.BridgeName, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HostPort_ThroughPortmap_ReachesThePod()
     {
         await using var cni = new CniHarness();

@@ -48,7 +48,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     public async Task<DriverFingerprint> FingerprintAsync(CancellationToken ct)
     {
-        if (!IsRoot())
+        if (!HostEnvironment.IsRoot())
         {
             return new DriverFingerprint(false, "the runc driver needs the agent to run as root");
         }
@@ -70,7 +70,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
         foreach (var (tool, package) in new[] { ("/bin/sh", "dash"), ("setsid", "util-linux"), ("mount", "mount") })
         {
-            if (!ToolExists(tool))
+            if (HostEnvironment.FindTool(tool) is null)
             {
                 return new DriverFingerprint(false, $"'{tool}' is missing (install {package})");
             }
@@ -131,7 +131,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         try
         {
             var overlay = await PrepareRootfsAsync(config.Id, imageRootfs, bundle, rootfs, ct);
-            WriteEtcFiles(etc, config);
+            await WriteEtcFilesAsync(etc, config, ct);
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), JsonSerializer.Serialize(spec, RuncJsonContext.Default.OciSpec), ct);
 
             var logDir = Path.GetDirectoryName(config.LogPath);
@@ -433,16 +433,38 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         return false;
     }
 
-    private void WriteEtcFiles(string etc, TaskConfig config)
+    private async Task WriteEtcFilesAsync(string etc, TaskConfig config, CancellationToken ct)
     {
         Directory.CreateDirectory(etc);
         var hostname = config.Hostname ?? config.PodName;
+        var ownAddress = config.NetworkNamespacePath is { } netns ? await FindPodAddressAsync(netns, ct) ?? "127.0.1.1" : "127.0.1.1";
         File.WriteAllText(Path.Combine(etc, "hostname"), hostname + "\n");
         File.WriteAllText(
             Path.Combine(etc, "hosts"),
-            $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n");
+            $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{ownAddress}\t{hostname}\n");
         var resolv = File.Exists(_options.ResolvConfPath) ? File.ReadAllText(_options.ResolvConfPath) : string.Empty;
         File.WriteAllText(Path.Combine(etc, "resolv.conf"), resolv);
+    }
+
+    /// <summary>The pod's IPv4 address on eth0 in its network namespace (what Kubernetes maps the hostname to), or null.</summary>
+    private async Task<string?> FindPodAddressAsync(string netnsPath, CancellationToken ct)
+    {
+        if (!File.Exists(netnsPath))
+        {
+            throw new DriverException($"network namespace {netnsPath} does not exist", "CreateContainerConfigError");
+        }
+
+        try
+        {
+            var result = await CommandRunner.RunAsync("nsenter", [$"--net={netnsPath}", "ip", "-4", "-o", "addr", "show", "dev", "eth0"], _options.CommandTimeout, ct);
+            var fields = result.ExitCode == 0 ? result.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+            var inet = Array.IndexOf(fields, "inet");
+            return inet >= 0 && inet + 1 < fields.Length ? fields[inet + 1].Split('/')[0] : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Deletes the container, unmounts its rootfs and removes its bundle; each step tolerates having been done.</summary>
@@ -673,12 +695,6 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         }
     }
 
-    private static bool ToolExists(string tool) =>
-        tool.StartsWith('/')
-            ? File.Exists(tool)
-            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-                .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, tool)));
-
     private static bool IsMountPoint(string path)
     {
         var full = Path.GetFullPath(path);
@@ -697,19 +713,6 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     private static string UnescapeMountPath(string path) =>
         path.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
             .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
-
-    private static bool IsRoot()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("Uid:", StringComparison.Ordinal))
-            {
-                return line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[2] == "0";
-            }
-        }
-
-        return false;
-    }
 
     /// <summary>"SIGTERM", "TERM", "15" → the form runc kill takes; null for none; an error for nonsense.</summary>
     internal static string? NormalizeSignal(string? signal)
