@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Text;
 
 namespace Verge.Agent.Platform;
 
@@ -55,8 +56,11 @@ internal static class CommandRunner
             throw new InvalidOperationException($"cannot run {fileName}: {e.Message}", e);
         }
 
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var drain = new CancellationTokenSource();
+        var stdoutText = new StringBuilder();
+        var stderrText = new StringBuilder();
+        var stdout = PumpAsync(process.StandardOutput, stdoutText, drain.Token);
+        var stderr = PumpAsync(process.StandardError, stderrText, drain.Token);
         try
         {
             if (stdin is not null)
@@ -91,7 +95,41 @@ internal static class CommandRunner
             timedOut = true;
         }
 
-        return new CommandResult(timedOut ? -1 : process.ExitCode, await stdout, await stderr, timedOut);
+        // A background child of the command (an exec'd "cmd &") may hold the pipes open long after the command
+        // exited: give the output a moment to drain, then stop reading rather than wait for it.
+        drain.CancelAfter(OutputDrainGrace);
+        await Task.WhenAll(stdout, stderr);
+        return new CommandResult(timedOut ? -1 : process.ExitCode, Snapshot(stdoutText), Snapshot(stderrText), timedOut);
+    }
+
+    private static readonly TimeSpan OutputDrainGrace = TimeSpan.FromSeconds(2);
+
+    private static async Task PumpAsync(StreamReader reader, StringBuilder into, CancellationToken ct)
+    {
+        var buffer = new char[4096];
+        try
+        {
+            int read;
+            while ((read = await reader.ReadAsync(buffer.AsMemory(), ct)) > 0)
+            {
+                lock (into)
+                {
+                    into.Append(buffer, 0, read);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Drain grace over.
+        }
+    }
+
+    private static string Snapshot(StringBuilder text)
+    {
+        lock (text)
+        {
+            return text.ToString();
+        }
     }
 
     private static void Kill(Process process)

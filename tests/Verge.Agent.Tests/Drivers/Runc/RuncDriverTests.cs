@@ -373,6 +373,21 @@ public sealed class RuncDriverTests
     }
 
     [Fact]
+    public async Task Exec_LeavingABackgroundChild_TimesOutWithItsOutputInsteadOfHanging()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "echo ready; sleep 300");
+        var handle = await harness.StartAsync(config);
+        await RuncHarness.WaitForLogAsync(config, "ready");
+
+        // runc exec is a subreaper and waits for the background sleep, which also holds the output pipe open.
+        var result = await harness.Driver.ExecAsync(handle, ["/bin/sh", "-c", "sleep 300 & echo started"], TimeSpan.FromSeconds(1), RuncHarness.Timeout);
+
+        Assert.True(result.TimedOut);
+        Assert.Contains("started", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stats_OfRunningTask_ReportsMemoryAndCpu()
     {
         await using var harness = new RuncHarness();
