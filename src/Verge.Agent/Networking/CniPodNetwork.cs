@@ -69,7 +69,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
                 throw new ArgumentException($"port mapping {port.HostPort}->{port.ContainerPort} is out of range 1-65535");
             }
 
-            if (port.Protocol.ToUpperInvariant() is not ("TCP" or "UDP" or "SCTP"))
+            if (port.Protocol?.ToUpperInvariant() is not ("TCP" or "UDP" or "SCTP"))
             {
                 throw new ArgumentException($"port mapping protocol must be TCP, UDP or SCTP, got '{port.Protocol}'");
             }

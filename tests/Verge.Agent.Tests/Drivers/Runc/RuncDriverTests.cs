@@ -80,6 +80,26 @@ public sealed class RuncDriverTests
     }
 
     [Fact]
+    public async Task Start_AppliesDefaultCapabilitiesNoNewPrivilegesAndMaskedPaths()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "grep -E '^(CapBnd|CapEff|NoNewPrivs)' /proc/self/status; echo timer_list=$(wc -c < /proc/timer_list); echo 1 > /proc/sys/kernel/panic || echo procsys-readonly");
+
+        var handle = await harness.StartAsync(config);
+        await harness.Driver.WaitAsync(handle, RuncHarness.Timeout);
+
+        var log = await File.ReadAllTextAsync(config.LogPath);
+
+        // Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
+        // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+        Assert.Contains("CapBnd:\t00000000a80425fb", log, StringComparison.Ordinal);
+        Assert.Contains("CapEff:\t00000000a80425fb", log, StringComparison.Ordinal);
+        Assert.Contains("NoNewPrivs:\t1", log, StringComparison.Ordinal);
+        Assert.Contains("timer_list=0", log, StringComparison.Ordinal);
+        Assert.Contains("procsys-readonly", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_WhenExecutableMissing_FailsWithRuncErrorAndLeavesNothing()
     {
         await using var harness = new RuncHarness();
