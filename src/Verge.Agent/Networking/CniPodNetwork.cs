@@ -169,8 +169,12 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         var record = LoadRecord(podUid);
         if (record is not null)
         {
-            // The spec asks for DEL even when the namespace is gone: it releases the address and the iptables rules.
-            await RunChainAsync("DEL", record with { NetnsPath = File.Exists(record.NetnsPath) ? record.NetnsPath : string.Empty }, ct);
+            // The spec asks for DEL even when the namespace is gone. The bridge plugin then releases the address
+            // but finds no eth0 to learn which masquerade rules to remove, so a stand-in namespace with an
+            // eth0 holding the recorded addresses lets it clean up everything.
+            var netns = File.Exists(record.NetnsPath) ? record.NetnsPath
+                : await CreateStandInAsync(netnsName, record, ct) ? netnsPath : string.Empty;
+            await RunChainAsync("DEL", record with { NetnsPath = netns }, ct);
         }
 
         if (File.Exists(netnsPath))
@@ -187,6 +191,38 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             File.Delete(RecordPath(podUid));
             LogTornDown(podUid);
         }
+    }
+
+    private async Task<bool> CreateStandInAsync(string netnsName, PodNetworkRecord record, CancellationToken ct)
+    {
+        if (record.Result is null || record.NetnsPath != Path.Combine(NetnsDir, netnsName))
+        {
+            return false;
+        }
+
+        var addresses = (JsonNode.Parse(record.Result)?["ips"]?.AsArray() ?? [])
+            .Select(ip => ip?["address"]?.GetValue<string>())
+            .OfType<string>()
+            .Where(address => !address.Contains(':', StringComparison.Ordinal))
+            .ToList();
+        string[][] steps =
+        [
+            ["netns", "add", netnsName],
+            // A veth pair rather than a dummy: veth is there wherever the bridge plugin works, dummy may not be.
+            ["-n", netnsName, "link", "add", "eth0", "type", "veth", "peer", "name", "standin0"],
+            .. addresses.Select(address => new[] { "-n", netnsName, "addr", "add", address, "dev", "eth0" }),
+        ];
+        foreach (var step in steps)
+        {
+            var result = await CommandRunner.RunAsync("ip", step, _options.CommandTimeout, ct);
+            if (result.ExitCode != 0)
+            {
+                LogStandInFailed(record.PodUid, result.Diagnostic);
+                return File.Exists(record.NetnsPath);
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -392,6 +428,9 @@ internal sealed partial class CniPodNetwork : IPodNetwork
 
     [LoggerMessage(EventId = 4204, Level = LogLevel.Information, Message = "Pod {PodUid} network torn down")]
     private partial void LogTornDown(string podUid);
+
+    [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Pod {PodUid}: cannot build a stand-in namespace for DEL, masquerade rules may remain: {Reason}")]
+    private partial void LogStandInFailed(string podUid, string reason);
 
     [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "Pod {PodUid} network tear-down failed: {Reason}")]
     private partial void LogTearDownFailed(string podUid, string reason);

@@ -51,17 +51,31 @@ internal sealed class CniHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var uid in _pods)
+        try
         {
-            await Network.TearDownAsync(uid, CancellationToken.None);
+            foreach (var uid in _pods)
+            {
+                await Network.TearDownAsync(uid, CancellationToken.None);
+            }
         }
-
-        if (Directory.Exists($"/sys/class/net/{Options.BridgeName}"))
+        finally
         {
-            using var ip = System.Diagnostics.Process.Start("ip", ["link", "delete", Options.BridgeName]);
-            await ip.WaitForExitAsync();
-        }
+            // Whatever tear-down left (it failed, or the test broke it on purpose): remove it by name.
+            foreach (var uid in _pods)
+            {
+                await RunIpAsync("netns", "delete", Options.NetnsPrefix + uid);
+            }
 
-        Directory.Delete(StateDir, recursive: true);
+            await RunIpAsync("link", "delete", Options.BridgeName);
+            Directory.Delete(StateDir, recursive: true);
+        }
+    }
+
+    private static async Task RunIpAsync(params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("ip", arguments) { RedirectStandardError = true };
+        using var ip = System.Diagnostics.Process.Start(info)!;
+        await ip.StandardError.ReadToEndAsync();
+        await ip.WaitForExitAsync();
     }
 }

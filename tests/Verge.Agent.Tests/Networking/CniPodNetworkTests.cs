@@ -129,6 +129,27 @@ public sealed class CniPodNetworkTests
     }
 
     [Fact]
+    public async Task SetUp_AfterNamespaceVanished_ReleasesTheOldLeaseAndSetsUpAfresh()
+    {
+        await using var cni = new CniHarness();
+        var request = cni.Pod();
+        var before = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+
+        // What a reboot does to /var/run/netns (a tmpfs), while the agent's state dir survives.
+        using (var ip = System.Diagnostics.Process.Start("ip", ["netns", "delete", Path.GetFileName(before.NamespacePath)]))
+        {
+            await ip.WaitForExitAsync();
+            Assert.Equal(0, ip.ExitCode);
+        }
+
+        var after = await cni.NewNetwork().SetUpAsync(request, RuncHarness.Timeout);
+
+        Assert.True(File.Exists(after.NamespacePath));
+        var leases = Directory.GetFiles(Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName), "10.*");
+        Assert.Equal([after.PodIp], leases.Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task SetUp_WhenPluginFails_ThrowsItsMessageAndUndoesTheNamespace()
     {
         // A /30 has room for the gateway and one pod: the second pod's host-local ADD fails with a CNI error.
