@@ -146,7 +146,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             LogSetUp(request.PodUid, ip, netnsName);
             return new PodNetworkStatus(netnsPath, ip);
         }
-        catch (Exception e) when (e is CniException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is CniException or IOException or InvalidOperationException or OperationCanceledException)
         {
             LogAddFailed(request.PodUid, e.Message);
             try
