@@ -1,0 +1,199 @@
+using System.Net;
+using Verge.Agent.Drivers;
+using Verge.Agent.Networking;
+using Verge.Agent.Tests.Drivers.Runc;
+
+namespace Verge.Agent.Tests.Networking;
+
+/// <summary>CNI pod networking with the real plugins, and busybox httpd in runc containers inside the pods.</summary>
+public sealed class CniPodNetworkTests
+{
+    [Fact]
+    public async Task Check_AsRootWithPlugins_IsAvailable()
+    {
+        await using var cni = new CniHarness();
+
+        var (available, detail) = await cni.Network.CheckAsync(CancellationToken.None);
+
+        Assert.True(available, detail);
+    }
+
+    [Fact]
+    public async Task Check_WithoutPlugins_SaysWhichAreMissing()
+    {
+        var empty = Directory.CreateTempSubdirectory("verge-noplugins-").FullName;
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: empty);
+
+            var (available, detail) = await cni.Network.CheckAsync(CancellationToken.None);
+
+            Assert.False(available);
+            Assert.Contains("bridge", detail, StringComparison.Ordinal);
+            Assert.Contains("containernetworking-plugins", detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(empty);
+        }
+    }
+
+    [Fact]
+    public async Task TwoPods_GetDifferentIpsOnTheBridge_AndHostReachesBothOn8080()
+    {
+        await using var cni = new CniHarness();
+        await using var runc = new RuncHarness();
+
+        var first = await cni.Network.SetUpAsync(cni.Pod(), RuncHarness.Timeout);
+        var second = await cni.Network.SetUpAsync(cni.Pod(), RuncHarness.Timeout);
+
+        Assert.NotEqual(first.PodIp, second.PodIp);
+        Assert.StartsWith($"10.213.{cni.Octet}.", first.PodIp, StringComparison.Ordinal);
+        Assert.StartsWith($"10.213.{cni.Octet}.", second.PodIp, StringComparison.Ordinal);
+        foreach (var pod in new[] { first, second })
+        {
+            await runc.StartAsync(Httpd(runc, pod));
+        }
+
+        Assert.Equal("hello from verge\n", await GetAsync($"http://{first.PodIp}:8080/index.html"));
+        Assert.Equal("hello from verge\n", await GetAsync($"http://{second.PodIp}:8080/index.html"));
+    }
+
+    [Fact]
+    public async Task ContainerInPod_SeesItsAddressOnEth0_AndHostsMapsItsHostnameToIt()
+    {
+        await using var cni = new CniHarness();
+        await using var runc = new RuncHarness();
+        var pod = await cni.Network.SetUpAsync(cni.Pod(), RuncHarness.Timeout);
+        var config = runc.Task("/bin/sh", "-c", "ip -4 -o addr show dev eth0; cat /etc/hosts; ls /sys/class/net") with
+        {
+            NetworkNamespacePath = pod.NamespacePath,
+            Hostname = "web-0",
+        };
+
+        var handle = await runc.StartAsync(config);
+        await runc.Driver.WaitAsync(handle, RuncHarness.Timeout);
+
+        var log = await File.ReadAllTextAsync(config.LogPath);
+        Assert.Contains($"inet {pod.PodIp}/24", log, StringComparison.Ordinal);
+        Assert.Contains($"{pod.PodIp}\tweb-0", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(cni.Options.BridgeName, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostPort_ThroughPortmap_ReachesThePod()
+    {
+        await using var cni = new CniHarness();
+        await using var runc = new RuncHarness();
+        var hostPort = Random.Shared.Next(20_000, 30_000);
+
+        var pod = await cni.Network.SetUpAsync(cni.Pod(new PortMapping(hostPort, 8080, "TCP")), RuncHarness.Timeout);
+        await runc.StartAsync(Httpd(runc, pod));
+
+        // Locally generated traffic to a local address goes through portmap's DNAT in the OUTPUT chain: the node's
+        // own address on the pod bridge, and localhost (portmap's snat turns on route_localnet).
+        Assert.Equal("hello from verge\n", await GetAsync($"http://10.213.{cni.Octet}.1:{hostPort}/index.html"));
+        Assert.Equal("hello from verge\n", await GetAsync($"http://127.0.0.1:{hostPort}/index.html"));
+    }
+
+    [Fact]
+    public async Task TearDown_ReleasesTheIpAndNamespace_AndIsIdempotent()
+    {
+        await using var cni = new CniHarness();
+        var request = cni.Pod();
+        var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+        var lease = Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp);
+        Assert.True(File.Exists(lease));
+        Assert.True(File.Exists(status.NamespacePath));
+
+        await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
+        await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
+
+        Assert.False(File.Exists(lease));
+        Assert.False(File.Exists(status.NamespacePath));
+    }
+
+    [Fact]
+    public async Task SetUp_ForPodWithLiveNamespace_ReturnsRecordedStatus_AlsoAfterRestart()
+    {
+        await using var cni = new CniHarness();
+        var request = cni.Pod();
+        var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+
+        var again = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+        var afterRestart = await cni.NewNetwork().SetUpAsync(request, RuncHarness.Timeout);
+
+        Assert.Equal(status, again);
+        Assert.Equal(status, afterRestart);
+        Assert.Single(Directory.GetFiles(Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName), "10.*"));
+    }
+
+    [Fact]
+    public async Task SetUp_AfterNamespaceVanished_ReleasesTheOldLeaseAndSetsUpAfresh()
+    {
+        await using var cni = new CniHarness();
+        var request = cni.Pod();
+        var before = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+
+        // What a reboot does to /var/run/netns (a tmpfs), while the agent's state dir survives.
+        using (var ip = System.Diagnostics.Process.Start("ip", ["netns", "delete", Path.GetFileName(before.NamespacePath)]))
+        {
+            await ip.WaitForExitAsync();
+            Assert.Equal(0, ip.ExitCode);
+        }
+
+        var after = await cni.NewNetwork().SetUpAsync(request, RuncHarness.Timeout);
+
+        Assert.True(File.Exists(after.NamespacePath));
+        var leases = Directory.GetFiles(Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName), "10.*");
+        Assert.Equal([after.PodIp], leases.Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task SetUp_WhenPluginFails_ThrowsItsMessageAndUndoesTheNamespace()
+    {
+        // A /30 has room for the gateway and one pod: the second pod's host-local ADD fails with a CNI error.
+        await using var cni = new CniHarness(subnet: $"10.213.{Random.Shared.Next(1, 255)}.252/30");
+        await cni.Network.SetUpAsync(cni.Pod(), RuncHarness.Timeout);
+        var second = cni.Pod();
+
+        var error = await Assert.ThrowsAsync<CniException>(() => cni.Network.SetUpAsync(second, RuncHarness.Timeout));
+
+        Assert.Contains("bridge", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no IP addresses available", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine("/var/run/netns", cni.Options.NetnsPrefix + second.PodUid)));
+    }
+
+    [Fact]
+    public async Task SetUp_WithBadRequest_FailsClearly()
+    {
+        await using var cni = new CniHarness();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => cni.Network.SetUpAsync(new PodNetworkRequest("../etc", "default", "x", []), CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => cni.Network.SetUpAsync(new PodNetworkRequest("abc", "default", "x", [new PortMapping(70_000, 80, "TCP")]), CancellationToken.None));
+    }
+
+    [Fact]
+    public void Options_WithBadSubnet_AreRejected() =>
+        Assert.Throws<ArgumentException>(() => new CniOptions { Subnet = "10.0.0.0/33" }.Validate());
+
+    private static TaskConfig Httpd(RuncHarness runc, PodNetworkStatus pod) =>
+        runc.Task("/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www") with { NetworkNamespacePath = pod.NamespacePath };
+
+    private static async Task<string> GetAsync(string url)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return await client.GetStringAsync(url);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
