@@ -78,9 +78,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             {
                 if (!desired.TryGetValue(uid, out var pod) || pod.Metadata.DeletionTimestamp is not null)
                 {
-                    var grace = pod?.Metadata.DeletionGracePeriodSeconds ?? pod?.Spec.TerminationGracePeriodSeconds ?? 30;
+                    var grace = pod?.Metadata.DeletionGracePeriodSeconds ?? pod?.Spec.TerminationGracePeriodSeconds;
                     _workers.Remove(uid);
-                    _terminating[uid] = TerminateAsync(worker, TimeSpan.FromSeconds(Math.Max(0, grace)));
+                    _terminating[uid] = TerminateAsync(worker, grace is { } g ? TimeSpan.FromSeconds(Math.Max(0, g)) : null);
                 }
                 else
                 {
@@ -207,7 +207,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         });
     }
 
-    private async Task TerminateAsync(PodWorker worker, TimeSpan grace)
+    private async Task TerminateAsync(PodWorker worker, TimeSpan? grace)
     {
         await Task.Yield();
         try

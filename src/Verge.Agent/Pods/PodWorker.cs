@@ -129,12 +129,14 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     });
 
     /// <summary>
-    /// Stops the pod for good: every running container gets TERM, then KILL after the grace period; then the tasks,
+    /// Stops the pod for good: every running container gets TERM, then KILL after the grace period (the pod's
+    /// terminationGracePeriodSeconds when none is given); then the tasks,
     /// the network, the volumes and the pod's directory (logs included) are removed.
     /// </summary>
-    public async Task TerminateAsync(TimeSpan grace, CancellationToken ct)
+    public async Task TerminateAsync(TimeSpan? gracePeriod, CancellationToken ct)
     {
         await StopLoopAsync();
+        var grace = gracePeriod ?? TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30));
         var running = _init.Concat(_app).Where(s => s.Handle is not null && s.Phase == ContainerPhase.Running).ToList();
         await Task.WhenAll(running.Select(async slot =>
         {
