@@ -398,7 +398,7 @@ internal sealed class PodVolumes
         }
 
         File.CreateSymbolicLink(tmpLink, fresh);
-        File.Move(tmpLink, dataDir, overwrite: true);
+        NativeFiles.Rename(tmpLink, dataDir);
 
         var top = payload.Keys.Select(k => k.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
         foreach (var name in top)
@@ -488,4 +488,31 @@ internal sealed class PodVolumes
             return (-1, $"{file}: {e.Message}");
         }
     }
+}
+
+/// <summary>rename(2), which swaps a symlink atomically (File.Move refuses a link to a directory).</summary>
+internal static class NativeFiles
+{
+    public static void Rename(string from, string to)
+    {
+        var source = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(from);
+        var target = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(to);
+        try
+        {
+            if (RenameNative(source, target) != 0)
+            {
+                throw new IOException($"rename {from} to {to} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(source);
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(target);
+        }
+    }
+
+    // Blittable arguments only: no runtime marshalling, safe under Native AOT without unsafe code.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "rename", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int RenameNative(nint from, nint to);
 }
