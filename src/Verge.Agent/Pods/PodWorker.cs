@@ -436,13 +436,21 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 else
                 {
                     plan = PodPlanner.Plan(Input());
+                    wake = plan.WakeAt;
                     if (plan.Groups.Count > 0)
                     {
-                        await _runner.RunAsync(plan, ct);
-                        continue;
+                        if (await _runner.RunAsync(plan, ct) > 0)
+                        {
+                            continue;
+                        }
+
+                        // Nothing could be done: look again after the failures' back-off, and at the latest after
+                        // the set-up retry interval, so a command that keeps failing never spins.
+                        plan = PodPlanner.Plan(Input());
+                        var retry = _ctx.Time.GetUtcNow() + _ctx.Options.SetUpRetry;
+                        wake = plan.WakeAt is { } at && at < retry ? at : retry;
                     }
 
-                    wake = plan.WakeAt;
                     NoteBackOff(plan);
                 }
 
