@@ -63,6 +63,9 @@ internal sealed class ContainerSlot
 
     public bool Stopping { get; set; }
 
+    /// <summary>The pod's definition of this container changed (a new image): it is stopped and started again.</summary>
+    public bool SpecChanged { get; set; }
+
     public ProbeCounter Liveness { get; } = new();
 
     public ProbeCounter Readiness { get; } = new();
@@ -89,7 +92,8 @@ internal sealed class ContainerSlot
         RetryAt,
         LivenessFailed && !Stopping,
         StartupFailed && !Stopping,
-        Lost);
+        Lost,
+        SpecChanged && !Stopping && Phase == ContainerPhase.Running);
 
     public void ResetProbes()
     {

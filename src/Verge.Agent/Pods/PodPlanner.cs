@@ -24,7 +24,8 @@ internal sealed record ContainerView(
     DateTimeOffset? RetryAt = null,
     bool LivenessFailed = false,
     bool StartupFailed = false,
-    bool Lost = false);
+    bool Lost = false,
+    bool SpecChanged = false);
 
 /// <summary>Everything the planner decides on.</summary>
 internal sealed record PlanInput(
@@ -94,7 +95,7 @@ internal static class PodPlanner
             // An init container that is running, starting, failed for good or waiting blocks everything after it.
             if (init.Phase == ContainerPhase.Running)
             {
-                if (init.StartupFailed || init.LivenessFailed)
+                if (init.StartupFailed || init.LivenessFailed || init.SpecChanged)
                 {
                     groups.Add([Stop(init)]);
                 }
@@ -112,7 +113,7 @@ internal static class PodPlanner
         {
             if (container.Phase == ContainerPhase.Running)
             {
-                if (container.StartupFailed || container.LivenessFailed)
+                if (container.StartupFailed || container.LivenessFailed || container.SpecChanged)
                 {
                     groups.Add([Stop(container)]);
                 }
@@ -177,7 +178,9 @@ internal static class PodPlanner
         return input.Containers.All(c => c.ExitCode == 0) ? "Succeeded" : "Failed";
     }
 
-    private static StopStep Stop(ContainerView container) => container.StartupFailed
+    private static StopStep Stop(ContainerView container) => container.SpecChanged
+        ? new StopStep(container.Name, "DefinitionChanged", $"Container {container.Name} definition changed, will be restarted")
+        : container.StartupFailed
         ? new StopStep(container.Name, "Unhealthy", $"Container {container.Name} failed startup probe, will be restarted")
         : new StopStep(container.Name, "Unhealthy", $"Container {container.Name} failed liveness probe, will be restarted");
 

@@ -105,6 +105,11 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             var spec = (slot.Init ? pod.Spec.InitContainers : pod.Spec.Containers)?.FirstOrDefault(c => c.Name == slot.Name);
             if (spec is not null)
             {
+                if (slot.Phase == ContainerPhase.Running && !SameDefinition(slot.Spec, spec))
+                {
+                    slot.SpecChanged = true;
+                }
+
                 slot.Spec = spec;
             }
         }
@@ -312,10 +317,13 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
         slot.Stopping = true;
         Event("Normal", "Killing", step.Message, slot);
-        var probe = slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
+        var probe = step.Reason == "DefinitionChanged" ? null : slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
         var grace = TimeSpan.FromSeconds(probe?.TerminationGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30);
         await _ctx.Drivers.Get(slot.Handle.Driver)!.StopAsync(slot.Handle, grace, ct);
     }
+
+    private static bool SameDefinition(Container a, Container b) =>
+        JsonSerializer.Serialize(a, VergeJsonContext.Default.Container) == JsonSerializer.Serialize(b, VergeJsonContext.Default.Container);
 
     private static PullPolicy PullPolicyOf(Container container) => container.ImagePullPolicy switch
     {
@@ -863,6 +871,10 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         slot.InstanceCts?.Cancel();
         slot.Phase = ContainerPhase.Exited;
         slot.Exit = Termination(slot, exit);
+
+        // Stopped because its definition changed: started again whatever the restart policy, without back-off.
+        slot.Lost = slot.SpecChanged;
+        slot.SpecChanged = false;
         slot.Ready = false;
         slot.Started = false;
         slot.Stopping = false;

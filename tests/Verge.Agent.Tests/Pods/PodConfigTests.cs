@@ -104,3 +104,23 @@ public sealed class PodConfigTests
         Assert.Equal(500, resources.CpuLimitMillis);
     }
 }
+
+public sealed class PodUpdateTests
+{
+    [Fact]
+    public async Task ImageChange_RestartsTheContainerWithTheNewImage_EvenUnderNever()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("upgrade", "Never");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
+
+        pod.Spec.Containers[0].Image = "busybox:1.37";
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Container(pod)?.Image == "busybox:1.37" && host.Container(pod)?.State?.Running is not null && host.Container(pod)?.RestartCount == 1, "restarted with the new image");
+        Assert.Equal(["busybox:1.36", "busybox:1.37"], host.Driver.Started.Select(s => s.ImageReference));
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "Killing" && e.Message == "Container app definition changed, will be restarted");
+    }
+}
