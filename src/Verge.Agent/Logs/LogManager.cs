@@ -51,6 +51,7 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _life = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _rotations = new(StringComparer.Ordinal);
     private Task? _rotation;
 
     public LogManager(string dataDir, IContainerLogIndex index, LogOptions options, TimeProvider time, ILogger logger)
@@ -200,14 +201,18 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
             yield break;
         }
 
-        // Follow: poll the live file until the instance has exited and the file is drained.
+        // Follow: poll the live file until the instance has exited and the file is drained. Rotations are seen by
+        // this manager's own count (the live file may have grown past the old position again by the next poll).
+        var seenRotations = _rotations.GetValueOrDefault(path);
         while (!ct.IsCancellationRequested && budget > 0)
         {
             var exited = state.CurrentExited.IsCompleted;
+            var rotations = _rotations.GetValueOrDefault(path);
             var length = File.Exists(path) ? new FileInfo(path).Length : 0;
             byte[] fresh;
-            if (length < position)
+            if (rotations != seenRotations || length < position)
             {
+                seenRotations = rotations;
                 // Copy-truncate happened: what we had not read yet is at the end of the newest rotated copy.
                 var rotated = path + ".1";
                 var rest = File.Exists(rotated) ? await ReadFromAsync(rotated, position, ct) : [];
@@ -351,6 +356,7 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
         File.Copy(path, rotated[0], overwrite: true);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         stream.SetLength(0);
+        _rotations.AddOrUpdate(path, 1, (_, n) => n + 1);
     }
 
     private async Task RotateLoopAsync(CancellationToken ct)

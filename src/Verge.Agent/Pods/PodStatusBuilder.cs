@@ -34,8 +34,8 @@ internal static class PodStatusBuilder
         var initDone = initSlots.All(s => s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0);
         var firstPendingInit = initSlots.FirstOrDefault(s => !(s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0));
 
-        var initStatuses = initSlots.Select(s => ContainerStatusOf(s, waits, facts, s == firstPendingInit ? null : "PodInitializing", terminatedAsState: true)).ToList();
-        var appStatuses = appSlots.Select(s => ContainerStatusOf(s, waits, facts, initDone ? null : "PodInitializing", terminatedAsState: true)).ToList();
+        var initStatuses = initSlots.Select(s => ContainerStatusOf(s, waits, facts, s == firstPendingInit ? null : "PodInitializing")).ToList();
+        var appStatuses = appSlots.Select(s => ContainerStatusOf(s, waits, facts, initDone ? null : "PodInitializing")).ToList();
 
         var terminal = phase is "Succeeded" or "Failed";
         var unready = appSlots.Where(s => !(s.Ready && s.Phase == ContainerPhase.Running)).Select(s => s.Name).ToList();
@@ -127,8 +127,7 @@ internal static class PodStatusBuilder
         ContainerSlot slot,
         Dictionary<string, BackOffWait> waits,
         PodStatusFacts facts,
-        string? blockedReason,
-        bool terminatedAsState)
+        string? blockedReason)
     {
         var containerId = slot.Handle is { } h ? $"{h.Driver}://{h.Id}" : null;
         var status = new ContainerStatus
@@ -163,7 +162,7 @@ internal static class PodStatusBuilder
             return status;
         }
 
-        if (slot.Phase == ContainerPhase.Exited && slot.Exit is { } exit && terminatedAsState)
+        if (slot.Phase == ContainerPhase.Exited && slot.Exit is { } exit)
         {
             status.State = new ContainerState { Terminated = Terminated(exit)!.Terminated };
             status.LastState = Terminated(slot.LastTermination);

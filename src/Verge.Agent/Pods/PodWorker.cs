@@ -55,6 +55,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     private bool _volumesReady;
     private bool _recovered;
     private string? _podIp;
+    private string? _networkPath;
     private string? _pendingMessage;
     private DateTimeOffset? _setUpRetryAt;
     private DateTimeOffset _startTime;
@@ -395,8 +396,6 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             LogPath = _ctx.Options.LogPath(Uid, slot.Name, instance),
         };
     }
-
-    private string? _networkPath;
 
     private ContainerSlot Slot(string name) => _init.Concat(_app).First(s => s.Name == name);
 

@@ -165,6 +165,56 @@ public sealed class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Follow_AcrossACopyTruncateRotation_LosesNothingWrittenBeforeTheCopy()
+    {
+        var file = LogFile(0);
+        await File.WriteAllTextAsync(file, "first\n");
+        var exited = new TaskCompletionSource();
+        _index.States["app"] = new ContainerLogState(0, null, true, null, exited.Task);
+        var logs = Manager(maxBytes: 1024);
+        var received = new StringBuilder();
+        var gotFirst = new TaskCompletionSource();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var chunk in logs.ReadAsync(Query(follow: true), CancellationToken.None))
+            {
+                lock (received)
+                {
+                    received.Append(Encoding.UTF8.GetString(chunk.Span));
+                }
+
+                gotFirst.TrySetResult();
+            }
+        });
+        await gotFirst.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Written and rotated away before the follower looks again.
+        var big = new string('z', 1100) + "\n";
+        await File.AppendAllTextAsync(file, big);
+        Assert.Equal(1, logs.RotateAll());
+        await File.AppendAllTextAsync(file, "after\n");
+        await PodTestHost.Eventually(() => { lock (received) { return received.ToString().EndsWith("after\n", StringComparison.Ordinal); } }, "line after rotation");
+        exited.SetResult();
+        await reader.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal("first\n" + big + "after\n", received.ToString());
+    }
+
+    [Fact]
+    public async Task Since_SkipsFilesLastWrittenBeforeIt()
+    {
+        var file = LogFile(0);
+        await File.WriteAllTextAsync(file + ".1", "old\n");
+        File.SetLastWriteTimeUtc(file + ".1", DateTime.UtcNow.AddHours(-2));
+        await File.WriteAllTextAsync(file, "new\n");
+        _index.States["app"] = Running(0);
+
+        var text = await ReadAll(Manager().ReadAsync(Query() with { Since = DateTimeOffset.UtcNow.AddHours(-1) }, CancellationToken.None));
+
+        Assert.Equal("new\n", text);
+    }
+
+    [Fact]
     public async Task Logs_OfARealPodWorker_FollowInstancesAcrossRestarts()
     {
         await using var host = new PodTestHost();

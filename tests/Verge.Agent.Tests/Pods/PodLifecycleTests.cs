@@ -48,8 +48,11 @@ public sealed class PodLifecycleTests
         await host.ApplyAsync(new ConfigMap { Metadata = new() { Name = "unrelated", Namespace = "default" }, Data = new() { ["a"] = "b" } });
         host.Time.Advance(TimeSpan.FromMinutes(1));
         await host.ApplyAsync(pod);
-        await Task.Yield();
 
+        // A later pod running shows the manager has handled the batches before it.
+        var later = PodTestHost.MakePod("later");
+        await host.ApplyAsync(later);
+        await PodTestHost.Eventually(() => host.Status(later)?.Phase == "Running", "later pod running");
         Assert.Equal(count, host.Publisher.Statuses(pod.Metadata.Uid!).Count);
     }
 
