@@ -234,7 +234,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             }
 
             var started = _ctx.Time.GetTimestamp();
-            var info = await driver.PullImageAsync(new ImageRequest(image, policy), ct);
+            var credentials = PullCredentials.For(_pod, image, _ctx.Config);
+            var info = await driver.PullImageAsync(new ImageRequest(image, policy, credentials), ct);
             slot.ImageId = info?.Digest ?? slot.ImageId;
             if (info is not null && policy != PullPolicy.Never)
             {
