@@ -1,0 +1,277 @@
+using Microsoft.Extensions.Logging;
+using Verge.Agent.Channel;
+using Verge.Agent.State;
+using Verge.Core.Core;
+
+namespace Verge.Agent.Pods;
+
+/// <summary>A pod as the log reader sees it.</summary>
+internal sealed record PodLogTarget(string Uid, string Name, IReadOnlyList<string> Containers, IReadOnlyList<string> InitContainers, IReadOnlyDictionary<string, ContainerLogState> States);
+
+/// <summary>Finds a pod's containers and their log instances (implemented by the pod manager).</summary>
+internal interface IContainerLogIndex
+{
+    PodLogTarget? Find(string podNamespace, string podName);
+}
+
+/// <summary>
+/// Runs one <see cref="PodWorker"/> per desired pod UID. At start it runs the pods in local state (no control plane
+/// needed: offline autonomy); on every change of local state it starts workers for new pods, updates changed ones,
+/// refreshes pods whose ConfigMaps or Secrets changed, and terminates pods that are no longer desired or are being
+/// deleted (TERM, the grace period, KILL, then network, volumes and files).
+/// </summary>
+internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
+{
+    private readonly PodWorkerContext _ctx;
+    private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _terminating = new(StringComparer.Ordinal);
+    private volatile PodWorker[] _snapshot = [];
+    private readonly SemaphoreSlim _sync = new(1, 1);
+    private readonly CancellationTokenSource _life = new();
+    private bool _started;
+
+    public PodManager(PodWorkerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Options.Validate();
+        _ctx = context;
+    }
+
+    /// <summary>Starts the workers of the pods in local state and follows its changes.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        await _ctx.Drivers.FingerprintAllAsync(ct);
+        _ctx.State.Changed += OnChanged;
+        await SyncAsync(null, ct);
+    }
+
+    /// <summary>Brings the workers in line with local state; changed lists the keys of the last batch (null: all).</summary>
+    public async Task SyncAsync(DesiredStateChange? change, CancellationToken ct)
+    {
+        await _sync.WaitAsync(ct);
+        try
+        {
+            var desired = new Dictionary<string, Pod>(StringComparer.Ordinal);
+            foreach (var pod in _ctx.State.ListPods((key, e) => LogInvalidPod(_ctx.Logger, key.Namespace, key.Name, e.Message)))
+            {
+                if (string.IsNullOrEmpty(pod.Metadata.Uid))
+                {
+                    LogInvalidPod(_ctx.Logger, pod.Metadata.Namespace ?? "", pod.Metadata.Name ?? "", "the pod has no metadata.uid");
+                    continue;
+                }
+
+                if (pod.Spec.NodeName is { Length: > 0 } node && node != _ctx.Options.NodeName)
+                {
+                    continue;
+                }
+
+                desired[pod.Metadata.Uid] = pod;
+            }
+
+            foreach (var (uid, worker) in _workers.ToList())
+            {
+                if (!desired.TryGetValue(uid, out var pod) || pod.Metadata.DeletionTimestamp is not null)
+                {
+                    var grace = pod?.Metadata.DeletionGracePeriodSeconds ?? pod?.Spec.TerminationGracePeriodSeconds;
+                    _workers.Remove(uid);
+                    _terminating[uid] = TerminateAsync(worker, grace is { } g ? TimeSpan.FromSeconds(Math.Max(0, g)) : null);
+                }
+                else
+                {
+                    worker.Update(pod);
+                }
+            }
+
+            foreach (var (uid, pod) in desired)
+            {
+                if (_workers.ContainsKey(uid) || _terminating.ContainsKey(uid) || pod.Metadata.DeletionTimestamp is not null)
+                {
+                    continue;
+                }
+
+                var worker = new PodWorker(pod, _ctx);
+                _workers[uid] = worker;
+                worker.Start();
+            }
+
+            var configKeys = change?.Keys.Where(k => k.Kind is DesiredKind.ConfigMap or DesiredKind.Secret).ToList();
+            if (configKeys is { Count: > 0 } || change?.Snapshot == true)
+            {
+                foreach (var worker in _workers.Values)
+                {
+                    if (change!.Snapshot || configKeys!.Any(k => k.Namespace == worker.Namespace))
+                    {
+                        worker.ConfigChanged();
+                    }
+                }
+            }
+
+            _snapshot = [.. _workers.Values];
+
+            // Pods with workers left over from an earlier run whose pod is gone: clean their tasks up too.
+            foreach (var uid in _ctx.State.ListTasks().Select(t => t.PodUid).Distinct().ToList())
+            {
+                if (!desired.ContainsKey(uid) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
+                {
+                    _terminating[uid] = CleanUpOrphanAsync(uid);
+                }
+            }
+        }
+        finally
+        {
+            _sync.Release();
+        }
+    }
+
+    /// <summary>Waits until pods being terminated are gone (tests and shutdown).</summary>
+    public async Task WaitForTerminationsAsync(CancellationToken ct)
+    {
+        Task[] pending;
+        await _sync.WaitAsync(ct);
+        try
+        {
+            pending = [.. _terminating.Values];
+        }
+        finally
+        {
+            _sync.Release();
+        }
+
+        await Task.WhenAll(pending).WaitAsync(ct);
+    }
+
+    public PodLogTarget? Find(string podNamespace, string podName)
+    {
+        var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);
+
+        return worker is null
+            ? null
+            : new PodLogTarget(worker.Uid, worker.Name, worker.ContainerNames, worker.InitContainerNames, worker.LogStates);
+    }
+
+    /// <summary>Stops every worker, leaving containers running for the next agent run to recover.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _ctx.State.Changed -= OnChanged;
+        await _life.CancelAsync();
+        await _sync.WaitAsync();
+        try
+        {
+            foreach (var worker in _workers.Values)
+            {
+                await worker.DisposeAsync();
+            }
+
+            _workers.Clear();
+            _snapshot = [];
+            try
+            {
+                await Task.WhenAll(_terminating.Values);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
+        }
+        finally
+        {
+            _sync.Release();
+        }
+
+        _life.Dispose();
+    }
+
+    private void OnChanged(DesiredStateChange change)
+    {
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await SyncAsync(change, _life.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (Exception e)
+            {
+                LogSyncFailed(_ctx.Logger, e);
+            }
+        });
+    }
+
+    private async Task TerminateAsync(PodWorker worker, TimeSpan? grace)
+    {
+        await Task.Yield();
+        try
+        {
+            await worker.TerminateAsync(grace, CancellationToken.None);
+            LogTerminated(_ctx.Logger, worker.PodDescription);
+        }
+        catch (Exception e)
+        {
+            LogTerminateFailed(_ctx.Logger, worker.PodDescription, e);
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+            _terminating.TryRemove(worker.Uid, out _);
+        }
+    }
+
+    private async Task CleanUpOrphanAsync(string uid)
+    {
+        await Task.Yield();
+        try
+        {
+            foreach (var task in _ctx.State.ListTasks(uid))
+            {
+                if (task.Handle is { } handle && _ctx.Drivers.Get(handle.Driver) is { } driver)
+                {
+                    if (await driver.RecoverAsync(handle, CancellationToken.None))
+                    {
+                        await driver.StopAsync(handle, TimeSpan.FromSeconds(30), CancellationToken.None);
+                    }
+
+                    await driver.DestroyAsync(handle, CancellationToken.None);
+                }
+            }
+
+            await _ctx.Network.TearDownAsync(uid, CancellationToken.None);
+            await new PodVolumes(_ctx.Options.PodDir(uid), _ctx.Config).CleanUpAsync(CancellationToken.None);
+            _ctx.State.DeleteTasks(uid);
+            var dir = _ctx.Options.PodDir(uid);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        catch (Exception e)
+        {
+            LogTerminateFailed(_ctx.Logger, uid, e);
+        }
+        finally
+        {
+            _terminating.TryRemove(uid, out _);
+        }
+    }
+
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Pod {Namespace}/{Name} in local state cannot be run: {Error}")]
+    private static partial void LogInvalidPod(ILogger logger, string @namespace, string name, string error);
+
+    [LoggerMessage(EventId = 5302, Level = LogLevel.Error, Message = "Syncing pods with local state failed")]
+    private static partial void LogSyncFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Information, Message = "Pod {Pod} terminated and cleaned up")]
+    private static partial void LogTerminated(ILogger logger, string pod);
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Error, Message = "Terminating pod {Pod} failed")]
+    private static partial void LogTerminateFailed(ILogger logger, string pod, Exception error);
+}

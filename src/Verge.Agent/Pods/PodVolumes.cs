@@ -1,0 +1,518 @@
+using System.Diagnostics;
+using System.Text;
+using Verge.Agent.Drivers;
+using Verge.Core.Core;
+
+namespace Verge.Agent.Pods;
+
+/// <summary>A volume could not be set up; shown as kubelet's FailedMount event.</summary>
+internal sealed class VolumeException : Exception
+{
+    public VolumeException(string volume, string detail)
+        : base($"MountVolume.SetUp failed for volume \"{volume}\" : {detail}") => Detail = detail;
+
+    public VolumeException()
+    {
+        Detail = "";
+    }
+
+    public VolumeException(string message, Exception inner)
+        : base(message, inner) => Detail = message;
+
+    public string Detail { get; } = "";
+}
+
+/// <summary>
+/// The volumes of one pod on this node: emptyDir directories under DataDir/pods/UID/volumes (tmpfs for medium
+/// Memory), hostPath checked the way kubelet checks its type, and configMap and secret volumes written as files
+/// atomically (kubelet's AtomicWriter layout: a timestamped directory, a "..data" symlink swapped by rename, and one
+/// symlink per top-level entry), rewritten when the object changes.
+/// </summary>
+internal sealed class PodVolumes
+{
+    private const string DataLink = "..data";
+    private readonly string _volumesDir;
+    private readonly IPodConfigSource _source;
+    private readonly Dictionary<string, string> _paths = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _tmpfs = new(StringComparer.Ordinal);
+
+    public PodVolumes(string podDir, IPodConfigSource source)
+    {
+        _volumesDir = Path.Combine(podDir, "volumes");
+        _source = source;
+    }
+
+    /// <summary>Sets up every volume of the pod (idempotent); throws <see cref="VolumeException"/>.</summary>
+    public async Task PrepareAsync(Pod pod, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        foreach (var volume in pod.Spec.Volumes ?? [])
+        {
+            ct.ThrowIfCancellationRequested();
+            _paths[volume.Name] = await PrepareOneAsync(pod, volume, ct);
+        }
+    }
+
+    /// <summary>Rewrites configMap and secret volumes whose content changed; returns whether any did.</summary>
+    public bool Refresh(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var changed = false;
+        foreach (var volume in pod.Spec.Volumes ?? [])
+        {
+            if ((volume.ConfigMap is not null || volume.Secret is not null) && _paths.ContainsKey(volume.Name))
+            {
+                try
+                {
+                    changed |= WriteProjected(pod, volume);
+                }
+                catch (VolumeException)
+                {
+                    // The object went away or lost a key: keep the files as they were, as kubelet does.
+                }
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>The mounts of one container, from its volumeMounts.</summary>
+    public IReadOnlyList<TaskMount> MountsFor(Pod pod, Container container)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        ArgumentNullException.ThrowIfNull(container);
+        var mounts = new List<TaskMount>();
+        foreach (var mount in container.VolumeMounts ?? [])
+        {
+            if (!_paths.TryGetValue(mount.Name, out var hostPath))
+            {
+                throw new ContainerConfigException($"cannot find volume \"{mount.Name}\" to mount into container \"{container.Name}\"");
+            }
+
+            var volume = pod.Spec.Volumes!.First(v => v.Name == mount.Name);
+            if (mount.SubPath is { Length: > 0 } sub)
+            {
+                if (Path.IsPathRooted(sub) || sub.Split('/').Contains(".."))
+                {
+                    throw new ContainerConfigException($"subPath \"{sub}\" must be a relative path without \"..\"");
+                }
+
+                hostPath = Path.Combine(hostPath, sub);
+                if (volume.EmptyDir is not null && !Path.Exists(hostPath))
+                {
+                    Directory.CreateDirectory(hostPath);
+                }
+            }
+
+            var readOnly = mount.ReadOnly == true || volume.ConfigMap is not null || volume.Secret is not null;
+            mounts.Add(new TaskMount(hostPath, mount.MountPath, readOnly));
+        }
+
+        return mounts;
+    }
+
+    /// <summary>Unmounts tmpfs volumes and deletes the pod's volume directories (never a hostPath).</summary>
+    public async Task CleanUpAsync(CancellationToken ct)
+    {
+        foreach (var dir in _tmpfs.ToList())
+        {
+            await RunAsync("umount", ["-l", dir], ct);
+            _tmpfs.Remove(dir);
+        }
+
+        if (Directory.Exists(_volumesDir))
+        {
+            // A tmpfs left mounted by an earlier run of the agent: unmount before deleting.
+            foreach (var dir in Directory.EnumerateDirectories(_volumesDir))
+            {
+                if (IsMountPoint(dir))
+                {
+                    await RunAsync("umount", ["-l", dir], ct);
+                }
+            }
+
+            Directory.Delete(_volumesDir, recursive: true);
+        }
+    }
+
+    private static bool IsMountPoint(string dir)
+    {
+        try
+        {
+            var full = Path.GetFullPath(dir);
+            return File.ReadLines("/proc/self/mounts").Any(line => line.Split(' ') is [_, var target, ..] && target == full);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<string> PrepareOneAsync(Pod pod, Volume volume, CancellationToken ct)
+    {
+        if (volume.EmptyDir is { } emptyDir)
+        {
+            var dir = Path.Combine(_volumesDir, volume.Name);
+            Directory.CreateDirectory(dir);
+            if (string.Equals(emptyDir.Medium, "Memory", StringComparison.Ordinal) && !_tmpfs.Contains(dir))
+            {
+                if (!IsMountPoint(dir))
+                {
+                    var options = emptyDir.SizeLimit is { IsValid: true, IsZero: false } size ? $"size={size.Value()}" : "size=50%";
+                    var (code, output) = await RunAsync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir], ct);
+                    if (code != 0)
+                    {
+                        throw new VolumeException(volume.Name, $"mount of tmpfs failed: {output.Trim()}");
+                    }
+                }
+
+                _tmpfs.Add(dir);
+            }
+
+            return dir;
+        }
+
+        if (volume.HostPath is { } hostPath)
+        {
+            await CheckHostPathAsync(volume.Name, hostPath, ct);
+            return hostPath.Path;
+        }
+
+        if (volume.ConfigMap is not null || volume.Secret is not null)
+        {
+            WriteProjected(pod, volume);
+            return Path.Combine(_volumesDir, volume.Name);
+        }
+
+        throw new VolumeException(volume.Name, "volume type is not supported on this node (emptyDir, hostPath, configMap and secret are)");
+    }
+
+    private static async Task CheckHostPathAsync(string volume, HostPathVolumeSource source, CancellationToken ct)
+    {
+        var path = source.Path;
+        if (string.IsNullOrEmpty(path) || !Path.IsPathRooted(path))
+        {
+            throw new VolumeException(volume, $"hostPath \"{path}\" must be an absolute path");
+        }
+
+        switch (source.Type ?? "")
+        {
+            case "":
+                return;
+            case "DirectoryOrCreate":
+                if (!Directory.Exists(path))
+                {
+                    if (File.Exists(path))
+                    {
+                        throw new VolumeException(volume, $"hostPath type check failed: {path} is not a directory");
+                    }
+
+                    Directory.CreateDirectory(path);
+                    SetMode(path, Convert.ToInt32("755", 8));
+                }
+
+                return;
+            case "Directory":
+                if (!Directory.Exists(path))
+                {
+                    throw new VolumeException(volume, $"hostPath type check failed: {path} is not a directory");
+                }
+
+                return;
+            case "FileOrCreate":
+                if (Directory.Exists(path))
+                {
+                    throw new VolumeException(volume, $"hostPath type check failed: {path} is not a file");
+                }
+
+                if (!File.Exists(path))
+                {
+                    if (Path.GetDirectoryName(path) is { } parent && !Directory.Exists(parent))
+                    {
+                        throw new VolumeException(volume, $"hostPath type check failed: the parent directory of {path} does not exist");
+                    }
+
+                    await using (File.Create(path))
+                    {
+                    }
+
+                    SetMode(path, Convert.ToInt32("644", 8));
+                }
+
+                return;
+            case "File":
+                if (!File.Exists(path) || Directory.Exists(path))
+                {
+                    throw new VolumeException(volume, $"hostPath type check failed: {path} is not a file");
+                }
+
+                return;
+            case "Socket":
+            case "CharDevice":
+            case "BlockDevice":
+                var expected = source.Type switch
+                {
+                    "Socket" => ("socket", "a socket file"),
+                    "CharDevice" => ("character special file", "a character device"),
+                    _ => ("block special file", "a block device"),
+                };
+                var (code, output) = await RunAsync("stat", ["-L", "-c", "%F", path], ct);
+                if (code != 0 || !string.Equals(output.Trim(), expected.Item1, StringComparison.Ordinal))
+                {
+                    throw new VolumeException(volume, $"hostPath type check failed: {path} is not {expected.Item2}");
+                }
+
+                return;
+            default:
+                throw new VolumeException(volume, $"hostPath type \"{source.Type}\" is not supported");
+        }
+    }
+
+    private bool WriteProjected(Pod pod, Volume volume)
+    {
+        var ns = pod.Metadata.Namespace ?? "default";
+        Dictionary<string, byte[]> data;
+        List<KeyToPath>? items;
+        int defaultMode;
+        if (volume.ConfigMap is { } cmSource)
+        {
+            items = cmSource.Items;
+            defaultMode = cmSource.DefaultMode ?? Convert.ToInt32("644", 8);
+            var cm = _source.GetConfigMap(ns, cmSource.Name ?? "");
+            if (cm is null && cmSource.Optional != true)
+            {
+                throw new VolumeException(volume.Name, $"configmap \"{cmSource.Name}\" not found");
+            }
+
+            data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var (key, value) in cm?.Data ?? [])
+            {
+                data[key] = Encoding.UTF8.GetBytes(value);
+            }
+
+            foreach (var (key, value) in cm?.BinaryData ?? [])
+            {
+                data[key] = value;
+            }
+
+            if (cm is null)
+            {
+                items = null;
+            }
+            else
+            {
+                CheckItems(volume.Name, "configmap", items, data, cmSource.Optional == true);
+            }
+        }
+        else
+        {
+            var secretSource = volume.Secret!;
+            items = secretSource.Items;
+            defaultMode = secretSource.DefaultMode ?? Convert.ToInt32("644", 8);
+            var secret = _source.GetSecret(ns, secretSource.SecretName ?? "");
+            if (secret is null && secretSource.Optional != true)
+            {
+                throw new VolumeException(volume.Name, $"secret \"{secretSource.SecretName}\" not found");
+            }
+
+            data = secret is null ? [] : EnvResolver.SecretData(secret).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            if (secret is null)
+            {
+                items = null;
+            }
+            else
+            {
+                CheckItems(volume.Name, "secret", items, data, secretSource.Optional == true);
+            }
+        }
+
+        var payload = new SortedDictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        if (items is { Count: > 0 })
+        {
+            foreach (var item in items)
+            {
+                if (data.TryGetValue(item.Key, out var content))
+                {
+                    payload[ValidRelative(volume.Name, item.Path)] = (content, item.Mode ?? defaultMode);
+                }
+            }
+        }
+        else
+        {
+            foreach (var (key, content) in data)
+            {
+                payload[ValidRelative(volume.Name, key)] = (content, defaultMode);
+            }
+        }
+
+        return AtomicWrite(Path.Combine(_volumesDir, volume.Name), payload);
+    }
+
+    private static void CheckItems(string volume, string kind, List<KeyToPath>? items, Dictionary<string, byte[]> data, bool optional)
+    {
+        foreach (var item in items ?? [])
+        {
+            if (!data.ContainsKey(item.Key) && !optional)
+            {
+                throw new VolumeException(volume, $"{kind} references non-existent {(kind == "secret" ? "secret" : "config")} key: {item.Key}");
+            }
+        }
+    }
+
+    private static string ValidRelative(string volume, string path)
+    {
+        if (string.IsNullOrEmpty(path) || Path.IsPathRooted(path) || path.Split('/').Any(p => p is ".." or "") || path.StartsWith("..", StringComparison.Ordinal))
+        {
+            throw new VolumeException(volume, $"invalid path \"{path}\": must be relative, without \"..\" and not start with \"..\"");
+        }
+
+        return path;
+    }
+
+    /// <summary>Writes the payload into a fresh directory and swaps the "..data" link to it; false when nothing changed.</summary>
+    private static bool AtomicWrite(string dir, SortedDictionary<string, (byte[] Content, int Mode)> payload)
+    {
+        Directory.CreateDirectory(dir);
+        var dataDir = Path.Combine(dir, DataLink);
+        if (Directory.Exists(dataDir) && SameContent(dataDir, payload))
+        {
+            return false;
+        }
+
+        var previous = Directory.Exists(dataDir) ? new FileInfo(dataDir).LinkTarget : null;
+        var fresh = "..data_" + Guid.NewGuid().ToString("N");
+        var freshPath = Path.Combine(dir, fresh);
+        Directory.CreateDirectory(freshPath);
+        foreach (var (relative, (content, mode)) in payload)
+        {
+            var file = Path.Combine(freshPath, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllBytes(file, content);
+            SetMode(file, mode);
+        }
+
+        var tmpLink = Path.Combine(dir, "..data_tmp");
+        if (File.Exists(tmpLink) || Directory.Exists(tmpLink))
+        {
+            File.Delete(tmpLink);
+        }
+
+        File.CreateSymbolicLink(tmpLink, fresh);
+        NativeFiles.Rename(tmpLink, dataDir);
+
+        var top = payload.Keys.Select(k => k.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in top)
+        {
+            var link = Path.Combine(dir, name);
+            if (new FileInfo(link).LinkTarget is null)
+            {
+                File.CreateSymbolicLink(link, Path.Combine(DataLink, name));
+            }
+        }
+
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
+        {
+            var name = Path.GetFileName(entry);
+            if (!name.StartsWith("..", StringComparison.Ordinal) && !top.Contains(name))
+            {
+                File.Delete(entry);
+            }
+        }
+
+        if (previous is not null && previous != fresh)
+        {
+            var old = Path.Combine(dir, previous);
+            if (Directory.Exists(old))
+            {
+                Directory.Delete(old, recursive: true);
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameContent(string dataDir, SortedDictionary<string, (byte[] Content, int Mode)> payload)
+    {
+        var existing = Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(dataDir, f)).ToHashSet(StringComparer.Ordinal);
+        if (!existing.SetEquals(payload.Keys))
+        {
+            return false;
+        }
+
+        foreach (var (relative, (content, mode)) in payload)
+        {
+            var file = Path.Combine(dataDir, relative);
+            if (GetMode(file) != (mode & 0x1FF) || !File.ReadAllBytes(file).AsSpan().SequenceEqual(content))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void SetMode(string path, int mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)(mode & 0x1FF));
+        }
+    }
+
+    private static int GetMode(string path) => OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(path) & 0x1FF;
+
+    private static async Task<(int Code, string Output)> RunAsync(string file, IReadOnlyList<string> args, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            return (process.ExitCode, await stdout + await stderr);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, $"{file}: {e.Message}");
+        }
+    }
+}
+
+/// <summary>rename(2), which swaps a symlink atomically (File.Move refuses a link to a directory).</summary>
+internal static class NativeFiles
+{
+    public static void Rename(string from, string to)
+    {
+        var source = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(from);
+        var target = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(to);
+        try
+        {
+            if (RenameNative(source, target) != 0)
+            {
+                throw new IOException($"rename {from} to {to} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(source);
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(target);
+        }
+    }
+
+    // Blittable arguments only: no runtime marshalling, safe under Native AOT without unsafe code.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "rename", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int RenameNative(nint from, nint to);
+}

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using Verge.Agent.Drivers;
+using Verge.Agent.Images;
+
+namespace Verge.Agent.Tests.Fakes;
+
+/// <summary>
+/// A workload driver in memory: tasks "run" until the test ends them (<see cref="Exit"/>), stops complete at once,
+/// exec results are set per container, pulls fail for images listed in <see cref="FailingImages"/>, and recovery
+/// succeeds for tasks this instance knows (a new instance is a rebooted machine).
+/// </summary>
+internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null) : IWorkloadDriver
+{
+    private readonly ConcurrentDictionary<string, FakeTask> _tasks = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public string Name { get; } = name;
+
+    public bool Healthy { get; set; } = true;
+
+    public ConcurrentDictionary<string, string> FailingImages { get; } = new();
+
+    /// <summary>Exec results by the command's first word, else by container name; missing means exit 0.</summary>
+    public ConcurrentDictionary<string, ExecResult> ExecResults { get; } = new();
+
+    public ConcurrentQueue<TaskConfig> Started { get; } = new();
+
+    public ConcurrentQueue<(string Id, TimeSpan Grace)> Stops { get; } = new();
+
+    public ConcurrentQueue<string> Destroyed { get; } = new();
+
+    public ConcurrentQueue<string> Recovered { get; } = new();
+
+    public ConcurrentQueue<(string Container, string Command)> ExecCommands { get; } = new();
+
+    public int Execs;
+
+    public IEnumerable<TaskConfig> StartsOf(string container) => Started.Where(s => s.ContainerName == container);
+
+    public int RunningCount(string container) => _tasks.Values.Count(t => t.Config.ContainerName == container && !t.Exit.Task.IsCompleted);
+
+    /// <summary>Ends the running instance of a container.</summary>
+    public void Exit(string container, int code, bool oomKilled = false)
+    {
+        var task = _tasks.Values.Single(t => t.Config.ContainerName == container && !t.Exit.Task.IsCompleted);
+        task.Exit.TrySetResult(new TaskExit(code, oomKilled ? 9 : null, oomKilled, _time.GetUtcNow()));
+    }
+
+    public Task<DriverFingerprint> FingerprintAsync(CancellationToken ct) =>
+        Task.FromResult(new DriverFingerprint(Healthy, Healthy ? "ok" : "the fake runtime is switched off"));
+
+    public Task<ImageInfo?> PullImageAsync(ImageRequest request, CancellationToken ct)
+    {
+        if (FailingImages.TryGetValue(request.Reference, out var message))
+        {
+            throw new ImagePullException(message);
+        }
+
+        return Task.FromResult<ImageInfo?>(new ImageInfo(request.Reference, "sha256:" + new string('a', 64), new ImageConfig(), [], 0));
+    }
+
+    public Task<TaskHandle> StartAsync(TaskConfig config, CancellationToken ct)
+    {
+        if (config.ImageReference == "bad-command")
+        {
+            throw new DriverException("exec: \"nope\": executable file not found in $PATH", "RunContainerError");
+        }
+
+        var handle = new TaskHandle(Name, config.Id, "fake-state", _time.GetUtcNow());
+        _tasks[config.Id] = new FakeTask(config, handle);
+        Started.Enqueue(config);
+        Directory.CreateDirectory(Path.GetDirectoryName(config.LogPath)!);
+        File.AppendAllText(config.LogPath, $"started {config.Id}\n");
+        return Task.FromResult(handle);
+    }
+
+    public async Task<TaskExit> WaitAsync(TaskHandle handle, CancellationToken ct)
+    {
+        if (!_tasks.TryGetValue(handle.Id, out var task))
+        {
+            throw new DriverException($"no task {handle.Id}");
+        }
+
+        return await task.Exit.Task.WaitAsync(ct);
+    }
+
+    public Task StopAsync(TaskHandle handle, TimeSpan gracePeriod, CancellationToken ct)
+    {
+        Stops.Enqueue((handle.Id, gracePeriod));
+        if (_tasks.TryGetValue(handle.Id, out var task))
+        {
+            task.Exit.TrySetResult(new TaskExit(137, 9, false, _time.GetUtcNow()));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DestroyAsync(TaskHandle handle, CancellationToken ct)
+    {
+        Destroyed.Enqueue(handle.Id);
+        return Task.CompletedTask;
+    }
+
+    public Task<TaskState> InspectAsync(TaskHandle handle, CancellationToken ct)
+    {
+        if (!_tasks.TryGetValue(handle.Id, out var task))
+        {
+            return Task.FromResult(new TaskState(TaskPhase.Unknown, null, null));
+        }
+
+        return Task.FromResult(task.Exit.Task.IsCompleted
+            ? new TaskState(TaskPhase.Exited, task.Exit.Task.Result, null)
+            : new TaskState(TaskPhase.Running, null, 4242));
+    }
+
+    public Task<TaskStats?> StatsAsync(TaskHandle handle, CancellationToken ct) => Task.FromResult<TaskStats?>(null);
+
+    public Task<bool> RecoverAsync(TaskHandle handle, CancellationToken ct)
+    {
+        Recovered.Enqueue(handle.Id);
+        return Task.FromResult(_tasks.ContainsKey(handle.Id));
+    }
+
+    public Task<ExecResult> ExecAsync(TaskHandle handle, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct)
+    {
+        Interlocked.Increment(ref Execs);
+        var container = _tasks.TryGetValue(handle.Id, out var task) ? task.Config.ContainerName : "";
+        var first = command.Count > 0 ? command[0] : "";
+        ExecCommands.Enqueue((container, string.Join(' ', command)));
+        return Task.FromResult(ExecResults.GetValueOrDefault(first) ?? ExecResults.GetValueOrDefault(container) ?? new ExecResult(0, "", false));
+    }
+
+    private sealed class FakeTask(TaskConfig config, TaskHandle handle)
+    {
+        public TaskConfig Config { get; } = config;
+
+        public TaskHandle Handle { get; } = handle;
+
+        public TaskCompletionSource<TaskExit> Exit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,293 @@
+using Verge.Agent.Channel;
+using Verge.Core.Core;
+
+namespace Verge.Agent.Tests.Pods;
+
+public sealed class PodLifecycleTests
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task Start_NewPod_RunsContainerAndReportsRunningAndReady()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("web");
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Running" && host.Container(pod)?.Ready == true, "pod running and ready");
+        var status = host.Status(pod)!;
+        Assert.Equal("10.88.0.2", status.PodIP);
+        Assert.Equal("192.168.1.10", status.HostIP);
+        Assert.Equal("BestEffort", status.QosClass);
+        Assert.Equal("True", status.Conditions!.Single(c => c.Type == "Ready").Status);
+        var container = host.Container(pod)!;
+        Assert.NotNull(container.State!.Running);
+        Assert.Equal(0, container.RestartCount);
+        Assert.StartsWith("fake://uid-web-app-0", container.ContainerID);
+        Assert.Equal("busybox:1.36", container.Image);
+        Assert.StartsWith("sha256:", container.ImageID);
+        var reasons = host.Publisher.Events.Select(e => e.Reason).ToList();
+        Assert.Equal(["Pulling", "Pulled", "Created", "Started"], reasons);
+        Assert.All(host.Publisher.Events, e => Assert.Equal("uid-web", e.InvolvedObject.Uid));
+        var config = Assert.Single(host.Driver.Started);
+        Assert.Equal("/var/run/netns/fake-uid-web", config.NetworkNamespacePath);
+        Assert.EndsWith("pods/uid-web/app/0.log", config.LogPath);
+    }
+
+    [Fact]
+    public async Task Status_IsPublishedOnlyWhenItChanges()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("quiet");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Running", "running");
+        var count = host.Publisher.Statuses(pod.Metadata.Uid!).Count;
+
+        await host.ApplyAsync(new ConfigMap { Metadata = new() { Name = "unrelated", Namespace = "default" }, Data = new() { ["a"] = "b" } });
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        await host.ApplyAsync(pod);
+
+        // A later pod running shows the manager has handled the batches before it.
+        var later = PodTestHost.MakePod("later");
+        await host.ApplyAsync(later);
+        await PodTestHost.Eventually(() => host.Status(later)?.Phase == "Running", "later pod running");
+        Assert.Equal(count, host.Publisher.Statuses(pod.Metadata.Uid!).Count);
+    }
+
+    [Fact]
+    public async Task CrashLoop_BacksOffTenThenTwentySeconds_AndShowsCrashLoopBackOff()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("crash");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "first start");
+
+        // First crash: restarted at once.
+        host.Driver.Exit("app", 1);
+        await PodTestHost.Eventually(() => host.Driver.StartsOf("app").Count() == 2 && host.Driver.RunningCount("app") == 1, "immediate first restart");
+
+        // Second crash: waits 10 s.
+        host.Driver.Exit("app", 1);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Waiting?.Reason == "CrashLoopBackOff", "CrashLoopBackOff");
+        Assert.StartsWith("back-off 10s restarting failed container=app pod=crash_default(uid-crash)", host.Container(pod)!.State!.Waiting!.Message);
+        Assert.Equal(1, host.Container(pod)!.LastState!.Terminated!.ExitCode);
+        Assert.Equal("Error", host.Container(pod)!.LastState!.Terminated!.Reason);
+        host.Time.Advance(TimeSpan.FromSeconds(9));
+        await Task.Delay(50);
+        Assert.Equal(2, host.Driver.StartsOf("app").Count());
+        await host.AdvanceUntil(() => host.Driver.StartsOf("app").Count() == 3, Second, "restart after 10s");
+        await PodTestHost.Eventually(() => host.Container(pod)?.RestartCount == 2 && host.Driver.RunningCount("app") == 1, "restart count 2");
+
+        // Third crash: waits 20 s.
+        host.Driver.Exit("app", 2);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Waiting?.Message?.StartsWith("back-off 20s", StringComparison.Ordinal) == true, "back-off 20s");
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "BackOff" && e.Type == "Warning");
+        host.Time.Advance(TimeSpan.FromSeconds(19));
+        await Task.Delay(50);
+        Assert.Equal(3, host.Driver.StartsOf("app").Count());
+        await host.AdvanceUntil(() => host.Driver.StartsOf("app").Count() == 4, Second, "restart after 20s");
+    }
+
+    [Fact]
+    public async Task CrashLoop_AfterTenMinutesOfRunning_RestartsAtOnce()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("steady");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "start");
+        host.Driver.Exit("app", 1);
+        await PodTestHost.Eventually(() => host.Driver.StartsOf("app").Count() == 2 && host.Driver.RunningCount("app") == 1, "first restart");
+        host.Driver.Exit("app", 1);
+        await host.AdvanceUntil(() => host.Driver.StartsOf("app").Count() == 3 && host.Driver.RunningCount("app") == 1, Second, "second restart");
+
+        // It now runs for 10 minutes: the back-off is forgotten.
+        host.Time.Advance(TimeSpan.FromMinutes(10));
+        host.Driver.Exit("app", 1);
+        await PodTestHost.Eventually(() => host.Driver.StartsOf("app").Count() == 4, "restart at once after a long run");
+        await PodTestHost.Eventually(() => host.Container(pod)?.RestartCount == 3, "restart count 3");
+    }
+
+    [Fact]
+    public async Task RestartPolicyNever_ExitedContainer_StaysTerminatedAndPodSucceeds()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("job", "Never");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "start");
+        host.Driver.Exit("app", 0);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Succeeded", "Succeeded");
+        var terminated = host.Container(pod)!.State!.Terminated!;
+        Assert.Equal("Completed", terminated.Reason);
+        Assert.Equal(0, terminated.ExitCode);
+        Assert.NotNull(terminated.FinishedAt);
+        Assert.Equal("PodCompleted", host.Status(pod)!.Conditions!.Single(c => c.Type == "Ready").Reason);
+        host.Time.Advance(TimeSpan.FromMinutes(10));
+        await Task.Delay(50);
+        Assert.Single(host.Driver.Started);
+    }
+
+    [Fact]
+    public async Task RestartPolicyOnFailure_RestartsOnlyAfterAFailure()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("onfail", "OnFailure");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "start");
+        host.Driver.Exit("app", 3);
+        await PodTestHost.Eventually(() => host.Driver.StartsOf("app").Count() == 2 && host.Driver.RunningCount("app") == 1, "restart after failure");
+        host.Driver.Exit("app", 0);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Succeeded", "Succeeded");
+        Assert.Equal(1, host.Container(pod)!.RestartCount);
+        Assert.Equal(3, host.Container(pod)!.LastState!.Terminated!.ExitCode);
+    }
+
+    [Fact]
+    public async Task OomKilledContainer_ShowsOomKilledInLastState()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("hungry");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "start");
+        host.Driver.Exit("app", 137, oomKilled: true);
+
+        await PodTestHost.Eventually(() => host.Container(pod)?.RestartCount == 1 && host.Container(pod)?.State?.Running is not null, "restarted");
+        var last = host.Container(pod)!.LastState!.Terminated!;
+        Assert.Equal("OOMKilled", last.Reason);
+        Assert.Equal(137, last.ExitCode);
+    }
+
+    [Fact]
+    public async Task InitContainers_RunInOrderBeforeAppContainers()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("init");
+        pod.Spec.InitContainers = [new Container { Name = "one", Image = "busybox:1" }, new Container { Name = "two", Image = "busybox:1" }];
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("one") == 1, "first init running");
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Pending" && host.Container(pod, "app")?.State?.Waiting?.Reason == "PodInitializing", "app waits");
+        Assert.Equal("PodInitializing", host.Container(pod, "two")!.State!.Waiting!.Reason);
+        Assert.Empty(host.Driver.StartsOf("two"));
+        host.Driver.Exit("one", 0);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("two") == 1, "second init running");
+        Assert.Empty(host.Driver.StartsOf("app"));
+        host.Driver.Exit("two", 0);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Running", "app running");
+        Assert.Equal(["one", "two", "app"], host.Driver.Started.Select(s => s.ContainerName));
+        Assert.Equal("True", host.Status(pod)!.Conditions!.Single(c => c.Type == "Initialized").Status);
+        Assert.Equal("Completed", host.Container(pod, "one")!.State!.Terminated!.Reason);
+    }
+
+    [Fact]
+    public async Task FailedInitContainer_WithNeverPolicy_FailsThePod()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("initfail", "Never");
+        pod.Spec.InitContainers = [new Container { Name = "setup", Image = "busybox:1" }];
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("setup") == 1, "init running");
+        host.Driver.Exit("setup", 1);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Failed", "pod Failed");
+        Assert.Empty(host.Driver.StartsOf("app"));
+    }
+
+    [Fact]
+    public async Task ImagePullFailure_ShowsErrImagePullThenImagePullBackOff_AndRetriesAfterBackOff()
+    {
+        await using var host = new PodTestHost();
+        host.Driver.FailingImages["ghost:1"] = "manifest unknown";
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("ghost", "Always", new Container { Name = "app", Image = "ghost:1" });
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Waiting?.Reason == "ImagePullBackOff", "ImagePullBackOff");
+        Assert.Contains(host.Publisher.Statuses(pod.Metadata.Uid!), s => s.ContainerStatuses?[0].State?.Waiting?.Reason == "ErrImagePull");
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "Failed" && e.Message == "Failed to pull image \"ghost:1\": manifest unknown");
+        Assert.Equal("Back-off pulling image \"ghost:1\"", host.Container(pod)!.State!.Waiting!.Message);
+
+        host.Driver.FailingImages.Clear();
+        await host.AdvanceUntil(() => host.Container(pod)?.State?.Running is not null, Second, "pulled after back-off");
+    }
+
+    [Fact]
+    public async Task UnknownRuntimeClass_LeavesContainerCreatingWithWarningEvent()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("gvisor");
+        pod.Spec.RuntimeClassName = "gvisor";
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Waiting?.Reason == "ContainerCreating", "waiting");
+        Assert.Contains("no runtime for \"gvisor\" is configured", host.Container(pod)!.State!.Waiting!.Message);
+        Assert.Contains(host.Publisher.Events, e => e.Type == "Warning" && e.Reason == "FailedCreatePodSandBox" && e.Message!.Contains("gvisor"));
+        Assert.Empty(host.Driver.Started);
+    }
+
+    [Fact]
+    public async Task UnhealthyDriver_LeavesPodPendingWithItsReason()
+    {
+        var host = new PodTestHost();
+        await using var _ = host;
+        host.Driver.Healthy = false;
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("sick");
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Waiting?.Message?.Contains("is not ready: the fake runtime is switched off") == true, "not ready message");
+        host.Driver.Healthy = true;
+        await host.AdvanceUntil(() => host.Container(pod)?.State?.Running is not null, Second, "runs once the driver is healthy");
+    }
+
+    [Fact]
+    public async Task DeletedPod_IsStoppedWithItsGracePeriod_AndCleanedUp()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("gone");
+        pod.Spec.TerminationGracePeriodSeconds = 7;
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        var podDir = Path.Combine(host.DataDir, "pods", "uid-gone");
+        Assert.True(Directory.Exists(podDir));
+
+        await host.DeleteAsync(DesiredKind.Pod, "default", "gone");
+
+        await PodTestHost.Eventually(() => host.Network.TornDown.Contains("uid-gone") && !Directory.Exists(podDir), "cleaned up");
+        var stop = Assert.Single(host.Driver.Stops);
+        Assert.Equal(TimeSpan.FromSeconds(7), stop.Grace);
+        Assert.Contains("uid-gone-app-0", host.Driver.Destroyed);
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "Killing" && e.Message == "Stopping container app");
+        await PodTestHost.Eventually(() => host.State.ListTasks("uid-gone").Count == 0, "tasks forgotten");
+    }
+
+    [Fact]
+    public async Task PodWithDeletionTimestamp_IsStoppedWithTheDeletionGracePeriod()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("leaving");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 3;
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => !host.Driver.Stops.IsEmpty, "stopped");
+        Assert.Equal(TimeSpan.FromSeconds(3), host.Driver.Stops.Single().Grace);
+    }
+}
