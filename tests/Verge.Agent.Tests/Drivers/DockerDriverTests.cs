@@ -1,0 +1,179 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Verge.Agent.Drivers;
+using Verge.Agent.Drivers.Docker;
+using Verge.Agent.Images;
+using Verge.Agent.Tests.Support;
+
+namespace Verge.Agent.Tests.Drivers;
+
+/// <summary>The docker driver against podman's Docker-compatible Engine API (one private podman for the class).</summary>
+public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceTests, IClassFixture<PodmanService>
+{
+    protected override IWorkloadDriver CreateDriver(string stateDir) =>
+        new DockerDriver(new DockerDriverOptions { Socket = podman.Socket, StateDirectory = stateDir }, NullLogger<DockerDriver>.Instance, TimeProvider.System);
+
+    protected override TaskConfig WithScript(TaskConfig task, string script) =>
+        task with { ImageReference = PodmanService.Image, Command = ["/bin/sh", "-c", script] };
+
+    [Fact]
+    public async Task PullImage_WhenPresentAndIfNotPresent_ReturnsTheLocalImage()
+    {
+        var image = await Driver.PullImageAsync(new ImageRequest(PodmanService.Image, PullPolicy.IfNotPresent), Token());
+
+        Assert.NotNull(image);
+        Assert.StartsWith("sha256:", image.Digest, StringComparison.Ordinal);
+        Assert.NotEmpty(image.LayerDigests);
+        Assert.Equal(PodmanService.Image, image.Reference);
+    }
+
+    [Fact]
+    public async Task PullImage_FromUnreachableRegistry_FailsWithErrImagePull()
+    {
+        var error = await Assert.ThrowsAsync<ImagePullException>(
+            () => Driver.PullImageAsync(new ImageRequest("127.0.0.1:1/verge/nothing:1", PullPolicy.Always), Token()));
+
+        Assert.Equal("ErrImagePull", error.Reason);
+        Assert.Contains("127.0.0.1:1/verge/nothing:1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PullImage_WhenMissingAndPolicyNever_FailsWithErrImageNeverPull()
+    {
+        var error = await Assert.ThrowsAsync<ImagePullException>(
+            () => Driver.PullImageAsync(new ImageRequest("localhost/verge-absent:1", PullPolicy.Never), Token()));
+
+        Assert.Equal("ErrImageNeverPull", error.Reason);
+    }
+
+    [Fact]
+    public async Task PullImage_WithMalformedReference_FailsWithInvalidImageName()
+    {
+        var error = await Assert.ThrowsAsync<ImagePullException>(
+            () => Driver.PullImageAsync(new ImageRequest("not a reference", PullPolicy.IfNotPresent), Token()));
+
+        Assert.Equal("InvalidImageName", error.Reason);
+    }
+
+    /// <summary>
+    /// The engine enforces the limit. (podman 4.3 on a cgroup v1 hybrid machine does not notice the OOM kill, so
+    /// its State.OOMKilled stays false; how the driver reads the flag is tested on a Docker Engine answer below.)
+    /// </summary>
+    [Fact]
+    public async Task MemoryLimit_WhenExceeded_KillsTheTask()
+    {
+        var task = NewTask("echo allocating; dd if=/dev/zero of=/dev/null bs=256M count=1; echo \"dd:$?\"") with
+        {
+            Resources = new TaskResources { MemoryLimitBytes = 32 * 1024 * 1024 },
+        };
+
+        var exit = await WaitAsync(await StartAsync(task));
+
+        Assert.Equal(0, exit.ExitCode);
+        await AssertLogContainsAsync(task, "dd:137");
+    }
+
+    [Fact]
+    public void Exit_FromDockerInspectOfOomKilledContainer_IsOomKilled()
+    {
+        // The State object of GET /containers/ID/json from Docker Engine 24 after an OOM kill.
+        const string inspect = """
+            {"Id":"4f1c","Name":"/verge-x","State":{"Status":"exited","Running":false,"Paused":false,"Restarting":false,
+            "OOMKilled":true,"Dead":false,"Pid":0,"ExitCode":137,"Error":"","StartedAt":"2026-11-26T14:33:28.150582137Z",
+            "FinishedAt":"2026-11-26T14:33:29.147799953Z"}}
+            """;
+        var container = System.Text.Json.JsonSerializer.Deserialize(inspect, DockerJsonContext.Default.DockerContainerInspect)!;
+
+        var exit = DockerDriver.ToExit(container.State);
+
+        Assert.True(exit.OomKilled);
+        Assert.Equal("OOMKilled", exit.Reason);
+        Assert.Equal(137, exit.ExitCode);
+        Assert.Equal(9, exit.Signal);
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 14, 33, 29, TimeSpan.Zero).AddTicks(1_477_999), exit.FinishedAt);
+    }
+
+    [Fact]
+    public async Task Start_WithPodNetworkNamespacePath_IsRefusedAsConfigError()
+    {
+        var task = NewTask("true") with { NetworkNamespacePath = "/var/run/netns/verge-pod" };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
+    [Fact]
+    public async Task Start_WithoutImage_FailsWithCreateContainerConfigError()
+    {
+        var task = NewTask("true") with { ImageReference = null };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
+    [Fact]
+    public async Task Start_WithReadOnlyBindMount_RefusesWrites()
+    {
+        var hostDir = Directory.CreateDirectory(Path.Combine(TempDir, "ro")).FullName;
+        var task = NewTask("touch /ro/file && echo wrote || echo refused") with { Mounts = [new TaskMount(hostDir, "/ro", ReadOnly: true)] };
+
+        await WaitAsync(await StartAsync(task));
+
+        await AssertLogContainsAsync(task, "refused");
+        Assert.False(File.Exists(Path.Combine(hostDir, "file")));
+    }
+
+    [Fact]
+    public async Task Stats_OfRunningTask_ReportMemory()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var stats = await Driver.StatsAsync(handle, Token());
+
+        Assert.NotNull(stats);
+        Assert.True(stats.MemoryBytes > 0);
+    }
+
+    [Fact]
+    public async Task Fingerprint_WithoutSocket_IsUnhealthyAndNamesTheSocket()
+    {
+        await using var driver = new DockerDriver(
+            new DockerDriverOptions { Socket = "unix:///nonexistent/docker.sock", StateDirectory = StateDir },
+            NullLogger<DockerDriver>.Instance,
+            TimeProvider.System);
+
+        var fingerprint = await driver.FingerprintAsync(Token());
+
+        Assert.False(fingerprint.Healthy);
+        Assert.Contains("/nonexistent/docker.sock", fingerprint.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("busybox", "busybox", "latest")]
+    [InlineData("busybox:1.36", "busybox", "1.36")]
+    [InlineData("127.0.0.1:5000/team/app:v2", "127.0.0.1:5000/team/app", "v2")]
+    [InlineData("127.0.0.1:5000/team/app", "127.0.0.1:5000/team/app", "latest")]
+    [InlineData("app@sha256:abc", "app", "sha256:abc")]
+    public void SplitReference_SeparatesNameAndTagOrDigest(string reference, string name, string tag) =>
+        Assert.Equal((name, tag), DockerDriver.SplitReference(reference));
+
+    [Theory]
+    [InlineData("2026-11-26T14:33:28Z", 0)]
+    [InlineData("2026-11-26T14:33:28.5Z", 500_000_000)]
+    [InlineData("2026-11-26T14:33:28.123456789Z", 123_456_789)]
+    public void LogTimestamps_ParseToNanosecondKeys(string text, int nanos)
+    {
+        var key = DockerLogFollower.ParseTimestamp(text);
+
+        Assert.NotNull(key);
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 14, 33, 28, TimeSpan.Zero).ToUnixTimeSeconds(), key.Value.Seconds);
+        Assert.Equal(nanos, key.Value.Nanos);
+    }
+
+    [Fact]
+    public void Options_WithTcpEndpoint_AreRejected() =>
+        Assert.Throws<ArgumentException>(() => new DockerDriverOptions { Socket = "tcp://127.0.0.1:2375", StateDirectory = "/tmp/x" }.Validate());
+}
