@@ -217,8 +217,9 @@ public abstract class DriverConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Recover_WithNewDriverInstance_ReattachesWithoutRestarting_AndSeesTheExitLater()
     {
-        // The task runs until a file appears in its working dir, then exits with 7.
-        var task = NewTask("echo \"run:$$\"; while [ ! -f stop-now ]; do sleep 0.1; done; exit 7");
+        // The task runs until a file appears in its working dir, then says so and exits with 7: its last line is
+        // written after the restart, so it shows the new driver copies output too.
+        var task = NewTask("echo \"run:$$\"; while [ ! -f stop-now ]; do sleep 0.1; done; echo finished; exit 7");
         var handle = await StartAsync(task);
         await AssertLogContainsAsync(task, "run:");
         var before = await Driver.InspectAsync(handle, Token());
@@ -235,8 +236,10 @@ public abstract class DriverConformanceTests : IAsyncLifetime
         Assert.Equal(before.Pid, after.Pid);
         Assert.Equal(0, exec.ExitCode);
         Assert.Equal(7, exit.ExitCode);
+        await AssertLogContainsAsync(task, "finished");
         var log = await ReadLogAsync(task);
         Assert.Single(log.Split('\n'), line => line.Contains("run:", StringComparison.Ordinal));
+        Assert.Single(log.Split('\n'), line => line.Contains("finished", StringComparison.Ordinal));
     }
 
     [Fact]

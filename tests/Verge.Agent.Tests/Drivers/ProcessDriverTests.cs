@@ -152,6 +152,50 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task CpuLimitAndRequest_BecomeQuotaAndSharesOfTheTasksCgroup()
+    {
+        RequireCgroupV1("cpu");
+        var task = NewTask("echo ready; while :; do sleep 0.1; done") with
+        {
+            Resources = new TaskResources { CpuLimitMillis = 250, CpuRequestMillis = 500 },
+        };
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+        var cgroup = Path.Combine("/sys/fs/cgroup/cpu/verge", task.Id);
+        var pid = (await Driver.InspectAsync(handle, Token())).Pid;
+
+        Assert.Equal("25000", (await File.ReadAllTextAsync(Path.Combine(cgroup, "cpu.cfs_quota_us"))).Trim());
+        Assert.Equal("100000", (await File.ReadAllTextAsync(Path.Combine(cgroup, "cpu.cfs_period_us"))).Trim());
+        Assert.Equal("512", (await File.ReadAllTextAsync(Path.Combine(cgroup, "cpu.shares"))).Trim());
+        Assert.Contains(pid.ToString()!, await File.ReadAllLinesAsync(Path.Combine(cgroup, "cgroup.procs")));
+
+        await Driver.DestroyAsync(handle, Token());
+        Assert.False(Directory.Exists(cgroup));
+    }
+
+    [Fact]
+    public async Task RunAsUser_AppliesToTheTaskAndToExec()
+    {
+        Assert.True(Environment.IsPrivilegedProcess, "this test needs root to switch users");
+        Assert.True(File.Exists("/usr/bin/setpriv"), "setpriv is missing: apt-get install -y util-linux");
+        var task = NewTask("echo \"uid:$(id -u):$(id -g)\"; while :; do sleep 0.1; done") with { RunAsUser = 65534, RunAsGroup = 65534 };
+        var handle = await StartAsync(task);
+
+        await AssertLogContainsAsync(task, "uid:65534:65534");
+        var exec = await Driver.ExecAsync(handle, ["id", "-u"], TimeSpan.FromSeconds(30), Token());
+
+        Assert.Equal("65534", exec.Output.Trim());
+    }
+
+    [Fact]
+    public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
+    {
+        var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);
+
+        await Assert.ThrowsAsync<DriverException>(() => Driver.RecoverAsync(handle, Token()));
+    }
+
+    [Fact]
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
 

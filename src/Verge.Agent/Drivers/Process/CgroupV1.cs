@@ -34,6 +34,16 @@ internal static class CgroupV1
 
     public static void SetPidsLimit(string dir, long pids) => Write(dir, "pids.max", pids);
 
+    /// <summary>A CFS quota of <paramref name="millis"/> millicores per 100 ms period (limits.cpu).</summary>
+    public static void SetCpuQuota(string dir, long millis)
+    {
+        Write(dir, "cpu.cfs_period_us", 100_000);
+        Write(dir, "cpu.cfs_quota_us", Math.Max(1_000, millis * 100));
+    }
+
+    /// <summary>CPU shares from requests.cpu, as the kubelet maps them (1024 per core, at least 2).</summary>
+    public static void SetCpuShares(string dir, long millis) => Write(dir, "cpu.shares", Math.Max(2, millis * 1024 / 1000));
+
     /// <summary>How many times the kernel's OOM killer struck in this memory cgroup (oom_kill in memory.oom_control).</summary>
     public static long OomKills(string dir)
     {

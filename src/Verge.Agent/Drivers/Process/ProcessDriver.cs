@@ -44,6 +44,8 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         exec "$@"
         """;
 
+    private static readonly string[] Controllers = ["memory", "pids", "cpu"];
+
     private readonly ProcessDriverOptions _options;
     private readonly ILogger<ProcessDriver> _logger;
     private readonly TimeProvider _time;
@@ -79,7 +81,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         var limits = CgroupV1.Available(_options.CgroupRoot, "memory") && CgroupV1.Available(_options.CgroupRoot, "pids")
-            ? "memory and pids limits through cgroup v1"
+            ? "memory, pids and cpu limits through cgroup v1"
             : "no limits (needs root and cgroup v1 memory and pids hierarchies)";
         return Task.FromResult(new DriverFingerprint(true, $"host processes; {limits}"));
     }
@@ -133,13 +135,19 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         string[] cgroupProcs;
-        string? memoryCgroup = null, pidsCgroup = null;
+        string? memoryCgroup = null, pidsCgroup = null, cpuCgroup = null;
+        List<string>? runAs;
         try
         {
             argv[0] = ResolveExecutable(argv[0], env["PATH"], workingDir);
-            argv = WrapRunAs(config, argv);
-            (memoryCgroup, pidsCgroup) = CreateCgroups(config);
-            cgroupProcs = new[] { memoryCgroup, pidsCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToArray();
+            runAs = RunAsCommand(config);
+            if (runAs is not null)
+            {
+                argv = [.. runAs, .. argv];
+            }
+
+            (memoryCgroup, pidsCgroup, cpuCgroup) = CreateCgroups(config);
+            cgroupProcs = new[] { memoryCgroup, pidsCgroup, cpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToArray();
             var logDir = Path.GetDirectoryName(Path.GetFullPath(config.LogPath));
             if (logDir is not null)
             {
@@ -148,7 +156,8 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         catch (Exception e) when (e is DriverException or IOException or UnauthorizedAccessException)
         {
-            await RemoveCgroupsAsync(memoryCgroup, pidsCgroup, ct);
+            // A limit that failed to apply may have left its cgroup behind: remove every one this task could have.
+            await RemoveCgroupsAsync(ct, [.. Controllers.Select(c => Path.Combine(_options.CgroupRoot, c, _options.CgroupParent, config.Id))]);
             Directory.Delete(dir, recursive: true);
             throw e as DriverException ?? new DriverException($"cannot prepare task {config.Id}: {e.Message}", e, "CreateContainerError");
         }
@@ -188,7 +197,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            await RemoveCgroupsAsync(memoryCgroup, pidsCgroup, ct);
+            await RemoveCgroupsAsync(ct, memoryCgroup, pidsCgroup, cpuCgroup);
             throw new DriverException($"cannot start task {config.Id}: {e.Message}", e);
         }
 
@@ -205,6 +214,8 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             Env = env,
             MemoryCgroup = memoryCgroup,
             PidsCgroup = pidsCgroup,
+            CpuCgroup = cpuCgroup,
+            RunAs = runAs,
         };
         LogStarted(config.Id, taskPid, argv[0]);
         return new TaskHandle(DriverName, config.Id, state.ToJson(), _time.GetUtcNow());
@@ -282,7 +293,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             await Task.Delay(_options.PollInterval, _time, ct);
         }
 
-        await RemoveCgroupsAsync(state.MemoryCgroup, state.PidsCgroup, ct);
+        await RemoveCgroupsAsync(ct, state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup);
         if (Directory.Exists(state.Directory))
         {
             Directory.Delete(state.Directory, recursive: true);
@@ -373,6 +384,11 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         foreach (var (key, value) in state.Env)
         {
             startInfo.Environment[key] = value;
+        }
+
+        foreach (var arg in state.RunAs ?? [])
+        {
+            startInfo.ArgumentList.Add(arg);
         }
 
         startInfo.ArgumentList.Add(executable);
@@ -487,11 +503,11 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         && File.Exists(file)
         && (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
-    private List<string> WrapRunAs(TaskConfig config, List<string> argv)
+    private List<string>? RunAsCommand(TaskConfig config)
     {
         if (config.RunAsUser is null && config.RunAsGroup is null)
         {
-            return argv;
+            return null;
         }
 
         if (!HostProcesses.IsRoot)
@@ -517,13 +533,12 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         wrapped.Add("--clear-groups");
         wrapped.Add("--");
-        wrapped.AddRange(argv);
         return wrapped;
     }
 
-    private (string? Memory, string? Pids) CreateCgroups(TaskConfig config)
+    private (string? Memory, string? Pids, string? Cpu) CreateCgroups(TaskConfig config)
     {
-        string? memory = null, pids = null;
+        string? memory = null, pids = null, cpu = null;
         if (config.Resources.MemoryLimitBytes is { } bytes)
         {
             if (CgroupV1.Available(_options.CgroupRoot, "memory"))
@@ -550,17 +565,33 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             }
         }
 
-        if (config.Resources.CpuLimitMillis is not null)
+        if (config.Resources.CpuLimitMillis is not null || config.Resources.CpuRequestMillis is not null)
         {
-            LogLimitUnenforced(config.Id, "cpu");
+            if (CgroupV1.Available(_options.CgroupRoot, "cpu"))
+            {
+                cpu = CgroupV1.Create(_options.CgroupRoot, "cpu", _options.CgroupParent, config.Id);
+                if (config.Resources.CpuLimitMillis is { } limit)
+                {
+                    CgroupV1.SetCpuQuota(cpu, limit);
+                }
+
+                if (config.Resources.CpuRequestMillis is { } request)
+                {
+                    CgroupV1.SetCpuShares(cpu, request);
+                }
+            }
+            else
+            {
+                LogLimitUnenforced(config.Id, "cpu");
+            }
         }
 
-        return (memory, pids);
+        return (memory, pids, cpu);
     }
 
-    private async Task RemoveCgroupsAsync(string? memory, string? pids, CancellationToken ct)
+    private async Task RemoveCgroupsAsync(CancellationToken ct, params string?[] dirs)
     {
-        foreach (var dir in new[] { memory, pids })
+        foreach (var dir in dirs)
         {
             if (dir is not null)
             {

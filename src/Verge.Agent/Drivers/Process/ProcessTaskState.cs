@@ -34,6 +34,11 @@ internal sealed record ProcessTaskState
 
     public string? PidsCgroup { get; init; }
 
+    public string? CpuCgroup { get; init; }
+
+    /// <summary>The setpriv command line that switches to runAsUser / runAsGroup, which exec commands run under too.</summary>
+    public IReadOnlyList<string>? RunAs { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, ProcessDriverJsonContext.Default.ProcessTaskState);
 
     public static ProcessTaskState Parse(TaskHandle handle)
