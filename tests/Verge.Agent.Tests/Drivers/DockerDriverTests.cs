@@ -103,6 +103,16 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
     }
 
     [Fact]
+    public async Task Start_WhenImageIsNotOnTheNode_FailsWithDriverExceptionNamingIt()
+    {
+        var task = NewTask("true") with { ImageReference = "localhost/verge-absent:1" };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Contains("localhost/verge-absent:1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_WithoutImage_FailsWithCreateContainerConfigError()
     {
         var task = NewTask("true") with { ImageReference = null };

@@ -291,6 +291,15 @@ public abstract class DriverConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stats_OfExitedTask_AreNull()
+    {
+        var handle = await StartAsync(NewTask("exit 0"));
+        await WaitAsync(handle);
+
+        Assert.Null(await Driver.StatsAsync(handle, Token()));
+    }
+
+    [Fact]
     public async Task Fingerprint_IsHealthy()
     {
         var fingerprint = await Driver.FingerprintAsync(Token());

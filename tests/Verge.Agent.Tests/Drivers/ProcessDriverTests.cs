@@ -188,6 +188,41 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Start_WithReadOnlyRootFilesystem_IsRefusedAsConfigError()
+    {
+        var task = NewTask("true") with { ReadOnlyRootFilesystem = true };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
+    [Fact]
+    public async Task Start_WithPodNetworkNamespace_RunsTaskAndExecInIt()
+    {
+        Assert.True(Environment.IsPrivilegedProcess, "this test needs root to create network namespaces");
+        Assert.True(File.Exists("/usr/sbin/ip") || File.Exists("/usr/bin/ip"), "ip is missing: apt-get install -y iproute2");
+        var name = "verge-pd-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, await RunAsync("ip", "netns", "add", name));
+        try
+        {
+            var path = "/var/run/netns/" + name;
+            var inode = new FileInfo(path).Exists ? await OutputOfAsync("stat", "-L", "-c", "%i", path) : "";
+            var task = NewTask("echo \"netns:$(readlink /proc/self/ns/net)\"; while :; do sleep 0.1; done") with { NetworkNamespacePath = path };
+            var handle = await StartAsync(task);
+
+            await AssertLogContainsAsync(task, $"netns:net:[{inode}]");
+            var exec = await Driver.ExecAsync(handle, ["readlink", "/proc/self/ns/net"], TimeSpan.FromSeconds(30), Token());
+            Assert.Equal($"net:[{inode}]", exec.Output.Trim());
+            await Driver.DestroyAsync(handle, Token());
+        }
+        finally
+        {
+            await RunAsync("ip", "netns", "delete", name);
+        }
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);
@@ -198,6 +233,22 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     [Fact]
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
+
+    private static async Task<int> RunAsync(string file, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(file, args);
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    private static async Task<string> OutputOfAsync(string file, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output.Trim();
+    }
 
     private static void RequireCgroupV1(string controller)
     {

@@ -250,6 +250,11 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         var state = Parse(handle);
         try
         {
+            if (await _api.InspectContainerAsync(state.ContainerId, ct) is not { State.Running: true })
+            {
+                return null;
+            }
+
             using var stats = await _api.StatsAsync(state.ContainerId, ct);
             var root = stats.RootElement;
             long? memory = root.TryGetProperty("memory_stats", out var m) && m.TryGetProperty("usage", out var usage) && usage.TryGetInt64(out var bytes)
@@ -434,6 +439,10 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
             catch (TimeoutException)
             {
                 // The log keeps being copied in the background; the exit does not wait longer for it.
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The follower failed; it logged why, and the exit is still the exit.
             }
         }
     }

@@ -101,7 +101,7 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException)
+            catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException or UnauthorizedAccessException)
             {
                 LogFollowFailed(_containerId, e.Message);
                 if (e is DockerApiException { StatusCode: System.Net.HttpStatusCode.NotFound })

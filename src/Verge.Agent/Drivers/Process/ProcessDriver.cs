@@ -101,6 +101,12 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         CheckMounts(config);
+        if (config.ReadOnlyRootFilesystem)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot give a host process a read-only root file system",
+                "CreateContainerConfigError");
+        }
 
         var dir = Path.Combine(_options.StateDirectory, config.Id);
         if (Directory.Exists(dir))
@@ -136,14 +142,14 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         string[] cgroupProcs;
         string? memoryCgroup = null, pidsCgroup = null, cpuCgroup = null;
-        List<string>? runAs;
+        List<string>? wrapper;
         try
         {
             argv[0] = ResolveExecutable(argv[0], env["PATH"], workingDir);
-            runAs = RunAsCommand(config);
-            if (runAs is not null)
+            wrapper = WrapperCommand(config);
+            if (wrapper is not null)
             {
-                argv = [.. runAs, .. argv];
+                argv = [.. wrapper, .. argv];
             }
 
             (memoryCgroup, pidsCgroup, cpuCgroup) = CreateCgroups(config);
@@ -173,7 +179,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             startInfo.Environment[key] = value;
         }
 
-        foreach (var arg in new[] { _options.ShellPath, "-c", MonitorScript, _options.ShellPath, config.LogPath, dir, InnerScript, _options.SetsidPath })
+        foreach (var arg in new[] { _options.ShellPath, "-c", MonitorScript, _options.ShellPath, Path.GetFullPath(config.LogPath), dir, InnerScript, _options.SetsidPath })
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -215,7 +221,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             MemoryCgroup = memoryCgroup,
             PidsCgroup = pidsCgroup,
             CpuCgroup = cpuCgroup,
-            RunAs = runAs,
+            Wrapper = wrapper,
         };
         LogStarted(config.Id, taskPid, argv[0]);
         return new TaskHandle(DriverName, config.Id, state.ToJson(), _time.GetUtcNow());
@@ -386,7 +392,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             startInfo.Environment[key] = value;
         }
 
-        foreach (var arg in state.RunAs ?? [])
+        foreach (var arg in state.Wrapper ?? [])
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -503,11 +509,33 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         && File.Exists(file)
         && (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
-    private List<string>? RunAsCommand(TaskConfig config)
+    /// <summary>
+    /// The commands the task runs under, or null: nsenter into the pod's network namespace, then setpriv to the
+    /// task's user and group (in that order: entering a namespace needs root).
+    /// </summary>
+    private List<string>? WrapperCommand(TaskConfig config)
     {
+        var wrapped = new List<string>();
+        if (config.NetworkNamespacePath is { } netns)
+        {
+            if (!HostProcesses.IsRoot || !File.Exists(_options.NsenterPath))
+            {
+                throw new DriverException(
+                    $"a pod network namespace needs the agent to run as root and {_options.NsenterPath} (apt-get install util-linux)",
+                    "CreateContainerConfigError");
+            }
+
+            if (!File.Exists(netns))
+            {
+                throw new DriverException($"the pod's network namespace {netns} does not exist", "CreateContainerError");
+            }
+
+            wrapped.AddRange([_options.NsenterPath, "--net=" + netns, "--"]);
+        }
+
         if (config.RunAsUser is null && config.RunAsGroup is null)
         {
-            return null;
+            return wrapped.Count == 0 ? null : wrapped;
         }
 
         if (!HostProcesses.IsRoot)
@@ -520,7 +548,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             throw new DriverException($"runAsUser / runAsGroup need {_options.SetprivPath} (apt-get install util-linux)", "CreateContainerConfigError");
         }
 
-        var wrapped = new List<string> { _options.SetprivPath };
+        wrapped.Add(_options.SetprivPath);
         if (config.RunAsUser is { } uid)
         {
             wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--reuid={uid}"));

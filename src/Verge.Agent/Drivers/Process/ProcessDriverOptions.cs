@@ -22,6 +22,9 @@ internal sealed record ProcessDriverOptions
     /// <summary>util-linux setpriv: switches to runAsUser / runAsGroup.</summary>
     public string SetprivPath { get; init; } = "/usr/bin/setpriv";
 
+    /// <summary>util-linux nsenter: runs a task in its pod's network namespace.</summary>
+    public string NsenterPath { get; init; } = "/usr/bin/nsenter";
+
     /// <summary>How often exit files and processes are looked at while waiting.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
@@ -34,9 +37,9 @@ internal sealed record ProcessDriverOptions
         ArgumentException.ThrowIfNullOrEmpty(CgroupRoot);
         ArgumentException.ThrowIfNullOrEmpty(CgroupParent);
         ArgumentException.ThrowIfNullOrEmpty(DefaultPath);
-        if (!Path.IsPathRooted(StateDirectory) || !Path.IsPathRooted(ShellPath) || !Path.IsPathRooted(SetsidPath) || !Path.IsPathRooted(SetprivPath))
+        if (!Path.IsPathRooted(StateDirectory) || !Path.IsPathRooted(ShellPath) || !Path.IsPathRooted(SetsidPath) || !Path.IsPathRooted(SetprivPath) || !Path.IsPathRooted(NsenterPath))
         {
-            throw new ArgumentException("StateDirectory, ShellPath, SetsidPath and SetprivPath must be absolute paths");
+            throw new ArgumentException("StateDirectory, ShellPath, SetsidPath, SetprivPath and NsenterPath must be absolute paths");
         }
 
         if (CgroupParent.Contains('/', StringComparison.Ordinal) || CgroupParent is "." or "..")

@@ -36,8 +36,11 @@ internal sealed record ProcessTaskState
 
     public string? CpuCgroup { get; init; }
 
-    /// <summary>The setpriv command line that switches to runAsUser / runAsGroup, which exec commands run under too.</summary>
-    public IReadOnlyList<string>? RunAs { get; init; }
+    /// <summary>
+    /// The commands the task runs under (nsenter into the pod's network namespace, setpriv to its user), which exec
+    /// commands run under too.
+    /// </summary>
+    public IReadOnlyList<string>? Wrapper { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, ProcessDriverJsonContext.Default.ProcessTaskState);
 
