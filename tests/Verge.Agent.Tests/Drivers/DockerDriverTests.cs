@@ -27,6 +27,34 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
     }
 
     [Fact]
+    public async Task PullImage_WithPolicyAlways_PullsFromTheRegistry_AndTheImageRuns()
+    {
+        var reference = await podman.RegistryImageAsync();
+
+        var image = await Driver.PullImageAsync(new ImageRequest(reference, PullPolicy.Always), Token());
+        var task = NewTask("echo pulled-image-runs") with { ImageReference = reference };
+        var exit = await WaitAsync(await StartAsync(task));
+
+        Assert.NotNull(image);
+        Assert.Equal(reference, image.Reference);
+        Assert.StartsWith("sha256:", image.Digest, StringComparison.Ordinal);
+        Assert.Equal(0, exit.ExitCode);
+        await AssertLogContainsAsync(task, "pulled-image-runs");
+    }
+
+    [Fact]
+    public async Task PullImage_OfTagTheRegistryLacks_FailsWithErrImagePullAndTheRegistrysWords()
+    {
+        var reference = (await podman.RegistryImageAsync()).Replace(":pulled", ":absent", StringComparison.Ordinal);
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(
+            () => Driver.PullImageAsync(new ImageRequest(reference, PullPolicy.IfNotPresent), Token()));
+
+        Assert.Equal("ErrImagePull", error.Reason);
+        Assert.Contains("manifest unknown", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PullImage_FromUnreachableRegistry_FailsWithErrImagePull()
     {
         var error = await Assert.ThrowsAsync<ImagePullException>(

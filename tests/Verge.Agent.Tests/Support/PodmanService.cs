@@ -23,12 +23,21 @@ public sealed partial class PodmanService : IAsyncLifetime
     private static readonly string[] Applets =
         ["sh", "echo", "cat", "sleep", "touch", "pwd", "true", "false", "dd", "printf", "env", "ls", "id", "kill", "head", "test", "["];
 
+    private readonly SemaphoreSlim _registryLock = new(1, 1);
     private System.Diagnostics.Process? _service;
+    private System.Diagnostics.Process? _registry;
+    private string? _registryImage;
 
     public PodmanService()
     {
         Root = Directory.CreateTempSubdirectory("verge-podman-").FullName;
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        RegistryPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
+
+    /// <summary>The port of the plain-HTTP registry that <see cref="RegistryImageAsync"/> starts (podman trusts it).</summary>
+    public int RegistryPort { get; }
 
     /// <summary>The temp dir holding everything podman writes.</summary>
     public string Root { get; }
@@ -58,6 +67,12 @@ public sealed partial class PodmanService : IAsyncLifetime
             driver = "vfs"
             runroot = "{Root}/runroot"
             graphroot = "{Root}/root"
+            """);
+
+        await File.WriteAllTextAsync(Path.Combine(Root, "registries.conf"), $"""
+            [[registry]]
+            location = "127.0.0.1:{RegistryPort}"
+            insecure = true
             """);
 
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
@@ -117,6 +132,14 @@ public sealed partial class PodmanService : IAsyncLifetime
         }
 
         _service?.Dispose();
+        if (_registry is { HasExited: false })
+        {
+            _registry.Kill();
+            await _registry.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        _registry?.Dispose();
+        _registryLock.Dispose();
 
         // Exec sessions leave conmon monitors behind for a while (--exit-delay); they belong to this podman alone,
         // which their command lines show by naming its root.
@@ -140,6 +163,96 @@ public sealed partial class PodmanService : IAsyncLifetime
         }
 
         Directory.Delete(Root, recursive: true);
+    }
+
+    /// <summary>
+    /// The busybox image pushed to a private docker-registry (started on first use, plain HTTP on loopback):
+    /// 127.0.0.1:PORT/verge/busybox:pulled, for tests of real pulls.
+    /// </summary>
+    public async Task<string> RegistryImageAsync()
+    {
+        await _registryLock.WaitAsync();
+        try
+        {
+            if (_registryImage is not null)
+            {
+                return _registryImage;
+            }
+
+            Assert.True(File.Exists("/usr/bin/docker-registry"), "docker-registry is missing: apt-get install -y docker-registry");
+            Assert.True(File.Exists("/usr/bin/skopeo"), "skopeo is missing: apt-get install -y skopeo");
+            var config = Path.Combine(Root, "registry.yml");
+            await File.WriteAllTextAsync(config, $"""
+                version: 0.1
+                storage:
+                  filesystem:
+                    rootdirectory: {Root}/registry
+                http:
+                  addr: 127.0.0.1:{RegistryPort}
+                """);
+            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var arg in new[] { "-c", "log=$1; shift; exec \"$@\" >>\"$log\" 2>&1 </dev/null", "sh", Path.Combine(Root, "registry.log"), "/usr/bin/docker-registry", "serve", config })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            _registry = System.Diagnostics.Process.Start(start)!;
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    using var response = await http.GetAsync($"http://127.0.0.1:{RegistryPort}/v2/");
+                    if (response.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+
+                if (_registry.HasExited || DateTime.UtcNow > deadline)
+                {
+                    Assert.Fail($"docker-registry did not come up:\n{await File.ReadAllTextAsync(Path.Combine(Root, "registry.log"))}");
+                }
+
+                await Task.Delay(50);
+            }
+
+            var image = $"127.0.0.1:{RegistryPort}/verge/busybox:pulled";
+            var (code, output) = await RunToolAsync(
+                "/usr/bin/skopeo",
+                "copy",
+                "--dest-tls-verify=false",
+                $"containers-storage:[vfs@{Root}/root+{Root}/runroot]{Image}",
+                "docker://" + image);
+            Assert.True(code == 0, $"skopeo copy failed: {output}");
+            _registryImage = image;
+            return image;
+        }
+        finally
+        {
+            _registryLock.Release();
+        }
+    }
+
+    private async Task<(int Code, string Output)> RunToolAsync(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        SetEnvironment(start);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     private static List<int> ProcessesNaming(string text)
@@ -183,25 +296,12 @@ public sealed partial class PodmanService : IAsyncLifetime
     {
         start.Environment["CONTAINERS_CONF"] = Path.Combine(Root, "containers.conf");
         start.Environment["CONTAINERS_STORAGE_CONF"] = Path.Combine(Root, "storage.conf");
+        start.Environment["CONTAINERS_REGISTRIES_CONF"] = Path.Combine(Root, "registries.conf");
         start.Environment["XDG_RUNTIME_DIR"] = Path.Combine(Root, "xdg");
         Directory.CreateDirectory(Path.Combine(Root, "xdg"));
     }
 
-    private async Task RunPodmanAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(Podman) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in GlobalFlags().Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        SetEnvironment(start);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        await Task.WhenAll(stdout, stderr);
-    }
+    private Task<(int Code, string Output)> RunPodmanAsync(params string[] args) => RunToolAsync(Podman, [.. GlobalFlags(), .. args]);
 
     /// <summary>A root file system tar: static busybox with its applets as symlinks, and /tmp.</summary>
     private static MemoryStream BusyboxRootfs()
