@@ -299,6 +299,29 @@ public abstract class DriverConformanceTests : IAsyncLifetime
         Assert.Null(await Driver.StatsAsync(handle, Token()));
     }
 
+    [Theory]
+    [InlineData("BAD=NAME", "value")]
+    [InlineData("", "value")]
+    [InlineData("NAME", "nul\0byte")]
+    public async Task Start_WithMalformedEnvironment_FailsWithCreateContainerConfigError(string name, string value)
+    {
+        var task = NewTask("true") with { Env = [new(name, value)] };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
+    [Fact]
+    public async Task Start_WithTaskIdThatIsNotAName_FailsWithCreateContainerConfigError()
+    {
+        var task = NewTask("true") with { Id = "../escape" };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+    }
+
     [Fact]
     public async Task Fingerprint_IsHealthy()
     {

@@ -118,16 +118,11 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
 
     public async Task<TaskHandle> StartAsync(TaskConfig config, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(config);
+        TaskConfigChecks.Validate(config);
         var image = config.ImageReference ?? config.Image?.Reference;
         if (string.IsNullOrWhiteSpace(image))
         {
             throw new DriverException($"container {config.ContainerName}: the docker driver needs an image", "CreateContainerConfigError");
-        }
-
-        if (string.IsNullOrEmpty(config.Id) || !config.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
-        {
-            throw new DriverException($"invalid task id \"{config.Id}\" (letters, digits, '_', '.', '-')", "CreateContainerConfigError");
         }
 
         var name = _options.ContainerNamePrefix + config.Id;
@@ -326,6 +321,10 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
             catch (DockerApiException e)
             {
                 return new ExecResult(126, e.Message, TimedOut: false);
+            }
+            catch (IOException e)
+            {
+                throw new DriverException($"exec in task {handle.Id}: the engine's output stream broke: {e.Message}", e);
             }
         }
 

@@ -90,8 +90,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
     public async Task<TaskHandle> StartAsync(TaskConfig config, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ValidateId(config.Id);
+        TaskConfigChecks.Validate(config);
         var argv = (config.Command ?? []).Concat(config.Args ?? []).ToList();
         if (argv.Count == 0 || string.IsNullOrEmpty(argv[0]))
         {
@@ -445,14 +444,6 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             {
                 output.Append(buffer, 0, read);
             }
-        }
-    }
-
-    private static void ValidateId(string id)
-    {
-        if (string.IsNullOrEmpty(id) || id is "." or ".." || id.IndexOfAny(['/', '\0']) >= 0)
-        {
-            throw new DriverException($"invalid task id \"{id}\"", "CreateContainerConfigError");
         }
     }
 
