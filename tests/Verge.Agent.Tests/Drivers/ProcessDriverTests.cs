@@ -102,6 +102,29 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Stop_AlsoEndsChildrenThatOutliveTheTask()
+    {
+        var task = NewTask("sh -c 'trap \"\" TERM; echo \"child:$$\"; while :; do sleep 0.1; done' & wait");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "child:");
+        var child = int.Parse((await ReadLogAsync(task)).Split("child:")[1].Split('\n')[0]);
+        Assert.True(IsRunning(child));
+
+        await Driver.StopAsync(handle, TimeSpan.FromSeconds(30), Token());
+
+        var exit = await WaitAsync(handle);
+        Assert.Equal(143, exit.ExitCode);
+        Assert.Equal(15, exit.Signal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (IsRunning(child) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(IsRunning(child), $"child {child} outlived the stopped task");
+    }
+
+    [Fact]
     public async Task MemoryLimit_WhenExceeded_ReportsOomKilled()
     {
         RequireCgroupV1("memory");
@@ -233,6 +256,20 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     [Fact]
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
+
+    /// <summary>Whether a process exists and is not a zombie.</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     private static async Task<int> RunAsync(string file, params string[] args)
     {

@@ -79,6 +79,50 @@ internal static class HostProcesses
     /// <summary>Whether <paramref name="pid"/> is alive and is the process that started at <paramref name="startTicks"/>.</summary>
     public static bool IsAlive(int pid, long startTicks) => startTicks > 0 && StartTicks(pid) == startTicks;
 
+    /// <summary>
+    /// Sends a signal to every live process of session <paramref name="sid"/> that started no earlier than
+    /// <paramref name="notBeforeTicks"/> (so a recycled session id cannot name strangers); returns how many got it.
+    /// A task's session holds its process group and any groups its processes made, but not processes that left with
+    /// setsid of their own.
+    /// </summary>
+    public static int SignalSession(int sid, long notBeforeTicks, int signal)
+    {
+        var signalled = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var close = stat.LastIndexOf(')');
+            var fields = close < 0 ? [] : stat[(close + 2)..].Split(' ');
+            if (fields.Length < 20 || fields[0] is "Z" or "X"
+                || !int.TryParse(fields[3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var session) || session != sid
+                || !long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) || ticks < notBeforeTicks)
+            {
+                continue;
+            }
+
+            if (Signal(pid, signal))
+            {
+                signalled++;
+            }
+        }
+
+        return signalled;
+    }
+
     /// <summary>User and system CPU time of a process in seconds, or null.</summary>
     public static double? CpuSeconds(int pid)
     {

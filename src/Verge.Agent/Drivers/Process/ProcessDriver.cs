@@ -256,6 +256,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         var state = ProcessTaskState.Parse(handle);
         if (IsFinished(state))
         {
+            KillLeftovers(state);
             return;
         }
 
@@ -281,6 +282,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         await WaitAsync(handle, ct);
+
+        // As a container's processes end with it, so do the task's: whatever it started and left running goes too.
+        KillLeftovers(state);
     }
 
     public async Task DestroyAsync(TaskHandle handle, CancellationToken ct)
@@ -290,6 +294,8 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
         }
+
+        KillLeftovers(state);
 
         // Let the monitor record the exit before its directory goes, or it would complain into the task's log.
         var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
@@ -641,6 +647,15 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             }
 
             await Task.Delay(_options.PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>SIGKILL to every process still in the task's session (children that outlived the task).</summary>
+    private static void KillLeftovers(ProcessTaskState state)
+    {
+        if (state.PidStartTicks > 0 && state.BootId == HostProcesses.BootId())
+        {
+            HostProcesses.SignalSession(state.Pid, state.PidStartTicks, HostProcesses.SigKill);
         }
     }
 
