@@ -24,6 +24,8 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
     private (long Seconds, int Nanos)? _lastKey;
     private string? _lastTimestamp;
     private int _countAtLast;
+    private (long Seconds, int Nanos)? _resumeKey;
+    private int _toSkip;
     private Task _run = Task.CompletedTask;
 
     public DockerLogFollower(
@@ -83,11 +85,10 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
                 using (var response = await _api.LogsAsync(_containerId, follow: true, since, ct))
                 {
                     await using var stream = await response.Content.ReadAsStreamAsync(ct);
-                    var resumeKey = _lastKey;
-                    var toSkip = _countAtLast;
+                    BeginResume();
                     await foreach (var (_, payload) in DockerApiClient.ReadFramesAsync(stream, ct))
                     {
-                        toSkip = Append(payload, resumeKey, toSkip);
+                        Append(payload);
                     }
                 }
 
@@ -114,8 +115,15 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the new lines of one frame; returns how many lines at the resume key are still to skip.</summary>
-    private int Append(byte[] payload, (long Seconds, int Nanos)? resumeKey, int toSkip)
+    /// <summary>A new log stream starts (from <c>since</c>): lines up to the copied position are to be skipped.</summary>
+    internal void BeginResume()
+    {
+        _resumeKey = _lastKey;
+        _toSkip = _countAtLast;
+    }
+
+    /// <summary>Writes the lines of one frame that were not copied before, and saves the new position.</summary>
+    internal void Append(byte[] payload)
     {
         var output = new MemoryStream();
         var start = 0;
@@ -140,16 +148,16 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
                 continue;
             }
 
-            if (resumeKey is { } resume)
+            if (_resumeKey is { } resume)
             {
                 if (key.CompareTo(resume) < 0)
                 {
                     continue;
                 }
 
-                if (key == resume && toSkip > 0)
+                if (key == resume && _toSkip > 0)
                 {
-                    toSkip--;
+                    _toSkip--;
                     continue;
                 }
             }
@@ -177,11 +185,9 @@ internal sealed partial class DockerLogFollower : IAsyncDisposable
 
             SavePosition();
         }
-
-        return toSkip;
     }
 
-    private void LoadPosition()
+    internal void LoadPosition()
     {
         try
         {
