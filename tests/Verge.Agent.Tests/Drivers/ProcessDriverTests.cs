@@ -125,6 +125,36 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Exec_ThatLeavesABackgroundChild_ReturnsWhenTheCommandEnds()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var result = await Driver.ExecAsync(handle, ["sh", "-c", "sleep 300 & echo started"], TimeSpan.FromSeconds(60), Token());
+
+        Assert.False(result.TimedOut);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("started", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Exec_JoinsTheTasksCgroups()
+    {
+        RequireCgroupV1("memory");
+        var task = NewTask("echo ready; while :; do sleep 0.1; done") with
+        {
+            Resources = new TaskResources { MemoryLimitBytes = 64 * 1024 * 1024 },
+        };
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var result = await Driver.ExecAsync(handle, ["cat", "/proc/self/cgroup"], TimeSpan.FromSeconds(30), Token());
+
+        Assert.Contains($"memory:/verge/{task.Id}", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MemoryLimit_WhenExceeded_ReportsOomKilled()
     {
         RequireCgroupV1("memory");

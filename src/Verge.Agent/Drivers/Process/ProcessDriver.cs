@@ -142,9 +142,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         string[] cgroupProcs;
         string? memoryCgroup = null, pidsCgroup = null, cpuCgroup = null;
         List<string>? wrapper;
+        string executable;
         try
         {
-            argv[0] = ResolveExecutable(argv[0], env["PATH"], workingDir);
+            argv[0] = executable = ResolveExecutable(argv[0], env["PATH"], workingDir);
             wrapper = WrapperCommand(config);
             if (wrapper is not null)
             {
@@ -203,10 +204,22 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         catch (System.ComponentModel.Win32Exception e)
         {
             await RemoveCgroupsAsync(ct, memoryCgroup, pidsCgroup, cpuCgroup);
+            Directory.Delete(dir, recursive: true);
             throw new DriverException($"cannot start task {config.Id}: {e.Message}", e);
         }
 
-        var taskPid = await WaitForPidAsync(dir, monitorPid, monitorTicks, config.Id, ct);
+        int taskPid;
+        try
+        {
+            taskPid = await WaitForPidAsync(dir, monitorPid, monitorTicks, config.Id, ct);
+        }
+        catch (Exception e) when (e is DriverException or OperationCanceledException)
+        {
+            await RemoveCgroupsAsync(CancellationToken.None, memoryCgroup, pidsCgroup, cpuCgroup);
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+
         var state = new ProcessTaskState
         {
             Directory = dir,
@@ -222,7 +235,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             CpuCgroup = cpuCgroup,
             Wrapper = wrapper,
         };
-        LogStarted(config.Id, taskPid, argv[0]);
+        LogStarted(config.Id, taskPid, executable);
         return new TaskHandle(DriverName, config.Id, state.ToJson(), _time.GetUtcNow());
     }
 
@@ -397,7 +410,14 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             startInfo.Environment[key] = value;
         }
 
-        foreach (var arg in state.Wrapper ?? [])
+        // Through the task's first-moments script: the command joins the task's cgroups, then runs under its wrappers.
+        var cgroupProcs = new[] { state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToList();
+        foreach (var arg in new[] { _options.ShellPath, "-c", InnerScript, "verge-exec", cgroupProcs.Count.ToString(CultureInfo.InvariantCulture) })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in cgroupProcs.Concat(state.Wrapper ?? []))
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -426,14 +446,21 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                HostProcesses.SignalGroup(process.Id, HostProcesses.SigKill);
-            }
+            // On a timeout the command, and in any case whatever it left in its group (which would otherwise hold
+            // the output pipes open).
+            HostProcesses.SignalGroup(process.Id, HostProcesses.SigKill);
         }
 
         await process.WaitForExitAsync(CancellationToken.None);
-        await Task.WhenAll(stdout, stderr);
+        try
+        {
+            await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromSeconds(5), _time, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            // Something outside the group holds the pipes; the output read so far is the answer.
+        }
+
         lock (output)
         {
             return new ExecResult(timedOut ? 137 : process.ExitCode, output.ToString(), timedOut);
