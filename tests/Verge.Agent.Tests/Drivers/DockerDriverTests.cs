@@ -141,6 +141,21 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
     }
 
     [Fact]
+    public async Task Start_WhenTheTasksContainerIsLeftOver_ReplacesIt()
+    {
+        // An agent that crashed after creating the container but before recording the handle starts the task again.
+        var task = NewTask("echo \"attempt:$VERGE_ATTEMPT\"; while :; do sleep 0.1; done") with { Env = [new("VERGE_ATTEMPT", "1")] };
+        var first = await StartAsync(task);
+        await AssertLogContainsAsync(task, "attempt:1");
+
+        var second = await StartAsync(task with { Env = [new("VERGE_ATTEMPT", "2")] });
+
+        await AssertLogContainsAsync(task, "attempt:2");
+        Assert.Equal(TaskPhase.Unknown, (await Driver.InspectAsync(first, Token())).Phase);
+        Assert.Equal(TaskPhase.Running, (await Driver.InspectAsync(second, Token())).Phase);
+    }
+
+    [Fact]
     public async Task Start_WithoutImage_FailsWithCreateContainerConfigError()
     {
         var task = NewTask("true") with { ImageReference = null };

@@ -127,15 +127,30 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
 
         var name = _options.ContainerNamePrefix + config.Id;
         var body = CreateBody(config, image);
+        try
+        {
+            var logDir = Path.GetDirectoryName(Path.GetFullPath(config.LogPath));
+            if (logDir is not null)
+            {
+                Directory.CreateDirectory(logDir);
+            }
+
+            Directory.CreateDirectory(_options.StateDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DriverException($"cannot prepare task {config.Id}: {e.Message}", e, "CreateContainerError");
+        }
+
         string id;
         try
         {
             id = await _api.CreateContainerAsync(name, body, ct);
         }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        catch (DockerApiException e) when (IsNameConflict(e))
         {
             // Left over from a start the agent did not record (it crashed in between): replace it.
-            await _api.RemoveContainerAsync(name, ct);
+            await Engine(() => _api.RemoveContainerAsync(name, ct), "remove left-over container", "CreateContainerError");
             id = await Engine(() => _api.CreateContainerAsync(name, body, ct), "create container", "CreateContainerError");
         }
         catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -153,17 +168,19 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         }
         catch (DockerApiException e)
         {
-            await _api.RemoveContainerAsync(id, CancellationToken.None);
+            try
+            {
+                await _api.RemoveContainerAsync(id, CancellationToken.None);
+            }
+            catch (DockerApiException)
+            {
+                // The start error is the one to report; a failed cleanup leaves a stopped container by name, which
+                // the next start of this task replaces.
+            }
+
             throw new DriverException($"starting container {name} failed: {e.Message}", e, "RunContainerError");
         }
 
-        var logDir = Path.GetDirectoryName(Path.GetFullPath(config.LogPath));
-        if (logDir is not null)
-        {
-            Directory.CreateDirectory(logDir);
-        }
-
-        Directory.CreateDirectory(_options.StateDirectory);
         var state = new DockerTaskState { ContainerId = id, Name = name, LogPath = config.LogPath };
         DockerLogFollower.DeletePosition(PositionPath(state));
         Follow(state);
@@ -417,6 +434,10 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
 
         return $"{mount.HostPath}:{mount.ContainerPath}:{(mount.ReadOnly ? "ro" : "rw")}";
     }
+
+    /// <summary>Docker answers a taken name with 409; podman's compatible service with 500 and "already in use".</summary>
+    private static bool IsNameConflict(DockerApiException e) =>
+        e.StatusCode == HttpStatusCode.Conflict || e.Message.Contains("already in use", StringComparison.OrdinalIgnoreCase);
 
     private void Follow(DockerTaskState state)
     {
