@@ -156,6 +156,31 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
     }
 
     [Fact]
+    public async Task Start_GivesTheContainerLimitsLabelsAndHostNetwork()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done") with
+        {
+            Resources = new TaskResources { MemoryLimitBytes = 96 * 1024 * 1024, CpuLimitMillis = 500, CpuRequestMillis = 250, PidsLimit = 64 },
+        };
+        await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+        using var api = new DockerApiClient(podman.SocketPath, "v1.41", TimeSpan.FromSeconds(30));
+
+        var container = await api.InspectContainerAsync("verge-" + task.Id, Token());
+
+        Assert.NotNull(container?.HostConfig);
+        Assert.Equal(96 * 1024 * 1024, container.HostConfig.Memory);
+        Assert.Equal(64, container.HostConfig.PidsLimit);
+        Assert.Equal(256, container.HostConfig.CpuShares);
+        Assert.True(
+            container.HostConfig.NanoCpus == 500_000_000 || container.HostConfig.CpuQuota == 50_000,
+            $"cpu limit: NanoCpus {container.HostConfig.NanoCpus}, CpuQuota {container.HostConfig.CpuQuota}");
+        Assert.Equal("host", container.HostConfig.NetworkMode);
+        Assert.Equal(task.PodUid, container.Config?.Labels?["verge.pod-uid"]);
+        Assert.Equal(task.Id, container.Config?.Labels?["verge.task-id"]);
+    }
+
+    [Fact]
     public async Task Start_WithoutImage_FailsWithCreateContainerConfigError()
     {
         var task = NewTask("true") with { ImageReference = null };

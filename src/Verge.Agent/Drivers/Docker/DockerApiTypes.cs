@@ -123,6 +123,9 @@ internal sealed record DockerHostConfig
 
     public bool ReadonlyRootfs { get; init; }
 
+    /// <summary>Read back only: engines that turn NanoCpus into a CFS quota report it here.</summary>
+    public long? CpuQuota { get; init; }
+
     public DockerRestartPolicy RestartPolicy { get; init; } = new();
 }
 
@@ -146,6 +149,15 @@ internal sealed record DockerContainerInspect
     public string? Name { get; init; }
 
     public DockerContainerState State { get; init; } = new();
+
+    public DockerContainerConfig? Config { get; init; }
+
+    public DockerHostConfig? HostConfig { get; init; }
+}
+
+internal sealed record DockerContainerConfig
+{
+    public Dictionary<string, string>? Labels { get; init; }
 }
 
 internal sealed record DockerContainerState
