@@ -226,7 +226,20 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         }
         catch (DockerApiException e)
         {
-            throw new DriverException($"stopping container {state.Name} failed: {e.Message}", e);
+            // The engine could not stop it its way (or not in time): SIGKILL directly, as the grace period is over.
+            LogStopFailed(handle.Id, e.Message);
+            try
+            {
+                await _api.KillContainerAsync(state.ContainerId, "KILL", ct);
+            }
+            catch (DockerApiException kill) when (kill.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+            {
+                // Gone or no longer running: either way it has stopped.
+            }
+            catch (DockerApiException kill)
+            {
+                throw new DriverException($"stopping container {state.Name} failed: {e.Message}; killing it failed too: {kill.Message}", kill);
+            }
         }
 
         await WaitAsync(handle, ct);
@@ -570,6 +583,9 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
 
     [LoggerMessage(EventId = 5503, Level = LogLevel.Information, Message = "Stopping docker task {Id} (grace period {Seconds} s)")]
     private partial void LogStopping(string id, int seconds);
+
+    [LoggerMessage(EventId = 5506, Level = LogLevel.Warning, Message = "Stopping docker task {Id} failed ({Reason}); killing it")]
+    private partial void LogStopFailed(string id, string reason);
 
     [LoggerMessage(EventId = 5504, Level = LogLevel.Information, Message = "Docker task {Id} destroyed")]
     private partial void LogDestroyed(string id);
