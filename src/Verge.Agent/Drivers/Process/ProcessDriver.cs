@@ -11,7 +11,7 @@ namespace Verge.Agent.Drivers.Process;
 /// "process"). Each task runs under a small monitor shell in its own session: the monitor appends the task's output
 /// to the log file, waits for it and writes its exit code to a file, so an agent restart loses neither the task nor
 /// how it ended. The task itself runs in a session (and process group) of its own, which is what stop signals.
-/// Memory and pids limits go through cgroup v1 when the agent runs as root, as a best effort.
+/// Memory, pids and cpu limits go through cgroup v1 when the agent runs as root, as a best effort.
 /// See docs/runtime.md, "process driver".
 /// </summary>
 internal sealed partial class ProcessDriver : IWorkloadDriver
