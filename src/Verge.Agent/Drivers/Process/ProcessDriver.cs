@@ -1,0 +1,744 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Verge.Agent.Images;
+
+namespace Verge.Agent.Drivers.Process;
+
+/// <summary>
+/// Runs a container's command as a plain host process, for devices without a container runtime (runtimeClassName
+/// "process"). Each task runs under a small monitor shell in its own session: the monitor appends the task's output
+/// to the log file, waits for it and writes its exit code to a file, so an agent restart loses neither the task nor
+/// how it ended. The task itself runs in a session (and process group) of its own, which is what stop signals.
+/// Memory, pids and cpu limits go through cgroup v1 when the agent runs as root, as a best effort.
+/// See docs/runtime.md, "process driver".
+/// </summary>
+internal sealed partial class ProcessDriver : IWorkloadDriver
+{
+    public const string DriverName = "process";
+
+    // The monitor. Everything that varies arrives as a positional argument, never as script text:
+    // $1 log file, $2 task dir, $3 the inner script, $4 setsid, then the inner script's arguments.
+    // It appends its own and the task's output to the log, starts the task in a new session, records the task's
+    // pid, waits, and records the exit status (128+N when killed by signal N). Readers treat an empty file as
+    // "not written yet", so no rename (an external command the task's PATH might not find) is needed.
+    private const string MonitorScript = """
+        log=$1 dir=$2 inner=$3 setsid=$4
+        shift 4
+        exec >>"$log" 2>&1 </dev/null
+        "$setsid" "$0" -c "$inner" verge-task "$@" &
+        child=$!
+        echo "$child" >"$dir/pid"
+        wait "$child"
+        rc=$?
+        echo "$rc" >"$dir/exit"
+        """;
+
+    // The task's first moments, in its own session: join the task's cgroups ($1 = how many cgroup.procs files
+    // follow), then exec the command with the remaining arguments.
+    private const string InnerScript = """
+        n=$1
+        shift
+        while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n - 1)); done
+        exec "$@"
+        """;
+
+    private static readonly string[] Controllers = ["memory", "pids", "cpu"];
+
+    private readonly ProcessDriverOptions _options;
+    private readonly ILogger<ProcessDriver> _logger;
+    private readonly TimeProvider _time;
+
+    public ProcessDriver(ProcessDriverOptions options, ILogger<ProcessDriver> logger, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _logger = logger;
+        _time = time;
+    }
+
+    public string Name => DriverName;
+
+    public Task<DriverFingerprint> FingerprintAsync(CancellationToken ct)
+    {
+        foreach (var tool in new[] { _options.ShellPath, _options.SetsidPath })
+        {
+            if (!File.Exists(tool))
+            {
+                return Task.FromResult(new DriverFingerprint(false, $"{tool} is missing (apt-get install util-linux / dash)"));
+            }
+        }
+
+        try
+        {
+            Directory.CreateDirectory(_options.StateDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Task.FromResult(new DriverFingerprint(false, $"cannot create state directory {_options.StateDirectory}: {e.Message}"));
+        }
+
+        var limits = CgroupV1.Available(_options.CgroupRoot, "memory") && CgroupV1.Available(_options.CgroupRoot, "pids")
+            ? "memory, pids and cpu limits through cgroup v1"
+            : "no limits (needs root and cgroup v1 memory and pids hierarchies)";
+        return Task.FromResult(new DriverFingerprint(true, $"host processes; {limits}"));
+    }
+
+    public Task<ImageInfo?> PullImageAsync(ImageRequest request, CancellationToken ct) => Task.FromResult<ImageInfo?>(null);
+
+    public async Task<TaskHandle> StartAsync(TaskConfig config, CancellationToken ct)
+    {
+        TaskConfigChecks.Validate(config);
+        var argv = (config.Command ?? []).Concat(config.Args ?? []).ToList();
+        if (argv.Count == 0 || string.IsNullOrEmpty(argv[0]))
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver runs host commands and has no image to supply one; set command (and args)",
+                "CreateContainerConfigError");
+        }
+
+        CheckMounts(config);
+        if (config.ReadOnlyRootFilesystem)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot give a host process a read-only root file system",
+                "CreateContainerConfigError");
+        }
+
+        var dir = Path.Combine(_options.StateDirectory, config.Id);
+        if (Directory.Exists(dir))
+        {
+            var previous = ReadPid(dir);
+            if (previous is { } pid && HostProcesses.StartTicks(pid) is not null && !File.Exists(Path.Combine(dir, "exit")))
+            {
+                throw new DriverException($"task {config.Id} is already running (pid {pid})", "CreateContainerError");
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+
+        Directory.CreateDirectory(dir);
+        var workingDir = config.WorkingDir ?? Path.Combine(dir, "work");
+        if (config.WorkingDir is null)
+        {
+            Directory.CreateDirectory(workingDir);
+        }
+        else if (!Directory.Exists(config.WorkingDir))
+        {
+            Directory.Delete(dir, recursive: true);
+            throw new DriverException(
+                $"working directory {config.WorkingDir} does not exist on this host (the process driver runs in the host's file system)",
+                "CreateContainerConfigError");
+        }
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal) { ["PATH"] = _options.DefaultPath };
+        foreach (var (key, value) in config.Env)
+        {
+            env[key] = value;
+        }
+
+        string[] cgroupProcs;
+        string? memoryCgroup = null, pidsCgroup = null, cpuCgroup = null;
+        List<string>? wrapper;
+        string executable;
+        try
+        {
+            argv[0] = executable = ResolveExecutable(argv[0], env["PATH"], workingDir);
+            wrapper = WrapperCommand(config);
+            if (wrapper is not null)
+            {
+                argv = [.. wrapper, .. argv];
+            }
+
+            (memoryCgroup, pidsCgroup, cpuCgroup) = CreateCgroups(config);
+            cgroupProcs = new[] { memoryCgroup, pidsCgroup, cpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToArray();
+            var logDir = Path.GetDirectoryName(Path.GetFullPath(config.LogPath));
+            if (logDir is not null)
+            {
+                Directory.CreateDirectory(logDir);
+            }
+        }
+        catch (Exception e) when (e is DriverException or IOException or UnauthorizedAccessException)
+        {
+            // A limit that failed to apply may have left its cgroup behind: remove every one this task could have.
+            await RemoveCgroupsAsync(ct, [.. Controllers.Select(c => Path.Combine(_options.CgroupRoot, c, _options.CgroupParent, config.Id))]);
+            Directory.Delete(dir, recursive: true);
+            throw e as DriverException ?? new DriverException($"cannot prepare task {config.Id}: {e.Message}", e, "CreateContainerError");
+        }
+
+        var startInfo = new ProcessStartInfo(_options.SetsidPath)
+        {
+            UseShellExecute = false,
+            WorkingDirectory = workingDir,
+        };
+        startInfo.Environment.Clear();
+        foreach (var (key, value) in env)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        foreach (var arg in new[] { _options.ShellPath, "-c", MonitorScript, _options.ShellPath, Path.GetFullPath(config.LogPath), dir, InnerScript, _options.SetsidPath })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        startInfo.ArgumentList.Add(cgroupProcs.Length.ToString(CultureInfo.InvariantCulture));
+        foreach (var arg in cgroupProcs.Concat(argv))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        int monitorPid;
+        long monitorTicks;
+        try
+        {
+            // setsid execs the shell in place (a child of the agent is never a group leader), so this pid is the
+            // monitor's. The Process object is not kept: the runtime reaps the monitor when it ends.
+            using var monitor = System.Diagnostics.Process.Start(startInfo)
+                ?? throw new DriverException($"cannot start the monitor of task {config.Id}");
+            monitorPid = monitor.Id;
+            monitorTicks = HostProcesses.StartTicks(monitorPid) ?? 0;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            await RemoveCgroupsAsync(ct, memoryCgroup, pidsCgroup, cpuCgroup);
+            Directory.Delete(dir, recursive: true);
+            throw new DriverException($"cannot start task {config.Id}: {e.Message}", e);
+        }
+
+        int taskPid;
+        try
+        {
+            taskPid = await WaitForPidAsync(dir, monitorPid, monitorTicks, config.Id, ct);
+        }
+        catch (Exception e) when (e is DriverException or OperationCanceledException)
+        {
+            await RemoveCgroupsAsync(CancellationToken.None, memoryCgroup, pidsCgroup, cpuCgroup);
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+
+        var state = new ProcessTaskState
+        {
+            Directory = dir,
+            Pid = taskPid,
+            PidStartTicks = HostProcesses.StartTicks(taskPid) ?? 0,
+            MonitorPid = monitorPid,
+            MonitorStartTicks = monitorTicks,
+            BootId = HostProcesses.BootId(),
+            WorkingDir = workingDir,
+            Env = env,
+            MemoryCgroup = memoryCgroup,
+            PidsCgroup = pidsCgroup,
+            CpuCgroup = cpuCgroup,
+            Wrapper = wrapper,
+        };
+        LogStarted(config.Id, taskPid, executable);
+        return new TaskHandle(DriverName, config.Id, state.ToJson(), _time.GetUtcNow());
+    }
+
+    public async Task<TaskExit> WaitAsync(TaskHandle handle, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        while (true)
+        {
+            if (ReadExit(state) is { } exit)
+            {
+                return exit;
+            }
+
+            if (!Directory.Exists(state.Directory))
+            {
+                throw new DriverException($"task {handle.Id} does not exist (destroyed)");
+            }
+
+            if (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            {
+                // The monitor writes the exit file before it ends: look once more, then call the status lost.
+                return ReadExit(state) ?? LostExit(state);
+            }
+
+            await Task.Delay(_options.PollInterval, _time, ct);
+        }
+    }
+
+    public async Task StopAsync(TaskHandle handle, TimeSpan gracePeriod, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        if (IsFinished(state))
+        {
+            KillLeftovers(state);
+            return;
+        }
+
+        LogStopping(handle.Id, gracePeriod);
+        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        {
+            HostProcesses.SignalGroup(state.Pid, HostProcesses.SigTerm);
+        }
+
+        var deadline = _time.GetUtcNow() + gracePeriod;
+        while (!IsFinished(state) && _time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(_options.PollInterval, _time, ct);
+        }
+
+        if (!IsFinished(state))
+        {
+            LogKilling(handle.Id);
+            if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            {
+                HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
+            }
+        }
+
+        await WaitAsync(handle, ct);
+
+        // As a container's processes end with it, so do the task's: whatever it started and left running goes too.
+        KillLeftovers(state);
+    }
+
+    public async Task DestroyAsync(TaskHandle handle, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        {
+            HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
+        }
+
+        KillLeftovers(state);
+
+        // Let the monitor record the exit before its directory goes, or it would complain into the task's log.
+        var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
+        while (HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && _time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(_options.PollInterval, _time, ct);
+        }
+
+        await RemoveCgroupsAsync(ct, state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup);
+        if (Directory.Exists(state.Directory))
+        {
+            Directory.Delete(state.Directory, recursive: true);
+        }
+
+        LogDestroyed(handle.Id);
+    }
+
+    public Task<TaskState> InspectAsync(TaskHandle handle, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        if (!Directory.Exists(state.Directory) || state.BootId != HostProcesses.BootId())
+        {
+            return Task.FromResult(new TaskState(TaskPhase.Unknown, null, null));
+        }
+
+        if (ReadExit(state) is { } exit)
+        {
+            return Task.FromResult(new TaskState(TaskPhase.Exited, exit, null));
+        }
+
+        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks) || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks))
+        {
+            return Task.FromResult(new TaskState(TaskPhase.Running, null, state.Pid));
+        }
+
+        return Task.FromResult(new TaskState(TaskPhase.Exited, ReadExit(state) ?? LostExit(state), null));
+    }
+
+    public Task<TaskStats?> StatsAsync(TaskHandle handle, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        {
+            return Task.FromResult<TaskStats?>(null);
+        }
+
+        var memory = state.MemoryCgroup is { } cgroup ? CgroupV1.MemoryUsage(cgroup) : HostProcesses.ResidentBytes(state.Pid);
+        return Task.FromResult<TaskStats?>(new TaskStats(memory, HostProcesses.CpuSeconds(state.Pid)));
+    }
+
+    public Task<bool> RecoverAsync(TaskHandle handle, CancellationToken ct)
+    {
+        var state = ProcessTaskState.Parse(handle);
+        var known = Directory.Exists(state.Directory)
+            && state.BootId == HostProcesses.BootId()
+            && (ReadExit(state) is not null
+                || HostProcesses.IsAlive(state.Pid, state.PidStartTicks)
+                || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks));
+        LogRecovered(handle.Id, known);
+        return Task.FromResult(known);
+    }
+
+    public async Task<ExecResult> ExecAsync(TaskHandle handle, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var state = ProcessTaskState.Parse(handle);
+        if (command.Count == 0 || string.IsNullOrEmpty(command[0]))
+        {
+            throw new DriverException("exec needs a command");
+        }
+
+        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        {
+            throw new DriverException($"task {handle.Id} is not running");
+        }
+
+        string executable;
+        try
+        {
+            executable = ResolveExecutable(command[0], state.Env.GetValueOrDefault("PATH", _options.DefaultPath), state.WorkingDir);
+        }
+        catch (DriverException e)
+        {
+            return new ExecResult(127, e.Message, TimedOut: false);
+        }
+
+        // In a session of its own, so a timeout kills the command and everything it started.
+        var startInfo = new ProcessStartInfo(_options.SetsidPath)
+        {
+            UseShellExecute = false,
+            WorkingDirectory = state.WorkingDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        startInfo.Environment.Clear();
+        foreach (var (key, value) in state.Env)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        // Through the task's first-moments script: the command joins the task's cgroups, then runs under its wrappers.
+        var cgroupProcs = new[] { state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToList();
+        foreach (var arg in new[] { _options.ShellPath, "-c", InnerScript, "verge-exec", cgroupProcs.Count.ToString(CultureInfo.InvariantCulture) })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in cgroupProcs.Concat(state.Wrapper ?? []))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        startInfo.ArgumentList.Add(executable);
+        foreach (var arg in command.Skip(1))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(startInfo) ?? throw new DriverException("cannot start the exec command");
+        process.StandardInput.Close();
+        var output = new StringBuilder();
+        var stdout = CopyAsync(process.StandardOutput, output);
+        var stderr = CopyAsync(process.StandardError, output);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timer.CancelAfter(timeout);
+        var timedOut = false;
+        try
+        {
+            await process.WaitForExitAsync(timer.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            timedOut = true;
+        }
+        finally
+        {
+            // On a timeout the command, and in any case whatever it left in its group (which would otherwise hold
+            // the output pipes open).
+            HostProcesses.SignalGroup(process.Id, HostProcesses.SigKill);
+        }
+
+        await process.WaitForExitAsync(CancellationToken.None);
+        try
+        {
+            await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromSeconds(5), _time, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            // Something outside the group holds the pipes; the output read so far is the answer.
+        }
+
+        lock (output)
+        {
+            return new ExecResult(timedOut ? 137 : process.ExitCode, output.ToString(), timedOut);
+        }
+    }
+
+    private static async Task CopyAsync(StreamReader reader, StringBuilder output)
+    {
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer)) > 0)
+        {
+            lock (output)
+            {
+                output.Append(buffer, 0, read);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A host process sees the host's file system as it is: it cannot have a directory appear at another path. A
+    /// mount is accepted only when it needs no remapping (host path and container path are the same) and asks for no
+    /// protection the driver cannot give (read-only); anything else is refused rather than silently ignored.
+    /// </summary>
+    private static void CheckMounts(TaskConfig config)
+    {
+        foreach (var mount in config.Mounts)
+        {
+            var host = Path.TrimEndingDirectorySeparator(Path.GetFullPath(mount.HostPath));
+            var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(mount.ContainerPath));
+            if (host != target)
+            {
+                throw new DriverException(
+                    $"container {config.ContainerName}: the process driver cannot mount {mount.HostPath} at {mount.ContainerPath}; " +
+                    "host processes see host paths only, so use a hostPath volume whose mountPath equals its path",
+                    "CreateContainerConfigError");
+            }
+
+            if (mount.ReadOnly)
+            {
+                throw new DriverException(
+                    $"container {config.ContainerName}: the process driver cannot make {mount.ContainerPath} read-only for a host process",
+                    "CreateContainerConfigError");
+            }
+        }
+    }
+
+    private static string ResolveExecutable(string name, string path, string workingDir)
+    {
+        if (name.Contains('/', StringComparison.Ordinal))
+        {
+            var full = Path.GetFullPath(name, workingDir);
+            return IsExecutable(full) ? full : throw new DriverException($"exec: \"{name}\": no such executable file", "RunContainerError");
+        }
+
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(Path.GetFullPath(dir, workingDir), name);
+            if (IsExecutable(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DriverException($"exec: \"{name}\": executable file not found in $PATH ({path})", "RunContainerError");
+    }
+
+    private static bool IsExecutable(string file) =>
+        !OperatingSystem.IsWindows()
+        && File.Exists(file)
+        && (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    /// <summary>
+    /// The commands the task runs under, or null: nsenter into the pod's network namespace, then setpriv to the
+    /// task's user and group (in that order: entering a namespace needs root).
+    /// </summary>
+    private List<string>? WrapperCommand(TaskConfig config)
+    {
+        var wrapped = new List<string>();
+        if (config.NetworkNamespacePath is { } netns)
+        {
+            if (!HostProcesses.IsRoot || !File.Exists(_options.NsenterPath))
+            {
+                throw new DriverException(
+                    $"a pod network namespace needs the agent to run as root and {_options.NsenterPath} (apt-get install util-linux)",
+                    "CreateContainerConfigError");
+            }
+
+            if (!File.Exists(netns))
+            {
+                throw new DriverException($"the pod's network namespace {netns} does not exist", "CreateContainerError");
+            }
+
+            wrapped.AddRange([_options.NsenterPath, "--net=" + netns, "--"]);
+        }
+
+        if (config.RunAsUser is null && config.RunAsGroup is null)
+        {
+            return wrapped.Count == 0 ? null : wrapped;
+        }
+
+        if (!HostProcesses.IsRoot)
+        {
+            throw new DriverException("runAsUser / runAsGroup need the agent to run as root with the process driver", "CreateContainerConfigError");
+        }
+
+        if (!File.Exists(_options.SetprivPath))
+        {
+            throw new DriverException($"runAsUser / runAsGroup need {_options.SetprivPath} (apt-get install util-linux)", "CreateContainerConfigError");
+        }
+
+        wrapped.Add(_options.SetprivPath);
+        if (config.RunAsUser is { } uid)
+        {
+            wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--reuid={uid}"));
+        }
+
+        if (config.RunAsGroup is { } gid)
+        {
+            wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--regid={gid}"));
+        }
+
+        wrapped.Add("--clear-groups");
+        wrapped.Add("--");
+        return wrapped;
+    }
+
+    private (string? Memory, string? Pids, string? Cpu) CreateCgroups(TaskConfig config)
+    {
+        string? memory = null, pids = null, cpu = null;
+        if (config.Resources.MemoryLimitBytes is { } bytes)
+        {
+            if (CgroupV1.Available(_options.CgroupRoot, "memory"))
+            {
+                memory = CgroupV1.Create(_options.CgroupRoot, "memory", _options.CgroupParent, config.Id);
+                CgroupV1.SetMemoryLimit(memory, bytes);
+            }
+            else
+            {
+                LogLimitUnenforced(config.Id, "memory");
+            }
+        }
+
+        if (config.Resources.PidsLimit is { } max)
+        {
+            if (CgroupV1.Available(_options.CgroupRoot, "pids"))
+            {
+                pids = CgroupV1.Create(_options.CgroupRoot, "pids", _options.CgroupParent, config.Id);
+                CgroupV1.SetPidsLimit(pids, max);
+            }
+            else
+            {
+                LogLimitUnenforced(config.Id, "pids");
+            }
+        }
+
+        if (config.Resources.CpuLimitMillis is not null || config.Resources.CpuRequestMillis is not null)
+        {
+            if (CgroupV1.Available(_options.CgroupRoot, "cpu"))
+            {
+                cpu = CgroupV1.Create(_options.CgroupRoot, "cpu", _options.CgroupParent, config.Id);
+                if (config.Resources.CpuLimitMillis is { } limit)
+                {
+                    CgroupV1.SetCpuQuota(cpu, limit);
+                }
+
+                if (config.Resources.CpuRequestMillis is { } request)
+                {
+                    CgroupV1.SetCpuShares(cpu, request);
+                }
+            }
+            else
+            {
+                LogLimitUnenforced(config.Id, "cpu");
+            }
+        }
+
+        return (memory, pids, cpu);
+    }
+
+    private async Task RemoveCgroupsAsync(CancellationToken ct, params string?[] dirs)
+    {
+        foreach (var dir in dirs)
+        {
+            if (dir is not null)
+            {
+                await CgroupV1.RemoveAsync(dir, _time, ct);
+            }
+        }
+    }
+
+    private async Task<int> WaitForPidAsync(string dir, int monitorPid, long monitorTicks, string id, CancellationToken ct)
+    {
+        var deadline = _time.GetUtcNow() + _options.StartTimeout;
+        while (true)
+        {
+            if (ReadPid(dir) is { } pid)
+            {
+                return pid;
+            }
+
+            if (!HostProcesses.IsAlive(monitorPid, monitorTicks) && ReadPid(dir) is null)
+            {
+                throw new DriverException($"task {id} did not start: its monitor ended before starting it (see the task's log)");
+            }
+
+            if (_time.GetUtcNow() > deadline)
+            {
+                HostProcesses.SignalGroup(monitorPid, HostProcesses.SigKill);
+                throw new DriverException($"task {id} did not start within {_options.StartTimeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(_options.PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>SIGKILL to every process still in the task's session (children that outlived the task).</summary>
+    private static void KillLeftovers(ProcessTaskState state)
+    {
+        if (state.PidStartTicks > 0 && state.BootId == HostProcesses.BootId())
+        {
+            HostProcesses.SignalSession(state.Pid, state.PidStartTicks, HostProcesses.SigKill);
+        }
+    }
+
+    private static int? ReadPid(string dir) => ReadNumber(Path.Combine(dir, "pid")) is { } pid ? (int)pid : null;
+
+    private static long? ReadNumber(string file)
+    {
+        try
+        {
+            var text = File.ReadAllText(file).Trim();
+            return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsFinished(ProcessTaskState state) =>
+        ReadExit(state) is not null
+        || !Directory.Exists(state.Directory)
+        || (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks));
+
+    private static TaskExit? ReadExit(ProcessTaskState state)
+    {
+        var file = Path.Combine(state.Directory, "exit");
+        if (ReadNumber(file) is not { } status)
+        {
+            return null;
+        }
+
+        var code = (int)status;
+        int? signal = code is > 128 and < 128 + 65 ? code - 128 : null;
+        var oom = state.MemoryCgroup is { } cgroup && CgroupV1.OomKills(cgroup) > 0 && signal == HostProcesses.SigKill;
+        var finished = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
+        return new TaskExit(code, signal, oom, finished, oom ? "the task exceeded its memory limit" : null);
+    }
+
+    private TaskExit LostExit(ProcessTaskState state) =>
+        new(137, null, false, _time.GetUtcNow(), $"the monitor of pid {state.Pid} ended without recording an exit status");
+
+    [LoggerMessage(EventId = 5401, Level = LogLevel.Information, Message = "Process task {Id} started as pid {Pid} ({Executable})")]
+    private partial void LogStarted(string id, int pid, string executable);
+
+    [LoggerMessage(EventId = 5402, Level = LogLevel.Information, Message = "Stopping process task {Id} (grace period {GracePeriod})")]
+    private partial void LogStopping(string id, TimeSpan gracePeriod);
+
+    [LoggerMessage(EventId = 5403, Level = LogLevel.Warning, Message = "Process task {Id} outlived its grace period; killing it")]
+    private partial void LogKilling(string id);
+
+    [LoggerMessage(EventId = 5404, Level = LogLevel.Information, Message = "Process task {Id} destroyed")]
+    private partial void LogDestroyed(string id);
+
+    [LoggerMessage(EventId = 5405, Level = LogLevel.Information, Message = "Process task {Id} recovered: {Found}")]
+    private partial void LogRecovered(string id, bool found);
+
+    [LoggerMessage(EventId = 5406, Level = LogLevel.Warning, Message = "Process task {Id}: the {Resource} limit is not enforced here (needs root and cgroup v1)")]
+    private partial void LogLimitUnenforced(string id, string resource);
+}
