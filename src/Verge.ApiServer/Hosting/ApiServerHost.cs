@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Discovery;
 using Verge.ApiServer.Http;
+using Verge.ApiServer.NodeChannel;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Security;
 using Verge.ApiServer.Watch;
@@ -74,6 +75,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
         var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
 
+        var channelMetrics = new ChannelMetrics();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Verge", LogLevel.Information);
@@ -91,6 +93,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             kestrel.Listen(host, port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.Use(channelMetrics.Middleware);
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {
                     ServerCertificate = serving,
@@ -112,8 +115,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton<Authentication>();
         builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
+        builder.Services.AddSingleton(channelMetrics);
+        builder.Services.AddNodeChannel(options.NodeChannel);
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseNodeChannel();
         app.Run(context => HandleAsync(context, app.Services));
 
         var service = app.Services.GetRequiredService<ResourceService>();
@@ -270,6 +276,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             case ["apis", var g] when get:
                 await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.Group(g) ?? throw ApiException.NotFoundPath());
                 return;
+            case ["metrics"] when get:
+                await WriteMetricsAsync(context, services);
+                return;
             case ["openapi", ..] when get:
                 await services.GetRequiredService<OpenApiRoutes>().HandleAsync(context, segments);
                 return;
@@ -302,6 +311,19 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
 
         return ResourceEndpoint.WriteJsonAsync(context, 200, plain);
+    }
+
+    private static async Task WriteMetricsAsync(HttpContext context, IServiceProvider services)
+    {
+        var user = Authentication.UserOf(context)!;
+        if (!user.IsAdmin)
+        {
+            throw new ApiException(403, "Forbidden", $"forbidden: User \"{user.Name}\" cannot get path \"/metrics\"");
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await context.Response.WriteAsync(services.GetRequiredService<ChannelMetrics>().Render(), context.RequestAborted);
     }
 
     private static async Task WritePlainAsync(HttpContext context, string text)
