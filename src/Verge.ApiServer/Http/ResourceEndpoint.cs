@@ -14,7 +14,8 @@ internal sealed partial class ResourceEndpoint(
     ResourceService service,
     WatchCache watchCache,
     ApiServerOptions serverOptions,
-    TimeProvider time)
+    TimeProvider time,
+    NodeChannel.PodLogRelay? logRelay = null)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {
@@ -24,6 +25,9 @@ internal sealed partial class ResourceEndpoint(
         Authorization.Require(context, path, request.Method);
         switch (request.Method)
         {
+            case "GET" when path.IsItem && path.Subresource == "log":
+                await LogAsync(context, path, ct);
+                break;
             case "GET" when path.IsItem && path.Subresource == "scale":
                 await GetScaleAsync(context, path, ct);
                 break;
