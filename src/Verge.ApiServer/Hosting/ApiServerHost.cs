@@ -85,6 +85,10 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
 
+            // Node channel sessions are long-lived HTTP/2 streams: pings notice a dead agent link within seconds.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(5);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+
             // Long label selectors travel in the URL; Kubernetes accepts request headers up to about 1 MiB.
             kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
             kestrel.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;

@@ -51,6 +51,9 @@ internal sealed partial class DesiredStateHub(
     private readonly Dictionary<string, NodeSession> _sessions = new(StringComparer.Ordinal);
     private long _revision;
 
+    /// <summary>The pod entry the event being applied replaces (set by Unindex, read by Index).</summary>
+    private PodEntry? _pendingPod;
+
     /// <summary>Completes once the initial list is indexed.</summary>
     public Task Ready => _ready.Task;
 
@@ -239,6 +242,7 @@ internal sealed partial class DesiredStateHub(
             _devices.Clear();
             _devicesByNode.Clear();
             _nodeLabels.Clear();
+            _pendingPod = null;
             foreach (var (type, kv) in items)
             {
                 var parsed = WatchCache.ParseKey(kv.Key);
@@ -354,7 +358,15 @@ internal sealed partial class DesiredStateHub(
             case Pod pod:
                 var node = pod.Spec.NodeName;
                 var refs = PodReferences.Of(pod);
-                _pods[key] = new PodEntry(hubObject, node, refs);
+                var fingerprint = DesiredFingerprint(pod);
+                if (_pendingPod is { } previous && previous.Object.Key == key && previous.Fingerprint == fingerprint)
+                {
+                    // Only the status changed (most often the node's own report): the node already has everything
+                    // it acts on, so the pod keeps the revision the node knows and nothing is sent.
+                    hubObject = hubObject with { Revision = previous.Object.Revision };
+                }
+
+                _pods[key] = new PodEntry(hubObject, node, refs, fingerprint);
                 if (string.IsNullOrEmpty(node))
                 {
                     return [];
@@ -393,8 +405,10 @@ internal sealed partial class DesiredStateHub(
     /// <summary>Removes an object from the index; returns the nodes whose set it was part of.</summary>
     private List<string> Unindex(ResourceType type, ChannelKey key)
     {
+        _pendingPod = null;
         if (type == PodType && _pods.Remove(key, out var pod))
         {
+            _pendingPod = pod;
             if (string.IsNullOrEmpty(pod.Node))
             {
                 return [];
@@ -520,7 +534,24 @@ internal sealed partial class DesiredStateHub(
 
     private void Refresh(NodeSession session, long revision) => Refresh(session, revision, DesiredFor(session.NodeName));
 
-    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References);
+    /// <summary>
+    /// What of a pod its node acts on: the object without status, resourceVersion and managedFields (and with its
+    /// uid, so a pod re-created under the same name differs).
+    /// </summary>
+    private static string DesiredFingerprint(Pod pod)
+    {
+        var node = ObjectCodec.ToNode(PodType, pod);
+        node.Remove("status");
+        if (node["metadata"] is System.Text.Json.Nodes.JsonObject metadata)
+        {
+            metadata.Remove("resourceVersion");
+            metadata.Remove("managedFields");
+        }
+
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(node.ToJsonString())));
+    }
+
+    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, string Fingerprint);
 
     private sealed record DeviceEntry(HubObject Object, string? Node);
 

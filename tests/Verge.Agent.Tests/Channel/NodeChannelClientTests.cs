@@ -148,6 +148,26 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodStatus_WrittenByTheNode_IsNotEchoedBack_ButSpecAndMetadataChangesAre()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var state = new InMemoryDesiredState();
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state));
+        await running.SyncedAsync();
+        var before = state.ChangesApplied;
+
+        running.Client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.9" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.9",
+            "the status is in the API");
+        await _harness.PatchAsync("/api/v1/namespaces/default/pods/a", """{"metadata":{"labels":{"tier":"edge"}}}""");
+        await EventuallyAsync(() => state.Object(DesiredKind.Pod, "a")["metadata"]!["labels"]?["tier"]?.GetValue<string>() == "edge", "the label change arrives");
+
+        // The changes reach the node in revision order: had the status write been echoed, it would have come first.
+        Assert.Equal(before + 1, state.ChangesApplied);
+    }
+
+    [Fact]
     public async Task PodStatus_ForAPodOfAnotherNode_IsRefused()
     {
         var pod = await _harness.CreatePodAsync("theirs", "n2");
