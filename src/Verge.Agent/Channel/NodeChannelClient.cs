@@ -138,8 +138,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             {
                 LogRefused(_logger, server, e.Status.Detail);
             }
-            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Whatever ended the session (the link, the server, the local state), the loop goes on.
                 LogSessionEnded(_logger, server, e.Message);
             }
             finally
@@ -309,7 +310,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 {
                     await task;
                 }
-                catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException or ChannelClosedException)
+                catch (Exception e) when (e is not OutOfMemoryException)
                 {
                 }
             }
@@ -442,7 +443,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             {
                 error = e.Message;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e) when (e is not OperationCanceledException and not ChannelClosedException and not OutOfMemoryException)
             {
                 error = "reading the log failed: " + e.Message;
             }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Security;
 using Verge.NodeChannel.Protocol;
@@ -20,6 +21,7 @@ internal sealed partial class NodeChannelService(
     PodLogRelay logs,
     ChannelMetrics metrics,
     NodeChannelOptions options,
+    IHostApplicationLifetime lifetime,
     ILogger<NodeChannelService> logger) : global::Verge.NodeChannel.Protocol.NodeChannel.NodeChannelBase
 {
     public const string NodeUserPrefix = "system:node:";
@@ -59,9 +61,11 @@ internal sealed partial class NodeChannelService(
         }
 
         using var session = new NodeSession(node, options);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Closed);
+        // The session ends with the call, when the hub closes it, or when the server stops (agents then reconnect
+        // to another replica, and shutdown does not wait for sessions that would otherwise never end).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Closed, lifetime.ApplicationStopping);
         metrics.SessionStarted();
-        hub.Attach(session, lastRevision, hello.Held.Select(ChannelKey.From), (long)options.HeartbeatInterval.TotalMilliseconds);
+        hub.Attach(session, lastRevision, hello.Held.Where(k => k.Kind != ObjectKind.Unspecified).Select(ChannelKey.From), (long)options.HeartbeatInterval.TotalMilliseconds);
         var reports = Channel.CreateBounded<AgentMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
         try
         {

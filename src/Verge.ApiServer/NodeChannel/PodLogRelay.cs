@@ -30,7 +30,7 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
         var registration = session.Closed.Register(() =>
             chunks.Writer.TryComplete(new IOException($"node \"{node}\" disconnected from the control plane")));
         session.Send(new ServerMessage { LogRequest = request });
-        return new LogStream(this, session, request.StreamId, chunks.Reader, registration);
+        return new LogStream(this, session, request.StreamId, chunks, registration);
     }
 
     /// <summary>Hands a chunk from the agent to its stream (waiting while the HTTP client is slow).</summary>
@@ -60,9 +60,9 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
 }
 
 /// <summary>One relayed log stream.</summary>
-internal sealed class LogStream(PodLogRelay relay, NodeSession session, string streamId, ChannelReader<LogData> chunks, CancellationTokenRegistration registration) : IAsyncDisposable
+internal sealed class LogStream(PodLogRelay relay, NodeSession session, string streamId, Channel<LogData> chunks, CancellationTokenRegistration registration) : IAsyncDisposable
 {
-    public ChannelReader<LogData> Chunks { get; } = chunks;
+    public ChannelReader<LogData> Chunks => chunks.Reader;
 
     /// <summary>Set once the agent sent end = true.</summary>
     public bool Ended { get; set; }
@@ -71,6 +71,9 @@ internal sealed class LogStream(PodLogRelay relay, NodeSession session, string s
     {
         relay.Remove(streamId);
         await registration.DisposeAsync();
+
+        // A delivery waiting for room gives up, so the session's receive loop never waits on a reader that left.
+        chunks.Writer.TryComplete();
         if (!Ended)
         {
             session.Send(new ServerMessage { LogCancel = new LogCancel { StreamId = streamId } });

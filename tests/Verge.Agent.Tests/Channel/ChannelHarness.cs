@@ -21,6 +21,7 @@ internal sealed class ChannelHarness : IAsyncDisposable
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("verge-channel-").FullName;
     private readonly List<IDisposable> _disposables = [];
+    private ApiServerOptions _options = null!;
 
     private ChannelHarness()
     {
@@ -35,12 +36,33 @@ internal sealed class ChannelHarness : IAsyncDisposable
     public static async Task<ChannelHarness> StartAsync()
     {
         var harness = new ChannelHarness();
-        var options = new ApiServerOptions { DataDir = harness._dataDir, Listen = "127.0.0.1:0" };
+        var options = new ApiServerOptions { DataDir = harness._dataDir, Listen = "127.0.0.1:" + FreePort() };
+        harness._options = options;
         harness.Host = await ApiServerHost.CreateAsync(options);
         await harness.Host.StartAsync();
         var (cert, key) = harness.Ca.IssueClient("test-admin", [UserInfo.MastersGroup], TimeSpan.FromHours(1));
         harness.Admin = harness.Client(X509Certificate2.CreateFromPem(cert, key));
         return harness;
+    }
+
+    /// <summary>Stops the server and starts it again on the same data dir and port.</summary>
+    public async Task RestartAsync(Func<Task>? whileDown = null)
+    {
+        await Host.DisposeAsync();
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
+
+        Host = await ApiServerHost.CreateAsync(_options);
+        await Host.StartAsync();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public NodeIdentity Identity(string node, string? helloAs = null)

@@ -127,6 +127,30 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Reconnect_AfterTheServerRestarts_ResumesFromTheLastRevision()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        await _harness.CreatePodAsync("a", "n1", configMap: "cm1");
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        var before = state.Batches.Count;
+
+        await _harness.RestartAsync(() => EventuallyAsync(() => !client.Connected, "the client notices the server is gone"));
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client catches up with the restarted server");
+
+        var catchUp = state.Batches.Skip(before).ToList();
+        Assert.False(catchUp[0].Snapshot);
+        Assert.Empty(catchUp.SelectMany(b => b.Changes));
+
+        await _harness.CreatePodAsync("b", "n1");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "b"), "a pod created after the restart arrives");
+    }
+
+    [Fact]
     public async Task PodStatus_ReachesTheApi_AndOnlyTheLatestPerPodIsSent()
     {
         var pod = await _harness.CreatePodAsync("a", "n1");
@@ -257,10 +281,4 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     private static long Metric(string text, string series) =>
         long.Parse(text.Split('\n').Single(l => l.StartsWith(series, StringComparison.Ordinal))[series.Length..].Trim());
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
