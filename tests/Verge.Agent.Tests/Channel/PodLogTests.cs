@@ -115,6 +115,39 @@ public sealed class PodLogTests : IAsyncLifetime
         Assert.Equal(("sidecar", 5L), (logs.Queries[0].Container, logs.Queries[0].TailLines));
     }
 
+    [Fact]
+    public async Task Kubectl_LogsFollow_PrintsAsTheAgentSends_AndStoppingItCancelsTheRead()
+    {
+        await _harness.CreatePodAsync("web", "n1");
+        var logs = new FakeLogSource { Text = "started\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+        var cache = Directory.CreateTempSubdirectory("verge-kubectl-cache-").FullName;
+        try
+        {
+            var start = KubectlStart(cache, "logs", "-f", "web");
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("kubectl did not start");
+            try
+            {
+                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal("started", line);
+                Assert.False(process.HasExited);
+            }
+            finally
+            {
+                process.Kill();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(logs.Queries[0].Follow);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
     private async Task<JsonObject> StatusAsync(string path, int code)
     {
         using var response = await _harness.Admin.GetAsync(path);
@@ -126,22 +159,31 @@ public sealed class PodLogTests : IAsyncLifetime
         return status;
     }
 
+    private ProcessStartInfo KubectlStart(string cache, params string[] args)
+    {
+        Assert.True(
+            Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(dir => File.Exists(Path.Combine(dir, "kubectl"))),
+            "kubectl v1.32 is not installed (package kubectl from the Kubernetes apt repository)");
+        var start = new ProcessStartInfo("kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--kubeconfig", _harness.Host.AdminKubeconfigPath, "--cache-dir", cache }.Concat(args))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
+    }
+
     private async Task<(int Exit, string Stdout, string Stderr)> KubectlAsync(params string[] args)
     {
         var cache = Directory.CreateTempSubdirectory("verge-kubectl-cache-").FullName;
         try
         {
-            var start = new ProcessStartInfo("kubectl")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "--kubeconfig", _harness.Host.AdminKubeconfigPath, "--cache-dir", cache }.Concat(args))
-            {
-                start.ArgumentList.Add(arg);
-            }
-
+            var start = KubectlStart(cache, args);
             Process process;
             try
             {
