@@ -259,6 +259,26 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task DeadLink_IsNoticedByKeepAlivePings_AndTheClientMovesToTheNextServer()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state, servers: [proxy.Address, _harness.Host.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        Assert.Equal(proxy.Address, client.Server);
+
+        proxy.Cut();
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2 && client.Server == _harness.Host.Address, "the client reconnects through the other server");
+
+        await _harness.CreatePodAsync("b", "n1");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "b"), "changes flow on the new session");
+    }
+
+    [Fact]
     public async Task Metrics_CountTheNodesBytesInBothDirections()
     {
         await _harness.CreatePodAsync("a", "n1");
