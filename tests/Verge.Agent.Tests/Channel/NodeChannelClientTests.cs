@@ -142,8 +142,9 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
         await _harness.RestartAsync(() => EventuallyAsync(() => !client.Connected, "the client notices the server is gone"));
         await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client catches up with the restarted server");
 
+        // An empty catch-up at the revision the agent already has is not even applied.
         var catchUp = state.Batches.Skip(before).ToList();
-        Assert.False(catchUp[0].Snapshot);
+        Assert.DoesNotContain(catchUp, b => b.Snapshot);
         Assert.Empty(catchUp.SelectMany(b => b.Changes));
 
         await _harness.CreatePodAsync("b", "n1");
