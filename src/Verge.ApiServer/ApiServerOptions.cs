@@ -30,6 +30,9 @@ public sealed class ApiServerOptions
     /// <summary>How often history older than the previous interval is compacted away.</summary>
     public TimeSpan CompactionInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Settings of the node channel (heartbeats, leases, batch limits).</summary>
+    public NodeChannel.NodeChannelOptions NodeChannel { get; } = new();
+
     /// <summary>Extra DNS names for the serving certificate (localhost and the host name are always in it).</summary>
     public IList<string> ExtraSans { get; } = [];
 
@@ -44,5 +47,7 @@ public sealed class ApiServerOptions
         {
             throw new ArgumentException("WatcherBuffer and WatchCacheCapacity must be positive");
         }
+
+        NodeChannel.Validate();
     }
 }

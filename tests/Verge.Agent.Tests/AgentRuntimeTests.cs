@@ -23,12 +23,12 @@ public sealed class AgentRuntimeTests
             var pod = PodTestHost.MakePod("svc");
             var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(pod, Verge.Core.Serialization.VergeJson.Options);
 
-            await runtime.DesiredState.ApplyAsync(new Channel.DesiredBatch(1, true, [new Channel.DesiredChange(new Channel.DesiredKey(Channel.DesiredKind.Pod, "default", "svc"), false, 1, json)]), CancellationToken.None);
+            await runtime.DesiredState.ApplyAsync(new Verge.Agent.Channel.DesiredBatch(1, true, [new Verge.Agent.Channel.DesiredChange(new Verge.Agent.Channel.DesiredKey(Verge.Agent.Channel.DesiredKind.Pod, "default", "svc"), false, 1, json)]), CancellationToken.None);
 
             await PodTestHost.Eventually(() => publisher.Latest("uid-svc")?.Phase == "Running", "running");
             Assert.Equal("127.0.0.1", publisher.Latest("uid-svc")!.PodIP);
             var text = new System.Text.StringBuilder();
-            await foreach (var chunk in runtime.LogSource.ReadAsync(new Channel.LogQuery("default", "svc", null, false, null, false, null, null, false), CancellationToken.None))
+            await foreach (var chunk in runtime.LogSource.ReadAsync(new Verge.Agent.Channel.LogQuery("default", "svc", null, false, null, false, null, null, false), CancellationToken.None))
             {
                 text.Append(System.Text.Encoding.UTF8.GetString(chunk.Span));
             }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Discovery;
 using Verge.ApiServer.Http;
+using Verge.ApiServer.NodeChannel;
 using Verge.ApiServer.Nodes;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Security;
@@ -75,6 +76,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
         var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
 
+        var channelMetrics = new ChannelMetrics();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Verge", LogLevel.Information);
@@ -84,6 +86,10 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
 
+            // Node channel sessions are long-lived HTTP/2 streams: pings notice a dead agent link within seconds.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(5);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+
             // Long label selectors travel in the URL; Kubernetes accepts request headers up to about 1 MiB.
             kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
             kestrel.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;
@@ -92,6 +98,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             kestrel.Listen(host, port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.Use(channelMetrics.Middleware);
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {
                     ServerCertificate = serving,
@@ -116,8 +123,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton<JoinEndpoint>();
         builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
+        builder.Services.AddSingleton(channelMetrics);
+        builder.Services.AddNodeChannel(options.NodeChannel);
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseNodeChannel();
         app.Run(context => HandleAsync(context, app.Services));
 
         var service = app.Services.GetRequiredService<ResourceService>();
@@ -282,6 +292,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             case ["apis", var g] when get:
                 await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.Group(g) ?? throw ApiException.NotFoundPath());
                 return;
+            case ["metrics"] when get:
+                await WriteMetricsAsync(context, services);
+                return;
             case ["openapi", ..] when get:
                 await services.GetRequiredService<OpenApiRoutes>().HandleAsync(context, segments);
                 return;
@@ -314,6 +327,19 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
 
         return ResourceEndpoint.WriteJsonAsync(context, 200, plain);
+    }
+
+    private static async Task WriteMetricsAsync(HttpContext context, IServiceProvider services)
+    {
+        var user = Authentication.UserOf(context)!;
+        if (!user.IsAdmin)
+        {
+            throw new ApiException(403, "Forbidden", $"forbidden: User \"{user.Name}\" cannot get path \"/metrics\"");
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await context.Response.WriteAsync(services.GetRequiredService<ChannelMetrics>().Render(), context.RequestAborted);
     }
 
     private static async Task WritePlainAsync(HttpContext context, string text)

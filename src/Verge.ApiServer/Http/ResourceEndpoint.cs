@@ -16,7 +16,8 @@ internal sealed partial class ResourceEndpoint(
     WatchCache watchCache,
     ApiServerOptions serverOptions,
     NodeAuthorizer nodeAuthorizer,
-    TimeProvider time)
+    TimeProvider time,
+    NodeChannel.PodLogRelay? logRelay = null)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {
@@ -26,6 +27,9 @@ internal sealed partial class ResourceEndpoint(
         await Authorization.RequireAsync(context, path, request.Method, nodeAuthorizer);
         switch (request.Method)
         {
+            case "GET" when path.IsItem && path.Subresource == "log":
+                await LogAsync(context, path, ct);
+                break;
             case "GET" when path.IsItem && path.Subresource == "scale":
                 await GetScaleAsync(context, path, ct);
                 break;

@@ -42,7 +42,7 @@ internal sealed partial class WatchCache(
         {
             lock (_lock)
             {
-                return _watchers.Values.Sum(l => l.Count);
+                return _watchers.Values.SelectMany(l => l).Distinct().Count();
             }
         }
     }
@@ -77,7 +77,14 @@ internal sealed partial class WatchCache(
     /// Registers a watcher of <paramref name="type"/> for events after <paramref name="afterRevision"/>. Throws
     /// <see cref="RevisionCompactedException"/> when that revision is older than the ring holds.
     /// </summary>
-    public Watcher Subscribe(ResourceType type, WatchFilter filter, long afterRevision, int bufferSize = 1000, bool allowBookmarks = false)
+    public Watcher Subscribe(ResourceType type, WatchFilter filter, long afterRevision, int bufferSize = 1000, bool allowBookmarks = false) =>
+        Subscribe([type], filter, afterRevision, bufferSize, allowBookmarks);
+
+    /// <summary>
+    /// Registers one watcher of several kinds: it sees their events in revision order, as one stream (the node
+    /// channel follows pods, ConfigMaps, Secrets and the gateway kinds together this way).
+    /// </summary>
+    public Watcher Subscribe(IReadOnlyList<ResourceType> types, WatchFilter filter, long afterRevision, int bufferSize = 1000, bool allowBookmarks = false)
     {
         lock (_lock)
         {
@@ -86,23 +93,27 @@ internal sealed partial class WatchCache(
                 throw new RevisionCompactedException(afterRevision, _floor);
             }
 
-            var watcher = new Watcher(this, type, filter, bufferSize, allowBookmarks);
+            var watcher = new Watcher(this, types, filter, bufferSize, allowBookmarks);
             for (var i = FirstAfter(afterRevision); i < _count; i++)
             {
                 var e = At(i);
-                if (e.Type == type && !watcher.Offer(e))
+                if (watcher.Types.Contains(e.Type) && !watcher.Offer(e))
                 {
                     // More history than the watcher's buffer: it is closed at once and the client relists.
                     return watcher;
                 }
             }
 
-            if (!_watchers.TryGetValue(type, out var list))
+            foreach (var type in watcher.Types)
             {
-                _watchers[type] = list = [];
+                if (!_watchers.TryGetValue(type, out var list))
+                {
+                    _watchers[type] = list = [];
+                }
+
+                list.Add(watcher);
             }
 
-            list.Add(watcher);
             return watcher;
         }
     }
@@ -134,9 +145,12 @@ internal sealed partial class WatchCache(
     {
         lock (_lock)
         {
-            if (_watchers.TryGetValue(watcher.Type, out var list))
+            foreach (var type in watcher.Types)
             {
-                list.Remove(watcher);
+                if (_watchers.TryGetValue(type, out var list))
+                {
+                    list.Remove(watcher);
+                }
             }
         }
     }
@@ -209,7 +223,13 @@ internal sealed partial class WatchCache(
                         }
                     }
 
-                    closed?.ForEach(w => set.Remove(w));
+                    closed?.ForEach(w =>
+                    {
+                        foreach (var type in w.Types)
+                        {
+                            _watchers.GetValueOrDefault(type)?.Remove(w);
+                        }
+                    });
                 }
             }
 

@@ -16,10 +16,11 @@ internal sealed class Watcher : IDisposable
     private readonly WatchFilter _filter;
     private readonly bool _allowBookmarks;
 
-    internal Watcher(WatchCache cache, ResourceType type, WatchFilter filter, int bufferSize, bool allowBookmarks)
+    internal Watcher(WatchCache cache, IReadOnlyList<ResourceType> types, WatchFilter filter, int bufferSize, bool allowBookmarks)
     {
         _cache = cache;
-        Type = type;
+        Type = types[0];
+        Types = new HashSet<ResourceType>(types);
         _filter = filter;
         _allowBookmarks = allowBookmarks;
         _queue = Channel.CreateBounded<(WatchFrameType, CachedEvent?, long)>(new BoundedChannelOptions(bufferSize)
@@ -30,7 +31,11 @@ internal sealed class Watcher : IDisposable
         });
     }
 
+    /// <summary>The kind watched (the first, for a watcher of several kinds).</summary>
     public ResourceType Type { get; }
+
+    /// <summary>Every kind watched.</summary>
+    public IReadOnlySet<ResourceType> Types { get; }
 
     /// <summary>The events for this watcher; an item with a null event is a bookmark marker.</summary>
     public ChannelReader<(WatchFrameType Type, CachedEvent? Event, long Revision)> Events => _queue.Reader;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Drivers;
-using Verge.Agent.Drivers.Process;
+using Verge.Agent.Drivers.HostProcess;
 
 namespace Verge.Agent.Tests.Drivers;
 

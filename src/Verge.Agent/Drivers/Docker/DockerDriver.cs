@@ -4,7 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Verge.Agent.Drivers.Process;
+using Verge.Agent.Drivers.HostProcess;
 using Verge.Agent.Images;
 
 namespace Verge.Agent.Drivers.Docker;

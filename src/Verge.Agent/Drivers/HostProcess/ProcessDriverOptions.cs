@@ -1,4 +1,4 @@
-namespace Verge.Agent.Drivers.Process;
+namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>Settings of the process driver.</summary>
 internal sealed record ProcessDriverOptions

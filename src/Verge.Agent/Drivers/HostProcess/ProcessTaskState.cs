@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Verge.Agent.Drivers.Process;
+namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>
 /// What a process task's handle carries (<see cref="TaskHandle.State"/>, as JSON): enough to find, signal and

@@ -1,4 +1,4 @@
-namespace Verge.Agent.Node;
+namespace Verge.Agent.Registration;
 
 /// <summary>What the agent reports about its node besides what it measures.</summary>
 internal sealed class NodeInfoOptions

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Verge.Agent.Drivers.Process;
+namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>
 /// The few host process facts the process and docker drivers need: signalling a process or process group, and

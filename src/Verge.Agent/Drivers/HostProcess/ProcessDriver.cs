@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Images;
 
-namespace Verge.Agent.Drivers.Process;
+namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>
 /// Runs a container's command as a plain host process, for devices without a container runtime (runtimeClassName

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Verge.Agent.Drivers.Process;
+namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>
 /// Best-effort cgroup v1 limits for host processes: a directory per task under the memory and pids hierarchies

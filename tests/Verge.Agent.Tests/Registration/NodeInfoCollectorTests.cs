@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using Verge.Agent.Node;
+using Verge.Agent.Registration;
 using Verge.Core.Quantities;
 using Verge.Core.Serialization;
 
-namespace Verge.Agent.Tests.Node;
+namespace Verge.Agent.Tests.Registration;
 
 /// <summary>The Node the agent reports, collected from a fake host tree (and the real data dir file system).</summary>
 public sealed class NodeInfoCollectorTests : IDisposable

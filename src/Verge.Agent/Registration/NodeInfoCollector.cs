@@ -7,7 +7,7 @@ using Verge.Core.Meta;
 using Verge.Core.Quantities;
 using CoreNode = Verge.Core.Core.Node;
 
-namespace Verge.Agent.Node;
+namespace Verge.Agent.Registration;
 
 /// <summary>
 /// Describes the node the agent runs on as a Kubernetes Node: capacity and allocatable (cpu, memory,

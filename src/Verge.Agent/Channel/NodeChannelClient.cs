@@ -1,0 +1,512 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Verge.Agent.Identity;
+using Verge.Core.Core;
+using Verge.Core.Serialization;
+using Verge.NodeChannel.Protocol;
+using Protocol = Verge.NodeChannel.Protocol;
+
+namespace Verge.Agent.Channel;
+
+/// <summary>
+/// The agent's end of the node channel: dials the control plane with the node certificate (mutual TLS, the server
+/// pinned to the cluster CA), says Hello with the last revision it applied and the keys it holds, applies each
+/// SyncBatch durably and acknowledges it, sends its Node report, heartbeats, coalesced pod statuses and events, and
+/// answers log requests. When the link fails it reconnects with full-jitter exponential backoff, moving through the
+/// list of servers; statuses and events wait (coalesced and bounded) while it is down.
+/// </summary>
+public sealed partial class NodeChannelClient : IStatusPublisher
+{
+    private const int MaxLogChunk = 32 * 1024;
+    private const int MaxStatusesPerBatch = 256;
+    private const int MaxEventsPerBatch = 100;
+
+    private readonly NodeChannelClientOptions _options;
+    private readonly NodeIdentity _identity;
+    private readonly IDesiredState _state;
+    private readonly Func<Node> _nodeReport;
+    private readonly ILogSource _logs;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, PodStatusUpdate> _statuses = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<Event> _events = new();
+    private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _bytesSent;
+    private long _bytesReceived;
+    private int _connected;
+    private int _pendingEvents;
+    private long _sessions;
+    private long _droppedEvents;
+
+    public NodeChannelClient(
+        NodeChannelClientOptions options,
+        NodeIdentity identity,
+        IDesiredState state,
+        Func<Node> nodeReport,
+        ILogSource logs,
+        ILoggerFactory loggers,
+        TimeProvider time)
+    {
+        options.Validate();
+        _options = options;
+        _identity = identity;
+        _state = state;
+        _nodeReport = nodeReport;
+        _logs = logs;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<NodeChannelClient>();
+        _time = time;
+    }
+
+    /// <summary>Whether a session is up (Welcome received and not yet lost).</summary>
+    public bool Connected => Volatile.Read(ref _connected) == 1;
+
+    /// <summary>Bytes written to the wire (TLS records, HTTP/2 frames and all) since the client was made.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Bytes read from the wire since the client was made.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Sessions started so far (a reconnect starts a new one).</summary>
+    public long Sessions => Interlocked.Read(ref _sessions);
+
+    /// <summary>The server of the current (or last) session.</summary>
+    public Uri? Server { get; private set; }
+
+    /// <summary>Events dropped because more than <see cref="NodeChannelClientOptions.MaxPendingEvents"/> waited.</summary>
+    public long DroppedEvents => Interlocked.Read(ref _droppedEvents);
+
+    /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
+    internal int PendingStatuses => _statuses.Count;
+
+    /// <summary>Raised after every complete catch-up (once per session), once the state holds it durably.</summary>
+    public event Action? Synced;
+
+    /// <summary>Completes after the first complete catch-up.</summary>
+    public Task FirstSync => _firstSync.Task;
+
+    public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status)
+    {
+        _statuses[podUid] = new PodStatusUpdate
+        {
+            Namespace = podNamespace,
+            Name = podName,
+            Uid = podUid,
+            StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
+        };
+    }
+
+    public void PublishEvent(Event recorded)
+    {
+        _events.Enqueue(recorded);
+        if (Interlocked.Increment(ref _pendingEvents) > _options.MaxPendingEvents && _events.TryDequeue(out _))
+        {
+            Interlocked.Decrement(ref _pendingEvents);
+            Interlocked.Increment(ref _droppedEvents);
+        }
+    }
+
+    /// <summary>Keeps a session up until <paramref name="ct"/> is cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var handler = CreateHandler();
+        var attempt = 0;
+        var index = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var server = _options.Servers[index];
+            var started = _time.GetTimestamp();
+            try
+            {
+                await RunSessionAsync(server, handler, ct);
+                LogSessionEnded(_logger, server, "the server closed the stream");
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+            {
+                LogRefused(_logger, server, e.Status.Detail);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Whatever ended the session (the link, the server, the local state), the loop goes on.
+                LogSessionEnded(_logger, server, e.Message);
+            }
+            finally
+            {
+                Volatile.Write(ref _connected, 0);
+            }
+
+            if (_time.GetElapsedTime(started) >= _options.StableSession)
+            {
+                attempt = 0;
+            }
+
+            index = (index + 1) % _options.Servers.Count;
+            var delay = Backoff(attempt++);
+            try
+            {
+                await Task.Delay(delay, _time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Full jitter: a uniform delay between zero and the exponential bound for this attempt.</summary>
+    internal TimeSpan Backoff(int attempt)
+    {
+        var bound = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
+        bound = Math.Min(bound, _options.MaxBackoff.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * bound);
+    }
+
+    private SocketsHttpHandler CreateHandler()
+    {
+        var ca = _identity.ClusterCa;
+        var handler = new SocketsHttpHandler
+        {
+            KeepAlivePingDelay = _options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = false,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, ct);
+                    return new CountingStream(
+                        new NetworkStream(socket, ownsSocket: true),
+                        n => Interlocked.Add(ref _bytesSent, n),
+                        n => Interlocked.Add(ref _bytesReceived, n));
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        handler.SslOptions.ClientCertificates = [_identity.ClientCertificate];
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            if (certificate is not X509Certificate2 served
+                || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+            {
+                return false;
+            }
+
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(served);
+        };
+        return handler;
+    }
+
+    private async Task RunSessionAsync(Uri server, SocketsHttpHandler handler, CancellationToken ct)
+    {
+        Server = server;
+        Interlocked.Increment(ref _sessions);
+        using var channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = false,
+            LoggerFactory = _loggers,
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+        });
+        var client = new Protocol.NodeChannel.NodeChannelClient(channel);
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+        using var call = client.Connect(headers, cancellationToken: session.Token);
+        var outbound = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(256) { SingleReader = true });
+        var hello = new Hello { NodeName = _identity.NodeName, LastRevision = _state.LastRevision, AgentVersion = AgentVersion };
+        hello.Held.AddRange(_state.HeldKeys().Select(ToProtocol));
+        await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
+        var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, session.Token) };
+        var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
+        var snapshot = new List<DesiredChange>();
+        var synced = false;
+        try
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(session.Token))
+            {
+                switch (message.BodyCase)
+                {
+                    case ServerMessage.BodyOneofCase.Welcome:
+                        Volatile.Write(ref _connected, 1);
+                        LogConnected(_logger, server, _state.LastRevision, message.Welcome.Revision);
+                        var interval = TimeSpan.FromMilliseconds(Math.Max(100, message.Welcome.HeartbeatIntervalMs));
+                        tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
+                        tasks.Add(ReportAsync(outbound.Writer, session.Token));
+                        tasks.Add(FlushAsync(outbound.Writer, session.Token));
+                        break;
+                    case ServerMessage.BodyOneofCase.Sync:
+                        var batch = message.Sync;
+                        if (batch.Snapshot && !batch.Complete)
+                        {
+                            // A snapshot replaces the whole state: it is applied once, whole, when its last batch arrives.
+                            snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                            break;
+                        }
+
+                        snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                        if (snapshot.Count > 0 || batch.Snapshot || batch.Revision != _state.LastRevision)
+                        {
+                            await _state.ApplyAsync(new DesiredBatch(batch.Revision, batch.Snapshot, [.. snapshot]), session.Token);
+                        }
+
+                        snapshot.Clear();
+                        await outbound.Writer.WriteAsync(new Outgoing(new AgentMessage { Ack = new SyncAck { Revision = batch.Revision } }), session.Token);
+                        if (batch.Complete && !synced)
+                        {
+                            synced = true;
+                            _firstSync.TrySetResult();
+                            Synced?.Invoke();
+                        }
+
+                        break;
+                    case ServerMessage.BodyOneofCase.LogRequest:
+                        var request = message.LogRequest;
+                        var cancel = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
+                        logStreams[request.StreamId] = cancel;
+                        tasks.Add(StreamLogAsync(request, outbound.Writer, cancel, logStreams));
+                        break;
+                    case ServerMessage.BodyOneofCase.LogCancel:
+                        if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
+                        {
+                            await cancelled.CancelAsync();
+                        }
+
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _connected, 0);
+            await session.CancelAsync();
+            outbound.Writer.TryComplete();
+            foreach (var task in tasks)
+            {
+                try
+                {
+                    await task;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                }
+            }
+
+            // Whatever did not reach the wire waits for the next session.
+            while (outbound.Reader.TryRead(out var unsent))
+            {
+                unsent.OnFailed?.Invoke();
+            }
+        }
+    }
+
+    private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, CancellationToken ct)
+    {
+        await foreach (var item in outbound.ReadAllAsync(ct))
+        {
+            try
+            {
+                await stream.WriteAsync(item.Message, ct);
+            }
+            catch
+            {
+                item.OnFailed?.Invoke();
+                throw;
+            }
+        }
+    }
+
+    private async Task HeartbeatAsync(ChannelWriter<Outgoing> outbound, TimeSpan interval, CancellationToken ct)
+    {
+        long sequence = 0;
+        await outbound.WriteAsync(new Outgoing(new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence++ } }), ct);
+        using var timer = new PeriodicTimer(interval, _time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            await outbound.WriteAsync(new Outgoing(new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence++ } }), ct);
+        }
+    }
+
+    /// <summary>Sends the node report now and again whenever its JSON changes.</summary>
+    private async Task ReportAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
+    {
+        byte[]? last = null;
+        using var timer = new PeriodicTimer(_options.ReportCheckInterval, _time);
+        do
+        {
+            var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
+            if (last is null || !report.AsSpan().SequenceEqual(last))
+            {
+                await outbound.WriteAsync(new Outgoing(new AgentMessage { Node = new NodeReport { NodeJson = ByteString.CopyFrom(report) } }), ct);
+                last = report;
+            }
+        }
+        while (await timer.WaitForNextTickAsync(ct));
+    }
+
+    /// <summary>Sends the coalesced pod statuses and the pending events every flush interval.</summary>
+    private async Task FlushAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_options.StatusFlushInterval, _time);
+        do
+        {
+            while (!_statuses.IsEmpty)
+            {
+                var batch = new PodStatusBatch();
+                foreach (var uid in _statuses.Keys.Take(MaxStatusesPerBatch))
+                {
+                    if (_statuses.TryRemove(uid, out var update))
+                    {
+                        batch.Updates.Add(update);
+                    }
+                }
+
+                var taken = batch.Updates.ToList();
+                await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, () =>
+                {
+                    // Not sent: keep them unless a newer status arrived meanwhile.
+                    foreach (var update in taken)
+                    {
+                        _statuses.TryAdd(update.Uid, update);
+                    }
+                }), ct);
+            }
+
+            while (!_events.IsEmpty)
+            {
+                var batch = new EventBatch();
+                var taken = new List<Event>();
+                while (taken.Count < MaxEventsPerBatch && _events.TryDequeue(out var recorded))
+                {
+                    Interlocked.Decrement(ref _pendingEvents);
+                    taken.Add(recorded);
+                    batch.EventsJson.Add(ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(recorded, VergeJsonContext.Default.Event)));
+                }
+
+                await outbound.WriteAsync(new Outgoing(new AgentMessage { Events = batch }, () => taken.ForEach(PublishEvent)), ct);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(ct));
+    }
+
+    private async Task StreamLogAsync(LogRequest request, ChannelWriter<Outgoing> outbound, CancellationTokenSource cancel, ConcurrentDictionary<string, CancellationTokenSource> streams)
+    {
+        var ct = cancel.Token;
+        var query = new LogQuery(
+            request.Namespace,
+            request.Pod,
+            request.Container.Length > 0 ? request.Container : null,
+            request.Follow,
+            request.TailLines >= 0 ? request.TailLines : null,
+            request.Previous,
+            request.LimitBytes > 0 ? request.LimitBytes : null,
+            request.SinceSeconds > 0 ? _time.GetUtcNow().AddSeconds(-request.SinceSeconds) : null,
+            request.Timestamps);
+        try
+        {
+            string? error = null;
+            try
+            {
+                await foreach (var chunk in _logs.ReadAsync(query, ct))
+                {
+                    for (var offset = 0; offset < chunk.Length; offset += MaxLogChunk)
+                    {
+                        var part = chunk.Slice(offset, Math.Min(MaxLogChunk, chunk.Length - offset));
+                        await outbound.WriteAsync(new Outgoing(new AgentMessage { Log = new LogData { StreamId = request.StreamId, Data = ByteString.CopyFrom(part.Span) } }), ct);
+                    }
+                }
+            }
+            catch (LogNotFoundException e)
+            {
+                error = e.Message;
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not ChannelClosedException and not OutOfMemoryException)
+            {
+                error = "reading the log failed: " + e.Message;
+            }
+
+            await outbound.WriteAsync(new Outgoing(new AgentMessage { Log = new LogData { StreamId = request.StreamId, End = true, Error = error ?? "" } }), ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+        finally
+        {
+            streams.TryRemove(request.StreamId, out _);
+            cancel.Dispose();
+        }
+    }
+
+    private static ObjectKey ToProtocol(DesiredKey key) => new() { Kind = ToProtocol(key.Kind), Namespace = key.Namespace, Name = key.Name };
+
+    private static ObjectKind ToProtocol(DesiredKind kind) => kind switch
+    {
+        DesiredKind.Pod => ObjectKind.Pod,
+        DesiredKind.ConfigMap => ObjectKind.ConfigMap,
+        DesiredKind.Secret => ObjectKind.Secret,
+        DesiredKind.DataRule => ObjectKind.DataRule,
+        DesiredKind.Device => ObjectKind.Device,
+        _ => ObjectKind.Unspecified,
+    };
+
+    private static DesiredKind FromProtocol(ObjectKind kind) => kind switch
+    {
+        ObjectKind.Pod => DesiredKind.Pod,
+        ObjectKind.ConfigMap => DesiredKind.ConfigMap,
+        ObjectKind.Secret => DesiredKind.Secret,
+        ObjectKind.DataRule => DesiredKind.DataRule,
+        ObjectKind.Device => DesiredKind.Device,
+        _ => throw new InvalidOperationException($"the server sent an object of unknown kind {kind}"),
+    };
+
+    private static DesiredChange FromProtocol(ObjectChange change)
+    {
+        var deleted = change.Type == ChangeType.Delete;
+        return new DesiredChange(
+            new DesiredKey(FromProtocol(change.Kind), change.Namespace, change.Name),
+            deleted,
+            change.Revision,
+            deleted ? null : change.ObjectJson.ToByteArray());
+    }
+
+    private static readonly string AgentVersion =
+        typeof(NodeChannelClient).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>A message for the wire, with what to do when it never got there.</summary>
+    private sealed record Outgoing(AgentMessage Message, Action? OnFailed = null);
+
+    [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "Node channel connected to {Server}: local revision {Local}, server revision {Remote}")]
+    private static partial void LogConnected(ILogger logger, Uri server, long local, long remote);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Node channel session with {Server} ended: {Reason}")]
+    private static partial void LogSessionEnded(ILogger logger, Uri server, string reason);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Node channel refused by {Server}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, Uri server, string reason);
+}

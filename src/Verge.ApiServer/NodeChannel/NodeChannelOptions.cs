@@ -1,0 +1,47 @@
+namespace Verge.ApiServer.NodeChannel;
+
+/// <summary>
+/// Settings of the server end of the node channel. The heartbeat and lease durations match the node lifecycle
+/// controller's edge defaults (renew every second, unreachable after 4 s without renewal).
+/// </summary>
+public sealed class NodeChannelOptions
+{
+    /// <summary>How often agents send Heartbeat (told to them in Welcome); the node's Lease is renewed at most this often.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The leaseDurationSeconds written into node Leases.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>The namespace of node Leases.</summary>
+    public string LeaseNamespace { get; set; } = "kube-node-lease";
+
+    /// <summary>The most changes in one SyncBatch.</summary>
+    public int MaxBatchChanges { get; set; } = 256;
+
+    /// <summary>The most object bytes in one SyncBatch (one larger object still travels alone).</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Messages queued for one agent before its session is closed as too slow (it then reconnects and catches up).</summary>
+    public int SessionQueueLimit { get; set; } = 4096;
+
+    /// <summary>How long a session waits for the server to reach an agent's last revision before sending it a snapshot.</summary>
+    public TimeSpan RevisionWait { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a log request waits for the agent's first chunk before the response headers go out.</summary>
+    public TimeSpan LogFirstChunkWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    public void Validate()
+    {
+        if (HeartbeatInterval <= TimeSpan.Zero || LeaseDuration < HeartbeatInterval)
+        {
+            throw new ArgumentException("the node heartbeat interval must be positive and no longer than the lease duration");
+        }
+
+        if (MaxBatchChanges < 1 || MaxBatchBytes < 1024 || SessionQueueLimit < 16)
+        {
+            throw new ArgumentException("node channel batch limits must be at least 1 change, 1024 bytes and a queue of 16");
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(LeaseNamespace);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Verge.NodeChannel.Protocol;
+
+namespace Verge.ApiServer.NodeChannel;
+
+/// <summary>
+/// Relays <c>kubectl logs</c> over node sessions: a request becomes a LogRequest with a fresh stream id on the
+/// pod's node session, and the agent's LogData chunks for that id come back through <see cref="LogStream"/>.
+/// Closing the stream before its end sends LogCancel; a session that ends fails its streams.
+/// </summary>
+internal sealed class PodLogRelay(DesiredStateHub hub)
+{
+    private const int ChunkBuffer = 64;
+
+    private readonly ConcurrentDictionary<string, Channel<LogData>> _streams = new(StringComparer.Ordinal);
+
+    /// <summary>Opens a stream on <paramref name="node"/>'s session, or returns null when the node is not connected.</summary>
+    public LogStream? Open(string node, LogRequest request)
+    {
+        var session = hub.SessionOf(node);
+        if (session is null)
+        {
+            return null;
+        }
+
+        request.StreamId = Guid.NewGuid().ToString("N");
+        var chunks = Channel.CreateBounded<LogData>(new BoundedChannelOptions(ChunkBuffer) { SingleReader = true, SingleWriter = true });
+        _streams[request.StreamId] = chunks;
+        var registration = session.Closed.Register(() =>
+            chunks.Writer.TryComplete(new IOException($"node \"{node}\" disconnected from the control plane")));
+        session.Send(new ServerMessage { LogRequest = request });
+        return new LogStream(this, session, request.StreamId, chunks, registration);
+    }
+
+    /// <summary>Hands a chunk from the agent to its stream (waiting while the HTTP client is slow).</summary>
+    public async ValueTask DeliverAsync(LogData data, CancellationToken ct)
+    {
+        if (!_streams.TryGetValue(data.StreamId, out var chunks))
+        {
+            return;
+        }
+
+        try
+        {
+            await chunks.Writer.WriteAsync(data, ct);
+            if (data.End)
+            {
+                chunks.Writer.TryComplete();
+            }
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    internal void Remove(string streamId) => _streams.TryRemove(streamId, out _);
+
+    public int OpenStreams => _streams.Count;
+}
+
+/// <summary>One relayed log stream.</summary>
+internal sealed class LogStream(PodLogRelay relay, NodeSession session, string streamId, Channel<LogData> chunks, CancellationTokenRegistration registration) : IAsyncDisposable
+{
+    public ChannelReader<LogData> Chunks => chunks.Reader;
+
+    /// <summary>Set once the agent sent end = true.</summary>
+    public bool Ended { get; set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        relay.Remove(streamId);
+        await registration.DisposeAsync();
+
+        // A delivery waiting for room gives up, so the session's receive loop never waits on a reader that left.
+        chunks.Writer.TryComplete();
+        if (!Ended)
+        {
+            session.Send(new ServerMessage { LogCancel = new LogCancel { StreamId = streamId } });
+        }
+    }
+}

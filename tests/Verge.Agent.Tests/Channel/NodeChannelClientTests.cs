@@ -1,0 +1,306 @@
+using System.Text.Json.Nodes;
+using Verge.Agent.Channel;
+using Verge.Core.Core;
+using Xunit.Abstractions;
+using static Verge.Agent.Tests.Channel.ChannelHarness;
+
+namespace Verge.Agent.Tests.Channel;
+
+public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private ChannelHarness _harness = null!;
+
+    public async Task InitializeAsync() => _harness = await ChannelHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    [Fact]
+    public async Task FirstConnect_GetsSnapshotOfExactlyTheNodesPodsAndTheirConfig()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        await _harness.CreateConfigMapAsync("cm2", "two");
+        await _harness.CreateConfigMapAsync("unused", "x");
+        await _harness.CreateSecretAsync("s1");
+        await _harness.CreatePodAsync("a", "n1", configMap: "cm1", secret: "s1");
+        await _harness.CreatePodAsync("b", "n2", configMap: "cm2");
+        await _harness.CreatePodAsync("pending", null, configMap: "cm2");
+        var state = new InMemoryDesiredState();
+
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state));
+        await running.SyncedAsync();
+
+        Assert.True(state.Batches[0].Snapshot);
+        Assert.Equal(
+            ["ConfigMap/cm1", "Pod/a", "Secret/s1"],
+            state.Objects().Keys.Select(k => $"{k.Kind}/{k.Name}").Order(StringComparer.Ordinal));
+        Assert.Equal("one", state.Object(DesiredKind.ConfigMap, "cm1")["data"]!["value"]!.GetValue<string>());
+        Assert.True(state.LastRevision > 0);
+    }
+
+    [Fact]
+    public async Task LiveChanges_CreateUpdateDelete_ArriveWithTheConfigTheyUse()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        await _harness.CreatePodAsync("a", "n1", configMap: "cm1");
+        var state = new InMemoryDesiredState();
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state));
+        await running.SyncedAsync();
+
+        await _harness.CreateConfigMapAsync("cm2", "two");
+        await _harness.CreatePodAsync("c", "n1", configMap: "cm2");
+        await _harness.CreatePodAsync("other", "n2");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "c") && state.Holds(DesiredKind.ConfigMap, "cm2"), "pod c and cm2 arrive");
+
+        await _harness.PatchAsync("/api/v1/namespaces/default/configmaps/cm1", """{"data":{"value":"changed"}}""");
+        await EventuallyAsync(() => state.Object(DesiredKind.ConfigMap, "cm1")["data"]!["value"]!.GetValue<string>() == "changed", "cm1's update arrives");
+
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/a");
+        await EventuallyAsync(() => !state.Holds(DesiredKind.Pod, "a") && !state.Holds(DesiredKind.ConfigMap, "cm1"), "pod a and the config only it used are deleted");
+        Assert.False(state.Holds(DesiredKind.Pod, "other"));
+    }
+
+    [Fact]
+    public async Task Reconnect_AfterChangesWhileAway_TransfersOnlyTheChangesAndDeletions()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        await _harness.CreateConfigMapAsync("cm2", "two");
+        await _harness.CreatePodAsync("a", "n1", configMap: "cm1");
+        await _harness.CreatePodAsync("b", "n1", configMap: "cm2");
+        for (var i = 0; i < 20; i++)
+        {
+            await _harness.CreatePodAsync($"steady-{i}", "n1");
+        }
+
+        var state = new InMemoryDesiredState();
+        var identity = _harness.Identity("n1");
+        await using (var first = new RunningClient(_harness.NewClient(identity, state)))
+        {
+            await first.SyncedAsync();
+        }
+
+        Assert.Equal(24, state.Objects().Count);
+        await _harness.PatchAsync("/api/v1/namespaces/default/configmaps/cm1", """{"data":{"value":"changed"}}""");
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/b");
+        await _harness.CreatePodAsync("d", "n1");
+        await _harness.CreatePodAsync("elsewhere", "n2");
+        var before = state.Batches.Count;
+
+        await using var second = new RunningClient(_harness.NewClient(identity, state));
+        await second.SyncedAsync();
+
+        var catchUp = state.Batches.Skip(before).ToList();
+        var changes = catchUp.SelectMany(b => b.Changes).ToList();
+        output.WriteLine($"catch-up: {string.Join(", ", changes.Select(c => (c.Deleted ? "-" : "+") + c.Key.Name))}; bytes received {second.Client.BytesReceived}");
+        Assert.False(catchUp[0].Snapshot);
+        Assert.Equal(
+            ["+cm1", "+d", "-b", "-cm2"],
+            changes.Select(c => (c.Deleted ? "-" : "+") + c.Key.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("changed", state.Object(DesiredKind.ConfigMap, "cm1")["data"]!["value"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Reconnect_WithNoChanges_TransfersNoObjects()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        for (var i = 0; i < 50; i++)
+        {
+            await _harness.CreatePodAsync($"p{i}", "n1", configMap: "cm1");
+        }
+
+        var state = new InMemoryDesiredState();
+        var identity = _harness.Identity("n1");
+        long firstBytes;
+        await using (var first = new RunningClient(_harness.NewClient(identity, state)))
+        {
+            await first.SyncedAsync();
+            firstBytes = first.Client.BytesReceived;
+        }
+
+        var before = state.ChangesApplied;
+        await using var second = new RunningClient(_harness.NewClient(identity, state));
+        await second.SyncedAsync();
+
+        output.WriteLine($"first connect received {firstBytes} bytes ({before} objects); reconnect received {second.Client.BytesReceived} bytes");
+        Assert.Equal(51, before);
+        Assert.Equal(before, state.ChangesApplied);
+        Assert.True(second.Client.BytesReceived < firstBytes, $"reconnect {second.Client.BytesReceived} bytes, first connect {firstBytes}");
+    }
+
+    [Fact]
+    public async Task Reconnect_AfterTheServerRestarts_ResumesFromTheLastRevision()
+    {
+        await _harness.CreateConfigMapAsync("cm1", "one");
+        await _harness.CreatePodAsync("a", "n1", configMap: "cm1");
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        var before = state.Batches.Count;
+
+        await _harness.RestartAsync(() => EventuallyAsync(() => !client.Connected, "the client notices the server is gone"));
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client catches up with the restarted server");
+
+        // An empty catch-up at the revision the agent already has is not even applied.
+        var catchUp = state.Batches.Skip(before).ToList();
+        Assert.DoesNotContain(catchUp, b => b.Snapshot);
+        Assert.Empty(catchUp.SelectMany(b => b.Changes));
+
+        await _harness.CreatePodAsync("b", "n1");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "b"), "a pod created after the restart arrives");
+    }
+
+    [Fact]
+    public async Task PodStatus_ReachesTheApi_AndOnlyTheLatestPerPodIsSent()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Pending" });
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.5" });
+        Assert.Equal(1, client.PendingStatuses);
+
+        await using var running = new RunningClient(client);
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.5",
+            "the latest status is in the API");
+        Assert.Equal("Running", (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]!["phase"]!.GetValue<string>());
+
+        client.PublishPodStatus("default", "a", "not-the-uid", new PodStatus { Phase = "Failed" });
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Succeeded" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Succeeded",
+            "the newer status is in the API");
+    }
+
+    [Fact]
+    public async Task PodStatus_WrittenByTheNode_IsNotEchoedBack_ButSpecAndMetadataChangesAre()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var state = new InMemoryDesiredState();
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state));
+        await running.SyncedAsync();
+        var before = state.ChangesApplied;
+
+        running.Client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.9" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.9",
+            "the status is in the API");
+        await _harness.PatchAsync("/api/v1/namespaces/default/pods/a", """{"metadata":{"labels":{"tier":"edge"}}}""");
+        await EventuallyAsync(() => state.Object(DesiredKind.Pod, "a")["metadata"]!["labels"]?["tier"]?.GetValue<string>() == "edge", "the label change arrives");
+
+        // The changes reach the node in revision order: had the status write been echoed, it would have come first.
+        Assert.Equal(before + 1, state.ChangesApplied);
+    }
+
+    [Fact]
+    public async Task PodStatus_ForAPodOfAnotherNode_IsRefused()
+    {
+        var pod = await _harness.CreatePodAsync("theirs", "n2");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var mine = await _harness.CreatePodAsync("mine", "n1");
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
+        client.PublishPodStatus("default", "theirs", uid, new PodStatus { Phase = "Failed" });
+        client.PublishPodStatus("default", "mine", mine["metadata"]!["uid"]!.GetValue<string>(), new PodStatus { Phase = "Running" });
+
+        await using var running = new RunningClient(client);
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/mine"))!["status"]?["phase"]?.GetValue<string>() == "Running",
+            "the node's own pod status is written");
+        Assert.Equal("Pending", (await _harness.GetAsync("/api/v1/namespaces/default/pods/theirs"))!["status"]!["phase"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Heartbeat_CreatesTheNodeLease_AndRenewsIt()
+    {
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState()));
+        JsonObject? lease = null;
+        await EventuallyAsync(async () => (lease = await _harness.GetAsync("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1")) is not null, "the lease exists");
+        Assert.Equal("n1", lease!["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Equal(4, lease["spec"]!["leaseDurationSeconds"]!.GetValue<int>());
+        var firstRenewal = lease["spec"]!["renewTime"]!.GetValue<string>();
+        await EventuallyAsync(async () => (await _harness.GetAsync("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1"))!["spec"]!["renewTime"]!.GetValue<string>() != firstRenewal,
+            "the lease is renewed");
+    }
+
+    [Fact]
+    public async Task NodeReport_CreatesTheNode_ThenUpdatesLabelsAndStatus_KeepingTaints()
+    {
+        var report = NodeReport("n1", "edge");
+        var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), report: () => report));
+        await using (running)
+        {
+            await EventuallyAsync(async () => await _harness.GetAsync("/api/v1/nodes/n1") is not null, "the node is created");
+            var node = (await _harness.GetAsync("/api/v1/nodes/n1"))!;
+            Assert.Equal("edge", node["metadata"]!["labels"]!["verge.dev/role"]!.GetValue<string>());
+            Assert.Equal("4Gi", node["status"]!["capacity"]!["memory"]!.GetValue<string>());
+
+            await _harness.PatchAsync("/api/v1/nodes/n1", """{"spec":{"taints":[{"key":"maintenance","effect":"NoSchedule"}]}}""");
+            report = NodeReport("n1", "gateway");
+            report.Status!.Capacity!["memory"] = Verge.Core.Quantities.Quantity.Parse("8Gi");
+            await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/nodes/n1"))!["status"]!["capacity"]!["memory"]!.GetValue<string>() == "8Gi",
+                "the changed report is written");
+            node = (await _harness.GetAsync("/api/v1/nodes/n1"))!;
+            Assert.Equal("gateway", node["metadata"]!["labels"]!["verge.dev/role"]!.GetValue<string>());
+            Assert.Equal("maintenance", node["spec"]!["taints"]![0]!["key"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task Failover_WhenTheFirstServerIsDown_ConnectsToTheSecond()
+    {
+        var dead = new Uri("https://127.0.0.1:" + FreePort());
+        var state = new InMemoryDesiredState();
+        await _harness.CreatePodAsync("a", "n1");
+
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state, servers: [dead, _harness.Host.Address]));
+        await running.SyncedAsync();
+
+        Assert.Equal(_harness.Host.Address, running.Client.Server);
+        Assert.True(running.Client.Sessions >= 2);
+        Assert.True(state.Holds(DesiredKind.Pod, "a"));
+    }
+
+    [Fact]
+    public async Task DeadLink_IsNoticedByKeepAlivePings_AndTheClientMovesToTheNextServer()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state, servers: [proxy.Address, _harness.Host.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        Assert.Equal(proxy.Address, client.Server);
+
+        proxy.Cut();
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2 && client.Server == _harness.Host.Address, "the client reconnects through the other server");
+
+        await _harness.CreatePodAsync("b", "n1");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "b"), "changes flow on the new session");
+    }
+
+    [Fact]
+    public async Task Metrics_CountTheNodesBytesInBothDirections()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState()));
+        await running.SyncedAsync();
+
+        string text = "";
+        await EventuallyAsync(async () => (text = await _harness.Admin.GetStringAsync("/metrics")).Contains("verge_node_channel_sessions 1"), "one session is counted");
+        var sent = Metric(text, """verge_node_channel_bytes_total{node="n1",direction="sent"}""");
+        var received = Metric(text, """verge_node_channel_bytes_total{node="n1",direction="received"}""");
+        output.WriteLine(text);
+        Assert.True(sent > 0 && received > 0, text);
+        // Both ends count the same wire: what the server sent is what the client received, give or take what is in flight.
+        Assert.InRange(sent, running.Client.BytesReceived - 4096, running.Client.BytesReceived + 4096);
+
+        using var anonymous = _harness.Client(_harness.Identity("n2").ClientCertificate);
+        using var refused = await anonymous.GetAsync("/metrics");
+        Assert.Equal(403, (int)refused.StatusCode);
+    }
+
+    private static long Metric(string text, string series) =>
+        long.Parse(text.Split('\n').Single(l => l.StartsWith(series, StringComparison.Ordinal))[series.Length..].Trim());
+
+}

@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Verge.Agent.Channel;
+using static Verge.Agent.Tests.Channel.ChannelHarness;
+
+namespace Verge.Agent.Tests.Channel;
+
+/// <summary>kubectl logs through the node channel: the API relays the request to the pod's agent and streams back.</summary>
+public sealed class PodLogTests : IAsyncLifetime
+{
+    private ChannelHarness _harness = null!;
+
+    public async Task InitializeAsync() => _harness = await ChannelHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    [Fact]
+    public async Task Logs_StreamFromTheAgent_OverHttp_WithTheQueryItAsked()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var logs = new FakeLogSource { Text = "hello\nworld\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+
+        using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log?tailLines=2&timestamps=true&limitBytes=100&sinceSeconds=60");
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("hello\nworld\n", await response.Content.ReadAsStringAsync());
+        var query = Assert.Single(logs.Queries);
+        Assert.Equal(("default", "a", "main", 2L, 100L, true, false), (query.Namespace, query.Pod, query.Container, query.TailLines, query.LimitBytes, query.Timestamps, query.Follow));
+        Assert.NotNull(query.Since);
+    }
+
+    [Fact]
+    public async Task Logs_Follow_StreamsUntilTheClientLeaves_ThenTheAgentIsCancelled()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var logs = new FakeLogSource { Text = "first line\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+
+        using (var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(200, (int)response.StatusCode);
+            await using var body = await response.Content.ReadAsStreamAsync();
+            using var reader = new StreamReader(body);
+            Assert.Equal("first line", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Logs_WhenTheAgentHasNoSuchLog_Is400WithItsMessage()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var logs = new FakeLogSource { NotFound = "container \"main\" in pod \"a\" is waiting to start: ContainerCreating" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+
+        var status = await StatusAsync("/api/v1/namespaces/default/pods/a/log", 400);
+
+        Assert.Equal(logs.NotFound, status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Logs_OfAPodWhoseNodeIsNotConnected_Is503()
+    {
+        await _harness.CreatePodAsync("a", "n9");
+
+        var status = await StatusAsync("/api/v1/namespaces/default/pods/a/log", 503);
+
+        Assert.Equal("ServiceUnavailable", status["reason"]!.GetValue<string>());
+        Assert.Contains("n9", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Logs_OfAnUnboundPod_Is400_AndOfAMissingPod_Is404()
+    {
+        await _harness.CreatePodAsync("unbound", null);
+
+        var unbound = await StatusAsync("/api/v1/namespaces/default/pods/unbound/log", 400);
+        await StatusAsync("/api/v1/namespaces/default/pods/missing/log", 404);
+
+        Assert.Equal("pod unbound does not have a host assigned", unbound["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Logs_OfAPodWithSeveralContainers_NeedAContainerName()
+    {
+        await _harness.CreatePodAsync("multi", "n1", containers: ["app", "sidecar"]);
+
+        var status = await StatusAsync("/api/v1/namespaces/default/pods/multi/log", 400);
+        var invalid = await StatusAsync("/api/v1/namespaces/default/pods/multi/log?container=nope", 400);
+        var badTail = await StatusAsync("/api/v1/namespaces/default/pods/multi/log?container=app&tailLines=-3", 400);
+
+        Assert.Equal("a container name must be specified for pod multi, choose one of: [app sidecar]", status["message"]!.GetValue<string>());
+        Assert.Equal("container nope is not valid for pod multi", invalid["message"]!.GetValue<string>());
+        Assert.Contains("tailLines", badTail["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Kubectl_Logs_ReadsThePodsLogThroughTheChannel()
+    {
+        await _harness.CreatePodAsync("web", "n1", containers: ["app", "sidecar"]);
+        var logs = new FakeLogSource { Text = "served /index.html\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+
+        var (exit, stdout, stderr) = await KubectlAsync("logs", "web", "-c", "sidecar", "--tail=5");
+
+        Assert.True(exit == 0, $"kubectl logs failed: {stderr}");
+        Assert.Equal("served /index.html\n", stdout);
+        Assert.Equal(("sidecar", 5L), (logs.Queries[0].Container, logs.Queries[0].TailLines));
+    }
+
+    [Fact]
+    public async Task Kubectl_LogsFollow_PrintsAsTheAgentSends_AndStoppingItCancelsTheRead()
+    {
+        await _harness.CreatePodAsync("web", "n1");
+        var logs = new FakeLogSource { Text = "started\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+        var cache = Directory.CreateTempSubdirectory("verge-kubectl-cache-").FullName;
+        try
+        {
+            var start = KubectlStart(cache, "logs", "-f", "web");
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("kubectl did not start");
+            try
+            {
+                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal("started", line);
+                Assert.False(process.HasExited);
+            }
+            finally
+            {
+                process.Kill();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(logs.Queries[0].Follow);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    private async Task<JsonObject> StatusAsync(string path, int code)
+    {
+        using var response = await _harness.Admin.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == code, $"expected {code}, got {(int)response.StatusCode}: {body}");
+        var status = JsonNode.Parse(body)!.AsObject();
+        Assert.Equal("Status", status["kind"]!.GetValue<string>());
+        Assert.Equal(code, status["code"]!.GetValue<int>());
+        return status;
+    }
+
+    private ProcessStartInfo KubectlStart(string cache, params string[] args)
+    {
+        Assert.True(
+            Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(dir => File.Exists(Path.Combine(dir, "kubectl"))),
+            "kubectl v1.32 is not installed (package kubectl from the Kubernetes apt repository)");
+        var start = new ProcessStartInfo("kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--kubeconfig", _harness.Host.AdminKubeconfigPath, "--cache-dir", cache }.Concat(args))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
+    }
+
+    private async Task<(int Exit, string Stdout, string Stderr)> KubectlAsync(params string[] args)
+    {
+        var cache = Directory.CreateTempSubdirectory("verge-kubectl-cache-").FullName;
+        try
+        {
+            var start = KubectlStart(cache, args);
+            Process process;
+            try
+            {
+                process = Process.Start(start)!;
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                Assert.Fail("kubectl is not installed (install kubectl v1.32 from the Kubernetes apt repository, package kubectl): " + e.Message);
+                throw;
+            }
+
+            using (process)
+            {
+                var stdout = process.StandardOutput.ReadToEndAsync();
+                var stderr = process.StandardError.ReadToEndAsync();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                return (process.ExitCode, await stdout, await stderr);
+            }
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+}
