@@ -257,18 +257,26 @@ public sealed class DurableQueueTests : IDisposable
         }
 
         var segment = Directory.GetFiles(_directory, "*.seg").Single();
-        var intact = new FileInfo(segment).Length;
+        const int intact = 10 * (DurableQueue.FixedBytes + 4 + 2); // ten records of topic "up/t" and payload "mN"
 
-        // A crash mid-write: the last record's header is there, its body only in part.
-        await using (var file = new FileStream(segment, FileMode.Append))
+        // A crash mid-write: the next record's header reached the disk, its body only in part.
+        await using (var file = new FileStream(segment, FileMode.Open))
         {
+            file.Position = intact;
             file.Write([60, 0, 0, 0, 1, 2, 3, 4, 11, 0, 0, 0, 0, 0]);
         }
 
         await using (var queue = Open(o => o with { SegmentBytes = 1024 * 1024 }))
         {
-            Assert.Equal(intact, new FileInfo(segment).Length);
             Assert.Equal(10, queue.Depth);
+            await using (var file = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                var tail = new byte[14];
+                file.Position = intact;
+                file.ReadExactly(tail);
+                Assert.All(tail, b => Assert.Equal(0, b));
+            }
+
             Assert.Equal(11, (await queue.EnqueueAsync("up/t", Bytes("m10"))).Sequence);
             Assert.Equal(Enumerable.Range(0, 11).Select(i => $"m{i}"), (await Drain(queue)).Select(m => Encoding.UTF8.GetString(m.Payload)));
         }
@@ -284,7 +292,7 @@ public sealed class DurableQueueTests : IDisposable
 
         var segment = Directory.GetFiles(_directory, "*.seg").Single();
         var bytes = await File.ReadAllBytesAsync(segment);
-        bytes[^1] ^= 0xFF;
+        bytes[(3 * (DurableQueue.FixedBytes + 4 + 1)) - 1] ^= 0xFF; // the last payload byte of the third record
         await File.WriteAllBytesAsync(segment, bytes);
 
         await using (var queue = Open(o => o with { SegmentBytes = 1024 * 1024 }))
