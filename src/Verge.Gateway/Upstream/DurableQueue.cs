@@ -188,6 +188,8 @@ internal sealed partial class DurableQueue : IAsyncDisposable
                 Preallocate(stream, options.SegmentBytes);
             }
 
+            DirectorySync.Flush(options.Directory);
+
             stream.Position = active.Length;
             var meter = meters is null ? new Meter("Verge.Gateway") : null;
             var queue = new DurableQueue(options, time, logger, meter, ackFile, active, stream)
@@ -508,6 +510,7 @@ internal sealed partial class DurableQueue : IAsyncDisposable
         var segment = new Segment(firstSequence, SegmentPath(_options.Directory, firstSequence));
         _activeStream = new FileStream(segment.Path, FileMode.Create, FileAccess.Write, FileShare.Read | FileShare.Delete, bufferSize: 0);
         Preallocate(_activeStream, _options.SegmentBytes);
+        DirectorySync.Flush(_options.Directory);
         lock (_gate)
         {
             _segments.Add(segment);
