@@ -708,6 +708,8 @@ internal sealed partial class DurableQueue : IAsyncDisposable
     /// </summary>
     private Position Scan(Position start, RecordVisitor visitor, bool headersOnly = false)
     {
+        // Records of a batch still being written (flushed before a segment roll) are not visible until it commits.
+        var limit = LastSequence;
         var position = start;
         while (true)
         {
@@ -759,7 +761,7 @@ internal sealed partial class DurableQueue : IAsyncDisposable
                         throw new InvalidDataException($"record {record.Sequence} in {position.Segment.Path} fails its CRC");
                     }
 
-                    if (!visitor(record, body))
+                    if (record.Sequence > limit || !visitor(record, body))
                     {
                         return new Position(position.Segment, position.Offset + used);
                     }
