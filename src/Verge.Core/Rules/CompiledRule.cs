@@ -307,13 +307,7 @@ public sealed class CompiledRule
 
     private void Accumulate(long now)
     {
-        var frame = _frame;
-        var key = _keys.Length switch
-        {
-            0 => default,
-            1 => new GroupKey(_keys[0].Eval(frame).AsKey(), null),
-            _ => new GroupKey(_keys[0].Eval(frame).AsKey(), _keys[1..].Select(k => k.Eval(frame).AsKey()).ToArray()),
-        };
+        var key = _keys.Length == 0 ? default : new GroupKey(_keys[0].Eval(_frame).AsKey(), RestOfKey());
 
         var pane = FloorDiv(now, _hopMs);
         if (pane != _currentPane || _current is null)
@@ -342,6 +336,22 @@ public sealed class CompiledRule
         }
 
         Update(accumulators);
+    }
+
+    private RuleValue[]? RestOfKey()
+    {
+        if (_keys.Length < 2)
+        {
+            return null;
+        }
+
+        var rest = new RuleValue[_keys.Length - 1];
+        for (var i = 1; i < _keys.Length; i++)
+        {
+            rest[i - 1] = _keys[i].Eval(_frame).AsKey();
+        }
+
+        return rest;
     }
 
     private void Update(Accumulator[] accumulators)

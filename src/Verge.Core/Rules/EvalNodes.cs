@@ -37,9 +37,6 @@ internal abstract class EvalNode
 
         return value.Number;
     }
-
-    protected static RuleValue Finite(double value, string what) =>
-        double.IsFinite(value) ? RuleValue.FromNumber(value) : throw new RuleEvaluationException($"{what} is not a finite number");
 }
 
 internal sealed class ConstNode(RuleValue value) : EvalNode
@@ -118,7 +115,9 @@ internal sealed class ArithmeticNode(BinaryOperator op, EvalNode left, EvalNode 
             BinaryOperator.Divide => x / y,
             _ => x % y,
         };
-        return Finite(result, $"'{BinaryExpression.Symbol(op)}'");
+        return double.IsFinite(result)
+            ? RuleValue.FromNumber(result)
+            : throw new RuleEvaluationException($"'{BinaryExpression.Symbol(op)}' is not a finite number");
     }
 }
 
