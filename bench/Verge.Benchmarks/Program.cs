@@ -2,11 +2,13 @@ using System.Reflection;
 using BenchmarkDotNet.Running;
 using Verge.Benchmarks.Api;
 using Verge.Benchmarks.Cluster;
+using Verge.Benchmarks.Gateway;
 using Verge.Benchmarks.Micro;
 using Verge.Benchmarks.Scheduler;
 
-// Three modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
-// "scheduler" the scheduler library alone.
+// Modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
+// "scheduler" the scheduler library alone, "cluster" the control plane with hollow nodes, "rules" the gateway's
+// data-rule engine and "queue" its durable upstream queue.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -20,6 +22,10 @@ switch (mode)
         return SchedulerHarness.Run(SchedulerHarnessOptions.Parse(rest));
     case "cluster":
         return await ClusterHarness.RunAsync(ClusterHarnessOptions.Parse(rest));
+    case "rules":
+        return RulesHarness.Run(RulesHarnessOptions.Parse(rest));
+    case "queue":
+        return await QueueHarness.RunAsync(QueueHarnessOptions.Parse(rest));
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
@@ -29,6 +35,9 @@ switch (mode)
                                               [--seed 1] [--strategy least|most]
                    Verge.Benchmarks cluster [--nodes 1000] [--pods 10000] [--sites 10] [--workload deployments|pods]
                                             [--failover-nodes N] [--phases throughput,failover]
+                   Verge.Benchmarks rules [--messages 5000000] [--devices 1000] [--rate 10000]
+                   Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
+                                          [--dir DIR] [--sqlite]
             """);
         return 2;
 }

@@ -1,5 +1,6 @@
 using Verge.Core.Edge;
 using Verge.Core.Meta;
+using Verge.Core.Rules;
 
 namespace Verge.Core.Validation;
 
@@ -83,6 +84,10 @@ public static class EdgeValidation
         if (string.IsNullOrWhiteSpace(spec.Statement))
         {
             errors.Add(FieldError.Required("spec.statement"));
+        }
+        else if (!RuleStatement.TryParse(spec.Statement, out _, out var syntax))
+        {
+            errors.Add(FieldError.Invalid("spec.statement", spec.Statement, syntax!.Message));
         }
 
         if (spec.Actions is not { Count: > 0 })

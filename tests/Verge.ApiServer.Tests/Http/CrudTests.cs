@@ -223,6 +223,20 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task DataRule_WhenStatementDoesNotParse_Is422WithColumnAndReasonOnSpecStatement()
+    {
+        const string bad = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"bad-rule"},"spec":{"statement":"SELECT avgg(temp) AS a FROM 'devices/+/telemetry'","actions":[{"upstream":{"topic":"up"}}]}}""";
+        var status = await Api.StatusOf(await _client.PostAsync("/apis/edge.verge.dev/v1/namespaces/default/datarules", Api.Json(bad)), 422);
+
+        var cause = status["details"]!["causes"]![0]!;
+        Assert.Equal("spec.statement", cause["field"]!.GetValue<string>());
+        Assert.EndsWith("unknown function 'avgg' at column 8", cause["message"]!.GetValue<string>());
+
+        const string good = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"temp-avg"},"spec":{"nodeSelector":{"verge.dev/site":"s1"},"statement":"SELECT topic(2) AS deviceId, avg(temp) AS avgTemp, max(temp) AS maxTemp, count(*) AS n\nFROM 'devices/+/telemetry' WHERE temp > -40 GROUP BY topic(2), TUMBLING(10s)\n","actions":[{"republish":{"topic":"local/temp-avg"}},{"upstream":{"topic":"sites/s1/temp-avg"}}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/apis/edge.verge.dev/v1/namespaces/default/datarules", Api.Json(good))).StatusCode);
+    }
+
+    [Fact]
     public async Task Binding_SetsNodeNameOnce_SecondBindingConflicts()
     {
         var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bind-me"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";

@@ -1,6 +1,7 @@
 using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Edge;
+using Verge.Core.Meta;
 using Verge.Core.Validation;
 
 namespace Verge.Core.Tests.Validation;
@@ -53,6 +54,44 @@ public sealed class OtherKindsValidationTests
         Assert.Equal(
             ["spec.actions[0]: Required value: must specify one of: `republish`, `upstream` or `http`", "spec.actions[1]: Forbidden: may not specify more than one of `republish`, `upstream` or `http`"],
             EdgeValidation.ValidateDataRule(rule, null).Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void ValidateDataRule_WhenStatementDoesNotParse_GivesColumnAndReason()
+    {
+        var rule = new DataRule
+        {
+            Spec = new()
+            {
+                Statement = "SELECT deviceId avg(temp) FROM 'devices/+/telemetry'",
+                Actions = [new DataRuleAction { Upstream = new() { Topic = "up" } }],
+            },
+        };
+
+        var error = Assert.Single(EdgeValidation.ValidateDataRule(rule, null));
+        Assert.Equal("spec.statement", error.Field);
+        Assert.Equal(FieldErrorType.Invalid, error.Type);
+        Assert.Equal("expected FROM at column 17", error.Detail);
+
+        rule.Spec.Statement = "SELECT avgg(temp) AS a FROM 't'";
+        Assert.Equal(
+            ["spec.statement: Invalid value: \"SELECT avgg(temp) AS a FROM 't'\": unknown function 'avgg' at column 8"],
+            EdgeValidation.ValidateDataRule(rule, null).Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void ValidateDataRule_IssueStatement_IsValid()
+    {
+        var rule = new DataRule
+        {
+            Spec = new()
+            {
+                Statement = "SELECT topic(2) AS deviceId, avg(temp) AS avgTemp, max(temp) AS maxTemp, count(*) AS n\nFROM 'devices/+/telemetry' WHERE temp > -40 GROUP BY topic(2), TUMBLING(10s)\n",
+                Actions = [new DataRuleAction { Republish = new() { Topic = "local/temp-avg" } }, new DataRuleAction { Upstream = new() { Topic = "sites/s1/temp-avg" } }],
+            },
+        };
+
+        Assert.Empty(EdgeValidation.ValidateDataRule(rule, null));
     }
 
     [Fact]
