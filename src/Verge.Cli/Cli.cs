@@ -51,6 +51,7 @@ internal static partial class Cli
         root.Subcommands.Add(DeleteCommand.Create(context));
         root.Subcommands.Add(VersionCommand.Create(context));
         root.Subcommands.Add(SimCommand.Create(context));
+        root.Subcommands.Add(Verge.Agent.Hosting.AgentCommandLine.Create("agent", Verge.Agent.Hosting.AgentHost.RunAsync));
         root.Subcommands.Add(TokenCommand.Create(context));
         return root;
     }

@@ -9,8 +9,15 @@ namespace Verge.Agent.Hosting;
 public static class AgentCommandLine
 {
     /// <summary>Builds the command; <paramref name="run"/> receives validated options.</summary>
-    public static Command Create(string name, Func<AgentOptions, CancellationToken, Task<int>> run)
+    public static Command Create(string name, Func<AgentOptions, CancellationToken, Task<int>> run) =>
+        Configure(new Command(name, Description), run);
+
+    public const string Description = "Run the edge agent: join the cluster, run this node's workloads, keep them running offline";
+
+    /// <summary>Adds the agent's flags and action to <paramref name="command"/> (a root command for the agent binary).</summary>
+    public static Command Configure(Command command, Func<AgentOptions, CancellationToken, Task<int>> run)
     {
+        ArgumentNullException.ThrowIfNull(command);
         var servers = new Option<string[]>("--server")
         {
             Description = "The control plane's https://HOST:PORT; repeat for several endpoints, tried in order",
@@ -41,9 +48,9 @@ public static class AgentCommandLine
             DefaultValueFactory = _ => new AgentOptions().MaxPods,
         };
         var insecure = new Option<string[]>("--insecure-registry") { Description = "A registry reached over plain HTTP (HOST:PORT); may repeat" };
+        var mirrors = new Option<string[]>("--registry-mirror") { Description = "Pull images of REGISTRY from a mirror, REGISTRY=HOST[:PORT] (docker.io=127.0.0.1:5000); may repeat" };
 
-        var command = new Command(name, "Run the edge agent: join the cluster, run this node's workloads, keep them running offline");
-        foreach (var option in new Option[] { servers, token, caHash, dataDir, nodeName, labels, site, extended, runtime, docker, podSubnet, maxPods, insecure })
+        foreach (var option in new Option[] { servers, token, caHash, dataDir, nodeName, labels, site, extended, runtime, docker, podSubnet, maxPods, insecure, mirrors })
         {
             command.Options.Add(option);
         }
@@ -65,6 +72,7 @@ public static class AgentCommandLine
                 PodSubnet = parse.GetValue(podSubnet)!,
                 MaxPods = parse.GetValue(maxPods),
                 InsecureRegistries = parse.GetValue(insecure) ?? [],
+                RegistryMirrors = ParsePairs(parse.GetValue(mirrors), "--registry-mirror", split: false),
             };
             options.Validate();
             return run(options, ct);

@@ -37,12 +37,15 @@ public sealed record AgentOptions
     public string? DockerSocket { get; init; }
 
     /// <summary>The node-local pod network (CNI bridge with host-local addresses).</summary>
-    public string PodSubnet { get; init; } = "10.88.0.0/16";
+    public string PodSubnet { get; init; } = "10.213.0.0/16";
 
     public int MaxPods { get; init; } = 110;
 
     /// <summary>Registries reached over plain HTTP (host:port). Loopback registries always are.</summary>
     public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>Registry mirrors, registry → host[:port] (docker.io=registry.site.local:5000).</summary>
+    public IReadOnlyDictionary<string, string> RegistryMirrors { get; init; } = new Dictionary<string, string>();
 
     public static readonly string[] KnownRuntimes = ["runc", "process", "docker"];
 
@@ -110,6 +113,14 @@ public sealed record AgentOptions
         if (DockerSocket is not null && !DockerSocket.StartsWith("unix://", StringComparison.Ordinal))
         {
             throw new ArgumentException($"--docker-socket must be a unix:// path, got \"{DockerSocket}\"");
+        }
+
+        foreach (var (registry, mirror) in RegistryMirrors)
+        {
+            if (registry.Length == 0 || mirror.Length == 0 || mirror.Contains('/', StringComparison.Ordinal) || registry.Contains('/', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"--registry-mirror takes REGISTRY=HOST[:PORT] (docker.io=127.0.0.1:5000), got \"{registry}={mirror}\"");
+            }
         }
 
         if (MaxPods is < 1 or > 10_000)

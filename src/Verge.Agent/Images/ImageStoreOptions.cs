@@ -15,6 +15,14 @@ public sealed record ImageStoreOptions
     /// </summary>
     public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
 
+    /// <summary>
+    /// Registry mirrors: image references naming the key registry (as normalised: "docker.io", "ghcr.io") are pulled
+    /// from the mirror (host or host:port) instead, like containerd's registry mirrors. Sites without internet
+    /// access point docker.io at a registry of their own, so manifests that say <c>image: app:latest</c> work
+    /// unchanged. The reference and cache keys keep the original name.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Mirrors { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The platform an image index is resolved to.</summary>
     public string Os { get; init; } = "linux";
 
@@ -52,6 +60,10 @@ public sealed record ImageStoreOptions
     }
 
     /// <summary>Whether the registry (host or host:port) is spoken to over plain HTTP.</summary>
+    /// <summary>The host[:port] that serves <paramref name="registry"/>: its mirror, or itself.</summary>
+    public string EndpointFor(string registry, string defaultEndpoint) =>
+        Mirrors.TryGetValue(registry, out var mirror) ? mirror : defaultEndpoint;
+
     public bool IsInsecure(string registry)
     {
         if (InsecureRegistries.Any(r => string.Equals(r, registry, StringComparison.OrdinalIgnoreCase)))

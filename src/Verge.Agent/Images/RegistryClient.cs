@@ -104,8 +104,9 @@ internal sealed class RegistryClient : IDisposable
 
     private Uri BaseUri(ImageReference image)
     {
-        var scheme = _options.IsInsecure(image.Registry) ? "http" : "https";
-        return new Uri($"{scheme}://{image.Endpoint}/v2/{image.Repository}/");
+        var endpoint = _options.EndpointFor(image.Registry, image.Endpoint);
+        var scheme = _options.IsInsecure(endpoint) || _options.IsInsecure(image.Registry) ? "http" : "https";
+        return new Uri($"{scheme}://{endpoint}/v2/{image.Repository}/");
     }
 
     private async Task<HttpResponseMessage> SendAsync(

@@ -42,6 +42,9 @@ internal sealed class ContainerSlot
 
     public string? ImageId { get; set; }
 
+    /// <summary>The image the last pull produced, handed to the driver on start.</summary>
+    public Verge.Agent.Images.ImageInfo? Image { get; set; }
+
     public BackOffState BackOff { get; set; } = BackOffState.None;
 
     /// <summary>Back-off of failed starts (image pull, config, driver errors).</summary>

@@ -228,7 +228,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         var policy = PullPolicyOf(slot.Spec);
         try
         {
-            if (policy != PullPolicy.Never)
+            // Drivers without images (host processes) have nothing to pull.
+            var hasImages = driver.Name != Verge.Agent.Drivers.HostProcess.ProcessDriver.DriverName;
+            if (policy != PullPolicy.Never && hasImages)
             {
                 Event("Normal", "Pulling", $"Pulling image \"{image}\"", slot);
             }
@@ -237,6 +239,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             var credentials = PullCredentials.For(_pod, image, _ctx.Config);
             var info = await driver.PullImageAsync(new ImageRequest(image, policy, credentials), ct);
             slot.ImageId = info?.Digest ?? slot.ImageId;
+            slot.Image = info ?? slot.Image;
             if (info is not null && policy != PullPolicy.Never)
             {
                 var seconds = _ctx.Time.GetElapsedTime(started).TotalSeconds;
@@ -377,6 +380,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             PodNamespace = Namespace,
             PodName = Name,
             ContainerName = slot.Name,
+            Image = slot.Image,
             ImageReference = slot.Spec.Image,
             Command = EnvResolver.ExpandAll(slot.Spec.Command, env),
             Args = EnvResolver.ExpandAll(slot.Spec.Args, env),

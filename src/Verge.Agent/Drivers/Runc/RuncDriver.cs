@@ -100,7 +100,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
             throw new DriverException($"task id '{config.Id}' is not a valid container id (letters, digits, '_', '-', '.'; at most 128)", "CreateContainerConfigError");
         }
 
-        var image = config.Image ?? throw new DriverException("the runc driver needs an image, and none was pulled", "CreateContainerConfigError");
+        var image = config.Image
+            ?? (config.ImageReference is { } reference ? _images.Find(reference) : null)
+            ?? throw new DriverException("the runc driver needs an image, and none was pulled", "CreateContainerConfigError");
         if (!Path.IsPathRooted(config.LogPath))
         {
             throw new DriverException($"log path must be absolute, got '{config.LogPath}'", "CreateContainerConfigError");
