@@ -107,14 +107,31 @@ internal sealed class RuncHarness : IAsyncDisposable
             var hierarchy = parts[1].Length == 0 ? "unified" : parts[1].Split(',')[0].Replace("name=", "", StringComparison.Ordinal);
             foreach (var dir in new[] { $"/sys/fs/cgroup/{hierarchy}{parts[2]}/{_cgroupParent}", $"/sys/fs/cgroup{parts[2]}/{_cgroupParent}" })
             {
-                if (Directory.Exists(dir))
-                {
-                    Directory.Delete(dir);
-                }
+                await RemoveCgroupAsync(dir);
             }
         }
 
         Directory.Delete(Root, recursive: true);
         Image.Dispose();
+    }
+
+    /// <summary>
+    /// Removes an emptied cgroup. The kernel refuses (EBUSY) until the last task of a destroyed container has been
+    /// reaped, which on a loaded machine can trail DestroyAsync slightly: poll until it goes.
+    /// </summary>
+    private static async Task RemoveCgroupAsync(string dir)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (Directory.Exists(dir))
+        {
+            try
+            {
+                Directory.Delete(dir);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await System.Threading.Tasks.Task.Delay(50);
+            }
+        }
     }
 }
