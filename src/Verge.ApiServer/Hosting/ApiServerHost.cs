@@ -109,6 +109,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddHostedService<NamespaceFinalizer>();
         builder.Services.AddHostedService<Compactor>();
         builder.Services.AddSingleton<ResourceEndpoint>();
+        builder.Services.AddSingleton<FlowControl>();
         builder.Services.AddSingleton<Authentication>();
         builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
@@ -220,6 +221,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 throw ApiException.Unauthorized();
             }
 
+            using var seat = await services.GetRequiredService<FlowControl>().EnterAsync(context, path);
             await RouteAsync(context, services, path);
         }
         catch (ApiException e)
@@ -319,6 +321,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
 
         context.Response.Clear();
+        if (error.Details?.RetryAfterSeconds is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var body = JsonSerializer.SerializeToUtf8Bytes(error.ToStatus(), VergeJson.Options.GetTypeInfo(typeof(Status)));
         await ResourceEndpoint.WriteJsonAsync(context, error.Code, body);
     }
