@@ -26,6 +26,7 @@ internal sealed class HollowNodeSimulator : IDisposable
     private readonly IReadOnlyList<HollowNode> _nodes;
     private readonly Dictionary<string, HollowNode> _byName;
     private readonly SemaphoreSlim _gate;
+    private readonly SemaphoreSlim _heartbeatGate;
     private readonly ConcurrentDictionary<string, string> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _podWork = new(StringComparer.Ordinal);
     private readonly int[] _leaseBusy;
@@ -46,6 +47,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         _nodes = [.. Enumerable.Range(1, options.Count).Select(i => new HollowNode(options.Prefix, i, options.Sites))];
         _byName = _nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         _gate = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        _heartbeatGate = new SemaphoreSlim(options.HeartbeatConcurrency, options.HeartbeatConcurrency);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
     }
@@ -94,7 +96,11 @@ internal sealed class HollowNodeSimulator : IDisposable
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _heartbeatGate.Dispose();
+    }
 
     private async ValueTask RegisterAsync(HollowNode node, CancellationToken ct)
     {
@@ -170,10 +176,10 @@ internal sealed class HollowNodeSimulator : IDisposable
                         continue;
                     }
 
-                    await _gate.WaitAsync(ct);
+                    await _heartbeatGate.WaitAsync(ct);
                     var node = _nodes[i];
                     var index = i;
-                    _ = RunGatedAsync(() => action(node, ct), () => Volatile.Write(ref busy[index], 0));
+                    _ = RunGatedAsync(_heartbeatGate, () => action(node, ct), () => Volatile.Write(ref busy[index], 0));
                 }
 
                 var due = start + (round * interval) + ((slot + 1) * slotLength);
@@ -354,11 +360,11 @@ internal sealed class HollowNodeSimulator : IDisposable
             throw;
         }
 
-        _ = RunGatedAsync(work, () => _podWork.TryRemove(key, out _));
+        _ = RunGatedAsync(_gate, work, () => _podWork.TryRemove(key, out _));
     }
 
     /// <summary>Runs work that holds a slot of the gate; errors are counted, never thrown.</summary>
-    private async Task RunGatedAsync(Func<Task> work, Action done)
+    private async Task RunGatedAsync(SemaphoreSlim gate, Func<Task> work, Action done)
     {
         try
         {
@@ -376,7 +382,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         finally
         {
             done();
-            _gate.Release();
+            gate.Release();
         }
     }
 
@@ -414,12 +420,15 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// <summary>Waits for the requests still in flight to finish (they are cancelled).</summary>
     private async Task DrainAsync()
     {
-        for (var i = 0; i < _options.Concurrency; i++)
+        foreach (var (gate, size) in new[] { (_gate, _options.Concurrency), (_heartbeatGate, _options.HeartbeatConcurrency) })
         {
-            await _gate.WaitAsync(CancellationToken.None);
-        }
+            for (var i = 0; i < size; i++)
+            {
+                await gate.WaitAsync(CancellationToken.None);
+            }
 
-        _gate.Release(_options.Concurrency);
+            gate.Release(size);
+        }
     }
 
     private static async Task WriteLineAsync(TextWriter writer, string line)
