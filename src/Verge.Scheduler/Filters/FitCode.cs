@@ -26,5 +26,7 @@ internal static class Reasons
     public const string NoVictims = "No preemption victims found for incoming pod";
     public const string NoNodes = "no nodes available to schedule pods";
 
+    public static string RuntimeClass(string name) => $"node(s) didn't support runtime class \"{name}\"";
+
     public static string UntoleratedTaint(string key, string value) => $"node(s) had untolerated taint {{{key}: {value}}}";
 }

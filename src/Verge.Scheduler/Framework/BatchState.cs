@@ -107,7 +107,7 @@ internal sealed class BatchState
         var keys = constraints.Length == 1 ? "" : string.Join(',', constraints.Select(c => c.Topology.Key).Distinct().Order(StringComparer.Ordinal));
         var eligibilityKey = pod.AffinitySignature + "#" + keys;
         bool[]? eligible = null;
-        if (pod.HasNodeConstraints || keys.Length > 0)
+        if (pod.HasNodeConstraints || pod.RuntimeClass is not null || keys.Length > 0)
         {
             if (!_eligibility.TryGetValue(eligibilityKey, out eligible))
             {
@@ -115,6 +115,7 @@ internal sealed class BatchState
                 for (var slot = 0; slot < SlotCount; slot++)
                 {
                     eligible[slot] = _nodes[slot] is { } node && NodeAffinityFilter.MatchesRequired(pod, node)
+                        && RuntimeClassFilter.Supports(pod, node)
                         && constraints.All(c => c.Topology.DomainOf(slot) >= 0);
                 }
 

@@ -52,6 +52,9 @@ internal sealed class PendingPod
 
     public string? NominatedNode { get; init; }
 
+    /// <summary>The pod's <c>spec.runtimeClassName</c>, null when it names none.</summary>
+    public string? RuntimeClass { get; init; }
+
     /// <summary>Identifies the pod's node selector and required affinity, so pods sharing them share eligibility.</summary>
     public required string AffinitySignature { get; init; }
 
@@ -80,6 +83,7 @@ internal sealed class PendingPod
 
         var annotations = pod.Metadata.Annotations;
         var site = annotations?.GetValueOrDefault(Conventions.SiteAnnotation);
+        var runtimeClass = string.IsNullOrWhiteSpace(spec.RuntimeClassName) ? null : spec.RuntimeClassName.Trim();
         return new PendingPod
         {
             Info = info,
@@ -92,7 +96,9 @@ internal sealed class PendingPod
             Site = string.IsNullOrWhiteSpace(site) ? null : site.Trim(),
             Devices = NodeInfo.ParseList(annotations?.GetValueOrDefault(Conventions.DevicesAnnotation)),
             NominatedNode = pod.Status?.NominatedNodeName,
-            AffinitySignature = nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required),
+            RuntimeClass = runtimeClass,
+            AffinitySignature = (nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required))
+                + (runtimeClass is null ? "" : "|rc=" + runtimeClass),
         };
     }
 
