@@ -31,9 +31,10 @@ internal sealed record HollowNodeOptions
 
     /// <summary>
     /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
-    /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates.
+    /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates, nor behind many
+    /// other nodes' renewals when the server is slow (at 1 s renewals and 500 ms latency, 1,000 nodes need 500 in flight).
     /// </summary>
-    public int HeartbeatConcurrency { get; init; } = 32;
+    public int HeartbeatConcurrency { get; init; } = 512;
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;

@@ -31,6 +31,7 @@ internal sealed class HollowNodeSimulator : IDisposable
     private readonly ConcurrentDictionary<string, byte> _podWork = new(StringComparer.Ordinal);
     private readonly int[] _leaseBusy;
     private readonly int[] _heartbeatBusy;
+    private readonly int[] _registered;
     private DateTimeOffset _since;
     private long _renewals;
     private long _errors;
@@ -50,6 +51,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         _heartbeatGate = new SemaphoreSlim(options.HeartbeatConcurrency, options.HeartbeatConcurrency);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
+        _registered = new int[options.Count];
     }
 
     public IReadOnlyList<HollowNode> Nodes => _nodes;
@@ -65,13 +67,25 @@ internal sealed class HollowNodeSimulator : IDisposable
     {
         _since = _time.GetUtcNow();
         await WriteLineAsync(_out, $"registering {_nodes.Count} hollow nodes ({_options.Prefix}-{_nodes[0].Index:D4}..{_nodes[^1].Name}) over {_options.Sites} site(s) on {_client.ServerHostPort}");
-        await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
-        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
-
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        // As a kubelet does, each node renews its Lease from the moment it has registered, not once all have.
+        var leases = SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
+        try
+        {
+            await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
+        }
+        catch
+        {
+            await stop.CancelAsync();
+            await leases.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            throw;
+        }
+
+        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
         var loops = new List<Task>
         {
-            SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token),
+            leases,
             SpreadAsync(_options.HeartbeatInterval, _heartbeatBusy, HeartbeatAsync, stop.Token, skipFirstRound: true),
             SummaryAsync(stop.Token),
         };
@@ -119,6 +133,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         var now = _time.GetUtcNow();
         await _client.SendAsync(HttpMethod.Patch, NodePath(node) + "/status", HollowObjects.NodeStatus(node, _options, _since, now).ToJsonString(), MergePatch, JsonType, ct);
         await RenewOrCreateLeaseAsync(node, ct);
+        Volatile.Write(ref _registered[node.Index - 1], 1);
     }
 
     private async Task RenewOrCreateLeaseAsync(HollowNode node, CancellationToken ct)
@@ -152,7 +167,8 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// Runs <paramref name="action"/> for every node once per <paramref name="interval"/>, the nodes spread evenly over
     /// it in slots (at most one slot per 10 ms). A node whose previous call is still running is skipped for the round.
     /// </summary>
-    private async Task SpreadAsync(TimeSpan interval, int[] busy, Func<HollowNode, CancellationToken, Task> action, CancellationToken ct, bool skipFirstRound = false)
+    private async Task SpreadAsync(TimeSpan interval, int[] busy, Func<HollowNode, CancellationToken, Task> action, CancellationToken ct,
+        bool skipFirstRound = false, bool onlyRegistered = false)
     {
         var slots = (int)Math.Clamp(interval.TotalMilliseconds / 10, 1, _nodes.Count);
         var slotLength = interval / slots;
@@ -171,7 +187,7 @@ internal sealed class HollowNodeSimulator : IDisposable
                 var to = (int)((long)(slot + 1) * _nodes.Count / slots);
                 for (var i = from; i < to; i++)
                 {
-                    if (Interlocked.CompareExchange(ref busy[i], 1, 0) != 0)
+                    if ((onlyRegistered && Volatile.Read(ref _registered[i]) == 0) || Interlocked.CompareExchange(ref busy[i], 1, 0) != 0)
                     {
                         continue;
                     }
