@@ -52,6 +52,12 @@ internal sealed class PendingPod
 
     public string? NominatedNode { get; init; }
 
+    /// <summary>Required pod affinity terms: the node's domain must hold a pod each term matches.</summary>
+    public required AffinityTerm[] RequiredAffinity { get; init; }
+
+    /// <summary>The domains the pod must keep out of, bound by <see cref="BatchState.BindAffinity"/> before filtering.</summary>
+    public Filters.InterPodAffinityState? Affinity { get; set; }
+
     /// <summary>The pod's <c>spec.runtimeClassName</c>, null when it names none.</summary>
     public string? RuntimeClass { get; init; }
 
@@ -97,6 +103,7 @@ internal sealed class PendingPod
             Devices = NodeInfo.ParseList(annotations?.GetValueOrDefault(Conventions.DevicesAnnotation)),
             NominatedNode = pod.Status?.NominatedNodeName,
             RuntimeClass = runtimeClass,
+            RequiredAffinity = AffinityTerm.CompileRequired(spec.Affinity?.PodAffinity, info.Namespace),
             AffinitySignature = (nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required))
                 + (runtimeClass is null ? "" : "|rc=" + runtimeClass),
         };
