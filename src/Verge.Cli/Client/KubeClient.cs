@@ -35,7 +35,9 @@ internal sealed class KubeClient : IDisposable
     public KubeClient(ClusterConnection connection)
     {
         Connection = connection;
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        // More than one HTTP/2 connection when a busy client (the hollow-node simulator) has more requests in flight
+        // than the server allows streams on one.
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), EnableMultipleHttp2Connections = true };
         if (connection.CertificateAuthorityPem is { } caPem)
         {
             try

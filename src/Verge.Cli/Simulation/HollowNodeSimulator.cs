@@ -27,6 +27,7 @@ internal sealed class HollowNodeSimulator : IDisposable
     private readonly Dictionary<string, HollowNode> _byName;
     private readonly SemaphoreSlim _gate;
     private readonly SemaphoreSlim _heartbeatGate;
+    private readonly int _heartbeatLimit;
     private readonly ConcurrentDictionary<string, string> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _podWork = new(StringComparer.Ordinal);
     private readonly int[] _leaseBusy;
@@ -48,7 +49,8 @@ internal sealed class HollowNodeSimulator : IDisposable
         _nodes = [.. Enumerable.Range(1, options.Count).Select(i => new HollowNode(options.Prefix, i, options.Sites))];
         _byName = _nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         _gate = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        _heartbeatGate = new SemaphoreSlim(options.HeartbeatConcurrency, options.HeartbeatConcurrency);
+        _heartbeatLimit = (int)Math.Min(options.HeartbeatConcurrency, 2L * options.Count);
+        _heartbeatGate = new SemaphoreSlim(_heartbeatLimit, _heartbeatLimit);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
         _registered = new int[options.Count];
@@ -436,7 +438,7 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// <summary>Waits for the requests still in flight to finish (they are cancelled).</summary>
     private async Task DrainAsync()
     {
-        foreach (var (gate, size) in new[] { (_gate, _options.Concurrency), (_heartbeatGate, _options.HeartbeatConcurrency) })
+        foreach (var (gate, size) in new[] { (_gate, _options.Concurrency), (_heartbeatGate, _heartbeatLimit) })
         {
             for (var i = 0; i < size; i++)
             {
