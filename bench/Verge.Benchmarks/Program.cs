@@ -34,7 +34,7 @@ switch (mode)
                    Verge.Benchmarks scheduler [--nodes 5000] [--pods 50000] [--batch 500] [--sites 100]
                                               [--seed 1] [--strategy least|most]
                    Verge.Benchmarks cluster [--nodes 1000] [--pods 10000] [--sites 10] [--workload deployments|pods]
-                                            [--failover-nodes N] [--phases throughput,failover]
+                                            [--failover-nodes N] [--phases throughput,failover] [--flow-control on|off]
                    Verge.Benchmarks rules [--messages 5000000] [--devices 1000] [--rate 10000]
                    Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
                                           [--dir DIR] [--sqlite]

@@ -36,6 +36,9 @@ public sealed class ApiServerOptions
     /// <summary>Extra DNS names for the serving certificate (localhost and the host name are always in it).</summary>
     public IList<string> ExtraSans { get; } = [];
 
+    /// <summary>Request flow control: concurrency limits and queues, with node heartbeats exempt.</summary>
+    public FlowControlOptions FlowControl { get; } = new();
+
     public void Validate()
     {
         if (MaxRequestBodyBytes < 1024)
@@ -49,5 +52,6 @@ public sealed class ApiServerOptions
         }
 
         NodeChannel.Validate();
+        FlowControl.Validate();
     }
 }

@@ -101,12 +101,13 @@ internal sealed partial class ControllerManager : BackgroundService
         var nodes = informers.For<Node>();
         var leases = informers.For<Lease>();
         var daemonSets = informers.For<DaemonSet>();
+        var revisions = informers.For<ControllerRevision>();
         var gcInformers = ResourceCatalog.All.Where(t => t.Kind != "Event").Select(informers.For).ToList();
         using var replicaSetController = new ReplicaSetController(replicaSets, pods, _client, events, _time, _loggers.CreateLogger<ReplicaSetController>(), _options);
         using var deploymentController = new DeploymentController(deployments, replicaSets, pods, _client, events, _time, _loggers.CreateLogger<DeploymentController>(), _options);
         using var garbageCollector = new GarbageCollector(gcInformers, _client, _time, _loggers.CreateLogger<GarbageCollector>(), _options);
         using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle);
-        using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
+        using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, revisions, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
         LogLeading(_logger, Identity);
         Volatile.Read(ref _leading).TrySetResult();
         try

@@ -18,6 +18,12 @@ public static class Conventions
     /// </summary>
     public const string DevicesAnnotation = "verge.dev/devices";
 
+    /// <summary>
+    /// Node annotation listing the runtime classes the node's agent can run, comma-separated (e.g. <c>runc,process</c>);
+    /// a pod with <c>spec.runtimeClassName</c> fits only nodes that list it.
+    /// </summary>
+    public const string RuntimeClassesAnnotation = "verge.dev/runtime-classes";
+
     /// <summary>Taint added to nodes whose Ready condition is False (or missing).</summary>
     public const string NotReadyTaint = "node.kubernetes.io/not-ready";
 

@@ -83,6 +83,7 @@ public static class Scheduler
             }
 
             state.BindTrackers(pod);
+            state.BindAffinity(pod);
             var registry = state.Snapshot.Resources;
 
             if (pod.NominatedNode is not null && state.Snapshot.SlotOf(pod.NominatedNode) is var nominated and >= 0

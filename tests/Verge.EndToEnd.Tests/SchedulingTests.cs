@@ -144,6 +144,50 @@ public sealed class SchedulingTests : ServerTestBase
         Assert.Equal("ds-0002", await Kubectl.OkAsync("get", "pods", "-l", "app=collector", "-o", "jsonpath={.items[*].spec.nodeName}"));
     }
 
+    [Fact]
+    public async Task DaemonSet_RolloutHistoryAndUndo_WorkWithKubectl()
+    {
+        await using var nodes = await Simulator.StartAsync(Server, "dsr", count: 2, sites: 1);
+        var daemonSet = """
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata:
+              name: logger
+            spec:
+              selector:
+                matchLabels: {app: logger}
+              template:
+                metadata:
+                  labels: {app: logger}
+                spec:
+                  containers:
+                  - name: c
+                    image: busybox:1
+            """;
+        await Kubectl.RunWithInputAsync(daemonSet, "apply", "-f", "-");
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "ds/logger", "--timeout=60s"));
+        await Kubectl.OkAsync("set", "image", "ds/logger", "c=busybox:2");
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "ds/logger", "--timeout=60s"));
+
+        var history = await Kubectl.OkAsync("rollout", "history", "ds/logger");
+        Assert.Matches(@"(?m)^1\s", history);
+        Assert.Matches(@"(?m)^2\s", history);
+        Assert.Contains("busybox:1", await Kubectl.OkAsync("rollout", "history", "ds/logger", "--revision=1"));
+
+        Assert.Contains("rolled back", await Kubectl.OkAsync("rollout", "undo", "ds/logger"));
+        Assert.Equal("busybox:1", await Kubectl.OkAsync("get", "ds", "logger", "-o", "jsonpath={.spec.template.spec.containers[0].image}"));
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "ds/logger", "--timeout=60s"));
+        Assert.Equal("busybox:1 busybox:1", await Kubectl.OkAsync("get", "pods", "-l", "app=logger", "-o", "jsonpath={.items[*].spec.containers[0].image}"));
+
+        // The restored template is the newest revision now, not a copy: revisions 2 and 3.
+        history = await Kubectl.OkAsync("rollout", "history", "ds/logger");
+        Assert.Matches(@"(?m)^2\s", history);
+        Assert.Matches(@"(?m)^3\s", history);
+        Assert.DoesNotMatch(@"(?m)^1\s", history);
+        var revisions = await Kubectl.OkAsync("get", "controllerrevisions", "-l", "app=logger", "-o", "jsonpath={.items[*].revision}");
+        Assert.Equal(["2", "3"], revisions.Split(' ').Order(StringComparer.Ordinal));
+    }
+
     private async Task<List<(string Name, string Node)>> RunningPodsAsync()
     {
         var list = JsonNode.Parse(await Kubectl.OkAsync("get", "pods", "-l", "app=edge-microservice", "-o", "json"))!;

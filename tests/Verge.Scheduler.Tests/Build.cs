@@ -114,6 +114,12 @@ internal static class Build
         return pod;
     }
 
+    public static Pod WithRuntimeClass(this Pod pod, string name)
+    {
+        pod.Spec.RuntimeClassName = name;
+        return pod;
+    }
+
     public static Pod WithSpread(this Pod pod, params TopologySpreadConstraint[] constraints)
     {
         pod.Spec.TopologySpreadConstraints = [.. constraints];

@@ -8,6 +8,8 @@ using System.Text.Json;
 using Verge.ApiServer;
 using Verge.ApiServer.Hosting;
 using Verge.Benchmarks.Api;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Verge.Controllers;
 
 namespace Verge.Benchmarks.Cluster;
@@ -31,7 +33,7 @@ internal static class ClusterHarness
             $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC");
         Console.WriteLine($"options: nodes={options.Nodes} pods={options.Pods} sites={options.Sites} workload={options.Workload} " +
             $"replicas={options.Replicas} spread={options.WhenUnsatisfiable} failover-nodes={options.EffectiveFailoverNodes} " +
-            $"failover-replicas={options.FailoverReplicas} phases={string.Join(',', options.Phases)}; simulator {verge}");
+            $"failover-replicas={options.FailoverReplicas} flow-control={(options.FlowControl ? "on" : "off")} phases={string.Join(',', options.Phases)}; simulator {verge}");
         try
         {
             if (options.Phases.Contains("throughput"))
@@ -60,8 +62,15 @@ internal static class ClusterHarness
         var dataDir = NewDataDir();
         try
         {
-            await using var host = await ApiServerHost.CreateAsync(new ApiServerOptions { DataDir = dataDir, Listen = "127.0.0.1:0" },
-                services => services.AddVergeControllers(), ct);
+            var lifecycle = new LogEventCounter();
+            var serverOptions = new ApiServerOptions { DataDir = dataDir, Listen = "127.0.0.1:0" };
+            serverOptions.FlowControl.Enabled = options.FlowControl;
+            await using var host = await ApiServerHost.CreateAsync(serverOptions,
+                services =>
+                {
+                    services.AddVergeControllers();
+                    services.AddSingleton<ILoggerProvider>(lifecycle);
+                }, ct);
             await host.StartAsync(ct);
             using var cluster = ClusterConnection.FromKubeconfig(host.AdminKubeconfigPath);
             Console.WriteLine($"server: {cluster.Address}");
@@ -87,6 +96,8 @@ internal static class ClusterHarness
                 var m = options.Pods;
                 var bound = watch.WhenAsync(_ => watch.BoundNow >= m);
                 var running = watch.WhenAsync(_ => watch.RunningNow >= m);
+                var marksBefore = lifecycle[LogEventCounter.NodeUnreachable];
+                var evictionsBefore = lifecycle[LogEventCounter.PodEvicted];
                 var serverCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var simCpu0 = sim.CpuTime;
                 var t0 = Stopwatch.GetTimestamp();
@@ -134,7 +145,7 @@ internal static class ClusterHarness
                 }
 
                 Console.WriteLine($"created in {createTime.TotalSeconds:F2} s; waiting for bound and Running");
-                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events"), null, 5000, 5000);
+                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
                 var tBound = await bound.WaitAsync(options.MaxDuration, ct);
                 var tRunning = await running.WaitAsync(options.MaxDuration, ct);
                 var serverCpu = Process.GetCurrentProcess().TotalProcessorTime - serverCpu0;
@@ -150,6 +161,9 @@ internal static class ClusterHarness
                 var (everBound, _) = watch.Ever();
                 rows.Add(("2. pods evicted and replaced on the way (bound pods beyond M; nodes whose lease renewals were late under load were marked unreachable)",
                     $"{everBound - m} extra pods bound, {watch.Deleted} pods deleted"));
+                rows.Add(("2. nodes marked unreachable during the run (lease not renewed for the grace period) / pods evicted by NoExecute taints",
+                    $"{lifecycle[LogEventCounter.NodeUnreachable] - marksBefore} / {lifecycle[LogEventCounter.PodEvicted] - evictionsBefore}" +
+                    $" (site state changes {lifecycle[LogEventCounter.SiteState]}, all-sites-dark {lifecycle[LogEventCounter.ControlPlaneDisrupted]})"));
                 var full = Memory();
                 rows.Add(($"2. server process with {options.Nodes} nodes and {m} Running pods: working set / managed heap", $"{Mib(full.WorkingSet)} / {Mib(full.Heap)}"));
                 var perNode = watch.Snapshot().Values.Where(p => p.Node is not null).GroupBy(p => p.Node).Select(g => g.Count()).ToList();

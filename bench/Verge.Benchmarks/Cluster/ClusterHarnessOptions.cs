@@ -30,6 +30,9 @@ internal sealed class ClusterHarnessOptions
 
     public string? VergeDll { get; private set; }
 
+    /// <summary>Whether the API server's flow control is on (it is by default; off is for comparison).</summary>
+    public bool FlowControl { get; private set; } = true;
+
     public TimeSpan MaxDuration { get; private set; } = TimeSpan.FromMinutes(15);
 
     public int EffectiveFailoverNodes => FailoverNodes >= 0 ? FailoverNodes : Nodes;
@@ -52,6 +55,9 @@ internal sealed class ClusterHarnessOptions
                 case "--failover-replicas": o.FailoverReplicas = Positive(name, value); break;
                 case "--max-minutes": o.MaxDuration = TimeSpan.FromMinutes(Positive(name, value)); break;
                 case "--verge": o.VergeDll = value; break;
+                case "--flow-control":
+                    o.FlowControl = value is "on" or "off" ? value == "on" : throw new ArgumentException("--flow-control takes on or off");
+                    break;
                 case "--workload":
                     o.Workload = value is "deployments" or "pods" ? value : throw new ArgumentException("--workload takes deployments or pods");
                     break;

@@ -117,6 +117,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddHostedService<NamespaceFinalizer>();
         builder.Services.AddHostedService<Compactor>();
         builder.Services.AddSingleton<ResourceEndpoint>();
+        builder.Services.AddSingleton<FlowControl>();
         builder.Services.AddSingleton<Authentication>();
         builder.Services.AddSingleton<NodeAuthorizer>();
         builder.Services.AddSingleton<BootstrapTokenStore>();
@@ -242,6 +243,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 throw ApiException.Unauthorized();
             }
 
+            using var seat = await services.GetRequiredService<FlowControl>().EnterAsync(context, path);
             await RouteAsync(context, services, path);
         }
         catch (ApiException e)
@@ -357,6 +359,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
 
         context.Response.Clear();
+        if (error.Details?.RetryAfterSeconds is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var body = JsonSerializer.SerializeToUtf8Bytes(error.ToStatus(), VergeJson.Options.GetTypeInfo(typeof(Status)));
         await ResourceEndpoint.WriteJsonAsync(context, error.Code, body);
     }

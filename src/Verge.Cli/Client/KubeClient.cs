@@ -27,10 +27,17 @@ internal sealed class KubeClient : IDisposable
     private readonly X509Certificate2? _clientCertificate;
     private readonly X509Certificate2? _ca;
 
+    /// <summary>How many times a request answered 429 (Too Many Requests) is sent in all (client-go: 10).</summary>
+    internal const int MaxThrottledAttempts = 10;
+
+    private static readonly TimeSpan MaxThrottleWait = TimeSpan.FromSeconds(10);
+
     public KubeClient(ClusterConnection connection)
     {
         Connection = connection;
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        // More than one HTTP/2 connection when a busy client (the hollow-node simulator) has more requests in flight
+        // than the server allows streams on one.
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), EnableMultipleHttp2Connections = true };
         if (connection.CertificateAuthorityPem is { } caPem)
         {
             try
@@ -112,10 +119,24 @@ internal sealed class KubeClient : IDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(RequestTimeout);
-        using var request = NewRequest(method, path, body, contentType, accept);
-        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, ct);
-        var text = await response.Content.ReadAsStringAsync(timeout.Token);
-        var code = (int)response.StatusCode;
+        string text;
+        int code;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = NewRequest(method, path, body, contentType, accept);
+            using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, ct);
+            text = await response.Content.ReadAsStringAsync(timeout.Token);
+            code = (int)response.StatusCode;
+            if (code != 429 || attempt >= MaxThrottledAttempts)
+            {
+                break;
+            }
+
+            // Throttled by the server's flow control: wait as told and try again, as client-go does.
+            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            await Task.Delay(wait < MaxThrottleWait ? wait : MaxThrottleWait, TimeProvider.System, timeout.Token);
+        }
+
         if (code is < 200 or > 299)
         {
             throw ApiStatusException.FromResponse(code, text);

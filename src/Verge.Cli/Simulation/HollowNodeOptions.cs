@@ -29,6 +29,14 @@ internal sealed record HollowNodeOptions
     /// <summary>How many requests the simulator has in flight at most.</summary>
     public int Concurrency { get; init; } = 32;
 
+    /// <summary>
+    /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
+    /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates, nor behind many
+    /// other nodes' renewals when the server is slow (at 1 s renewals and 500 ms latency, 1,000 nodes need 500 in
+    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used.
+    /// </summary>
+    public int HeartbeatConcurrency { get; init; } = 512;
+
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;
 

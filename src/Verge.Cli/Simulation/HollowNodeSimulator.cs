@@ -26,10 +26,13 @@ internal sealed class HollowNodeSimulator : IDisposable
     private readonly IReadOnlyList<HollowNode> _nodes;
     private readonly Dictionary<string, HollowNode> _byName;
     private readonly SemaphoreSlim _gate;
+    private readonly SemaphoreSlim _heartbeatGate;
+    private readonly int _heartbeatLimit;
     private readonly ConcurrentDictionary<string, string> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _podWork = new(StringComparer.Ordinal);
     private readonly int[] _leaseBusy;
     private readonly int[] _heartbeatBusy;
+    private readonly int[] _registered;
     private DateTimeOffset _since;
     private long _renewals;
     private long _errors;
@@ -46,8 +49,11 @@ internal sealed class HollowNodeSimulator : IDisposable
         _nodes = [.. Enumerable.Range(1, options.Count).Select(i => new HollowNode(options.Prefix, i, options.Sites))];
         _byName = _nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         _gate = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        _heartbeatLimit = (int)Math.Min(options.HeartbeatConcurrency, 2L * options.Count);
+        _heartbeatGate = new SemaphoreSlim(_heartbeatLimit, _heartbeatLimit);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
+        _registered = new int[options.Count];
     }
 
     public IReadOnlyList<HollowNode> Nodes => _nodes;
@@ -63,13 +69,25 @@ internal sealed class HollowNodeSimulator : IDisposable
     {
         _since = _time.GetUtcNow();
         await WriteLineAsync(_out, $"registering {_nodes.Count} hollow nodes ({_options.Prefix}-{_nodes[0].Index:D4}..{_nodes[^1].Name}) over {_options.Sites} site(s) on {_client.ServerHostPort}");
-        await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
-        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
-
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        // As a kubelet does, each node renews its Lease from the moment it has registered, not once all have.
+        var leases = SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
+        try
+        {
+            await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
+        }
+        catch
+        {
+            await stop.CancelAsync();
+            await leases.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            throw;
+        }
+
+        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
         var loops = new List<Task>
         {
-            SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token),
+            leases,
             SpreadAsync(_options.HeartbeatInterval, _heartbeatBusy, HeartbeatAsync, stop.Token, skipFirstRound: true),
             SummaryAsync(stop.Token),
         };
@@ -94,7 +112,11 @@ internal sealed class HollowNodeSimulator : IDisposable
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _heartbeatGate.Dispose();
+    }
 
     private async ValueTask RegisterAsync(HollowNode node, CancellationToken ct)
     {
@@ -113,6 +135,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         var now = _time.GetUtcNow();
         await _client.SendAsync(HttpMethod.Patch, NodePath(node) + "/status", HollowObjects.NodeStatus(node, _options, _since, now).ToJsonString(), MergePatch, JsonType, ct);
         await RenewOrCreateLeaseAsync(node, ct);
+        Volatile.Write(ref _registered[node.Index - 1], 1);
     }
 
     private async Task RenewOrCreateLeaseAsync(HollowNode node, CancellationToken ct)
@@ -146,7 +169,8 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// Runs <paramref name="action"/> for every node once per <paramref name="interval"/>, the nodes spread evenly over
     /// it in slots (at most one slot per 10 ms). A node whose previous call is still running is skipped for the round.
     /// </summary>
-    private async Task SpreadAsync(TimeSpan interval, int[] busy, Func<HollowNode, CancellationToken, Task> action, CancellationToken ct, bool skipFirstRound = false)
+    private async Task SpreadAsync(TimeSpan interval, int[] busy, Func<HollowNode, CancellationToken, Task> action, CancellationToken ct,
+        bool skipFirstRound = false, bool onlyRegistered = false)
     {
         var slots = (int)Math.Clamp(interval.TotalMilliseconds / 10, 1, _nodes.Count);
         var slotLength = interval / slots;
@@ -165,15 +189,15 @@ internal sealed class HollowNodeSimulator : IDisposable
                 var to = (int)((long)(slot + 1) * _nodes.Count / slots);
                 for (var i = from; i < to; i++)
                 {
-                    if (Interlocked.CompareExchange(ref busy[i], 1, 0) != 0)
+                    if ((onlyRegistered && Volatile.Read(ref _registered[i]) == 0) || Interlocked.CompareExchange(ref busy[i], 1, 0) != 0)
                     {
                         continue;
                     }
 
-                    await _gate.WaitAsync(ct);
+                    await _heartbeatGate.WaitAsync(ct);
                     var node = _nodes[i];
                     var index = i;
-                    _ = RunGatedAsync(() => action(node, ct), () => Volatile.Write(ref busy[index], 0));
+                    _ = RunGatedAsync(_heartbeatGate, () => action(node, ct), () => Volatile.Write(ref busy[index], 0));
                 }
 
                 var due = start + (round * interval) + ((slot + 1) * slotLength);
@@ -354,11 +378,11 @@ internal sealed class HollowNodeSimulator : IDisposable
             throw;
         }
 
-        _ = RunGatedAsync(work, () => _podWork.TryRemove(key, out _));
+        _ = RunGatedAsync(_gate, work, () => _podWork.TryRemove(key, out _));
     }
 
     /// <summary>Runs work that holds a slot of the gate; errors are counted, never thrown.</summary>
-    private async Task RunGatedAsync(Func<Task> work, Action done)
+    private async Task RunGatedAsync(SemaphoreSlim gate, Func<Task> work, Action done)
     {
         try
         {
@@ -376,7 +400,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         finally
         {
             done();
-            _gate.Release();
+            gate.Release();
         }
     }
 
@@ -414,12 +438,15 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// <summary>Waits for the requests still in flight to finish (they are cancelled).</summary>
     private async Task DrainAsync()
     {
-        for (var i = 0; i < _options.Concurrency; i++)
+        foreach (var (gate, size) in new[] { (_gate, _options.Concurrency), (_heartbeatGate, _heartbeatLimit) })
         {
-            await _gate.WaitAsync(CancellationToken.None);
-        }
+            for (var i = 0; i < size; i++)
+            {
+                await gate.WaitAsync(CancellationToken.None);
+            }
 
-        _gate.Release(_options.Concurrency);
+            gate.Release(size);
+        }
     }
 
     private static async Task WriteLineAsync(TextWriter writer, string line)

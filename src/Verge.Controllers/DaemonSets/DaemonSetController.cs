@@ -4,6 +4,7 @@ using Verge.ApiServer.Http;
 using Verge.Controllers.Runtime;
 using Verge.Core.Apps;
 using Verge.Core.Core;
+using Verge.Core.Meta;
 using Verge.Core.Selectors;
 
 namespace Verge.Controllers.DaemonSets;
@@ -24,6 +25,7 @@ internal sealed partial class DaemonSetController : Controller
     private readonly OwnerRouter<DaemonSet> _owners;
     private readonly Informer<Pod> _pods;
     private readonly Informer<Node> _nodes;
+    private readonly Informer<ControllerRevision> _revisions;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
     private readonly PodControl _podControl;
@@ -34,6 +36,7 @@ internal sealed partial class DaemonSetController : Controller
         Informer<DaemonSet> daemonSets,
         Informer<Pod> pods,
         Informer<Node> nodes,
+        Informer<ControllerRevision> revisions,
         ApiClient client,
         EventRecorder events,
         TimeProvider time,
@@ -47,6 +50,7 @@ internal sealed partial class DaemonSetController : Controller
         _owners = new OwnerRouter<DaemonSet>(daemonSets, "DaemonSet", ds => ds.Spec.Selector, Enqueue);
         _pods = pods;
         _nodes = nodes;
+        _revisions = revisions;
         _client = client;
         _events = events;
         _podControl = new PodControl(client, events, (key, revision) => RecordWrite(key, pods, revision));
@@ -65,6 +69,12 @@ internal sealed partial class DaemonSetController : Controller
             OnUpdate = (_, pod) => _owners.EnqueueOwner(pod),
             OnDelete = _owners.EnqueueOwner,
         });
+        revisions.AddHandler(new InformerHandler<ControllerRevision>
+        {
+            OnAdd = _owners.EnqueueOwner,
+            OnUpdate = (_, revision) => _owners.EnqueueOwner(revision),
+            OnDelete = _owners.EnqueueOwner,
+        });
         nodes.AddHandler(new InformerHandler<Node>
         {
             OnAdd = _ => EnqueueAll(),
@@ -79,7 +89,7 @@ internal sealed partial class DaemonSetController : Controller
         });
     }
 
-    protected override IEnumerable<IInformer> Informers => [_daemonSets, _pods, _nodes];
+    protected override IEnumerable<IInformer> Informers => [_daemonSets, _pods, _nodes, _revisions];
 
     protected override int Workers => _daemonSetOptions.Workers;
 
@@ -114,6 +124,12 @@ internal sealed partial class DaemonSetController : Controller
         Exception? failure = null;
         if (ds.Metadata.DeletionTimestamp is null)
         {
+            if (!await SyncHistoryAsync(key, ds, hash, owned, ct))
+            {
+                // The revision name was taken by another template: collisionCount moved, and with it the hash.
+                return TimeSpan.Zero;
+            }
+
             failure = await ExecuteAsync(key, ds, hash, plan, ct);
         }
 
@@ -124,6 +140,90 @@ internal sealed partial class DaemonSetController : Controller
         }
 
         return plan.NextAvailable is { } at ? at - now + TimeSpan.FromMilliseconds(100) : null;
+    }
+
+    /// <summary>
+    /// Keeps the DaemonSet's template history in ControllerRevisions (<see cref="DaemonSetHistory"/>); false when the
+    /// new revision's name belongs to another template, after raising <c>status.collisionCount</c>.
+    /// </summary>
+    private async Task<bool> SyncHistoryAsync(string key, DaemonSet ds, string hash, IReadOnlyList<Pod> owned, CancellationToken ct)
+    {
+        var uid = ds.Metadata.Uid!;
+        var revisions = _revisions.OwnedBy(uid)
+            .Where(r => r.Metadata.Namespace == ds.Metadata.Namespace && Objects.ControllerOf(r)?.Uid == uid && r.Metadata.DeletionTimestamp is null)
+            .ToList();
+        var plan = DaemonSetHistory.Plan(ds, hash, revisions, owned, ResourceCatalog.For<DaemonSet>());
+        if (plan.Create is { } create)
+        {
+            try
+            {
+                var created = await _client.CreateAsync(create, ct);
+                RecordWrite(key, _revisions, Objects.RevisionOf(created));
+            }
+            catch (ApiException e) when (e.Code == 409)
+            {
+                var existing = await _client.GetAsync<ControllerRevision>(ds.Metadata.Namespace, create.Metadata.Name!, ct);
+                if (existing is not null && Objects.ControllerOf(existing)?.Uid == uid && System.Text.Json.Nodes.JsonNode.DeepEquals(existing.Data, create.Data))
+                {
+                    // Ours, written by an earlier reconcile the informer has not shown yet.
+                    RecordWrite(key, _revisions, Objects.RevisionOf(existing));
+                }
+                else
+                {
+                    await RaiseCollisionCountAsync(key, ds, ct);
+                    return false;
+                }
+            }
+        }
+
+        if (plan.Renumber is var (revision, to))
+        {
+            var renumbered = await _client.MutateAsync<ControllerRevision>(revision.Metadata.Namespace, revision.Metadata.Name!, null, current =>
+            {
+                if (current.Metadata.Uid != revision.Metadata.Uid || current.Revision >= to)
+                {
+                    return false;
+                }
+
+                current.Revision = to;
+                return true;
+            }, ct);
+            if (renumbered is not null)
+            {
+                RecordWrite(key, _revisions, Objects.RevisionOf(renumbered));
+            }
+        }
+
+        foreach (var old in plan.Delete)
+        {
+            var deleted = await _client.DeleteAsync(old, ct);
+            if (deleted is not null)
+            {
+                RecordWrite(key, _revisions, Objects.RevisionOf(deleted));
+            }
+        }
+
+        return true;
+    }
+
+    private async Task RaiseCollisionCountAsync(string key, DaemonSet ds, CancellationToken ct)
+    {
+        var written = await _client.MutateAsync<DaemonSet>(ds.Metadata.Namespace, ds.Metadata.Name!, "status", current =>
+        {
+            if (current.Metadata.Uid != ds.Metadata.Uid || current.Status?.CollisionCount != ds.Status?.CollisionCount)
+            {
+                return false;
+            }
+
+            current.Status ??= new DaemonSetStatus();
+            current.Status.CollisionCount = (current.Status.CollisionCount ?? 0) + 1;
+            return true;
+        }, ct);
+        if (written is not null)
+        {
+            LogCollision(_logger, key, written.Status!.CollisionCount ?? 0);
+            RecordWrite(key, _daemonSets, Objects.RevisionOf(written));
+        }
     }
 
     private async Task<Exception?> ExecuteAsync(string key, DaemonSet ds, string hash, DaemonSetPlan plan, CancellationToken ct)
@@ -184,4 +284,7 @@ internal sealed partial class DaemonSetController : Controller
 
     [LoggerMessage(EventId = 4901, Level = LogLevel.Warning, Message = "DaemonSet {Key} has an invalid selector: {Reason}")]
     private static partial void LogBadSelector(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 4902, Level = LogLevel.Information, Message = "DaemonSet {Key}: revision name taken by another template; collisionCount is now {Count}")]
+    private static partial void LogCollision(ILogger logger, string key, int count);
 }

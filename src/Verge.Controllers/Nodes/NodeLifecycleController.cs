@@ -12,9 +12,11 @@ namespace Verge.Controllers.Nodes;
 /// and, as Kubernetes' node lifecycle controller and taint eviction controller:
 /// <list type="bullet">
 /// <item>marks a node whose heartbeat is older than the grace period unreachable: every condition becomes Unknown
-/// (reason <c>NodeStatusUnknown</c>) and the node gets <c>node.kubernetes.io/unreachable</c> NoSchedule and NoExecute
-/// taints; a renewed heartbeat restores the conditions the node reported and removes the taints;</item>
-/// <item>taints a reachable node whose Ready condition is False with <c>node.kubernetes.io/not-ready</c>;</item>
+/// (reason <c>NodeStatusUnknown</c>) and the node gets the <c>node.kubernetes.io/unreachable</c> NoSchedule taint; a
+/// renewed heartbeat restores the conditions the node reported and removes the taints;</item>
+/// <item>taints a reachable node whose Ready condition is False with <c>node.kubernetes.io/not-ready</c> NoSchedule;</item>
+/// <item>adds the matching NoExecute taint once the disruption judgement of its site releases the node
+/// (<see cref="SiteDisruption"/>: slower when most of a site is NotReady, never while every node is);</item>
 /// <item>evicts (deletes) the pods bound to a node with NoExecute taints they do not tolerate at once, and those that
 /// tolerate them with tolerationSeconds when that time has passed since the taint was added.</item>
 /// </list>
@@ -43,6 +45,8 @@ internal sealed partial class NodeLifecycleController : Controller
     private readonly EventRecorder _events;
     private readonly NodeLifecycleOptions _lifecycle;
     private readonly ILogger _logger;
+    private readonly SiteDisruption _disruption;
+    private long _monitorPasses;
 
     /// <summary>Per node: the last heartbeat seen and when (on this controller's clock) it was first seen.</summary>
     private readonly ConcurrentDictionary<string, (string Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
@@ -73,6 +77,7 @@ internal sealed partial class NodeLifecycleController : Controller
         _events = events;
         _lifecycle = lifecycle;
         _logger = logger;
+        _disruption = new SiteDisruption(lifecycle);
         nodes.AddHandler(new InformerHandler<Node>
         {
             OnAdd = node => ObserveAndEnqueue(node.Metadata.Name!),
@@ -96,15 +101,17 @@ internal sealed partial class NodeLifecycleController : Controller
 
     protected override int Workers => _lifecycle.Workers;
 
+    /// <summary>The disruption judgement of the last monitor pass.</summary>
+    internal SiteDisruption Disruption => _disruption;
+
+    /// <summary>Monitor passes completed (for tests).</summary>
+    internal long MonitorPasses => Interlocked.Read(ref _monitorPasses);
+
     protected override async Task<TimeSpan?> ReconcileAsync(string key, CancellationToken ct)
     {
         if (key == MonitorKey)
         {
-            foreach (var n in _nodes.List())
-            {
-                Enqueue(n.Metadata.Name!);
-            }
-
+            Monitor();
             return _lifecycle.MonitorPeriod;
         }
 
@@ -140,6 +147,46 @@ internal sealed partial class NodeLifecycleController : Controller
         }
 
         return next;
+    }
+
+    /// <summary>
+    /// The periodic pass over every node: judges each site's disruption from all nodes at once, which releases NotReady
+    /// nodes for NoExecute taints (see <see cref="SiteDisruption"/>), then queues every node for its own reconcile.
+    /// </summary>
+    private void Monitor()
+    {
+        var now = Time.GetUtcNow();
+        var nodes = _nodes.List();
+        var health = new List<NodeHealth>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            var name = node.Metadata.Name!;
+            Observe(name);
+            var stale = _health.TryGetValue(name, out var seen) && now > seen.SeenAt + _lifecycle.GracePeriod;
+            health.Add(new NodeHealth(name, SiteDisruption.SiteOf(node), stale || ReadyCondition(node)?.Status != "True"));
+        }
+
+        var changes = _disruption.Update(health, now);
+        foreach (var (site, from, to) in changes.Sites)
+        {
+            LogSiteState(_logger, site.Length == 0 ? "(unnamed)" : site, from, to);
+        }
+
+        if (changes.ControlPlaneDisrupted == true)
+        {
+            LogControlPlaneDisrupted(_logger, nodes.Count);
+        }
+        else if (changes.ControlPlaneDisrupted == false)
+        {
+            LogControlPlaneRecovered(_logger);
+        }
+
+        foreach (var node in nodes)
+        {
+            Enqueue(node.Metadata.Name!);
+        }
+
+        Interlocked.Increment(ref _monitorPasses);
     }
 
     /// <summary>Sets every condition to Unknown when the node is stale; restores what it reported once it is not.</summary>
@@ -281,13 +328,22 @@ internal sealed partial class NodeLifecycleController : Controller
         return result;
     }
 
-    /// <summary>unreachable (NoSchedule, NoExecute) while stale; not-ready (NoSchedule, NoExecute) while Ready is False.</summary>
+    /// <summary>
+    /// unreachable while stale, not-ready while Ready is False: NoSchedule at once, NoExecute only while the site's
+    /// disruption judgement releases the node for eviction.
+    /// </summary>
     private async Task<Node?> UpdateTaintsAsync(string key, Node node, bool stale, CancellationToken ct)
     {
-        var readyStatus = ReadyCondition(node)?.Status;
-        var wantUnreachable = stale;
-        var wantNotReady = !stale && readyStatus == "False";
-        if (HasTaints(node, NodeTaints.Unreachable) == wantUnreachable && HasTaints(node, NodeTaints.NotReady) == wantNotReady)
+        var notReady = !stale && ReadyCondition(node)?.Status == "False";
+        var evictable = _disruption.IsEvictable(key);
+        (string Key, string Effect, bool Present)[] wanted =
+        [
+            (NodeTaints.Unreachable, NodeTaints.NoSchedule, stale),
+            (NodeTaints.Unreachable, NodeTaints.NoExecute, stale && evictable),
+            (NodeTaints.NotReady, NodeTaints.NoSchedule, notReady),
+            (NodeTaints.NotReady, NodeTaints.NoExecute, notReady && evictable),
+        ];
+        if (wanted.All(w => HasTaint(node, w.Key, w.Effect) == w.Present))
         {
             return null;
         }
@@ -302,8 +358,12 @@ internal sealed partial class NodeLifecycleController : Controller
 
             var now = Objects.Now(Time);
             var taints = current.Spec.Taints ?? [];
-            var changed = Ensure(taints, NodeTaints.Unreachable, wantUnreachable, now);
-            changed |= Ensure(taints, NodeTaints.NotReady, wantNotReady, now);
+            var changed = false;
+            foreach (var (taintKey, effect, present) in wanted)
+            {
+                changed |= Ensure(taints, taintKey, effect, present, now);
+            }
+
             current.Spec.Taints = taints.Count == 0 ? null : taints;
             return changed;
         }, ct);
@@ -315,24 +375,20 @@ internal sealed partial class NodeLifecycleController : Controller
         return written;
     }
 
-    private static bool Ensure(List<Taint> taints, string taintKey, bool present, DateTimeOffset now)
+    private static bool Ensure(List<Taint> taints, string taintKey, string effect, bool present, DateTimeOffset now)
     {
         if (!present)
         {
-            return taints.RemoveAll(t => t.Key == taintKey) > 0;
+            return taints.RemoveAll(t => t.Key == taintKey && t.Effect == effect) > 0;
         }
 
-        var changed = false;
-        foreach (var effect in new[] { NodeTaints.NoSchedule, NodeTaints.NoExecute })
+        if (taints.Any(t => t.Key == taintKey && t.Effect == effect))
         {
-            if (!taints.Any(t => t.Key == taintKey && t.Effect == effect))
-            {
-                taints.Add(new Taint { Key = taintKey, Effect = effect, TimeAdded = effect == NodeTaints.NoExecute ? now : null });
-                changed = true;
-            }
+            return false;
         }
 
-        return changed;
+        taints.Add(new Taint { Key = taintKey, Effect = effect, TimeAdded = effect == NodeTaints.NoExecute ? now : null });
+        return true;
     }
 
     /// <summary>Deletes the pods on the node that must go now; returns when the next tolerating pod's time runs out.</summary>
@@ -413,7 +469,7 @@ internal sealed partial class NodeLifecycleController : Controller
 
         // A healthy node's renewal changes nothing; only a node marked unreachable needs a look.
         if (renewed && _nodes.Get(null, name) is { } node
-            && (ReadyCondition(node)?.Status == "Unknown" || HasTaints(node, NodeTaints.Unreachable)))
+            && (ReadyCondition(node)?.Status == "Unknown" || node.Spec.Taints?.Any(t => t.Key == NodeTaints.Unreachable) == true))
         {
             Enqueue(name);
         }
@@ -464,8 +520,8 @@ internal sealed partial class NodeLifecycleController : Controller
 
     private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
 
-    private static bool HasTaints(Node node, string taintKey) =>
-        node.Spec.Taints?.Count(t => t.Key == taintKey && t.Effect is NodeTaints.NoSchedule or NodeTaints.NoExecute) == 2;
+    private static bool HasTaint(Node node, string taintKey, string effect) =>
+        node.Spec.Taints?.Any(t => t.Key == taintKey && t.Effect == effect) == true;
 
     private static NodeCondition Copy(NodeCondition c) => new()
     {
@@ -485,4 +541,13 @@ internal sealed partial class NodeLifecycleController : Controller
 
     [LoggerMessage(EventId = 4803, Level = LogLevel.Information, Message = "Evicted pod {Namespace}/{Pod} from node {Node}")]
     private static partial void LogEvicted(ILogger logger, string @namespace, string pod, string node);
+
+    [LoggerMessage(EventId = 4804, Level = LogLevel.Warning, Message = "Site {Site} went from {From} to {To}")]
+    private static partial void LogSiteState(ILogger logger, string site, DisruptionState from, DisruptionState to);
+
+    [LoggerMessage(EventId = 4805, Level = LogLevel.Warning, Message = "All {Count} nodes of every site are NotReady: the control plane is likely the one cut off or overloaded; no pods are evicted until a node is Ready again")]
+    private static partial void LogControlPlaneDisrupted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4806, Level = LogLevel.Information, Message = "A node is Ready again; evictions resume")]
+    private static partial void LogControlPlaneRecovered(ILogger logger);
 }

@@ -19,6 +19,24 @@ public sealed class NodeLifecycleOptions
     /// <summary>Concurrent reconciles of nodes.</summary>
     public int Workers { get; set; } = 4;
 
+    /// <summary>
+    /// NotReady nodes per second, per site, whose pods may be evicted while the site is not partially disrupted; null
+    /// (the default) is no limit, so a dead node's pods move at once (Kubernetes: 0.1).
+    /// </summary>
+    public double? EvictionRate { get; set; }
+
+    /// <summary>
+    /// NotReady nodes per second, per site, whose pods may be evicted while most of the site is NotReady: 0.01, one
+    /// node every 100 s, as Kubernetes' secondary rate; 0 stops evictions in such a site.
+    /// </summary>
+    public double SecondaryEvictionRate { get; set; } = 0.01;
+
+    /// <summary>The share of a site's nodes that must be NotReady for the site to be partially disrupted (Kubernetes: 0.55).</summary>
+    public double UnhealthySiteThreshold { get; set; } = 0.55;
+
+    /// <summary>The fewest nodes a site must have to be judged partially disrupted; smaller sites stay normal until none is Ready.</summary>
+    public int DisruptionMinimumNodes { get; set; } = 3;
+
     public void Validate()
     {
         if (GracePeriod <= TimeSpan.Zero || MonitorPeriod <= TimeSpan.Zero)
@@ -29,6 +47,16 @@ public sealed class NodeLifecycleOptions
         if (Workers < 1)
         {
             throw new ArgumentException("node lifecycle workers must be positive");
+        }
+
+        if (EvictionRate is <= 0 || SecondaryEvictionRate < 0 || double.IsNaN(SecondaryEvictionRate))
+        {
+            throw new ArgumentException("the eviction rate must be positive (or null for no limit) and the secondary rate not negative");
+        }
+
+        if (UnhealthySiteThreshold is <= 0 or > 1 || double.IsNaN(UnhealthySiteThreshold) || DisruptionMinimumNodes < 1)
+        {
+            throw new ArgumentException("the unhealthy site threshold must be in (0, 1] and the disruption minimum nodes positive");
         }
 
         ArgumentException.ThrowIfNullOrEmpty(LeaseNamespace);

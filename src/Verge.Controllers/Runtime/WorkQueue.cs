@@ -82,6 +82,18 @@ internal sealed class WorkQueue<T> : IDisposable
         }
     }
 
+    /// <summary>How many items are queued or being processed (delayed items not counted).</summary>
+    public int ActiveCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count + _processing.Count;
+            }
+        }
+    }
+
     /// <summary>How many items wait for their delay to pass.</summary>
     public int DelayedCount
     {

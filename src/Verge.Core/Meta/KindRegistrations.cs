@@ -198,6 +198,17 @@ internal static class KindRegistrations
         },
         new()
         {
+            Group = "apps", Version = "v1", Kind = "ControllerRevision", Plural = "controllerrevisions", Singular = "controllerrevision", Namespaced = true,
+            TypeInfo = VergeJsonContext.Default.ControllerRevision,
+            Validate = (o, old) => AppsValidation.ValidateControllerRevision((ControllerRevision)o, (ControllerRevision?)old),
+            Columns =
+            [
+                new("Controller", "string", "The controller that owns this revision.", o => Tables.ControllerOf(o)),
+                new("Revision", "integer", "Revision indicates the revision of the state represented by Data.", o => ((ControllerRevision)o).Revision),
+            ],
+        },
+        new()
+        {
             Group = "coordination.k8s.io", Version = "v1", Kind = "Lease", Plural = "leases", Singular = "lease", Namespaced = true,
             TypeInfo = VergeJsonContext.Default.Lease,
             Validate = (o, old) => CoordinationValidation.ValidateLease((Lease)o, (Lease?)old),

@@ -170,6 +170,20 @@ public static class Tables
     }
 
     /// <summary>A map as <c>k=v,k2=v2</c> (sorted), or null when empty.</summary>
+    /// <summary>The controlling owner as <c>kind.group/name</c>, as kubectl prints a ControllerRevision's CONTROLLER.</summary>
+    public static string? ControllerOf(KubeObject obj)
+    {
+        var owner = obj.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner is null)
+        {
+            return null;
+        }
+
+        var slash = owner.ApiVersion.IndexOf('/', StringComparison.Ordinal);
+        var group = slash < 0 ? "" : "." + owner.ApiVersion[..slash];
+        return $"{owner.Kind.ToLowerInvariant()}{group}/{owner.Name}";
+    }
+
     public static string? MapString(Dictionary<string, string>? map) =>
         map is { Count: > 0 } ? string.Join(',', map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")) : null;
 

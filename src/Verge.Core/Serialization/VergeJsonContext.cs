@@ -29,6 +29,7 @@ namespace Verge.Core.Serialization;
 [JsonSerializable(typeof(Deployment))]
 [JsonSerializable(typeof(ReplicaSet))]
 [JsonSerializable(typeof(DaemonSet))]
+[JsonSerializable(typeof(ControllerRevision))]
 [JsonSerializable(typeof(Lease))]
 [JsonSerializable(typeof(PriorityClass))]
 [JsonSerializable(typeof(Site))]

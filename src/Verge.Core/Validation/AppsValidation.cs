@@ -103,6 +103,20 @@ public static class AppsValidation
         return errors;
     }
 
+    /// <summary>A ControllerRevision's revision is not negative, and its data never changes once created.</summary>
+    public static List<FieldError> ValidateControllerRevision(ControllerRevision revision, ControllerRevision? old)
+    {
+        ArgumentNullException.ThrowIfNull(revision);
+        var errors = new List<FieldError>();
+        NonNegative(revision.Revision, "revision", errors);
+        if (old is not null && !System.Text.Json.Nodes.JsonNode.DeepEquals(revision.Data, old.Data))
+        {
+            errors.Add(FieldError.Invalid("data", null, "field is immutable"));
+        }
+
+        return errors;
+    }
+
     public static List<FieldError> ValidateDaemonSet(DaemonSet daemonSet, DaemonSet? old)
     {
         ArgumentNullException.ThrowIfNull(daemonSet);

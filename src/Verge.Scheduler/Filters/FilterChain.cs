@@ -24,6 +24,16 @@ internal static class FilterChain
             return code;
         }
 
+        if (pod.RuntimeClass is not null && (code = RuntimeClassFilter.Filter(pod, node, reasons)) != FitCode.Fit)
+        {
+            return code;
+        }
+
+        if (pod.Affinity is not null && (code = InterPodAffinity.Filter(pod, node, reasons)) != FitCode.Fit)
+        {
+            return code;
+        }
+
         if ((code = NodePorts.Filter(pod, node, reasons)) != FitCode.Fit)
         {
             return code;

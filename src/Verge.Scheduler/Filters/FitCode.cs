@@ -22,9 +22,14 @@ internal static class Reasons
     public const string TooManyPods = "Too many pods";
     public const string SpreadConstraints = "node(s) didn't match pod topology spread constraints";
     public const string SpreadMissingLabel = SpreadConstraints + " (missing required label)";
+    public const string Affinity = "node(s) didn't match pod affinity rules";
+    public const string AntiAffinity = "node(s) didn't match pod anti-affinity rules";
+    public const string ExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules";
     public const string PreemptionNotHelpful = "Preemption is not helpful for scheduling";
     public const string NoVictims = "No preemption victims found for incoming pod";
     public const string NoNodes = "no nodes available to schedule pods";
+
+    public static string RuntimeClass(string name) => $"node(s) didn't support runtime class \"{name}\"";
 
     public static string UntoleratedTaint(string key, string value) => $"node(s) had untolerated taint {{{key}: {value}}}";
 }

@@ -16,6 +16,9 @@ internal sealed class BatchState
     private readonly Dictionary<string, bool[]> _eligibility = new(StringComparer.Ordinal);
     private readonly List<(PodInfo Pod, int Slot, int Delta)> _journal = [];
 
+    /// <summary>Placed pods with required anti-affinity; -1 until first counted.</summary>
+    private int _antiAffinityPods = -1;
+
     public BatchState(ClusterSnapshot snapshot, SchedulerOptions options)
     {
         Snapshot = snapshot;
@@ -69,6 +72,11 @@ internal sealed class BatchState
 
     public void Assume(PodInfo pod, int slot)
     {
+        if (_antiAffinityPods >= 0 && pod.RequiredAntiAffinity.Length > 0)
+        {
+            _antiAffinityPods++;
+        }
+
         Own(slot).AddPod(pod);
         Placed.Add(pod.Key);
         Record(pod, slot, +1);
@@ -76,6 +84,11 @@ internal sealed class BatchState
 
     public void Evict(PodInfo pod, int slot)
     {
+        if (_antiAffinityPods >= 0 && pod.RequiredAntiAffinity.Length > 0)
+        {
+            _antiAffinityPods--;
+        }
+
         Own(slot).RemovePod(pod.Key);
         Evicted.Add(pod.Key);
         Record(pod, slot, -1);
@@ -88,6 +101,96 @@ internal sealed class BatchState
         {
             tracker.Record(pod, slot, delta);
         }
+    }
+
+    /// <summary>
+    /// Computes the domains the pod's required inter-pod affinity and anti-affinity allow, and those placed pods'
+    /// anti-affinity forbids it, in one pass over the batch's pods; leaves <see cref="PendingPod.Affinity"/> null when
+    /// neither applies (the common case costs nothing per node).
+    /// </summary>
+    public void BindAffinity(PendingPod pod)
+    {
+        pod.Affinity = null;
+        if (_antiAffinityPods < 0)
+        {
+            _antiAffinityPods = 0;
+            for (var slot = 0; slot < SlotCount; slot++)
+            {
+                foreach (var placed in _nodes[slot]?.Pods ?? [])
+                {
+                    _antiAffinityPods += placed.RequiredAntiAffinity.Length > 0 ? 1 : 0;
+                }
+            }
+        }
+
+        var anti = pod.Info.RequiredAntiAffinity;
+        var affinity = pod.RequiredAffinity;
+        if (anti.Length == 0 && affinity.Length == 0 && _antiAffinityPods == 0)
+        {
+            return;
+        }
+
+        var antiTopology = anti.Select(t => Snapshot.Topology(t.TopologyKey)).ToArray();
+        var antiDomains = antiTopology.Select(t => new bool[t.DomainCount]).ToArray();
+        var affinityTopology = affinity.Select(t => Snapshot.Topology(t.TopologyKey)).ToArray();
+        var affinityDomains = affinityTopology.Select(t => new bool[t.DomainCount]).ToArray();
+        var anyMatch = new bool[affinity.Length];
+        var existing = new Dictionary<string, (TopologyIndex Topology, bool[] Domains)>(StringComparer.Ordinal);
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            if (_nodes[slot] is not { } node)
+            {
+                continue;
+            }
+
+            foreach (var placed in node.Pods)
+            {
+                for (var i = 0; i < anti.Length; i++)
+                {
+                    if (anti[i].Matches(placed.Namespace, placed.Labels) && antiTopology[i].DomainOf(slot) is var d and >= 0)
+                    {
+                        antiDomains[i][d] = true;
+                    }
+                }
+
+                for (var i = 0; i < affinity.Length; i++)
+                {
+                    if (affinity[i].Matches(placed.Namespace, placed.Labels))
+                    {
+                        anyMatch[i] = true;
+                        if (affinityTopology[i].DomainOf(slot) is var d and >= 0)
+                        {
+                            affinityDomains[i][d] = true;
+                        }
+                    }
+                }
+
+                foreach (var term in placed.RequiredAntiAffinity)
+                {
+                    if (term.Matches(pod.Info.Namespace, pod.Info.Labels))
+                    {
+                        if (!existing.TryGetValue(term.TopologyKey, out var entry))
+                        {
+                            var topology = Snapshot.Topology(term.TopologyKey);
+                            existing[term.TopologyKey] = entry = (topology, new bool[topology.DomainCount]);
+                        }
+
+                        if (entry.Topology.DomainOf(slot) is var d and >= 0)
+                        {
+                            entry.Domains[d] = true;
+                        }
+                    }
+                }
+            }
+        }
+
+        pod.Affinity = new InterPodAffinityState
+        {
+            Anti = [.. antiTopology.Select((t, i) => (t, antiDomains[i]))],
+            Affinity = [.. affinityTopology.Select((t, i) =>
+                (t, !anyMatch[i] && affinity[i].Matches(pod.Info.Namespace, pod.Info.Labels) ? null : affinityDomains[i]))],
+            Existing = [.. existing.Values],
+        };
     }
 
     /// <summary>Binds each of the pod's spread constraints to the batch's shared counts, creating them if needed.</summary>
@@ -107,7 +210,7 @@ internal sealed class BatchState
         var keys = constraints.Length == 1 ? "" : string.Join(',', constraints.Select(c => c.Topology.Key).Distinct().Order(StringComparer.Ordinal));
         var eligibilityKey = pod.AffinitySignature + "#" + keys;
         bool[]? eligible = null;
-        if (pod.HasNodeConstraints || keys.Length > 0)
+        if (pod.HasNodeConstraints || pod.RuntimeClass is not null || keys.Length > 0)
         {
             if (!_eligibility.TryGetValue(eligibilityKey, out eligible))
             {
@@ -115,6 +218,7 @@ internal sealed class BatchState
                 for (var slot = 0; slot < SlotCount; slot++)
                 {
                     eligible[slot] = _nodes[slot] is { } node && NodeAffinityFilter.MatchesRequired(pod, node)
+                        && RuntimeClassFilter.Supports(pod, node)
                         && constraints.All(c => c.Topology.DomainOf(slot) >= 0);
                 }
 

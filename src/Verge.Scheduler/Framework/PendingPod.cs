@@ -52,6 +52,15 @@ internal sealed class PendingPod
 
     public string? NominatedNode { get; init; }
 
+    /// <summary>Required pod affinity terms: the node's domain must hold a pod each term matches.</summary>
+    public required AffinityTerm[] RequiredAffinity { get; init; }
+
+    /// <summary>The domains the pod must keep out of, bound by <see cref="BatchState.BindAffinity"/> before filtering.</summary>
+    public Filters.InterPodAffinityState? Affinity { get; set; }
+
+    /// <summary>The pod's <c>spec.runtimeClassName</c>, null when it names none.</summary>
+    public string? RuntimeClass { get; init; }
+
     /// <summary>Identifies the pod's node selector and required affinity, so pods sharing them share eligibility.</summary>
     public required string AffinitySignature { get; init; }
 
@@ -80,6 +89,7 @@ internal sealed class PendingPod
 
         var annotations = pod.Metadata.Annotations;
         var site = annotations?.GetValueOrDefault(Conventions.SiteAnnotation);
+        var runtimeClass = string.IsNullOrWhiteSpace(spec.RuntimeClassName) ? null : spec.RuntimeClassName.Trim();
         return new PendingPod
         {
             Info = info,
@@ -92,7 +102,10 @@ internal sealed class PendingPod
             Site = string.IsNullOrWhiteSpace(site) ? null : site.Trim(),
             Devices = NodeInfo.ParseList(annotations?.GetValueOrDefault(Conventions.DevicesAnnotation)),
             NominatedNode = pod.Status?.NominatedNodeName,
-            AffinitySignature = nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required),
+            RuntimeClass = runtimeClass,
+            RequiredAffinity = AffinityTerm.CompileRequired(spec.Affinity?.PodAffinity, info.Namespace),
+            AffinitySignature = (nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required))
+                + (runtimeClass is null ? "" : "|rc=" + runtimeClass),
         };
     }
 

@@ -38,6 +38,9 @@ internal sealed class NodeInfo
     /// <summary>Devices the node reaches (its <c>verge.dev/devices</c> annotation), if any.</summary>
     public HashSet<string>? Devices { get; private set; }
 
+    /// <summary>Runtime classes the node supports (its <c>verge.dev/runtime-classes</c> annotation), if any.</summary>
+    public HashSet<string>? RuntimeClasses { get; private set; }
+
     public bool Unschedulable { get; private set; }
 
     /// <summary>NoSchedule and NoExecute taints, including the one implied by a Ready condition that is not True.</summary>
@@ -78,6 +81,7 @@ internal sealed class NodeInfo
         Labels = node.Metadata.Labels ?? NoLabels;
         Site = Labels.GetValueOrDefault(Conventions.SiteLabel);
         Devices = ParseList(node.Metadata.Annotations?.GetValueOrDefault(Conventions.DevicesAnnotation));
+        RuntimeClasses = ParseList(node.Metadata.Annotations?.GetValueOrDefault(Conventions.RuntimeClassesAnnotation));
         Unschedulable = node.Spec.Unschedulable == true;
 
         var hard = new List<TaintInfo>();
@@ -136,6 +140,7 @@ internal sealed class NodeInfo
         Labels = Labels,
         Site = Site,
         Devices = Devices,
+        RuntimeClasses = RuntimeClasses,
         Unschedulable = Unschedulable,
         HardTaints = HardTaints,
         SoftTaints = SoftTaints,

@@ -38,6 +38,7 @@ internal sealed class PodInfo
         NonZeroMilliCpu = nonZeroCpu;
         NonZeroMemory = nonZeroMemory;
         HostPorts = hostPorts;
+        RequiredAntiAffinity = Framework.AffinityTerm.CompileRequired(pod.Spec.Affinity?.PodAntiAffinity, ns);
     }
 
     public Pod Pod { get; }
@@ -61,6 +62,9 @@ internal sealed class PodInfo
     public long NonZeroMemory { get; }
 
     public HostPort[] HostPorts { get; }
+
+    /// <summary>The pod's required anti-affinity terms (empty for most pods): new pods they match keep out of their domains.</summary>
+    public Framework.AffinityTerm[] RequiredAntiAffinity { get; }
 
     public static string KeyOf(string? ns, string? name) => (ns ?? "default") + "/" + (name ?? "");
 

@@ -86,6 +86,42 @@ public class DaemonSetControllerTests
     }
 
     [Fact]
+    public async Task Reconcile_KeepsEachTemplateAsAControllerRevisionAndRenumbersARestoredOne()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        await cluster.StartNodeAsync();
+        await CreateNodeAsync(cluster, "n1", "a");
+        var revisions = await cluster.TrackAsync<ControllerRevision>();
+        await using var harness = await Harness.StartAsync(cluster);
+        var ds = NewDaemonSet("agent");
+        ds.Spec.RevisionHistoryLimit = 1;
+        ds.Metadata.Annotations = new() { ["kubernetes.io/change-cause"] = "first" };
+        ds = await cluster.CreateAsync(ds);
+        var firstHash = DaemonSetPlanner.Hash(ds);
+
+        var first = await WaitForRevisionsAsync(revisions, ["agent-" + firstHash + ":1"]);
+        var revision = first.Single();
+        Assert.Equal(ds.Metadata.Uid, Objects.ControllerOf(revision)!.Uid);
+        Assert.Equal(firstHash, revision.Metadata.Labels!["controller-revision-hash"]);
+        Assert.Equal("agent", revision.Metadata.Labels["app"]);
+        Assert.Equal("first", revision.Metadata.Annotations!["kubernetes.io/change-cause"]);
+        Assert.Equal("replace", revision.Data!["spec"]!["template"]!["$patch"]!.GetValue<string>());
+        Assert.Equal("registry.example/agent:1", revision.Data["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+
+        var second = await cluster.UpdateAsync<DaemonSet>("agent", d => d.Spec.Template.Spec!.Containers[0].Image = "registry.example/agent:2");
+        var secondHash = DaemonSetPlanner.Hash(second);
+        await WaitForRevisionsAsync(revisions, ["agent-" + firstHash + ":1", "agent-" + secondHash + ":2"]);
+
+        // Back to the first template (what kubectl rollout undo does): its revision becomes the newest.
+        await cluster.UpdateAsync<DaemonSet>("agent", d => d.Spec.Template.Spec!.Containers[0].Image = "registry.example/agent:1");
+        await WaitForRevisionsAsync(revisions, ["agent-" + firstHash + ":3", "agent-" + secondHash + ":2"]);
+
+        // A third template: with a history limit of 1, the oldest old revision goes once no pod runs it.
+        var third = await cluster.UpdateAsync<DaemonSet>("agent", d => d.Spec.Template.Spec!.Containers[0].Image = "registry.example/agent:3");
+        await WaitForRevisionsAsync(revisions, ["agent-" + firstHash + ":3", "agent-" + DaemonSetPlanner.Hash(third) + ":4"]);
+    }
+
+    [Fact]
     public void Evaluate_HonoursSelectorAffinityAndTaintsWithTheImplicitTolerations()
     {
         var spec = new PodSpec
@@ -117,6 +153,13 @@ public class DaemonSetControllerTests
         Assert.Equal((false, false), DaemonSetEligibility.Evaluate(spec, NodeWith("edge", new Taint { Key = "gpu", Effect = "NoExecute" })));
         spec.Tolerations = [new Toleration { Key = "gpu", Operator = "Exists" }];
         Assert.Equal((true, true), DaemonSetEligibility.Evaluate(spec, NodeWith("edge", new Taint { Key = "gpu", Effect = "NoExecute" })));
+    }
+
+    private static async Task<IReadOnlyList<ControllerRevision>> WaitForRevisionsAsync(Tracker<ControllerRevision> revisions, string[] expected)
+    {
+        string Describe() => string.Join(",", revisions.List().Select(r => $"{r.Metadata.Name}:{r.Revision}").Order(StringComparer.Ordinal));
+        await revisions.WaitUntilAsync(() => Describe() == string.Join(",", expected.Order(StringComparer.Ordinal)), () => $"revisions {string.Join(",", expected)}; have {Describe()}");
+        return revisions.List();
     }
 
     private static List<string> PodNodes(Tracker<Pod> pods) =>
@@ -151,6 +194,7 @@ public class DaemonSetControllerTests
         private readonly Informer<DaemonSet> _daemonSets;
         private readonly Informer<Pod> _pods;
         private readonly Informer<Node> _nodes;
+        private readonly Informer<ControllerRevision> _revisions;
         private Task _run = Task.CompletedTask;
 
         private Harness(TestCluster cluster)
@@ -159,8 +203,9 @@ public class DaemonSetControllerTests
             _daemonSets = new Informer<DaemonSet>(ResourceCatalog.For<DaemonSet>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
             _pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
             _nodes = new Informer<Node>(ResourceCatalog.For<Node>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
+            _revisions = new Informer<ControllerRevision>(ResourceCatalog.For<ControllerRevision>(), cluster.Service, cluster.Cache, time, NullLogger.Instance);
             var events = new EventRecorder(cluster.Client, time, "verge-controller-manager", "test", NullLogger.Instance);
-            _controller = new DaemonSetController(_daemonSets, _pods, _nodes, cluster.Client, events, time, NullLogger.Instance,
+            _controller = new DaemonSetController(_daemonSets, _pods, _nodes, _revisions, cluster.Client, events, time, NullLogger.Instance,
                 new ControllerOptions(), new DaemonSetOptions());
         }
 
@@ -168,8 +213,8 @@ public class DaemonSetControllerTests
         {
             var harness = new Harness(cluster);
             var ct = harness._stop.Token;
-            harness._run = Task.WhenAll(harness._daemonSets.RunAsync(ct), harness._pods.RunAsync(ct), harness._nodes.RunAsync(ct), harness._controller.RunAsync(ct));
-            await Task.WhenAll(harness._daemonSets.Synced, harness._pods.Synced, harness._nodes.Synced);
+            harness._run = Task.WhenAll(harness._daemonSets.RunAsync(ct), harness._pods.RunAsync(ct), harness._nodes.RunAsync(ct), harness._revisions.RunAsync(ct), harness._controller.RunAsync(ct));
+            await Task.WhenAll(harness._daemonSets.Synced, harness._pods.Synced, harness._nodes.Synced, harness._revisions.Synced);
             return harness;
         }
 

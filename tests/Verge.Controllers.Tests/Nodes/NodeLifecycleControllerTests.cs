@@ -19,7 +19,11 @@ public class NodeLifecycleControllerTests
         await using var cluster = await TestCluster.StartAsync(controllers: false);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await CreateNodeAsync(cluster, "edge-1", ready: "True", time.GetUtcNow());
-        var lease = await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
+        await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
+
+        // A healthy peer keeps renewing: with every node dark, nothing would be evicted.
+        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
         await cluster.CreateAsync(NewPod("intolerant", "edge-1"));
         await cluster.CreateAsync(NewPod("patient", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 10 }));
         await cluster.CreateAsync(NewPod("forever", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute" }));
@@ -33,18 +37,21 @@ public class NodeLifecycleControllerTests
         // Renewals every 3 s keep the node healthy across 9 s, longer than the 4 s grace period.
         for (var i = 0; i < 3; i++)
         {
-            lease = await RenewAsync(cluster, harness, time);
+            await RenewAsync(cluster, harness, time, "edge-0", "edge-1");
             time.Advance(TimeSpan.FromSeconds(3));
+            await harness.IdleAsync(cluster, "edge-0", "edge-1");
         }
 
-        lease = await RenewAsync(cluster, harness, time);
+        await RenewAsync(cluster, harness, time, "edge-0", "edge-1");
         var lastRenewal = time.GetUtcNow();
         time.Advance(TimeSpan.FromSeconds(3));
+        await harness.IdleAsync(cluster, "edge-0", "edge-1");
         await harness.SettledAsync(nodes);
         renewing = false;
+        await RenewAsync(cluster, harness, time, "edge-0");
         time.Advance(TimeSpan.FromSeconds(2));
 
-        var node = await WaitForNodeAsync(nodes, n => IsUnknown(n) && HasUnreachable(n), "edge-1 unknown and tainted");
+        var node = await WaitForNodeAsync(nodes, n => IsUnknown(n) && HasTaint(n, Unreachable, "NoExecute"), "edge-1 unknown and tainted");
         Assert.False(markedWhileRenewing);
         var ready = node.Status!.Conditions!.Single(c => c.Type == "Ready");
         Assert.Equal(NodeLifecycleController.UnknownReason, ready.Reason);
@@ -59,12 +66,18 @@ public class NodeLifecycleControllerTests
         Assert.Equal("Marking for deletion Pod default/intolerant", eviction.Message);
         Assert.Equal("intolerant", eviction.InvolvedObject.Name);
 
-        // tolerationSeconds: 10 runs out 10 s after the taint was added.
-        time.Advance(TimeSpan.FromSeconds(10));
+        // tolerationSeconds: 10 runs out 10 s after the taint was added (the peer renewing meanwhile).
+        for (var i = 0; i < 5; i++)
+        {
+            await RenewAsync(cluster, harness, time, "edge-0");
+            time.Advance(TimeSpan.FromSeconds(2));
+            await harness.IdleAsync(cluster, "edge-0", "edge-1");
+        }
+
         await pods.WaitUntilAsync(() => !Names(pods).Contains("patient"), "the patient pod evicted after 10 s");
 
         // A renewed lease brings the node back; the pod that tolerates for ever is still there.
-        await RenewAsync(cluster, harness, time);
+        await RenewAsync(cluster, harness, time, "edge-0", "edge-1");
         node = await WaitForNodeAsync(nodes, n => !IsUnknown(n) && !HasUnreachable(n), "edge-1 reachable again");
         Assert.Equal("True", node.Status!.Conditions!.Single(c => c.Type == "Ready").Status);
         Assert.Null(node.Spec.Taints);
@@ -78,6 +91,8 @@ public class NodeLifecycleControllerTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await CreateNodeAsync(cluster, "edge-2", ready: "False", time.GetUtcNow());
         await cluster.CreateAsync(NewLease("edge-2", time.GetUtcNow()));
+        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
         await cluster.CreateAsync(NewPod("intolerant", "edge-2"));
         await cluster.CreateAsync(NewPod("tolerant", "edge-2", new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists" }));
         var nodes = await cluster.TrackAsync<Node>();
@@ -94,6 +109,89 @@ public class NodeLifecycleControllerTests
             return true;
         }, CancellationToken.None);
         await WaitForNodeAsync(nodes, n => n.Spec.Taints is null, "not-ready taints removed");
+    }
+
+    [Fact]
+    public async Task Reconcile_WhenEveryNodeGoesDarkAtOnce_MarksThemUnreachableButEvictsNothing()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        string[] names = ["edge-a1", "edge-a2", "edge-b1"];
+        foreach (var name in names)
+        {
+            await CreateNodeAsync(cluster, name, ready: "True", time.GetUtcNow(), site: name[5] == 'a' ? "plant-a" : "plant-b");
+            await cluster.CreateAsync(NewLease(name, time.GetUtcNow()));
+            await cluster.CreateAsync(NewPod("app-" + name, name));
+        }
+
+        var nodes = await cluster.TrackAsync<Node>();
+        var pods = await cluster.TrackAsync<Pod>();
+        await using var harness = await Harness.StartAsync(cluster, time);
+
+        // The control plane hears from no node for longer than the grace period.
+        time.Advance(TimeSpan.FromSeconds(5));
+        await nodes.WaitUntilAsync(
+            () => names.All(n => nodes.Informer.Get(null, n) is { } node && IsUnknown(node) && HasTaint(node, Unreachable, "NoSchedule")),
+            "every node unknown and unschedulable");
+        for (var pass = 0; pass < 3; pass++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await harness.IdleAsync(cluster, names);
+        }
+
+        Assert.True(harness.Controller.Disruption.ControlPlaneDisrupted);
+        Assert.All(names, n => Assert.False(HasTaint(nodes.Informer.Get(null, n)!, Unreachable, "NoExecute")));
+        Assert.Equal(3, pods.List().Count);
+
+        // One node is heard from again: the others are dead after all, and their pods are evicted.
+        await RenewAsync(cluster, harness, time, "edge-a1");
+        await nodes.WaitUntilAsync(() => !IsUnknown(nodes.Informer.Get(null, "edge-a1")!), "edge-a1 reachable again");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await pods.WaitUntilAsync(() => Names(pods).SequenceEqual(["app-edge-a1"]), "the pods of the dead nodes evicted");
+        Assert.False(harness.Controller.Disruption.ControlPlaneDisrupted);
+        Assert.True(HasTaint(nodes.Informer.Get(null, "edge-b1")!, Unreachable, "NoExecute"));
+    }
+
+    [Fact]
+    public async Task Reconcile_WhenMostNodesOfASiteGoDark_EvictsOneNodeAtATimeAtTheSecondaryRate()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        string[] dark = ["edge-a1", "edge-a2", "edge-a3"];
+        string[] alive = ["edge-a4", "edge-b1"];
+        foreach (var name in dark.Concat(alive))
+        {
+            await CreateNodeAsync(cluster, name, ready: "True", time.GetUtcNow(), site: name[5] == 'a' ? "plant-a" : "plant-b");
+            await cluster.CreateAsync(NewLease(name, time.GetUtcNow()));
+            await cluster.CreateAsync(NewPod("app-" + name, name));
+        }
+
+        var pods = await cluster.TrackAsync<Pod>();
+        await using var harness = await Harness.StartAsync(cluster, time, new NodeLifecycleOptions { SecondaryEvictionRate = 0.1 });
+
+        // Three of plant-a's four nodes stop renewing (75% >= 55%): one node's pods go at once, then one per 10 s.
+        for (var i = 0; i < 3; i++)
+        {
+            await RenewAsync(cluster, harness, time, alive);
+            time.Advance(TimeSpan.FromSeconds(2));
+            await harness.IdleAsync(cluster, [.. dark, .. alive]);
+        }
+
+        await pods.WaitUntilAsync(() => pods.List().Count == 4, "one dark node's pod evicted");
+        Assert.Equal(DisruptionState.PartialDisruption, harness.Controller.Disruption.States["plant-a"]);
+        for (var i = 0; i < 4; i++)
+        {
+            await RenewAsync(cluster, harness, time, alive);
+            time.Advance(TimeSpan.FromSeconds(2));
+            await harness.IdleAsync(cluster, [.. dark, .. alive]);
+        }
+
+        Assert.Equal(4, pods.List().Count);
+        await RenewAsync(cluster, harness, time, alive);
+        time.Advance(TimeSpan.FromSeconds(2));
+        await pods.WaitUntilAsync(() => pods.List().Count == 3, "a second dark node's pod evicted 10 s later");
+        Assert.Contains("app-edge-a4", Names(pods));
+        Assert.Contains("app-edge-b1", Names(pods));
     }
 
     [Fact]
@@ -121,22 +219,27 @@ public class NodeLifecycleControllerTests
             new EventRecorder(client, time, "c", "i", NullLogger.Instance), time, NullLogger.Instance, new ControllerOptions(), new NodeLifecycleOptions());
     }
 
-    private static async Task<Lease> RenewAsync(TestCluster cluster, Harness harness, FakeTimeProvider time)
+    private static async Task RenewAsync(TestCluster cluster, Harness harness, FakeTimeProvider time, params string[] names)
     {
-        var lease = await cluster.Client.MutateAsync<Lease>("kube-node-lease", "edge-1", null, l =>
+        foreach (var name in names)
         {
-            l.Spec.RenewTime = time.GetUtcNow();
-            return true;
-        }, CancellationToken.None) ?? throw new InvalidOperationException("lease gone");
+            var lease = await cluster.Client.MutateAsync<Lease>("kube-node-lease", name, null, l =>
+            {
+                l.Spec.RenewTime = time.GetUtcNow();
+                return true;
+            }, CancellationToken.None) ?? throw new InvalidOperationException("lease gone");
 
-        // The controller notes a renewal when its informer sees it, on its own clock: let it see this one first.
-        await harness.Leases.WaitForRevisionAsync(Objects.RevisionOf(lease), CancellationToken.None);
-        return lease;
+            // The controller notes a renewal when its informer sees it, on its own clock: let it see this one first.
+            await harness.Leases.WaitForRevisionAsync(Objects.RevisionOf(lease), CancellationToken.None);
+        }
     }
 
-    private static async Task CreateNodeAsync(TestCluster cluster, string name, string ready, DateTimeOffset now)
+    private static async Task CreateNodeAsync(TestCluster cluster, string name, string ready, DateTimeOffset now, string? site = null)
     {
-        await cluster.CreateAsync(new Node { Metadata = new ObjectMeta { Name = name } });
+        await cluster.CreateAsync(new Node
+        {
+            Metadata = new ObjectMeta { Name = name, Labels = site is null ? null : new Dictionary<string, string> { ["verge.dev/site"] = site } },
+        });
         await cluster.Client.MutateAsync<Node>(null, name, "status", n =>
         {
             n.Status = new NodeStatus
@@ -177,20 +280,22 @@ public class NodeLifecycleControllerTests
         return found!;
     }
 
+    private static bool HasTaint(Node n, string key, string effect) => n.Spec.Taints?.Any(t => t.Key == key && t.Effect == effect) == true;
+
     /// <summary>The controller with its own informers, run as the controller manager would run it.</summary>
     private sealed class Harness : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private Task _run = Task.CompletedTask;
 
-        private Harness(TestCluster cluster, FakeTimeProvider time)
+        private Harness(TestCluster cluster, FakeTimeProvider time, NodeLifecycleOptions options)
         {
             Nodes = new Informer<Node>(ResourceCatalog.For<Node>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
             Leases = new Informer<Lease>(ResourceCatalog.For<Lease>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
             Pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
             var events = new EventRecorder(cluster.Client, time, "verge-controller-manager", "test", NullLogger.Instance);
             Controller = new NodeLifecycleController(Nodes, Leases, Pods, cluster.Client, events, time, NullLogger.Instance,
-                new ControllerOptions(), new NodeLifecycleOptions());
+                new ControllerOptions(), options);
         }
 
         public Informer<Node> Nodes { get; }
@@ -201,9 +306,9 @@ public class NodeLifecycleControllerTests
 
         public NodeLifecycleController Controller { get; }
 
-        public static async Task<Harness> StartAsync(TestCluster cluster, FakeTimeProvider time)
+        public static async Task<Harness> StartAsync(TestCluster cluster, FakeTimeProvider time, NodeLifecycleOptions? options = null)
         {
-            var harness = new Harness(cluster, time);
+            var harness = new Harness(cluster, time, options ?? new NodeLifecycleOptions());
             var ct = harness._stop.Token;
             harness._run = Task.WhenAll(harness.Nodes.RunAsync(ct), harness.Leases.RunAsync(ct), harness.Pods.RunAsync(ct), harness.Controller.RunAsync(ct));
             await Task.WhenAll(harness.Nodes.Synced, harness.Leases.Synced, harness.Pods.Synced);
@@ -212,6 +317,41 @@ public class NodeLifecycleControllerTests
 
         /// <summary>Waits until the controller's node informer has seen everything the test's tracker has.</summary>
         public Task SettledAsync(Tracker<Node> nodes) => Nodes.WaitForRevisionAsync(nodes.Informer.Revision, CancellationToken.None);
+
+        /// <summary>
+        /// Waits until the controller has nothing to do until the fake clock moves: no key queued or being reconciled,
+        /// and its node informer has seen the newest version of every node (its writes to nodes queue more work).
+        /// </summary>
+        public async Task IdleAsync(TestCluster cluster, params string[] nodeNames)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                var revision = await NewestAsync(cluster, nodeNames);
+                await Nodes.WaitForRevisionAsync(revision, CancellationToken.None);
+                if (Controller.Queue.ActiveCount == 0 && await NewestAsync(cluster, nodeNames) == revision)
+                {
+                    return;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "the node lifecycle controller did not settle");
+                await Task.Delay(10);
+            }
+        }
+
+        private static async Task<long> NewestAsync(TestCluster cluster, string[] nodeNames)
+        {
+            long newest = 0;
+            foreach (var name in nodeNames)
+            {
+                if (await cluster.Client.GetAsync<Node>(null, name, CancellationToken.None) is { } node)
+                {
+                    newest = Math.Max(newest, Objects.RevisionOf(node));
+                }
+            }
+
+            return newest;
+        }
 
         public async ValueTask DisposeAsync()
         {

@@ -28,9 +28,9 @@ public sealed class ResourceCatalogTests
     }
 
     [Fact]
-    public void All_HasFourteenKinds_AndTheAllCategoryOnWorkloads()
+    public void All_HasFifteenKinds_AndTheAllCategoryOnWorkloads()
     {
-        Assert.Equal(14, ResourceCatalog.All.Count);
+        Assert.Equal(15, ResourceCatalog.All.Count);
         Assert.Equal(["DaemonSet", "Deployment", "Pod", "ReplicaSet"], ResourceCatalog.All.Where(t => t.Categories.Contains("all")).Select(t => t.Kind).Order(StringComparer.Ordinal));
         Assert.NotNull(ResourceCatalog.For<Deployment>().Scale);
         Assert.NotNull(ResourceCatalog.For<ReplicaSet>().Scale);
