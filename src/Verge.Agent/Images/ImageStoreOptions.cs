@@ -86,18 +86,7 @@ public sealed record ImageStoreOptions
     }
 
     /// <summary>The OCI name of this machine's architecture.</summary>
-    public static string DefaultArchitecture() => RuntimeInformation.OSArchitecture switch
-    {
-        System.Runtime.InteropServices.Architecture.X64 => "amd64",
-        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-        System.Runtime.InteropServices.Architecture.Arm or System.Runtime.InteropServices.Architecture.Armv6 => "arm",
-        System.Runtime.InteropServices.Architecture.X86 => "386",
-        System.Runtime.InteropServices.Architecture.S390x => "s390x",
-        System.Runtime.InteropServices.Architecture.Ppc64le => "ppc64le",
-        System.Runtime.InteropServices.Architecture.RiscV64 => "riscv64",
-        System.Runtime.InteropServices.Architecture.LoongArch64 => "loong64",
-        var other => other.ToString().ToLowerInvariant(),
-    };
+    public static string DefaultArchitecture() => Registration.NodeInfoCollector.Architecture(RuntimeInformation.OSArchitecture);
 
     private static string? DefaultVariant(string architecture) => architecture switch
     {

@@ -351,23 +351,9 @@ internal sealed class LayerUnpacker
     }
 
     /// <summary>Hashes what is read through it (the uncompressed layer, for its diff_id).</summary>
-    private sealed class HashingReadStream(Stream inner) : Stream
+    private sealed class HashingReadStream(Stream inner) : ReadOnlyStream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public string Digest() => Digests.FromHash(_hash.GetHashAndReset());
 
@@ -392,19 +378,6 @@ internal sealed class LayerUnpacker
             _hash.AppendData(buffer.Span[..read]);
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -380,22 +380,8 @@ internal sealed class RegistryClient : IDisposable
 
     private sealed record CachedToken(string Token, DateTimeOffset ExpiresAt);
 
-    private sealed class StallGuardStream(Stream inner, TimeSpan stallTimeout, string what) : Stream
+    private sealed class StallGuardStream(Stream inner, TimeSpan stallTimeout, string what) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -411,20 +397,7 @@ internal sealed class RegistryClient : IDisposable
             }
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         public override async ValueTask DisposeAsync()
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Verge.Agent.Drivers;
 using Verge.Core.Core;
 using Verge.Core.Quantities;
 
@@ -49,18 +50,8 @@ internal static class EnvResolver
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(facts);
         var ns = pod.Metadata.Namespace ?? "default";
-        var order = new List<string>();
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-
-        void Set(string name, string value)
-        {
-            if (!values.ContainsKey(name))
-            {
-                order.Add(name);
-            }
-
-            values[name] = value;
-        }
+        var values = new OrderedEnvironment();
+        void Set(string name, string value) => values.Set(name, value);
 
         foreach (var from in container.EnvFrom ?? [])
         {
@@ -114,7 +105,7 @@ internal static class EnvResolver
         {
             if (env.ValueFrom is null)
             {
-                Set(env.Name, Expand(env.Value ?? "", values));
+                Set(env.Name, Expand(env.Value ?? "", values.Values));
                 continue;
             }
 
@@ -125,7 +116,7 @@ internal static class EnvResolver
             }
         }
 
-        return [.. order.Select(n => KeyValuePair.Create(n, values[n]))];
+        return values.ToPairs();
     }
 
     /// <summary>Expands $(VAR) in a command or args entry against the resolved environment, as kubelet does.</summary>

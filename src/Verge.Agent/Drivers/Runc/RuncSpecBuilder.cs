@@ -118,24 +118,14 @@ internal static class RuncSpecBuilder
     /// <summary>The image's environment, then the task's overriding it by name; PATH (and HOME) filled in when absent.</summary>
     public static IReadOnlyList<string> ResolveEnv(IReadOnlyList<string> imageEnv, IReadOnlyList<KeyValuePair<string, string>> taskEnv, string? home = null)
     {
-        var order = new List<string>();
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        void Set(string name, string value)
-        {
-            if (!values.ContainsKey(name))
-            {
-                order.Add(name);
-            }
-
-            values[name] = value;
-        }
+        var env = new OrderedEnvironment();
 
         foreach (var entry in imageEnv)
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
             if (equals > 0)
             {
-                Set(entry[..equals], entry[(equals + 1)..]);
+                env.Set(entry[..equals], entry[(equals + 1)..]);
             }
         }
 
@@ -146,20 +136,20 @@ internal static class RuncSpecBuilder
                 throw new DriverException($"invalid environment variable name '{name}'", "CreateContainerConfigError");
             }
 
-            Set(name, value);
+            env.Set(name, value);
         }
 
-        if (!values.ContainsKey("PATH"))
+        if (!env.Contains("PATH"))
         {
-            Set("PATH", DefaultPath);
+            env.Set("PATH", DefaultPath);
         }
 
-        if (!values.ContainsKey("HOME"))
+        if (!env.Contains("HOME"))
         {
-            Set("HOME", home ?? "/");
+            env.Set("HOME", home ?? "/");
         }
 
-        return [.. order.Select(name => $"{name}={values[name]}")];
+        return env.ToEntries();
     }
 
     internal sealed record ResolvedUser(long Uid, long Gid, IReadOnlyList<long> AdditionalGids, string? Home);
