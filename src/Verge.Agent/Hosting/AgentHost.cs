@@ -203,18 +203,18 @@ public static partial class AgentHost
         public void PublishEvent(Event recorded) => Target?.PublishEvent(recorded);
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Agent {Node} started: drivers {Drivers} (default {Default}), data in {DataDir}; pods from local state are running")]
+    [LoggerMessage(EventId = 5901, Level = LogLevel.Information, Message = "Agent {Node} started: drivers {Drivers} (default {Default}), data in {DataDir}; pods from local state are running")]
     private static partial void LogStarted(ILogger logger, string node, string drivers, string @default, string dataDir);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Agent {Node} is in sync with {Server}")]
+    [LoggerMessage(EventId = 5902, Level = LogLevel.Information, Message = "Agent {Node} is in sync with {Server}")]
     private static partial void LogSynced(ILogger logger, string node, string server);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Driver {Driver} is unavailable: {Detail}")]
+    [LoggerMessage(EventId = 5903, Level = LogLevel.Warning, Message = "Driver {Driver} is unavailable: {Detail}")]
     private static partial void LogDriverUnavailable(ILogger logger, string driver, string detail);
 
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Pod networking is unavailable, pods that need their own network will wait: {Detail}")]
+    [LoggerMessage(EventId = 5904, Level = LogLevel.Warning, Message = "Pod networking is unavailable, pods that need their own network will wait: {Detail}")]
     private static partial void LogNoPodNetwork(ILogger logger, string detail);
 
-    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Agent {Node} stopping; its containers keep running")]
+    [LoggerMessage(EventId = 5905, Level = LogLevel.Information, Message = "Agent {Node} stopping; its containers keep running")]
     private static partial void LogStopping(ILogger logger, string node);
 }

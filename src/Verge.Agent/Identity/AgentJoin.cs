@@ -365,12 +365,12 @@ internal static partial class AgentJoin
         stream.Flush(flushToDisk: true);
     }
 
-    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Loaded the identity of node {Node}; its certificate expires {NotAfter:o}")]
+    [LoggerMessage(EventId = 5601, Level = LogLevel.Information, Message = "Loaded the identity of node {Node}; its certificate expires {NotAfter:o}")]
     private static partial void LogLoaded(ILogger logger, string node, DateTime notAfter);
 
-    [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "Node {Node} joined through {Server}; its certificate expires {NotAfter:o}")]
+    [LoggerMessage(EventId = 5602, Level = LogLevel.Information, Message = "Node {Node} joined through {Server}; its certificate expires {NotAfter:o}")]
     private static partial void LogJoined(ILogger logger, string node, Uri server, DateTime notAfter);
 
-    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "Join through {Server} failed: {Reason}")]
+    [LoggerMessage(EventId = 5603, Level = LogLevel.Warning, Message = "Join through {Server} failed: {Reason}")]
     private static partial void LogServerFailed(ILogger logger, Uri server, string reason);
 }

@@ -379,6 +379,6 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 5401, Level = LogLevel.Warning, Message = "Rotating log {File} failed: {Error}")]
+    [LoggerMessage(EventId = 5701, Level = LogLevel.Warning, Message = "Rotating log {File} failed: {Error}")]
     private static partial void LogRotateFailed(ILogger logger, string file, string error);
 }
