@@ -20,7 +20,7 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
         var netns = await cluster.CreateNamespaceAsync();
         var agent = await cluster.StartAgentAsync(Node, netns, "10.215.0.0/24");
         var dataDir = agent.DataDir;
-        var runcRoot = Path.Combine(dataDir, "runc");
+        var runcRoot = Path.Combine(dataDir, "runc", "state");
         try
         {
             // steady counts forever; crasher runs until the test kills it.

@@ -148,12 +148,12 @@ internal sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes what an agent leaves on the host once it is gone: its runc containers (runc delete -f), mounts under
+    /// Removes what an agent leaves on the host once it is gone: its runc containers (runc --root DATA/runc/state delete -f), mounts under
     /// its data dir (overlay root file systems, tmpfs volumes), the pods' network namespaces, and the data dir.
     /// </summary>
     public static async Task CleanUpAsync(string dataDir)
     {
-        var runcRoot = Path.Combine(dataDir, "runc");
+        var runcRoot = Path.Combine(dataDir, "runc", "state");
         if (Directory.Exists(runcRoot))
         {
             var list = await EdgeTools.ExecAsync("runc", ["--root", runcRoot, "list", "-q"]);

@@ -39,9 +39,16 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
             // Both serve on their own pod IP, port 8080, as seen from the node (the agent's namespace).
             foreach (var ip in ips)
             {
-                var page = await EdgeTools.ExecAsync("ip", ["netns", "exec", cluster.Link.Name, "busybox", "wget", "-q", "-O", "-", "-T", "5", $"http://{ip}:8080/"]);
-                Assert.True(page.ExitCode == 0, $"GET http://{ip}:8080/ from the node failed: {page.Stderr}");
-                Assert.Contains(EdgeImages.IndexHtml, page.Stdout, StringComparison.Ordinal);
+                EdgeTools.Result? last = null;
+                await EdgeTools.EventuallyAsync(
+                    async () =>
+                    {
+                        last = await EdgeTools.ExecAsync("ip", ["netns", "exec", cluster.Link.Name, "curl", "-sS", "--max-time", "5", $"http://{ip}:8080/"]);
+                        return last.ExitCode == 0 ? last : null;
+                    },
+                    TimeSpan.FromSeconds(30),
+                    () => Task.FromResult($"GET http://{ip}:8080/ from the node: exit {last?.ExitCode} {last?.Stderr}{last?.Stdout}"));
+                Assert.Contains(EdgeImages.IndexHtml, last!.Stdout, StringComparison.Ordinal);
             }
 
             var name = (string)pods[0]!["metadata"]!["name"]!;
@@ -59,7 +66,7 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
     public async Task MemoryLimit_WhenExceeded_ContainerIsOomKilledAndRestartedWithBackOff()
     {
         await cluster.ApplyAsync(Pod("e2e-oom", """
-                command: ["sh", "-c", "echo allocating; dd if=/dev/zero of=/dev/null bs=128M count=1; echo survived"]
+                command: ["sh", "-c", "echo allocating; x=$$(head -c 96m /dev/zero | tr '\\0' a); echo survived"]
                 resources:
                   limits:
                     memory: 32Mi

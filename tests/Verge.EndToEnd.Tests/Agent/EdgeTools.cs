@@ -32,6 +32,7 @@ internal static class EdgeTools
         Require("busybox", "busybox-static");
         Require("ip", "iproute2");
         Require("nsenter", "util-linux");
+        Require("curl", "curl");
         if (!File.Exists("/usr/lib/cni/bridge"))
         {
             Assert.Fail("the CNI bridge plugin is not installed: apt-get install -y containernetworking-plugins");
