@@ -184,6 +184,10 @@ public sealed class EdgeCluster : IAsyncLifetime
         }
 
         EdgeTools.DeleteDir(_imagesDir);
+        if (Kubectl is not null)
+        {
+            EdgeTools.DeleteDir(Kubectl.CacheDir);
+        }
     }
 }
 
