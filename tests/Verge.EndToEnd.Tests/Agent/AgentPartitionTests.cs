@@ -60,6 +60,12 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
                 Timeout,
                 () => Task.FromResult(restarted.Output));
 
+            // The control plane notices the cut (the node's Ready condition leaves True) before the link heals.
+            await EdgeTools.EventuallyAsync(
+                async () => await NodeReadyAsync() != "True" ? "not ready" : null,
+                Timeout,
+                () => cluster.Kubectl.OkAsync("get", "node", Node, "-o", "yaml"));
+
             // Heal: the node comes back Ready and reports the local restart; nothing healthy was restarted.
             await netns.HealAsync();
             await restarted.WaitForLineAsync($"Agent {Node} is in sync", Timeout);
@@ -74,12 +80,7 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
                 async () => (await cluster.PodAsync("e2e-crasher"))?["status"]?.ToJsonString() ?? "no pod");
             Assert.Equal(137, (int?)crasherAfter["lastState"]?["terminated"]?["exitCode"]);
             await EdgeTools.EventuallyAsync(
-                async () =>
-                {
-                    var node = JsonNode.Parse(await cluster.Kubectl.OkAsync("get", "node", Node, "-o", "json"))!;
-                    var ready = node["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
-                    return (string?)ready?["status"] == "True" ? "ready" : null;
-                },
+                async () => await NodeReadyAsync() == "True" ? "ready" : null,
                 Timeout,
                 () => cluster.Kubectl.OkAsync("get", "node", Node, "-o", "yaml"));
 
@@ -115,6 +116,13 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
             Timeout,
             async () => (await cluster.PodAsync(name))?["status"]?.ToJsonString() ?? "no pod");
 
+    private async Task<string?> NodeReadyAsync()
+    {
+        var node = JsonNode.Parse(await cluster.Kubectl.OkAsync("get", "node", Node, "-o", "json"))!;
+        var ready = node["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
+        return (string?)ready?["status"];
+    }
+
     private static string Uid(JsonNode pod) => (string)pod["metadata"]!["uid"]!;
 
     /// <summary>The runc container id from containerID "runc://ID".</summary>
@@ -145,6 +153,11 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
             : [];
     }
 
+    /// <summary>
+    /// A pod on the partitioned node. It carries the tolerations Kubernetes' DefaultTolerationSeconds admission adds to
+    /// every pod (300 s for unreachable and not-ready): Verge's API server does not add them, and without them the
+    /// node lifecycle controller evicts the pods as soon as the node has been unreachable for its 4 s grace.
+    /// </summary>
     private static string Pod(string name, string script) => $"""
         apiVersion: v1
         kind: Pod
@@ -153,6 +166,15 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
         spec:
           nodeName: {Node}
           terminationGracePeriodSeconds: 1
+          tolerations:
+          - key: node.kubernetes.io/unreachable
+            operator: Exists
+            effect: NoExecute
+            tolerationSeconds: 300
+          - key: node.kubernetes.io/not-ready
+            operator: Exists
+            effect: NoExecute
+            tolerationSeconds: 300
           containers:
           - name: app
             image: busybox:e2e
