@@ -7,6 +7,9 @@ internal sealed class Kubectl(ServerProcess server)
 {
     private readonly string _cacheDir = Directory.CreateTempSubdirectory("verge-kubectl-cache-").FullName;
 
+    /// <summary>kubectl's discovery cache for this server; the owner deletes it.</summary>
+    public string CacheDir => _cacheDir;
+
     public sealed record Result(int ExitCode, string Stdout, string Stderr)
     {
         public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";

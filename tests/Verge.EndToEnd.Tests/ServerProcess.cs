@@ -9,11 +9,16 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private Process? _process;
 
-    public ServerProcess(string? dataDir = null)
+    /// <param name="dataDir">The server's data dir; a fresh temp dir when null.</param>
+    /// <param name="listenAddress">The IP address to listen on (the serving certificate names it); loopback by default.</param>
+    public ServerProcess(string? dataDir = null, string listenAddress = "127.0.0.1")
     {
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("verge-e2e-").FullName;
-        Port = FreePort();
+        ListenAddress = listenAddress;
+        Port = FreePort(IPAddress.Parse(listenAddress));
     }
+
+    public string ListenAddress { get; }
 
     public string DataDir { get; }
 
@@ -21,12 +26,12 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Kubeconfig => Path.Combine(DataDir, "admin.kubeconfig");
 
-    public string Url => $"https://127.0.0.1:{Port}";
+    public string Url => $"https://{ListenAddress}:{Port}";
 
     /// <summary>Starts the server and returns once it reports that it serves (it prints its admin kubeconfig then).</summary>
     public async Task StartAsync()
     {
-        var start = Verge.StartInfo("server", "--data-dir", DataDir, "--listen", $"127.0.0.1:{Port}");
+        var start = Verge.StartInfo("server", "--data-dir", DataDir, "--listen", $"{ListenAddress}:{Port}");
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start verge server");
         var stderr = _process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -77,9 +82,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    private static int FreePort(IPAddress address)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }

@@ -20,5 +20,15 @@ public abstract class ServerTestBase : IAsyncLifetime
     {
         await Server.DisposeAsync();
         Server.DeleteData();
+        if (Kubectl is not null)
+        {
+            try
+            {
+                Directory.Delete(Kubectl.CacheDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 }
