@@ -9,7 +9,7 @@ namespace Verge.EndToEnd.Tests;
 /// </summary>
 public sealed class NetworkNamespace : IAsyncDisposable
 {
-    private static int s_next = Random.Shared.Next(0, 200);
+    private static int _next = Random.Shared.Next(0, 200);
 
     private NetworkNamespace(string name, string hostDevice, string innerDevice, string hostAddress, string address)
     {
@@ -35,7 +35,7 @@ public sealed class NetworkNamespace : IAsyncDisposable
     public static async Task<NetworkNamespace> CreateAsync()
     {
         RequireTool("ip", "iproute2");
-        var n = Interlocked.Increment(ref s_next) % 250;
+        var n = Interlocked.Increment(ref _next) % 250;
         var suffix = $"{Environment.ProcessId % 10000}x{n}";
         var name = $"verge-e2e-{suffix}";
         var hostDevice = $"vh{suffix}";
