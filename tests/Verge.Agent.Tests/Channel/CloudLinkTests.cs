@@ -133,6 +133,25 @@ public sealed class CloudLinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Command_OnTheNamespacedTopic_ReachesTheDeviceOfThatNamespace()
+    {
+        await _harness.CreateAsync("/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"plant\"}}");
+        await CreateDeviceAsync("d1", "n1", ns: "plant");
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
+        var received = new ConcurrentQueue<DeviceCommand>();
+        client.CommandReceived += received.Enqueue;
+        await using var agent = new RunningClient(client);
+        await agent.SyncedAsync();
+
+        var result = await Mosquitto.RunAsync("mosquitto_pub", [.. WithCertificate, "-i", "cloud-pub", "-t", "devices/plant/d1/commands/reboot", "-m", "now", "-q", "1"]);
+
+        Assert.True(result.ExitCode == 0, "mosquitto_pub failed: " + result.Output);
+        await ChannelHarness.EventuallyAsync(() => !received.IsEmpty, "the agent received the command");
+        var command = Assert.Single(received);
+        Assert.Equal(("plant", "d1", "devices/d1/commands/reboot", "now"), (command.Namespace, command.Device, command.Topic, Encoding.UTF8.GetString(command.Payload.Span)));
+    }
+
+    [Fact]
     public async Task Command_PostedThroughTheApiWithBearerToken_ReachesTheAgent()
     {
         await CreateDeviceAsync("d1", "n1");
@@ -289,8 +308,8 @@ public sealed class CloudLinkTests : IAsyncLifetime
         return token.BootstrapToken;
     }
 
-    private Task<JsonObject> CreateDeviceAsync(string name, string node, string? secret = null) =>
-        _harness.CreateAsync("/apis/edge.verge.dev/v1/namespaces/default/devices", new JsonObject
+    private Task<JsonObject> CreateDeviceAsync(string name, string node, string? secret = null, string ns = "default") =>
+        _harness.CreateAsync($"/apis/edge.verge.dev/v1/namespaces/{ns}/devices", new JsonObject
         {
             ["apiVersion"] = "edge.verge.dev/v1",
             ["kind"] = "Device",
