@@ -33,6 +33,15 @@ public sealed class ApiServerOptions
     /// <summary>Settings of the node channel (heartbeats, leases, batch limits).</summary>
     public NodeChannel.NodeChannelOptions NodeChannel { get; } = new();
 
+    /// <summary>
+    /// HOST:PORT of the cloud-side MQTT endpoint (TLS, for cloud applications: upstream messages from gateways,
+    /// commands to devices), or null for none (<c>verge server --mqtt-listen</c>).
+    /// </summary>
+    public string? MqttListen { get; set; }
+
+    /// <summary>Settings of the cloud MQTT endpoint (duplicate window, packet size).</summary>
+    public Cloud.CloudEndpointOptions Cloud { get; } = new();
+
     /// <summary>Extra DNS names for the serving certificate (localhost and the host name are always in it).</summary>
     public IList<string> ExtraSans { get; } = [];
 
@@ -53,5 +62,10 @@ public sealed class ApiServerOptions
 
         NodeChannel.Validate();
         FlowControl.Validate();
+        Cloud.Validate();
+        if (!string.IsNullOrEmpty(MqttListen))
+        {
+            Hosting.ApiServerHost.ParseListen(MqttListen, "--mqtt-listen");
+        }
     }
 }

@@ -257,6 +257,13 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
                         tasks.Add(ReportAsync(outbound.Writer, session.Token));
                         tasks.Add(FlushAsync(outbound.Writer, session.Token));
+                        StartUplink(outbound.Writer);
+                        break;
+                    case ServerMessage.BodyOneofCase.UplinkAck:
+                        OnUplinkAck(message.UplinkAck);
+                        break;
+                    case ServerMessage.BodyOneofCase.DeviceCommand:
+                        OnDeviceCommand(message.DeviceCommand);
                         break;
                     case ServerMessage.BodyOneofCase.Sync:
                         var batch = message.Sync;
@@ -302,6 +309,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         finally
         {
             Volatile.Write(ref _connected, 0);
+            StopUplink("the node channel session ended before the server acknowledged the batch");
             await session.CancelAsync();
             outbound.Writer.TryComplete();
             foreach (var task in tasks)
@@ -367,7 +375,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         while (await timer.WaitForNextTickAsync(ct));
     }
 
-    /// <summary>Sends the coalesced pod statuses and the pending events every flush interval.</summary>
+    /// <summary>Sends the coalesced pod statuses, the pending events and the device reports every flush interval.</summary>
     private async Task FlushAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(_options.StatusFlushInterval, _time);
@@ -408,6 +416,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { Events = batch }, () => taken.ForEach(PublishEvent)), ct);
             }
+
+            await FlushDeviceReportsAsync(outbound, ct);
         }
         while (await timer.WaitForNextTickAsync(ct));
     }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Verge.ApiServer.Cloud;
 using Verge.ApiServer.Discovery;
 using Verge.ApiServer.Http;
 using Verge.ApiServer.NodeChannel;
@@ -74,6 +75,15 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             addresses.Add(host);
         }
 
+        if (!string.IsNullOrEmpty(options.MqttListen))
+        {
+            var (mqttHost, _) = ParseListen(options.MqttListen, "--mqtt-listen");
+            if (!mqttHost.Equals(IPAddress.Any) && !mqttHost.Equals(IPAddress.IPv6Any) && !addresses.Contains(mqttHost))
+            {
+                addresses.Add(mqttHost);
+            }
+        }
+
         var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
 
         var channelMetrics = new ChannelMetrics();
@@ -126,6 +136,13 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
         builder.Services.AddSingleton(channelMetrics);
         builder.Services.AddNodeChannel(options.NodeChannel);
+        builder.Services.AddSingleton(options.Cloud);
+        builder.Services.AddSingleton(new ServingCertificate(serving));
+        builder.Services.AddSingleton<DeviceCommands>();
+        builder.Services.AddSingleton<DeviceReportWriter>();
+        builder.Services.AddSingleton<UplinkReceiver>();
+        builder.Services.AddSingleton<CloudEndpoint>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CloudEndpoint>());
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseNodeChannel();
@@ -164,12 +181,12 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         await _store.DisposeAsync();
     }
 
-    internal static (IPAddress Host, int Port) ParseListen(string listen)
+    internal static (IPAddress Host, int Port) ParseListen(string listen, string flag = "--listen")
     {
         var colon = listen.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
         {
-            throw new ArgumentException($"--listen must be HOST:PORT, got \"{listen}\"");
+            throw new ArgumentException($"{flag} must be HOST:PORT, got \"{listen}\"");
         }
 
         var hostText = listen[..colon].Trim('[', ']');
@@ -185,7 +202,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
         if (!IPAddress.TryParse(hostText, out var host))
         {
-            throw new ArgumentException($"--listen host must be an IP address or localhost, got \"{hostText}\"");
+            throw new ArgumentException($"{flag} host must be an IP address or localhost, got \"{hostText}\"");
         }
 
         return (host, port);
@@ -294,6 +311,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             case ["apis", var g] when get:
                 await ResourceEndpoint.WriteJsonAsync(context, 200, discovery.Group(g) ?? throw ApiException.NotFoundPath());
                 return;
+            case [..] when DeviceCommandEndpoint.Matches(context.Request.Method, segments):
+                await DeviceCommandEndpoint.HandleAsync(context, segments, services.GetRequiredService<DeviceCommands>(), services.GetRequiredService<ApiServerOptions>().MaxRequestBodyBytes);
+                return;
             case ["metrics"] when get:
                 await WriteMetricsAsync(context, services);
                 return;
@@ -342,6 +362,19 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await context.Response.WriteAsync(services.GetRequiredService<ChannelMetrics>().Render(), context.RequestAborted);
+        var cloud = services.GetRequiredService<CloudEndpoint>();
+        var uplinks = services.GetRequiredService<UplinkReceiver>();
+        await context.Response.WriteAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            # HELP verge_cloud_uplink_messages_total Upstream messages from gateways, by outcome at the cloud endpoint.
+            # TYPE verge_cloud_uplink_messages_total counter
+            verge_cloud_uplink_messages_total{outcome="published"} {{uplinks.Published}}
+            verge_cloud_uplink_messages_total{outcome="duplicate"} {{uplinks.Duplicates}}
+            # HELP verge_cloud_refused_total Refusals at the cloud endpoint, by what was refused.
+            # TYPE verge_cloud_refused_total counter
+            verge_cloud_refused_total{what="connection"} {{cloud.RefusedConnections}}
+            verge_cloud_refused_total{what="command"} {{cloud.RefusedCommands}}
+
+            """), context.RequestAborted);
     }
 
     private static async Task WritePlainAsync(HttpContext context, string text)

@@ -14,7 +14,8 @@ namespace Verge.ApiServer.NodeChannel;
 /// The one place that knows what every node should hold. It follows pods, ConfigMaps, Secrets, DataRules, Devices
 /// and Nodes through the watch cache with a single watcher (one ordered stream, so its revision means every change
 /// up to it is reflected), keeps pods by node, the ConfigMaps and Secrets each node's pods use, the DataRules whose
-/// selector matches each node's labels and the Devices assigned to each node, and sends each connected session the
+/// selector matches each node's labels, the Devices assigned to each node and the Secrets those Devices name in
+/// spec.credentialsSecret (so the gateway can authenticate its devices offline), and sends each connected session the
 /// difference between what the node should hold and what it holds. A change reaches only the sessions it concerns.
 /// </summary>
 internal sealed partial class DesiredStateHub(
@@ -373,12 +374,7 @@ internal sealed partial class DesiredStateHub(
                 }
 
                 Bucket(_podsByNode, node).Add(key);
-                foreach (var r in refs)
-                {
-                    var users = _configUsers.TryGetValue(r, out var u) ? u : _configUsers[r] = new(StringComparer.Ordinal);
-                    users[node] = users.GetValueOrDefault(node) + 1;
-                }
-
+                AddUsers(refs, node);
                 return [node];
             case ConfigMap or Secret:
                 _configs[key] = hubObject;
@@ -389,13 +385,15 @@ internal sealed partial class DesiredStateHub(
                 return _sessions.Keys.Where(n => entry.Matches(_nodeLabels.GetValueOrDefault(n))).ToList();
             case Device device:
                 var deviceNode = device.Spec.NodeName;
-                _devices[key] = new DeviceEntry(hubObject, deviceNode);
+                ChannelKey[] deviceRefs = string.IsNullOrEmpty(device.Spec.CredentialsSecret) ? [] : [new ChannelKey(ObjectKind.Secret, ns, device.Spec.CredentialsSecret)];
+                _devices[key] = new DeviceEntry(hubObject, deviceNode, deviceRefs);
                 if (string.IsNullOrEmpty(deviceNode))
                 {
                     return [];
                 }
 
                 Bucket(_devicesByNode, deviceNode).Add(key);
+                AddUsers(deviceRefs, deviceNode);
                 return [deviceNode];
             default:
                 return [];
@@ -415,25 +413,7 @@ internal sealed partial class DesiredStateHub(
             }
 
             RemoveFromBucket(_podsByNode, pod.Node, key);
-            foreach (var r in pod.References)
-            {
-                if (_configUsers.TryGetValue(r, out var users) && users.TryGetValue(pod.Node, out var count))
-                {
-                    if (count <= 1)
-                    {
-                        users.Remove(pod.Node);
-                        if (users.Count == 0)
-                        {
-                            _configUsers.Remove(r);
-                        }
-                    }
-                    else
-                    {
-                        users[pod.Node] = count - 1;
-                    }
-                }
-            }
-
+            RemoveUsers(pod.References, pod.Node);
             return [pod.Node];
         }
 
@@ -450,10 +430,43 @@ internal sealed partial class DesiredStateHub(
         if (type == DeviceType && _devices.Remove(key, out var device) && !string.IsNullOrEmpty(device.Node))
         {
             RemoveFromBucket(_devicesByNode, device.Node, key);
+            RemoveUsers(device.References, device.Node);
             return [device.Node];
         }
 
         return [];
+    }
+
+    /// <summary>Counts <paramref name="node"/> as a user of each referenced ConfigMap or Secret (a pod's, or a device's credentials).</summary>
+    private void AddUsers(ChannelKey[] references, string node)
+    {
+        foreach (var r in references)
+        {
+            var users = _configUsers.TryGetValue(r, out var u) ? u : _configUsers[r] = new(StringComparer.Ordinal);
+            users[node] = users.GetValueOrDefault(node) + 1;
+        }
+    }
+
+    private void RemoveUsers(ChannelKey[] references, string node)
+    {
+        foreach (var r in references)
+        {
+            if (_configUsers.TryGetValue(r, out var users) && users.TryGetValue(node, out var count))
+            {
+                if (count <= 1)
+                {
+                    users.Remove(node);
+                    if (users.Count == 0)
+                    {
+                        _configUsers.Remove(r);
+                    }
+                }
+                else
+                {
+                    users[node] = count - 1;
+                }
+            }
+        }
     }
 
     private static HashSet<ChannelKey> Bucket(Dictionary<string, HashSet<ChannelKey>> index, string node) =>
@@ -500,7 +513,15 @@ internal sealed partial class DesiredStateHub(
         {
             foreach (var key in devices)
             {
-                result[key] = _devices[key].Object;
+                var device = _devices[key];
+                result[key] = device.Object;
+                foreach (var r in device.References)
+                {
+                    if (_configs.TryGetValue(r, out var secret))
+                    {
+                        result[r] = secret;
+                    }
+                }
             }
         }
 
@@ -553,7 +574,7 @@ internal sealed partial class DesiredStateHub(
 
     private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, string Fingerprint);
 
-    private sealed record DeviceEntry(HubObject Object, string? Node);
+    private sealed record DeviceEntry(HubObject Object, string? Node, ChannelKey[] References);
 
     private sealed record RuleEntry(HubObject Object, Dictionary<string, string>? Selector, string? Site)
     {

@@ -19,6 +19,8 @@ internal sealed partial class NodeChannelService(
     DesiredStateHub hub,
     NodeStatusWriter writer,
     PodLogRelay logs,
+    Cloud.UplinkReceiver uplinks,
+    Cloud.DeviceReportWriter devices,
     ChannelMetrics metrics,
     NodeChannelOptions options,
     IHostApplicationLifetime lifetime,
@@ -134,8 +136,14 @@ internal sealed partial class NodeChannelService(
                 case AgentMessage.BodyOneofCase.Log:
                     await logs.DeliverAsync(message.Log, ct);
                     break;
+                case AgentMessage.BodyOneofCase.Uplink:
+                    // Publishing is an in-memory hand-off to the MQTT server: acknowledged here, in order, without
+                    // waiting behind store writes.
+                    session.Send(new ServerMessage { UplinkAck = await uplinks.ReceiveAsync(session.NodeName, message.Uplink, ct) });
+                    break;
                 case AgentMessage.BodyOneofCase.Heartbeat or AgentMessage.BodyOneofCase.Node
-                    or AgentMessage.BodyOneofCase.PodStatuses or AgentMessage.BodyOneofCase.Events:
+                    or AgentMessage.BodyOneofCase.PodStatuses or AgentMessage.BodyOneofCase.Events
+                    or AgentMessage.BodyOneofCase.DeviceReports:
                     await reports.WriteAsync(message, ct);
                     break;
                 case AgentMessage.BodyOneofCase.Hello:
@@ -165,6 +173,9 @@ internal sealed partial class NodeChannelService(
                         break;
                     case AgentMessage.BodyOneofCase.Events:
                         await writer.CreateEventsAsync(node, message.Events, ct);
+                        break;
+                    case AgentMessage.BodyOneofCase.DeviceReports:
+                        await devices.WriteAsync(node, message.DeviceReports, ct);
                         break;
                 }
             }

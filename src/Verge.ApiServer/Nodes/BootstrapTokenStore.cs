@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Verge.ApiServer.Http;
 using Verge.ApiServer.Registry;
+using Verge.ApiServer.Security;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Security;
@@ -105,5 +106,37 @@ internal sealed class BootstrapTokenStore(ResourceService service, TimeProvider 
         }
 
         return info.ForJoin ? TokenRejection.None : TokenRejection.NotForJoin;
+    }
+
+    /// <summary>
+    /// Authenticates an API token (<c>ID.SECRET</c>, created with usage api): the user <c>verge:token:ID</c> in the
+    /// token's groups, or null when the token is malformed, unknown, wrong, expired or not an API token.
+    /// </summary>
+    public async Task<UserInfo?> AuthenticateApiAsync(string? presented, CancellationToken ct)
+    {
+        if (!JoinToken.TryParse(presented, out var token, out _) || token.CaHash is not null)
+        {
+            return null;
+        }
+
+        var kv = await service.GetRawAsync(SecretType, BootstrapTokenSecret.Namespace, BootstrapTokenSecret.NameOf(token.Id), ct);
+        if (kv is null
+            || ObjectCodec.Decode(SecretType, kv.Value.Span, kv.ModRevision) is not Secret secret
+            || !BootstrapTokenSecret.TryRead(secret, out var info)
+            || info.Id != token.Id
+            || !BootstrapTokenSecret.IsForApi(secret, out var groups))
+        {
+            return null;
+        }
+
+        var expected = Encoding.ASCII.GetBytes(info.SecretHash);
+        var actual = Encoding.ASCII.GetBytes(JoinToken.HashSecret(token.Secret));
+        if (!CryptographicOperations.FixedTimeEquals(expected, actual)
+            || (info.Expires is { } expires && expires <= time.GetUtcNow()))
+        {
+            return null;
+        }
+
+        return new UserInfo(BootstrapTokenSecret.ApiUserPrefix + token.Id, groups);
     }
 }

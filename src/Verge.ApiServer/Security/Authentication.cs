@@ -13,10 +13,15 @@ public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
 
 /// <summary>
 /// Authenticates every request by its TLS client certificate, which must chain to the cluster CA: the subject's CN
-/// is the user and each O a group. Requests without a valid certificate get 401, except the health endpoints.
+/// is the user and each O a group; or, without one, by an API token as <c>Authorization: Bearer ID.SECRET</c>
+/// (<c>verge token create --usage api</c>: user <c>verge:token:ID</c> in the token's groups). Requests with neither
+/// get 401, except the health endpoints.
 /// </summary>
-internal sealed class Authentication(CertificateAuthority ca)
+internal sealed class Authentication(CertificateAuthority ca, Nodes.BootstrapTokenStore tokens)
 {
+    /// <summary>The group of cloud applications: the cloud MQTT endpoint, and devices and their commands on the API.</summary>
+    public const string CloudGroup = "verge:cloud";
+
     private const string UserKey = "verge.user";
 
     private static readonly HashSet<string> Public = new(StringComparer.Ordinal) { "/healthz", "/readyz", "/livez" };
@@ -28,12 +33,25 @@ internal sealed class Authentication(CertificateAuthority ca)
     public async Task<UserInfo?> AuthenticateAsync(HttpContext context)
     {
         var certificate = context.Connection.ClientCertificate ?? await context.Connection.GetClientCertificateAsync(context.RequestAborted);
-        if (certificate is null || !ca.Verify(certificate))
+        UserInfo? user;
+        if (certificate is not null && ca.Verify(certificate))
+        {
+            user = FromCertificate(certificate);
+        }
+        else if (context.Request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            user = await tokens.AuthenticateApiAsync(header["Bearer ".Length..].Trim(), context.RequestAborted);
+        }
+        else
         {
             return null;
         }
 
-        var user = FromCertificate(certificate);
+        if (user is null)
+        {
+            return null;
+        }
+
         context.Items[UserKey] = user;
         return user;
     }

@@ -31,24 +31,30 @@ internal static class ServerCommand
             Description = "The store: sqlite (under the data dir) or sqlite:PATH",
             DefaultValueFactory = _ => "sqlite",
         };
+        var mqttListen = new Option<string?>("--mqtt-listen")
+        {
+            Description = "HOST:PORT of the cloud MQTT endpoint (TLS with the cluster CA; client certificate or API token as password): upstream messages from gateways, commands to devices",
+        };
         var command = up
             ? new Command("up", "Run an all-in-one cluster on this machine (the quick start)")
             : new Command("server", "Run the control plane's API server");
         command.Options.Add(dataDir);
         command.Options.Add(listen);
         command.Options.Add(store);
+        command.Options.Add(mqttListen);
         command.SetAction((parse, ct) => Cli.GuardAsync(context, () => RunAsync(
-            context, up, parse.GetValue(dataDir)!, parse.GetValue(listen)!, parse.GetValue(store)!, ct)));
+            context, up, parse.GetValue(dataDir)!, parse.GetValue(listen)!, parse.GetValue(store)!, parse.GetValue(mqttListen), ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, bool up, string dataDir, string listen, string store, CancellationToken ct)
+    private static async Task<int> RunAsync(CliContext context, bool up, string dataDir, string listen, string store, string? mqttListen, CancellationToken ct)
     {
         var options = new ApiServerOptions
         {
             DataDir = Path.GetFullPath(dataDir, context.CurrentDirectory),
             Listen = listen,
             Store = store,
+            MqttListen = mqttListen,
         };
         await using var host = await ApiServerHost.CreateAsync(options, services => services.AddVergeControllers(), ct);
         await host.StartAsync(ct);
@@ -61,6 +67,11 @@ internal static class ServerCommand
         {
             Terminal.WriteTitle(context, $"Verge API server {VersionInfo.Verge} listening on {host.Address.ToString().TrimEnd('/')}");
             await context.Out.WriteLineAsync($"Admin kubeconfig: {kubeconfig}");
+            if (!string.IsNullOrEmpty(mqttListen))
+            {
+                await context.Out.WriteLineAsync($"Cloud MQTT endpoint (TLS): {mqttListen}");
+            }
+
             await context.Out.WriteLineAsync($"Try: kubectl --kubeconfig {kubeconfig} get nodes");
         }
 

@@ -12,7 +12,8 @@ using Verge.Core.Serialization;
 namespace Verge.Cli.Commands;
 
 /// <summary>
-/// <c>verge token create|list|delete</c>: bootstrap tokens that let agents join. A token is stored as a Secret in
+/// <c>verge token create|list|delete</c>: bootstrap tokens that let agents join, and with <c>--usage api</c> API
+/// tokens (bearer tokens for the API and passwords at the cloud MQTT endpoint, in the groups given by --groups). A token is stored as a Secret in
 /// kube-system that holds only the hash of its secret; <c>create</c> prints it once, with the CA pin of the
 /// kubeconfig's cluster, as <c>K10&lt;hash&gt;::ID.SECRET</c>.
 /// </summary>
@@ -35,17 +36,42 @@ internal static class TokenCommand
     {
         var ttl = new Option<string>("--ttl") { Description = "How long the token is valid (24h, 90m, 1h30m; 0 never expires)", DefaultValueFactory = _ => "24h" };
         var description = new Option<string?>("--description") { Description = "What the token is for, shown by 'verge token list'" };
+        var usage = new Option<string>("--usage")
+        {
+            Description = "join: agents join with it; api: an API bearer token (Authorization: Bearer ID.SECRET) and the password at the cloud MQTT endpoint",
+            DefaultValueFactory = _ => "join",
+        };
+        usage.AcceptOnlyFromAmong("join", "api");
+        var groups = new Option<string[]>("--groups")
+        {
+            Description = "With --usage api: the groups the token authenticates with (default verge:cloud; system:masters makes it an admin)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var options = new ClientOptions();
-        var command = new Command("create", "Create a join token and print it (the only time its secret is shown)");
+        var command = new Command("create", "Create a join token (or with --usage api an API token) and print it (the only time its secret is shown)");
         command.Options.Add(ttl);
         command.Options.Add(description);
+        command.Options.Add(usage);
+        command.Options.Add(groups);
         options.AddTo(command, withNamespace: false);
         command.SetAction((parse, ct) => Cli.GuardAsync(context, async () =>
         {
             var lifetime = ParseTtl(parse.GetValue(ttl));
+            var forApi = parse.GetValue(usage) == "api";
+            var tokenGroups = (parse.GetValue(groups) ?? []).SelectMany(g => g.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+            if (!forApi && tokenGroups.Count > 0)
+            {
+                throw new CliException("error: --groups applies only to --usage api");
+            }
+
+            if (forApi && tokenGroups.Count == 0)
+            {
+                tokenGroups.Add("verge:cloud");
+            }
+
             using var session = options.Open(context, parse);
-            var pin = Pin(session.Client.Connection);
-            if (pin is null)
+            var pin = forApi ? null : Pin(session.Client.Connection);
+            if (pin is null && !forApi)
             {
                 Output.Terminal.WriteError(context,
                     "warning: the kubeconfig names no CA certificate, so the token carries no CA hash: agents must be given --ca-cert-hash");
@@ -55,7 +81,9 @@ internal static class TokenCommand
             {
                 var token = JoinToken.Generate(pin);
                 var expires = lifetime is { } l ? context.Time.GetUtcNow() + l : (DateTimeOffset?)null;
-                var secret = BootstrapTokenSecret.Create(token, expires, parse.GetValue(description));
+                var secret = forApi
+                    ? BootstrapTokenSecret.CreateForApi(token, expires, parse.GetValue(description), tokenGroups)
+                    : BootstrapTokenSecret.Create(token, expires, parse.GetValue(description));
                 var json = JsonSerializer.Serialize(secret, VergeJsonContext.Default.Secret);
                 try
                 {

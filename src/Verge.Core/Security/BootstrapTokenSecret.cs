@@ -26,7 +26,52 @@ public static class BootstrapTokenSecret
     public const string DescriptionKey = "description";
     public const string UsageKey = "usage-verge.dev-join";
 
+    /// <summary>The data key that marks a token usable as an API bearer token (and MQTT password at the cloud endpoint).</summary>
+    public const string ApiUsageKey = "usage-verge.dev-api";
+
+    /// <summary>The groups an API token authenticates with, comma-separated (Kubernetes' auth-extra-groups).</summary>
+    public const string GroupsKey = "auth-extra-groups";
+
+    /// <summary>The user an API token authenticates as: <c>verge:token:ID</c>.</summary>
+    public const string ApiUserPrefix = "verge:token:";
+
     public static string NameOf(string id) => NamePrefix + id;
+
+    /// <summary>
+    /// The Secret that stores an API token (its hash only): usable as <c>Authorization: Bearer ID.SECRET</c> and as
+    /// the password at the cloud MQTT endpoint, authenticating as user <c>verge:token:ID</c> in <paramref name="groups"/>.
+    /// It is not a join token.
+    /// </summary>
+    public static Secret CreateForApi(JoinToken token, DateTimeOffset? expires, string? description, IReadOnlyCollection<string> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (groups.Count == 0 || groups.Any(g => string.IsNullOrWhiteSpace(g) || g.Contains(',', StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("an API token needs at least one group, and group names cannot be empty or hold a comma", nameof(groups));
+        }
+
+        var secret = Create(token, expires, description);
+        secret.Data!.Remove(UsageKey);
+        secret.Data[ApiUsageKey] = "true"u8.ToArray();
+        secret.Data[GroupsKey] = Encoding.UTF8.GetBytes(string.Join(',', groups));
+        return secret;
+    }
+
+    /// <summary>Whether the stored token is an API token, and the groups it authenticates with.</summary>
+    public static bool IsForApi(Secret secret, out IReadOnlyList<string> groups)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        groups = [];
+        if (secret.Data is not { } data || !data.TryGetValue(ApiUsageKey, out var usage) || Encoding.UTF8.GetString(usage) != "true")
+        {
+            return false;
+        }
+
+        groups = data.TryGetValue(GroupsKey, out var g)
+            ? Encoding.UTF8.GetString(g).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+        return true;
+    }
 
     /// <summary>The Secret that stores <paramref name="token"/> (its hash only).</summary>
     public static Secret Create(JoinToken token, DateTimeOffset? expires, string? description)

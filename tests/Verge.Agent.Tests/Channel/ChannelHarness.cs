@@ -33,10 +33,11 @@ internal sealed class ChannelHarness : IAsyncDisposable
 
     public CertificateAuthority Ca => Host.Services.GetRequiredService<CertificateAuthority>();
 
-    public static async Task<ChannelHarness> StartAsync()
+    public static async Task<ChannelHarness> StartAsync(Action<ApiServerOptions>? configure = null)
     {
         var harness = new ChannelHarness();
         var options = new ApiServerOptions { DataDir = harness._dataDir, Listen = "127.0.0.1:" + FreePort() };
+        configure?.Invoke(options);
         harness._options = options;
         harness.Host = await ApiServerHost.CreateAsync(options);
         await harness.Host.StartAsync();

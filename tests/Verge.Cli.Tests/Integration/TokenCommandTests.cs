@@ -35,6 +35,29 @@ public sealed partial class TokenCommandTests(ServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task Create_WithUsageApi_PrintsABearerTokenTheApiAccepts_ButThatCannotJoin()
+    {
+        var result = await RunAsync("token", "create", "--usage", "api", "--groups", "system:masters");
+
+        Assert.Equal((0, ""), (result.ExitCode, result.Error));
+        var line = Assert.Single(result.OutLines);
+        Assert.Matches("^[a-z0-9]{6}[.][a-z0-9]{16}$", line);
+        using var ca = Ca();
+        Assert.Equal(HttpStatusCode.OK, await GetWithBearerAsync(line, ca));
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetWithBearerAsync(line[..7] + "0000000000000000", ca));
+        Assert.Equal(HttpStatusCode.Unauthorized, await JoinAsync(line, ca));
+    }
+
+    [Fact]
+    public async Task Create_WithGroupsButJoinUsage_FailsWithClearError()
+    {
+        var result = await RunAsync("token", "create", "--groups", "verge:cloud");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--groups applies only to --usage api", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_ShowsIdTtlExpiryAndDescription_NotTheSecret()
     {
         var token = JoinToken.Parse((await RunAsync("token", "create", "--ttl", "2h", "--description", "press shop")).Out.Trim());
@@ -106,6 +129,23 @@ public sealed partial class TokenCommandTests(ServerFixture server) : IClassFixt
         Assert.Equal("2d", TokenCommand.FormatTtl(now + TimeSpan.FromDays(2.5), now));
         Assert.Equal("<expired>", TokenCommand.FormatTtl(now - TimeSpan.FromSeconds(1), now));
         Assert.Equal("<forever>", TokenCommand.FormatTtl(null, now));
+    }
+
+    private async Task<HttpStatusCode> GetWithBearerAsync(string token, X509Certificate2 ca)
+    {
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return cert is X509Certificate2 c && chain.Build(c);
+        };
+        using var client = new HttpClient(handler);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        using var response = await client.GetAsync(new Uri(server.Host.Address, "/api/v1/namespaces"));
+        return response.StatusCode;
     }
 
     private async Task<HttpStatusCode> JoinAsync(string token, X509Certificate2 ca)

@@ -1,0 +1,24 @@
+namespace Verge.ApiServer.Cloud;
+
+/// <summary>Settings of the cloud-side MQTT endpoint (<c>verge server --mqtt-listen</c>).</summary>
+public sealed class CloudEndpointOptions
+{
+    /// <summary>How many recent upstream message ids are remembered to drop duplicates.</summary>
+    public int DuplicateWindow { get; set; } = 100_000;
+
+    /// <summary>The largest MQTT packet a cloud application may send.</summary>
+    public int MaxPacketBytes { get; set; } = 1024 * 1024;
+
+    public void Validate()
+    {
+        if (DuplicateWindow < 1)
+        {
+            throw new ArgumentException("the cloud endpoint's DuplicateWindow must be positive");
+        }
+
+        if (MaxPacketBytes < 1024)
+        {
+            throw new ArgumentException("the cloud endpoint's MaxPacketBytes must be at least 1024");
+        }
+    }
+}
