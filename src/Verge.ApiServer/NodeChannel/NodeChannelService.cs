@@ -19,6 +19,7 @@ internal sealed partial class NodeChannelService(
     DesiredStateHub hub,
     NodeStatusWriter writer,
     PodLogRelay logs,
+    ImageImportRelay images,
     ChannelMetrics metrics,
     NodeChannelOptions options,
     IHostApplicationLifetime lifetime,
@@ -118,6 +119,7 @@ internal sealed partial class NodeChannelService(
         await foreach (var message in session.Outbound.ReadAllAsync(ct))
         {
             await responses.WriteAsync(message, ct);
+            session.Sent(message);
         }
     }
 
@@ -133,6 +135,9 @@ internal sealed partial class NodeChannelService(
                     break;
                 case AgentMessage.BodyOneofCase.Log:
                     await logs.DeliverAsync(message.Log, ct);
+                    break;
+                case AgentMessage.BodyOneofCase.ImageImportResult:
+                    images.Deliver(message.ImageImportResult);
                     break;
                 case AgentMessage.BodyOneofCase.Heartbeat or AgentMessage.BodyOneofCase.Node
                     or AgentMessage.BodyOneofCase.PodStatuses or AgentMessage.BodyOneofCase.Events:
