@@ -51,6 +51,47 @@ public sealed class UpCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ImageImport_SendsTheArchiveToTheNode_WithOrWithoutNode_AndRefusesWhatIsNotAnArchive()
+    {
+        var archive = Path.Combine(_cli.WorkingDirectory, "hello.tar");
+        await OciArchive.WriteAsync(archive, "example.com/hello:v1");
+        var junk = _cli.WriteFile("junk.tar", "this is no tar archive\n");
+        using var output = new LineWaiter();
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = Cli.RunAsync(["up", "--listen", "127.0.0.1:0", "--node-name", "up-images"], _cli.Context(output, TextWriter.Null, started.SetResult), stop.Token);
+        CliResult named, all, bad, missing;
+        try
+        {
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
+
+            named = await _cli.RunAsync("image", "import", "hello.tar", "--node", "up-images");
+            all = await _cli.RunAsync("image", "import", archive);
+            bad = await _cli.RunAsync("image", "import", junk, "--node", "up-images");
+            missing = await _cli.RunAsync("image", "import", "hello.tar", "--node", "nowhere");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(0, await running.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal((0, "up-images: imported example.com/hello:v1\n", ""), (named.ExitCode, named.Out, named.Error));
+        Assert.Equal((0, "up-images: imported example.com/hello:v1\n", ""), (all.ExitCode, all.Out, all.Error));
+        Assert.Equal(1, bad.ExitCode);
+        Assert.StartsWith("Error from server (BadRequest): node \"up-images\" could not import the archive: ", bad.Error, StringComparison.Ordinal);
+        Assert.Equal((1, "Error from server (NotFound): nodes \"nowhere\" not found\n"), (missing.ExitCode, missing.Error));
+    }
+
+    [Fact]
+    public async Task ImageImport_OfAFileThatDoesNotExist_FailsWithOneLine()
+    {
+        var result = await _cli.RunAsync("image", "import", "nope.tar");
+
+        Assert.Equal((1, "error: the image archive \"nope.tar\" does not exist\n"), (result.ExitCode, result.Error));
+    }
+
+    [Fact]
     public async Task Logs_WithABadTail_OrWithoutAServer_FailsWithOneLine()
     {
         var tail = await _cli.RunAsync("logs", "p", "--tail", "-5");
