@@ -229,7 +229,7 @@ internal static class ServerCommand
             "  verge get nodes",
             "  verge apply -f examples/hello-process.yaml",
             "  verge get pods -o wide",
-            "  verge logs -f deployment-pod-name    (a pod name from 'verge get pods')",
+            "  verge logs -f POD                    (POD: the hello-process pod 'verge get pods' lists)",
             "  verge apply -f examples/edge-microservice.yaml",
             $"  kubectl --kubeconfig {kubeconfig} get nodes",
             "",
