@@ -15,6 +15,9 @@ public sealed class ApiServerOptions
     /// <summary>The largest request body accepted (Kubernetes' limit is 3 MiB).</summary>
     public long MaxRequestBodyBytes { get; set; } = 3 * 1024 * 1024;
 
+    /// <summary>The largest image archive <c>POST /verge/v1/nodes/{name}/images</c> accepts (streamed, never held whole).</summary>
+    public long MaxImageArchiveBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
     /// <summary>How long a watch without timeoutSeconds lasts before the client must re-watch.</summary>
     public TimeSpan MaxWatchDuration { get; set; } = TimeSpan.FromMinutes(30);
 
@@ -53,6 +56,11 @@ public sealed class ApiServerOptions
         if (MaxRequestBodyBytes < 1024)
         {
             throw new ArgumentException("MaxRequestBodyBytes must be at least 1024");
+        }
+
+        if (MaxImageArchiveBytes < 1024)
+        {
+            throw new ArgumentException("MaxImageArchiveBytes must be at least 1024");
         }
 
         if (WatcherBuffer < 1 || WatchCacheCapacity < 1)

@@ -49,6 +49,8 @@ internal static partial class Cli
         root.Subcommands.Add(GetCommand.Create(context));
         root.Subcommands.Add(DescribeCommand.Create(context));
         root.Subcommands.Add(DeleteCommand.Create(context));
+        root.Subcommands.Add(LogsCommand.Create(context));
+        root.Subcommands.Add(ImageCommand.Create(context));
         root.Subcommands.Add(VersionCommand.Create(context));
         root.Subcommands.Add(SimCommand.Create(context));
         root.Subcommands.Add(Verge.Agent.Hosting.AgentCommandLine.Create("agent", Verge.Agent.Hosting.AgentHost.RunAsync));

@@ -9,6 +9,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Identity;
+using Verge.Agent.Images;
 using Verge.Core.Core;
 using Verge.Core.Serialization;
 using Verge.NodeChannel.Protocol;
@@ -28,6 +29,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private const int MaxLogChunk = 32 * 1024;
     private const int MaxStatusesPerBatch = 256;
     private const int MaxEventsPerBatch = 100;
+    private const int ImageChunksBuffered = 8;
 
     private readonly NodeChannelClientOptions _options;
     private readonly NodeIdentity _identity;
@@ -66,6 +68,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         _logger = loggers.CreateLogger<NodeChannelClient>();
         _time = time;
     }
+
+    /// <summary>The image cache archives uploaded through the control plane go to; null refuses such uploads.</summary>
+    public IImageStore? Images { get; init; }
 
     /// <summary>Whether a session is up (Welcome received and not yet lost).</summary>
     public bool Connected => Volatile.Read(ref _connected) == 1;
@@ -242,6 +247,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
         var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, session.Token) };
         var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
+        var imports = new Dictionary<string, ChunkStream>(StringComparer.Ordinal);
         var snapshot = new List<DesiredChange>();
         var synced = false;
         try
@@ -302,6 +308,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                             await cancelled.CancelAsync();
                         }
 
+                        break;
+                    case ServerMessage.BodyOneofCase.ImageImport:
+                        await ReceiveImageChunkAsync(message.ImageImport, imports, outbound.Writer, tasks, session.Token);
                         break;
                 }
             }
@@ -473,6 +482,63 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         }
     }
 
+    /// <summary>
+    /// Hands an image chunk to its import, starting the import on a stream's first chunk. Waiting here while the
+    /// import is behind holds the channel's reads back, so the server's sending slows to the pace of the disk.
+    /// </summary>
+    private async Task ReceiveImageChunkAsync(
+        ImageImportChunk chunk, Dictionary<string, ChunkStream> imports, ChannelWriter<Outgoing> outbound, List<Task> tasks, CancellationToken ct)
+    {
+        if (!imports.TryGetValue(chunk.StreamId, out var archive))
+        {
+            archive = new ChunkStream(ImageChunksBuffered);
+            imports[chunk.StreamId] = archive;
+            tasks.Add(ImportImageAsync(chunk.StreamId, archive, outbound, ct));
+        }
+
+        if (!chunk.Data.IsEmpty)
+        {
+            await archive.PushAsync(chunk.Data.Memory, ct);
+        }
+
+        if (chunk.End)
+        {
+            archive.Complete();
+            imports.Remove(chunk.StreamId);
+        }
+    }
+
+    private async Task ImportImageAsync(string streamId, ChunkStream archive, ChannelWriter<Outgoing> outbound, CancellationToken ct)
+    {
+        var result = new ImageImportResult { StreamId = streamId };
+        await using (archive)
+        {
+            try
+            {
+                if (Images is null)
+                {
+                    result.Error = "this agent has no image store";
+                }
+                else
+                {
+                    var imported = await Images.ImportArchiveAsync(archive, ct);
+                    result.References.AddRange(imported.Select(i => i.Reference));
+                }
+            }
+            catch (ImagePullException e)
+            {
+                result.Error = e.Message;
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            {
+                result.Error = "importing the archive failed: " + e.Message;
+            }
+        }
+
+        LogImageImport(_logger, result.References.Count, result.Error);
+        await outbound.WriteAsync(new Outgoing(new AgentMessage { ImageImportResult = result }), ct);
+    }
+
     private static ObjectKey ToProtocol(DesiredKey key) => new() { Kind = ToProtocol(key.Kind), Namespace = key.Namespace, Name = key.Name };
 
     private static ObjectKind ToProtocol(DesiredKind kind) => kind switch
@@ -516,6 +582,12 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Node channel session with {Server} ended: {Reason}")]
     private static partial void LogSessionEnded(ILogger logger, Uri server, string reason);
+
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Information, Message = "Image archive from the control plane: {Count} images imported{Error}")]
+    private static partial void LogImageImportCore(ILogger logger, int count, string error);
+
+    private static void LogImageImport(ILogger logger, int count, string error) =>
+        LogImageImportCore(logger, count, error.Length > 0 ? "; refused: " + error : "");
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Node channel refused by {Server}: {Reason}")]
     private static partial void LogRefused(ILogger logger, Uri server, string reason);

@@ -120,7 +120,10 @@ public static partial class AgentHost
                 Report,
                 runtime.LogSource,
                 loggers,
-                time);
+                time)
+            {
+                Images = images,
+            };
             publisher.Target = channel;
 
             await runtime.StartAsync(ct);

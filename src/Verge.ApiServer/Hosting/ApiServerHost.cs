@@ -132,6 +132,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         builder.Services.AddSingleton<NodeAuthorizer>();
         builder.Services.AddSingleton<BootstrapTokenStore>();
         builder.Services.AddSingleton<JoinEndpoint>();
+        builder.Services.AddSingleton<ImageImportEndpoint>();
         builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
         builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
         builder.Services.AddSingleton(channelMetrics);
@@ -316,6 +317,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 return;
             case ["metrics"] when get:
                 await WriteMetricsAsync(context, services);
+                return;
+            case ["verge", "v1", "nodes", var node, "images"]:
+                await services.GetRequiredService<ImageImportEndpoint>().HandleAsync(context, node);
                 return;
             case ["openapi", ..] when get:
                 await services.GetRequiredService<OpenApiRoutes>().HandleAsync(context, segments);

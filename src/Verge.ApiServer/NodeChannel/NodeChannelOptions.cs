@@ -30,8 +30,19 @@ public sealed class NodeChannelOptions
     /// <summary>How long a log request waits for the agent's first chunk before the response headers go out.</summary>
     public TimeSpan LogFirstChunkWait { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The size of the chunks an uploaded image archive travels to an agent in.</summary>
+    public int ImageChunkBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Image chunks queued for one agent at most; the upload waits for the wire beyond that.</summary>
+    public int ImageChunkWindow { get; set; } = 8;
+
     public void Validate()
     {
+        if (ImageChunkBytes is < 1024 or > 8 * 1024 * 1024 || ImageChunkWindow < 1 || ImageChunkWindow > SessionQueueLimit / 2)
+        {
+            throw new ArgumentException("image chunks must be 1 KiB to 8 MiB, with a window of 1 to half the session queue");
+        }
+
         if (HeartbeatInterval <= TimeSpan.Zero || LeaseDuration < HeartbeatInterval)
         {
             throw new ArgumentException("the node heartbeat interval must be positive and no longer than the lease duration");

@@ -21,6 +21,7 @@ internal sealed partial class NodeChannelService(
     PodLogRelay logs,
     Cloud.UplinkReceiver uplinks,
     Cloud.DeviceReportWriter devices,
+    ImageImportRelay images,
     ChannelMetrics metrics,
     NodeChannelOptions options,
     IHostApplicationLifetime lifetime,
@@ -120,6 +121,7 @@ internal sealed partial class NodeChannelService(
         await foreach (var message in session.Outbound.ReadAllAsync(ct))
         {
             await responses.WriteAsync(message, ct);
+            session.Sent(message);
         }
     }
 
@@ -140,6 +142,9 @@ internal sealed partial class NodeChannelService(
                     // Publishing is an in-memory hand-off to the MQTT server: acknowledged here, in order, without
                     // waiting behind store writes.
                     session.Send(new ServerMessage { UplinkAck = await uplinks.ReceiveAsync(session.NodeName, message.Uplink, ct) });
+                    break;
+                case AgentMessage.BodyOneofCase.ImageImportResult:
+                    images.Deliver(message.ImageImportResult);
                     break;
                 case AgentMessage.BodyOneofCase.Heartbeat or AgentMessage.BodyOneofCase.Node
                     or AgentMessage.BodyOneofCase.PodStatuses or AgentMessage.BodyOneofCase.Events

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Verge.ApiServer.NodeChannel;
 
-/// <summary>Registers the node channel: the gRPC service, the hub, the status writer, the log relay and the byte counters.</summary>
+/// <summary>Registers the node channel: the gRPC service, the hub, the status writer, the log and image relays and the byte counters.</summary>
 public static class NodeChannelServiceCollectionExtensions
 {
     public static IServiceCollection AddNodeChannel(this IServiceCollection services, NodeChannelOptions? options = null)
@@ -25,6 +25,7 @@ public static class NodeChannelServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DesiredStateHub>());
         services.AddSingleton<NodeStatusWriter>();
         services.AddSingleton<PodLogRelay>();
+        services.AddSingleton<ImageImportRelay>();
         services.TryAddSingleton<ChannelMetrics>();
         return services;
     }

@@ -16,6 +16,7 @@ internal sealed class NodeSession : IDisposable
     private readonly Channel<ServerMessage> _out;
     private readonly CancellationTokenSource _closed = new();
     private readonly NodeChannelOptions _options;
+    private readonly SemaphoreSlim _bulkWindow;
 
     public NodeSession(string nodeName, NodeChannelOptions options)
     {
@@ -26,6 +27,7 @@ internal sealed class NodeSession : IDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _bulkWindow = new SemaphoreSlim(options.ImageChunkWindow, options.ImageChunkWindow);
     }
 
     public long Id { get; } = Interlocked.Increment(ref _nextId);
@@ -66,6 +68,33 @@ internal sealed class NodeSession : IDisposable
         if (!_out.Writer.TryWrite(message))
         {
             Close("the agent fell too far behind");
+        }
+    }
+
+    /// <summary>
+    /// Queues a bulk message (an image chunk) once fewer than <see cref="NodeChannelOptions.ImageChunkWindow"/> bulk
+    /// messages wait for the wire: a large upload moves at the pace of the link, holds only a few chunks in memory,
+    /// and never fills the queue that sync batches and log requests share. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="ct"/> is cancelled or the session ends.
+    /// </summary>
+    public async Task SendBulkAsync(ServerMessage message, CancellationToken ct)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(ct, Closed);
+        await _bulkWindow.WaitAsync(both.Token);
+        if (!_out.Writer.TryWrite(message))
+        {
+            _bulkWindow.Release();
+            Close("the agent fell too far behind");
+            throw new OperationCanceledException("the node session closed");
+        }
+    }
+
+    /// <summary>Called by the send loop once a message is on the wire: frees a bulk slot when it was a bulk one.</summary>
+    public void Sent(ServerMessage message)
+    {
+        if (message.BodyCase == ServerMessage.BodyOneofCase.ImageImport)
+        {
+            _bulkWindow.Release();
         }
     }
 
@@ -135,5 +164,6 @@ internal sealed class NodeSession : IDisposable
     {
         _out.Writer.TryComplete();
         _closed.Dispose();
+        _bulkWindow.Dispose();
     }
 }

@@ -152,6 +152,77 @@ internal sealed class KubeClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// POSTs <paramref name="body"/> as it is read (an upload of any size, with no overall timeout: it takes as long
+    /// as the link needs) and returns the JSON answer, throwing on any non-2xx answer.
+    /// </summary>
+    public async Task<ApiResponse> UploadAsync(string path, Stream body, string contentType, CancellationToken ct)
+    {
+        using var request = NewRequest(HttpMethod.Post, path, null, null, "application/json");
+        request.Content = new StreamContent(body, 256 * 1024);
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        if (body.CanSeek)
+        {
+            request.Content.Headers.ContentLength = body.Length - body.Position;
+        }
+
+        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, ct, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        var code = (int)response.StatusCode;
+        if (code is < 200 or > 299)
+        {
+            throw ApiStatusException.FromResponse(code, text);
+        }
+
+        try
+        {
+            return new ApiResponse(code, text.Length == 0 ? null : JsonNode.Parse(text));
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"error: the server returned invalid JSON for {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// GETs a plain-text stream (a pod's log) and copies it to <paramref name="output"/> as it arrives, flushing each
+    /// piece, until the server ends it or <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async Task CopyTextAsync(string path, TextWriter output, CancellationToken ct)
+    {
+        using var request = NewRequest(HttpMethod.Get, path, null, null, "text/plain, application/json");
+        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseHeadersRead, ct, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw ApiStatusException.FromResponse((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var decoder = Encoding.UTF8.GetDecoder();
+        var bytes = new byte[16 * 1024];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await stream.ReadAsync(bytes, ct);
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException && !ct.IsCancellationRequested)
+            {
+                throw new CliException($"error: the stream from {ServerHostPort} ended unexpectedly: {e.Message}", e);
+            }
+
+            var count = decoder.GetChars(bytes, 0, read, chars, 0, flush: read == 0);
+            await output.WriteAsync(chars.AsMemory(0, count), ct);
+            await output.FlushAsync(ct);
+            if (read == 0)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Streams the JSON lines of a watch until the server ends it or <paramref name="ct"/> is cancelled.</summary>
     public async IAsyncEnumerable<JsonObject> WatchAsync(string path, string accept, [EnumeratorCancellation] CancellationToken ct)
     {

@@ -77,29 +77,42 @@ internal static class TokenCommand
                     "warning: the kubeconfig names no CA certificate, so the token carries no CA hash: agents must be given --ca-cert-hash");
             }
 
-            for (var attempt = 0; ; attempt++)
-            {
-                var token = JoinToken.Generate(pin);
-                var expires = lifetime is { } l ? context.Time.GetUtcNow() + l : (DateTimeOffset?)null;
-                var secret = forApi
-                    ? BootstrapTokenSecret.CreateForApi(token, expires, parse.GetValue(description), tokenGroups)
-                    : BootstrapTokenSecret.Create(token, expires, parse.GetValue(description));
-                var json = JsonSerializer.Serialize(secret, VergeJsonContext.Default.Secret);
-                try
-                {
-                    await session.Client.SendAsync(HttpMethod.Post, SecretsPath, json, "application/json", "application/json", ct);
-                }
-                catch (ApiStatusException e) when (e.Code == 409 && attempt < 3)
-                {
-                    // Another token has this ID: draw again.
-                    continue;
-                }
-
-                await context.Out.WriteLineAsync(token.ToString());
-                return 0;
-            }
+            var token = await CreateTokenAsync(
+                session.Client, pin, lifetime, parse.GetValue(description), context.Time, ct, forApi ? tokenGroups : null);
+            await context.Out.WriteLineAsync(token.ToString());
+            return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Creates and stores a join token (carrying <paramref name="pin"/>) through the API; with
+    /// <paramref name="apiGroups"/>, an API token for those groups instead.
+    /// </summary>
+    internal static async Task<JoinToken> CreateTokenAsync(
+        KubeClient client, string? pin, TimeSpan? lifetime, string? description, TimeProvider time, CancellationToken ct,
+        IReadOnlyList<string>? apiGroups = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = JoinToken.Generate(pin);
+            var expires = lifetime is { } l ? time.GetUtcNow() + l : (DateTimeOffset?)null;
+            var secret = apiGroups is null
+                ? BootstrapTokenSecret.Create(token, expires, description)
+                : BootstrapTokenSecret.CreateForApi(token, expires, description, apiGroups);
+            var json = JsonSerializer.Serialize(secret, VergeJsonContext.Default.Secret);
+            try
+            {
+                await client.SendAsync(HttpMethod.Post, SecretsPath, json, "application/json", "application/json", ct);
+            }
+            catch (ApiStatusException e) when (e.Code == 409 && attempt < 3)
+            {
+                // Another token has this ID: draw again.
+                continue;
+            }
+
+            return token;
+        }
     }
 
     private static Command ListVerb(CliContext context)
@@ -230,7 +243,7 @@ internal static class TokenCommand
         return word;
     }
 
-    private static string? Pin(ClusterConnection connection)
+    internal static string? Pin(ClusterConnection connection)
     {
         if (connection.CertificateAuthorityPem is not { Length: > 0 } pem)
         {

@@ -77,7 +77,8 @@ internal sealed class ChannelHarness : IAsyncDisposable
         IDesiredState state,
         ILogSource? logs = null,
         Func<Node>? report = null,
-        IReadOnlyList<Uri>? servers = null) =>
+        IReadOnlyList<Uri>? servers = null,
+        Verge.Agent.Images.IImageStore? images = null) =>
         new(
             new NodeChannelClientOptions
             {
@@ -92,7 +93,10 @@ internal sealed class ChannelHarness : IAsyncDisposable
             report ?? (() => NodeReport(identity.NodeName)),
             logs ?? new FakeLogSource(),
             NullLoggerFactory.Instance,
-            TimeProvider.System);
+            TimeProvider.System)
+        {
+            Images = images,
+        };
 
     public static Node NodeReport(string name, string role = "edge") => new()
     {

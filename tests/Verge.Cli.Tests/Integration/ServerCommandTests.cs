@@ -45,8 +45,8 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Equal(0, await running);
         Assert.Equal("deployment.apps/edge-microservice created\n", apply.Out);
         Assert.StartsWith("edge-microservice ", get.OutLines[1], StringComparison.Ordinal);
-        Assert.Contains("verge get namespaces", output.Text, StringComparison.Ordinal);
-        Assert.Contains("verge apply -f examples/edge-microservice.yaml", output.Text, StringComparison.Ordinal);
+        Assert.Contains("is Ready", output.Text, StringComparison.Ordinal);
+        Assert.Contains("verge apply -f examples/hello-process.yaml", output.Text, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_cli.WorkingDirectory, ".verge", "admin.kubeconfig")));
     }
 
