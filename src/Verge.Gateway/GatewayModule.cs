@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -244,8 +245,23 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             }
 
             // The specification lets the server assign an id to a client that sends none (mosquitto_pub does).
+            // MQTTnet applies AssignedClientIdentifier only to MQTT 5.0 clients and refuses 3.1.1 clients without an
+            // id, so for those the id is written into the CONNECT packet itself (UnsafeAccessor: no reflection, AOT
+            // safe; if a later MQTTnet renames the field the client is refused as before).
             clientId = "auto-" + Guid.NewGuid().ToString("N");
             e.AssignedClientIdentifier = clientId;
+            if (e.ProtocolVersion != MqttProtocolVersion.V500)
+            {
+                try
+                {
+                    ConnectPacket(e).ClientId = clientId;
+                }
+                catch (MissingFieldException)
+                {
+                    e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+                    return Task.CompletedTask;
+                }
+            }
         }
 
         var directory = _directory;
@@ -277,6 +293,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
         return Task.CompletedTask;
     }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_connectPacket")]
+    private static extern ref MQTTnet.Packets.MqttConnectPacket ConnectPacket(ValidatingConnectionEventArgs e);
 
     /// <summary>Who a connected client is: a device (by name), a local user, or nobody known.</summary>
     private (string? Device, bool Local) Identify(string clientId, string? userName)
@@ -351,8 +370,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             return;
         }
 
-        var reported = topic.Length == 21 + device.Length && topic.EndsWith("/twin/reported", StringComparison.Ordinal) && IsJsonObject(payload);
-        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? payload : null));
+        var reported = topic.Length == 22 + device.Length && topic.EndsWith("/twin/reported", StringComparison.Ordinal) && IsJsonObject(payload);
+        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload) : null));
     }
 
     private static bool IsJsonObject(byte[] payload)

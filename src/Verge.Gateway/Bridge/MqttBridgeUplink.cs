@@ -64,7 +64,7 @@ internal sealed partial class MqttBridgeUplink : IUplink, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private long _failedAtTicks = long.MinValue;
+    private long _failedAtTicks;
 
     public MqttBridgeUplink(MqttBridgeOptions options, TimeProvider? time = null, ILogger? logger = null)
     {

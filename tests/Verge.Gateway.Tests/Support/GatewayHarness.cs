@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
+using MQTTnet.Formatter;
+
+namespace Verge.Gateway.Tests.Support;
+
+/// <summary>A started gateway on free ports with fake state, uplink, reporter and command source; cleaned up on dispose.</summary>
+internal sealed class GatewayHarness : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<string> _subscribed = new();
+    private readonly string _directory = Directory.CreateTempSubdirectory("verge-gw-").FullName;
+
+    private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state)
+    {
+        State = state;
+        MqttPort = Tools.FreePort();
+        IngestPort = Tools.FreePort();
+        var options = new GatewayOptions
+        {
+            GatewayId = "gw1",
+            MqttListen = $"127.0.0.1:{MqttPort}",
+            IngestListen = $"127.0.0.1:{IngestPort}",
+            QueueDirectory = Path.Combine(_directory, "queue"),
+            LocalUsers = [new LocalUser("app", "app-secret")],
+            UpstreamRetryDelay = TimeSpan.FromMilliseconds(50),
+        };
+        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, Commands, loggers: NullLoggerFactory.Instance);
+    }
+
+    public FakeGatewayState State { get; }
+
+    public FakeUplink Uplink { get; } = new();
+
+    public FakeReporter Reporter { get; } = new();
+
+    public FakeCommandSource Commands { get; } = new();
+
+    public GatewayModule Module { get; }
+
+    public int MqttPort { get; }
+
+    public int IngestPort { get; }
+
+    public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null)
+    {
+        var harness = new GatewayHarness(configure, uplinks, state);
+        await harness.Module.StartAsync(CancellationToken.None);
+        harness.Module.Server!.ClientSubscribedTopicAsync += e =>
+        {
+            harness._subscribed.Enqueue(e.TopicFilter.Topic);
+            return Task.CompletedTask;
+        };
+        return harness;
+    }
+
+    /// <summary>Waits until some client has subscribed to the filter (so a publish after it is not lost).</summary>
+    public Task WaitSubscribed(string filter) => Tools.Eventually(() => _subscribed.Contains(filter), $"a subscription to {filter}");
+
+    public async Task<IMqttClient> ConnectAsync(string user, string password, MqttProtocolVersion version = MqttProtocolVersion.V500)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", MqttPort)
+            .WithClientId(user + "-" + Guid.NewGuid().ToString("N")[..8])
+            .WithCredentials(user, password)
+            .WithProtocolVersion(version)
+            .Build();
+        await client.ConnectAsync(options);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Module.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
