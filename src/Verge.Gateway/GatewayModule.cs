@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -37,6 +38,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
+    private readonly IMeterFactory? _meters;
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
@@ -60,7 +62,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         IDeviceReporter? reporter = null,
         IDeviceCommandSource? commands = null,
         TimeProvider? time = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null,
+        IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(state);
@@ -73,6 +76,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Verge.Gateway");
+        _meters = meters;
     }
 
     public GatewayCounters Counters { get; } = new();
@@ -99,7 +103,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             GatewayId = _options.GatewayId,
             MaxBytes = _options.QueueMaxBytes,
             MaxMessageBytes = Math.Max(_options.MaxMessageBytes, 64 * 1024),
-        }, _time, _loggers.CreateLogger("Verge.Gateway.Upstream"));
+        }, _time, _loggers.CreateLogger("Verge.Gateway.Upstream"), _meters);
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
 
         _drain = new UpstreamDrain(_queue, _uplinks, _options, Counters, _time, _logger);

@@ -11,6 +11,9 @@ internal sealed class GatewayHarness : IAsyncDisposable
     private readonly ConcurrentQueue<string> _subscribed = new();
     private readonly string _directory = Directory.CreateTempSubdirectory("verge-gw-").FullName;
 
+    // Scoped meters: tests that listen on the process-wide "Verge.Gateway" meters see only their own queues.
+    private readonly TestMeterFactory _meters = new();
+
     private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state)
     {
         State = state;
@@ -25,7 +28,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             LocalUsers = [new LocalUser("app", "app-secret")],
             UpstreamRetryDelay = TimeSpan.FromMilliseconds(50),
         };
-        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, Commands, loggers: NullLoggerFactory.Instance);
+        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, Commands, loggers: NullLoggerFactory.Instance, meters: _meters);
     }
 
     public FakeGatewayState State { get; }
@@ -73,6 +76,32 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Module.DisposeAsync();
+        _meters.Dispose();
         Directory.Delete(_directory, recursive: true);
+    }
+}
+
+internal sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+    {
+        options.Scope = this;
+        var meter = new System.Diagnostics.Metrics.Meter(options);
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        lock (_meters)
+        {
+            _meters.ForEach(m => m.Dispose());
+        }
     }
 }

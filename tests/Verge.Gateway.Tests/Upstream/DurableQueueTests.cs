@@ -331,7 +331,8 @@ public sealed class DurableQueueTests : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Verge.Gateway")
+            // Scope null: this test's queue, not the scoped meters of gateways other tests run meanwhile.
+            if (instrument.Meter.Name == "Verge.Gateway" && instrument.Meter.Scope is null)
             {
                 l.EnableMeasurementEvents(instrument);
             }
