@@ -97,6 +97,20 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             throw new InvalidOperationException("the gateway is already started");
         }
 
+        try
+        {
+            await StartCoreAsync(ct);
+        }
+        catch
+        {
+            // A listener that cannot bind (or a queue that cannot open) leaves nothing running behind.
+            await StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken ct)
+    {
         _queue = DurableQueue.Open(new DurableQueueOptions
         {
             Directory = _options.QueueDirectory,
@@ -158,7 +172,11 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         if (_server is not null)
         {
-            await _server.StopAsync(new MqttServerStopOptions());
+            if (_server.IsStarted)
+            {
+                await _server.StopAsync(new MqttServerStopOptions());
+            }
+
             _server.Dispose();
         }
 

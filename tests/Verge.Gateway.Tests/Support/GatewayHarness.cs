@@ -47,8 +47,22 @@ internal sealed class GatewayHarness : IAsyncDisposable
 
     public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null)
     {
+        // Free ports are picked, released and bound again: another test may take one in between, so try anew.
         var harness = new GatewayHarness(configure, uplinks, state);
-        await harness.Module.StartAsync(CancellationToken.None);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await harness.Module.StartAsync(CancellationToken.None);
+                break;
+            }
+            catch (Exception e) when (attempt < 5 && e is System.Net.Sockets.SocketException or System.Net.HttpListenerException)
+            {
+                await harness.DisposeAsync();
+                harness = new GatewayHarness(configure, uplinks, state);
+            }
+        }
+
         harness.Module.Server!.ClientSubscribedTopicAsync += e =>
         {
             harness._subscribed.Enqueue(e.TopicFilter.Topic);
