@@ -547,7 +547,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private void OnCommand(DeviceCommand command)
     {
-        if (TopicAcl.DeviceOf(command.Topic) != command.Device || !command.Topic.StartsWith($"devices/{command.Device}/commands/", StringComparison.Ordinal))
+        if (TopicAcl.DeviceOf(command.Topic) != command.Device || !command.Topic.StartsWith($"devices/{command.Device}/commands/", StringComparison.Ordinal) ||
+            _directory.FindDevice(command.Device) is null)
         {
             Log.CommandRefused(_logger, command.Device, command.Topic);
             return;
@@ -591,7 +592,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         [LoggerMessage(EventId = 5207, Level = LogLevel.Warning, Message = "Publishing device twins failed")]
         public static partial void TwinFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 5208, Level = LogLevel.Warning, Message = "Command for device {Device} refused: topic {Topic} is not under devices/{Device}/commands/")]
+        [LoggerMessage(EventId = 5208, Level = LogLevel.Warning, Message = "Command for device {Device} refused: the device is not served here or topic {Topic} is not under its commands/")]
         public static partial void CommandRefused(ILogger logger, string device, string topic);
 
         [LoggerMessage(EventId = 5209, Level = LogLevel.Warning, Message = "Delivering a command to device {Device} failed")]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
@@ -29,6 +30,9 @@ internal sealed record MqttBridgeOptions
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Commands for devices are taken from this filter on the external broker; null takes none.</summary>
+    public string? CommandFilter { get; init; } = "devices/+/commands/#";
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Host))
@@ -54,8 +58,12 @@ internal sealed record MqttBridgeOptions
 /// MQTT 5 user property <c>verge-message-id</c>, so receivers drop duplicates without parsing payloads. Messages of a
 /// batch are published one after another, each awaited until the broker's PUBACK, which keeps them in order (and
 /// keeps one message in flight, well under mosquitto's default receive maximum of 20).
+/// <para>
+/// It is also a downlink: once connected it subscribes to <see cref="MqttBridgeOptions.CommandFilter"/> and raises
+/// every message there as a <see cref="DeviceCommand"/> (the gateway delivers those for devices it serves).
+/// </para>
 /// </summary>
-internal sealed partial class MqttBridgeUplink : IUplink, IAsyncDisposable
+internal sealed partial class MqttBridgeUplink : IUplink, IDeviceCommandSource, IAsyncDisposable
 {
     public const string MessageIdProperty = "verge-message-id";
 
@@ -74,12 +82,29 @@ internal sealed partial class MqttBridgeUplink : IUplink, IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _client = new MqttClientFactory().CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
     }
+
+    public event Action<DeviceCommand>? CommandReceived;
 
     public string Name => $"mqtt://{_options.Host}:{_options.Port}";
 
     public bool Available =>
         _client.IsConnected || _time.GetUtcNow().UtcTicks - Interlocked.Read(ref _failedAtTicks) >= _options.RetryDelay.Ticks;
+
+    /// <summary>Connects now (and subscribes to commands) instead of at the first upstream batch.</summary>
+    public async Task ConnectAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await EnsureConnectedAsync(ct);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 
     public async Task SendAsync(IReadOnlyList<UplinkMessage> batch, CancellationToken ct)
     {
@@ -159,7 +184,23 @@ internal sealed partial class MqttBridgeUplink : IUplink, IAsyncDisposable
             throw new InvalidOperationException($"{Name} refused the bridge connection: {result.ResultCode} {result.ReasonString}");
         }
 
+        if (_options.CommandFilter is { } filter)
+        {
+            await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct);
+        }
+
         Log.Connected(_logger, Name);
+    }
+
+    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var topic = e.ApplicationMessage.Topic;
+        if (Auth.TopicAcl.DeviceOf(topic) is { } device)
+        {
+            CommandReceived?.Invoke(new DeviceCommand("", device, topic, e.ApplicationMessage.Payload.ToArray()));
+        }
+
+        return Task.CompletedTask;
     }
 
     private static partial class Log

@@ -75,4 +75,38 @@ public sealed class MqttBridgeUplinkTests
         Assert.Equal("{\"deviceId\":\"d1\",\"temp\":12.5}", message.Payload);
         Assert.Equal("gw1:1", message.Id);
     }
+
+    [Fact]
+    public async Task SequenceDiagram_DeviceDataProcessedLocallyReachesTheCloud_AndTheCloudsCommandReachesTheDevice()
+    {
+        // The seed's sequence: a device sends data to the gateway; the gateway processes it with a rule; the result
+        // goes to the cloud (mosquitto here, through the bridge); a cloud application answers with a command, which
+        // the gateway delivers to the device. mosquitto_pub and mosquitto_sub play the device and the cloud app.
+        await using var cloud = await Mosquitto.StartAsync();
+        await using var bridge = new MqttBridgeUplink(new MqttBridgeOptions { Host = "127.0.0.1", Port = cloud.Port, ClientId = "gw1-bridge" });
+        var state = new FakeGatewayState().AddDevice("d1", "pw1").SetRule(
+            "temp-avg",
+            "SELECT topic(2) AS deviceId, avg(temp) AS avgTemp, max(temp) AS maxTemp, count(*) AS n FROM 'devices/+/telemetry' WHERE temp > -40 GROUP BY topic(2), TUMBLING(1s)",
+            new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/temp-avg" } });
+        await using var gw = await GatewayHarness.StartAsync(state, uplinks: [bridge], commands: bridge);
+        await bridge.ConnectAsync(CancellationToken.None);
+        using var cloudApp = Tools.Start("mosquitto_sub", "mosquitto-clients", "-h", "127.0.0.1", "-p", cloud.Port.ToString(), "-t", "sites/s1/temp-avg", "-C", "1", "-W", "20", "-q", "1", "-V", "5", "-F", "%p|%P");
+        using var device = Tools.Sub(gw.MqttPort, "d1", "pw1", "devices/d1/commands/#", 1, "-q", "1", "-v");
+        await gw.WaitSubscribed("devices/d1/commands/#");
+        await cloud.WaitSubscribed("sites/s1/temp-avg");
+
+        var sent = await Tools.Pub(gw.MqttPort, "d1", "pw1", "devices/d1/telemetry", "{\"temp\":21.5}", "-q", "1");
+        Assert.True(sent.Exit == 0, sent.Err);
+        var atCloud = await cloudApp.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(atCloud.Exit == 0, atCloud.Err);
+        var parts = atCloud.Out.Trim().Split('|');
+        Assert.Equal("{\"deviceId\":\"d1\",\"avgTemp\":21.5,\"maxTemp\":21.5,\"n\":1}", parts[0]);
+        Assert.Contains("verge-message-id:gw1:1", parts[1], StringComparison.Ordinal);
+
+        var ack = await Tools.Run("mosquitto_pub", "mosquitto-clients", "-h", "127.0.0.1", "-p", cloud.Port.ToString(), "-t", "devices/d1/commands/setpoint", "-m", "{\"target\":20}", "-q", "1");
+        Assert.True(ack.Exit == 0, ack.Err);
+        var atDevice = await device.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, atDevice.Exit);
+        Assert.Equal("devices/d1/commands/setpoint {\"target\":20}", atDevice.Out.Trim());
+    }
 }

@@ -14,7 +14,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
     // Scoped meters: tests that listen on the process-wide "Verge.Gateway" meters see only their own queues.
     private readonly TestMeterFactory _meters = new();
 
-    private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state)
+    private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state, IDeviceCommandSource? commands)
     {
         State = state;
         MqttPort = Tools.FreePort();
@@ -28,7 +28,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             LocalUsers = [new LocalUser("app", "app-secret")],
             UpstreamRetryDelay = TimeSpan.FromMilliseconds(50),
         };
-        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, Commands, loggers: NullLoggerFactory.Instance, meters: _meters);
+        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, commands ?? Commands, loggers: NullLoggerFactory.Instance, meters: _meters);
     }
 
     public FakeGatewayState State { get; }
@@ -45,10 +45,10 @@ internal sealed class GatewayHarness : IAsyncDisposable
 
     public int IngestPort { get; }
 
-    public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null)
+    public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null, IDeviceCommandSource? commands = null)
     {
         // Free ports are picked, released and bound again: another test may take one in between, so try anew.
-        var harness = new GatewayHarness(configure, uplinks, state);
+        var harness = new GatewayHarness(configure, uplinks, state, commands);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -59,7 +59,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             catch (Exception e) when (attempt < 5 && e is System.Net.Sockets.SocketException or System.Net.HttpListenerException)
             {
                 await harness.DisposeAsync();
-                harness = new GatewayHarness(configure, uplinks, state);
+                harness = new GatewayHarness(configure, uplinks, state, commands);
             }
         }
 
