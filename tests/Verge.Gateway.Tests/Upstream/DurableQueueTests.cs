@@ -328,10 +328,12 @@ public sealed class DurableQueueTests : IDisposable
     public async Task Metrics_AreExportedOnTheVergeGatewayMeter()
     {
         var seen = new Dictionary<string, double>();
+        using var meters = new Support.TestMeterFactory();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Verge.Gateway")
+            // Only this test's meter: other tests open queues (and gateways) on "Verge.Gateway" meanwhile.
+            if (instrument.Meter.Name == "Verge.Gateway" && instrument.Meter.Scope == meters)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -344,7 +346,7 @@ public sealed class DurableQueueTests : IDisposable
         listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => seen[instrument.Name] = value);
         listener.Start();
 
-        await using var queue = Open(o => o with { MaxBytes = 40_000, MaxMessageBytes = 1000, Overflow = OverflowPolicy.RefuseNew });
+        await using var queue = DurableQueue.Open(new DurableQueueOptions { Directory = _directory, GatewayId = "gw1", SegmentBytes = 4096, MaxBytes = 40_000, MaxMessageBytes = 1000, Overflow = OverflowPolicy.RefuseNew }, _time, meters: meters);
         await EnqueueAll(queue, Enumerable.Range(0, 40).Select(_ => new string('x', 970)));
         await queue.EnqueueAsync("up/t", Bytes(new string('x', 970)));
         await queue.AckAsync(10);

@@ -1,0 +1,601 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using Verge.Gateway.Auth;
+using Verge.Gateway.Broker;
+using Verge.Gateway.Ingest;
+using Verge.Gateway.Pipeline;
+using Verge.Gateway.Upstream;
+
+namespace Verge.Gateway;
+
+/// <summary>
+/// The edge gateway: an MQTT broker (MQTTnet) for devices and local workloads, the HTTP ingest endpoint, the data rule
+/// pipeline, the durable upstream queue and its drain loop, and the device twins and commands. Authentication, topic
+/// ACLs, per-client limits and the rules plug into MQTTnet's interception events; the broker itself stays stock.
+/// </summary>
+internal sealed partial class GatewayModule : IAsyncDisposable
+{
+    /// <summary>The sender id of messages the gateway publishes itself (rule outputs, twins, commands, HTTP ingest).</summary>
+    public const string InternalClientId = "$verge-gateway";
+
+    private readonly GatewayOptions _options;
+    private readonly IGatewayState _state;
+    private readonly IReadOnlyList<IUplink> _uplinks;
+    private readonly IDeviceReporter? _reporter;
+    private readonly IDeviceCommandSource? _commands;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly IMeterFactory? _meters;
+    private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _twinLock = new(1, 1);
+    private readonly HttpClient _httpClient = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private X509Certificate2Collection? _clientCa;
+    private volatile DeviceDirectory _directory = DeviceDirectory.Empty;
+    private MqttServer? _server;
+    private DurableQueue? _queue;
+    private RulePipeline? _pipeline;
+    private UpstreamDrain? _drain;
+    private HttpIngest? _ingest;
+    private X509Certificate2? _serverCertificate;
+    private CancellationTokenSource _stop = new();
+    private int _started;
+
+    public GatewayModule(
+        GatewayOptions options,
+        IGatewayState state,
+        IReadOnlyList<IUplink>? uplinks = null,
+        IDeviceReporter? reporter = null,
+        IDeviceCommandSource? commands = null,
+        TimeProvider? time = null,
+        ILoggerFactory? loggers = null,
+        IMeterFactory? meters = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(state);
+        options.Validate();
+        _options = options;
+        _state = state;
+        _uplinks = uplinks ?? [];
+        _reporter = reporter;
+        _commands = commands;
+        _time = time ?? TimeProvider.System;
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger("Verge.Gateway");
+        _meters = meters;
+    }
+
+    public GatewayCounters Counters { get; } = new();
+
+    /// <summary>The upstream queue (depth, bytes, oldest age and drops are its metrics); null before start.</summary>
+    public DurableQueue? Queue => _queue;
+
+    /// <summary>The rules running now; null before start.</summary>
+    public Core.Rules.RuleEngine? Rules => _pipeline?.Engine;
+
+    internal MqttServer? Server => _server;
+
+    /// <summary>Opens the queue, starts the broker, the pipeline, the drain loop and HTTP ingest. Throws if a listener cannot bind.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("the gateway is already started");
+        }
+
+        try
+        {
+            await StartCoreAsync(ct);
+        }
+        catch
+        {
+            // A listener that cannot bind (or a queue that cannot open) leaves nothing running behind.
+            await StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken ct)
+    {
+        _queue = DurableQueue.Open(new DurableQueueOptions
+        {
+            Directory = _options.QueueDirectory,
+            GatewayId = _options.GatewayId,
+            MaxBytes = _options.QueueMaxBytes,
+            MaxMessageBytes = Math.Max(_options.MaxMessageBytes, 64 * 1024),
+        }, _time, _loggers.CreateLogger("Verge.Gateway.Upstream"), _meters);
+        _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
+
+        _drain = new UpstreamDrain(_queue, _uplinks, _options, Counters, _time, _logger);
+        _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger);
+        _pipeline.SetRules(_state.ListDataRules());
+
+        _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());
+        _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
+        _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
+        _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
+        _server.ClientConnectedAsync += OnClientConnectedAsync;
+        _server.ClientDisconnectedAsync += OnClientDisconnectedAsync;
+        await _server.StartAsync();
+
+        _pipeline.Start();
+        _drain.Start();
+        if (_options.IngestListen is { } ingest)
+        {
+            _ingest = new HttpIngest(GatewayOptions.ParseEndpoint(ingest, nameof(GatewayOptions.IngestListen)), () => _directory, _options.MaxMessageBytes, AcceptIngestAsync, Counters, _logger);
+            _ingest.Start();
+        }
+
+        _state.Changed += OnStateChanged;
+        if (_commands is not null)
+        {
+            _commands.CommandReceived += OnCommand;
+        }
+
+        await PublishTwinsAsync(ct);
+        Log.Started(_logger, _options.MqttListen, _options.MqttTlsListen ?? "off", _options.IngestListen ?? "off");
+    }
+
+    /// <summary>Stops taking connections and requests, finishes the pipeline and closes the queue.</summary>
+    public async Task StopAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _started, 2) != 1)
+        {
+            return;
+        }
+
+        _state.Changed -= OnStateChanged;
+        if (_commands is not null)
+        {
+            _commands.CommandReceived -= OnCommand;
+        }
+
+        await _stop.CancelAsync();
+        if (_ingest is not null)
+        {
+            await _ingest.DisposeAsync();
+        }
+
+        if (_server is not null)
+        {
+            if (_server.IsStarted)
+            {
+                await _server.StopAsync(new MqttServerStopOptions());
+            }
+
+            _server.Dispose();
+        }
+
+        if (_pipeline is not null)
+        {
+            await _pipeline.DisposeAsync();
+        }
+
+        if (_drain is not null)
+        {
+            await _drain.DisposeAsync();
+        }
+
+        if (_queue is not null)
+        {
+            await _queue.DisposeAsync();
+        }
+
+        _serverCertificate?.Dispose();
+        Log.Stopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _httpClient.Dispose();
+        _twinLock.Dispose();
+        _stop.Dispose();
+    }
+
+    private MqttServerOptions BuildServerOptions()
+    {
+        var plain = GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen));
+        var builder = new MqttServerFactory().CreateServerOptionsBuilder()
+            .WithDefaultEndpoint()
+            .WithDefaultEndpointPort(plain.Port)
+            .WithPersistentSessions(true)
+            .WithMaxPendingMessagesPerClient(_options.MaxInFlight)
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage);
+        builder = plain.AddressFamily == AddressFamily.InterNetworkV6
+            ? builder.WithDefaultEndpointBoundIPV6Address(plain.Address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
+            : builder.WithDefaultEndpointBoundIPAddress(plain.Address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
+
+        if (_options.MqttTlsListen is { } tlsListen)
+        {
+            var tls = GatewayOptions.ParseEndpoint(tlsListen, nameof(GatewayOptions.MqttTlsListen));
+            _serverCertificate = X509Certificate2.CreateFromPem(_options.TlsCertificatePem, _options.TlsKeyPem);
+            builder = builder.WithEncryptedEndpoint().WithEncryptedEndpointPort(tls.Port).WithEncryptionCertificate(_serverCertificate);
+            builder = tls.AddressFamily == AddressFamily.InterNetworkV6
+                ? builder.WithEncryptedEndpointBoundIPV6Address(tls.Address).WithEncryptedEndpointBoundIPAddress(IPAddress.None)
+                : builder.WithEncryptedEndpointBoundIPAddress(tls.Address).WithEncryptedEndpointBoundIPV6Address(IPAddress.None);
+            if (!string.IsNullOrEmpty(_options.ClientCaPem))
+            {
+                _clientCa = [];
+                _clientCa.ImportFromPem(_options.ClientCaPem);
+                builder = builder.WithClientCertificate(ValidateClientCertificate, false);
+            }
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>A client certificate must chain to the configured CA; a TLS client without one goes on to password login.</summary>
+    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            return true;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_clientCa!);
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return custom.Build(leaf);
+    }
+
+    private Task OnValidatingConnectionAsync(ValidatingConnectionEventArgs e)
+    {
+        var clientId = e.ClientId;
+        if (string.IsNullOrEmpty(clientId))
+        {
+            if (e.ProtocolVersion != MqttProtocolVersion.V500 && e.CleanSession == false)
+            {
+                e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+                return Task.CompletedTask;
+            }
+
+            // The specification lets the server assign an id to a client that sends none (mosquitto_pub does).
+            // MQTTnet applies AssignedClientIdentifier only to MQTT 5.0 clients and refuses 3.1.1 clients without an
+            // id, so for those the id is written into the CONNECT packet itself (UnsafeAccessor: no reflection, AOT
+            // safe; if a later MQTTnet renames the field the client is refused as before).
+            clientId = "auto-" + Guid.NewGuid().ToString("N");
+            e.AssignedClientIdentifier = clientId;
+            if (e.ProtocolVersion != MqttProtocolVersion.V500)
+            {
+                try
+                {
+                    ConnectPacket(e).ClientId = clientId;
+                }
+                catch (MissingFieldException)
+                {
+                    e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+                    return Task.CompletedTask;
+                }
+            }
+        }
+
+        var directory = _directory;
+        var user = e.UserName;
+        if (e.ClientCertificate is { } certificate)
+        {
+            var commonName = certificate.GetNameInfo(X509NameType.SimpleName, false);
+            if (directory.FindDevice(commonName) is not null && (string.IsNullOrEmpty(user) || user == commonName))
+            {
+                _certificateClients[clientId] = commonName;
+                e.ReasonCode = MqttConnectReasonCode.Success;
+                return Task.CompletedTask;
+            }
+        }
+
+        if (!string.IsNullOrEmpty(user))
+        {
+            var password = e.RawPassword ?? [];
+            var ok = directory.IsLocalUser(user) ? directory.CheckLocalUser(user, password) : directory.CheckDevice(user, password);
+            if (ok)
+            {
+                e.ReasonCode = MqttConnectReasonCode.Success;
+                return Task.CompletedTask;
+            }
+        }
+
+        Counters.AddAuthRefused();
+        Log.ConnectionRefused(_logger, clientId, user ?? "");
+        e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
+        return Task.CompletedTask;
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_connectPacket")]
+    private static extern ref MQTTnet.Packets.MqttConnectPacket ConnectPacket(ValidatingConnectionEventArgs e);
+
+    /// <summary>Who a connected client is: a device (by name), a local user, or nobody known.</summary>
+    private (string? Device, bool Local) Identify(string clientId, string? userName)
+    {
+        if (!string.IsNullOrEmpty(userName))
+        {
+            return _directory.IsLocalUser(userName) ? (null, true) : (userName, false);
+        }
+
+        return _certificateClients.TryGetValue(clientId, out var device) ? (device, false) : (null, false);
+    }
+
+    private async Task OnInterceptingPublishAsync(InterceptingPublishEventArgs e)
+    {
+        if (e.ClientId == InternalClientId)
+        {
+            return;
+        }
+
+        var message = e.ApplicationMessage;
+        var topic = message.Topic;
+        var (device, local) = Identify(e.ClientId, e.UserName);
+        if (message.Payload.Length > _options.MaxMessageBytes)
+        {
+            Refuse(e, MqttPubAckReasonCode.QuotaExceeded);
+            Counters.AddOversized();
+            Log.Oversized(_logger, e.ClientId, message.Payload.Length);
+            return;
+        }
+
+        if (!local && (device is null || !TopicAcl.CanPublish(device, topic)))
+        {
+            Refuse(e, MqttPubAckReasonCode.NotAuthorized);
+            Counters.AddAclRefused();
+            Log.PublishRefused(_logger, e.ClientId, topic);
+            return;
+        }
+
+        await ThrottleAsync(e.ClientId, e.CancellationToken);
+        Counters.AddPublished();
+        var payload = message.Payload.ToArray();
+        if (device is not null)
+        {
+            ReportTwin(device, topic, payload);
+        }
+
+        await _pipeline!.SubmitAsync(topic, payload, e.ClientId, e.CancellationToken);
+    }
+
+    private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code)
+    {
+        e.ProcessPublish = false;
+        e.Response.ReasonCode = code;
+    }
+
+    /// <summary>Per-client token bucket: a client over its rate waits (its own connection only; others go on).</summary>
+    private async Task ThrottleAsync(string key, CancellationToken ct)
+    {
+        var bucket = _buckets.GetOrAdd(key, _ => new TokenBucket(_options.MessagesPerSecond, _options.MessagesBurst, _time));
+        var wait = bucket.Take();
+        if (wait > TimeSpan.Zero)
+        {
+            Counters.AddRateLimited();
+            await Task.Delay(wait, _time, ct);
+        }
+    }
+
+    private void ReportTwin(string device, string topic, byte[] payload)
+    {
+        if (_reporter is null || _directory.FindDevice(device) is not { } entry)
+        {
+            return;
+        }
+
+        var reported = topic.Length == 22 + device.Length && topic.EndsWith("/twin/reported", StringComparison.Ordinal) && IsJsonObject(payload);
+        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload) : null));
+    }
+
+    private static bool IsJsonObject(byte[] payload)
+    {
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(payload);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    private Task OnInterceptingSubscriptionAsync(InterceptingSubscriptionEventArgs e)
+    {
+        var (device, local) = Identify(e.ClientId, e.UserName);
+        if (local || e.ClientId == InternalClientId)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (device is null || !TopicAcl.CanSubscribe(device, e.TopicFilter.Topic))
+        {
+            e.ProcessSubscription = false;
+            e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+            Counters.AddAclRefused();
+            Log.SubscribeRefused(_logger, e.ClientId, e.TopicFilter.Topic);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnClientConnectedAsync(ClientConnectedEventArgs e)
+    {
+        var (device, _) = Identify(e.ClientId, e.UserName);
+        if (device is not null && _reporter is not null && _directory.FindDevice(device) is { } entry)
+        {
+            _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), null));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnClientDisconnectedAsync(ClientDisconnectedEventArgs e)
+    {
+        var (device, _) = Identify(e.ClientId, e.UserName);
+        if (e.DisconnectType != MqttClientDisconnectType.Takeover)
+        {
+            _buckets.TryRemove(e.ClientId, out _);
+            _certificateClients.TryRemove(e.ClientId, out _);
+            if (device is not null && _reporter is not null && _directory.FindDevice(device) is { } entry)
+            {
+                _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, false, _time.GetUtcNow(), null));
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>HTTP ingest: the same path as an MQTT publish on devices/{name}/telemetry (limits, rules, local subscribers).</summary>
+    private async Task AcceptIngestAsync(string device, byte[] payload, CancellationToken ct)
+    {
+        var topic = $"devices/{device}/telemetry";
+        await ThrottleAsync("$http/" + device, ct);
+        Counters.AddPublished();
+        ReportTwin(device, topic, payload);
+        await PublishAsync(topic, 1, payload, retain: false, ct);
+        await _pipeline!.SubmitAsync(topic, payload, device, ct);
+    }
+
+    private Task RepublishAsync(string topic, int qos, byte[] payload) => PublishAsync(topic, qos, payload, retain: false, _stop.Token);
+
+    private async Task PublishAsync(string topic, int qos, ReadOnlyMemory<byte> payload, bool retain, CancellationToken ct)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload.ToArray())
+            .WithQualityOfServiceLevel((MqttQualityOfServiceLevel)Math.Clamp(qos, 0, 2))
+            .WithRetainFlag(retain)
+            .Build();
+        await _server!.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = InternalClientId }, ct);
+    }
+
+    private void OnStateChanged()
+    {
+        if (_started != 1)
+        {
+            return;
+        }
+
+        _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
+        _pipeline?.SetRules(_state.ListDataRules());
+        _ = PublishTwinsLoggedAsync();
+    }
+
+    private async Task PublishTwinsLoggedAsync()
+    {
+        try
+        {
+            await PublishTwinsAsync(_stop.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.TwinFailed(_logger, e);
+        }
+    }
+
+    /// <summary>Publishes each device's spec.desired, retained, on devices/{name}/twin/desired when it changed; clears it for devices gone.</summary>
+    private async Task PublishTwinsAsync(CancellationToken ct)
+    {
+        await _twinLock.WaitAsync(ct);
+        try
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var device in _directory.Devices)
+            {
+                if (device.DesiredJson is not { } desired)
+                {
+                    continue;
+                }
+
+                seen.Add(device.Name);
+                if (_publishedDesired.TryGetValue(device.Name, out var previous) && previous.AsSpan().SequenceEqual(desired))
+                {
+                    continue;
+                }
+
+                await PublishAsync($"devices/{device.Name}/twin/desired", 1, desired, retain: true, ct);
+                _publishedDesired[device.Name] = desired;
+            }
+
+            foreach (var gone in _publishedDesired.Keys.Where(k => !seen.Contains(k)).ToList())
+            {
+                await PublishAsync($"devices/{gone}/twin/desired", 1, ReadOnlyMemory<byte>.Empty, retain: true, ct);
+                _publishedDesired.Remove(gone);
+            }
+        }
+        finally
+        {
+            _twinLock.Release();
+        }
+    }
+
+    private void OnCommand(DeviceCommand command)
+    {
+        if (TopicAcl.DeviceOf(command.Topic) != command.Device || !command.Topic.StartsWith($"devices/{command.Device}/commands/", StringComparison.Ordinal) ||
+            _directory.FindDevice(command.Device) is null)
+        {
+            Log.CommandRefused(_logger, command.Device, command.Topic);
+            return;
+        }
+
+        _ = DeliverCommandAsync(command);
+    }
+
+    private async Task DeliverCommandAsync(DeviceCommand command)
+    {
+        try
+        {
+            await PublishAsync(command.Topic, 1, command.Payload, retain: false, _stop.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.CommandFailed(_logger, command.Device, e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Gateway started: MQTT on {Mqtt}, MQTT/TLS {Tls}, HTTP ingest {Ingest}")]
+        public static partial void Started(ILogger logger, string mqtt, string tls, string ingest);
+
+        [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "Gateway stopped")]
+        public static partial void Stopped(ILogger logger);
+
+        [LoggerMessage(EventId = 5203, Level = LogLevel.Warning, Message = "Connection refused: client {ClientId}, user '{User}' is unknown or gave wrong credentials")]
+        public static partial void ConnectionRefused(ILogger logger, string clientId, string user);
+
+        [LoggerMessage(EventId = 5204, Level = LogLevel.Warning, Message = "Publish refused by ACL: client {ClientId}, topic {Topic}")]
+        public static partial void PublishRefused(ILogger logger, string clientId, string topic);
+
+        [LoggerMessage(EventId = 5205, Level = LogLevel.Warning, Message = "Subscription refused by ACL: client {ClientId}, filter {Filter}")]
+        public static partial void SubscribeRefused(ILogger logger, string clientId, string filter);
+
+        [LoggerMessage(EventId = 5206, Level = LogLevel.Warning, Message = "Oversized publish refused: client {ClientId}, {Bytes} bytes")]
+        public static partial void Oversized(ILogger logger, string clientId, long bytes);
+
+        [LoggerMessage(EventId = 5207, Level = LogLevel.Warning, Message = "Publishing device twins failed")]
+        public static partial void TwinFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5208, Level = LogLevel.Warning, Message = "Command for device {Device} refused: the device is not served here or topic {Topic} is not under its commands/")]
+        public static partial void CommandRefused(ILogger logger, string device, string topic);
+
+        [LoggerMessage(EventId = 5209, Level = LogLevel.Warning, Message = "Delivering a command to device {Device} failed")]
+        public static partial void CommandFailed(ILogger logger, string device, Exception exception);
+    }
+}

@@ -1,0 +1,305 @@
+using System.Net.Http.Headers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Verge.Core.Edge;
+using Verge.Core.Rules;
+using Verge.Gateway.Upstream;
+
+namespace Verge.Gateway.Pipeline;
+
+/// <summary>
+/// Runs every accepted publish through the gateway's data rules and carries out the rules' actions. One loop owns
+/// the <see cref="RuleEngine"/> (it is not thread-safe): messages, window ticks and rule reloads all reach it through
+/// one channel, so a rule change takes effect between two messages without a restart. A full channel slows the
+/// publishers down (the broker awaits the write), it never drops silently.
+/// </summary>
+internal sealed partial class RulePipeline : IAsyncDisposable
+{
+    private const int HttpQueueCapacity = 1024;
+
+    private readonly Channel<Item> _items;
+    private readonly Channel<(string Url, byte[] Payload)> _http = Channel.CreateBounded<(string, byte[])>(new BoundedChannelOptions(HttpQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly RuleEngine _engine = new();
+    private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions)> _rules = new(StringComparer.Ordinal);
+    private readonly List<RuleOutput> _outputs = [];
+    private readonly Func<string, int, byte[], Task> _republish;
+    private readonly DurableQueue _queue;
+    private readonly Action _upstreamEnqueued;
+    private readonly HttpClient _httpClient;
+    private readonly GatewayCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _advanceInterval;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+    private Task? _ticker;
+    private Task? _httpLoop;
+
+    public RulePipeline(GatewayOptions options, Func<string, int, byte[], Task> republish, DurableQueue queue, Action upstreamEnqueued, HttpClient httpClient, GatewayCounters counters, TimeProvider time, ILogger logger)
+    {
+        _items = Channel.CreateBounded<Item>(new BoundedChannelOptions(options.PipelineCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _republish = republish;
+        _queue = queue;
+        _upstreamEnqueued = upstreamEnqueued;
+        _httpClient = httpClient;
+        _counters = counters;
+        _time = time;
+        _logger = logger;
+        _advanceInterval = options.AdvanceInterval;
+    }
+
+    /// <summary>The rules running now, by name (for status and tests).</summary>
+    public RuleEngine Engine => _engine;
+
+    public void Start()
+    {
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+        _ticker = Task.Run(() => TickAsync(_stop.Token));
+        _httpLoop = Task.Run(() => PostAsync(_stop.Token));
+    }
+
+    /// <summary>Hands one message to the rules; waits while the pipeline is full.</summary>
+    public async ValueTask SubmitAsync(string topic, byte[] payload, string clientId, CancellationToken ct)
+    {
+        try
+        {
+            await _items.Writer.WriteAsync(new Item(ItemKind.Message, topic, payload, clientId, _time.GetUtcNow(), null), ct);
+        }
+        catch (ChannelClosedException)
+        {
+            _counters.AddPipelineDropped();
+        }
+    }
+
+    /// <summary>Replaces the rule set (rules whose statement is unchanged keep their open windows).</summary>
+    public void SetRules(IReadOnlyList<DataRule> rules)
+    {
+        if (!_items.Writer.TryWrite(new Item(ItemKind.Reload, "", [], "", default, rules)))
+        {
+            // Full: deliver it without blocking the caller (a state change notification).
+            _ = _items.Writer.WriteAsync(new Item(ItemKind.Reload, "", [], "", default, rules), _stop.Token).AsTask();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _items.Writer.TryComplete();
+        _http.Writer.TryComplete();
+        await _stop.CancelAsync();
+        foreach (var task in new[] { _loop, _ticker, _httpLoop })
+        {
+            if (task is not null)
+            {
+                try
+                {
+                    await task;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task TickAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_advanceInterval, _time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            _items.Writer.TryWrite(new Item(ItemKind.Tick, "", [], "", default, null));
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        await foreach (var item in _items.Reader.ReadAllAsync(ct))
+        {
+            try
+            {
+                _outputs.Clear();
+                switch (item.Kind)
+                {
+                    case ItemKind.Message:
+                        _engine.Process(item.Topic, item.Payload, item.ClientId, item.ReceivedAt, _outputs);
+                        break;
+                    case ItemKind.Tick:
+                        _engine.Advance(_time.GetUtcNow(), _outputs);
+                        break;
+                    case ItemKind.Reload:
+                        Reload(item.Rules!);
+                        break;
+                }
+
+                if (_outputs.Count > 0)
+                {
+                    _counters.AddRuleOutputs(_outputs.Count);
+                    await DispatchAsync(ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                // A rule or an action failing must never stop the pipeline.
+                _counters.AddActionError();
+                Log.PipelineError(_logger, e);
+            }
+        }
+    }
+
+    private async Task DispatchAsync(CancellationToken ct)
+    {
+        foreach (var output in _outputs)
+        {
+            if (!_rules.TryGetValue(output.Rule, out var rule))
+            {
+                continue;
+            }
+
+            foreach (var action in rule.Actions)
+            {
+                if (action.Republish is { Topic.Length: > 0 } republish)
+                {
+                    await _republish(republish.Topic, republish.Qos ?? EdgeDefaults.DefaultQos, output.Payload);
+                }
+                else if (action.Upstream is { Topic.Length: > 0 } upstream)
+                {
+                    // Not awaited one by one: the queue group-commits everything waiting with one fsync and keeps
+                    // call order, so the pipeline moves on and the queue batches.
+                    _ = ObserveEnqueueAsync(_queue.EnqueueAsync(upstream.Topic, output.Payload, ct));
+                }
+                else if (action.Http is { Url.Length: > 0 } http)
+                {
+                    if (!_http.Writer.TryWrite((http.Url, output.Payload)))
+                    {
+                        _counters.AddActionError();
+                    }
+                }
+                else if (action.Http is not null)
+                {
+                    // A pod selector needs the node's pod addresses, which the gateway does not know yet.
+                    _counters.AddActionError();
+                }
+            }
+        }
+    }
+
+    private async Task ObserveEnqueueAsync(ValueTask<EnqueueResult> enqueue)
+    {
+        try
+        {
+            var result = await enqueue;
+            if (result.Accepted)
+            {
+                _upstreamEnqueued();
+            }
+            else
+            {
+                _counters.AddActionError();
+                Log.UpstreamRefused(_logger, result.Refusal ?? "refused");
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            _counters.AddActionError();
+            Log.UpstreamRefused(_logger, e.Message);
+        }
+    }
+
+    private async Task PostAsync(CancellationToken ct)
+    {
+        await foreach (var (url, payload) in _http.Reader.ReadAllAsync(ct))
+        {
+            try
+            {
+                using var content = new ByteArrayContent(payload);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                using var response = await _httpClient.PostAsync(new Uri(url), content, ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    _counters.AddActionError();
+                    Log.HttpFailed(_logger, url, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or UriFormatException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                _counters.AddActionError();
+                Log.HttpFailed(_logger, url, e.Message);
+            }
+        }
+    }
+
+    private void Reload(IReadOnlyList<DataRule> rules)
+    {
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+        {
+            var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
+            if (name.Length == 0 || rule.Spec is null || rule.Spec.Enabled == false)
+            {
+                continue;
+            }
+
+            wanted.Add(name);
+            var actions = rule.Spec.Actions ?? [];
+            if (_rules.TryGetValue(name, out var existing) && existing.Statement == rule.Spec.Statement)
+            {
+                _rules[name] = (existing.Statement, actions);
+                continue;
+            }
+
+            try
+            {
+                _engine.AddOrUpdate(name, rule.Spec.Statement);
+                _rules[name] = (rule.Spec.Statement, actions);
+                Log.RuleLoaded(_logger, name);
+            }
+            catch (RuleSyntaxException e)
+            {
+                wanted.Remove(name);
+                Log.RuleInvalid(_logger, name, e.Message);
+            }
+        }
+
+        foreach (var name in _rules.Keys.Where(n => !wanted.Contains(n)).ToList())
+        {
+            _rules.Remove(name);
+            _engine.Remove(name);
+            Log.RuleRemoved(_logger, name);
+        }
+    }
+
+    private enum ItemKind
+    {
+        Message,
+        Tick,
+        Reload,
+    }
+
+    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Data rule {Rule} loaded")]
+        public static partial void RuleLoaded(ILogger logger, string rule);
+
+        [LoggerMessage(EventId = 5302, Level = LogLevel.Warning, Message = "Data rule {Rule} is invalid and does not run: {Reason}")]
+        public static partial void RuleInvalid(ILogger logger, string rule, string reason);
+
+        [LoggerMessage(EventId = 5303, Level = LogLevel.Information, Message = "Data rule {Rule} removed")]
+        public static partial void RuleRemoved(ILogger logger, string rule);
+
+        [LoggerMessage(EventId = 5304, Level = LogLevel.Error, Message = "Rule pipeline error; the pipeline goes on")]
+        public static partial void PipelineError(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5305, Level = LogLevel.Warning, Message = "Upstream queue refused a rule output: {Reason}")]
+        public static partial void UpstreamRefused(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 5306, Level = LogLevel.Warning, Message = "HTTP action to {Url} failed: {Reason}")]
+        public static partial void HttpFailed(ILogger logger, string url, string reason);
+    }
+}
