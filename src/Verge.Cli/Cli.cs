@@ -54,6 +54,7 @@ internal static partial class Cli
         root.Subcommands.Add(VersionCommand.Create(context));
         root.Subcommands.Add(SimCommand.Create(context));
         root.Subcommands.Add(Verge.Agent.Hosting.AgentCommandLine.Create("agent", Verge.Agent.Hosting.AgentHost.RunAsync));
+        root.Subcommands.Add(Verge.Agent.Hosting.AgentCommandLine.CreateGateway("gateway", Verge.Agent.Hosting.AgentHost.RunAsync));
         root.Subcommands.Add(TokenCommand.Create(context));
         return root;
     }

@@ -12,10 +12,19 @@ public static class AgentCommandLine
     public static Command Create(string name, Func<AgentOptions, CancellationToken, Task<int>> run) =>
         Configure(new Command(name, Description), run);
 
+    /// <summary>
+    /// <c>verge gateway</c>: the same agent with the gateway module on and room for no pods, for a box that only
+    /// bridges devices (it joins, keeps its link and local state, and serves its devices offline, like any node).
+    /// </summary>
+    public static Command CreateGateway(string name, Func<AgentOptions, CancellationToken, Task<int>> run) =>
+        Configure(new Command(name, GatewayDescription), run, gatewayOnly: true);
+
+    public const string GatewayDescription = "Run the gateway module alone: the MQTT broker and HTTP ingest for devices, data rules and store-and-forward";
+
     public const string Description = "Run the edge agent: join the cluster, run this node's workloads, keep them running offline";
 
     /// <summary>Adds the agent's flags and action to <paramref name="command"/> (a root command for the agent binary).</summary>
-    public static Command Configure(Command command, Func<AgentOptions, CancellationToken, Task<int>> run)
+    public static Command Configure(Command command, Func<AgentOptions, CancellationToken, Task<int>> run, bool gatewayOnly = false)
     {
         ArgumentNullException.ThrowIfNull(command);
         var servers = new Option<string[]>("--server")
@@ -45,12 +54,29 @@ public static class AgentCommandLine
         var maxPods = new Option<int>("--max-pods")
         {
             Description = "Pods this node accepts",
-            DefaultValueFactory = _ => new AgentOptions().MaxPods,
+            DefaultValueFactory = _ => gatewayOnly ? 0 : new AgentOptions().MaxPods,
         };
+        var gateway = new Option<bool>("--gateway") { Description = "Run the gateway module (MQTT broker, HTTP ingest, data rules, store-and-forward)" };
+        var mqttListen = new Option<string>("--mqtt-listen")
+        {
+            Description = "HOST:PORT of the devices' MQTT listener (with --gateway)",
+            DefaultValueFactory = _ => new AgentOptions().MqttListen,
+        };
+        var ingestListen = new Option<string>("--ingest-listen")
+        {
+            Description = "HOST:PORT of the devices' HTTP ingest (with --gateway); 'off' turns it off",
+            DefaultValueFactory = _ => new AgentOptions().IngestListen!,
+        };
+        var bridge = new Option<string?>("--mqtt-bridge") { Description = "HOST:PORT of an external MQTT broker that upstream messages are also bridged to (with --gateway)" };
         var insecure = new Option<string[]>("--insecure-registry") { Description = "A registry reached over plain HTTP (HOST:PORT); may repeat" };
         var mirrors = new Option<string[]>("--registry-mirror") { Description = "Pull images of REGISTRY from a mirror, REGISTRY=HOST[:PORT] (docker.io=127.0.0.1:5000); may repeat" };
 
-        foreach (var option in new Option[] { servers, token, caHash, dataDir, nodeName, labels, site, extended, runtime, docker, podSubnet, maxPods, insecure, mirrors })
+        if (!gatewayOnly)
+        {
+            command.Options.Add(gateway);
+        }
+
+        foreach (var option in new Option[] { servers, token, caHash, dataDir, nodeName, labels, site, extended, runtime, docker, podSubnet, maxPods, insecure, mirrors, mqttListen, ingestListen, bridge })
         {
             command.Options.Add(option);
         }
@@ -73,6 +99,10 @@ public static class AgentCommandLine
                 MaxPods = parse.GetValue(maxPods),
                 InsecureRegistries = parse.GetValue(insecure) ?? [],
                 RegistryMirrors = ParsePairs(parse.GetValue(mirrors), "--registry-mirror", split: false),
+                Gateway = gatewayOnly || parse.GetValue(gateway),
+                MqttListen = parse.GetValue(mqttListen)!,
+                IngestListen = parse.GetValue(ingestListen) is "off" ? null : parse.GetValue(ingestListen),
+                MqttBridge = parse.GetValue(bridge),
             };
             options.Validate();
             return run(options, ct);

@@ -4,11 +4,14 @@ using Verge.Agent.Drivers;
 using Verge.Agent.Drivers.Docker;
 using Verge.Agent.Drivers.HostProcess;
 using Verge.Agent.Drivers.Runc;
+using Verge.Agent.Gateway;
 using Verge.Agent.Identity;
 using Verge.Agent.Images;
 using Verge.Agent.Networking;
 using Verge.Agent.Registration;
 using Verge.Core.Core;
+using Verge.Gateway;
+using Verge.Gateway.Bridge;
 
 namespace Verge.Agent.Hosting;
 
@@ -127,6 +130,7 @@ public static partial class AgentHost
             publisher.Target = channel;
 
             await runtime.StartAsync(ct);
+            await using var gateway = options.Gateway ? await StartGatewayAsync(options, runtime, channel, loggers, time, ct) : null;
             LogStarted(logger, options.NodeName, string.Join(", ", runtimeClasses), defaultDriver, options.DataDir);
             _ = channel.FirstSync.ContinueWith(
                 _ => LogSynced(logger, options.NodeName, channel.Server?.ToString() ?? ""),
@@ -149,6 +153,70 @@ public static partial class AgentHost
             {
                 await driver.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// Starts the gateway module over the node's local state (devices, their secrets, data rules), sending upstream
+    /// through the node channel and, when configured, an external MQTT broker.
+    /// </summary>
+    private static async Task<GatewayHandle> StartGatewayAsync(
+        AgentOptions options, AgentRuntime runtime, NodeChannelClient channel, ILoggerFactory loggers, TimeProvider time, CancellationToken ct)
+    {
+        var state = new LocalGatewayState(runtime.State);
+        var uplinks = new List<IUplink> { channel };
+        MqttBridgeUplink? bridge = null;
+        if (options.MqttBridge is { } target)
+        {
+            var colon = target.LastIndexOf(':');
+            bridge = new MqttBridgeUplink(
+                new MqttBridgeOptions { Host = target[..colon], Port = int.Parse(target[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture), ClientId = $"verge-bridge-{options.NodeName}" },
+                time,
+                loggers.CreateLogger<MqttBridgeUplink>());
+            uplinks.Add(bridge);
+        }
+
+        var module = new GatewayModule(
+            new GatewayOptions
+            {
+                GatewayId = options.NodeName,
+                MqttListen = options.MqttListen,
+                IngestListen = options.IngestListen,
+                QueueDirectory = Path.Combine(options.DataDir, "gateway", "queue"),
+            },
+            state,
+            uplinks,
+            channel,
+            channel,
+            time,
+            loggers);
+        try
+        {
+            await module.StartAsync(ct);
+        }
+        catch
+        {
+            await module.DisposeAsync();
+            state.Dispose();
+            throw;
+        }
+
+        LogGatewayStarted(loggers.CreateLogger("Verge.Agent"), options.MqttListen, options.IngestListen ?? "off", options.MqttBridge ?? "none");
+        return new GatewayHandle(module, state, bridge);
+    }
+
+    /// <summary>The running gateway and what it owns, stopped together.</summary>
+    private sealed class GatewayHandle(GatewayModule module, LocalGatewayState state, MqttBridgeUplink? bridge) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await module.DisposeAsync();
+            if (bridge is not null)
+            {
+                await bridge.DisposeAsync();
+            }
+
+            state.Dispose();
         }
     }
 
@@ -217,6 +285,9 @@ public static partial class AgentHost
 
     [LoggerMessage(EventId = 5904, Level = LogLevel.Warning, Message = "Pod networking is unavailable, pods that need their own network will wait: {Detail}")]
     private static partial void LogNoPodNetwork(ILogger logger, string detail);
+
+    [LoggerMessage(EventId = 5906, Level = LogLevel.Information, Message = "Gateway started: MQTT on {Mqtt}, HTTP ingest on {Ingest}, bridge {Bridge}")]
+    private static partial void LogGatewayStarted(ILogger logger, string mqtt, string ingest, string bridge);
 
     [LoggerMessage(EventId = 5905, Level = LogLevel.Information, Message = "Agent {Node} stopping; its containers keep running")]
     private static partial void LogStopping(ILogger logger, string node);

@@ -47,6 +47,18 @@ public sealed record AgentOptions
     /// <summary>Registry mirrors, registry → host[:port] (docker.io=registry.site.local:5000).</summary>
     public IReadOnlyDictionary<string, string> RegistryMirrors { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Runs the gateway module: the MQTT broker and HTTP ingest for devices, data rules, store-and-forward.</summary>
+    public bool Gateway { get; init; }
+
+    /// <summary>The devices' MQTT listener (HOST:PORT).</summary>
+    public string MqttListen { get; init; } = "127.0.0.1:1883";
+
+    /// <summary>The devices' HTTP ingest listener (HOST:PORT); null turns it off.</summary>
+    public string? IngestListen { get; init; } = "127.0.0.1:8088";
+
+    /// <summary>An external MQTT broker (HOST:PORT) that upstream messages are also bridged to.</summary>
+    public string? MqttBridge { get; init; }
+
     public static readonly string[] KnownRuntimes = ["runc", "process", "docker"];
 
     public void Validate()
@@ -123,14 +135,23 @@ public sealed record AgentOptions
             }
         }
 
-        if (MaxPods is < 1 or > 10_000)
+        if (MaxPods is < 0 or > 10_000)
         {
-            throw new ArgumentException($"--max-pods must be between 1 and 10000, got {MaxPods}");
+            throw new ArgumentException($"--max-pods must be between 0 (a gateway-only node) and 10000, got {MaxPods}");
         }
 
-        if (!System.Net.IPNetwork.TryParse(PodSubnet, out var subnet) || subnet.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || subnet.PrefixLength > 28)
+        if (Gateway)
         {
-            throw new ArgumentException($"--pod-subnet must be an IPv4 CIDR of /28 or larger, got \"{PodSubnet}\"");
+            foreach (var (flag, value) in new[] { ("--mqtt-listen", MqttListen), ("--ingest-listen", IngestListen), ("--mqtt-bridge", MqttBridge) })
+            {
+                if (value is not null && !IsEndpoint(value))
+                {
+                    throw new ArgumentException($"{flag} must be HOST:PORT with an IP address, got \"{value}\"");
+                }
+            }
         }
     }
+
+    private static bool IsEndpoint(string value) =>
+        System.Net.IPEndPoint.TryParse(value.Replace("localhost", "127.0.0.1", StringComparison.Ordinal), out var endpoint) && endpoint.Port != 0;
 }
