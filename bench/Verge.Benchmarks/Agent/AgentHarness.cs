@@ -356,7 +356,8 @@ internal static class AgentHarness
     private static string Resident(ChildProcess process)
     {
         var (total, anon, file) = process.Resident();
-        return $"{Mib(total)} (anonymous {Mib(anon)}, file-backed {Mib(file)})";
+        var shared = total - anon - file; // RssShmem: the JIT's double-mapped code
+        return $"{Mib(total)} (anonymous {Mib(anon)}, file-backed {Mib(file)}{(shared > 0 ? $", shared memory {Mib(shared)}" : "")})";
     }
 
     private static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:F1} MiB";
