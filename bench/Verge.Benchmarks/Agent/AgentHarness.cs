@@ -150,6 +150,8 @@ internal static class AgentHarness
         {
             if (agent is not null)
             {
+                // A deleted pod leaves the API before its processes have ended: the agent stops them afterwards.
+                await WaitNoWorkloadsAsync(agentDir, agent.Id);
                 await agent.StopAsync(TimeSpan.FromSeconds(20));
                 await agent.DisposeAsync();
             }
@@ -349,6 +351,34 @@ internal static class AgentHarness
 
             await Task.Delay(100, ct);
         }
+    }
+
+    /// <summary>Waits (at most 60 s) until no process but the agent runs whose command line names the agent's data dir.</summary>
+    private static async Task WaitNoWorkloadsAsync(string agentDir, int agentPid)
+    {
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 60;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var left = Directory.GetDirectories("/proc").Any(dir =>
+            {
+                try
+                {
+                    return int.TryParse(Path.GetFileName(dir), out var pid) && pid != agentPid && File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(agentDir, StringComparison.Ordinal);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return false;
+                }
+            });
+            if (!left)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Console.Error.WriteLine($"processes of {agentDir} still run after 60 s");
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
