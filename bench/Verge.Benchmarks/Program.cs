@@ -1,5 +1,6 @@
 using System.Reflection;
 using BenchmarkDotNet.Running;
+using Verge.Benchmarks.Agent;
 using Verge.Benchmarks.Api;
 using Verge.Benchmarks.Cluster;
 using Verge.Benchmarks.Gateway;
@@ -8,7 +9,7 @@ using Verge.Benchmarks.Scheduler;
 
 // Modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
 // "scheduler" the scheduler library alone, "cluster" the control plane with hollow nodes, "rules" the gateway's
-// data-rule engine and "queue" its durable upstream queue.
+// data-rule engine, "queue" its durable upstream queue and "agent" a real agent process against a real server.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -26,6 +27,8 @@ switch (mode)
         return RulesHarness.Run(RulesHarnessOptions.Parse(rest));
     case "queue":
         return await QueueHarness.RunAsync(QueueHarnessOptions.Parse(rest));
+    case "agent":
+        return await AgentHarness.RunAsync(AgentHarnessOptions.Parse(rest));
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
@@ -38,6 +41,9 @@ switch (mode)
                    Verge.Benchmarks rules [--messages 5000000] [--devices 1000] [--rate 10000]
                    Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
                                           [--dir DIR] [--sqlite]
+                   Verge.Benchmarks agent [--builds aot,jit] [--pods 10] [--latency-pods 50] [--idle-seconds 60]
+                                          [--partition-seconds 60] [--verge verge.dll] [--agent verge-agent]
+                                          [--agent-env NAME=VALUE]
             """);
         return 2;
 }

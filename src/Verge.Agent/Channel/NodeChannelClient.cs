@@ -340,12 +340,21 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         }
     }
 
+    /// <summary>
+    /// Messages smaller than this go uncompressed: gzip's header and trailer (18 bytes) make a heartbeat or an ack
+    /// several times larger, and such messages are most of an idle node's traffic.
+    /// </summary>
+    internal const int CompressFromBytes = 128;
+
+    private static readonly WriteOptions Uncompressed = new(WriteFlags.NoCompress);
+
     private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, CancellationToken ct)
     {
         await foreach (var item in outbound.ReadAllAsync(ct))
         {
             try
             {
+                stream.WriteOptions = item.Message.CalculateSize() < CompressFromBytes ? Uncompressed : null;
                 await stream.WriteAsync(item.Message, ct);
             }
             catch

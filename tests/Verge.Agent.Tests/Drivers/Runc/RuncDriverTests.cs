@@ -115,7 +115,7 @@ public sealed class RuncDriverTests
     public async Task Start_WithoutImage_FailsWithConfigError()
     {
         await using var harness = new RuncHarness();
-        var config = harness.Task("/bin/true") with { Image = null };
+        var config = harness.Task("/bin/true") with { Image = null, ImageReference = null };
 
         var error = await Assert.ThrowsAsync<DriverException>(() => harness.Driver.StartAsync(config, RuncHarness.Timeout));
 
