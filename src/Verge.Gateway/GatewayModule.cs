@@ -4,7 +4,6 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -257,33 +256,10 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private Task OnValidatingConnectionAsync(ValidatingConnectionEventArgs e)
     {
-        var clientId = e.ClientId;
-        if (string.IsNullOrEmpty(clientId))
+        if (!Broker.ClientIds.AssignIfEmpty(e, "auto-", out var clientId))
         {
-            if (e.ProtocolVersion != MqttProtocolVersion.V500 && e.CleanSession == false)
-            {
-                e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
-                return Task.CompletedTask;
-            }
-
-            // The specification lets the server assign an id to a client that sends none (mosquitto_pub does).
-            // MQTTnet applies AssignedClientIdentifier only to MQTT 5.0 clients and refuses 3.1.1 clients without an
-            // id, so for those the id is written into the CONNECT packet itself (UnsafeAccessor: no reflection, AOT
-            // safe; if a later MQTTnet renames the field the client is refused as before).
-            clientId = "auto-" + Guid.NewGuid().ToString("N");
-            e.AssignedClientIdentifier = clientId;
-            if (e.ProtocolVersion != MqttProtocolVersion.V500)
-            {
-                try
-                {
-                    ConnectPacket(e).ClientId = clientId;
-                }
-                catch (MissingFieldException)
-                {
-                    e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
-                    return Task.CompletedTask;
-                }
-            }
+            e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+            return Task.CompletedTask;
         }
 
         var directory = _directory;
@@ -315,9 +291,6 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
         return Task.CompletedTask;
     }
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_connectPacket")]
-    private static extern ref MQTTnet.Packets.MqttConnectPacket ConnectPacket(ValidatingConnectionEventArgs e);
 
     /// <summary>Who a connected client is: a device (by name), a local user, or nobody known.</summary>
     private (string? Device, bool Local) Identify(string clientId, string? userName)

@@ -39,9 +39,9 @@ internal sealed class NodeInfoOptions
             throw new ArgumentException("DataDir is required");
         }
 
-        if (MaxPods < 1)
+        if (MaxPods < 0)
         {
-            throw new ArgumentException($"MaxPods must be at least 1, got {MaxPods}");
+            throw new ArgumentException($"MaxPods must not be negative (0 is a gateway-only node), got {MaxPods}");
         }
     }
 }

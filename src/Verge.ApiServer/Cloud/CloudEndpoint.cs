@@ -159,9 +159,10 @@ internal sealed partial class CloudEndpoint(
             return;
         }
 
-        if (string.IsNullOrEmpty(args.ClientId))
+        if (!Verge.Gateway.Broker.ClientIds.AssignIfEmpty(args, "cloud-", out _))
         {
-            args.AssignedClientIdentifier = "cloud-" + Guid.NewGuid().ToString("N")[..12];
+            args.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+            return;
         }
 
         args.SessionItems[UserKey] = user;
