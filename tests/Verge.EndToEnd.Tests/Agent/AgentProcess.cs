@@ -173,10 +173,15 @@ internal sealed class AgentProcess : IAsyncDisposable
             await EdgeTools.ExecAsync("umount", ["-l", point]);
         }
 
+        // Pods the agent knew (their directories) and pods whose network it set up (the CNI records): an agent
+        // killed between creating a pod's namespace and removing it leaves only one of the two behind.
         var podsDir = Path.Combine(dataDir, "pods");
-        if (Directory.Exists(podsDir))
+        var cniDir = Path.Combine(dataDir, "cni", "pods");
+        var uids = (Directory.Exists(podsDir) ? Directory.GetDirectories(podsDir).Select(Path.GetFileName) : [])
+            .Concat(Directory.Exists(cniDir) ? Directory.GetFiles(cniDir, "*.json").Select(Path.GetFileNameWithoutExtension) : [])
+            .Distinct(StringComparer.Ordinal);
         {
-            foreach (var uid in Directory.GetDirectories(podsDir).Select(Path.GetFileName))
+            foreach (var uid in uids)
             {
                 if (File.Exists($"/var/run/netns/verge-{uid}"))
                 {
