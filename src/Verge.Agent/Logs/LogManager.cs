@@ -137,6 +137,10 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
         var follow = query.Follow && !query.Previous;
         var budget = query.LimitBytes is > 0 ? query.LimitBytes.Value : long.MaxValue;
 
+        // The rotation count that goes with the read position: taken right after the live file is read (before its
+        // chunk goes out to the caller), so a rotation while the caller holds that chunk is seen by the follow loop.
+        var seenRotations = _rotations.GetValueOrDefault(path);
+
         // What is there now: rotated copies oldest first, then the live file.
         var files = Rotated(path).Reverse().Append(path)
             .Where(f => File.Exists(f) && (query.Since is not { } since || File.GetLastWriteTimeUtc(f) >= since.UtcDateTime))
@@ -152,6 +156,7 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
                 if (file == path)
                 {
                     position = bytes.Length;
+                    seenRotations = _rotations.GetValueOrDefault(path);
                 }
             }
 
@@ -175,6 +180,7 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
                 if (file == path)
                 {
                     position = bytes.Length;
+                    seenRotations = _rotations.GetValueOrDefault(path);
                 }
 
                 var chunk = bytes.AsMemory();
@@ -203,7 +209,6 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
 
         // Follow: poll the live file until the instance has exited and the file is drained. Rotations are seen by
         // this manager's own count (the live file may have grown past the old position again by the next poll).
-        var seenRotations = _rotations.GetValueOrDefault(path);
         while (!ct.IsCancellationRequested && budget > 0)
         {
             var exited = state.CurrentExited.IsCompleted;
