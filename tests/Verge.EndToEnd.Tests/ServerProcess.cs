@@ -7,12 +7,15 @@ namespace Verge.EndToEnd.Tests;
 /// <summary>A real <c>verge server</c> process on a free loopback port, over its own data dir.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
+    private readonly IReadOnlyList<string> _extraArgs;
     private Process? _process;
 
     /// <param name="dataDir">The server's data dir; a fresh temp dir when null.</param>
     /// <param name="listenAddress">The IP address to listen on (the serving certificate names it); loopback by default.</param>
-    public ServerProcess(string? dataDir = null, string listenAddress = "127.0.0.1")
+    /// <param name="extraArgs">More flags for <c>verge server</c> (e.g. --mqtt-listen).</param>
+    public ServerProcess(string? dataDir = null, string listenAddress = "127.0.0.1", IReadOnlyList<string>? extraArgs = null)
     {
+        _extraArgs = extraArgs ?? [];
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("verge-e2e-").FullName;
         ListenAddress = listenAddress;
         Port = FreePort(IPAddress.Parse(listenAddress));
@@ -31,7 +34,7 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server and returns once it reports that it serves (it prints its admin kubeconfig then).</summary>
     public async Task StartAsync()
     {
-        var start = Verge.StartInfo("server", "--data-dir", DataDir, "--listen", $"{ListenAddress}:{Port}");
+        var start = Verge.StartInfo(["server", "--data-dir", DataDir, "--listen", $"{ListenAddress}:{Port}", .. _extraArgs]);
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start verge server");
         var stderr = _process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -82,7 +85,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort(IPAddress address)
+    internal static int FreePort(IPAddress address)
     {
         using var listener = new TcpListener(address, 0);
         listener.Start();
