@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Networking;
-using Verge.Agent.Tests.TestSupport;
+using Verge.Agent.Tests.Support;
 
 namespace Verge.Agent.Tests.Networking;
 
@@ -14,10 +14,10 @@ internal sealed class CniHarness : IAsyncDisposable
 
     public CniHarness(string? pluginDir = null, string? subnet = null)
     {
-        HostTools.RequireRoot();
-        HostTools.Require("/usr/lib/cni/bridge", "containernetworking-plugins");
-        HostTools.Require("ip", "iproute2");
-        HostTools.Require("iptables", "iptables");
+        Tools.RequireRoot();
+        Tools.Require("/usr/lib/cni/bridge", "containernetworking-plugins");
+        Tools.Require("ip", "iproute2");
+        Tools.Require("iptables", "iptables");
         var tag = Guid.NewGuid().ToString("N")[..6];
         StateDir = Directory.CreateTempSubdirectory("verge-cni-").FullName;
         Octet = Random.Shared.Next(1, 255);

@@ -6,20 +6,31 @@ namespace Verge.Agent.Tests.Support;
 /// <summary>Finding and running the real tools tests use (docker-registry, umoci, skopeo, busybox).</summary>
 public static class Tools
 {
-    /// <summary>The full path of a command, or a test failure naming the apt package that provides it.</summary>
+    /// <summary>
+    /// The full path of a command (searched on PATH and in the sbin directories, where runc and ip live), or a test
+    /// failure naming the apt package that provides it.
+    /// </summary>
     public static string Require(string command, string aptPackage)
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin").Split(':'))
+        string[] candidates = command.StartsWith('/')
+            ? [command]
+            : [.. (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin").Split(':').Append("/usr/sbin").Append("/sbin").Select(dir => Path.Combine(dir, command))];
+        var found = candidates.FirstOrDefault(File.Exists);
+        if (found is null)
         {
-            var candidate = Path.Combine(dir, command);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
+            Assert.Fail($"{command} is not installed: apt-get install -y {aptPackage}");
         }
 
-        Assert.Fail($"{command} is not installed: apt-get install -y {aptPackage}");
-        return string.Empty;
+        return found;
+    }
+
+    /// <summary>Fails the test unless it runs as root (containers, cgroups and network namespaces need it).</summary>
+    public static void RequireRoot()
+    {
+        if (Environment.UserName != "root")
+        {
+            Assert.Fail("this test runs containers and network namespaces and must run as root");
+        }
     }
 
     /// <summary>Runs a command to completion; a non-zero exit fails with its output.</summary>

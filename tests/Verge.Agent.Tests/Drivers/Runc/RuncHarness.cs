@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Drivers;
 using Verge.Agent.Drivers.Runc;
 using Verge.Agent.Images;
-using Verge.Agent.Tests.TestSupport;
+using Verge.Agent.Tests.Support;
 
 namespace Verge.Agent.Tests.Drivers.Runc;
 
@@ -17,8 +17,8 @@ internal sealed class RuncHarness : IAsyncDisposable
 
     public RuncHarness(ImageConfig? imageConfig = null, bool useOverlay = true)
     {
-        HostTools.RequireRoot();
-        HostTools.Require("runc", "runc");
+        Tools.RequireRoot();
+        Tools.Require("runc", "runc");
         Image = new BusyboxImage(imageConfig);
         Root = Directory.CreateTempSubdirectory("verge-runc-").FullName;
         Options = new RuncDriverOptions

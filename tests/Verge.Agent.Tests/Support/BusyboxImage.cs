@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Verge.Agent.Images;
 
-namespace Verge.Agent.Tests.TestSupport;
+namespace Verge.Agent.Tests.Support;
 
 /// <summary>
 /// A one-file image: busybox-static and a symlink per applet, plus /etc/passwd and /etc/group, unpacked in a temp
@@ -13,7 +13,7 @@ internal sealed class BusyboxImage : IImageStore, IDisposable
 
     public BusyboxImage(ImageConfig? config = null)
     {
-        var busybox = HostTools.Require("/bin/busybox", "busybox-static");
+        var busybox = Tools.Require("/bin/busybox", "busybox-static");
         Directory = System.IO.Directory.CreateTempSubdirectory("verge-image-").FullName;
         Rootfs = Path.Combine(Directory, "rootfs");
         var bin = Path.Combine(Rootfs, "bin");
