@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Verge.EndToEnd.Tests.Agent;
 
 namespace Verge.EndToEnd.Tests;
 
@@ -34,7 +35,7 @@ public sealed class NetworkNamespace : IAsyncDisposable
 
     public static async Task<NetworkNamespace> CreateAsync()
     {
-        RequireTool("ip", "iproute2");
+        EdgeTools.Require("ip", "iproute2");
         var n = Interlocked.Increment(ref _next) % 250;
         var suffix = $"{Environment.ProcessId % 10000}x{n}";
         var name = $"verge-e2e-{suffix}";
@@ -43,17 +44,17 @@ public sealed class NetworkNamespace : IAsyncDisposable
         var hostAddress = $"10.231.{n}.1";
         var address = $"10.231.{n}.2";
         var netns = new NetworkNamespace(name, hostDevice, innerDevice, hostAddress, address);
-        await RunAsync("ip", "netns", "add", name);
+        await EdgeTools.RunAsync("ip", ["netns", "add", name]);
         try
         {
-            await RunAsync("ip", "link", "add", hostDevice, "type", "veth", "peer", "name", innerDevice);
-            await RunAsync("ip", "link", "set", innerDevice, "netns", name);
-            await RunAsync("ip", "addr", "add", $"{hostAddress}/30", "dev", hostDevice);
-            await RunAsync("ip", "link", "set", hostDevice, "up");
-            await RunAsync("ip", "-n", name, "addr", "add", $"{address}/30", "dev", innerDevice);
-            await RunAsync("ip", "-n", name, "link", "set", innerDevice, "up");
-            await RunAsync("ip", "-n", name, "link", "set", "lo", "up");
-            await RunAsync("ip", "-n", name, "route", "add", "default", "via", hostAddress);
+            await EdgeTools.RunAsync("ip", ["link", "add", hostDevice, "type", "veth", "peer", "name", innerDevice]);
+            await EdgeTools.RunAsync("ip", ["link", "set", innerDevice, "netns", name]);
+            await EdgeTools.RunAsync("ip", ["addr", "add", $"{hostAddress}/30", "dev", hostDevice]);
+            await EdgeTools.RunAsync("ip", ["link", "set", hostDevice, "up"]);
+            await EdgeTools.RunAsync("ip", ["-n", name, "addr", "add", $"{address}/30", "dev", innerDevice]);
+            await EdgeTools.RunAsync("ip", ["-n", name, "link", "set", innerDevice, "up"]);
+            await EdgeTools.RunAsync("ip", ["-n", name, "link", "set", "lo", "up"]);
+            await EdgeTools.RunAsync("ip", ["-n", name, "route", "add", "default", "via", hostAddress]);
         }
         catch
         {
@@ -83,53 +84,18 @@ public sealed class NetworkNamespace : IAsyncDisposable
     }
 
     /// <summary>Takes the namespace's side of the link down: nothing passes until <see cref="HealAsync"/>.</summary>
-    public Task CutAsync() => RunAsync("ip", "-n", Name, "link", "set", InnerDevice, "down");
+    public Task CutAsync() => EdgeTools.RunAsync("ip", ["-n", Name, "link", "set", InnerDevice, "down"]);
 
     public async Task HealAsync()
     {
-        await RunAsync("ip", "-n", Name, "link", "set", InnerDevice, "up");
-        await RunAsync("ip", "-n", Name, "route", "replace", "default", "via", HostAddress);
+        await EdgeTools.RunAsync("ip", ["-n", Name, "link", "set", InnerDevice, "up"]);
+        await EdgeTools.RunAsync("ip", ["-n", Name, "route", "replace", "default", "via", HostAddress]);
     }
 
     public async ValueTask DisposeAsync()
     {
         // Deleting the namespace removes its end of the veth pair, and with it the host's end.
-        await RunAsync(ignoreErrors: true, "ip", "netns", "del", Name);
-        await RunAsync(ignoreErrors: true, "ip", "link", "del", HostDevice);
-    }
-
-    internal static void RequireTool(string tool, string package)
-    {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Any(dir => File.Exists(Path.Combine(dir, tool)));
-        if (!found)
-        {
-            throw new InvalidOperationException($"'{tool}' is missing: apt-get install -y {package}");
-        }
-    }
-
-    internal static Task RunAsync(string file, params string[] args) => RunAsync(ignoreErrors: false, file, args);
-
-    internal static async Task RunAsync(bool ignoreErrors, string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0 && !ignoreErrors)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}{await stdout}");
-        }
+        await EdgeTools.ExecAsync("ip", ["netns", "del", Name]);
+        await EdgeTools.ExecAsync("ip", ["link", "del", HostDevice]);
     }
 }
