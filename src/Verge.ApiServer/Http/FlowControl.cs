@@ -28,7 +28,7 @@ internal enum FlowLevel
 internal sealed partial class FlowControl
 {
     /// <summary>The namespace of node heartbeat Leases.</summary>
-    internal const string NodeLeaseNamespace = "kube-node-lease";
+    internal const string NodeLeaseNamespace = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
     private readonly FlowControlOptions _options;
     private readonly TimeProvider _time;

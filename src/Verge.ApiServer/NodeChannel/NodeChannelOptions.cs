@@ -13,7 +13,7 @@ public sealed class NodeChannelOptions
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(4);
 
     /// <summary>The namespace of node Leases.</summary>
-    public string LeaseNamespace { get; set; } = "kube-node-lease";
+    public string LeaseNamespace { get; set; } = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
     /// <summary>The most changes in one SyncBatch.</summary>
     public int MaxBatchChanges { get; set; } = 256;

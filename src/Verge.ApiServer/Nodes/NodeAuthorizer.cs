@@ -27,7 +27,7 @@ internal readonly record struct NodeDecision(bool Allowed, string? Reason, strin
 /// </summary>
 internal sealed class NodeAuthorizer(ResourceService service)
 {
-    public const string NodeLeaseNamespace = "kube-node-lease";
+    public const string NodeLeaseNamespace = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
     private static readonly ResourceType PodType = ResourceCatalog.For<Pod>();
 

@@ -7,7 +7,7 @@ namespace Verge.ApiServer.Registry;
 /// <summary>Creates the namespaces every cluster has: default, kube-system, kube-public and kube-node-lease.</summary>
 internal static class SystemNamespaces
 {
-    public static readonly string[] Names = ["default", "kube-system", "kube-public", "kube-node-lease"];
+    public static readonly string[] Names = ["default", "kube-system", "kube-public", Verge.Core.Coordination.Lease.NodeLeaseNamespace];
 
     /// <summary>The namespaces that may not be deleted, as in Kubernetes.</summary>
     public static readonly HashSet<string> Protected = new(StringComparer.Ordinal) { "default", "kube-system", "kube-public" };

@@ -11,7 +11,7 @@ internal static class HollowObjects
     public const string ImageId = "hollow://image";
     public const string HollowLabel = "verge.dev/hollow";
     public const string SiteLabel = "verge.dev/site";
-    public const string LeaseNamespace = "kube-node-lease";
+    public const string LeaseNamespace = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
     public static JsonObject Labels(HollowNode node) => new()
     {

@@ -14,7 +14,7 @@ public sealed class NodeLifecycleOptions
     public TimeSpan MonitorPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The namespace of the nodes' Leases.</summary>
-    public string LeaseNamespace { get; set; } = "kube-node-lease";
+    public string LeaseNamespace { get; set; } = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
     /// <summary>Concurrent reconciles of nodes.</summary>
     public int Workers { get; set; } = 4;

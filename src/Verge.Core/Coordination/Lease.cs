@@ -9,6 +9,9 @@ namespace Verge.Core.Coordination;
 [Description("Lease defines a lease concept.")]
 public sealed class Lease : KubeObject
 {
+    /// <summary>The namespace of the Leases nodes renew as their heartbeat (one per node, named after it).</summary>
+    public const string NodeLeaseNamespace = "kube-node-lease";
+
     [Description("spec contains the specification of the Lease.")]
     public LeaseSpec Spec { get; set; } = new();
 }
