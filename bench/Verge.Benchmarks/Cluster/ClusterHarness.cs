@@ -5,11 +5,11 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Verge.ApiServer;
 using Verge.ApiServer.Hosting;
 using Verge.Benchmarks.Api;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Verge.Controllers;
 
 namespace Verge.Benchmarks.Cluster;
