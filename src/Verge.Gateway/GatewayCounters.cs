@@ -15,6 +15,7 @@ internal sealed class GatewayCounters
     private long _upstreamErrors;
     private long _ingestAccepted;
     private long _ingestRefused;
+    private long _notDurable;
 
     /// <summary>Connections refused for unknown users or wrong credentials.</summary>
     public long AuthRefused => Volatile.Read(ref _authRefused);
@@ -49,6 +50,11 @@ internal sealed class GatewayCounters
     public long IngestAccepted => Volatile.Read(ref _ingestAccepted);
 
     public long IngestRefused => Volatile.Read(ref _ingestRefused);
+
+    /// <summary>QoS 1/2 publishes and ingest requests not acknowledged because their upstream outputs could not be stored.</summary>
+    public long NotDurable => Volatile.Read(ref _notDurable);
+
+    internal void AddNotDurable() => Interlocked.Increment(ref _notDurable);
 
     internal void AddAuthRefused() => Interlocked.Increment(ref _authRefused);
 

@@ -337,7 +337,17 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             ReportTwin(device, topic, payload);
         }
 
-        await _pipeline!.SubmitAsync(topic, payload, e.ClientId, e.CancellationToken);
+        // QoS 1 and 2: MQTTnet sends the PUBACK (PUBREC) when this handler returns, so wait until the rules' upstream
+        // outputs for the message are fsynced in the queue. If they cannot be, close the connection instead of
+        // acknowledging (MQTT 3.1.1 has no negative PUBACK): the device sends the message again.
+        var durable = message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce;
+        if (!await _pipeline!.SubmitAsync(topic, payload, e.ClientId, message.Dup, durable, e.CancellationToken) && durable)
+        {
+            e.ProcessPublish = false;
+            e.CloseConnection = true;
+            Counters.AddNotDurable();
+            Log.NotDurable(_logger, e.ClientId, topic);
+        }
     }
 
     private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code)
@@ -435,14 +445,20 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     }
 
     /// <summary>HTTP ingest: the same path as an MQTT publish on devices/{name}/telemetry (limits, rules, local subscribers).</summary>
-    private async Task AcceptIngestAsync(string device, byte[] payload, CancellationToken ct)
+    private async Task<bool> AcceptIngestAsync(string device, byte[] payload, CancellationToken ct)
     {
         var topic = $"devices/{device}/telemetry";
         await ThrottleAsync("$http/" + device, ct);
         Counters.AddPublished();
         ReportTwin(device, topic, payload);
         await PublishAsync(topic, 1, payload, retain: false, ct);
-        await _pipeline!.SubmitAsync(topic, payload, device, ct);
+        if (!await _pipeline!.SubmitAsync(topic, payload, device, duplicate: false, durable: true, ct))
+        {
+            Counters.AddNotDurable();
+            return false;
+        }
+
+        return true;
     }
 
     private Task RepublishAsync(string topic, int qos, byte[] payload) => PublishAsync(topic, qos, payload, retain: false, _stop.Token);
@@ -570,5 +586,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         [LoggerMessage(EventId = 5209, Level = LogLevel.Warning, Message = "Delivering a command to device {Device} failed")]
         public static partial void CommandFailed(ILogger logger, string device, Exception exception);
+
+        [LoggerMessage(EventId = 5210, Level = LogLevel.Warning, Message = "Publish from client {ClientId} on {Topic} not acknowledged: its upstream outputs could not be stored; the connection is closed so the client sends it again")]
+        public static partial void NotDurable(ILogger logger, string clientId, string topic);
     }
 }

@@ -255,6 +255,47 @@ public sealed class GatewayModuleTests
     }
 
     [Fact]
+    public async Task Publish_Qos1_IsAcknowledgedOnlyOnceItsUpstreamOutputIsInTheQueue()
+    {
+        var state = TwoDevices().SetRule("up", "SELECT seq FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
+        await using var gw = await GatewayHarness.StartAsync(state);
+        gw.Uplink.Available = false;
+        using var device = await gw.ConnectAsync("d1", "pw1");
+
+        for (var i = 1; i <= 20; i++)
+        {
+            var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload($"{{\"seq\":{i}}}")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            var result = await device.PublishAsync(message);
+
+            // The PUBACK came back: the rule's output for this very message is already written and fsynced.
+            Assert.True(result.IsSuccess, result.ReasonString);
+            Assert.Equal(i, gw.Module.Queue!.LastSequence);
+        }
+
+        Assert.Equal(0, gw.Module.Counters.NotDurable);
+    }
+
+    [Fact]
+    public async Task Publish_WithDupFlag_IsVisibleToRulesAsDup()
+    {
+        var state = TwoDevices().SetRule("up", "SELECT seq, dup() AS dup FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
+        await using var gw = await GatewayHarness.StartAsync(state);
+        using var device = await gw.ConnectAsync("d1", "pw1");
+
+        foreach (var dup in new[] { false, true })
+        {
+            var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload("{\"seq\":7}")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            message.Dup = dup;
+            await device.PublishAsync(message);
+        }
+
+        await Tools.Eventually(() => gw.Uplink.Received.Count == 2, "2 messages upstream");
+        Assert.Equal(["{\"seq\":7,\"dup\":false}", "{\"seq\":7,\"dup\":true}"], gw.Uplink.Received.Select(m => Encoding.UTF8.GetString(m.Payload.Span)));
+    }
+
+    [Fact]
     public async Task Twin_DesiredIsRetained_AndRepublishedWhenItChanges()
     {
         var state = new FakeGatewayState().AddDevice("d1", "pw1", new JsonObject { ["rate"] = 5 });

@@ -103,9 +103,10 @@ public sealed class CompiledRule
     /// <summary>
     /// Runs one message through the rule and appends any outputs (the message's own result for a stateless rule;
     /// windows closed by <paramref name="receivedAt"/> for a windowed one). Returns the number appended. Never throws
-    /// for bad payloads: they are counted.
+    /// for bad payloads: they are counted. <paramref name="duplicate"/> is the sender's redelivery mark (MQTT DUP),
+    /// read by <c>dup()</c>.
     /// </summary>
-    public int Process(string topic, ReadOnlySpan<byte> payload, string clientId, DateTimeOffset receivedAt, ICollection<RuleOutput> outputs)
+    public int Process(string topic, ReadOnlySpan<byte> payload, string clientId, DateTimeOffset receivedAt, ICollection<RuleOutput> outputs, bool duplicate = false)
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(outputs);
@@ -145,6 +146,7 @@ public sealed class CompiledRule
         frame.Topic = topic;
         frame.ClientId = clientId ?? "";
         frame.TimestampMs = now;
+        frame.Duplicate = duplicate;
         try
         {
             if (_where is not null && !_where.Eval(frame).IsTrue)
@@ -642,6 +644,7 @@ public sealed class CompiledRule
                 "topic" => new TopicNode(call.Arguments.Count == 0 ? 0 : (int)(double)((LiteralExpression)call.Arguments[0]).Value!),
                 "clientid" => new ClientIdNode(),
                 "timestamp" => new TimestampNode(),
+                "dup" => new DupNode(),
                 "abs" or "floor" or "ceil" or "round" => new MathNode(call.Name, arguments[0], arguments.Length > 1 ? arguments[1] : null),
                 "lower" => new CaseNode(false, arguments[0]),
                 "upper" => new CaseNode(true, arguments[0]),

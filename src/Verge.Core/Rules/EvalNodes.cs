@@ -21,6 +21,9 @@ internal sealed class EvalFrame
     public string ClientId { get; set; } = "";
 
     public long TimestampMs { get; set; }
+
+    /// <summary>The message is a redelivery its sender marked as such (the MQTT DUP flag).</summary>
+    public bool Duplicate { get; set; }
 }
 
 /// <summary>A compiled expression: a tree of small nodes evaluated with virtual calls, no allocation for numbers.</summary>
@@ -211,6 +214,11 @@ internal sealed class TopicNode(int level) : EvalNode
 internal sealed class ClientIdNode : EvalNode
 {
     public override RuleValue Eval(EvalFrame frame) => RuleValue.FromString(frame.ClientId);
+}
+
+internal sealed class DupNode : EvalNode
+{
+    public override RuleValue Eval(EvalFrame frame) => RuleValue.FromBool(frame.Duplicate);
 }
 
 internal sealed class TimestampNode : EvalNode

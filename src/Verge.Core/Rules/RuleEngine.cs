@@ -43,13 +43,16 @@ public sealed class RuleEngine
 
     public CompiledRule? Find(string name) => _byName.GetValueOrDefault(name);
 
-    /// <summary>Runs one message through every matching rule; appends outputs and returns how many.</summary>
-    public int Process(string topic, ReadOnlySpan<byte> payload, string clientId, DateTimeOffset receivedAt, ICollection<RuleOutput> outputs)
+    /// <summary>
+    /// Runs one message through every matching rule; appends outputs and returns how many. <paramref name="duplicate"/>
+    /// is the sender's redelivery mark (the MQTT DUP flag), which statements read with <c>dup()</c>.
+    /// </summary>
+    public int Process(string topic, ReadOnlySpan<byte> payload, string clientId, DateTimeOffset receivedAt, ICollection<RuleOutput> outputs, bool duplicate = false)
     {
         var added = 0;
         foreach (var rule in _rules)
         {
-            added += rule.Process(topic, payload, clientId, receivedAt, outputs);
+            added += rule.Process(topic, payload, clientId, receivedAt, outputs, duplicate);
         }
 
         return added;

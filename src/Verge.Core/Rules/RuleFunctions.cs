@@ -8,6 +8,7 @@ internal static class RuleFunctions
         ["topic"] = (0, 1),
         ["clientid"] = (0, 0),
         ["timestamp"] = (0, 0),
+        ["dup"] = (0, 0),
         ["abs"] = (1, 1),
         ["round"] = (1, 2),
         ["floor"] = (1, 1),
@@ -23,7 +24,7 @@ internal static class RuleFunctions
     public static bool IsAggregate(string name) => Aggregates.Contains(name);
 
     /// <summary>Functions whose value comes from the message's context rather than its payload.</summary>
-    public static bool IsContext(string name) => name is "topic" or "clientid" or "timestamp";
+    public static bool IsContext(string name) => name is "topic" or "clientid" or "timestamp" or "dup";
 
     public static bool TryGetArity(string name, out int min, out int max)
     {

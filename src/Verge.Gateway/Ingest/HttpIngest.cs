@@ -18,7 +18,7 @@ internal sealed partial class HttpIngest(
     IPEndPoint endpoint,
     Func<DeviceDirectory> directory,
     int maxMessageBytes,
-    Func<string, byte[], CancellationToken, Task> accept,
+    Func<string, byte[], CancellationToken, Task<bool>> accept,
     GatewayCounters counters,
     ILogger logger) : IAsyncDisposable
 {
@@ -172,8 +172,10 @@ internal sealed partial class HttpIngest(
             return (HttpStatusCode.BadRequest, "the body is not valid JSON");
         }
 
-        await accept(device, payload, ct);
-        return (HttpStatusCode.Accepted, "accepted");
+        // 202 only once the message's upstream outputs are durable, like a PUBACK on MQTT.
+        return await accept(device, payload, ct)
+            ? (HttpStatusCode.Accepted, "accepted")
+            : (HttpStatusCode.ServiceUnavailable, "the gateway could not store the message; send it again");
     }
 
     private static bool TryBasic(string? header, out string user, out byte[] password)

@@ -22,6 +22,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private readonly RuleEngine _engine = new();
     private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions)> _rules = new(StringComparer.Ordinal);
     private readonly List<RuleOutput> _outputs = [];
+    private readonly List<Task<bool>> _enqueues = [];
     private readonly Func<string, int, byte[], Task> _republish;
     private readonly DurableQueue _queue;
     private readonly Action _upstreamEnqueued;
@@ -58,26 +59,35 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         _httpLoop = Task.Run(() => PostAsync(_stop.Token));
     }
 
-    /// <summary>Hands one message to the rules; waits while the pipeline is full.</summary>
-    public async ValueTask SubmitAsync(string topic, byte[] payload, string clientId, CancellationToken ct)
+    /// <summary>
+    /// Hands one message to the rules; waits while the pipeline is full. With <paramref name="durable"/> it also waits
+    /// until the rules have run on the message and every upstream output it produced is fsynced in the queue, and
+    /// returns false if any was refused or failed (the sender must not be acknowledged). Without, it returns once the
+    /// message is in the pipeline. <paramref name="duplicate"/> is the sender's redelivery mark (MQTT DUP).
+    /// </summary>
+    public async ValueTask<bool> SubmitAsync(string topic, byte[] payload, string clientId, bool duplicate, bool durable, CancellationToken ct)
     {
+        var done = durable ? new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
         try
         {
-            await _items.Writer.WriteAsync(new Item(ItemKind.Message, topic, payload, clientId, _time.GetUtcNow(), null), ct);
+            await _items.Writer.WriteAsync(new Item(ItemKind.Message, topic, payload, clientId, _time.GetUtcNow(), null, duplicate, done), ct);
         }
         catch (ChannelClosedException)
         {
             _counters.AddPipelineDropped();
+            return false;
         }
+
+        return done is null || await done.Task.WaitAsync(ct);
     }
 
     /// <summary>Replaces the rule set (rules whose statement is unchanged keep their open windows).</summary>
     public void SetRules(IReadOnlyList<DataRule> rules)
     {
-        if (!_items.Writer.TryWrite(new Item(ItemKind.Reload, "", [], "", default, rules)))
+        if (!_items.Writer.TryWrite(new Item(ItemKind.Reload, "", [], "", default, rules, false, null)))
         {
             // Full: deliver it without blocking the caller (a state change notification).
-            _ = _items.Writer.WriteAsync(new Item(ItemKind.Reload, "", [], "", default, rules), _stop.Token).AsTask();
+            _ = _items.Writer.WriteAsync(new Item(ItemKind.Reload, "", [], "", default, rules, false, null), _stop.Token).AsTask();
         }
     }
 
@@ -100,6 +110,12 @@ internal sealed partial class RulePipeline : IAsyncDisposable
             }
         }
 
+        // Messages still waiting were never processed: their senders are not acknowledged.
+        while (_items.Reader.TryRead(out var left))
+        {
+            left.Done?.TrySetResult(false);
+        }
+
         _stop.Dispose();
     }
 
@@ -108,7 +124,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         using var timer = new PeriodicTimer(_advanceInterval, _time);
         while (await timer.WaitForNextTickAsync(ct))
         {
-            _items.Writer.TryWrite(new Item(ItemKind.Tick, "", [], "", default, null));
+            _items.Writer.TryWrite(new Item(ItemKind.Tick, "", [], "", default, null, false, null));
         }
     }
 
@@ -119,10 +135,11 @@ internal sealed partial class RulePipeline : IAsyncDisposable
             try
             {
                 _outputs.Clear();
+                _enqueues.Clear();
                 switch (item.Kind)
                 {
                     case ItemKind.Message:
-                        _engine.Process(item.Topic, item.Payload, item.ClientId, item.ReceivedAt, _outputs);
+                        _engine.Process(item.Topic, item.Payload, item.ClientId, item.ReceivedAt, _outputs, item.Duplicate);
                         break;
                     case ItemKind.Tick:
                         _engine.Advance(_time.GetUtcNow(), _outputs);
@@ -137,18 +154,47 @@ internal sealed partial class RulePipeline : IAsyncDisposable
                     _counters.AddRuleOutputs(_outputs.Count);
                     await DispatchAsync(ct);
                 }
+
+                if (item.Done is { } done)
+                {
+                    CompleteWhenDurable(done);
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                item.Done?.TrySetResult(false);
                 throw;
             }
             catch (Exception e)
             {
-                // A rule or an action failing must never stop the pipeline.
+                // A rule or an action failing must never stop the pipeline; the sender is not acknowledged.
+                item.Done?.TrySetResult(false);
                 _counters.AddActionError();
                 Log.PipelineError(_logger, e);
             }
         }
+    }
+
+    /// <summary>Completes <paramref name="done"/> once the upstream enqueues of the current message are durable.</summary>
+    private void CompleteWhenDurable(TaskCompletionSource<bool> done)
+    {
+        if (_enqueues.Count == 0)
+        {
+            done.TrySetResult(true);
+        }
+        else if (_enqueues.Count == 1)
+        {
+            _ = CompleteAsync(_enqueues[0], done);
+        }
+        else
+        {
+            _ = CompleteAllAsync([.. _enqueues], done);
+        }
+
+        static async Task CompleteAsync(Task<bool> enqueue, TaskCompletionSource<bool> done) => done.TrySetResult(await enqueue);
+
+        static async Task CompleteAllAsync(Task<bool>[] enqueues, TaskCompletionSource<bool> done) =>
+            done.TrySetResult((await Task.WhenAll(enqueues)).All(accepted => accepted));
     }
 
     private async Task DispatchAsync(CancellationToken ct)
@@ -170,7 +216,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
                 {
                     // Not awaited one by one: the queue group-commits everything waiting with one fsync and keeps
                     // call order, so the pipeline moves on and the queue batches.
-                    _ = ObserveEnqueueAsync(_queue.EnqueueAsync(upstream.Topic, output.Payload, ct));
+                    _enqueues.Add(ObserveEnqueueAsync(_queue.EnqueueAsync(upstream.Topic, output.Payload, ct)));
                 }
                 else if (action.Http is { Url.Length: > 0 } http)
                 {
@@ -188,7 +234,8 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         }
     }
 
-    private async Task ObserveEnqueueAsync(ValueTask<EnqueueResult> enqueue)
+    /// <summary>True once the enqueue is fsynced; false (counted and logged) if it was refused or failed.</summary>
+    private async Task<bool> ObserveEnqueueAsync(ValueTask<EnqueueResult> enqueue)
     {
         try
         {
@@ -196,18 +243,19 @@ internal sealed partial class RulePipeline : IAsyncDisposable
             if (result.Accepted)
             {
                 _upstreamEnqueued();
+                return true;
             }
-            else
-            {
-                _counters.AddActionError();
-                Log.UpstreamRefused(_logger, result.Refusal ?? "refused");
-            }
+
+            _counters.AddActionError();
+            Log.UpstreamRefused(_logger, result.Refusal ?? "refused");
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or ArgumentException)
         {
             _counters.AddActionError();
             Log.UpstreamRefused(_logger, e.Message);
         }
+
+        return false;
     }
 
     private async Task PostAsync(CancellationToken ct)
@@ -280,7 +328,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         Reload,
     }
 
-    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules);
+    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
 
     private static partial class Log
     {

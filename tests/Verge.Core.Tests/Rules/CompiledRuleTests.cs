@@ -38,6 +38,26 @@ public sealed class CompiledRuleTests
     }
 
     [Fact]
+    public void Process_Dup_ReadsTheSendersRedeliveryMark()
+    {
+        var rule = Compile("SELECT seq, dup() AS dup FROM 'devices/+/telemetry'");
+        var outputs = new List<RuleOutput>();
+
+        rule.Process("devices/d1/telemetry", """{"seq":1}"""u8, "c1", T0, outputs);
+        rule.Process("devices/d1/telemetry", """{"seq":1}"""u8, "c1", T0, outputs, duplicate: true);
+
+        Assert.Equal(["""{"seq":1,"dup":false}""", """{"seq":1,"dup":true}"""], outputs.Select(o => Encoding.UTF8.GetString(o.Payload)));
+    }
+
+    [Fact]
+    public void Parse_DupInAGroupedProjection_MustBeGroupedOrAggregated()
+    {
+        var error = Assert.Throws<RuleSyntaxException>(() => RuleStatement.Parse("SELECT dup() AS d, count(*) AS n FROM 'a/b' GROUP BY TUMBLING(1s)"));
+
+        Assert.Contains("'dup()' must appear in GROUP BY", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Process_TopicNotMatching_IsNotCounted()
     {
         var rule = Compile("SELECT a FROM 'devices/+/telemetry'");
