@@ -40,6 +40,9 @@ internal sealed partial class CloudEndpoint(
 
     private const string UserKey = "verge.user";
 
+    /// <summary>Messages queued for one cloud application before MQTTnet drops the oldest.</summary>
+    internal const int MaxPendingPerClient = 10_000;
+
     private MqttServer? _server;
     private long _refusedConnections;
     private long _refusedCommands;
@@ -68,7 +71,7 @@ internal sealed partial class CloudEndpoint(
             .WithoutDefaultEndpoint()
             .WithEncryptedEndpoint()
             .WithEncryptedEndpointPort(port)
-            .WithMaxPendingMessagesPerClient(10_000);
+            .WithMaxPendingMessagesPerClient(MaxPendingPerClient);
         builder = host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
             ? builder.WithEncryptedEndpointBoundIPV6Address(host)
             : builder.WithEncryptedEndpointBoundIPAddress(host);
@@ -112,6 +115,26 @@ internal sealed partial class CloudEndpoint(
 
             server.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The most messages queued for any connected cloud application (0 with none). Upstream batches wait while it
+    /// is high, so a burst (a gateway's backlog after a partition) cannot overflow a subscriber's queue.
+    /// </summary>
+    public async Task<long> MaxPendingAsync()
+    {
+        if (_server is not { } server)
+        {
+            return 0;
+        }
+
+        long max = 0;
+        foreach (var client in await server.GetClientsAsync())
+        {
+            max = Math.Max(max, client.Session.PendingApplicationMessagesCount);
+        }
+
+        return max;
     }
 
     /// <summary>Publishes an upstream message: QoS 1, with its id as the user property <see cref="MessageIdProperty"/>.</summary>

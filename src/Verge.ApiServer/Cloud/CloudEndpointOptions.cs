@@ -9,8 +9,19 @@ public sealed class CloudEndpointOptions
     /// <summary>The largest MQTT packet a cloud application may send.</summary>
     public int MaxPacketBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// How long an upstream batch may wait for slow cloud applications (more than half of their queue of 10,000
+    /// messages still undelivered) before it is refused; the gateway keeps a refused batch and sends it again.
+    /// </summary>
+    public TimeSpan UplinkBackpressureWait { get; set; } = TimeSpan.FromSeconds(2);
+
     public void Validate()
     {
+        if (UplinkBackpressureWait < TimeSpan.Zero || UplinkBackpressureWait > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException("the cloud endpoint's UplinkBackpressureWait must be between 0 and 1 minute");
+        }
+
         if (DuplicateWindow < 1)
         {
             throw new ArgumentException("the cloud endpoint's DuplicateWindow must be positive");

@@ -9,7 +9,7 @@ namespace Verge.ApiServer.Cloud;
 /// ids (delivery from the gateway is at least once), and answers with the batch's UplinkAck once every record is
 /// published or dropped. Without a cloud endpoint the batch is refused, so the gateway keeps it.
 /// </summary>
-internal sealed partial class UplinkReceiver(CloudEndpoint cloud, CloudEndpointOptions options, ILogger<UplinkReceiver> logger)
+internal sealed partial class UplinkReceiver(CloudEndpoint cloud, CloudEndpointOptions options, TimeProvider time, ILogger<UplinkReceiver> logger)
 {
     private readonly Lock _lock = new();
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
@@ -29,6 +29,16 @@ internal sealed partial class UplinkReceiver(CloudEndpoint cloud, CloudEndpointO
         if (!cloud.Running)
         {
             ack.Error = "the control plane has no cloud MQTT endpoint (verge server --mqtt-listen)";
+            return ack;
+        }
+
+        // Flow control: a cloud application's queue on the endpoint is bounded (MQTTnet drops the oldest beyond it),
+        // so a batch waits while any connected application is far behind, and is refused (kept by the gateway, sent
+        // again later) if it stays behind. The gateway's durable queue absorbs the difference.
+        if (!await WaitForSubscribersAsync(batch.Records.Count, ct))
+        {
+            LogSubscribersBehind(logger, node, batch.Records.Count);
+            ack.Error = "cloud applications are behind; the batch is refused and stays in the gateway's queue";
             return ack;
         }
 
@@ -64,6 +74,23 @@ internal sealed partial class UplinkReceiver(CloudEndpoint cloud, CloudEndpointO
         return ack;
     }
 
+    private async Task<bool> WaitForSubscribersAsync(int records, CancellationToken ct)
+    {
+        var highWater = Math.Max(0, (CloudEndpoint.MaxPendingPerClient / 2) - records);
+        var deadline = time.GetUtcNow() + options.UplinkBackpressureWait;
+        while (await cloud.MaxPendingAsync() > highWater)
+        {
+            if (time.GetUtcNow() >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10), time, ct);
+        }
+
+        return true;
+    }
+
     /// <summary>Remembers the id; true when it was already remembered.</summary>
     private bool IsDuplicate(string id)
     {
@@ -91,6 +118,9 @@ internal sealed partial class UplinkReceiver(CloudEndpoint cloud, CloudEndpointO
             _seen.Remove(id);
         }
     }
+
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Information, Message = "Node {Node}: upstream batch of {Count} refused for now: cloud applications are behind")]
+    private static partial void LogSubscribersBehind(ILogger logger, string node, int count);
 
     [LoggerMessage(EventId = 3401, Level = LogLevel.Warning, Message = "Node {Node}: upstream message {MessageId} dropped: topic \"{Topic}\" cannot be published (empty or with wildcards)")]
     private static partial void LogBadTopic(ILogger logger, string node, string messageId, string topic);
