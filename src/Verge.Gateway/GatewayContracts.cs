@@ -46,3 +46,16 @@ public interface IDeviceCommandSource
 {
     event Action<DeviceCommand>? CommandReceived;
 }
+
+/// <summary>A pod running on this node that can take requests: Running, Ready, with its address.</summary>
+public sealed record LocalPod(string Namespace, string Name, IReadOnlyDictionary<string, string> Labels, string PodIp);
+
+/// <summary>
+/// The pods on this node, for data-rule HTTP actions that name a pod selector (implemented by the agent over its pod
+/// workers). Called from the gateway's HTTP loop for every POST, so it must be cheap and thread-safe.
+/// </summary>
+public interface ILocalPods
+{
+    /// <summary>Pods that are Running and Ready and have a pod IP.</summary>
+    IReadOnlyList<LocalPod> ListReadyPods();
+}

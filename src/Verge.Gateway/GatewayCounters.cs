@@ -16,6 +16,7 @@ internal sealed class GatewayCounters
     private long _ingestAccepted;
     private long _ingestRefused;
     private long _notDurable;
+    private long _httpNoTarget;
 
     /// <summary>Connections refused for unknown users or wrong credentials.</summary>
     public long AuthRefused => Volatile.Read(ref _authRefused);
@@ -53,6 +54,11 @@ internal sealed class GatewayCounters
 
     /// <summary>QoS 1/2 publishes and ingest requests not acknowledged because their upstream outputs could not be stored.</summary>
     public long NotDurable => Volatile.Read(ref _notDurable);
+
+    /// <summary>Rule outputs not posted because the HTTP action's pod selector found no Ready pod.</summary>
+    public long HttpNoTarget => Volatile.Read(ref _httpNoTarget);
+
+    internal void AddHttpNoTarget() => Interlocked.Increment(ref _httpNoTarget);
 
     internal void AddNotDurable() => Interlocked.Increment(ref _notDurable);
 

@@ -38,6 +38,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly IMeterFactory? _meters;
+    private readonly ILocalPods? _pods;
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
@@ -62,7 +63,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         IDeviceCommandSource? commands = null,
         TimeProvider? time = null,
         ILoggerFactory? loggers = null,
-        IMeterFactory? meters = null)
+        IMeterFactory? meters = null,
+        ILocalPods? pods = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(state);
@@ -76,6 +78,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Verge.Gateway");
         _meters = meters;
+        _pods = pods;
     }
 
     public GatewayCounters Counters { get; } = new();
@@ -120,7 +123,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
 
         _drain = new UpstreamDrain(_queue, _uplinks, _options, Counters, _time, _logger);
-        _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger);
+        _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger, _pods, _meters);
         _pipeline.SetRules(_state.ListDataRules());
 
         _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());

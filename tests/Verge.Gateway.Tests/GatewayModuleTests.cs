@@ -296,6 +296,76 @@ public sealed class GatewayModuleTests
     }
 
     [Fact]
+    public async Task Rule_HttpActionWithPodSelector_PostsToTheMatchingPod_AndCountsWhenNoneIsReady()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var sink = new HttpListener();
+        sink.Prefixes.Add($"http://127.0.0.1:{port}/");
+        sink.Start();
+        var pods = new FakeLocalPods();
+        var action = new DataRuleAction { Http = new HttpAction { PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } }, Port = port, Path = "/ingest" } };
+        var state = TwoDevices().SetRule("to-pod", "SELECT seq FROM 'devices/+/telemetry'", action);
+        await using var gw = await GatewayHarness.StartAsync(state, pods: pods);
+        using var device = await gw.ConnectAsync("d1", "pw1");
+
+        // No Ready pod yet: counted, not posted, and the gateway keeps serving.
+        await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload("{\"seq\":1}").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        await Tools.Eventually(() => gw.Module.Counters.HttpNoTarget == 1, "the output without a pod to be counted");
+
+        pods.Ready = [new LocalPod("default", "sink-0", new Dictionary<string, string> { ["app"] = "sink" }, "127.0.0.1")];
+        var received = sink.GetContextAsync();
+        await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload("{\"seq\":2}").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+
+        var context = await received.WaitAsync(TimeSpan.FromSeconds(20));
+        using var reader = new StreamReader(context.Request.InputStream);
+        Assert.Equal("POST", context.Request.HttpMethod);
+        Assert.Equal("/ingest", context.Request.Url!.AbsolutePath);
+        Assert.Equal("application/json", context.Request.ContentType);
+        Assert.Equal("{\"seq\":2}", await reader.ReadToEndAsync());
+        context.Response.StatusCode = 204;
+        context.Response.Close();
+        Assert.Equal(1, gw.Module.Counters.HttpNoTarget);
+    }
+
+    [Fact]
+    public async Task Rule_Counters_AreExportedPerRuleAndOutcome()
+    {
+        var state = TwoDevices().SetRule("big", "SELECT seq FROM 'devices/+/telemetry' WHERE seq > 1", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
+        await using var gw = await GatewayHarness.StartAsync(state);
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == gw.Meters && instrument.Name == "verge.gateway.rule.messages")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var all = tags.ToArray();
+            seen[$"{all.First(t => t.Key == "rule").Value}/{all.First(t => t.Key == "outcome").Value}"] = value;
+        });
+        listener.Start();
+        using var device = await gw.ConnectAsync("d1", "pw1");
+
+        foreach (var payload in new[] { "{\"seq\":1}", "{\"seq\":2}", "not json" })
+        {
+            await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        }
+
+        listener.RecordObservableInstruments();
+        Assert.Equal(3, seen["big/matched"]);
+        Assert.Equal(1, seen["big/filtered"]);
+        Assert.Equal(1, seen["big/emitted"]);
+        Assert.Equal(1, seen["big/skipped_non_json"]);
+        Assert.Equal(0, seen["big/errors"]);
+    }
+
+    [Fact]
     public async Task Twin_DesiredIsRetained_AndRepublishedWhenItChanges()
     {
         var state = new FakeGatewayState().AddDevice("d1", "pw1", new JsonObject { ["rate"] = 5 });

@@ -189,7 +189,8 @@ public static partial class AgentHost
             channel,
             channel,
             time,
-            loggers);
+            loggers,
+            pods: new LocalPods(runtime.Pods));
         try
         {
             await module.StartAsync(ct);

@@ -146,6 +146,10 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         await Task.WhenAll(pending).WaitAsync(ct);
     }
 
+    /// <summary>The pods this agent runs, with their labels and last published status; readable from any thread.</summary>
+    public IReadOnlyList<(string Namespace, string Name, IReadOnlyDictionary<string, string>? Labels, PodStatus? Status)> ListStatuses() =>
+        [.. _snapshot.Select(w => (w.Namespace, w.Name, w.Labels, w.LastStatus))];
+
     public PodLogTarget? Find(string podNamespace, string podName)
     {
         var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);

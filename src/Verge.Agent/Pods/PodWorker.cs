@@ -84,6 +84,12 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     public string Name => _pod.Metadata.Name ?? "";
 
+    /// <summary>The pod's labels (of the latest pod object), readable from any thread.</summary>
+    public IReadOnlyDictionary<string, string>? Labels => Volatile.Read(ref _pod).Metadata.Labels;
+
+    /// <summary>The status last published for the pod, or null before the first; readable from any thread.</summary>
+    public PodStatus? LastStatus => Volatile.Read(ref _lastStatus);
+
     /// <summary>The containers' log state, readable from any thread.</summary>
     public IReadOnlyDictionary<string, ContainerLogState> LogStates => _logStates;
 

@@ -160,9 +160,32 @@ public static class EdgeValidation
             errors.Add(FieldError.Invalid($"{path}.url", http.Url, "must be an absolute http or https URL"));
         }
 
+        if (hasUrl && http.PodSelector is null)
+        {
+            if (http.Port is not null)
+            {
+                errors.Add(FieldError.Forbidden($"{path}.port", "only with `podSelector` (the port is part of `url`)"));
+            }
+
+            if (!string.IsNullOrEmpty(http.Path))
+            {
+                errors.Add(FieldError.Forbidden($"{path}.path", "only with `podSelector` (the path is part of `url`)"));
+            }
+        }
+
         if (http.PodSelector is not null)
         {
             SelectorValidation.ValidateLabelSelector(http.PodSelector, $"{path}.podSelector", errors);
+            if (http.PodSelector.IsEmpty)
+            {
+                errors.Add(FieldError.Required($"{path}.podSelector", "must select pods by label: an empty selector would pick every pod of the namespace"));
+            }
+
+            if (!string.IsNullOrEmpty(http.Path) && (http.Path[0] != '/' || !Uri.TryCreate("http://pod" + http.Path, UriKind.Absolute, out _)))
+            {
+                errors.Add(FieldError.Invalid($"{path}.path", http.Path, "must be an absolute path such as /ingest"));
+            }
+
             if (http.Port is not { } port)
             {
                 errors.Add(FieldError.Required($"{path}.port", "required with `podSelector`"));

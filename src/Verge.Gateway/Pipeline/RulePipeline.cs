@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -18,9 +20,16 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private const int HttpQueueCapacity = 1024;
 
     private readonly Channel<Item> _items;
-    private readonly Channel<(string Url, byte[] Payload)> _http = Channel.CreateBounded<(string, byte[])>(new BoundedChannelOptions(HttpQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private static readonly TimeSpan NoTargetLogInterval = TimeSpan.FromSeconds(30);
+
+    private readonly Channel<HttpPost> _http = Channel.CreateBounded<HttpPost>(new BoundedChannelOptions(HttpQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly PodTargets _podTargets;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _noTargetLogged = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _noTarget = new(StringComparer.Ordinal);
+    private readonly Meter? _ownedMeter;
+    private volatile (string Rule, RuleCounters Counters)[] _ruleCounters = [];
     private readonly RuleEngine _engine = new();
-    private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions)> _rules = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions, string Namespace)> _rules = new(StringComparer.Ordinal);
     private readonly List<RuleOutput> _outputs = [];
     private readonly List<Task<bool>> _enqueues = [];
     private readonly Func<string, int, byte[], Task> _republish;
@@ -36,8 +45,11 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private Task? _ticker;
     private Task? _httpLoop;
 
-    public RulePipeline(GatewayOptions options, Func<string, int, byte[], Task> republish, DurableQueue queue, Action upstreamEnqueued, HttpClient httpClient, GatewayCounters counters, TimeProvider time, ILogger logger)
+    public RulePipeline(GatewayOptions options, Func<string, int, byte[], Task> republish, DurableQueue queue, Action upstreamEnqueued, HttpClient httpClient, GatewayCounters counters, TimeProvider time, ILogger logger, ILocalPods? pods = null, IMeterFactory? meters = null)
     {
+        _podTargets = new PodTargets(pods);
+        _ownedMeter = meters is null ? new Meter("Verge.Gateway") : null;
+        CreateInstruments(_ownedMeter ?? meters!.Create("Verge.Gateway"));
         _items = Channel.CreateBounded<Item>(new BoundedChannelOptions(options.PipelineCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _republish = republish;
         _queue = queue;
@@ -117,6 +129,32 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _ownedMeter?.Dispose();
+    }
+
+    /// <summary>HTTP actions with a pod selector that found no Ready pod, per rule.</summary>
+    public long NoTargetCount(string rule) => _noTarget.GetValueOrDefault(rule);
+
+    private void CreateInstruments(Meter meter)
+    {
+        meter.CreateObservableCounter("verge.gateway.rule.messages", () => RuleMeasurements(), "{message}",
+            "Messages per data rule and outcome: matched (topic matched), emitted (outputs), filtered (WHERE not true), skipped_non_json, skipped_missing_field, errors");
+        meter.CreateObservableCounter("verge.gateway.rule.http_no_target", () => _noTarget.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("rule", p.Key))), "{message}",
+            "Rule outputs whose HTTP action's pod selector found no Ready pod on this node");
+    }
+
+    private IEnumerable<Measurement<long>> RuleMeasurements()
+    {
+        foreach (var (rule, counters) in _ruleCounters)
+        {
+            var tag = new KeyValuePair<string, object?>("rule", rule);
+            yield return new Measurement<long>(counters.Matched, tag, new KeyValuePair<string, object?>("outcome", "matched"));
+            yield return new Measurement<long>(counters.Emitted, tag, new KeyValuePair<string, object?>("outcome", "emitted"));
+            yield return new Measurement<long>(counters.Filtered, tag, new KeyValuePair<string, object?>("outcome", "filtered"));
+            yield return new Measurement<long>(counters.SkippedNonJson, tag, new KeyValuePair<string, object?>("outcome", "skipped_non_json"));
+            yield return new Measurement<long>(counters.SkippedMissingField, tag, new KeyValuePair<string, object?>("outcome", "skipped_missing_field"));
+            yield return new Measurement<long>(counters.Errors, tag, new KeyValuePair<string, object?>("outcome", "errors"));
+        }
     }
 
     private async Task TickAsync(CancellationToken ct)
@@ -206,8 +244,9 @@ internal sealed partial class RulePipeline : IAsyncDisposable
                 continue;
             }
 
-            foreach (var action in rule.Actions)
+            for (var index = 0; index < rule.Actions.Count; index++)
             {
+                var action = rule.Actions[index];
                 if (action.Republish is { Topic.Length: > 0 } republish)
                 {
                     await _republish(republish.Topic, republish.Qos ?? EdgeDefaults.DefaultQos, output.Payload);
@@ -218,17 +257,13 @@ internal sealed partial class RulePipeline : IAsyncDisposable
                     // call order, so the pipeline moves on and the queue batches.
                     _enqueues.Add(ObserveEnqueueAsync(_queue.EnqueueAsync(upstream.Topic, output.Payload, ct)));
                 }
-                else if (action.Http is { Url.Length: > 0 } http)
+                else if (action.Http is { } http)
                 {
-                    if (!_http.Writer.TryWrite((http.Url, output.Payload)))
+                    // Resolved when posted (the freshest pod list); a full queue drops and counts rather than stall the rules.
+                    if (!_http.Writer.TryWrite(new HttpPost(output.Rule, rule.Namespace, index, http, output.Payload)))
                     {
                         _counters.AddActionError();
                     }
-                }
-                else if (action.Http is not null)
-                {
-                    // A pod selector needs the node's pod addresses, which the gateway does not know yet.
-                    _counters.AddActionError();
                 }
             }
         }
@@ -260,24 +295,48 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
     private async Task PostAsync(CancellationToken ct)
     {
-        await foreach (var (url, payload) in _http.Reader.ReadAllAsync(ct))
+        await foreach (var post in _http.Reader.ReadAllAsync(ct))
         {
+            var target = post.Action.Url is { Length: > 0 } url
+                ? (Uri.TryCreate(url, UriKind.Absolute, out var parsed) ? parsed : null)
+                : _podTargets.Resolve(post.Namespace, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{post.Rule}#{post.Index}"), post.Action);
+            if (target is null)
+            {
+                NoTarget(post);
+                continue;
+            }
+
             try
             {
-                using var content = new ByteArrayContent(payload);
+                using var content = new ByteArrayContent(post.Payload);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var response = await _httpClient.PostAsync(new Uri(url), content, ct);
+                using var response = await _httpClient.PostAsync(target, content, ct);
                 if (!response.IsSuccessStatusCode)
                 {
                     _counters.AddActionError();
-                    Log.HttpFailed(_logger, url, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    Log.HttpFailed(_logger, target.ToString(), ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
             }
-            catch (Exception e) when (e is HttpRequestException or UriFormatException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
                 _counters.AddActionError();
-                Log.HttpFailed(_logger, url, e.Message);
+                Log.HttpFailed(_logger, target.ToString(), e.Message);
             }
+        }
+    }
+
+    /// <summary>Counts an output whose HTTP action has no target; logs it at most once per rule every 30 s.</summary>
+    private void NoTarget(HttpPost post)
+    {
+        _counters.AddHttpNoTarget();
+        var count = _noTarget.AddOrUpdate(post.Rule, 1, (_, n) => n + 1);
+        var now = _time.GetUtcNow();
+        var last = _noTargetLogged.GetValueOrDefault(post.Rule, DateTimeOffset.MinValue);
+        if (now - last >= NoTargetLogInterval)
+        {
+            _noTargetLogged[post.Rule] = now;
+            var selector = post.Action.PodSelector?.ToString() ?? post.Action.Url ?? "";
+            Log.HttpNoTarget(_logger, post.Rule, selector, count);
         }
     }
 
@@ -294,16 +353,17 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
             wanted.Add(name);
             var actions = rule.Spec.Actions ?? [];
+            var ruleNamespace = rule.Metadata.Namespace ?? "default";
             if (_rules.TryGetValue(name, out var existing) && existing.Statement == rule.Spec.Statement)
             {
-                _rules[name] = (existing.Statement, actions);
+                _rules[name] = (existing.Statement, actions, ruleNamespace);
                 continue;
             }
 
             try
             {
                 _engine.AddOrUpdate(name, rule.Spec.Statement);
-                _rules[name] = (rule.Spec.Statement, actions);
+                _rules[name] = (rule.Spec.Statement, actions, ruleNamespace);
                 Log.RuleLoaded(_logger, name);
             }
             catch (RuleSyntaxException e)
@@ -319,6 +379,9 @@ internal sealed partial class RulePipeline : IAsyncDisposable
             _engine.Remove(name);
             Log.RuleRemoved(_logger, name);
         }
+
+        // Read by the metrics thread; the engine itself belongs to this loop.
+        _ruleCounters = [.. _rules.Keys.Select(n => (n, _engine.Find(n)?.Counters)).Where(p => p.Counters is not null).Select(p => (p.n, p.Counters!))];
     }
 
     private enum ItemKind
@@ -327,6 +390,8 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         Tick,
         Reload,
     }
+
+    private readonly record struct HttpPost(string Rule, string Namespace, int Index, HttpAction Action, byte[] Payload);
 
     private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
 
@@ -349,5 +414,8 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
         [LoggerMessage(EventId = 5306, Level = LogLevel.Warning, Message = "HTTP action to {Url} failed: {Reason}")]
         public static partial void HttpFailed(ILogger logger, string url, string reason);
+
+        [LoggerMessage(EventId = 5307, Level = LogLevel.Warning, Message = "Data rule {Rule}: no Ready pod on this node matches the HTTP action's selector '{Selector}'; {Count} outputs not posted so far")]
+        public static partial void HttpNoTarget(ILogger logger, string rule, string selector, long count);
     }
 }

@@ -56,6 +56,40 @@ public sealed class OtherKindsValidationTests
             EdgeValidation.ValidateDataRule(rule, null).Select(e => e.ToString()));
     }
 
+    [Theory]
+    [InlineData("url+selector", "spec.actions[0].http: Invalid value: \"\": must specify exactly one of: `url` or `podSelector`")]
+    [InlineData("neither", "spec.actions[0].http: Invalid value: \"\": must specify exactly one of: `url` or `podSelector`")]
+    [InlineData("url+port", "spec.actions[0].http.port: Forbidden: only with `podSelector` (the port is part of `url`)")]
+    [InlineData("selector without port", "spec.actions[0].http.port: Required value: required with `podSelector`")]
+    [InlineData("selector bad port", "spec.actions[0].http.port: Invalid value: 70000: must be between 1 and 65535, inclusive")]
+    [InlineData("selector empty", "spec.actions[0].http.podSelector: Required value: must select pods by label: an empty selector would pick every pod of the namespace")]
+    [InlineData("selector relative path", "spec.actions[0].http.path: Invalid value: \"ingest\": must be an absolute path such as /ingest")]
+    public void ValidateDataRule_HttpAction_NeedsExactlyOneOfUrlOrPodSelectorWithPort(string form, string error)
+    {
+        var http = form switch
+        {
+            "url+selector" => new HttpAction { Url = "http://10.0.0.1/x", PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } }, Port = 8080 },
+            "neither" => new HttpAction { Port = 8080 },
+            "url+port" => new HttpAction { Url = "http://10.0.0.1/x", Port = 8080 },
+            "selector without port" => new HttpAction { PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } } },
+            "selector bad port" => new HttpAction { PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } }, Port = 70000 },
+            "selector empty" => new HttpAction { PodSelector = new(), Port = 8080 },
+            _ => new HttpAction { PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } }, Port = 8080, Path = "ingest" },
+        };
+        var rule = new DataRule { Spec = new() { Statement = "SELECT a FROM 't'", Actions = [new DataRuleAction { Http = http }] } };
+
+        Assert.Equal([error], EdgeValidation.ValidateDataRule(rule, null).Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void ValidateDataRule_HttpActionToPods_IsValid()
+    {
+        var http = new HttpAction { PodSelector = new() { MatchLabels = new() { ["app"] = "sink" } }, Port = 8080, Path = "/ingest" };
+        var rule = new DataRule { Spec = new() { Statement = "SELECT a FROM 't'", Actions = [new DataRuleAction { Http = http }, new DataRuleAction { Http = new() { Url = "http://10.0.0.1:8080/x" } }] } };
+
+        Assert.Empty(EdgeValidation.ValidateDataRule(rule, null));
+    }
+
     [Fact]
     public void ValidateDataRule_WhenStatementDoesNotParse_GivesColumnAndReason()
     {

@@ -121,3 +121,10 @@ internal sealed class FakeCommandSource : IDeviceCommandSource
 
     public void Send(DeviceCommand command) => CommandReceived?.Invoke(command);
 }
+
+internal sealed class FakeLocalPods : ILocalPods
+{
+    public volatile IReadOnlyList<LocalPod> Ready = [];
+
+    public IReadOnlyList<LocalPod> ListReadyPods() => Ready;
+}

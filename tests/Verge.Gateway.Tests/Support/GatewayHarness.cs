@@ -14,7 +14,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
     // Scoped meters: tests that listen on the process-wide "Verge.Gateway" meters see only their own queues.
     private readonly TestMeterFactory _meters = new();
 
-    private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state, IDeviceCommandSource? commands)
+    private GatewayHarness(Func<GatewayOptions, GatewayOptions>? configure, IReadOnlyList<IUplink>? uplinks, FakeGatewayState state, IDeviceCommandSource? commands, ILocalPods? pods)
     {
         State = state;
         MqttPort = Tools.FreePort();
@@ -28,8 +28,11 @@ internal sealed class GatewayHarness : IAsyncDisposable
             LocalUsers = [new LocalUser("app", "app-secret")],
             UpstreamRetryDelay = TimeSpan.FromMilliseconds(50),
         };
-        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, commands ?? Commands, loggers: NullLoggerFactory.Instance, meters: _meters);
+        Module = new GatewayModule(configure?.Invoke(options) ?? options, State, uplinks ?? [Uplink], Reporter, commands ?? Commands, loggers: NullLoggerFactory.Instance, meters: _meters, pods: pods);
     }
+
+    /// <summary>The harness's own meter factory: a listener can tell this gateway's instruments from other tests'.</summary>
+    public TestMeterFactory Meters => _meters;
 
     public FakeGatewayState State { get; }
 
@@ -45,10 +48,10 @@ internal sealed class GatewayHarness : IAsyncDisposable
 
     public int IngestPort { get; }
 
-    public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null, IDeviceCommandSource? commands = null)
+    public static async Task<GatewayHarness> StartAsync(FakeGatewayState state, Func<GatewayOptions, GatewayOptions>? configure = null, IReadOnlyList<IUplink>? uplinks = null, IDeviceCommandSource? commands = null, ILocalPods? pods = null)
     {
         // Free ports are picked, released and bound again: another test may take one in between, so try anew.
-        var harness = new GatewayHarness(configure, uplinks, state, commands);
+        var harness = new GatewayHarness(configure, uplinks, state, commands, pods);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -59,7 +62,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             catch (Exception e) when (attempt < 5 && e is System.Net.Sockets.SocketException or System.Net.HttpListenerException)
             {
                 await harness.DisposeAsync();
-                harness = new GatewayHarness(configure, uplinks, state, commands);
+                harness = new GatewayHarness(configure, uplinks, state, commands, pods);
             }
         }
 
