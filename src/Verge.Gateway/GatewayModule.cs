@@ -343,7 +343,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         // QoS 1 and 2: MQTTnet sends the PUBACK (PUBREC) when this handler returns, so wait until the rules' upstream
         // outputs for the message are fsynced in the queue. If they cannot be, close the connection instead of
         // acknowledging (MQTT 3.1.1 has no negative PUBACK): the device sends the message again.
-        var durable = message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce;
+        var durable = _options.AcknowledgeWhenDurable && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce;
         if (!await _pipeline!.SubmitAsync(topic, payload, e.ClientId, message.Dup, durable, e.CancellationToken) && durable)
         {
             e.ProcessPublish = false;
@@ -455,7 +455,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         Counters.AddPublished();
         ReportTwin(device, topic, payload);
         await PublishAsync(topic, 1, payload, retain: false, ct);
-        if (!await _pipeline!.SubmitAsync(topic, payload, device, duplicate: false, durable: true, ct))
+        if (!await _pipeline!.SubmitAsync(topic, payload, device, duplicate: false, durable: _options.AcknowledgeWhenDurable, ct))
         {
             Counters.AddNotDurable();
             return false;

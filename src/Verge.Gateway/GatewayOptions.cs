@@ -53,6 +53,13 @@ internal sealed record GatewayOptions
     /// <summary>How often windows are closed (RuleEngine.Advance).</summary>
     public TimeSpan AdvanceInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Whether a QoS 1/2 PUBLISH (and an HTTP ingest request) is acknowledged only once its upstream rule outputs are
+    /// fsynced in the queue (the default). Off, it is acknowledged once it entered the pipeline: more messages per
+    /// connection, but a crash can lose messages the device saw acknowledged.
+    /// </summary>
+    public bool AcknowledgeWhenDurable { get; init; } = true;
+
     /// <summary>Messages waiting for the rule pipeline before publishers are slowed down.</summary>
     public int PipelineCapacity { get; init; } = 65536;
 
