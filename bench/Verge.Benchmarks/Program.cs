@@ -43,7 +43,7 @@ switch (mode)
                    Verge.Benchmarks rules [--messages 5000000] [--devices 1000] [--rate 10000]
                    Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
                                           [--dir DIR] [--sqlite]
-                   Verge.Benchmarks gateway-ack [--messages 20000] [--devices 1,8]
+                   Verge.Benchmarks gateway-ack [--messages 20000] [--devices 1,8] [--inflight 1,16]
                    Verge.Benchmarks agent [--builds aot,jit] [--pods 10] [--latency-pods 50] [--idle-seconds 60]
                                           [--partition-seconds 60] [--verge verge.dll] [--agent verge-agent]
                                           [--agent-env NAME=VALUE]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Formatter;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using Verge.Gateway.Auth;
@@ -40,6 +41,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly IMeterFactory? _meters;
     private readonly ILocalPods? _pods;
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingAcks> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _twinLock = new(1, 1);
@@ -129,6 +131,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
+        if (_options.AcknowledgeWhenDurable)
+        {
+            _server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
+            _server.InterceptingOutboundPacketAsync += OnOutboundPacketAsync;
+        }
+
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
         _server.ClientConnectedAsync += OnClientConnectedAsync;
         _server.ClientDisconnectedAsync += OnClientDisconnectedAsync;
@@ -340,16 +348,94 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             ReportTwin(device, topic, payload);
         }
 
-        // QoS 1 and 2: MQTTnet sends the PUBACK (PUBREC) when this handler returns, so wait until the rules' upstream
-        // outputs for the message are fsynced in the queue. If they cannot be, close the connection instead of
-        // acknowledging (MQTT 3.1.1 has no negative PUBACK): the device sends the message again.
+        // QoS 1 and 2: the PUBACK (PUBREC) may leave only once the rules' upstream outputs for the message are fsynced
+        // in the queue. MQTTnet queues the acknowledgement when this handler returns and its send loop passes it to
+        // OnOutboundPacketAsync, which holds it until the message is durable; meanwhile this connection's next
+        // messages are read and processed, so they share group commits. Without the packet id (no inbound packet seen),
+        // wait here instead.
         var durable = _options.AcknowledgeWhenDurable && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce;
-        if (!await _pipeline!.SubmitAsync(topic, payload, e.ClientId, message.Dup, durable, e.CancellationToken) && durable)
+        if (!durable)
         {
+            await _pipeline!.SubmitAsync(topic, payload, e.ClientId, message.Dup, durable: false, e.CancellationToken);
+            return;
+        }
+
+        var stored = await _pipeline!.SubmitDurableAsync(topic, payload, e.ClientId, message.Dup, e.CancellationToken);
+        if (_acks.TryGetValue(e.ClientId, out var acks) && acks.CurrentPublishId != 0)
+        {
+            acks.Durable[acks.CurrentPublishId] = stored;
+            acks.CurrentPublishId = 0;
+        }
+        else if (!await stored.WaitAsync(e.CancellationToken))
+        {
+            // Not stored: close the connection instead of acknowledging (MQTT 3.1.1 has no negative PUBACK); the
+            // device sends the message again.
             e.ProcessPublish = false;
             e.CloseConnection = true;
             Counters.AddNotDurable();
             Log.NotDurable(_logger, e.ClientId, topic);
+        }
+    }
+
+    /// <summary>Notes the packet id of an incoming QoS 1/2 PUBLISH, for the interceptor that handles it next on this connection.</summary>
+    private Task OnInboundPacketAsync(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is MqttPublishPacket { QualityOfServiceLevel: not MqttQualityOfServiceLevel.AtMostOnce } publish)
+        {
+            _acks.GetOrAdd(e.ClientId, _ => new PendingAcks()).CurrentPublishId = publish.PacketIdentifier;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Holds a PUBACK or PUBREC until its message's upstream outputs are durable; others pass at once.</summary>
+    private Task OnOutboundPacketAsync(InterceptingPacketEventArgs e)
+    {
+        var id = e.Packet switch
+        {
+            MqttPubAckPacket ack => ack.PacketIdentifier,
+            MqttPubRecPacket rec => rec.PacketIdentifier,
+            _ => (ushort)0,
+        };
+        if (id == 0 || !_acks.TryGetValue(e.ClientId, out var acks) || !acks.Durable.TryRemove(id, out var stored))
+        {
+            return Task.CompletedTask;
+        }
+
+        return stored.IsCompletedSuccessfully && stored.Result ? Task.CompletedTask : HoldAsync(e, stored);
+    }
+
+    private async Task HoldAsync(InterceptingPacketEventArgs e, Task<bool> stored)
+    {
+        bool durable;
+        try
+        {
+            durable = await stored.WaitAsync(e.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            durable = false;
+        }
+
+        if (!durable)
+        {
+            // Not stored: no acknowledgement, and the connection is closed so the device sends the message again.
+            e.ProcessPacket = false;
+            Counters.AddNotDurable();
+            Log.NotDurable(_logger, e.ClientId, "(packet " + e.Packet.GetType().Name + ")");
+            _ = DisconnectAsync(e.ClientId);
+        }
+    }
+
+    private async Task DisconnectAsync(string clientId)
+    {
+        try
+        {
+            await _server!.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.UnspecifiedError });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.DisconnectFailed(_logger, clientId, e);
         }
     }
 
@@ -437,6 +523,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         if (e.DisconnectType != MqttClientDisconnectType.Takeover)
         {
             _buckets.TryRemove(e.ClientId, out _);
+            _acks.TryRemove(e.ClientId, out _);
             _certificateClients.TryRemove(e.ClientId, out _);
             if (device is not null && _reporter is not null && _directory.FindDevice(device) is { } entry)
             {
@@ -561,6 +648,18 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Per client: the packet id of the PUBLISH being processed (set by the inbound interceptor, taken by the publish
+    /// interceptor, both on the connection's receive loop) and the durability of each message whose PUBACK or PUBREC
+    /// has not left yet (read by the send loop).
+    /// </summary>
+    private sealed class PendingAcks
+    {
+        public ushort CurrentPublishId { get; set; }
+
+        public ConcurrentDictionary<ushort, Task<bool>> Durable { get; } = new();
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Gateway started: MQTT on {Mqtt}, MQTT/TLS {Tls}, HTTP ingest {Ingest}")]
@@ -592,5 +691,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         [LoggerMessage(EventId = 5210, Level = LogLevel.Warning, Message = "Publish from client {ClientId} on {Topic} not acknowledged: its upstream outputs could not be stored; the connection is closed so the client sends it again")]
         public static partial void NotDurable(ILogger logger, string clientId, string topic);
+
+        [LoggerMessage(EventId = 5211, Level = LogLevel.Warning, Message = "Closing the connection of client {ClientId} failed")]
+        public static partial void DisconnectFailed(ILogger logger, string clientId, Exception exception);
     }
 }

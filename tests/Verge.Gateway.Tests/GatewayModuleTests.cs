@@ -277,6 +277,35 @@ public sealed class GatewayModuleTests
     }
 
     [Fact]
+    public async Task Publish_Qos1WithManyInFlight_EveryPubAckFollowsItsOwnDurableOutput()
+    {
+        var state = TwoDevices().SetRule("up", "SELECT seq FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
+        await using var gw = await GatewayHarness.StartAsync(state);
+        gw.Uplink.Available = false;
+        using var device = await gw.ConnectAsync("d1", "pw1", MqttProtocolVersion.V311);
+        var queuedAtPubAck = new long[200];
+
+        // 20 in flight: the gateway reads on while earlier messages are being stored, and holds each PUBACK until
+        // its own message is durable. Message i is the queue's sequence i + 1 (one output each, in order).
+        var window = new Queue<Task>();
+        for (var i = 0; i < queuedAtPubAck.Length; i++)
+        {
+            var seq = i;
+            var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload($"{{\"seq\":{seq}}}")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            window.Enqueue(device.PublishAsync(message).ContinueWith(_ => queuedAtPubAck[seq] = gw.Module.Queue!.LastSequence, TaskContinuationOptions.ExecuteSynchronously));
+            if (window.Count >= 20)
+            {
+                await window.Dequeue();
+            }
+        }
+
+        await Task.WhenAll(window);
+        Assert.All(Enumerable.Range(0, queuedAtPubAck.Length), i => Assert.True(queuedAtPubAck[i] >= i + 1, $"PUBACK of message {i} came with only {queuedAtPubAck[i]} messages stored"));
+        Assert.Equal(0, gw.Module.Counters.NotDurable);
+    }
+
+    [Fact]
     public async Task Publish_WithDupFlag_IsVisibleToRulesAsDup()
     {
         var state = TwoDevices().SetRule("up", "SELECT seq, dup() AS dup FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });

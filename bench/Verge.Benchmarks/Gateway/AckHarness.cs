@@ -17,6 +17,9 @@ internal sealed class AckHarnessOptions
 
     public IReadOnlyList<int> Devices { get; private set; } = [1, 8];
 
+    /// <summary>QoS 1 messages each device keeps in flight (1: it waits for each PUBACK before the next).</summary>
+    public IReadOnlyList<int> InFlight { get; private set; } = [1, 16];
+
     public static AckHarnessOptions Parse(string[] args)
     {
         var options = new AckHarnessOptions();
@@ -28,6 +31,7 @@ internal sealed class AckHarnessOptions
             {
                 case "--messages": options.Messages = RulesHarnessOptions.Positive(name, value); break;
                 case "--devices": options.Devices = [.. value.Split(',').Select(v => RulesHarnessOptions.Positive(name, v))]; break;
+                case "--inflight": options.InFlight = [.. value.Split(',').Select(v => RulesHarnessOptions.Positive(name, v))]; break;
                 default: throw new ArgumentException($"unknown option {name}");
             }
         }
@@ -39,31 +43,34 @@ internal sealed class AckHarnessOptions
 /// <summary>
 /// What acknowledging a QoS 1 PUBLISH only once its upstream output is fsynced costs: a gateway (GatewayModule on
 /// 127.0.0.1) with a stateless rule sending every message upstream, and N devices (MQTTnet clients in this process),
-/// each publishing its share of the messages one at a time, awaiting each PUBACK. Run with
+/// each publishing its share of the messages with K of them in flight (K = 1: awaiting each PUBACK). Run with
 /// <see cref="GatewayOptions.AcknowledgeWhenDurable"/> on and off, in the same process, one after the other.
 /// </summary>
 internal static class AckHarness
 {
     public static async Task<int> RunAsync(AckHarnessOptions options)
     {
-        Console.WriteLine($"ack: {options.Messages:N0} QoS 1 messages, devices {string.Join(", ", options.Devices)}, rule output upstream to the durable queue");
-        Console.WriteLine("| Devices | PUBACK | Messages/s (all devices) | Per device | CPU per message (whole process) |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine($"ack: {options.Messages:N0} QoS 1 messages, devices {string.Join(", ", options.Devices)}, in flight {string.Join(", ", options.InFlight)}, rule output upstream to the durable queue");
+        Console.WriteLine("| Devices | In flight per device | PUBACK | Messages/s (all devices) | Per device | CPU per message (whole process) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var devices in options.Devices)
         {
-            foreach (var durable in new[] { true, false })
+            foreach (var inFlight in options.InFlight)
             {
-                var (elapsed, cpu) = await RunOnceAsync(options.Messages, devices, durable);
-                var rate = options.Messages / elapsed.TotalSeconds;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {devices} | {(durable ? "after fsync" : "after the pipeline took it")} | {rate:N0} | {rate / devices:N0} | {cpu.TotalMicroseconds / options.Messages:F1} µs |"));
+                foreach (var durable in new[] { true, false })
+                {
+                    var (elapsed, cpu) = await RunOnceAsync(options.Messages, devices, inFlight, durable);
+                    var rate = options.Messages / elapsed.TotalSeconds;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {devices} | {inFlight} | {(durable ? "after fsync" : "after the pipeline took it")} | {rate:N0} | {rate / devices:N0} | {cpu.TotalMicroseconds / options.Messages:F1} µs |"));
+                }
             }
         }
 
         return 0;
     }
 
-    private static async Task<(TimeSpan Elapsed, TimeSpan Cpu)> RunOnceAsync(int messages, int devices, bool durable)
+    private static async Task<(TimeSpan Elapsed, TimeSpan Cpu)> RunOnceAsync(int messages, int devices, int inFlight, bool durable)
     {
         var dir = Directory.CreateTempSubdirectory("verge-ack-bench-").FullName;
         var port = FreePort();
@@ -95,13 +102,20 @@ internal static class AckHarness
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(clients.Select((client, d) => Task.Run(async () =>
             {
+                var window = new Queue<Task>();
                 for (var i = d; i < messages; i += devices)
                 {
                     var message = new MqttApplicationMessageBuilder().WithTopic($"devices/d{d}/telemetry")
                         .WithPayload(Encoding.UTF8.GetBytes($"{{\"seq\":{i},\"temp\":21.5}}"))
                         .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-                    await client.PublishAsync(message);
+                    window.Enqueue(client.PublishAsync(message));
+                    if (window.Count >= inFlight)
+                    {
+                        await window.Dequeue();
+                    }
                 }
+
+                await Task.WhenAll(window);
             })));
             var elapsed = clock.Elapsed;
             cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;

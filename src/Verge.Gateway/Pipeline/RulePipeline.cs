@@ -79,18 +79,38 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     /// </summary>
     public async ValueTask<bool> SubmitAsync(string topic, byte[] payload, string clientId, bool duplicate, bool durable, CancellationToken ct)
     {
-        var done = durable ? new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        if (!durable)
+        {
+            return await EnqueueAsync(topic, payload, clientId, duplicate, null, ct);
+        }
+
+        var stored = await SubmitDurableAsync(topic, payload, clientId, duplicate, ct);
+        return await stored.WaitAsync(ct);
+    }
+
+    /// <summary>
+    /// Hands one message to the rules (waiting only while the pipeline is full) and returns a task that completes
+    /// with true once every upstream output of the message is fsynced, or false if one was refused or failed. The
+    /// caller can go on with the next message meanwhile: messages that follow each other share group commits.
+    /// </summary>
+    public async ValueTask<Task<bool>> SubmitDurableAsync(string topic, byte[] payload, string clientId, bool duplicate, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return await EnqueueAsync(topic, payload, clientId, duplicate, done, ct) ? done.Task : Task.FromResult(false);
+    }
+
+    private async ValueTask<bool> EnqueueAsync(string topic, byte[] payload, string clientId, bool duplicate, TaskCompletionSource<bool>? done, CancellationToken ct)
+    {
         try
         {
             await _items.Writer.WriteAsync(new Item(ItemKind.Message, topic, payload, clientId, _time.GetUtcNow(), null, duplicate, done), ct);
+            return true;
         }
         catch (ChannelClosedException)
         {
             _counters.AddPipelineDropped();
             return false;
         }
-
-        return done is null || await done.Task.WaitAsync(ct);
     }
 
     /// <summary>Replaces the rule set (rules whose statement is unchanged keep their open windows).</summary>
