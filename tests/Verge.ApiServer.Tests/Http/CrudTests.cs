@@ -237,6 +237,20 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task DataRule_HttpActionWithBothUrlAndPodSelector_Is422NamingTheField()
+    {
+        const string both = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"both"},"spec":{"statement":"SELECT a FROM 't'","actions":[{"http":{"url":"http://10.0.0.1/x","podSelector":{"matchLabels":{"app":"sink"}},"port":8080}}]}}""";
+        var status = await Api.StatusOf(await _client.PostAsync("/apis/edge.verge.dev/v1/namespaces/default/datarules", Api.Json(both)), 422);
+
+        var cause = status["details"]!["causes"]![0]!;
+        Assert.Equal("spec.actions[0].http", cause["field"]!.GetValue<string>());
+        Assert.Contains("exactly one of: `url` or `podSelector`", cause["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        const string toPod = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"to-pod"},"spec":{"statement":"SELECT a FROM 't'","actions":[{"http":{"podSelector":{"matchLabels":{"app":"sink"}},"port":8080,"path":"/ingest"}}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/apis/edge.verge.dev/v1/namespaces/default/datarules", Api.Json(toPod))).StatusCode);
+    }
+
+    [Fact]
     public async Task Binding_SetsNodeNameOnce_SecondBindingConflicts()
     {
         var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bind-me"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
