@@ -53,7 +53,7 @@ internal sealed class PodTargets(ILocalPods? pods)
         return Uri.TryCreate(string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}{path}"), UriKind.Absolute, out var uri) ? uri : null;
     }
 
-    /// <summary>Forgets round-robin turns and matchers of actions no longer loaded.</summary>
+    /// <summary>Forgets round-robin turns and matchers (called when the rules are reloaded).</summary>
     public void Clear()
     {
         _turns.Clear();

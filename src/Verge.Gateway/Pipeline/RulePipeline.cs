@@ -152,9 +152,6 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         _ownedMeter?.Dispose();
     }
 
-    /// <summary>HTTP actions with a pod selector that found no Ready pod, per rule.</summary>
-    public long NoTargetCount(string rule) => _noTarget.GetValueOrDefault(rule);
-
     private void CreateInstruments(Meter meter)
     {
         meter.CreateObservableCounter("verge.gateway.rule.messages", () => RuleMeasurements(), "{message}",
@@ -393,12 +390,16 @@ internal sealed partial class RulePipeline : IAsyncDisposable
             }
         }
 
-        foreach (var name in _rules.Keys.Where(n => !wanted.Contains(n)).ToList())
+        var removed = _rules.Keys.Where(n => !wanted.Contains(n)).ToList();
+        foreach (var name in removed)
         {
             _rules.Remove(name);
             _engine.Remove(name);
             Log.RuleRemoved(_logger, name);
         }
+
+        // The reloaded rules hold new selector objects: forget the old matchers (and start the turns afresh).
+        _podTargets.Clear();
 
         // Read by the metrics thread; the engine itself belongs to this loop.
         _ruleCounters = [.. _rules.Keys.Select(n => (n, _engine.Find(n)?.Counters)).Where(p => p.Counters is not null).Select(p => (p.n, p.Counters!))];
