@@ -105,6 +105,65 @@ public sealed class CloudLinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Uplink_WhenACloudApplicationFallsFarBehind_BatchesAreRefusedUntilItCatchesUp_AndNothingIsLost()
+    {
+        await using var sub = Mosquitto.Subscribe([.. WithCertificate, "-V", "5", "-q", "1", "-i", "slow-sub", "-t", "sites/#", "-t", "probe", "-F", "%P"]);
+        var token = await CreateApiTokenAsync();
+        await ProbeAsync(sub, token);
+        await using var agent = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState()));
+        await agent.SyncedAsync();
+        await ChannelHarness.EventuallyAsync(() => agent.Client.Available, "the control-plane uplink is available");
+        var payload = new byte[2048];
+        UplinkMessage[] Batch(int b) => [.. Enumerable.Range((b * 500) + 1, 500).Select(i => new UplinkMessage($"gw1:{i}", "sites/s1/bulk", payload))];
+
+        // The application stops reading: once the socket buffers are full, its queue on the endpoint grows, and a
+        // batch that would push it past half of its bound waits and is then refused (the gateway keeps it).
+        sub.Pause();
+        var next = 0;
+        string? refusal = null;
+        for (; next < 60 && refusal is null; next++)
+        {
+            try
+            {
+                await agent.Client.SendAsync(Batch(next), CancellationToken.None);
+            }
+            catch (IOException e)
+            {
+                refusal = e.Message;
+                next--;
+            }
+        }
+
+        Assert.True(refusal is not null, "60 batches of 500 messages were taken while the application read nothing");
+        Assert.Contains("behind", refusal, StringComparison.Ordinal);
+
+        // It reads again: the refused batch goes through (as a gateway's queue would send it again), and every
+        // message arrives, in order, none dropped by the endpoint.
+        sub.Resume();
+        var total = (next + 1) * 500;
+        for (; next * 500 < total; next++)
+        {
+            await ChannelHarness.EventuallyAsync(async () =>
+            {
+                try
+                {
+                    await agent.Client.SendAsync(Batch(next), CancellationToken.None);
+                    return true;
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            }, $"batch {next} to be taken");
+        }
+
+        for (var i = 1; i <= total; i++)
+        {
+            Assert.Equal($"verge-message-id:gw1:{i}", await sub.NextAsync(l => l.StartsWith("verge-message-id:", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
     public async Task Uplink_WhenNotConnected_FailsSoTheQueueRetries()
     {
         var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
@@ -448,6 +507,12 @@ internal static class Mosquitto
             }
         }
 
+        /// <summary>SIGSTOP: mosquitto_sub stops reading its socket (a cloud application falling behind).</summary>
+        public void Pause() => Signal("-STOP");
+
+        /// <summary>SIGCONT: it reads again.</summary>
+        public void Resume() => Signal("-CONT");
+
         public void Clear()
         {
             while (_lines.Reader.TryRead(out _))
@@ -477,10 +542,18 @@ internal static class Mosquitto
             }
         }
 
+        private void Signal(string signal)
+        {
+            using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+            Assert.Equal(0, kill.ExitCode);
+        }
+
         public async ValueTask DisposeAsync()
         {
             if (!_process.HasExited)
             {
+                Signal("-CONT");
                 _process.Kill();
                 await _process.WaitForExitAsync();
             }
