@@ -12,6 +12,7 @@ using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using Verge.Gateway.Auth;
+using Verge.Core.Rules;
 using Verge.Gateway.Broker;
 using Verge.Gateway.Ingest;
 using Verge.Gateway.Pipeline;
@@ -39,6 +40,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IMeterFactory? _meters;
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lastSeenReported = new(StringComparer.Ordinal);
+    private volatile TopicFilter[] _ruleFilters = [];
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _twinLock = new(1, 1);
@@ -123,7 +126,10 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger);
         _pipeline.SetRules(_state.ListDataRules());
 
-        _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());
+        _ruleFilters = RuleFilters(_state.ListDataRules());
+        var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
+        IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
+        _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions(), adapters);
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
@@ -208,16 +214,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private MqttServerOptions BuildServerOptions()
     {
-        var plain = GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen));
+        // The plain listener is Verge's SocketServerAdapter (MQTTnet's default endpoint stays off); TLS is MQTTnet's.
         var builder = new MqttServerFactory().CreateServerOptionsBuilder()
-            .WithDefaultEndpoint()
-            .WithDefaultEndpointPort(plain.Port)
+            .WithoutDefaultEndpoint()
             .WithPersistentSessions(true)
             .WithMaxPendingMessagesPerClient(_options.MaxInFlight)
             .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage);
-        builder = plain.AddressFamily == AddressFamily.InterNetworkV6
-            ? builder.WithDefaultEndpointBoundIPV6Address(plain.Address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
-            : builder.WithDefaultEndpointBoundIPAddress(plain.Address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
 
         if (_options.MqttTlsListen is { } tlsListen)
         {
@@ -331,13 +333,44 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         await ThrottleAsync(e.ClientId, e.CancellationToken);
         Counters.AddPublished();
-        var payload = message.Payload.ToArray();
         if (device is not null)
         {
-            ReportTwin(device, topic, payload);
+            ReportTwin(device, topic, message.Payload);
         }
 
-        await _pipeline!.SubmitAsync(topic, payload, e.ClientId, e.CancellationToken);
+        // Only messages some rule reads pay for a payload copy and the pipeline hand-off.
+        if (AnyRuleMatches(topic))
+        {
+            await _pipeline!.SubmitAsync(topic, message.Payload.ToArray(), e.ClientId, e.CancellationToken);
+        }
+    }
+
+    private bool AnyRuleMatches(string topic)
+    {
+        foreach (var filter in _ruleFilters)
+        {
+            if (filter.Matches(topic))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The topic filters of the rules that run (enabled, statement parses): a message no filter matches skips the pipeline.</summary>
+    private static TopicFilter[] RuleFilters(IReadOnlyList<Core.Edge.DataRule> rules)
+    {
+        var filters = new List<TopicFilter>();
+        foreach (var rule in rules)
+        {
+            if (rule.Spec is { Enabled: not false } spec && Core.Rules.RuleStatement.TryParse(spec.Statement, out var statement, out _))
+            {
+                filters.Add(statement!.From);
+            }
+        }
+
+        return [.. filters];
     }
 
     private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code)
@@ -349,7 +382,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     /// <summary>Per-client token bucket: a client over its rate waits (its own connection only; others go on).</summary>
     private async Task ThrottleAsync(string key, CancellationToken ct)
     {
-        var bucket = _buckets.GetOrAdd(key, _ => new TokenBucket(_options.MessagesPerSecond, _options.MessagesBurst, _time));
+        var bucket = _buckets.GetOrAdd(key, static (_, self) => new TokenBucket(self._options.MessagesPerSecond, self._options.MessagesBurst, self._time), this);
         var wait = bucket.Take();
         if (wait > TimeSpan.Zero)
         {
@@ -358,18 +391,38 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
     }
 
-    private void ReportTwin(string device, string topic, byte[] payload)
+    /// <summary>
+    /// A reported twin goes to the reporter at once; otherwise a publish only refreshes the device's last-seen time,
+    /// reported at most once per <see cref="LastSeenInterval"/> per device (the reporter coalesces anyway, and a report
+    /// per message would cost an allocation and a dictionary update on every publish).
+    /// </summary>
+    private void ReportTwin(string device, string topic, System.Buffers.ReadOnlySequence<byte> payload)
     {
-        if (_reporter is null || _directory.FindDevice(device) is not { } entry)
+        if (_reporter is null)
         {
             return;
         }
 
         var reported = topic.Length == 22 + device.Length && topic.EndsWith("/twin/reported", StringComparison.Ordinal) && IsJsonObject(payload);
-        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload) : null));
+        var now = _time.GetTimestamp();
+        if (!reported && _lastSeenReported.TryGetValue(device, out var last) && _time.GetElapsedTime(last, now) < LastSeenInterval)
+        {
+            return;
+        }
+
+        if (_directory.FindDevice(device) is not { } entry)
+        {
+            return;
+        }
+
+        _lastSeenReported[device] = now;
+        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload.ToArray()) : null));
     }
 
-    private static bool IsJsonObject(byte[] payload)
+    /// <summary>How often a device's publishes refresh its last-seen time, at most.</summary>
+    internal static readonly TimeSpan LastSeenInterval = TimeSpan.FromSeconds(1);
+
+    private static bool IsJsonObject(System.Buffers.ReadOnlySequence<byte> payload)
     {
         try
         {
@@ -424,6 +477,11 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         if (e.DisconnectType != MqttClientDisconnectType.Takeover)
         {
             _buckets.TryRemove(e.ClientId, out _);
+            if (device is not null)
+            {
+                _lastSeenReported.TryRemove(device, out _);
+            }
+
             _certificateClients.TryRemove(e.ClientId, out _);
             if (device is not null && _reporter is not null && _directory.FindDevice(device) is { } entry)
             {
@@ -440,9 +498,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         var topic = $"devices/{device}/telemetry";
         await ThrottleAsync("$http/" + device, ct);
         Counters.AddPublished();
-        ReportTwin(device, topic, payload);
+        ReportTwin(device, topic, new System.Buffers.ReadOnlySequence<byte>(payload));
         await PublishAsync(topic, 1, payload, retain: false, ct);
-        await _pipeline!.SubmitAsync(topic, payload, device, ct);
+        if (AnyRuleMatches(topic))
+        {
+            await _pipeline!.SubmitAsync(topic, payload, device, ct);
+        }
     }
 
     private Task RepublishAsync(string topic, int qos, byte[] payload) => PublishAsync(topic, qos, payload, retain: false, _stop.Token);
@@ -466,7 +527,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
 
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
-        _pipeline?.SetRules(_state.ListDataRules());
+        var rules = _state.ListDataRules();
+        _ruleFilters = RuleFilters(rules);
+        _pipeline?.SetRules(rules);
         _ = PublishTwinsLoggedAsync();
     }
 
