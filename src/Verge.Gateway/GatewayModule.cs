@@ -49,6 +49,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private X509Certificate2Collection? _clientCa;
     private volatile DeviceDirectory _directory = DeviceDirectory.Empty;
     private MqttServer? _server;
+    private DirectDelivery? _direct;
     private DurableQueue? _queue;
     private RulePipeline? _pipeline;
     private UpstreamDrain? _drain;
@@ -129,7 +130,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _ruleFilters = RuleFilters(_state.ListDataRules());
         var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
         IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
+        _direct = new DirectDelivery(plain);
         _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions(), adapters);
+        _server.InterceptingClientEnqueueAsync += _direct.OnEnqueueAsync;
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
@@ -258,10 +261,22 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private Task OnValidatingConnectionAsync(ValidatingConnectionEventArgs e)
     {
+        var clientId = ValidateConnection(e);
+        if (e.ReasonCode == MqttConnectReasonCode.Success && clientId is not null)
+        {
+            _direct?.OnConnected(clientId, e);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Authenticates a CONNECT (sets <c>e.ReasonCode</c>); returns the client id, assigned if it was empty.</summary>
+    private string? ValidateConnection(ValidatingConnectionEventArgs e)
+    {
         if (!Broker.ClientIds.AssignIfEmpty(e, "auto-", out var clientId))
         {
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
-            return Task.CompletedTask;
+            return null;
         }
 
         var directory = _directory;
@@ -273,7 +288,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             {
                 _certificateClients[clientId] = commonName;
                 e.ReasonCode = MqttConnectReasonCode.Success;
-                return Task.CompletedTask;
+                return clientId;
             }
         }
 
@@ -284,14 +299,14 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             if (ok)
             {
                 e.ReasonCode = MqttConnectReasonCode.Success;
-                return Task.CompletedTask;
+                return clientId;
             }
         }
 
         Counters.AddAuthRefused();
         Log.ConnectionRefused(_logger, clientId, user ?? "");
         e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
-        return Task.CompletedTask;
+        return clientId;
     }
 
     /// <summary>Who a connected client is: a device (by name), a local user, or nobody known.</summary>
@@ -477,6 +492,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         if (e.DisconnectType != MqttClientDisconnectType.Takeover)
         {
             _buckets.TryRemove(e.ClientId, out _);
+            _direct?.OnDisconnected(e.ClientId);
             if (device is not null)
             {
                 _lastSeenReported.TryRemove(device, out _);

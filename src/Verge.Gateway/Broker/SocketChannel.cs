@@ -30,6 +30,8 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
     private byte[] _pending = new byte[8 * 1024];
     private int _pendingLength;
     private byte[] _sending = new byte[8 * 1024];
+    private byte[] _partial = new byte[256];
+    private int _partialLength;
     private bool _sendScheduled;
     private TaskCompletionSource? _drained;
     private Exception? _sendError;
@@ -103,6 +105,7 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
 
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
     {
+        var length = checked((int)buffer.Length);
         lock (_gate)
         {
             if (_sendError is not null)
@@ -110,19 +113,20 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
                 return Task.FromException(new IOException("the connection failed while sending", _sendError));
             }
 
-            var length = checked((int)buffer.Length);
-            if (_pendingLength + length > _pending.Length)
-            {
-                Array.Resize(ref _pending, Math.Max(_pending.Length * 2, _pendingLength + length));
-            }
-
-            buffer.CopyTo(_pending.AsSpan(_pendingLength));
-            _pendingLength += length;
             if (!isEndOfPacket)
             {
+                // The first part of a packet waits aside, so a direct write (TryWriteDirect) never lands inside it.
+                Append(ref _partial, ref _partialLength, buffer);
                 return Task.CompletedTask;
             }
 
+            if (_partialLength > 0)
+            {
+                Append(ref _pending, ref _pendingLength, new ReadOnlySequence<byte>(_partial, 0, _partialLength));
+                _partialLength = 0;
+            }
+
+            Append(ref _pending, ref _pendingLength, buffer);
             if (_sendScheduled)
             {
                 // A send is under way and will pick this up. A client that does not read holds its writer back here.
@@ -140,6 +144,50 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
 
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Queues one whole, already encoded packet for sending, next to MQTTnet's own writes (never inside one of its
+    /// packets). False when the connection has failed or more than the pending limit is waiting: the packet is dropped.
+    /// </summary>
+    public bool TryWriteDirect(ReadOnlySpan<byte> packet)
+    {
+        lock (_gate)
+        {
+            if (_sendError is not null || _disposed != 0 || _pendingLength + packet.Length > _maxPendingBytes)
+            {
+                return false;
+            }
+
+            if (_pendingLength + packet.Length > _pending.Length)
+            {
+                Array.Resize(ref _pending, Math.Max(_pending.Length * 2, _pendingLength + packet.Length));
+            }
+
+            packet.CopyTo(_pending.AsSpan(_pendingLength));
+            _pendingLength += packet.Length;
+            if (_sendScheduled)
+            {
+                return true;
+            }
+
+            _sendScheduled = true;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        return true;
+    }
+
+    private static void Append(ref byte[] target, ref int targetLength, in ReadOnlySequence<byte> data)
+    {
+        var length = checked((int)data.Length);
+        if (targetLength + length > target.Length)
+        {
+            Array.Resize(ref target, Math.Max(target.Length * 2, targetLength + length));
+        }
+
+        data.CopyTo(target.AsSpan(targetLength));
+        targetLength += length;
     }
 
     void IThreadPoolWorkItem.Execute() => _ = SendLoopAsync();

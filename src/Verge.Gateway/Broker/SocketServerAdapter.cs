@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet.Adapter;
@@ -16,6 +17,7 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
 {
     private readonly IPEndPoint _endpoint;
     private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<IMqttChannelAdapter, SocketChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private Socket? _listener;
     private Task? _acceptLoop;
     private MqttServerOptions? _options;
@@ -27,6 +29,9 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
 
     /// <summary>The bound address (the actual port when the endpoint asked for port 0).</summary>
     public IPEndPoint? BoundEndpoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    /// <summary>The channel under an adapter this listener created (a plain TCP connection), or null.</summary>
+    public SocketChannel? ChannelOf(IMqttChannelAdapter? adapter) => adapter is not null && _channels.TryGetValue(adapter, out var channel) ? channel : null;
 
     /// <summary>Binds and starts accepting; throws if the address cannot be bound.</summary>
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
@@ -109,6 +114,7 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
             // The channel coalesces the header and payload writes itself, without a joined copy per packet.
             AllowPacketFragmentation = true,
         };
+        _channels[adapter] = channel;
         try
         {
             if (ClientHandler is { } handler)
@@ -119,6 +125,10 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _logger.Publish(MqttNetLogLevel.Error, "Verge.Gateway", "an MQTT connection failed", null, e);
+        }
+        finally
+        {
+            _channels.TryRemove(adapter, out _);
         }
     }
 }
