@@ -38,8 +38,11 @@ internal sealed class BrokerHarnessOptions
 
     public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
 
-    /// <summary>Environment for the Verge broker process (GC settings, for example).</summary>
-    public Dictionary<string, string> VergeEnvironment { get; } = [];
+    /// <summary>
+    /// Environment for the Verge broker process (GC settings, for example). By default the thread-pool spin limit of
+    /// the Native AOT agent (verge-agent sets System.Threading.ThreadPool.UnfairSemaphoreSpinLimit=0).
+    /// </summary>
+    public Dictionary<string, string> VergeEnvironment { get; } = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" };
 
     public static BrokerHarnessOptions Parse(string[] args)
     {
@@ -140,7 +143,8 @@ internal static class BrokerHarness
         var brokers = options.Brokers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var devices = Math.Max(options.Clients, 1);
         Console.WriteLine($"broker: scenarios {string.Join(", ", options.Scenarios)}; {options.Seconds} s per phase after 1 s warm-up; " +
-            $"latency at {options.LatencyRate:N0} deliveries/s; window {options.Window} messages, QoS 1 window {options.Qos1Window} per publisher; load average {LoadAverage()}");
+            $"latency at {options.LatencyRate:N0} deliveries/s; window {options.Window} messages, QoS 1 window {options.Qos1Window} per publisher; " +
+            $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; load average {LoadAverage()}");
         var dir = Directory.CreateTempSubdirectory("verge-broker-harness-");
         var results = new List<ScenarioResult>();
         var running = new List<(string Name, ChildProcess Process, IPEndPoint Endpoint)>();
@@ -229,7 +233,7 @@ internal static class BrokerHarness
         var acl = Path.Combine(dir, "acl");
         await File.WriteAllTextAsync(acl, $"user {AppUser}\ntopic readwrite #\n\npattern write devices/%u/#\npattern read devices/%u/commands/#\n");
         var config = Path.Combine(dir, "mosquitto.conf");
-        await File.WriteAllTextAsync(config, $"user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\npersistence false\nlog_dest stderr\nlog_type error\n");
+        await File.WriteAllTextAsync(config, $"user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\npersistence false\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\n");
         return ChildProcess.Start("mosquitto", mosquitto, ["-c", config]);
     }
 
@@ -246,7 +250,7 @@ internal static class BrokerHarness
             {
                 var client = await RawMqttClient.ConnectAsync(endpoint, $"bench-sub-{i}", AppUser, AppPassword, cts.Token);
                 await client.SubscribeAsync(scenario.Filter, scenario.Qos, cts.Token);
-                var sub = new LoadSubscriber(client, driver.Signal);
+                var sub = new LoadSubscriber(client, driver.Delivered);
                 subscribers.Add((client, sub));
                 loops.Add(sub.RunAsync(cts.Token));
             }
@@ -255,7 +259,7 @@ internal static class BrokerHarness
             {
                 var device = DeviceName(i);
                 var client = await RawMqttClient.ConnectAsync(endpoint, $"bench-pub-{i}", device, DevicePassword, cts.Token);
-                var pub = new LoadPublisher(client, $"devices/{device}/telemetry", scenario.Qos, scenario.PayloadBytes, 16, driver.Signal);
+                var pub = new LoadPublisher(client, $"devices/{device}/telemetry", scenario.Qos, scenario.PayloadBytes, 16, driver.Acked);
                 publishers.Add((client, pub));
                 if (scenario.Qos > 0)
                 {
@@ -374,12 +378,26 @@ internal static class BrokerHarness
 internal sealed class LoadDriver
 {
     private readonly ManualResetEventSlim _progress = new(false, 1);
-    private volatile bool _waiting;
+    private int _waiting;
     private long _sequence;
+    private long _deliveredTotal;
+    private long _ackedTotal;
+    private long _wakeDelivered = long.MaxValue;
+    private long _wakeAcked = long.MaxValue;
 
-    public void Signal()
+    /// <summary>From the subscribers' receive loops: wakes the driver only once enough has arrived to send another batch.</summary>
+    public void Delivered(long count)
     {
-        if (_waiting)
+        if (Interlocked.Add(ref _deliveredTotal, count) >= Volatile.Read(ref _wakeDelivered) && Volatile.Read(ref _waiting) == 1)
+        {
+            _progress.Set();
+        }
+    }
+
+    /// <summary>From the publishers' PUBACK loops.</summary>
+    public void Acked(long count)
+    {
+        if (Interlocked.Add(ref _ackedTotal, count) >= Volatile.Read(ref _wakeAcked) && Volatile.Read(ref _waiting) == 1)
         {
             _progress.Set();
         }
@@ -450,9 +468,17 @@ internal sealed class LoadDriver
             next = (next + 1) % pubs.Length;
             if (!progressed)
             {
-                _waiting = true;
-                _progress.Wait(rate is null ? 50 : 1);
-                _waiting = false;
+                // Wake when the window has room for a batch again (or a few more PUBACKs came), not on every message.
+                var wakeDelivered = (sent - window + 64) * fanout;
+                Volatile.Write(ref _wakeDelivered, wakeDelivered > delivered ? wakeDelivered : long.MaxValue);
+                Volatile.Write(ref _wakeAcked, pubs[0].Qos > 0 ? Interlocked.Read(ref _ackedTotal) + 16 : long.MaxValue);
+                Interlocked.Exchange(ref _waiting, 1);
+                if (Interlocked.Read(ref _deliveredTotal) < Volatile.Read(ref _wakeDelivered) && Interlocked.Read(ref _ackedTotal) < Volatile.Read(ref _wakeAcked))
+                {
+                    _progress.Wait(rate is null ? 20 : 1);
+                }
+
+                Interlocked.Exchange(ref _waiting, 0);
                 _progress.Reset();
             }
         }

@@ -217,10 +217,10 @@ internal sealed class LatencyHistogram
 internal sealed class LoadSubscriber
 {
     private readonly RawMqttClient _client;
-    private readonly Action _progress;
+    private readonly Action<long> _progress;
     private long _received;
 
-    public LoadSubscriber(RawMqttClient client, Action progress)
+    public LoadSubscriber(RawMqttClient client, Action<long> progress)
     {
         _client = client;
         _progress = progress;
@@ -305,7 +305,7 @@ internal sealed class LoadSubscriber
                 if (count > 0)
                 {
                     Volatile.Write(ref _received, _received + count);
-                    _progress();
+                    _progress(count);
                 }
             }
         }
@@ -362,11 +362,11 @@ internal sealed class LoadPublisher
     private readonly int _packetLength;
     private readonly int _packetIdOffset;
     private readonly int _payloadOffset;
-    private readonly Action _progress;
+    private readonly Action<long> _progress;
     private ushort _nextId;
     private long _acked;
 
-    public LoadPublisher(RawMqttClient client, string topic, int qos, int payloadBytes, int batch, Action progress)
+    public LoadPublisher(RawMqttClient client, string topic, int qos, int payloadBytes, int batch, Action<long> progress)
     {
         _client = client;
         Qos = qos;
@@ -451,7 +451,7 @@ internal sealed class LoadPublisher
                 if (acks > 0)
                 {
                     Volatile.Write(ref _acked, _acked + acks);
-                    _progress();
+                    _progress(acks);
                 }
             }
         }
