@@ -21,13 +21,13 @@ namespace Verge.Gateway.Broker;
 internal sealed class DirectDelivery
 {
     [ThreadStatic]
-    private static MqttApplicationMessage? t_message;
+    private static MqttApplicationMessage? _threadMessage;
 
     [ThreadStatic]
-    private static byte[]? t_packet;
+    private static byte[]? _threadPacket;
 
     [ThreadStatic]
-    private static int t_length;
+    private static int _threadLength;
 
     private readonly SocketServerAdapter _listener;
     private readonly ConcurrentDictionary<string, SocketChannel> _clients = new(StringComparer.Ordinal);
@@ -73,16 +73,16 @@ internal sealed class DirectDelivery
     /// <summary>PUBLISH, QoS 0, no DUP, no RETAIN (3.1.1 clears RETAIN on live forwarding), encoded once per message and thread.</summary>
     internal static ReadOnlySpan<byte> Encode(MqttApplicationMessage message)
     {
-        if (ReferenceEquals(t_message, message))
+        if (ReferenceEquals(_threadMessage, message))
         {
-            return t_packet.AsSpan(0, t_length);
+            return _threadPacket.AsSpan(0, _threadLength);
         }
 
         var topicBytes = Encoding.UTF8.GetByteCount(message.Topic);
         var payload = message.Payload;
         var remaining = checked(2 + topicBytes + (int)payload.Length);
         var total = 1 + VariableByteIntegerSize(remaining) + remaining;
-        var packet = t_packet is { } existing && existing.Length >= total && existing.Length <= 4 * Math.Max(total, 4096) ? existing : new byte[Math.Max(total, 256)];
+        var packet = _threadPacket is { } existing && existing.Length >= total && existing.Length <= 4 * Math.Max(total, 4096) ? existing : new byte[Math.Max(total, 256)];
         var pos = 0;
         packet[pos++] = 0x30;
         var value = remaining;
@@ -98,9 +98,9 @@ internal sealed class DirectDelivery
         packet[pos++] = (byte)topicBytes;
         pos += Encoding.UTF8.GetBytes(message.Topic, packet.AsSpan(pos));
         payload.CopyTo(packet.AsSpan(pos));
-        t_packet = packet;
-        t_length = total;
-        t_message = message;
+        _threadPacket = packet;
+        _threadLength = total;
+        _threadMessage = message;
         return packet.AsSpan(0, total);
     }
 
