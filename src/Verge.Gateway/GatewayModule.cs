@@ -92,6 +92,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     internal MqttServer? Server => _server;
 
+    /// <summary>QoS 0 messages the fast path dropped for subscribers with too much unsent (or a failed connection).</summary>
+    internal long Qos0Dropped => _direct?.Dropped ?? 0;
+
     /// <summary>Opens the queue, starts the broker, the pipeline, the drain loop and HTTP ingest. Throws if a listener cannot bind.</summary>
     public async Task StartAsync(CancellationToken ct)
     {

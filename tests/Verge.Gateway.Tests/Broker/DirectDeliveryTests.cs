@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -111,5 +113,82 @@ public sealed class DirectDeliveryTests
         Assert.Equal("k", property.Name);
         Assert.Equal("v", Encoding.UTF8.GetString(property.ValueBuffer.Span));
         Assert.Equal("{}", Encoding.UTF8.GetString(fromV3.Single().Payload));
+    }
+
+    [Fact]
+    public async Task SubscriberThatNeverReads_LosesQos0Messages_WhileOthersGetEveryOne()
+    {
+        await using var gw = await GatewayHarness.StartAsync(OneDevice());
+
+        // A 3.1.1 subscriber on a raw socket that subscribes and then never reads again.
+        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync(IPAddress.Loopback, gw.MqttPort);
+        await stalled.SendAsync(Connect311("stalled", "app", "app-secret"));
+        await ReadExactlyAsync(stalled, 4);
+        await stalled.SendAsync(Subscribe311("devices/d1/telemetry"));
+        await ReadExactlyAsync(stalled, 5);
+
+        using var reader = await gw.ConnectAsync("app", "app-secret", MqttProtocolVersion.V311);
+        var count = 0;
+        var last = -1;
+        reader.ApplicationMessageReceivedAsync += e =>
+        {
+            Interlocked.Increment(ref count);
+            Volatile.Write(ref last, BitConverter.ToInt32(e.ApplicationMessage.Payload.FirstSpan));
+            return Task.CompletedTask;
+        };
+        await reader.SubscribeAsync("devices/d1/telemetry", MqttQualityOfServiceLevel.AtMostOnce);
+        using var pub = await gw.ConnectAsync("d1", "pw1", MqttProtocolVersion.V311);
+
+        // 8 MiB in all: far more than the stalled socket's buffers and the 1 MiB the channel keeps pending.
+        const int messages = 8 * 1024;
+        var payload = new byte[1024];
+        for (var i = 0; i < messages; i++)
+        {
+            BitConverter.TryWriteBytes(payload, i);
+            await pub.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload(payload).Build());
+            if (i % 256 == 255)
+            {
+                // Keep the reading subscriber well inside its own bound, however slow the machine.
+                var sent = i + 1;
+                await Tools.Eventually(() => Volatile.Read(ref count) >= sent, $"{sent} messages at the reading subscriber", seconds: 60);
+            }
+        }
+
+        await Tools.Eventually(() => Volatile.Read(ref last) == messages - 1, "the last message at the reading subscriber", seconds: 60);
+        Assert.Equal(messages, Volatile.Read(ref count));
+        Assert.True(gw.Module.Qos0Dropped > 0, "the stalled subscriber's messages beyond its bound are dropped");
+    }
+
+    private static byte[] Connect311(string clientId, string user, string password)
+    {
+        var body = new List<byte> { 0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0xC2, 0, 60 };
+        foreach (var text in new[] { clientId, user, password })
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            body.AddRange([(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes]);
+        }
+
+        return [0x10, (byte)body.Count, .. body];
+    }
+
+    private static byte[] Subscribe311(string filter)
+    {
+        var bytes = Encoding.UTF8.GetBytes(filter);
+        byte[] body = [0, 1, (byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes, 0];
+        return [0x82, (byte)body.Length, .. body];
+    }
+
+    private static async Task ReadExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, timeout.Token);
+            Assert.True(n > 0, "the broker closed the connection");
+            read += n;
+        }
     }
 }
