@@ -9,7 +9,9 @@ using Verge.Benchmarks.Scheduler;
 
 // Modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
 // "scheduler" the scheduler library alone, "cluster" the control plane with hollow nodes, "rules" the gateway's
-// data-rule engine, "queue" its durable upstream queue, "gateway-ack" its QoS 1 acknowledgement path and "agent" a real agent process against a real server.
+// data-rule engine, "queue" its durable upstream queue, "gateway-ack" its QoS 1 acknowledgement path, "broker" its MQTT
+// broker against mosquitto ("broker-host" is the Verge broker process that run starts) and "agent" a real agent process
+// against a real server.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -29,6 +31,10 @@ switch (mode)
         return await QueueHarness.RunAsync(QueueHarnessOptions.Parse(rest));
     case "gateway-ack":
         return await AckHarness.RunAsync(AckHarnessOptions.Parse(rest));
+    case "broker":
+        return await BrokerHarness.RunAsync(BrokerHarnessOptions.Parse(rest));
+    case "broker-host":
+        return await BrokerHost.RunAsync(rest);
     case "agent":
         return await AgentHarness.RunAsync(AgentHarnessOptions.Parse(rest));
     default:
@@ -44,6 +50,9 @@ switch (mode)
                    Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
                                           [--dir DIR] [--sqlite]
                    Verge.Benchmarks gateway-ack [--messages 20000] [--devices 1,8] [--inflight 1,16]
+                   Verge.Benchmarks broker [--scenarios fanin-q0-64,fanout-q1-1024,one-q0-64,...] [--clients 100]
+                                           [--seconds 5] [--latency-rate 10000] [--window 500] [--qos1-window 100]
+                                           [--brokers verge,mosquitto] [--verge-env NAME=VALUE]
                    Verge.Benchmarks agent [--builds aot,jit] [--pods 10] [--latency-pods 50] [--idle-seconds 60]
                                           [--partition-seconds 60] [--verge verge.dll] [--agent verge-agent]
                                           [--agent-env NAME=VALUE]

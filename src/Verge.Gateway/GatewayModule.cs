@@ -12,6 +12,7 @@ using MQTTnet.Formatter;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using Verge.Core.Rules;
 using Verge.Gateway.Auth;
 using Verge.Gateway.Broker;
 using Verge.Gateway.Ingest;
@@ -42,6 +43,8 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly ILocalPods? _pods;
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PendingAcks> _acks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lastSeenReported = new(StringComparer.Ordinal);
+    private volatile TopicFilter[] _ruleFilters = [];
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _twinLock = new(1, 1);
@@ -49,6 +52,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private X509Certificate2Collection? _clientCa;
     private volatile DeviceDirectory _directory = DeviceDirectory.Empty;
     private MqttServer? _server;
+    private DirectDelivery? _direct;
     private DurableQueue? _queue;
     private RulePipeline? _pipeline;
     private UpstreamDrain? _drain;
@@ -93,6 +97,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     internal MqttServer? Server => _server;
 
+    /// <summary>QoS 0 messages the fast path dropped for subscribers with too much unsent (or a failed connection).</summary>
+    internal long Qos0Dropped => _direct?.Dropped ?? 0;
+
     /// <summary>Opens the queue, starts the broker, the pipeline, the drain loop and HTTP ingest. Throws if a listener cannot bind.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
@@ -128,7 +135,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger, _pods, _meters);
         _pipeline.SetRules(_state.ListDataRules());
 
-        _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());
+        _ruleFilters = RuleFilters(_state.ListDataRules());
+        var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
+        IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
+        _direct = new DirectDelivery(plain);
+        _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions(), adapters);
+        _server.InterceptingClientEnqueueAsync += _direct.OnEnqueueAsync;
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
         if (_options.AcknowledgeWhenDurable)
@@ -219,16 +231,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private MqttServerOptions BuildServerOptions()
     {
-        var plain = GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen));
+        // The plain listener is Verge's SocketServerAdapter (MQTTnet's default endpoint stays off); TLS is MQTTnet's.
         var builder = new MqttServerFactory().CreateServerOptionsBuilder()
-            .WithDefaultEndpoint()
-            .WithDefaultEndpointPort(plain.Port)
+            .WithoutDefaultEndpoint()
             .WithPersistentSessions(true)
             .WithMaxPendingMessagesPerClient(_options.MaxInFlight)
             .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage);
-        builder = plain.AddressFamily == AddressFamily.InterNetworkV6
-            ? builder.WithDefaultEndpointBoundIPV6Address(plain.Address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
-            : builder.WithDefaultEndpointBoundIPAddress(plain.Address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
 
         if (_options.MqttTlsListen is { } tlsListen)
         {
@@ -267,10 +275,22 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private Task OnValidatingConnectionAsync(ValidatingConnectionEventArgs e)
     {
+        var clientId = ValidateConnection(e);
+        if (e.ReasonCode == MqttConnectReasonCode.Success && clientId is not null)
+        {
+            _direct?.OnConnected(clientId, e);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Authenticates a CONNECT (sets <c>e.ReasonCode</c>); returns the client id, assigned if it was empty.</summary>
+    private string? ValidateConnection(ValidatingConnectionEventArgs e)
+    {
         if (!Broker.ClientIds.AssignIfEmpty(e, "auto-", out var clientId))
         {
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
-            return Task.CompletedTask;
+            return null;
         }
 
         var directory = _directory;
@@ -282,7 +302,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             {
                 _certificateClients[clientId] = commonName;
                 e.ReasonCode = MqttConnectReasonCode.Success;
-                return Task.CompletedTask;
+                return clientId;
             }
         }
 
@@ -293,14 +313,14 @@ internal sealed partial class GatewayModule : IAsyncDisposable
             if (ok)
             {
                 e.ReasonCode = MqttConnectReasonCode.Success;
-                return Task.CompletedTask;
+                return clientId;
             }
         }
 
         Counters.AddAuthRefused();
         Log.ConnectionRefused(_logger, clientId, user ?? "");
         e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
-        return Task.CompletedTask;
+        return clientId;
     }
 
     /// <summary>Who a connected client is: a device (by name), a local user, or nobody known.</summary>
@@ -342,12 +362,24 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         await ThrottleAsync(e.ClientId, e.CancellationToken);
         Counters.AddPublished();
-        var payload = message.Payload.ToArray();
         if (device is not null)
         {
-            ReportTwin(device, topic, payload);
+            ReportTwin(device, topic, message.Payload);
         }
 
+        // Only messages some rule reads pay for a payload copy and the pipeline hand-off; the others have no upstream
+        // output to wait for, so their acknowledgement leaves at once.
+        if (!AnyRuleMatches(topic))
+        {
+            if (_acks.TryGetValue(e.ClientId, out var passing))
+            {
+                passing.CurrentPublishId = 0;
+            }
+
+            return;
+        }
+
+        var payload = message.Payload.ToArray();
         // QoS 1 and 2: the PUBACK (PUBREC) may leave only once the rules' upstream outputs for the message are fsynced
         // in the queue. MQTTnet queues the acknowledgement when this handler returns and its send loop passes it to
         // OnOutboundPacketAsync, which holds it until the message is durable; meanwhile this connection's next
@@ -439,6 +471,34 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
     }
 
+    private bool AnyRuleMatches(string topic)
+    {
+        foreach (var filter in _ruleFilters)
+        {
+            if (filter.Matches(topic))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The topic filters of the rules that run (enabled, statement parses): a message no filter matches skips the pipeline.</summary>
+    private static TopicFilter[] RuleFilters(IReadOnlyList<Core.Edge.DataRule> rules)
+    {
+        var filters = new List<TopicFilter>();
+        foreach (var rule in rules)
+        {
+            if (rule.Spec is { Enabled: not false } spec && Core.Rules.RuleStatement.TryParse(spec.Statement, out var statement, out _))
+            {
+                filters.Add(statement!.From);
+            }
+        }
+
+        return [.. filters];
+    }
+
     private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code)
     {
         e.ProcessPublish = false;
@@ -448,7 +508,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     /// <summary>Per-client token bucket: a client over its rate waits (its own connection only; others go on).</summary>
     private async Task ThrottleAsync(string key, CancellationToken ct)
     {
-        var bucket = _buckets.GetOrAdd(key, _ => new TokenBucket(_options.MessagesPerSecond, _options.MessagesBurst, _time));
+        var bucket = _buckets.GetOrAdd(key, static (_, self) => new TokenBucket(self._options.MessagesPerSecond, self._options.MessagesBurst, self._time), this);
         var wait = bucket.Take();
         if (wait > TimeSpan.Zero)
         {
@@ -457,18 +517,38 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
     }
 
-    private void ReportTwin(string device, string topic, byte[] payload)
+    /// <summary>
+    /// A reported twin goes to the reporter at once; otherwise a publish only refreshes the device's last-seen time,
+    /// reported at most once per <see cref="LastSeenInterval"/> per device (the reporter coalesces anyway, and a report
+    /// per message would cost an allocation and a dictionary update on every publish).
+    /// </summary>
+    private void ReportTwin(string device, string topic, System.Buffers.ReadOnlySequence<byte> payload)
     {
-        if (_reporter is null || _directory.FindDevice(device) is not { } entry)
+        if (_reporter is null)
         {
             return;
         }
 
         var reported = topic.Length == 22 + device.Length && topic.EndsWith("/twin/reported", StringComparison.Ordinal) && IsJsonObject(payload);
-        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload) : null));
+        var now = _time.GetTimestamp();
+        if (!reported && _lastSeenReported.TryGetValue(device, out var last) && _time.GetElapsedTime(last, now) < LastSeenInterval)
+        {
+            return;
+        }
+
+        if (_directory.FindDevice(device) is not { } entry)
+        {
+            return;
+        }
+
+        _lastSeenReported[device] = now;
+        _reporter.Report(new DeviceReport(entry.Namespace, entry.Name, true, _time.GetUtcNow(), reported ? new ReadOnlyMemory<byte>(payload.ToArray()) : null));
     }
 
-    private static bool IsJsonObject(byte[] payload)
+    /// <summary>How often a device's publishes refresh its last-seen time, at most.</summary>
+    internal static readonly TimeSpan LastSeenInterval = TimeSpan.FromSeconds(1);
+
+    private static bool IsJsonObject(System.Buffers.ReadOnlySequence<byte> payload)
     {
         try
         {
@@ -524,6 +604,12 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         {
             _buckets.TryRemove(e.ClientId, out _);
             _acks.TryRemove(e.ClientId, out _);
+            _direct?.OnDisconnected(e.ClientId);
+            if (device is not null)
+            {
+                _lastSeenReported.TryRemove(device, out _);
+            }
+
             _certificateClients.TryRemove(e.ClientId, out _);
             if (device is not null && _reporter is not null && _directory.FindDevice(device) is { } entry)
             {
@@ -540,8 +626,13 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         var topic = $"devices/{device}/telemetry";
         await ThrottleAsync("$http/" + device, ct);
         Counters.AddPublished();
-        ReportTwin(device, topic, payload);
+        ReportTwin(device, topic, new System.Buffers.ReadOnlySequence<byte>(payload));
         await PublishAsync(topic, 1, payload, retain: false, ct);
+        if (!AnyRuleMatches(topic))
+        {
+            return true;
+        }
+
         if (!await _pipeline!.SubmitAsync(topic, payload, device, duplicate: false, durable: _options.AcknowledgeWhenDurable, ct))
         {
             Counters.AddNotDurable();
@@ -572,7 +663,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
 
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
-        _pipeline?.SetRules(_state.ListDataRules());
+        var rules = _state.ListDataRules();
+        _ruleFilters = RuleFilters(rules);
+        _pipeline?.SetRules(rules);
         _ = PublishTwinsLoggedAsync();
     }
 

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Verge.Core.Core;
+using Verge.Core.Edge;
+using Verge.Gateway;
+
+namespace Verge.Benchmarks.Gateway;
+
+/// <summary>
+/// The Verge side of the broker benchmark, run as its own process so its CPU can be read from /proc: the agent's
+/// <see cref="GatewayModule"/> with devices <c>dev-00000</c>... (password <see cref="BrokerHarness.DevicePassword"/>)
+/// and one local user (<see cref="BrokerHarness.AppUser"/>), authentication and ACLs on, as an agent runs it. Only
+/// the per-client rate limit is raised (a single benchmark publisher sends far more than the default 2,000 msgs/s).
+/// Prints a ready line, then serves until SIGTERM.
+/// </summary>
+internal static class BrokerHost
+{
+    public const string ReadyLine = "verge broker ready";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var port = 0;
+        var devices = 100;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--port": port = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
+                case "--devices": devices = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+
+        if (port == 0)
+        {
+            throw new ArgumentException("--port is required");
+        }
+
+        var dir = Directory.CreateTempSubdirectory("verge-broker-bench-");
+        try
+        {
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
+            var reporter = new LatestReporter();
+            var options = new GatewayOptions
+            {
+                GatewayId = "bench",
+                MqttListen = $"127.0.0.1:{port}",
+                IngestListen = null,
+                QueueDirectory = dir.FullName,
+                MessagesPerSecond = 10_000_000,
+                MessagesBurst = 100_000,
+                LocalUsers = [new LocalUser(BrokerHarness.AppUser, BrokerHarness.AppPassword)],
+            };
+            await using var gateway = new GatewayModule(options, new StaticState(devices), reporter: reporter, loggers: loggers);
+            var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stop.TrySetResult();
+            });
+            await gateway.StartAsync(CancellationToken.None);
+            Console.WriteLine(ReadyLine);
+            await stop.Task;
+            await gateway.StopAsync(CancellationToken.None);
+            Console.WriteLine($"verge broker stopped: {gateway.Counters.Published:N0} published, {reporter.Reports:N0} device reports");
+            return 0;
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Devices dev-00000... with one shared password, no rules.</summary>
+    private sealed class StaticState(int count) : IGatewayState
+    {
+        private readonly Device[] _devices = [.. Enumerable.Range(0, count).Select(i => new Device
+        {
+            Metadata = new() { Name = BrokerHarness.DeviceName(i), Namespace = "default" },
+            Spec = new DeviceSpec { Protocol = "mqtt", CredentialsSecret = "bench-creds" },
+        })];
+
+        private readonly Secret _secret = new()
+        {
+            Metadata = new() { Name = "bench-creds", Namespace = "default" },
+            Data = new() { ["password"] = Encoding.UTF8.GetBytes(BrokerHarness.DevicePassword) },
+        };
+
+        public event Action? Changed
+        {
+            add { }
+            remove { }
+        }
+
+        public IReadOnlyList<Device> ListDevices() => _devices;
+
+        public IReadOnlyList<DataRule> ListDataRules() => [];
+
+        public Secret? GetSecret(string secretNamespace, string name) => name == "bench-creds" ? _secret : null;
+    }
+
+    /// <summary>Keeps the latest report per device, as the node channel client does before it sends them on.</summary>
+    private sealed class LatestReporter : IDeviceReporter
+    {
+        private readonly ConcurrentDictionary<string, DeviceReport> _latest = new(StringComparer.Ordinal);
+        private long _reports;
+
+        public long Reports => Interlocked.Read(ref _reports);
+
+        public void Report(DeviceReport report)
+        {
+            _latest[report.Name] = report;
+            Interlocked.Increment(ref _reports);
+        }
+    }
+}
