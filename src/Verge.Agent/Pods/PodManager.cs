@@ -146,6 +146,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         await Task.WhenAll(pending).WaitAsync(ct);
     }
 
+    /// <summary>Pods with a worker or a termination in progress (tests: a deleted pod leaves nothing behind).</summary>
+    internal int TrackedPods => _workers.Count + _terminating.Count;
+
     public PodLogTarget? Find(string podNamespace, string podName)
     {
         var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);
