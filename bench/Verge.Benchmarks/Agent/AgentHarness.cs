@@ -63,6 +63,7 @@ internal static class AgentHarness
         var node = $"bench-{build}";
         ChildProcess? server = null;
         ChildProcess? agent = null;
+        await using var link = new PartitionProxy(port);
         ClusterConnection? cluster = null;
         HttpClient? client = null;
         try
@@ -72,13 +73,14 @@ internal static class AgentHarness
             client = cluster.CreateClient(http2: true);
             var token = (await BenchRegistry.RunAsync("dotnet", [verge, "token", "create", "--kubeconfig", Path.Combine(serverDir, "admin.kubeconfig"), "--ttl", "1h"], ct)).Trim();
             agent = ChildProcess.Start($"agent ({build})", agentFile, [.. agentPrefix,
-                "--server", $"https://127.0.0.1:{port}", "--token", token, "--data-dir", agentDir, "--name", node,
+                "--server", $"https://127.0.0.1:{link.Port}", "--token", token, "--data-dir", agentDir, "--name", node,
                 "--insecure-registry", registryHost, "--default-runtime", "runc", "--pod-subnet", "10.213.0.0/24"], options.AgentEnvironment);
             var joined = Stopwatch.GetTimestamp();
             await WaitAsync(() => NodeReadyAsync(client, node, ct), TimeSpan.FromMinutes(2), $"node {node} Ready", agent, ct);
             Console.WriteLine($"[{build}] node Ready {Stopwatch.GetElapsedTime(joined).TotalSeconds:F1} s after the agent started (pid {agent.Id})");
-            await Task.Delay(TimeSpan.FromSeconds(10), ct); // past start-up: first status reports, GC after start
+            await Task.Delay(TimeSpan.FromSeconds(20), ct); // past start-up: first status reports, the memory trimmer
             rows.Add(($"{build}: agent resident (VmRSS), idle, no pods", Resident(agent)));
+            await DumpAsync(options, build, "idle", agent, ct);
 
             // Idle: CPU and channel bytes over the same window.
             var cpu0 = agent.CpuTime();
@@ -106,6 +108,9 @@ internal static class AgentHarness
                 }
 
                 latencies.Sort();
+                await Task.Delay(TimeSpan.FromSeconds(20), ct); // the memory trimmer runs once the burst is over
+                rows.Add(($"{build}: agent resident (VmRSS), no pods, after {options.LatencyPods + 1} runc pods were started and deleted", Resident(agent)));
+                await DumpAsync(options, build, "after-latency", agent, ct);
                 rows.Add(($"{build}: create (API POST) to Running, cached image, runc, {options.LatencyPods} pods one after another: p50 / p99 / max",
                     $"{Percentile(latencies, 0.50):F0} / {Percentile(latencies, 0.99):F0} / {latencies[^1]:F0} ms"));
 
@@ -120,8 +125,9 @@ internal static class AgentHarness
                     }
 
                     await running.WaitAsync(TimeSpan.FromMinutes(3), ct);
-                    await Task.Delay(TimeSpan.FromSeconds(10), ct); // status reports settled, probes none
+                    await Task.Delay(TimeSpan.FromSeconds(20), ct); // status reports settled (probes none), the memory trimmer has run
                     rows.Add(($"{build}: agent resident (VmRSS) with {options.Pods} running {runtimeClass} pods", Resident(agent)));
+                    await DumpAsync(options, build, $"{runtimeClass}-pods", agent, ct);
                     if (runtimeClass == "runc")
                     {
                         await watch.DisposeAsync();
@@ -129,6 +135,7 @@ internal static class AgentHarness
                         server = await ResyncAsync(build, verge, serverDir, port, node, options, rows, agent, server!, ct);
                         client.Dispose();
                         client = cluster.CreateClient(http2: true);
+                        await LinkDownAsync(build, client, link, node, options, rows, agent, ct);
                         watch = await PodWatch.OpenAsync(client, Ns, ct);
                         await DeleteAllAsync(client, watch, names, ct);
                     }
@@ -217,6 +224,46 @@ internal static class AgentHarness
         }
 
         return server;
+    }
+
+    /// <summary>
+    /// Takes the link between agent and server down for <see cref="AgentHarnessOptions.LinkDown"/> with the server
+    /// up (a partition: nothing passes, nothing is closed), brings it back, and counts the node's channel bytes from
+    /// the agent's new connection on, as <see cref="ResyncAsync"/> does. The server is the same process, so the agent
+    /// may resume its TLS session.
+    /// </summary>
+    private static async Task LinkDownAsync(string build, HttpClient client, PartitionProxy link, string node, AgentHarnessOptions options,
+        List<(string, string)> rows, ChildProcess agent, CancellationToken ct)
+    {
+        link.Down();
+        Console.WriteLine($"[{build}] link down for {options.LinkDown.TotalSeconds:F0} s");
+        await Task.Delay(options.LinkDown, ct);
+        var before = await ChannelBytesAsync(client, node, ct);
+        link.Up();
+        var back = Stopwatch.GetTimestamp();
+        await WaitAsync(async () => (await ChannelBytesAsync(client, node, ct)).Received > before.Received, TimeSpan.FromMinutes(2), "the agent's reconnection", agent, ct);
+        var reconnected = Stopwatch.GetElapsedTime(back);
+        var t0 = Stopwatch.GetTimestamp();
+        await Task.Delay(TimeSpan.FromSeconds(5), ct);
+        var first = await ChannelBytesAsync(client, node, ct);
+        var firstWindow = Stopwatch.GetElapsedTime(t0);
+        var t1 = Stopwatch.GetTimestamp();
+        await Task.Delay(TimeSpan.FromSeconds(20), ct);
+        var second = await ChannelBytesAsync(client, node, ct);
+        var idleWindow = Stopwatch.GetElapsedTime(t1);
+        var rateSent = (second.Sent - first.Sent) / idleWindow.TotalSeconds;
+        var rateReceived = (second.Received - first.Received) / idleWindow.TotalSeconds;
+        var window = firstWindow.TotalSeconds + 0.1;
+        var sent = first.Sent - before.Sent;
+        var received = first.Received - before.Received;
+        var netSent = sent - rateSent * window;
+        var netReceived = received - rateReceived * window;
+        rows.Add(($"{build}: link down {options.LinkDown.TotalSeconds:F0} s (server up), no changes, {options.Pods} pods held: agent reconnected after the link was back",
+            $"{reconnected.TotalSeconds:F1} s"));
+        rows.Add(($"{build}: resync bytes after the partition, first {window:F1} s of the new session, server->agent / agent->server (TLS handshake included)",
+            $"{sent} / {received} B"));
+        rows.Add(($"{build}: resync bytes after the partition less the idle traffic of that window ({rateSent + rateReceived:F0} B/s after it)",
+            $"{netSent:F0} / {netReceived:F0} B = {netSent + netReceived:F0} B"));
     }
 
     private static async Task<ChildProcess> StartServerAsync(string verge, string dataDir, int port, CancellationToken ct)
@@ -379,6 +426,30 @@ internal static class AgentHarness
         }
 
         Console.Error.WriteLine($"processes of {agentDir} still run after 60 s");
+    }
+
+    /// <summary>With --dump-dir: the agent's smaps, and for the JIT build a dotnet-gcdump heap dump if the tool is there.</summary>
+    private static async Task DumpAsync(AgentHarnessOptions options, string build, string label, ChildProcess agent, CancellationToken ct)
+    {
+        if (options.DumpDir is not { } dir)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(dir);
+        File.Copy($"/proc/{agent.Id}/smaps", Path.Combine(dir, $"{build}-{label}.smaps"), overwrite: true);
+        var gcdump = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        if (build == "jit" && File.Exists(gcdump))
+        {
+            try
+            {
+                await BenchRegistry.RunAsync(gcdump, ["collect", "-p", agent.Id.ToString(CultureInfo.InvariantCulture), "-o", Path.Combine(dir, $"{build}-{label}.gcdump")], ct);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            {
+                Console.Error.WriteLine($"dotnet-gcdump failed: {e.Message}");
+            }
+        }
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];

@@ -17,8 +17,11 @@ internal sealed class AgentHarnessOptions
     /// <summary>The idle window for CPU and channel bytes.</summary>
     public TimeSpan Idle { get; private set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the server is down for the resync figure.</summary>
+    /// <summary>How long the server is down for the resync-after-restart figure.</summary>
     public TimeSpan Partition { get; private set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the link between agent and server is down (server up) for the resync-after-partition figure.</summary>
+    public TimeSpan LinkDown { get; private set; } = TimeSpan.FromSeconds(60);
 
     public string? VergeDll { get; private set; }
 
@@ -28,6 +31,12 @@ internal sealed class AgentHarnessOptions
     public Dictionary<string, string> AgentEnvironment { get; } = new(StringComparer.Ordinal);
 
     public TimeSpan MaxDuration { get; private set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Where to write the agent's /proc/PID/smaps at each memory reading (and a heap dump with dotnet-gcdump for the JIT
+    /// build, when that tool is installed); null: none.
+    /// </summary>
+    public string? DumpDir { get; private set; }
 
     public static AgentHarnessOptions Parse(string[] args)
     {
@@ -42,9 +51,11 @@ internal sealed class AgentHarnessOptions
                 case "--latency-pods": o.LatencyPods = Positive(name, value); break;
                 case "--idle-seconds": o.Idle = TimeSpan.FromSeconds(Positive(name, value)); break;
                 case "--partition-seconds": o.Partition = TimeSpan.FromSeconds(Positive(name, value)); break;
+                case "--link-down-seconds": o.LinkDown = TimeSpan.FromSeconds(Positive(name, value)); break;
                 case "--max-minutes": o.MaxDuration = TimeSpan.FromMinutes(Positive(name, value)); break;
                 case "--verge": o.VergeDll = value; break;
                 case "--agent": o.AgentBinary = value; break;
+                case "--dump-dir": o.DumpDir = value; break;
                 case "--agent-env":
                     var equals = value.IndexOf('=', StringComparison.Ordinal);
                     if (equals <= 0)

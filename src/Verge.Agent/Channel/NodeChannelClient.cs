@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -11,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Verge.Agent.Identity;
 using Verge.Agent.Images;
 using Verge.Core.Core;
+using Verge.Core.Edge;
 using Verge.Core.Serialization;
 using Verge.NodeChannel.Protocol;
 using Protocol = Verge.NodeChannel.Protocol;
@@ -42,6 +44,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private readonly ConcurrentDictionary<string, PodStatusUpdate> _statuses = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Event> _events = new();
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<Uri, bool> _acceptsHeldDigest = new();
+    private readonly Channel<bool> _flushNow = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _bytesSent;
     private long _bytesReceived;
     private int _connected;
@@ -90,6 +94,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     /// <summary>Events dropped because more than <see cref="NodeChannelClientOptions.MaxPendingEvents"/> waited.</summary>
     public long DroppedEvents => Interlocked.Read(ref _droppedEvents);
 
+    /// <summary>Whether the last Hello carried the digest of the held keys instead of the list.</summary>
+    internal bool HeldDigestSent { get; private set; }
+
+    /// <summary>How often a server asked for the held keys because the digest differed from its view.</summary>
+    internal int HeldListsSent { get; private set; }
+
+    /// <summary>Whether the server of the current session already held the node report (it was not sent on connect).</summary>
+    internal bool NodeReportSkipped { get; private set; }
+
     /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
     internal int PendingStatuses => _statuses.Count;
 
@@ -108,6 +121,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             Uid = podUid,
             StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
         };
+
+        // Wakes the flush loop: a status after a quiet spell goes out at once, later ones wait for the next flush.
+        _flushNow.Writer.TryWrite(true);
     }
 
     public void PublishEvent(Event recorded)
@@ -242,8 +258,26 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
         using var call = client.Connect(headers, cancellationToken: session.Token);
         var outbound = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(256) { SingleReader = true });
-        var hello = new Hello { NodeName = _identity.NodeName, LastRevision = _state.LastRevision, AgentVersion = AgentVersion };
-        hello.Held.AddRange(_state.HeldKeys().Select(ToProtocol));
+        var held = _state.HeldKeys().Select(ToProtocol).ToList();
+        var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
+        var hello = new Hello
+        {
+            NodeName = _identity.NodeName,
+            LastRevision = _state.LastRevision,
+            AgentVersion = AgentVersion,
+            NodeReportSha256 = ByteString.CopyFrom(SHA256.HashData(report)),
+        };
+        if (_acceptsHeldDigest.ContainsKey(server))
+        {
+            // This server said it understands the digest: the list goes only if it asks for it (HeldRequest).
+            hello.HeldSha256 = ByteString.CopyFrom(HeldKeyDigest.Compute(held.Select(k => ((int)k.Kind, k.Namespace, k.Name))));
+        }
+        else
+        {
+            hello.Held.AddRange(held);
+        }
+
+        HeldDigestSent = !hello.HeldSha256.IsEmpty;
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
         var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, session.Token) };
         var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
@@ -260,10 +294,22 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         Volatile.Write(ref _connected, 1);
                         LogConnected(_logger, server, _state.LastRevision, message.Welcome.Revision);
                         var interval = TimeSpan.FromMilliseconds(Math.Max(100, message.Welcome.HeartbeatIntervalMs));
+                        if (message.Welcome.AcceptsHeldDigest)
+                        {
+                            _acceptsHeldDigest[server] = true;
+                        }
+
+                        NodeReportSkipped = message.Welcome.NodeReportCurrent;
                         tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
-                        tasks.Add(ReportAsync(outbound.Writer, session.Token));
+                        tasks.Add(ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
                         tasks.Add(FlushAsync(outbound.Writer, session.Token));
                         StartUplink(outbound.Writer);
+                        break;
+                    case ServerMessage.BodyOneofCase.HeldRequest:
+                        var list = new HeldKeys();
+                        list.Held.AddRange(held);
+                        HeldListsSent++;
+                        await outbound.Writer.WriteAsync(new Outgoing(new AgentMessage { HeldKeys = list }), session.Token);
                         break;
                     case ServerMessage.BodyOneofCase.UplinkAck:
                         OnUplinkAck(message.UplinkAck);
@@ -376,10 +422,13 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         }
     }
 
-    /// <summary>Sends the node report now and again whenever its JSON changes.</summary>
-    private async Task ReportAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
+    /// <summary>
+    /// Sends the node report now (unless <paramref name="held"/>, the report the server said it holds, is still
+    /// current) and again whenever its JSON changes.
+    /// </summary>
+    private async Task ReportAsync(ChannelWriter<Outgoing> outbound, byte[]? held, CancellationToken ct)
     {
-        byte[]? last = null;
+        var last = held;
         using var timer = new PeriodicTimer(_options.ReportCheckInterval, _time);
         do
         {
@@ -393,11 +442,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         while (await timer.WaitForNextTickAsync(ct));
     }
 
-    /// <summary>Sends the coalesced pod statuses, the pending events and the device reports every flush interval.</summary>
+    /// <summary>
+    /// Sends the coalesced pod statuses, the pending events and the device reports: at most once per flush interval,
+    /// and at once when a pod status arrives after a quiet interval (leading edge), so a pod's Running is not held
+    /// back by the timer while a burst of statuses is still batched.
+    /// </summary>
     private async Task FlushAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_options.StatusFlushInterval, _time);
-        do
+        Task? signal = null;
+        while (true)
         {
             while (!_statuses.IsEmpty)
             {
@@ -436,8 +489,23 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             }
 
             await FlushDeviceReportsAsync(outbound, ct);
+
+            // Spacing, then the first of a new pod status or another interval.
+            await Task.Delay(_options.StatusFlushInterval, _time, ct);
+            signal ??= _flushNow.Reader.WaitToReadAsync(ct).AsTask();
+            if (!signal.IsCompleted)
+            {
+                await Task.WhenAny(signal, Task.Delay(_options.StatusFlushInterval, _time, ct));
+            }
+
+            if (signal.IsCompleted)
+            {
+                signal = null;
+                _flushNow.Reader.TryRead(out _);
+            }
+
+            ct.ThrowIfCancellationRequested();
         }
-        while (await timer.WaitForNextTickAsync(ct));
     }
 
     private async Task StreamLogAsync(LogRequest request, ChannelWriter<Outgoing> outbound, CancellationTokenSource cancel, ConcurrentDictionary<string, CancellationTokenSource> streams)

@@ -11,7 +11,10 @@ public sealed class NodeChannelClientOptions
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often coalesced pod statuses and events are sent while connected.</summary>
+    /// <summary>
+    /// How often coalesced pod statuses and events are sent while connected: at most once per interval, and a pod
+    /// status that arrives after a quiet interval goes at once.
+    /// </summary>
     public TimeSpan StatusFlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How often the node report is compared with the last one sent (and sent again when it changed).</summary>

@@ -130,6 +130,8 @@ public static partial class AgentHost
             publisher.Target = channel;
 
             await runtime.StartAsync(ct);
+            await using var trimmer = new MemoryTrimmer(new MemoryTrimmerOptions(), time, logger);
+            trimmer.Start();
             await using var gateway = options.Gateway ? await StartGatewayAsync(options, runtime, channel, loggers, time, ct) : null;
             LogStarted(logger, options.NodeName, string.Join(", ", runtimeClasses), defaultDriver, options.DataDir);
             _ = channel.FirstSync.ContinueWith(

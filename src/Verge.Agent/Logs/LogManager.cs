@@ -67,9 +67,23 @@ internal sealed partial class LogManager : ILogSource, IAsyncDisposable
 
     public void Start() => _rotation ??= Task.Run(() => RotateLoopAsync(_life.Token));
 
-    /// <summary>Rotates every log file over the size limit; returns how many were rotated.</summary>
+    /// <summary>How many log files have a rotation count (tests: entries of deleted pods are pruned).</summary>
+    internal int TrackedRotations => _rotations.Count;
+
+    /// <summary>
+    /// Rotates every log file over the size limit; returns how many were rotated. Rotation counts of files that are
+    /// gone (their pod was deleted) are dropped, so the map does not grow with every pod the node ever ran.
+    /// </summary>
     public int RotateAll()
     {
+        foreach (var path in _rotations.Keys)
+        {
+            if (!File.Exists(path))
+            {
+                _rotations.TryRemove(path, out _);
+            }
+        }
+
         if (!Directory.Exists(_podsDir))
         {
             return 0;

@@ -113,8 +113,15 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         finally
         {
             gate.Release();
+
+            // The pod is gone: its gate goes too, or the map would grow with every pod the node ever ran. A caller
+            // already waiting on this gate still gets it; a later one makes a new gate.
+            _locks.TryRemove(new KeyValuePair<string, SemaphoreSlim>(podUid, gate));
         }
     }
+
+    /// <summary>How many pods have a set-up gate (tests: torn-down pods leave none).</summary>
+    internal int TrackedPods => _locks.Count;
 
     private async Task<PodNetworkStatus> AddAsync(PodNetworkRequest request, string netnsName, CancellationToken ct)
     {

@@ -150,6 +150,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     public IReadOnlyList<(string Namespace, string Name, IReadOnlyDictionary<string, string>? Labels, PodStatus? Status)> ListStatuses() =>
         [.. _snapshot.Select(w => (w.Namespace, w.Name, w.Labels, w.LastStatus))];
 
+    /// <summary>Pods with a worker or a termination in progress (tests: a deleted pod leaves nothing behind).</summary>
+    internal int TrackedPods => _workers.Count + _terminating.Count;
+
     public PodLogTarget? Find(string podNamespace, string podName)
     {
         var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);

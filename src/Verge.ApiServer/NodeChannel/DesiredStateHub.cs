@@ -113,10 +113,32 @@ internal sealed partial class DesiredStateHub(
     /// <paramref name="held"/>, and deletes of held objects no longer in the set. With lastRevision 0 the catch-up
     /// is a snapshot. Later changes queue behind it, so nothing between the two is lost.
     /// </summary>
-    public void Attach(NodeSession session, long lastRevision, IEnumerable<ChannelKey> held, long heartbeatIntervalMs)
+    /// <remarks>
+    /// With <paramref name="heldDigest"/> (Hello.held_sha256) instead of a list, the agent holds the node's present
+    /// set when the digests match; when they do not, nothing is registered or queued and false is returned: the
+    /// caller asks the agent for its list and attaches again with it.
+    /// </remarks>
+    public bool Attach(NodeSession session, long lastRevision, IEnumerable<ChannelKey> held, long heartbeatIntervalMs, byte[]? heldDigest = null, bool nodeReportCurrent = false)
     {
         lock (_lock)
         {
+            var desired = DesiredFor(session.NodeName);
+            HashSet<ChannelKey> heldSet;
+            if (heldDigest is not null)
+            {
+                var ours = HeldKeyDigest.Compute(desired.Keys.Select(k => ((int)k.Kind, k.Namespace, k.Name)));
+                if (!ours.AsSpan().SequenceEqual(heldDigest))
+                {
+                    return false;
+                }
+
+                heldSet = [.. desired.Keys];
+            }
+            else
+            {
+                heldSet = held.ToHashSet();
+            }
+
             if (_sessions.TryGetValue(session.NodeName, out var old))
             {
                 old.Close("replaced by a newer session of the same node");
@@ -124,9 +146,7 @@ internal sealed partial class DesiredStateHub(
             }
 
             _sessions[session.NodeName] = session;
-            var desired = DesiredFor(session.NodeName);
             var snapshot = lastRevision == 0;
-            var heldSet = held.ToHashSet();
             var changes = new List<ObjectChange>();
             foreach (var (key, obj) in desired)
             {
@@ -148,9 +168,19 @@ internal sealed partial class DesiredStateHub(
             }
 
             session.Known = desired.ToDictionary(p => p.Key, p => p.Value.Revision);
-            session.Send(new ServerMessage { Welcome = new Welcome { HeartbeatIntervalMs = heartbeatIntervalMs, Revision = _revision } });
+            session.Send(new ServerMessage
+            {
+                Welcome = new Welcome
+                {
+                    HeartbeatIntervalMs = heartbeatIntervalMs,
+                    Revision = _revision,
+                    NodeReportCurrent = nodeReportCurrent,
+                    AcceptsHeldDigest = true,
+                },
+            });
             session.SendChanges(changes, lastRevision, Math.Max(_revision, lastRevision), snapshot);
             LogAttached(logger, session.NodeName, lastRevision, _revision, changes.Count);
+            return true;
         }
     }
 

@@ -68,7 +68,22 @@ internal sealed partial class NodeChannelService(
         // to another replica, and shutdown does not wait for sessions that would otherwise never end).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Closed, lifetime.ApplicationStopping);
         metrics.SessionStarted();
-        hub.Attach(session, lastRevision, hello.Held.Where(k => k.Kind != ObjectKind.Unspecified).Select(ChannelKey.From), (long)options.HeartbeatInterval.TotalMilliseconds);
+        var heartbeat = (long)options.HeartbeatInterval.TotalMilliseconds;
+        var reportCurrent = await writer.HasReportAsync(node, hello.NodeReportSha256.Memory, ct);
+        var digest = hello.HeldSha256.IsEmpty ? null : hello.HeldSha256.ToByteArray();
+        if (!hub.Attach(session, lastRevision, Keys(hello.Held), heartbeat, digest, reportCurrent))
+        {
+            // The agent's digest of what it holds differs from this server's view: ask for the list.
+            await responseStream.WriteAsync(new ServerMessage { HeldRequest = new HeldRequest() }, ct);
+            if (!await requestStream.MoveNext(ct) || requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.HeldKeys)
+            {
+                LogRefused(logger, node, "it did not answer HeldRequest with HeldKeys");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "the node channel asked for the held keys: the next message must be HeldKeys"));
+            }
+
+            hub.Attach(session, lastRevision, Keys(requestStream.Current.HeldKeys.Held), heartbeat, heldDigest: null, reportCurrent);
+        }
+
         var reports = Channel.CreateBounded<AgentMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
         try
         {
@@ -92,6 +107,9 @@ internal sealed partial class NodeChannelService(
             LogDisconnected(logger, node, session.CloseReason ?? "agent left");
         }
     }
+
+    private static IEnumerable<ChannelKey> Keys(IEnumerable<ObjectKey> held) =>
+        held.Where(k => k.Kind != ObjectKind.Unspecified).Select(ChannelKey.From);
 
     private async Task<string> AuthenticateAsync(HttpContext http, CancellationToken ct)
     {
@@ -151,8 +169,8 @@ internal sealed partial class NodeChannelService(
                     or AgentMessage.BodyOneofCase.DeviceReports:
                     await reports.WriteAsync(message, ct);
                     break;
-                case AgentMessage.BodyOneofCase.Hello:
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello may be sent only once, first"));
+                case AgentMessage.BodyOneofCase.Hello or AgentMessage.BodyOneofCase.HeldKeys:
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"{message.BodyCase} may come only at the start of a session"));
                 default:
                     break;
             }

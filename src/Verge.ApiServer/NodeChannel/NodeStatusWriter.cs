@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -32,6 +33,7 @@ internal sealed partial class NodeStatusWriter(
 
     private readonly WriteOptions _write = new(false, FieldManager, FieldValidation.Ignore, false);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastRenewal = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte[]> _reportHashes = new(StringComparer.Ordinal);
 
     /// <summary>Lease writes done (for tests and metrics).</summary>
     public long LeaseWrites => Interlocked.Read(ref _leaseWrites);
@@ -71,9 +73,26 @@ internal sealed partial class NodeStatusWriter(
         Interlocked.Increment(ref _leaseWrites);
     }
 
+    /// <summary>
+    /// Whether the last report this server wrote for <paramref name="node"/> had the SHA-256 <paramref name="hash"/>
+    /// and the Node still exists: the agent then need not send it again after a reconnect. Known only for reports
+    /// received by this server process.
+    /// </summary>
+    public async Task<bool> HasReportAsync(string node, ReadOnlyMemory<byte> hash, CancellationToken ct)
+    {
+        if (hash.IsEmpty || !_reportHashes.TryGetValue(node, out var last) || !hash.Span.SequenceEqual(last))
+        {
+            return false;
+        }
+
+        return await service.GetRawAsync(NodeType, null, node, ct) is not null;
+    }
+
     /// <summary>Creates the node's Node, or updates its labels, annotations and status from the report.</summary>
     public async Task ReportNodeAsync(string node, NodeReport report, CancellationToken ct)
     {
+        // Forgotten first: a report that fails to be written is not one the server holds.
+        _reportHashes.TryRemove(node, out _);
         Node reported;
         try
         {
@@ -113,6 +132,7 @@ internal sealed partial class NodeStatusWriter(
         if (created)
         {
             // A new Node is written whole, status included.
+            _reportHashes[node] = SHA256.HashData(report.NodeJson.Span);
             return;
         }
 
@@ -131,6 +151,7 @@ internal sealed partial class NodeStatusWriter(
             existing.Metadata.ResourceVersion = null;
             return existing;
         }, _write, allowCreate: false, ct);
+        _reportHashes[node] = SHA256.HashData(report.NodeJson.Span);
     }
 
     private static Dictionary<string, string>? Merge(Dictionary<string, string>? existing, Dictionary<string, string>? reported)

@@ -25,6 +25,16 @@ internal sealed class BlackholeProxy : IAsyncDisposable
 
     public void Cut() => _cut = true;
 
+    /// <summary>Closes every connection open now (as a link that resets them); new ones are forwarded as before.</summary>
+    public void Reset()
+    {
+        lock (_connections)
+        {
+            _connections.ForEach(c => c.Dispose());
+            _connections.Clear();
+        }
+    }
+
     private async Task AcceptAsync(Uri target)
     {
         try

@@ -293,6 +293,15 @@ internal sealed class InMemoryDesiredState : IDesiredState
         }
     }
 
+    /// <summary>Drops an object as if local state had lost it (the server's view and the agent's then differ).</summary>
+    public void Forget(DesiredKind kind, string name)
+    {
+        lock (_lock)
+        {
+            _objects.Remove(new DesiredKey(kind, "default", name));
+        }
+    }
+
     public bool Holds(DesiredKind kind, string name)
     {
         lock (_lock)

@@ -280,6 +280,61 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Reconnect_ToTheSameServer_SendsTheDigestNotTheList_AndNotTheUnchangedNodeReport()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        await _harness.CreatePodAsync("b", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var report = NodeReport("n1", "edge");
+        var client = _harness.NewClient(_harness.Identity("n1"), state, report: () => report, servers: [proxy.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        await EventuallyAsync(async () => await _harness.GetAsync("/api/v1/nodes/n1") is not null, "the node is created");
+        Assert.False(client.HeldDigestSent);
+        var applied = state.ChangesApplied;
+
+        proxy.Reset();
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client reconnects and catches up");
+
+        Assert.True(client.HeldDigestSent);
+        Assert.Equal(0, client.HeldListsSent);
+        Assert.True(client.NodeReportSkipped);
+        Assert.Equal(applied, state.ChangesApplied);
+
+        // A report that changes later is still sent.
+        report = NodeReport("n1", "gateway");
+        await EventuallyAsync(
+            async () => (await _harness.GetAsync("/api/v1/nodes/n1"))!["metadata"]!["labels"]!["verge.dev/role"]!.GetValue<string>() == "gateway",
+            "the changed report is written");
+    }
+
+    [Fact]
+    public async Task Reconnect_WhenTheHeldKeysDifferFromTheServersView_SendsTheListOnRequest_AndCatchesUp()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        await _harness.CreatePodAsync("b", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state, servers: [proxy.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+
+        state.Forget(DesiredKind.Pod, "b");
+        proxy.Reset();
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client reconnects and catches up");
+
+        Assert.True(client.HeldDigestSent);
+        Assert.Equal(1, client.HeldListsSent);
+        Assert.True(state.Holds(DesiredKind.Pod, "a"));
+        Assert.True(state.Holds(DesiredKind.Pod, "b"));
+    }
+
+    [Fact]
     public async Task Metrics_CountTheNodesBytesInBothDirections()
     {
         await _harness.CreatePodAsync("a", "n1");

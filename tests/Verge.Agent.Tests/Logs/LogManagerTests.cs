@@ -165,6 +165,21 @@ public sealed class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Rotation_ForgetsFilesOfDeletedPods()
+    {
+        var file = LogFile(0);
+        var logs = Manager(maxBytes: 1024);
+        await File.WriteAllTextAsync(file, new string('x', 2000));
+        Assert.Equal(1, logs.RotateAll());
+        Assert.Equal(1, logs.TrackedRotations);
+
+        Directory.Delete(Path.Combine(_dir, "pods", "u1"), recursive: true);
+        logs.RotateAll();
+
+        Assert.Equal(0, logs.TrackedRotations);
+    }
+
+    [Fact]
     public async Task Follow_AcrossACopyTruncateRotation_LosesNothingWrittenBeforeTheCopy()
     {
         var file = LogFile(0);

@@ -111,6 +111,7 @@ public sealed class CniPodNetworkTests
 
         Assert.False(File.Exists(lease));
         Assert.False(File.Exists(status.NamespacePath));
+        Assert.Equal(0, cni.Network.TrackedPods);
     }
 
     [Fact]

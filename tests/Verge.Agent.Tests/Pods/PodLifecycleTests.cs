@@ -272,6 +272,7 @@ public sealed class PodLifecycleTests
         Assert.Contains("uid-gone-app-0", host.Driver.Destroyed);
         Assert.Contains(host.Publisher.Events, e => e.Reason == "Killing" && e.Message == "Stopping container app");
         await PodTestHost.Eventually(() => host.State.ListTasks("uid-gone").Count == 0, "tasks forgotten");
+        await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0, "no worker or termination kept for the pod");
     }
 
     [Fact]

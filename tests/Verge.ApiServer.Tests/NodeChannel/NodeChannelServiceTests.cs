@@ -144,6 +144,123 @@ public sealed class NodeChannelServiceTests(SmallBatchServerFixture server) : IC
         Assert.Equal((ObjectKind.DataRule, ChangeType.Delete, "for-gateways"), (change.Kind, change.Type, change.Name));
     }
 
+    [Fact]
+    public async Task Hello_WithTheDigestOfWhatTheServerWouldSend_GetsNoListRequestAndNoObjects()
+    {
+        var revision = await CreatePodsAsync("dg", "dg-a", "dg-b");
+        await using var channel = RawChannel.Open(server.Address, NodeCertificate(Ca, "dg"), Ca.Certificate);
+        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "dg", LastRevision = revision, HeldSha256 = Digest(("default", "dg-a"), ("default", "dg-b")) } });
+
+        var welcome = (await channel.NextAsync()).Welcome;
+        var sync = (await channel.NextAsync()).Sync;
+
+        Assert.NotNull(welcome);
+        Assert.True(welcome.AcceptsHeldDigest);
+        Assert.True(sync.Complete);
+        Assert.Empty(sync.Changes);
+    }
+
+    [Fact]
+    public async Task Hello_WithADigestThatDiffers_IsAnsweredWithHeldRequest_ThenTheCatchUpFollowsTheList()
+    {
+        var revision = await CreatePodsAsync("dm", "dm-a", "dm-b");
+        await using var channel = RawChannel.Open(server.Address, NodeCertificate(Ca, "dm"), Ca.Certificate);
+
+        // The agent holds dm-a and a pod that is gone, and lacks dm-b.
+        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "dm", LastRevision = revision, HeldSha256 = Digest(("default", "dm-a"), ("default", "dm-gone")) } });
+        Assert.Equal(ServerMessage.BodyOneofCase.HeldRequest, (await channel.NextAsync()).BodyCase);
+        var held = new HeldKeys();
+        held.Held.Add(new ObjectKey { Kind = ObjectKind.Pod, Namespace = "default", Name = "dm-a" });
+        held.Held.Add(new ObjectKey { Kind = ObjectKind.Pod, Namespace = "default", Name = "dm-gone" });
+        await channel.SendAsync(new AgentMessage { HeldKeys = held });
+
+        Assert.NotNull((await channel.NextAsync()).Welcome);
+        var sync = (await channel.NextAsync()).Sync;
+        Assert.False(sync.Snapshot);
+        Assert.Equal(["DELETE dm-gone", "UPSERT dm-b"], sync.Changes.Select(c => $"{c.Type.ToString().ToUpperInvariant()} {c.Name}").Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task HeldRequest_AnsweredWithSomethingElse_IsInvalidArgument()
+    {
+        var revision = await CreatePodsAsync("dx", "dx-a");
+        await using var channel = RawChannel.Open(server.Address, NodeCertificate(Ca, "dx"), Ca.Certificate);
+        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "dx", LastRevision = revision, HeldSha256 = Digest() } });
+        Assert.Equal(ServerMessage.BodyOneofCase.HeldRequest, (await channel.NextAsync()).BodyCase);
+
+        var error = await channel.RefusedAsync(new AgentMessage { Heartbeat = new Heartbeat() });
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("HeldKeys", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task NodeReport_AlreadyHeldByTheServer_IsNotAskedForAgain_UnlessTheNodeWasDeleted()
+    {
+        var report = Encoding.UTF8.GetBytes("""{"apiVersion":"v1","kind":"Node","metadata":{"name":"rp","labels":{"a":"b"}}}""");
+        var hash = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(report));
+        await using (var first = RawChannel.Open(server.Address, NodeCertificate(Ca, "rp"), Ca.Certificate))
+        {
+            await first.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "rp", NodeReportSha256 = hash } });
+            Assert.False((await first.NextAsync()).Welcome.NodeReportCurrent);
+            await first.SendAsync(new AgentMessage { Node = new NodeReport { NodeJson = ByteString.CopyFrom(report) } });
+            using var admin = server.AdminClient();
+            await EventuallyAsync(async () => (await admin.GetAsync("/api/v1/nodes/rp")).IsSuccessStatusCode, "the node is written");
+        }
+
+        Assert.True(await WelcomeSaysReportCurrentAsync(hash));
+        Assert.False(await WelcomeSaysReportCurrentAsync(ByteString.CopyFrom(new byte[32])));
+
+        using (var admin = server.AdminClient())
+        {
+            using var deleted = await admin.DeleteAsync("/api/v1/nodes/rp");
+            Assert.True(deleted.IsSuccessStatusCode);
+        }
+
+        Assert.False(await WelcomeSaysReportCurrentAsync(hash));
+    }
+
+    private async Task<bool> WelcomeSaysReportCurrentAsync(ByteString hash)
+    {
+        await using var channel = RawChannel.Open(server.Address, NodeCertificate(Ca, "rp"), Ca.Certificate);
+        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "rp", NodeReportSha256 = hash } });
+        return (await channel.NextAsync()).Welcome.NodeReportCurrent;
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"timed out waiting until {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Creates pods bound to <paramref name="node"/>; returns the revision of the last.</summary>
+    private async Task<long> CreatePodsAsync(string node, params string[] names)
+    {
+        using var admin = server.AdminClient();
+        long revision = 0;
+        foreach (var name in names)
+        {
+            var pod = $$$"""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{{name}}}"},"spec":{"nodeName":"{{{node}}}","containers":[{"name":"c","image":"busybox"}]}}""";
+            using var created = await admin.PostAsync("/api/v1/namespaces/default/pods", new StringContent(pod, Encoding.UTF8, "application/json"));
+            var body = await created.Content.ReadAsStringAsync();
+            Assert.True(created.IsSuccessStatusCode, body);
+            revision = long.Parse(System.Text.Json.Nodes.JsonNode.Parse(body)!["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return revision;
+    }
+
+    private static ByteString Digest(params (string Namespace, string Name)[] pods) =>
+        ByteString.CopyFrom(Verge.Core.Edge.HeldKeyDigest.Compute(pods.Select(p => ((int)ObjectKind.Pod, p.Namespace, p.Name))));
+
     private static X509Certificate2 NodeCertificate(CertificateAuthority ca, string node)
     {
         var (cert, key) = ca.IssueClient("system:node:" + node, ["system:nodes"], TimeSpan.FromHours(1));
