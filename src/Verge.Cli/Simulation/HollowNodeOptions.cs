@@ -1,3 +1,5 @@
+using Verge.Core.Coordination;
+
 namespace Verge.Cli.Simulation;
 
 /// <summary>What <c>verge sim nodes</c> simulates: how many nodes, over how many sites, their size and how often they report.</summary>
@@ -9,11 +11,19 @@ internal sealed record HollowNodeOptions
 
     public string Prefix { get; init; } = "hollow";
 
-    /// <summary>How often each node's Lease in kube-node-lease is renewed.</summary>
-    public TimeSpan RenewInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often each node's Lease in kube-node-lease is renewed, and the lease duration written; null for the default of a fleet of <see cref="Count"/> nodes.</summary>
+    public NodeHeartbeat? LeaseTimings { get; init; }
 
-    /// <summary>How often each node's Ready condition gets a new lastHeartbeatTime (the kubelet's node status update frequency).</summary>
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The Lease timings in effect: <see cref="LeaseTimings"/>, or <see cref="NodeHeartbeat.ForFleet"/> of <see cref="Count"/>.</summary>
+    public NodeHeartbeat Leases => LeaseTimings ?? NodeHeartbeat.ForFleet(Count);
+
+    /// <summary>
+    /// How often each node's Ready condition gets a new lastHeartbeatTime. As the kubelet with node leases
+    /// (nodeStatusReportFrequency, 5 min) and Verge's agent (which reports its Node only when it changes), the Lease is
+    /// the heartbeat; rewriting every Node every few seconds would send a Node event to every node watcher (the
+    /// scheduler among them) for nothing.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often a summary line is printed.</summary>
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -39,7 +49,4 @@ internal sealed record HollowNodeOptions
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;
-
-    /// <summary>The lease duration written to each Lease.</summary>
-    public int LeaseDurationSeconds { get; init; } = 4;
 }

@@ -72,7 +72,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         // As a kubelet does, each node renews its Lease from the moment it has registered, not once all have.
-        var leases = SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
+        var leases = SpreadAsync(_options.Leases.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
         try
         {
             await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
@@ -84,7 +84,7 @@ internal sealed class HollowNodeSimulator : IDisposable
             throw;
         }
 
-        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
+        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.Leases.RenewInterval)} (lease duration {_options.Leases.LeaseDurationSeconds}s); watching pods");
         var loops = new List<Task>
         {
             leases,

@@ -132,7 +132,7 @@ internal sealed partial class NodeLifecycleController : Controller
         Observe(key);
         var now = Time.GetUtcNow();
         var seenAt = _health.TryGetValue(key, out var health) ? health.SeenAt : now;
-        var staleAt = seenAt + _lifecycle.GracePeriod;
+        var staleAt = seenAt + GraceOf(key);
         var stale = now > staleAt;
 
         node = await UpdateConditionsAsync(key, node, stale, ct) ?? node;
@@ -162,7 +162,7 @@ internal sealed partial class NodeLifecycleController : Controller
         {
             var name = node.Metadata.Name!;
             Observe(name);
-            var stale = _health.TryGetValue(name, out var seen) && now > seen.SeenAt + _lifecycle.GracePeriod;
+            var stale = _health.TryGetValue(name, out var seen) && now > seen.SeenAt + GraceOf(name);
             health.Add(new NodeHealth(name, SiteDisruption.SiteOf(node), stale || ReadyCondition(node)?.Status != "True"));
         }
 
@@ -264,7 +264,7 @@ internal sealed partial class NodeLifecycleController : Controller
         RecordWrite(key, _nodes, Objects.RevisionOf(written));
         if (stale)
         {
-            LogUnreachable(_logger, key, _lifecycle.GracePeriod.TotalSeconds);
+            LogUnreachable(_logger, key, GraceOf(key).TotalSeconds);
             await _events.NormalAsync(written, "NodeNotReady", $"Node {key} status is now: NodeNotReady", ct);
         }
         else
@@ -516,6 +516,23 @@ internal sealed partial class NodeLifecycleController : Controller
                 return (mark, now);
             });
         return changed;
+    }
+
+    /// <summary>
+    /// How long the node's heartbeat may stay unchanged: the grace period, or the <c>leaseDurationSeconds</c> its Lease
+    /// declares when that is longer (a large fleet renews less often, see <see cref="NodeHeartbeat"/>), at most
+    /// <see cref="NodeHeartbeat.MaxLeaseDuration"/>.
+    /// </summary>
+    internal TimeSpan GraceOf(string name)
+    {
+        var grace = _lifecycle.GracePeriod;
+        if (_leases.Get(_lifecycle.LeaseNamespace, name)?.Spec.LeaseDurationSeconds is { } seconds)
+        {
+            var declared = TimeSpan.FromSeconds(Math.Min(seconds, NodeHeartbeat.MaxLeaseDuration.TotalSeconds));
+            grace = declared > grace ? declared : grace;
+        }
+
+        return grace;
     }
 
     private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
