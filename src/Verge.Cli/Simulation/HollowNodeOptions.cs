@@ -43,9 +43,13 @@ internal sealed record HollowNodeOptions
     /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
     /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates, nor behind many
     /// other nodes' renewals when the server is slow (at 1 s renewals and 500 ms latency, 1,000 nodes need 500 in
-    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used.
+    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used. Null: 512,
+    /// or half the nodes when that is more, so that renewals keep their interval at up to half an interval of latency.
     /// </summary>
-    public int HeartbeatConcurrency { get; init; } = 512;
+    public int? HeartbeatConcurrency { get; init; }
+
+    /// <summary>The heartbeat lane in effect (see <see cref="HeartbeatConcurrency"/>).</summary>
+    public int HeartbeatLane => HeartbeatConcurrency ?? Math.Max(512, Count / 2);
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;

@@ -49,7 +49,7 @@ internal sealed class HollowNodeSimulator : IDisposable
         _nodes = [.. Enumerable.Range(1, options.Count).Select(i => new HollowNode(options.Prefix, i, options.Sites))];
         _byName = _nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         _gate = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        _heartbeatLimit = (int)Math.Min(options.HeartbeatConcurrency, 2L * options.Count);
+        _heartbeatLimit = (int)Math.Min(options.HeartbeatLane, 2L * options.Count);
         _heartbeatGate = new SemaphoreSlim(_heartbeatLimit, _heartbeatLimit);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
