@@ -207,8 +207,10 @@ internal static class ClusterHarness
             using var cluster = ClusterConnection.FromKubeconfig(host.AdminKubeconfigPath);
             using var client = cluster.CreateClient(http2: true);
             var half = options.EffectiveFailoverNodes / 2;
-            await using var a = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, half, options.Sites, "a");
-            await using var b = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.EffectiveFailoverNodes - half, options.Sites, "b");
+            // Two simulators make one fleet: both renew at the interval of the whole fleet, not of their half.
+            var renew = Verge.Core.Coordination.NodeHeartbeat.ForFleet(options.EffectiveFailoverNodes).RenewInterval;
+            await using var a = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, half, options.Sites, "a", renew);
+            await using var b = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.EffectiveFailoverNodes - half, options.Sites, "b", renew);
             await a.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             await b.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             await using var watch = await PodWatch.OpenAsync(client, Ns, ct);

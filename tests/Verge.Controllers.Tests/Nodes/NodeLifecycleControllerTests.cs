@@ -256,7 +256,7 @@ public class NodeLifecycleControllerTests
         await using var cluster = await TestCluster.StartAsync(controllers: false);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await cluster.CreateAsync(NewLease("short", time.GetUtcNow(), seconds: 2));
-        await cluster.CreateAsync(NewLease("large-fleet", time.GetUtcNow(), seconds: NodeHeartbeat.Large.LeaseDurationSeconds));
+        await cluster.CreateAsync(NewLease("large-fleet", time.GetUtcNow(), seconds: NodeHeartbeat.ForFleet(5000).LeaseDurationSeconds));
         var last = Objects.RevisionOf(await cluster.CreateAsync(NewLease("boastful", time.GetUtcNow(), seconds: 3600)));
         await using var harness = await Harness.StartAsync(cluster, time);
         await harness.Leases.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
