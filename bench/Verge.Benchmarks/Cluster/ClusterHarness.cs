@@ -158,7 +158,7 @@ internal static class ClusterHarness
                 }
 
                 Console.WriteLine($"created in {createTime.TotalSeconds:F2} s; waiting for bound and Running");
-                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
+                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {watch.Resumed} watch resumes; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
                 var tBound = await bound.WaitAsync(options.MaxDuration, ct);
                 var tRunning = await running.WaitAsync(options.MaxDuration, ct);
                 var serverCpu = Process.GetCurrentProcess().TotalProcessorTime - serverCpu0;
@@ -180,6 +180,7 @@ internal static class ClusterHarness
                 var full = Memory();
                 rows.Add(($"2. server process with {options.Nodes} nodes and {m} Running pods: working set / managed heap", $"{Mib(full.WorkingSet)} / {Mib(full.Heap)}"));
                 var perNode = watch.Snapshot().Values.Where(p => p.Node is not null).GroupBy(p => p.Node).Select(g => g.Count()).ToList();
+                rows.Add(("2. harness pod watch: events / resumed after the server closed it for falling behind", $"{watch.Events} / {watch.Resumed}"));
                 rows.Add(("2. pods per node min / max", $"{perNode.Min()} / {perNode.Max()} over {perNode.Count} nodes"));
             }
             finally
