@@ -36,8 +36,15 @@ internal sealed record HollowNodeOptions
 
     public int Pods { get; init; } = 110;
 
-    /// <summary>How many requests the simulator has in flight at most.</summary>
-    public int Concurrency { get; init; } = 32;
+    /// <summary>
+    /// How many registrations and pod updates the simulator has in flight at most. Null: 32, or one per 50 nodes when
+    /// that is more: real nodes update their pods each on their own, and at 10,000 nodes a lane of 32 capped the pods
+    /// marked Running at about 32 / latency (680 a second) while the control plane bound 1,100 a second.
+    /// </summary>
+    public int? Concurrency { get; init; }
+
+    /// <summary>The pod lane in effect (see <see cref="Concurrency"/>).</summary>
+    public int PodLane => Concurrency ?? Math.Max(32, Count / 50);
 
     /// <summary>
     /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
