@@ -33,6 +33,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
     private readonly SqliteCommand _insert;
     private readonly SqliteCommand _compact;
     private readonly ReadConnectionPool _readers;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, SqliteCommand> _getCommands = [];
     private readonly SqliteStoreOptions _options;
     private readonly WatchHub _hub;
     private readonly Channel<WriteOperation> _writes;
@@ -122,9 +123,16 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
         var connection = RentReader();
         try
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = SelectNewestSql;
-            command.Parameters.AddWithValue("$name", key);
+            // The statement is prepared once per read connection: a Get is the first step of every update, and
+            // preparing it each time was a fifth of the cost of a small write.
+            var command = _getCommands.GetValue(connection, static c =>
+            {
+                var prepared = c.CreateCommand();
+                prepared.CommandText = SelectNewestSql;
+                prepared.Parameters.Add(new SqliteParameter { ParameterName = "$name" });
+                return prepared;
+            });
+            command.Parameters[0].Value = key;
             using var reader = command.ExecuteReader();
             if (!reader.Read() || reader.GetInt64(1) != 0)
             {

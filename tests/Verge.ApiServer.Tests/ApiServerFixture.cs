@@ -70,7 +70,7 @@ public class ApiServerFixture : IAsyncLifetime
     /// <summary>An HttpClient with a client certificate from the cluster CA for a user outside system:masters.</summary>
     public HttpClient UserClient(string user, params string[] groups)
     {
-        var ca = Host.Services.GetService(typeof(Security.CertificateAuthority)) as Security.CertificateAuthority;
+        var ca = Host.Services.GetService(typeof(Verge.ApiServer.Security.CertificateAuthority)) as Verge.ApiServer.Security.CertificateAuthority;
         var (cert, key) = ca!.IssueClient(user, groups, TimeSpan.FromHours(1));
         return NewClient(X509Certificate2.CreateFromPem(cert, key));
     }

@@ -81,11 +81,24 @@ internal static class ClusterHarness
             await using var sim = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.Nodes, options.Sites, "hollow");
             await sim.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             var registration = Stopwatch.GetElapsedTime(registering);
+            await Task.Delay(TimeSpan.FromSeconds(5), ct); // the controllers and the scheduler take in the new nodes first
+            var idleCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var idleSimCpu0 = sim.CpuTime;
+            var store = host.Services.GetRequiredService<Verge.Store.IKeyValueStore>();
+            var idleWrites0 = await store.GetCurrentRevisionAsync(ct);
+            var idle0 = Stopwatch.GetTimestamp();
             await Task.Delay(TimeSpan.FromSeconds(5), ct); // steady state: leases renewing
+            var idleCpu = Process.GetCurrentProcess().TotalProcessorTime - idleCpu0;
+            var idleSimCpu = sim.CpuTime - idleSimCpu0;
+            var idleWrites = await store.GetCurrentRevisionAsync(ct) - idleWrites0;
+            var idleTime = Stopwatch.GetElapsedTime(idle0);
             var after = Memory();
             rows.Add(($"1. register {options.Nodes} hollow nodes over {options.Sites} sites (simulator process, until its `registered` line)", $"{registration.TotalSeconds:F1} s"));
             rows.Add(("1. server process before nodes: working set / managed heap after full GC", $"{Mib(before.WorkingSet)} / {Mib(before.Heap)}"));
-            rows.Add(("1. server process with nodes (5 s of lease renewals later)", $"{Mib(after.WorkingSet)} / {Mib(after.Heap)}"));
+            rows.Add(("1. server process with nodes (10 s of lease renewals later)", $"{Mib(after.WorkingSet)} / {Mib(after.Heap)}"));
+            rows.Add(("1. 5 s with idle nodes (heartbeats only, from 5 s after registration): store writes (lease renewals, node status) / server CPU / simulator CPU",
+                $"{idleWrites / idleTime.TotalSeconds:F0}/s / {idleCpu / idleTime:F2} cores" +
+                $" ({(idleWrites > 0 ? idleCpu.TotalMicroseconds / idleWrites : 0):F0} us per write) / {idleSimCpu / idleTime:F2} cores"));
             rows.Add(("1. control-plane memory per simulated node: working set / managed heap",
                 $"{(after.WorkingSet - before.WorkingSet) / (double)options.Nodes / 1024:F1} KiB / {(after.Heap - before.Heap) / (double)options.Nodes / 1024:F1} KiB"));
 
@@ -145,7 +158,7 @@ internal static class ClusterHarness
                 }
 
                 Console.WriteLine($"created in {createTime.TotalSeconds:F2} s; waiting for bound and Running");
-                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
+                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {watch.Resumed} watch resumes; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
                 var tBound = await bound.WaitAsync(options.MaxDuration, ct);
                 var tRunning = await running.WaitAsync(options.MaxDuration, ct);
                 var serverCpu = Process.GetCurrentProcess().TotalProcessorTime - serverCpu0;
@@ -167,6 +180,7 @@ internal static class ClusterHarness
                 var full = Memory();
                 rows.Add(($"2. server process with {options.Nodes} nodes and {m} Running pods: working set / managed heap", $"{Mib(full.WorkingSet)} / {Mib(full.Heap)}"));
                 var perNode = watch.Snapshot().Values.Where(p => p.Node is not null).GroupBy(p => p.Node).Select(g => g.Count()).ToList();
+                rows.Add(("2. harness pod watch: events / resumed after the server closed it for falling behind", $"{watch.Events} / {watch.Resumed}"));
                 rows.Add(("2. pods per node min / max", $"{perNode.Min()} / {perNode.Max()} over {perNode.Count} nodes"));
             }
             finally
@@ -194,8 +208,10 @@ internal static class ClusterHarness
             using var cluster = ClusterConnection.FromKubeconfig(host.AdminKubeconfigPath);
             using var client = cluster.CreateClient(http2: true);
             var half = options.EffectiveFailoverNodes / 2;
-            await using var a = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, half, options.Sites, "a");
-            await using var b = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.EffectiveFailoverNodes - half, options.Sites, "b");
+            // Two simulators make one fleet: both renew at the interval of the whole fleet, not of their half.
+            var renew = Verge.Core.Coordination.NodeHeartbeat.ForFleet(options.EffectiveFailoverNodes).RenewInterval;
+            await using var a = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, half, options.Sites, "a", renew);
+            await using var b = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.EffectiveFailoverNodes - half, options.Sites, "b", renew);
             await a.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             await b.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             await using var watch = await PodWatch.OpenAsync(client, Ns, ct);

@@ -24,11 +24,21 @@ internal sealed class PodWatch : IAsyncDisposable
 
     public long Events;
 
-    private PodWatch(HttpResponseMessage response, Stream stream, CancellationToken ct)
+    private readonly HttpClient _client;
+    private readonly string _ns;
+    private string _resourceVersion;
+
+    private PodWatch(HttpClient client, string ns, string resourceVersion, HttpResponseMessage response, Stream stream, CancellationToken ct)
     {
+        _client = client;
+        _ns = ns;
+        _resourceVersion = resourceVersion;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _loop = Task.Run(() => LoopAsync(response, stream, _stop.Token), CancellationToken.None);
     }
+
+    /// <summary>Watches that ended (the server closes a watcher that falls behind) and were resumed from the last revision seen.</summary>
+    public int Resumed { get; private set; }
 
     public string? Error => _error;
 
@@ -37,7 +47,13 @@ internal sealed class PodWatch : IAsyncDisposable
         using var list = await client.GetAsync($"/api/v1/namespaces/{ns}/pods?limit=1", ct);
         list.EnsureSuccessStatusCode();
         using var doc = JsonDocument.Parse(await list.Content.ReadAsByteArrayAsync(ct));
-        var rv = doc.RootElement.GetProperty("metadata").GetProperty("resourceVersion").GetString();
+        var rv = doc.RootElement.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
+        var response = await OpenStreamAsync(client, ns, rv, ct);
+        return new PodWatch(client, ns, rv, response, await response.Content.ReadAsStreamAsync(ct), ct);
+    }
+
+    private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient client, string ns, string rv, CancellationToken ct)
+    {
         var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/{ns}/pods?watch=1&resourceVersion={rv}&timeoutSeconds=3600")
         {
             Version = HttpVersion.Version20,
@@ -46,10 +62,12 @@ internal sealed class PodWatch : IAsyncDisposable
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            throw new InvalidOperationException($"pod watch failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            var body = await response.Content.ReadAsStringAsync(ct);
+            response.Dispose();
+            throw new InvalidOperationException($"pod watch failed: {(int)response.StatusCode} {body}");
         }
 
-        return new PodWatch(response, await response.Content.ReadAsStreamAsync(ct), ct);
+        return response;
     }
 
     /// <summary>Completes with the Stopwatch timestamp of the event after which <paramref name="condition"/> first held.</summary>
@@ -125,71 +143,20 @@ internal sealed class PodWatch : IAsyncDisposable
     {
         try
         {
-            using var reader = new StreamReader(stream);
-            while (await reader.ReadLineAsync(ct) is { } line)
+            while (true)
             {
-                if (line.Length == 0)
+                await ReadAsync(stream, ct);
+                if (_error is not null)
                 {
-                    continue;
+                    break;
                 }
 
-                var at = Stopwatch.GetTimestamp();
-                using var doc = JsonDocument.Parse(line);
-                var type = doc.RootElement.GetProperty("type").GetString();
-                var obj = doc.RootElement.GetProperty("object");
-                if (type == "ERROR")
-                {
-                    _error = obj.GetRawText();
-                    continue;
-                }
-
-                if (type is not ("ADDED" or "MODIFIED" or "DELETED"))
-                {
-                    continue;
-                }
-
-                var meta = obj.GetProperty("metadata");
-                var name = meta.GetProperty("name").GetString()!;
-                string? node = obj.TryGetProperty("spec", out var spec) && spec.TryGetProperty("nodeName", out var n) ? n.GetString() : null;
-                string? phase = obj.TryGetProperty("status", out var status) && status.TryGetProperty("phase", out var p) ? p.GetString() : null;
-                var deleting = meta.TryGetProperty("deletionTimestamp", out var dt) && dt.ValueKind == JsonValueKind.String;
-                lock (_pods)
-                {
-                    Events++;
-                    Count(_pods.GetValueOrDefault(name), -1);
-                    if (type == "DELETED")
-                    {
-                        _pods.Remove(name);
-                        Deleted++;
-                    }
-                    else
-                    {
-                        var state = new PodState(node, phase, deleting);
-                        _pods[name] = state;
-                        Count(state, +1);
-                        if (!string.IsNullOrEmpty(node) && _seenBound.Add(name))
-                        {
-                            _boundEver++;
-                        }
-
-                        if (phase == "Running" && _seenRunning.Add(name))
-                        {
-                            _runningEver++;
-                        }
-                    }
-
-                    for (var i = _waiters.Count - 1; i >= 0; i--)
-                    {
-                        if (_waiters[i].Condition(_pods))
-                        {
-                            _waiters[i].Done.TrySetResult(at);
-                            _waiters.RemoveAt(i);
-                        }
-                    }
-                }
+                // The server closes a watcher that falls too far behind; a client resumes from the last revision it saw.
+                response.Dispose();
+                response = await OpenStreamAsync(_client, _ns, _resourceVersion, ct);
+                stream = await response.Content.ReadAsStreamAsync(ct);
+                Resumed++;
             }
-
-            _error ??= "the watch ended";
         }
         catch (OperationCanceledException)
         {
@@ -209,6 +176,78 @@ internal sealed class PodWatch : IAsyncDisposable
                 }
 
                 _waiters.Clear();
+            }
+        }
+    }
+
+    private async Task ReadAsync(Stream stream, CancellationToken ct)
+    {
+        using var reader = new StreamReader(stream);
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var at = Stopwatch.GetTimestamp();
+            using var doc = JsonDocument.Parse(line);
+            var type = doc.RootElement.GetProperty("type").GetString();
+            var obj = doc.RootElement.GetProperty("object");
+            if (type == "ERROR")
+            {
+                _error = obj.GetRawText();
+                return;
+            }
+
+            if (obj.TryGetProperty("metadata", out var m) && m.TryGetProperty("resourceVersion", out var r) && r.GetString() is { Length: > 0 } version)
+            {
+                _resourceVersion = version;
+            }
+
+            if (type is not ("ADDED" or "MODIFIED" or "DELETED"))
+            {
+                continue;
+            }
+
+            var meta = obj.GetProperty("metadata");
+            var name = meta.GetProperty("name").GetString()!;
+            string? node = obj.TryGetProperty("spec", out var spec) && spec.TryGetProperty("nodeName", out var n) ? n.GetString() : null;
+            string? phase = obj.TryGetProperty("status", out var status) && status.TryGetProperty("phase", out var p) ? p.GetString() : null;
+            var deleting = meta.TryGetProperty("deletionTimestamp", out var dt) && dt.ValueKind == JsonValueKind.String;
+            lock (_pods)
+            {
+                Events++;
+                Count(_pods.GetValueOrDefault(name), -1);
+                if (type == "DELETED")
+                {
+                    _pods.Remove(name);
+                    Deleted++;
+                }
+                else
+                {
+                    var state = new PodState(node, phase, deleting);
+                    _pods[name] = state;
+                    Count(state, +1);
+                    if (!string.IsNullOrEmpty(node) && _seenBound.Add(name))
+                    {
+                        _boundEver++;
+                    }
+
+                    if (phase == "Running" && _seenRunning.Add(name))
+                    {
+                        _runningEver++;
+                    }
+                }
+
+                for (var i = _waiters.Count - 1; i >= 0; i--)
+                {
+                    if (_waiters[i].Condition(_pods))
+                    {
+                        _waiters[i].Done.TrySetResult(at);
+                        _waiters.RemoveAt(i);
+                    }
+                }
             }
         }
     }

@@ -44,7 +44,8 @@ internal sealed class SimulatorProcess : IAsyncDisposable
         }
     }
 
-    public static SimulatorProcess Start(string vergeDll, string kubeconfig, int count, int sites, string prefix)
+    /// <summary>Starts a simulator; <paramref name="renewInterval"/> overrides the lease timings it picks from its own count.</summary>
+    public static SimulatorProcess Start(string vergeDll, string kubeconfig, int count, int sites, string prefix, TimeSpan? renewInterval = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -55,6 +56,12 @@ internal sealed class SimulatorProcess : IAsyncDisposable
         foreach (var arg in new[] { vergeDll, "sim", "nodes", "--count", count.ToString(), "--sites", sites.ToString(), "--name-prefix", prefix, "--kubeconfig", kubeconfig })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (renewInterval is { } interval)
+        {
+            info.ArgumentList.Add("--renew-interval");
+            info.ArgumentList.Add($"{(int)interval.TotalMilliseconds}ms");
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };

@@ -1,16 +1,16 @@
 namespace Verge.ApiServer.NodeChannel;
 
 /// <summary>
-/// Settings of the server end of the node channel. The heartbeat and lease durations match the node lifecycle
-/// controller's edge defaults (renew every second, unreachable after 4 s without renewal).
+/// Settings of the server end of the node channel. The heartbeat and lease durations default to
+/// <see cref="Verge.Core.Coordination.NodeHeartbeat.Default"/>, as the node lifecycle controller's grace period does.
 /// </summary>
 public sealed class NodeChannelOptions
 {
     /// <summary>How often agents send Heartbeat (told to them in Welcome); the node's Lease is renewed at most this often.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan HeartbeatInterval { get; set; } = Verge.Core.Coordination.NodeHeartbeat.Default.RenewInterval;
 
     /// <summary>The leaseDurationSeconds written into node Leases.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(4);
+    public TimeSpan LeaseDuration { get; set; } = Verge.Core.Coordination.NodeHeartbeat.Default.LeaseDuration;
 
     /// <summary>The namespace of node Leases.</summary>
     public string LeaseNamespace { get; set; } = Verge.Core.Coordination.Lease.NodeLeaseNamespace;

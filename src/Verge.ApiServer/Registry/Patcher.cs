@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.ApiServer.Http;
+using Verge.Core.Coordination;
 using Verge.Core.Meta;
 using Verge.Core.Patching;
 
@@ -67,6 +68,11 @@ internal static class Patcher
     /// <summary>Records in managedFields that <paramref name="manager"/> changed the fields it changed.</summary>
     public static KubeObject RecordManager(ResourceType type, KubeObject? before, KubeObject after, string manager, string operation, DateTimeOffset now, string? subresource = null)
     {
+        if (before is Lease old && after is Lease renewed && TryRecordRenewal(type, old, renewed, manager, operation, now, subresource))
+        {
+            return after;
+        }
+
         var beforeNode = before is null ? null : ObjectCodec.ToNode(type, before);
         var afterNode = ObjectCodec.ToNode(type, after);
         var recorded = ManagedFields.RecordUpdate(beforeNode, afterNode, manager, operation, type.ApiVersion, SchemaOf(type), now, subresource);
@@ -75,6 +81,86 @@ internal static class Patcher
             ? entries.Deserialize(ManagedFieldsInfo)
             : null;
         return after;
+    }
+
+    /// <summary>
+    /// The fast path of a Lease renewal, the most frequent write of a cluster (every node, every second or two): when
+    /// only <c>spec.renewTime</c> changed and the writer's own managedFields entry already owns it (and no other entry
+    /// does), the field sets stay as they are and only that entry's time moves: what <see cref="ManagedFields.RecordUpdate"/>
+    /// would compute, without turning both objects into JSON trees and walking them.
+    /// </summary>
+    internal static bool TryRecordRenewal(ResourceType type, Lease before, Lease after, string manager, string operation, DateTimeOffset now, string? subresource)
+    {
+        var entries = before.Metadata.ManagedFields;
+        if (entries is not { Count: > 0 } || before.Spec.RenewTime is null || after.Spec.RenewTime is null
+            || before.Spec.HolderIdentity != after.Spec.HolderIdentity || before.Spec.LeaseDurationSeconds != after.Spec.LeaseDurationSeconds
+            || before.Spec.AcquireTime != after.Spec.AcquireTime || before.Spec.LeaseTransitions != after.Spec.LeaseTransitions)
+        {
+            return false;
+        }
+
+        var own = -1;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            var ownsRenewTime = entry.FieldsType == "FieldsV1" && entry.FieldsV1?["f:spec"] is JsonObject spec && spec.ContainsKey("f:renewTime");
+            var mine = entry.Manager == manager && entry.Operation == operation && entry.ApiVersion == type.ApiVersion
+                && (entry.Subresource ?? "") == (subresource ?? "");
+            if (mine && ownsRenewTime)
+            {
+                own = i;
+            }
+            else if (ownsRenewTime || mine || entry.FieldsType != "FieldsV1")
+            {
+                return false;
+            }
+        }
+
+        if (own < 0 || !SameMetadata(before.Metadata, after.Metadata))
+        {
+            return false;
+        }
+
+        var copy = new List<ManagedFieldsEntry>(entries.Count);
+        foreach (var entry in entries)
+        {
+            copy.Add(new ManagedFieldsEntry
+            {
+                Manager = entry.Manager,
+                Operation = entry.Operation,
+                ApiVersion = entry.ApiVersion,
+                Time = entry.Time,
+                FieldsType = entry.FieldsType,
+                FieldsV1 = entry.FieldsV1,
+                Subresource = entry.Subresource,
+            });
+        }
+
+        if (before.Spec.RenewTime != after.Spec.RenewTime)
+        {
+            var utc = now.UtcDateTime;
+            copy[own].Time = new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+        }
+
+        after.Metadata.ManagedFields = copy;
+        return true;
+    }
+
+    /// <summary>Whether two objects' metadata are the same apart from resourceVersion and managedFields (both request-local copies).</summary>
+    private static bool SameMetadata(ObjectMeta a, ObjectMeta b)
+    {
+        var (aFields, aVersion, bFields, bVersion) = (a.ManagedFields, a.ResourceVersion, b.ManagedFields, b.ResourceVersion);
+        try
+        {
+            a.ManagedFields = b.ManagedFields = null;
+            a.ResourceVersion = b.ResourceVersion = null;
+            var info = Core.Serialization.VergeJsonContext.Default.ObjectMeta;
+            return JsonSerializer.SerializeToUtf8Bytes(a, info).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b, info));
+        }
+        finally
+        {
+            (a.ManagedFields, a.ResourceVersion, b.ManagedFields, b.ResourceVersion) = (aFields, aVersion, bFields, bVersion);
+        }
     }
 
     private static JsonObject AsObject(JsonNode patch) =>

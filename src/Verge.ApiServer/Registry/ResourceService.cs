@@ -95,6 +95,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             try
             {
                 var kv = await store.CreateAsync(ObjectCodec.Key(type, ns, obj.Metadata.Name!), ObjectCodec.Encode(type, obj), ct);
+                Written(type);
                 obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
                 return obj;
             }
@@ -195,6 +196,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     try
                     {
                         var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                        Written(type);
                         next.Metadata.ResourceVersion = Rv(deleted.ModRevision);
                         return (next, false);
                     }
@@ -218,6 +220,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 try
                 {
                     var kv = await store.UpdateAsync(key, encoded, current.ModRevision, ct);
+                    Written(type);
                     next.Metadata.ResourceVersion = Rv(kv.ModRevision);
                     return (next, false);
                 }
@@ -315,6 +318,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 try
                 {
                     var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
+                    Written(type);
                     obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
                     return (obj, false);
                 }
@@ -332,6 +336,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             try
             {
                 var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
+                Written(type);
                 obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
                 return (obj, true);
             }
@@ -410,12 +415,49 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     /// The Priority admission step: a new pod's spec.priority comes from the PriorityClass it names, or from the
     /// global default class; a class that does not exist is refused with 403, as Kubernetes does.
     /// </summary>
+    /// <summary>
+    /// How long admission may use what it read of PriorityClasses and namespaces before reading them again. Every pod
+    /// create needs both; Kubernetes' admission plugins read them from informers, which lag by as much. A write of
+    /// either kind through this service forgets them at once, so this server reads its own writes.
+    /// </summary>
+    internal static readonly TimeSpan AdmissionCacheLifetime = TimeSpan.FromSeconds(1);
+
+    private static readonly ResourceType PriorityClassType = ResourceCatalog.For<PriorityClass>();
+    private static readonly ResourceType NamespaceType = ResourceCatalog.Find("", "v1", "namespaces")!;
+
+    private volatile AdmissionSnapshot<List<PriorityClass>>? _priorityClasses;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AdmissionSnapshot<KubeObject>> _namespaces = new(StringComparer.Ordinal);
+
+    private sealed record AdmissionSnapshot<T>(T Value, DateTimeOffset Until);
+
+    /// <summary>Forgets what admission cached of a kind after a write of it (also called by writers that go to the store directly).</summary>
+    internal void Written(ResourceType type)
+    {
+        if (type == PriorityClassType)
+        {
+            _priorityClasses = null;
+        }
+        else if (type == NamespaceType)
+        {
+            _namespaces.Clear();
+        }
+    }
+
     private async Task AdmitPriorityAsync(ResourceType type, Pod pod, CancellationToken ct)
     {
-        var classType = ResourceCatalog.For<PriorityClass>();
-        var classes = (await store.ListAsync(ObjectCodec.Prefix(classType, null), 0, 0, null, ct)).Items
-            .Select(kv => (PriorityClass)ObjectCodec.Decode(classType, kv.Value.Span, kv.ModRevision))
-            .ToList();
+        var classType = PriorityClassType;
+        var now = time.GetUtcNow();
+        var snapshot = _priorityClasses;
+        if (snapshot is null || now >= snapshot.Until)
+        {
+            var read = (await store.ListAsync(ObjectCodec.Prefix(classType, null), 0, 0, null, ct)).Items
+                .Select(kv => (PriorityClass)ObjectCodec.Decode(classType, kv.Value.Span, kv.ModRevision))
+                .ToList();
+            snapshot = new AdmissionSnapshot<List<PriorityClass>>(read, now + AdmissionCacheLifetime);
+            _priorityClasses = snapshot;
+        }
+
+        var classes = snapshot.Value;
         var errors = PriorityClasses.AdmitPod(pod, name => classes.FirstOrDefault(c => c.Metadata.Name == name), PriorityClasses.GlobalDefault(classes));
         if (errors.Count == 0)
         {
@@ -435,14 +477,30 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
     private async Task RequireNamespaceAcceptsContentAsync(string ns, CancellationToken ct)
     {
-        var nsType = ResourceCatalog.Find("", "v1", "namespaces")!;
-        var kv = await store.GetAsync(ObjectCodec.Key(nsType, null, ns), ct);
-        if (kv is null)
+        var nsType = NamespaceType;
+        var now = time.GetUtcNow();
+        KubeObject obj;
+        if (_namespaces.TryGetValue(ns, out var known) && now < known.Until)
         {
-            throw ApiException.NotFound(nsType, ns);
+            obj = known.Value;
+        }
+        else
+        {
+            var kv = await store.GetAsync(ObjectCodec.Key(nsType, null, ns), ct);
+            if (kv is null)
+            {
+                throw ApiException.NotFound(nsType, ns);
+            }
+
+            obj = ObjectCodec.Decode(nsType, kv.Value.Span, kv.ModRevision);
+            if (_namespaces.Count > 10_000)
+            {
+                _namespaces.Clear();
+            }
+
+            _namespaces[ns] = new AdmissionSnapshot<KubeObject>(obj, now + AdmissionCacheLifetime);
         }
 
-        var obj = ObjectCodec.Decode(nsType, kv.Value.Span, kv.ModRevision);
         if (obj.Metadata.DeletionTimestamp is not null)
         {
             throw new ApiException(403, "Forbidden",

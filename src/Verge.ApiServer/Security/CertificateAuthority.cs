@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -15,6 +16,7 @@ public sealed class CertificateAuthority : IDisposable
     private readonly X509Certificate2 _ca;
     private readonly ECDsa _caKey;
     private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _verified = new(StringComparer.Ordinal);
 
     private CertificateAuthority(X509Certificate2 ca, ECDsa caKey, TimeProvider time)
     {
@@ -22,6 +24,12 @@ public sealed class CertificateAuthority : IDisposable
         _caKey = caKey;
         _time = time;
     }
+
+    /// <summary>How long a certificate that chained to the CA is trusted without building its chain again (at most until it expires).</summary>
+    internal static readonly TimeSpan VerdictLifetime = TimeSpan.FromMinutes(1);
+
+    /// <summary>Verified certificates remembered at most; the memory is cleared when full.</summary>
+    internal const int VerdictCacheSize = 16_384;
 
     /// <summary>The CA certificate (public part only).</summary>
     public X509Certificate2 Certificate => _ca;
@@ -185,11 +193,39 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>Whether <paramref name="certificate"/> was issued by this CA and is valid now.</summary>
     public bool Verify(X509Certificate2 certificate)
     {
+        // Building a chain costs about as much CPU as the rest of a small request (OpenSSL chain, handles); a client
+        // presents the same certificate on every request, so a positive verdict is kept until the certificate expires
+        // or, at most, VerdictLifetime. The key is the SHA-256 of the whole certificate, never a name or a serial.
+        var now = _time.GetUtcNow();
+        var key = Convert.ToHexString(SHA256.HashData(certificate.RawDataMemory.Span));
+        if (_verified.TryGetValue(key, out var until) && now < until)
+        {
+            return true;
+        }
+
+        if (!BuildChain(certificate, now))
+        {
+            _verified.TryRemove(key, out _);
+            return false;
+        }
+
+        if (_verified.Count >= VerdictCacheSize)
+        {
+            _verified.Clear();
+        }
+
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+        _verified[key] = notAfter < now + VerdictLifetime ? notAfter : now + VerdictLifetime;
+        return true;
+    }
+
+    private bool BuildChain(X509Certificate2 certificate, DateTimeOffset now)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(_ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
         return chain.Build(certificate);
     }
 

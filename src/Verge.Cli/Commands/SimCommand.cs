@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using Verge.Cli.Simulation;
+using Verge.Core.Coordination;
 using Verge.Core.Quantities;
 
 namespace Verge.Cli.Commands;
@@ -21,7 +22,10 @@ internal static partial class SimCommand
         var count = new Option<int>("--count") { Description = "How many nodes to simulate", Required = true };
         var sites = new Option<int>("--sites") { Description = "Spread the nodes over this many sites (verge.dev/site: site-<i mod S>)", DefaultValueFactory = _ => 1 };
         var prefix = new Option<string>("--name-prefix") { Description = "Node names are <prefix>-0001, <prefix>-0002, ...", DefaultValueFactory = _ => "hollow" };
-        var renew = new Option<string>("--renew-interval") { Description = "How often each node renews its lease (e.g. 1s, 500ms)", DefaultValueFactory = _ => "1s" };
+        var renew = new Option<string>("--renew-interval")
+        {
+            Description = "How often each node renews its lease (e.g. 1s, 500ms); by default 1s up to 2500 nodes, then ceil(count / 2500) seconds, with leases of three intervals (at least 4s)",
+        };
         var cpu = new Option<string>("--cpu") { Description = "CPU capacity of each node", DefaultValueFactory = _ => "4" };
         var memory = new Option<string>("--memory") { Description = "Memory capacity of each node", DefaultValueFactory = _ => "8Gi" };
         var pods = new Option<int>("--pods") { Description = "Pod capacity of each node", DefaultValueFactory = _ => 110 };
@@ -40,9 +44,7 @@ internal static partial class SimCommand
                 Count = parse.GetValue(count),
                 Sites = parse.GetValue(sites),
                 Prefix = parse.GetValue(prefix) ?? "hollow",
-                RenewInterval = DurationText.TryParse(parse.GetValue(renew), out var interval) && interval > TimeSpan.Zero
-                    ? interval
-                    : throw new CliException($"error: invalid --renew-interval \"{parse.GetValue(renew)}\": want a duration such as 1s or 500ms"),
+                LeaseTimings = parse.GetValue(renew) is { } text ? LeaseTimings(text, parse.GetValue(count)) : null,
                 Cpu = CheckQuantity("--cpu", parse.GetValue(cpu)),
                 Memory = CheckQuantity("--memory", parse.GetValue(memory)),
                 Pods = parse.GetValue(pods),
@@ -62,6 +64,19 @@ internal static partial class SimCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A renew interval given on the command line, with a lease of three intervals (at least the fleet default, at most 40 s).</summary>
+    private static NodeHeartbeat LeaseTimings(string text, int count)
+    {
+        if (!DurationText.TryParse(text, out var interval) || interval <= TimeSpan.Zero || interval > NodeHeartbeat.MaxLeaseDuration)
+        {
+            throw new CliException($"error: invalid --renew-interval \"{text}\": want a duration such as 1s or 500ms (at most {NodeHeartbeat.MaxLeaseDuration.TotalSeconds:0}s)");
+        }
+
+        var lease = NodeHeartbeat.ForFleet(count).LeaseDuration;
+        lease = interval * 3 > lease ? interval * 3 : lease;
+        return new NodeHeartbeat(interval, lease > NodeHeartbeat.MaxLeaseDuration ? NodeHeartbeat.MaxLeaseDuration : lease);
     }
 
     private static void Validate(HollowNodeOptions options)

@@ -1,3 +1,5 @@
+using Verge.Core.Coordination;
+
 namespace Verge.Cli.Simulation;
 
 /// <summary>What <c>verge sim nodes</c> simulates: how many nodes, over how many sites, their size and how often they report.</summary>
@@ -9,11 +11,19 @@ internal sealed record HollowNodeOptions
 
     public string Prefix { get; init; } = "hollow";
 
-    /// <summary>How often each node's Lease in kube-node-lease is renewed.</summary>
-    public TimeSpan RenewInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often each node's Lease in kube-node-lease is renewed, and the lease duration written; null for the default of a fleet of <see cref="Count"/> nodes.</summary>
+    public NodeHeartbeat? LeaseTimings { get; init; }
 
-    /// <summary>How often each node's Ready condition gets a new lastHeartbeatTime (the kubelet's node status update frequency).</summary>
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The Lease timings in effect: <see cref="LeaseTimings"/>, or <see cref="NodeHeartbeat.ForFleet"/> of <see cref="Count"/>.</summary>
+    public NodeHeartbeat Leases => LeaseTimings ?? NodeHeartbeat.ForFleet(Count);
+
+    /// <summary>
+    /// How often each node's Ready condition gets a new lastHeartbeatTime. As the kubelet with node leases
+    /// (nodeStatusReportFrequency, 5 min) and Verge's agent (which reports its Node only when it changes), the Lease is
+    /// the heartbeat; rewriting every Node every few seconds would send a Node event to every node watcher (the
+    /// scheduler among them) for nothing.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often a summary line is printed.</summary>
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -26,20 +36,28 @@ internal sealed record HollowNodeOptions
 
     public int Pods { get; init; } = 110;
 
-    /// <summary>How many requests the simulator has in flight at most.</summary>
-    public int Concurrency { get; init; } = 32;
+    /// <summary>
+    /// How many registrations and pod updates the simulator has in flight at most. Null: 32, or one per 50 nodes when
+    /// that is more: real nodes update their pods each on their own, and at 10,000 nodes a lane of 32 capped the pods
+    /// marked Running at about 32 / latency (680 a second) while the control plane bound 1,100 a second.
+    /// </summary>
+    public int? Concurrency { get; init; }
+
+    /// <summary>The pod lane in effect (see <see cref="Concurrency"/>).</summary>
+    public int PodLane => Concurrency ?? Math.Max(32, Count / 50);
 
     /// <summary>
     /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
     /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates, nor behind many
     /// other nodes' renewals when the server is slow (at 1 s renewals and 500 ms latency, 1,000 nodes need 500 in
-    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used.
+    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used. Null: 512,
+    /// or half the nodes when that is more, so that renewals keep their interval at up to half an interval of latency.
     /// </summary>
-    public int HeartbeatConcurrency { get; init; } = 512;
+    public int? HeartbeatConcurrency { get; init; }
+
+    /// <summary>The heartbeat lane in effect (see <see cref="HeartbeatConcurrency"/>).</summary>
+    public int HeartbeatLane => HeartbeatConcurrency ?? Math.Max(512, Count / 2);
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;
-
-    /// <summary>The lease duration written to each Lease.</summary>
-    public int LeaseDurationSeconds { get; init; } = 4;
 }

@@ -8,7 +8,7 @@ namespace Verge.Cli.Simulation;
 /// <summary>
 /// Simulated ("hollow") nodes: registers them, renews their Leases spread evenly over the renew interval, refreshes
 /// their Ready heartbeat, and plays the node agent for pods bound to them (Running on start, deletion confirmed when
-/// the pod is terminating). At most <see cref="HollowNodeOptions.Concurrency"/> requests are in flight at a time.
+/// the pod is terminating). At most <see cref="HollowNodeOptions.PodLane"/> pod requests are in flight at a time.
 /// Cancelling the run stops everything; the nodes are left as they are, so their leases expire.
 /// </summary>
 internal sealed class HollowNodeSimulator : IDisposable
@@ -48,8 +48,8 @@ internal sealed class HollowNodeSimulator : IDisposable
         _error = stderr;
         _nodes = [.. Enumerable.Range(1, options.Count).Select(i => new HollowNode(options.Prefix, i, options.Sites))];
         _byName = _nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
-        _gate = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        _heartbeatLimit = (int)Math.Min(options.HeartbeatConcurrency, 2L * options.Count);
+        _gate = new SemaphoreSlim(options.PodLane, options.PodLane);
+        _heartbeatLimit = (int)Math.Min(options.HeartbeatLane, 2L * options.Count);
         _heartbeatGate = new SemaphoreSlim(_heartbeatLimit, _heartbeatLimit);
         _leaseBusy = new int[options.Count];
         _heartbeatBusy = new int[options.Count];
@@ -72,10 +72,10 @@ internal sealed class HollowNodeSimulator : IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         // As a kubelet does, each node renews its Lease from the moment it has registered, not once all have.
-        var leases = SpreadAsync(_options.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
+        var leases = SpreadAsync(_options.Leases.RenewInterval, _leaseBusy, RenewLeaseAsync, stop.Token, onlyRegistered: true);
         try
         {
-            await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.Concurrency, CancellationToken = ct }, RegisterAsync);
+            await Parallel.ForEachAsync(_nodes, new ParallelOptions { MaxDegreeOfParallelism = _options.PodLane, CancellationToken = ct }, RegisterAsync);
         }
         catch
         {
@@ -84,7 +84,7 @@ internal sealed class HollowNodeSimulator : IDisposable
             throw;
         }
 
-        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.RenewInterval)}; watching pods");
+        await WriteLineAsync(_out, $"registered {_nodes.Count} nodes; renewing leases every {Format(_options.Leases.RenewInterval)} (lease duration {_options.Leases.LeaseDurationSeconds}s); watching pods");
         var loops = new List<Task>
         {
             leases,
@@ -438,7 +438,7 @@ internal sealed class HollowNodeSimulator : IDisposable
     /// <summary>Waits for the requests still in flight to finish (they are cancelled).</summary>
     private async Task DrainAsync()
     {
-        foreach (var (gate, size) in new[] { (_gate, _options.Concurrency), (_heartbeatGate, _heartbeatLimit) })
+        foreach (var (gate, size) in new[] { (_gate, _options.PodLane), (_heartbeatGate, _heartbeatLimit) })
         {
             for (var i = 0; i < size; i++)
             {

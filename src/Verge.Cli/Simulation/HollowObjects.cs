@@ -234,7 +234,7 @@ internal static class HollowObjects
     private static JsonObject LeaseSpec(HollowNode node, HollowNodeOptions options, DateTimeOffset now) => new()
     {
         ["holderIdentity"] = node.Name,
-        ["leaseDurationSeconds"] = options.LeaseDurationSeconds,
+        ["leaseDurationSeconds"] = options.Leases.LeaseDurationSeconds,
         ["renewTime"] = RfcTime.FormatMicros(now),
     };
 }

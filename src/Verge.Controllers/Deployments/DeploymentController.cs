@@ -127,7 +127,7 @@ internal sealed partial class DeploymentController : Controller
     {
         var owned = new List<ReplicaSet>();
         bool? canAdopt = null;
-        foreach (var cached in _replicaSets.List(d.Metadata.Namespace))
+        foreach (var cached in _replicaSets.Claimable(d.Metadata.Namespace, d.Metadata.Uid ?? ""))
         {
             var controller = Objects.ControllerOf(cached);
             var matches = selector.Matches(cached.Metadata.Labels);

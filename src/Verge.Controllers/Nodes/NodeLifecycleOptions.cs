@@ -1,14 +1,21 @@
+using Verge.Core.Coordination;
+
 namespace Verge.Controllers;
 
 /// <summary>
 /// Settings of the node lifecycle controller, with defaults chosen for edge fleets rather than Kubernetes' data-centre
 /// ones: nodes renew their Lease every second, and a node whose Lease has not been renewed for 4 s is marked
-/// unreachable (Kubernetes: renew every 10 s, grace 40 s before 1.32 and 50 s since).
+/// unreachable (Kubernetes: renew every 10 s, grace 40 s before 1.32 and 50 s since). A Lease that declares a longer
+/// <c>leaseDurationSeconds</c> (large fleets renew every 2 s with 6 s leases) gets that long, up to 40 s: the timings
+/// live in <see cref="NodeHeartbeat"/>.
 /// </summary>
 public sealed class NodeLifecycleOptions
 {
-    /// <summary>How long a node's Lease may go unrenewed (on the controller's own clock) before the node is unreachable.</summary>
-    public TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(4);
+    /// <summary>
+    /// How long a node's Lease may go unrenewed (on the controller's own clock) before the node is unreachable, at
+    /// least; a Lease's own longer <c>leaseDurationSeconds</c> wins.
+    /// </summary>
+    public TimeSpan GracePeriod { get; set; } = NodeHeartbeat.Default.LeaseDuration;
 
     /// <summary>How often every node is checked, besides the checks that Lease and Node events trigger.</summary>
     public TimeSpan MonitorPeriod { get; set; } = TimeSpan.FromSeconds(1);

@@ -81,7 +81,8 @@ internal sealed partial class ReplicaSetController : Controller
             return null;
         }
 
-        var owned = await ClaimPodsAsync(key, rs, selector, [.. _pods.List(ns).Where(PodState.IsActive)], ct);
+        // Only pods this ReplicaSet owns or that have no controller can be claimed; the rest of the namespace is never read.
+        var owned = await ClaimPodsAsync(key, rs, selector, [.. _pods.Claimable(ns, rs.Metadata.Uid ?? "").Where(PodState.IsActive)], ct);
         string? failureReason = null;
         Exception? failure = null;
         if (rs.Metadata.DeletionTimestamp is null)

@@ -57,6 +57,9 @@ internal sealed partial class Informer<T> : IInformer
     private readonly Dictionary<(string? Ns, string Name), T> _items = [];
     private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _byNamespace = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _byOwner = new(StringComparer.Ordinal);
+
+    /// <summary>Per namespace ("" for cluster-scoped objects): the objects without a controller ownerReference.</summary>
+    private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _orphans = new(StringComparer.Ordinal);
     private readonly List<InformerHandler<T>> _handlers = [];
     private readonly List<(long Revision, TaskCompletionSource Done)> _revisionWaiters = [];
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -137,6 +140,42 @@ internal sealed partial class Informer<T> : IInformer
     }
 
     public IReadOnlyList<KubeObject> ObjectsOwnedBy(string ownerUid) => OwnedBy(ownerUid);
+
+    /// <summary>
+    /// The objects of one namespace (cluster-scoped ones when null) that a controller could claim: those with an
+    /// ownerReference to <paramref name="controllerUid"/>, and those without a controller ownerReference. A controller
+    /// that adopts orphans reads this instead of its whole namespace, so its cost follows what it owns.
+    /// </summary>
+    public IReadOnlyList<T> Claimable(string? ns, string controllerUid)
+    {
+        lock (_lock)
+        {
+            var result = new List<T>();
+            if (_byOwner.TryGetValue(controllerUid, out var owned))
+            {
+                foreach (var key in owned)
+                {
+                    if (key.Ns == ns)
+                    {
+                        result.Add(_items[key]);
+                    }
+                }
+            }
+
+            if (_orphans.TryGetValue(ns ?? "", out var orphans))
+            {
+                foreach (var key in orphans)
+                {
+                    if (owned?.Contains(key) != true)
+                    {
+                        result.Add(_items[key]);
+                    }
+                }
+            }
+
+            return result;
+        }
+    }
 
     public IReadOnlyList<KubeObject> AllObjects() => List();
 
@@ -378,7 +417,19 @@ internal sealed partial class Informer<T> : IInformer
 
             owned.Add(key);
         }
+
+        if (!HasController(obj))
+        {
+            if (!_orphans.TryGetValue(key.Ns ?? "", out var orphans))
+            {
+                _orphans[key.Ns ?? ""] = orphans = [];
+            }
+
+            orphans.Add(key);
+        }
     }
+
+    private static bool HasController(T obj) => obj.Metadata.OwnerReferences?.Exists(r => r.Controller == true) == true;
 
     private void Remove((string? Ns, string Name) key, T obj)
     {
@@ -402,6 +453,11 @@ internal sealed partial class Informer<T> : IInformer
                     _byOwner.Remove(owner.Uid);
                 }
             }
+        }
+
+        if (_orphans.TryGetValue(key.Ns ?? "", out var orphans) && orphans.Remove(key) && orphans.Count == 0)
+        {
+            _orphans.Remove(key.Ns ?? "");
         }
     }
 

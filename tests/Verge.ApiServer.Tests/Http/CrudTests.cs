@@ -295,6 +295,20 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task Pod_RightAfterItsPriorityClassIsDeleted_IsForbidden()
+    {
+        var pc = """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"short-lived"},"value":100}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/apis/scheduling.k8s.io/v1/priorityclasses", Api.Json(pc))).StatusCode);
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME"},"spec":{"priorityClassName":"short-lived","containers":[{"name":"c","image":"i"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod.Replace("NAME", "short-1", StringComparison.Ordinal)))).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.DeleteAsync("/apis/scheduling.k8s.io/v1/priorityclasses/short-lived")).StatusCode);
+
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod.Replace("NAME", "short-2", StringComparison.Ordinal))), 403);
+        Assert.Contains("no PriorityClass with name short-lived was found", status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task DryRun_ValidatesWithoutPersisting()
     {
         var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));

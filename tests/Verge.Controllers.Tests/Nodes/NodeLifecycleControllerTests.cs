@@ -250,10 +250,27 @@ public class NodeLifecycleControllerTests
         }, CancellationToken.None);
     }
 
-    private static Lease NewLease(string node, DateTimeOffset now) => new()
+    [Fact]
+    public async Task GraceOf_WhenTheLeaseDeclaresALongerDuration_UsesItUpToTheMaximum()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await cluster.CreateAsync(NewLease("short", time.GetUtcNow(), seconds: 2));
+        await cluster.CreateAsync(NewLease("large-fleet", time.GetUtcNow(), seconds: NodeHeartbeat.ForFleet(5000).LeaseDurationSeconds));
+        var last = Objects.RevisionOf(await cluster.CreateAsync(NewLease("boastful", time.GetUtcNow(), seconds: 3600)));
+        await using var harness = await Harness.StartAsync(cluster, time);
+        await harness.Leases.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal(TimeSpan.FromSeconds(4), harness.Controller.GraceOf("short"));
+        Assert.Equal(TimeSpan.FromSeconds(6), harness.Controller.GraceOf("large-fleet"));
+        Assert.Equal(NodeHeartbeat.MaxLeaseDuration, harness.Controller.GraceOf("boastful"));
+        Assert.Equal(TimeSpan.FromSeconds(4), harness.Controller.GraceOf("no-lease"));
+    }
+
+    private static Lease NewLease(string node, DateTimeOffset now, int seconds = 4) => new()
     {
         Metadata = new ObjectMeta { Name = node, Namespace = "kube-node-lease" },
-        Spec = new LeaseSpec { HolderIdentity = node, LeaseDurationSeconds = 4, RenewTime = now },
+        Spec = new LeaseSpec { HolderIdentity = node, LeaseDurationSeconds = seconds, RenewTime = now },
     };
 
     private static Pod NewPod(string name, string node, params Toleration[] tolerations) => new()

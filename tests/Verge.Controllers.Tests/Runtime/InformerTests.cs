@@ -8,15 +8,49 @@ namespace Verge.Controllers.Tests.Runtime;
 
 public class InformerTests
 {
-    private static ConfigMap NewConfigMap(string name, string? owner = null) => new()
+    private static ConfigMap NewConfigMap(string name, string? owner = null, bool controller = false, string ns = "default") => new()
     {
         Metadata = new ObjectMeta
         {
             Name = name,
-            Namespace = "default",
-            OwnerReferences = owner is null ? null : [new OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = owner }],
+            Namespace = ns,
+            OwnerReferences = owner is null ? null : [new OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = owner, Controller = controller ? true : null }],
         },
     };
+
+    [Fact]
+    public async Task Claimable_ReturnsOwnedAndControllerlessObjectsOfTheNamespace_AndFollowsChanges()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        await cluster.CreateAsync(new Namespace { Metadata = new ObjectMeta { Name = "other" } });
+        var informer = new Informer<ConfigMap>(ResourceCatalog.For<ConfigMap>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await cluster.CreateAsync(NewConfigMap("mine", owner: "me", controller: true));
+        await cluster.CreateAsync(NewConfigMap("theirs", owner: "them", controller: true));
+        await cluster.CreateAsync(NewConfigMap("orphan"));
+        await cluster.CreateAsync(NewConfigMap("weak", owner: "me"));
+        var last = Objects.RevisionOf(await cluster.CreateAsync(NewConfigMap("elsewhere", ns: "other")));
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal(["mine", "orphan", "weak"], Names(informer.Claimable("default", "me")));
+        Assert.Equal(["orphan", "theirs", "weak"], Names(informer.Claimable("default", "them")));
+        Assert.Equal(["elsewhere"], Names(informer.Claimable("other", "me")));
+
+        // Adopted by "them": no longer claimable by "me"; deleted: gone.
+        await cluster.UpdateAsync<ConfigMap>("orphan", c => c.Metadata.OwnerReferences =
+            [new OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = "them", Controller = true }]);
+        last = Objects.RevisionOf((await cluster.Client.DeleteAsync(ResourceCatalog.For<ConfigMap>(), "default", "weak", null, null, CancellationToken.None))!);
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal(["mine"], Names(informer.Claimable("default", "me")));
+        Assert.Equal(["orphan", "theirs"], Names(informer.Claimable("default", "them")));
+
+        await stop.CancelAsync();
+        await run;
+    }
+
+    private static List<string> Names(IEnumerable<ConfigMap> items) => [.. items.Select(c => c.Metadata.Name!).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Run_WhenTheWatcherOverflowsAndHistoryIsGone_ResyncsToTheStore()

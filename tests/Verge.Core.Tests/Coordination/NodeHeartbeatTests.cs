@@ -1,0 +1,33 @@
+using Verge.Core.Coordination;
+
+namespace Verge.Core.Tests.Coordination;
+
+public class NodeHeartbeatTests
+{
+    [Theory]
+    [InlineData(1, 1, 4)]
+    [InlineData(2500, 1, 4)]
+    [InlineData(2501, 2, 6)]
+    [InlineData(5000, 2, 6)]
+    [InlineData(7500, 3, 9)]
+    [InlineData(10_000, 4, 12)]
+    [InlineData(1_000_000, 13, 39)]
+    public void ForFleet_KeepsRenewalsWithinTheBudget(int nodes, int renewSeconds, int leaseSeconds)
+    {
+        var heartbeat = NodeHeartbeat.ForFleet(nodes);
+
+        Assert.Equal((TimeSpan.FromSeconds(renewSeconds), leaseSeconds), (heartbeat.RenewInterval, heartbeat.LeaseDurationSeconds));
+        Assert.True(nodes / heartbeat.RenewInterval.TotalSeconds <= Math.Max(NodeHeartbeat.RenewalBudget, nodes / 13.0));
+    }
+
+    [Theory]
+    [InlineData(0, 4)]
+    [InlineData(5, 4)]
+    [InlineData(1, 41)]
+    public void New_WhenTimingsAreInconsistent_Throws(int renewSeconds, int leaseSeconds)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new NodeHeartbeat(TimeSpan.FromSeconds(renewSeconds), TimeSpan.FromSeconds(leaseSeconds)));
+
+        Assert.Contains("lease duration", error.Message, StringComparison.Ordinal);
+    }
+}
