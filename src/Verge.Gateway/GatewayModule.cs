@@ -755,37 +755,37 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Gateway started: MQTT on {Mqtt}, MQTT/TLS {Tls}, HTTP ingest {Ingest}")]
+        [LoggerMessage(EventId = 6201, Level = LogLevel.Information, Message = "Gateway started: MQTT on {Mqtt}, MQTT/TLS {Tls}, HTTP ingest {Ingest}")]
         public static partial void Started(ILogger logger, string mqtt, string tls, string ingest);
 
-        [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "Gateway stopped")]
+        [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Gateway stopped")]
         public static partial void Stopped(ILogger logger);
 
-        [LoggerMessage(EventId = 5203, Level = LogLevel.Warning, Message = "Connection refused: client {ClientId}, user '{User}' is unknown or gave wrong credentials")]
+        [LoggerMessage(EventId = 6203, Level = LogLevel.Warning, Message = "Connection refused: client {ClientId}, user '{User}' is unknown or gave wrong credentials")]
         public static partial void ConnectionRefused(ILogger logger, string clientId, string user);
 
-        [LoggerMessage(EventId = 5204, Level = LogLevel.Warning, Message = "Publish refused by ACL: client {ClientId}, topic {Topic}")]
+        [LoggerMessage(EventId = 6204, Level = LogLevel.Warning, Message = "Publish refused by ACL: client {ClientId}, topic {Topic}")]
         public static partial void PublishRefused(ILogger logger, string clientId, string topic);
 
-        [LoggerMessage(EventId = 5205, Level = LogLevel.Warning, Message = "Subscription refused by ACL: client {ClientId}, filter {Filter}")]
+        [LoggerMessage(EventId = 6205, Level = LogLevel.Warning, Message = "Subscription refused by ACL: client {ClientId}, filter {Filter}")]
         public static partial void SubscribeRefused(ILogger logger, string clientId, string filter);
 
-        [LoggerMessage(EventId = 5206, Level = LogLevel.Warning, Message = "Oversized publish refused: client {ClientId}, {Bytes} bytes")]
+        [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "Oversized publish refused: client {ClientId}, {Bytes} bytes")]
         public static partial void Oversized(ILogger logger, string clientId, long bytes);
 
-        [LoggerMessage(EventId = 5207, Level = LogLevel.Warning, Message = "Publishing device twins failed")]
+        [LoggerMessage(EventId = 6207, Level = LogLevel.Warning, Message = "Publishing device twins failed")]
         public static partial void TwinFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 5208, Level = LogLevel.Warning, Message = "Command for device {Device} refused: the device is not served here or topic {Topic} is not under its commands/")]
+        [LoggerMessage(EventId = 6208, Level = LogLevel.Warning, Message = "Command for device {Device} refused: the device is not served here or topic {Topic} is not under its commands/")]
         public static partial void CommandRefused(ILogger logger, string device, string topic);
 
-        [LoggerMessage(EventId = 5209, Level = LogLevel.Warning, Message = "Delivering a command to device {Device} failed")]
+        [LoggerMessage(EventId = 6209, Level = LogLevel.Warning, Message = "Delivering a command to device {Device} failed")]
         public static partial void CommandFailed(ILogger logger, string device, Exception exception);
 
-        [LoggerMessage(EventId = 5210, Level = LogLevel.Warning, Message = "Publish from client {ClientId} on {Topic} not acknowledged: its upstream outputs could not be stored; the connection is closed so the client sends it again")]
+        [LoggerMessage(EventId = 6210, Level = LogLevel.Warning, Message = "Publish from client {ClientId} on {Topic} not acknowledged: its upstream outputs could not be stored; the connection is closed so the client sends it again")]
         public static partial void NotDurable(ILogger logger, string clientId, string topic);
 
-        [LoggerMessage(EventId = 5211, Level = LogLevel.Warning, Message = "Closing the connection of client {ClientId} failed")]
+        [LoggerMessage(EventId = 6211, Level = LogLevel.Warning, Message = "Closing the connection of client {ClientId} failed")]
         public static partial void DisconnectFailed(ILogger logger, string clientId, Exception exception);
     }
 }

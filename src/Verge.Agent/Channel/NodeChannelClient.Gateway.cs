@@ -204,6 +204,6 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
         }
     }
 
-    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "Handling the command for device {Namespace}/{Device} failed")]
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning, Message = "Handling the command for device {Namespace}/{Device} failed")]
     private static partial void LogCommandHandlerFailed(ILogger logger, string @namespace, string device, Exception exception);
 }

@@ -424,22 +424,22 @@ internal sealed partial class CniPodNetwork : IPodNetwork
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex PodUid();
 
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Pod {PodUid} network set up: {PodIp} in {Netns}")]
+    [LoggerMessage(EventId = 5821, Level = LogLevel.Information, Message = "Pod {PodUid} network set up: {PodIp} in {Netns}")]
     private partial void LogSetUp(string podUid, string podIp, string netns);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Pod {PodUid} already has its network ({PodIp})")]
+    [LoggerMessage(EventId = 5822, Level = LogLevel.Information, Message = "Pod {PodUid} already has its network ({PodIp})")]
     private partial void LogReattached(string podUid, string podIp);
 
-    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Pod {PodUid} network set-up failed, undoing it: {Reason}")]
+    [LoggerMessage(EventId = 5823, Level = LogLevel.Warning, Message = "Pod {PodUid} network set-up failed, undoing it: {Reason}")]
     private partial void LogAddFailed(string podUid, string reason);
 
-    [LoggerMessage(EventId = 4204, Level = LogLevel.Information, Message = "Pod {PodUid} network torn down")]
+    [LoggerMessage(EventId = 5824, Level = LogLevel.Information, Message = "Pod {PodUid} network torn down")]
     private partial void LogTornDown(string podUid);
 
-    [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Pod {PodUid}: cannot build a stand-in namespace for DEL, masquerade rules may remain: {Reason}")]
+    [LoggerMessage(EventId = 5826, Level = LogLevel.Warning, Message = "Pod {PodUid}: cannot build a stand-in namespace for DEL, masquerade rules may remain: {Reason}")]
     private partial void LogStandInFailed(string podUid, string reason);
 
-    [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "Pod {PodUid} network tear-down failed: {Reason}")]
+    [LoggerMessage(EventId = 5825, Level = LogLevel.Warning, Message = "Pod {PodUid} network tear-down failed: {Reason}")]
     private partial void LogTearDownFailed(string podUid, string reason);
 }
 

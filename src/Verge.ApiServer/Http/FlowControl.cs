@@ -134,7 +134,7 @@ internal sealed partial class FlowControl
         _ => null,
     };
 
-    [LoggerMessage(EventId = 3100, Level = LogLevel.Debug, Message = "Rejected a {Level} request of {Flow} with 429: {Why}")]
+    [LoggerMessage(EventId = 3130, Level = LogLevel.Debug, Message = "Rejected a {Level} request of {Flow} with 429: {Why}")]
     private static partial void LogRejected(ILogger logger, string level, string flow, string why);
 
     /// <summary>A request's place in its level; disposing it lets the next waiting request run.</summary>

@@ -135,9 +135,9 @@ internal sealed partial class NamespaceFinalizer(
         }
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Namespace {Namespace} emptied and removed")]
+    [LoggerMessage(EventId = 3150, Level = LogLevel.Information, Message = "Namespace {Namespace} emptied and removed")]
     private static partial void LogFinalized(ILogger logger, string @namespace);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Namespace sweep failed, retrying: {Reason}")]
+    [LoggerMessage(EventId = 3151, Level = LogLevel.Warning, Message = "Namespace sweep failed, retrying: {Reason}")]
     private static partial void LogSweepFailed(ILogger logger, string reason);
 }

@@ -710,15 +710,15 @@ internal sealed partial class SchedulingLoop : IDisposable
 
     private sealed record Retry(string Key, long Epoch) : Change;
 
-    [LoggerMessage(EventId = 4801, Level = LogLevel.Information, Message = "Scheduling loop started")]
+    [LoggerMessage(EventId = 4811, Level = LogLevel.Information, Message = "Scheduling loop started")]
     private static partial void LogStarted(ILogger logger);
 
-    [LoggerMessage(EventId = 4802, Level = LogLevel.Information, Message = "Scheduling loop stopped")]
+    [LoggerMessage(EventId = 4812, Level = LogLevel.Information, Message = "Scheduling loop stopped")]
     private static partial void LogStopped(ILogger logger);
 
-    [LoggerMessage(EventId = 4803, Level = LogLevel.Debug, Message = "Binding {Pod} lost a race: {Reason}")]
+    [LoggerMessage(EventId = 4813, Level = LogLevel.Debug, Message = "Binding {Pod} lost a race: {Reason}")]
     private static partial void LogBindConflict(ILogger logger, string pod, string reason);
 
-    [LoggerMessage(EventId = 4804, Level = LogLevel.Warning, Message = "Scheduler failed to {Action} {Target}: {Reason}")]
+    [LoggerMessage(EventId = 4814, Level = LogLevel.Warning, Message = "Scheduler failed to {Action} {Target}: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, string action, string target, string reason);
 }

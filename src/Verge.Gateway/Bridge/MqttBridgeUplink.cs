@@ -205,10 +205,10 @@ internal sealed partial class MqttBridgeUplink : IUplink, IDeviceCommandSource, 
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5331, Level = LogLevel.Information, Message = "MQTT bridge connected to {Broker}")]
+        [LoggerMessage(EventId = 6331, Level = LogLevel.Information, Message = "MQTT bridge connected to {Broker}")]
         public static partial void Connected(ILogger logger, string broker);
 
-        [LoggerMessage(EventId = 5332, Level = LogLevel.Warning, Message = "MQTT bridge to {Broker} failed: {Reason}")]
+        [LoggerMessage(EventId = 6332, Level = LogLevel.Warning, Message = "MQTT bridge to {Broker} failed: {Reason}")]
         public static partial void SendFailed(ILogger logger, string broker, string reason);
     }
 }

@@ -227,7 +227,7 @@ internal sealed partial class HttpIngest(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5321, Level = LogLevel.Debug, Message = "HTTP ingest request failed: {Reason}")]
+        [LoggerMessage(EventId = 6321, Level = LogLevel.Debug, Message = "HTTP ingest request failed: {Reason}")]
         public static partial void RequestFailed(ILogger logger, string reason);
     }
 }

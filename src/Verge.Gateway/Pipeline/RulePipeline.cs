@@ -418,25 +418,25 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Data rule {Rule} loaded")]
+        [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Data rule {Rule} loaded")]
         public static partial void RuleLoaded(ILogger logger, string rule);
 
-        [LoggerMessage(EventId = 5302, Level = LogLevel.Warning, Message = "Data rule {Rule} is invalid and does not run: {Reason}")]
+        [LoggerMessage(EventId = 6302, Level = LogLevel.Warning, Message = "Data rule {Rule} is invalid and does not run: {Reason}")]
         public static partial void RuleInvalid(ILogger logger, string rule, string reason);
 
-        [LoggerMessage(EventId = 5303, Level = LogLevel.Information, Message = "Data rule {Rule} removed")]
+        [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "Data rule {Rule} removed")]
         public static partial void RuleRemoved(ILogger logger, string rule);
 
-        [LoggerMessage(EventId = 5304, Level = LogLevel.Error, Message = "Rule pipeline error; the pipeline goes on")]
+        [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Rule pipeline error; the pipeline goes on")]
         public static partial void PipelineError(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 5305, Level = LogLevel.Warning, Message = "Upstream queue refused a rule output: {Reason}")]
+        [LoggerMessage(EventId = 6305, Level = LogLevel.Warning, Message = "Upstream queue refused a rule output: {Reason}")]
         public static partial void UpstreamRefused(ILogger logger, string reason);
 
-        [LoggerMessage(EventId = 5306, Level = LogLevel.Warning, Message = "HTTP action to {Url} failed: {Reason}")]
+        [LoggerMessage(EventId = 6306, Level = LogLevel.Warning, Message = "HTTP action to {Url} failed: {Reason}")]
         public static partial void HttpFailed(ILogger logger, string url, string reason);
 
-        [LoggerMessage(EventId = 5307, Level = LogLevel.Warning, Message = "Data rule {Rule}: no Ready pod on this node matches the HTTP action's selector '{Selector}'; {Count} outputs not posted so far")]
+        [LoggerMessage(EventId = 6307, Level = LogLevel.Warning, Message = "Data rule {Rule}: no Ready pod on this node matches the HTTP action's selector '{Selector}'; {Count} outputs not posted so far")]
         public static partial void HttpNoTarget(ILogger logger, string rule, string selector, long count);
     }
 }

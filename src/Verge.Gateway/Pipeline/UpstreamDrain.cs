@@ -113,7 +113,7 @@ internal sealed partial class UpstreamDrain(DurableQueue queue, IReadOnlyList<IU
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5311, Level = LogLevel.Warning, Message = "Sending {Count} upstream messages failed; they stay queued")]
+        [LoggerMessage(EventId = 6311, Level = LogLevel.Warning, Message = "Sending {Count} upstream messages failed; they stay queued")]
         public static partial void SendFailed(ILogger logger, int count, Exception exception);
     }
 }

@@ -971,16 +971,16 @@ internal sealed partial class DurableQueue : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Upstream queue opened in {Directory}: {Depth} unacknowledged, consumed through {Consumed}, next sequence {Next}")]
+        [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "Upstream queue opened in {Directory}: {Depth} unacknowledged, consumed through {Consumed}, next sequence {Next}")]
         public static partial void Opened(ILogger logger, string directory, long depth, long consumed, long next);
 
-        [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Upstream queue segment {Path}: cut a torn or corrupt tail of {Bytes} bytes at offset {Offset}")]
+        [LoggerMessage(EventId = 6102, Level = LogLevel.Warning, Message = "Upstream queue segment {Path}: cut a torn or corrupt tail of {Bytes} bytes at offset {Offset}")]
         public static partial void TornTail(ILogger logger, string path, long offset, long bytes);
 
-        [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Upstream queue dropped {Count} messages ({Reason})")]
+        [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Upstream queue dropped {Count} messages ({Reason})")]
         public static partial void Dropped(ILogger logger, long count, string reason);
 
-        [LoggerMessage(EventId = 5104, Level = LogLevel.Error, Message = "Upstream queue write failed: {Reason}")]
+        [LoggerMessage(EventId = 6104, Level = LogLevel.Error, Message = "Upstream queue write failed: {Reason}")]
         public static partial void WriteFailed(ILogger logger, string reason, Exception exception);
     }
 }

@@ -759,33 +759,33 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     [GeneratedRegex("^[A-Z][A-Z0-9+-]{1,15}$")]
     private static partial Regex SignalName();
 
-    [LoggerMessage(EventId = 4301, Level = LogLevel.Information, Message = "Started container {Id} (monitor pid {ShimPid}, overlay rootfs: {Overlay})")]
+    [LoggerMessage(EventId = 5831, Level = LogLevel.Information, Message = "Started container {Id} (monitor pid {ShimPid}, overlay rootfs: {Overlay})")]
     private partial void LogStarted(string id, int shimPid, bool overlay);
 
-    [LoggerMessage(EventId = 4302, Level = LogLevel.Warning, Message = "Container {Id} failed to start: {Reason}")]
+    [LoggerMessage(EventId = 5832, Level = LogLevel.Warning, Message = "Container {Id} failed to start: {Reason}")]
     private partial void LogStartFailed(string id, string reason);
 
-    [LoggerMessage(EventId = 4303, Level = LogLevel.Warning, Message = "Cannot mount an overlay rootfs for {Id}, copying the image instead: {Reason}")]
+    [LoggerMessage(EventId = 5833, Level = LogLevel.Warning, Message = "Cannot mount an overlay rootfs for {Id}, copying the image instead: {Reason}")]
     private partial void LogOverlayFallback(string id, string reason);
 
-    [LoggerMessage(EventId = 4304, Level = LogLevel.Information, Message = "Container {Id} stopped by SIG{Signal}")]
+    [LoggerMessage(EventId = 5834, Level = LogLevel.Information, Message = "Container {Id} stopped by SIG{Signal}")]
     private partial void LogStopped(string id, string signal);
 
-    [LoggerMessage(EventId = 4305, Level = LogLevel.Warning, Message = "Container {Id} outlived its {Grace} grace period; sending SIGKILL")]
+    [LoggerMessage(EventId = 5835, Level = LogLevel.Warning, Message = "Container {Id} outlived its {Grace} grace period; sending SIGKILL")]
     private partial void LogKilling(string id, TimeSpan grace);
 
-    [LoggerMessage(EventId = 4306, Level = LogLevel.Information, Message = "Destroyed container {Id}")]
+    [LoggerMessage(EventId = 5836, Level = LogLevel.Information, Message = "Destroyed container {Id}")]
     private partial void LogDestroyed(string id);
 
-    [LoggerMessage(EventId = 4307, Level = LogLevel.Information, Message = "Recovered container {Id} ({Phase})")]
+    [LoggerMessage(EventId = 5837, Level = LogLevel.Information, Message = "Recovered container {Id} ({Phase})")]
     private partial void LogRecovered(string id, string phase);
 
-    [LoggerMessage(EventId = 4309, Level = LogLevel.Warning, Message = "The monitor of container {Id} (pid {ShimPid}) did not exit after the container was deleted")]
+    [LoggerMessage(EventId = 5839, Level = LogLevel.Warning, Message = "The monitor of container {Id} (pid {ShimPid}) did not exit after the container was deleted")]
     private partial void LogMonitorLingers(string id, int shimPid);
 
-    [LoggerMessage(EventId = 4310, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
+    [LoggerMessage(EventId = 5840, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
     private partial void LogCleanupFailed(string id, string reason);
 
-    [LoggerMessage(EventId = 4308, Level = LogLevel.Warning, Message = "Container {Id} ended after its monitor died; its exit status is lost")]
+    [LoggerMessage(EventId = 5838, Level = LogLevel.Warning, Message = "Container {Id} ended after its monitor died; its exit status is lost")]
     private partial void LogExitLost(string id);
 }
