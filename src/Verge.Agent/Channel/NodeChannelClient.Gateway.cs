@@ -103,7 +103,10 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
         return newer;
     }
 
-    /// <summary>Queues the coalesced device reports; what does not reach the wire waits for the next session.</summary>
+    /// <summary>
+    /// Queues the coalesced device reports; what does not reach the wire, or reaches it without the server's ack,
+    /// waits for the next session.
+    /// </summary>
     private async Task FlushDeviceReportsAsync(ChannelWriter<Outgoing> outbound, CancellationToken ct)
     {
         while (!_deviceReports.IsEmpty)
@@ -118,14 +121,15 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
             }
 
             var taken = batch.Reports.ToList();
-            await outbound.WriteAsync(new Outgoing(new AgentMessage { DeviceReports = batch }, () =>
+            var putBack = AwaitAck(() =>
             {
                 foreach (var record in taken)
                 {
                     // A newer report that arrived meanwhile wins (keeping this one's twin if it has none).
                     _deviceReports.AddOrUpdate((record.Namespace, record.Name), record, (_, newer) => Merge(record, newer));
                 }
-            }), ct);
+            }, id => batch.BatchId = id);
+            await outbound.WriteAsync(new Outgoing(new AgentMessage { DeviceReports = batch }, putBack), ct);
         }
     }
 

@@ -46,6 +46,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<Uri, bool> _acceptsHeldDigest = new();
     private readonly Channel<bool> _flushNow = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private ConcurrentDictionary<long, Action>? _awaitingAck;
+    private long _reportBatchIds;
     private long _bytesSent;
     private long _bytesReceived;
     private int _connected;
@@ -300,6 +302,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         }
 
                         NodeReportSkipped = message.Welcome.NodeReportCurrent;
+                        Volatile.Write(ref _awaitingAck, message.Welcome.AcksReports ? new ConcurrentDictionary<long, Action>() : null);
                         tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
                         tasks.Add(ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
                         tasks.Add(FlushAsync(outbound.Writer, session.Token));
@@ -313,6 +316,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         break;
                     case ServerMessage.BodyOneofCase.UplinkAck:
                         OnUplinkAck(message.UplinkAck);
+                        break;
+                    case ServerMessage.BodyOneofCase.ReportAck:
+                        Volatile.Read(ref _awaitingAck)?.TryRemove(message.ReportAck.BatchId, out _);
                         break;
                     case ServerMessage.BodyOneofCase.DeviceCommand:
                         OnDeviceCommand(message.DeviceCommand);
@@ -378,12 +384,45 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 }
             }
 
-            // Whatever did not reach the wire waits for the next session.
+            // Whatever did not reach the wire waits for the next session, and so does what reached it without an
+            // ack: a connection that died silently swallowed it.
             while (outbound.Reader.TryRead(out var unsent))
             {
                 unsent.OnFailed?.Invoke();
             }
+
+            if (Interlocked.Exchange(ref _awaitingAck, null) is { } awaiting)
+            {
+                foreach (var (_, putBack) in awaiting.OrderBy(pair => pair.Key))
+                {
+                    putBack();
+                }
+            }
         }
+    }
+
+    /// <summary>
+    /// Gives a report batch its id when this session's server acknowledges reports, and keeps its put-back action
+    /// until the ack arrives. The action runs at most once, whether the write fails or the session ends unacknowledged.
+    /// </summary>
+    private Action AwaitAck(Action putBack, Action<long> setBatchId)
+    {
+        var done = 0;
+        Action once = () =>
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0)
+            {
+                putBack();
+            }
+        };
+        if (Volatile.Read(ref _awaitingAck) is { } awaiting)
+        {
+            var id = Interlocked.Increment(ref _reportBatchIds);
+            setBatchId(id);
+            awaiting[id] = once;
+        }
+
+        return once;
     }
 
     /// <summary>
@@ -464,14 +503,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 }
 
                 var taken = batch.Updates.ToList();
-                await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, () =>
+                var putBack = AwaitAck(() =>
                 {
-                    // Not sent: keep them unless a newer status arrived meanwhile.
+                    // Not sent, or not acknowledged: keep them unless a newer status arrived meanwhile.
                     foreach (var update in taken)
                     {
                         _statuses.TryAdd(update.Uid, update);
                     }
-                }), ct);
+                }, id => batch.BatchId = id);
+                await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, putBack), ct);
             }
 
             while (!_events.IsEmpty)

@@ -176,6 +176,7 @@ internal sealed partial class DesiredStateHub(
                     Revision = _revision,
                     NodeReportCurrent = nodeReportCurrent,
                     AcceptsHeldDigest = true,
+                    AcksReports = true,
                 },
             });
             session.SendChanges(changes, lastRevision, Math.Max(_revision, lastRevision), snapshot);

@@ -89,7 +89,7 @@ internal sealed partial class NodeChannelService(
         {
             var send = SendAsync(session, responseStream, stop.Token);
             var receive = ReceiveAsync(session, requestStream, reports.Writer, stop.Token);
-            var work = WorkAsync(node, reports.Reader, stop.Token);
+            var work = WorkAsync(session, reports.Reader, stop.Token);
             var first = await Task.WhenAny(send, receive, work);
             await stop.CancelAsync();
             reports.Writer.TryComplete();
@@ -177,8 +177,9 @@ internal sealed partial class NodeChannelService(
         }
     }
 
-    private async Task WorkAsync(string node, ChannelReader<AgentMessage> reports, CancellationToken ct)
+    private async Task WorkAsync(NodeSession session, ChannelReader<AgentMessage> reports, CancellationToken ct)
     {
+        var node = session.NodeName;
         await foreach (var message in reports.ReadAllAsync(ct))
         {
             try
@@ -193,12 +194,14 @@ internal sealed partial class NodeChannelService(
                         break;
                     case AgentMessage.BodyOneofCase.PodStatuses:
                         await writer.WritePodStatusesAsync(node, message.PodStatuses, ct);
+                        Acknowledge(session, message.PodStatuses.BatchId);
                         break;
                     case AgentMessage.BodyOneofCase.Events:
                         await writer.CreateEventsAsync(node, message.Events, ct);
                         break;
                     case AgentMessage.BodyOneofCase.DeviceReports:
                         await devices.WriteAsync(node, message.DeviceReports, ct);
+                        Acknowledge(session, message.DeviceReports.BatchId);
                         break;
                 }
             }
@@ -206,6 +209,18 @@ internal sealed partial class NodeChannelService(
             {
                 LogWriteFailed(logger, node, message.BodyCase.ToString(), e);
             }
+        }
+    }
+
+    /// <summary>
+    /// Tells the agent a batch is handled. A batch whose write failed gets no ack: the agent sends it again in its
+    /// next session (never twice in one, so a store that keeps failing is not hammered).
+    /// </summary>
+    private static void Acknowledge(NodeSession session, long batchId)
+    {
+        if (batchId != 0)
+        {
+            session.Send(new ServerMessage { ReportAck = new ReportAck { BatchId = batchId } });
         }
     }
 

@@ -25,6 +25,13 @@ internal sealed class BlackholeProxy : IAsyncDisposable
 
     public void Cut() => _cut = true;
 
+    /// <summary>Forwards again, and closes the connections the cut left hanging (as their peers time them out).</summary>
+    public void Heal()
+    {
+        _cut = false;
+        Reset();
+    }
+
     /// <summary>Closes every connection open now (as a link that resets them); new ones are forwarded as before.</summary>
     public void Reset()
     {

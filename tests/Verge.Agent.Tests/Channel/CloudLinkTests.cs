@@ -278,6 +278,38 @@ public sealed class CloudLinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Twin_ChangedOnBothSidesWhileTheLinkIsCut_FlowsBothWaysWhenItHeals()
+    {
+        await CreateDeviceAsync("d1", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var client = _harness.NewClient(_harness.Identity("n1"), state, servers: [proxy.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var agent = new RunningClient(client);
+        await agent.SyncedAsync();
+        Assert.Equal(10, state.Object(DesiredKind.Device, "d1")["spec"]!["desired"]!["interval"]!.GetValue<int>());
+        var seen = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000);
+
+        // The link dies silently: the device's report leaves the agent before it notices; the cloud changes the
+        // desired twin meanwhile.
+        proxy.Cut();
+        client.Report(new DeviceReport("default", "d1", true, seen, "{\"firmware\":\"2.0\"}"u8.ToArray()));
+        await ChannelHarness.EventuallyAsync(() => client.PendingDeviceReports == 0, "the report is handed to the dead connection");
+        await _harness.PatchAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1", """{"spec":{"desired":{"interval":30}}}""");
+        await ChannelHarness.EventuallyAsync(() => !client.Connected, "the agent notices the dead link");
+        Assert.Equal(10, state.Object(DesiredKind.Device, "d1")["spec"]!["desired"]!["interval"]!.GetValue<int>());
+        Assert.Null((await _harness.GetAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1"))!["status"]?["reported"]);
+
+        proxy.Heal();
+        await ChannelHarness.EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the agent reconnects and catches up", seconds: 60);
+        Assert.Equal(30, state.Object(DesiredKind.Device, "d1")["spec"]!["desired"]!["interval"]!.GetValue<int>());
+        await ChannelHarness.EventuallyAsync(async () =>
+            (await _harness.GetAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1"))?["status"]?["reported"]?["firmware"]?.GetValue<string>() == "2.0",
+            "the reported twin that was lost on the dead link reaches the device's status");
+    }
+
+    [Fact]
     public async Task DeviceReport_ForADeviceOfAnotherNode_IsRefused()
     {
         await CreateDeviceAsync("d2", "n2");

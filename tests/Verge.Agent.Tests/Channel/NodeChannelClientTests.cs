@@ -173,6 +173,31 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodStatus_SentIntoALinkThatSilentlyDied_ReachesTheApiAfterTheLinkHeals()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [proxy.Address]);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Pending" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Pending",
+            "the first status is in the API");
+
+        // The link dies without a FIN or RST: the next status leaves the agent before it can notice.
+        proxy.Cut();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.7" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the status is handed to the dead connection");
+        await EventuallyAsync(() => !client.Connected, "the agent notices the dead link");
+        Assert.Equal("Pending", (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]!["phase"]!.GetValue<string>());
+
+        proxy.Heal();
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.7",
+            "the status that was lost on the dead link is sent again", seconds: 60);
+    }
+
+    [Fact]
     public async Task PodStatus_WrittenByTheNode_IsNotEchoedBack_ButSpecAndMetadataChangesAre()
     {
         var pod = await _harness.CreatePodAsync("a", "n1");
