@@ -12,8 +12,12 @@ internal sealed class MemoryTrimmerOptions
     /// <summary>A check interval with at least this much allocated counts as busy: no trim while work goes on.</summary>
     public long BusyBytes { get; init; } = 1024 * 1024;
 
-    /// <summary>Trim once the agent has allocated this much since the last trim and has gone quiet.</summary>
-    public long TrimAfterBytes { get; init; } = 8 * 1024 * 1024;
+    /// <summary>
+    /// Trim once the agent has allocated this much since the last trim and has gone quiet. Starting ten pods
+    /// allocates about 5 MiB, and the GC keeps the regions it grew into: a smaller threshold gives them back too. An
+    /// idle agent allocates a few KiB a second, so at idle this means a trim every several minutes.
+    /// </summary>
+    public long TrimAfterBytes { get; init; } = 2 * 1024 * 1024;
 
     public void Validate()
     {
