@@ -30,6 +30,19 @@ public sealed class ChannelTlsTests
         Assert.False(ChannelTls.IsTrusted(serving, SslPolicyErrors.RemoteCertificateNameMismatch, "10.0.0.2", ca));
     }
 
+    [Theory]
+    [InlineData("[fd00::1]")]
+    [InlineData("fd00::1")]
+    public void IsTrusted_ServerDialledByIpv6Address_ChecksTheAddress(string host)
+    {
+        using var ca = Ca(out var caKey);
+        using var serving = Serving(ca, caKey, "server.example", IPAddress.Parse("fd00::1"));
+        using var other = Serving(ca, caKey, "server.example", IPAddress.Parse("fd00::2"));
+
+        Assert.True(ChannelTls.IsTrusted(serving, SslPolicyErrors.RemoteCertificateNameMismatch, host, ca));
+        Assert.False(ChannelTls.IsTrusted(other, SslPolicyErrors.RemoteCertificateNameMismatch, host, ca));
+    }
+
     [Fact]
     public void IsTrusted_ServerDialledByName_RefusesANameMismatch()
     {
