@@ -66,6 +66,9 @@ internal sealed class ChannelHarness : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The server's own certificate, as it sends it in a full TLS handshake.</summary>
+    public X509Certificate2 ServingCertificate() => X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(_dataDir, "pki", "server.crt")));
+
     public NodeIdentity Identity(string node, string? helloAs = null)
     {
         var (cert, key) = Ca.IssueClient(NodeIdentity.UserName(node), [NodeIdentity.NodesGroup], TimeSpan.FromHours(1));

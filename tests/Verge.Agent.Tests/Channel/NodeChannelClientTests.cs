@@ -126,6 +126,36 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
         Assert.True(second.Client.BytesReceived < firstBytes, $"reconnect {second.Client.BytesReceived} bytes, first connect {firstBytes}");
     }
 
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("localhost")]
+    public async Task Reconnect_ToTheSameServer_ResumesTheTlsSession_WithoutSendingCertificates(string host)
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var server = new UriBuilder(_harness.Host.Address) { Host = host }.Uri;
+        var identity = _harness.Identity("n1");
+        var state = new InMemoryDesiredState();
+        TlsHandshake full;
+        long fullBytes;
+        await using (var first = new RunningClient(_harness.NewClient(identity, state, servers: [server])))
+        {
+            await first.SyncedAsync();
+            full = first.Client.LastHandshake!;
+            fullBytes = first.Client.BytesSent + first.Client.BytesReceived;
+        }
+
+        await using var second = new RunningClient(_harness.NewClient(identity, state, servers: [server]));
+        await second.SyncedAsync();
+        var resumed = second.Client.LastHandshake!;
+
+        var serving = _harness.ServingCertificate().RawData.Length;
+        output.WriteLine($"{host}: full handshake {full.BytesSent} / {full.BytesReceived} B sent / received (connection {fullBytes} B), " +
+            $"resumed {resumed.BytesSent} / {resumed.BytesReceived} B; server certificate {serving} B, node certificate {identity.ClientCertificate.RawData.Length} B");
+        output.WriteLine($"reconnect up to its catch-up: {second.Client.BytesSent} / {second.Client.BytesReceived} B");
+        Assert.True(full.BytesReceived > serving, "a full handshake carries the server's certificate");
+        Assert.True(resumed.BytesReceived < serving, $"the resumed handshake received {resumed.BytesReceived} bytes, less than the server certificate alone ({serving})");
+    }
+
     [Fact]
     public async Task Reconnect_AfterTheServerRestarts_ResumesFromTheLastRevision()
     {

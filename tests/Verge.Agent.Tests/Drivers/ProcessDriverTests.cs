@@ -30,6 +30,28 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Wait_ForATaskThisDriverStarted_ReturnsOnItsExitWithoutPolling()
+    {
+        // Polling once an hour: only a wait on the monitor process itself can see this exit in time.
+        var driver = new ProcessDriver(
+            new ProcessDriverOptions { StateDirectory = Path.Combine(TempDir, "no-poll"), ExitPollInterval = TimeSpan.FromHours(1) },
+            NullLogger<ProcessDriver>.Instance,
+            TimeProvider.System);
+        var task = NewTask("sleep 1; exit 3");
+        var handle = await driver.StartAsync(task, CancellationToken.None);
+        try
+        {
+            var exit = await driver.WaitAsync(handle, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(3, exit.ExitCode);
+        }
+        finally
+        {
+            await driver.DestroyAsync(handle, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Start_WithMountAtAnotherPath_IsRefusedAsConfigError()
     {
         var task = NewTask("true") with { Mounts = [new TaskMount(TempDir, "/verge-elsewhere", ReadOnly: false)] };

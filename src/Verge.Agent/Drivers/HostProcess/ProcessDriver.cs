@@ -47,6 +47,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     private static readonly string[] Controllers = ["memory", "pids", "cpu"];
 
     private readonly ProcessDriverOptions _options;
+
+    // The monitors this agent started, by task id: a wait for their exit is a wait on the child (no polling). Tasks
+    // recovered after an agent restart are not our children and are polled every ExitPollInterval.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Diagnostics.Process> _monitors = new(StringComparer.Ordinal);
     private readonly ILogger<ProcessDriver> _logger;
     private readonly TimeProvider _time;
 
@@ -192,11 +196,12 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         int monitorPid;
         long monitorTicks;
+        System.Diagnostics.Process monitor;
         try
         {
             // setsid execs the shell in place (a child of the agent is never a group leader), so this pid is the
-            // monitor's. The Process object is not kept: the runtime reaps the monitor when it ends.
-            using var monitor = System.Diagnostics.Process.Start(startInfo)
+            // monitor's. The Process object is kept, so that WaitAsync waits on the child instead of polling.
+            monitor = System.Diagnostics.Process.Start(startInfo)
                 ?? throw new DriverException($"cannot start the monitor of task {config.Id}");
             monitorPid = monitor.Id;
             monitorTicks = HostProcesses.StartTicks(monitorPid) ?? 0;
@@ -215,10 +220,18 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         catch (Exception e) when (e is DriverException or OperationCanceledException)
         {
+            monitor.Dispose();
             await RemoveCgroupsAsync(CancellationToken.None, memoryCgroup, pidsCgroup, cpuCgroup);
             Directory.Delete(dir, recursive: true);
             throw;
         }
+
+        if (_monitors.TryGetValue(config.Id, out var replaced))
+        {
+            replaced.Dispose();
+        }
+
+        _monitors[config.Id] = monitor;
 
         var state = new ProcessTaskState
         {
@@ -242,6 +255,13 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public async Task<TaskExit> WaitAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
+        if (_monitors.TryGetValue(handle.Id, out var monitor))
+        {
+            // Our child: its end is signalled (the monitor writes the exit file before it ends). Not disposed here:
+            // a concurrent WaitAsync (StopAsync waits too) may still be awaiting it; DestroyAsync disposes it.
+            await monitor.WaitForExitAsync(ct);
+        }
+
         while (true)
         {
             if (ReadExit(state) is { } exit)
@@ -260,7 +280,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
                 return ReadExit(state) ?? LostExit(state);
             }
 
-            await Task.Delay(_options.PollInterval, _time, ct);
+            await Task.Delay(_options.ExitPollInterval, _time, ct);
         }
     }
 
@@ -303,6 +323,11 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public async Task DestroyAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
+        if (_monitors.TryRemove(handle.Id, out var monitor))
+        {
+            monitor.Dispose();
+        }
+
         if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);

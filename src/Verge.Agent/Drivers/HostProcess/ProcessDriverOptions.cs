@@ -25,8 +25,14 @@ internal sealed record ProcessDriverOptions
     /// <summary>util-linux nsenter: runs a task in its pod's network namespace.</summary>
     public string NsenterPath { get; init; } = "/usr/bin/nsenter";
 
-    /// <summary>How often exit files and processes are looked at while waiting.</summary>
+    /// <summary>How often exit files and processes are looked at while starting and stopping a task.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How often a running task that is not the agent's child (recovered after an agent restart) is checked for its
+    /// exit; a task this agent started is waited on without polling.
+    /// </summary>
+    public TimeSpan ExitPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How long a start waits for the monitor to report the task's pid.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -47,9 +53,9 @@ internal sealed record ProcessDriverOptions
             throw new ArgumentException("CgroupParent must be a single directory name");
         }
 
-        if (PollInterval <= TimeSpan.Zero || StartTimeout <= TimeSpan.Zero)
+        if (PollInterval <= TimeSpan.Zero || ExitPollInterval <= TimeSpan.Zero || StartTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("PollInterval and StartTimeout must be positive");
+            throw new ArgumentException("PollInterval, ExitPollInterval and StartTimeout must be positive");
         }
     }
 }
