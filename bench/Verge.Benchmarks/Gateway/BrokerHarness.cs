@@ -38,6 +38,9 @@ internal sealed class BrokerHarnessOptions
 
     public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
 
+    /// <summary>A data rule statement for the Verge broker (none by default), e.g. one no benchmark topic matches.</summary>
+    public string? VergeRule { get; private set; }
+
     /// <summary>
     /// Environment for the Verge broker process (GC settings, for example). By default the thread-pool spin limit of
     /// the Native AOT agent (verge-agent sets System.Threading.ThreadPool.UnfairSemaphoreSpinLimit=0).
@@ -69,6 +72,7 @@ internal sealed class BrokerHarnessOptions
                 case "--qos1-window": options.Qos1Window = RulesHarnessOptions.Positive(name, value); break;
                 case "--brokers": options.Brokers = value; break;
                 case "--mosquitto": options.Mosquitto = value; break;
+                case "--verge-rule": options.VergeRule = value; break;
                 case "--verge-env":
                     var eq = value.IndexOf('=', StringComparison.Ordinal);
                     if (eq <= 0)
@@ -144,7 +148,8 @@ internal static class BrokerHarness
         var devices = Math.Max(options.Clients, 1);
         Console.WriteLine($"broker: scenarios {string.Join(", ", options.Scenarios)}; {options.Seconds} s per phase after 1 s warm-up; " +
             $"latency at {options.LatencyRate:N0} deliveries/s; window {options.Window} messages, QoS 1 window {options.Qos1Window} per publisher; " +
-            $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; load average {LoadAverage()}");
+            $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; " +
+            $"Verge rule {options.VergeRule ?? "none"}; load average {LoadAverage()}");
         var dir = Directory.CreateTempSubdirectory("verge-broker-harness-");
         var results = new List<ScenarioResult>();
         var running = new List<(string Name, ChildProcess Process, IPEndPoint Endpoint)>();
@@ -207,6 +212,10 @@ internal static class BrokerHarness
         }
 
         args.AddRange(["broker-host", "--port", port.ToString(CultureInfo.InvariantCulture), "--devices", devices.ToString(CultureInfo.InvariantCulture)]);
+        if (options.VergeRule is not null)
+        {
+            args.AddRange(["--rule", options.VergeRule]);
+        }
         return ChildProcess.Start("verge broker", self, args, options.VergeEnvironment);
     }
 

@@ -13,6 +13,7 @@ namespace Verge.Benchmarks.Gateway;
 /// <see cref="GatewayModule"/> with devices <c>dev-00000</c>... (password <see cref="BrokerHarness.DevicePassword"/>)
 /// and one local user (<see cref="BrokerHarness.AppUser"/>), authentication and ACLs on, as an agent runs it. Only
 /// the per-client rate limit is raised (a single benchmark publisher sends far more than the default 2,000 msgs/s).
+/// <c>--rule STATEMENT</c> adds one data rule sending its results upstream (to the durable queue, no uplink).
 /// Prints a ready line, then serves until SIGTERM.
 /// </summary>
 internal static class BrokerHost
@@ -23,12 +24,14 @@ internal static class BrokerHost
     {
         var port = 0;
         var devices = 100;
+        string? rule = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--port": port = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
                 case "--devices": devices = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
+                case "--rule": rule = args[i + 1]; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -53,7 +56,7 @@ internal static class BrokerHost
                 MessagesBurst = 100_000,
                 LocalUsers = [new LocalUser(BrokerHarness.AppUser, BrokerHarness.AppPassword)],
             };
-            await using var gateway = new GatewayModule(options, new StaticState(devices), reporter: reporter, loggers: loggers);
+            await using var gateway = new GatewayModule(options, new StaticState(devices, rule), reporter: reporter, loggers: loggers);
             var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
             {
@@ -73,9 +76,18 @@ internal static class BrokerHost
         }
     }
 
-    /// <summary>Devices dev-00000... with one shared password, no rules.</summary>
-    private sealed class StaticState(int count) : IGatewayState
+    /// <summary>Devices dev-00000... with one shared password; no rules, or one whose results go upstream.</summary>
+    private sealed class StaticState(int count, string? rule) : IGatewayState
     {
+        private readonly DataRule[] _rules = rule is null ? [] :
+        [
+            new DataRule
+            {
+                Metadata = new() { Name = "bench-rule", Namespace = "default" },
+                Spec = new DataRuleSpec { Statement = rule, Actions = [new DataRuleAction { Upstream = new MqttTopicAction { Topic = "bench/upstream" } }] },
+            },
+        ];
+
         private readonly Device[] _devices = [.. Enumerable.Range(0, count).Select(i => new Device
         {
             Metadata = new() { Name = BrokerHarness.DeviceName(i), Namespace = "default" },
@@ -96,7 +108,7 @@ internal static class BrokerHost
 
         public IReadOnlyList<Device> ListDevices() => _devices;
 
-        public IReadOnlyList<DataRule> ListDataRules() => [];
+        public IReadOnlyList<DataRule> ListDataRules() => _rules;
 
         public Secret? GetSecret(string secretNamespace, string name) => name == "bench-creds" ? _secret : null;
     }
