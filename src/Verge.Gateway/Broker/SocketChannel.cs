@@ -142,7 +142,11 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
             _sendScheduled = true;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        // The global queue, behind work already waiting (the next packets of a fan-out being handed to the subscribers'
+        // send loops), so a subscriber's send takes whatever else arrived meanwhile: in QoS 1 fan-out that cut the CPU
+        // per delivery by about a tenth. A direct QoS 0 write (below) stays on the local queue, where batching comes
+        // from the dispatching thread itself and the global queue measured worse.
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         return Task.CompletedTask;
     }
 
