@@ -38,6 +38,12 @@ internal sealed class BrokerHarnessOptions
 
     public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
 
+    /// <summary>
+    /// The Verge broker executable: by default this process's own <c>broker-host</c> mode (JIT); or the Native AOT
+    /// build of bench/Verge.BrokerHost (<c>verge-broker-host</c>), with the agent's runtime settings.
+    /// </summary>
+    public string? VergeHost { get; private set; }
+
     /// <summary>A data rule statement for the Verge broker (none by default), e.g. one no benchmark topic matches.</summary>
     public string? VergeRule { get; private set; }
 
@@ -73,6 +79,9 @@ internal sealed class BrokerHarnessOptions
                 case "--brokers": options.Brokers = value; break;
                 case "--mosquitto": options.Mosquitto = value; break;
                 case "--verge-rule": options.VergeRule = value; break;
+                case "--verge-host":
+                    options.VergeHost = File.Exists(value) ? Path.GetFullPath(value) : throw new ArgumentException($"--verge-host: {value} not found (dotnet publish bench/Verge.BrokerHost -r linux-x64 -o DIR)");
+                    break;
                 case "--verge-env":
                     var eq = value.IndexOf('=', StringComparison.Ordinal);
                     if (eq <= 0)
@@ -135,11 +144,11 @@ internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseRes
 /// </summary>
 internal static class BrokerHarness
 {
-    public const string DevicePassword = "bench-device-secret";
-    public const string AppUser = "bench-app";
-    public const string AppPassword = "bench-app-secret";
+    public const string DevicePassword = BrokerBench.DevicePassword;
+    public const string AppUser = BrokerBench.AppUser;
+    public const string AppPassword = BrokerBench.AppPassword;
 
-    public static string DeviceName(int i) => $"dev-{i:D5}";
+    public static string DeviceName(int i) => BrokerBench.DeviceName(i);
 
     public static async Task<int> RunAsync(BrokerHarnessOptions options)
     {
@@ -149,7 +158,7 @@ internal static class BrokerHarness
         Console.WriteLine($"broker: scenarios {string.Join(", ", options.Scenarios)}; {options.Seconds} s per phase after 1 s warm-up; " +
             $"latency at {options.LatencyRate:N0} deliveries/s; window {options.Window} messages, QoS 1 window {options.Qos1Window} per publisher; " +
             $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; " +
-            $"Verge rule {options.VergeRule ?? "none"}; load average {LoadAverage()}");
+            $"Verge rule {options.VergeRule ?? "none"}; Verge host {options.VergeHost ?? "broker-host (JIT)"}; load average {LoadAverage()}");
         var dir = Directory.CreateTempSubdirectory("verge-broker-harness-");
         var results = new List<ScenarioResult>();
         var running = new List<(string Name, ChildProcess Process, IPEndPoint Endpoint)>();
@@ -206,12 +215,21 @@ internal static class BrokerHarness
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var args = new List<string>();
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        if (options.VergeHost is not null)
         {
-            args.Add(typeof(BrokerHarness).Assembly.Location);
+            self = options.VergeHost;
+        }
+        else
+        {
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            {
+                args.Add(typeof(BrokerHarness).Assembly.Location);
+            }
+
+            args.Add("broker-host");
         }
 
-        args.AddRange(["broker-host", "--port", port.ToString(CultureInfo.InvariantCulture), "--devices", devices.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["--port", port.ToString(CultureInfo.InvariantCulture), "--devices", devices.ToString(CultureInfo.InvariantCulture)]);
         if (options.VergeRule is not null)
         {
             args.AddRange(["--rule", options.VergeRule]);

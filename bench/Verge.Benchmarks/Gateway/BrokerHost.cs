@@ -10,8 +10,8 @@ namespace Verge.Benchmarks.Gateway;
 
 /// <summary>
 /// The Verge side of the broker benchmark, run as its own process so its CPU can be read from /proc: the agent's
-/// <see cref="GatewayModule"/> with devices <c>dev-00000</c>... (password <see cref="BrokerHarness.DevicePassword"/>)
-/// and one local user (<see cref="BrokerHarness.AppUser"/>), authentication and ACLs on, as an agent runs it. Only
+/// <see cref="GatewayModule"/> with devices <c>dev-00000</c>... (password <see cref="BrokerBench.DevicePassword"/>)
+/// and one local user (<see cref="BrokerBench.AppUser"/>), authentication and ACLs on, as an agent runs it. Only
 /// the per-client rate limit is raised (a single benchmark publisher sends far more than the default 2,000 msgs/s).
 /// <c>--rule STATEMENT</c> adds one data rule sending its results upstream (to the durable queue, no uplink).
 /// Prints a ready line, then serves until SIGTERM.
@@ -29,8 +29,8 @@ internal static class BrokerHost
         {
             switch (args[i])
             {
-                case "--port": port = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
-                case "--devices": devices = RulesHarnessOptions.Positive(args[i], args[i + 1]); break;
+                case "--port": port = BrokerBench.Positive(args[i], args[i + 1]); break;
+                case "--devices": devices = BrokerBench.Positive(args[i], args[i + 1]); break;
                 case "--rule": rule = args[i + 1]; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
@@ -54,7 +54,7 @@ internal static class BrokerHost
                 QueueDirectory = dir.FullName,
                 MessagesPerSecond = 10_000_000,
                 MessagesBurst = 100_000,
-                LocalUsers = [new LocalUser(BrokerHarness.AppUser, BrokerHarness.AppPassword)],
+                LocalUsers = [new LocalUser(BrokerBench.AppUser, BrokerBench.AppPassword)],
             };
             await using var gateway = new GatewayModule(options, new StaticState(devices, rule), reporter: reporter, loggers: loggers);
             var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -90,14 +90,14 @@ internal static class BrokerHost
 
         private readonly Device[] _devices = [.. Enumerable.Range(0, count).Select(i => new Device
         {
-            Metadata = new() { Name = BrokerHarness.DeviceName(i), Namespace = "default" },
+            Metadata = new() { Name = BrokerBench.DeviceName(i), Namespace = "default" },
             Spec = new DeviceSpec { Protocol = "mqtt", CredentialsSecret = "bench-creds" },
         })];
 
         private readonly Secret _secret = new()
         {
             Metadata = new() { Name = "bench-creds", Namespace = "default" },
-            Data = new() { ["password"] = Encoding.UTF8.GetBytes(BrokerHarness.DevicePassword) },
+            Data = new() { ["password"] = Encoding.UTF8.GetBytes(BrokerBench.DevicePassword) },
         };
 
         public event Action? Changed
