@@ -133,7 +133,7 @@ internal sealed record PhaseResult(double Seconds, long Published, long Delivere
     public double GeneratorMsPer1000 => Delivered == 0 ? double.NaN : GeneratorCpu * 1000 / Delivered * 1000;
 }
 
-internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseResult Max, PhaseResult Fixed, long Lost);
+internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseResult Max, PhaseResult Fixed, long Lost, string? FixedGc = null);
 
 /// <summary>
 /// Verge's broker (the gateway module in its own process, authentication and ACLs on) against mosquitto in one run,
@@ -192,7 +192,8 @@ internal static class BrokerHarness
                     var result = await RunScenarioAsync(name, process, endpoint, scenario, options);
                     results.Add(result);
                     Console.WriteLine($"  {scenario.Name,-15} {name,-9} max {result.Max.DeliveredPerSecond,10:N0} deliveries/s, broker {result.Max.BrokerMsPer1000,6:F1} ms CPU/1000, generator {result.Max.GeneratorMsPer1000,6:F1} ms CPU/1000; " +
-                        $"at {result.Fixed.DeliveredPerSecond:N0}/s p50 {result.Fixed.Latencies.Quantile(0.5):F3} ms p99 {result.Fixed.Latencies.Quantile(0.99):F3} ms, broker {result.Fixed.BrokerMsPer1000:F1} ms CPU/1000; lost {result.Lost}; load {LoadAverage()}");
+                        $"at {result.Fixed.DeliveredPerSecond:N0}/s p50 {result.Fixed.Latencies.Quantile(0.5):F3} ms p99 {result.Fixed.Latencies.Quantile(0.99):F3} ms, broker {result.Fixed.BrokerMsPer1000:F1} ms CPU/1000; lost {result.Lost}; load {LoadAverage()}" +
+                        (result.FixedGc is null ? "" : $"; {result.FixedGc}"));
                 }
             }
         }
@@ -209,6 +210,13 @@ internal static class BrokerHarness
 
         PrintTable(results);
         return 0;
+    }
+
+    /// <summary>The broker host's latest "gc" line: collections of generations 0, 1 and 2 and the total pause in ms; null for mosquitto.</summary>
+    private static double[]? Collections(ChildProcess process)
+    {
+        var line = process.Tail().Split('\n').LastOrDefault(l => l.StartsWith(BrokerHost.GcLinePrefix, StringComparison.Ordinal));
+        return line?[BrokerHost.GcLinePrefix.Length..].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
     }
 
     private static ChildProcess StartVerge(int port, int devices, BrokerHarnessOptions options)
@@ -298,7 +306,14 @@ internal static class BrokerHarness
             var pubs = publishers.Select(p => p.Pub).ToArray();
             var max = await driver.RunAsync(process, pubs, subs, scenario, options, rate: null);
             var perSecond = (double)options.LatencyRate / scenario.Subscribers;
+            await Task.Delay(300); // the broker host reports its collections four times a second
+            var gcBefore = Collections(process);
             var fixedRate = await driver.RunAsync(process, pubs, subs, scenario, options, rate: perSecond);
+            await Task.Delay(300);
+            var gcAfter = Collections(process);
+            var fixedGc = gcBefore is { } b && gcAfter is { } a
+                ? string.Create(CultureInfo.InvariantCulture, $"gc in the latency phase (warm-up included): gen0 {a[0] - b[0]:F0}, gen1 {a[1] - b[1]:F0}, gen2 {a[2] - b[2]:F0}, paused {a[3] - b[3]:F1} ms")
+                : null;
 
             // Everything sent should arrive: wait for stragglers, then count what did not.
             var expected = pubs.Sum(p => p.Sent) * scenario.Subscribers;
@@ -308,7 +323,7 @@ internal static class BrokerHarness
                 await Task.Delay(20);
             }
 
-            return new ScenarioResult(broker, scenario, max, fixedRate, expected - subs.Sum(s => s.Received));
+            return new ScenarioResult(broker, scenario, max, fixedRate, expected - subs.Sum(s => s.Received), fixedGc);
         }
         finally
         {

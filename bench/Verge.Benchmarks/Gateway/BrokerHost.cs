@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -19,6 +20,7 @@ namespace Verge.Benchmarks.Gateway;
 internal static class BrokerHost
 {
     public const string ReadyLine = "verge broker ready";
+    public const string GcLinePrefix = "verge broker gc ";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -65,7 +67,11 @@ internal static class BrokerHost
             });
             await gateway.StartAsync(CancellationToken.None);
             Console.WriteLine(ReadyLine);
+            using var gcStop = new CancellationTokenSource();
+            var gc = ReportCollectionsAsync(gcStop.Token);
             await stop.Task;
+            await gcStop.CancelAsync();
+            await gc;
             await gateway.StopAsync(CancellationToken.None);
             Console.WriteLine($"verge broker stopped: {gateway.Counters.Published:N0} published, {reporter.Reports:N0} device reports");
             return 0;
@@ -73,6 +79,31 @@ internal static class BrokerHost
         finally
         {
             dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Prints the garbage collections so far and the time the runtime was paused for them, four times a second while
+    /// they change (<c>gc GEN0 GEN1 GEN2 PAUSE_MS</c>), so the harness can tell how much of a phase's tail was GC.
+    /// </summary>
+    private static async Task ReportCollectionsAsync(CancellationToken ct)
+    {
+        var last = "";
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                var line = string.Create(CultureInfo.InvariantCulture, $"{GcLinePrefix}{GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalPauseDuration().TotalMilliseconds:F3}");
+                if (line != last)
+                {
+                    Console.WriteLine(line);
+                    last = line;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
