@@ -98,6 +98,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     internal MqttServer? Server => _server;
 
+    /// <summary>Whether the packet interceptors that hold acknowledgements until durable are registered (only once a rule runs).</summary>
+    internal bool HoldsAcknowledgements => Volatile.Read(ref _holdingAcks) != 0;
+
     /// <summary>QoS 0 messages the fast path dropped for subscribers with too much unsent (or a failed connection).</summary>
     internal long Qos0Dropped => _direct?.Dropped ?? 0;
 
