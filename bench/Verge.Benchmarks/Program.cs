@@ -53,6 +53,7 @@ switch (mode)
                    Verge.Benchmarks broker [--scenarios fanin-q0-64,fanout-q1-1024,one-q0-64,...] [--clients 100]
                                            [--seconds 5] [--latency-rate 10000] [--window 500] [--qos1-window 100]
                                            [--brokers verge,mosquitto] [--verge-env NAME=VALUE]
+                                           [--verge-rule STATEMENT] [--verge-host verge-broker-host]
                    Verge.Benchmarks agent [--builds aot,jit] [--pods 10] [--latency-pods 50] [--idle-seconds 60]
                                           [--partition-seconds 60] [--verge verge.dll] [--agent verge-agent]
                                           [--agent-env NAME=VALUE]

@@ -45,6 +45,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingAcks> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastSeenReported = new(StringComparer.Ordinal);
     private volatile TopicFilter[] _ruleFilters = [];
+    private int _holdingAcks;
     private readonly ConcurrentDictionary<string, string> _certificateClients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _publishedDesired = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _twinLock = new(1, 1);
@@ -97,6 +98,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
     internal MqttServer? Server => _server;
 
+    /// <summary>Whether the packet interceptors that hold acknowledgements until durable are registered (only once a rule runs).</summary>
+    internal bool HoldsAcknowledgements => Volatile.Read(ref _holdingAcks) != 0;
+
     /// <summary>QoS 0 messages the fast path dropped for subscribers with too much unsent (or a failed connection).</summary>
     internal long Qos0Dropped => _direct?.Dropped ?? 0;
 
@@ -143,15 +147,10 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _server.InterceptingClientEnqueueAsync += _direct.OnEnqueueAsync;
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
-        if (_options.AcknowledgeWhenDurable)
-        {
-            _server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
-            _server.InterceptingOutboundPacketAsync += OnOutboundPacketAsync;
-        }
-
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
         _server.ClientConnectedAsync += OnClientConnectedAsync;
         _server.ClientDisconnectedAsync += OnClientDisconnectedAsync;
+        HoldAcknowledgementsIfRulesRun(_ruleFilters);
         await _server.StartAsync();
 
         _pipeline.Start();
@@ -409,6 +408,25 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Registers the packet interceptors that hold a PUBACK (PUBREC) until its message is durable, once a rule runs.
+    /// MQTTnet calls them for every packet in and out, fan-out deliveries included (an event-args allocation and an
+    /// async call each), and only a message some rule reads has anything to wait for, so a gateway without rules does
+    /// not pay for them. Once registered they stay: a PUBACK filed for a message must still meet its interceptor after
+    /// the rule is gone. The outbound one goes first, so no acknowledgement is filed before it can be held. Until the
+    /// inbound one runs for a connection, its publish interceptor finds no packet id and waits for durability itself.
+    /// </summary>
+    private void HoldAcknowledgementsIfRulesRun(TopicFilter[] ruleFilters)
+    {
+        if (!_options.AcknowledgeWhenDurable || _server is null || ruleFilters.Length == 0 || Interlocked.Exchange(ref _holdingAcks, 1) != 0)
+        {
+            return;
+        }
+
+        _server.InterceptingOutboundPacketAsync += OnOutboundPacketAsync;
+        _server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
+    }
+
     /// <summary>Notes the packet id of an incoming QoS 1/2 PUBLISH, for the interceptor that handles it next on this connection.</summary>
     private Task OnInboundPacketAsync(InterceptingPacketEventArgs e)
     {
@@ -664,7 +682,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
         var rules = _state.ListDataRules();
-        _ruleFilters = RuleFilters(rules);
+        var filters = RuleFilters(rules);
+        HoldAcknowledgementsIfRulesRun(filters);
+        _ruleFilters = filters;
         _pipeline?.SetRules(rules);
         _ = PublishTwinsLoggedAsync();
     }

@@ -306,6 +306,41 @@ public sealed class GatewayModuleTests
     }
 
     [Fact]
+    public async Task Publish_Qos1_WithoutRules_SkipsThePacketInterceptors_AndARuleAddedLaterHoldsPubAcksUntilDurable()
+    {
+        var state = TwoDevices();
+        await using var gw = await GatewayHarness.StartAsync(state);
+        gw.Uplink.Available = false;
+        using var device = await gw.ConnectAsync("d1", "pw1", MqttProtocolVersion.V311);
+        var first = await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload("{\"seq\":0}")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        Assert.True(first.IsSuccess, first.ReasonString);
+        Assert.False(gw.Module.HoldsAcknowledgements);
+
+        // The rule arrives while the device is connected: from then on each PUBACK follows its own durable output.
+        state.SetRule("up", "SELECT seq FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
+        state.RaiseChanged();
+        Assert.True(gw.Module.HoldsAcknowledgements);
+        var queuedAtPubAck = new long[100];
+        var window = new Queue<Task>();
+        for (var i = 0; i < queuedAtPubAck.Length; i++)
+        {
+            var seq = i;
+            var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload($"{{\"seq\":{seq}}}")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            window.Enqueue(device.PublishAsync(message).ContinueWith(_ => queuedAtPubAck[seq] = gw.Module.Queue!.LastSequence, TaskContinuationOptions.ExecuteSynchronously));
+            if (window.Count >= 10)
+            {
+                await window.Dequeue();
+            }
+        }
+
+        await Task.WhenAll(window);
+        Assert.All(Enumerable.Range(0, queuedAtPubAck.Length), i => Assert.True(queuedAtPubAck[i] >= i + 1, $"PUBACK of message {i} came with only {queuedAtPubAck[i]} messages stored"));
+        Assert.Equal(0, gw.Module.Counters.NotDurable);
+    }
+
+    [Fact]
     public async Task Publish_WithDupFlag_IsVisibleToRulesAsDup()
     {
         var state = TwoDevices().SetRule("up", "SELECT seq, dup() AS dup FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });

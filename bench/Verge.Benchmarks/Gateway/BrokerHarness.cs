@@ -39,6 +39,15 @@ internal sealed class BrokerHarnessOptions
     public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
 
     /// <summary>
+    /// The Verge broker executable: by default this process's own <c>broker-host</c> mode (JIT); or the Native AOT
+    /// build of bench/Verge.BrokerHost (<c>verge-broker-host</c>), with the agent's runtime settings.
+    /// </summary>
+    public string? VergeHost { get; private set; }
+
+    /// <summary>A data rule statement for the Verge broker (none by default), e.g. one no benchmark topic matches.</summary>
+    public string? VergeRule { get; private set; }
+
+    /// <summary>
     /// Environment for the Verge broker process (GC settings, for example). By default the thread-pool spin limit of
     /// the Native AOT agent (verge-agent sets System.Threading.ThreadPool.UnfairSemaphoreSpinLimit=0).
     /// </summary>
@@ -69,6 +78,10 @@ internal sealed class BrokerHarnessOptions
                 case "--qos1-window": options.Qos1Window = RulesHarnessOptions.Positive(name, value); break;
                 case "--brokers": options.Brokers = value; break;
                 case "--mosquitto": options.Mosquitto = value; break;
+                case "--verge-rule": options.VergeRule = value; break;
+                case "--verge-host":
+                    options.VergeHost = File.Exists(value) ? Path.GetFullPath(value) : throw new ArgumentException($"--verge-host: {value} not found (dotnet publish bench/Verge.BrokerHost -r linux-x64 -o DIR)");
+                    break;
                 case "--verge-env":
                     var eq = value.IndexOf('=', StringComparison.Ordinal);
                     if (eq <= 0)
@@ -120,7 +133,7 @@ internal sealed record PhaseResult(double Seconds, long Published, long Delivere
     public double GeneratorMsPer1000 => Delivered == 0 ? double.NaN : GeneratorCpu * 1000 / Delivered * 1000;
 }
 
-internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseResult Max, PhaseResult Fixed, long Lost);
+internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseResult Max, PhaseResult Fixed, long Lost, string? FixedGc = null);
 
 /// <summary>
 /// Verge's broker (the gateway module in its own process, authentication and ACLs on) against mosquitto in one run,
@@ -131,11 +144,11 @@ internal sealed record ScenarioResult(string Broker, Scenario Scenario, PhaseRes
 /// </summary>
 internal static class BrokerHarness
 {
-    public const string DevicePassword = "bench-device-secret";
-    public const string AppUser = "bench-app";
-    public const string AppPassword = "bench-app-secret";
+    public const string DevicePassword = BrokerBench.DevicePassword;
+    public const string AppUser = BrokerBench.AppUser;
+    public const string AppPassword = BrokerBench.AppPassword;
 
-    public static string DeviceName(int i) => $"dev-{i:D5}";
+    public static string DeviceName(int i) => BrokerBench.DeviceName(i);
 
     public static async Task<int> RunAsync(BrokerHarnessOptions options)
     {
@@ -144,7 +157,8 @@ internal static class BrokerHarness
         var devices = Math.Max(options.Clients, 1);
         Console.WriteLine($"broker: scenarios {string.Join(", ", options.Scenarios)}; {options.Seconds} s per phase after 1 s warm-up; " +
             $"latency at {options.LatencyRate:N0} deliveries/s; window {options.Window} messages, QoS 1 window {options.Qos1Window} per publisher; " +
-            $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; load average {LoadAverage()}");
+            $"Verge environment {string.Join(' ', options.VergeEnvironment.Select(kv => $"{kv.Key}={kv.Value}"))}; " +
+            $"Verge rule {options.VergeRule ?? "none"}; Verge host {options.VergeHost ?? "broker-host (JIT)"}; load average {LoadAverage()}");
         var dir = Directory.CreateTempSubdirectory("verge-broker-harness-");
         var results = new List<ScenarioResult>();
         var running = new List<(string Name, ChildProcess Process, IPEndPoint Endpoint)>();
@@ -178,7 +192,8 @@ internal static class BrokerHarness
                     var result = await RunScenarioAsync(name, process, endpoint, scenario, options);
                     results.Add(result);
                     Console.WriteLine($"  {scenario.Name,-15} {name,-9} max {result.Max.DeliveredPerSecond,10:N0} deliveries/s, broker {result.Max.BrokerMsPer1000,6:F1} ms CPU/1000, generator {result.Max.GeneratorMsPer1000,6:F1} ms CPU/1000; " +
-                        $"at {result.Fixed.DeliveredPerSecond:N0}/s p50 {result.Fixed.Latencies.Quantile(0.5):F3} ms p99 {result.Fixed.Latencies.Quantile(0.99):F3} ms, broker {result.Fixed.BrokerMsPer1000:F1} ms CPU/1000; lost {result.Lost}; load {LoadAverage()}");
+                        $"at {result.Fixed.DeliveredPerSecond:N0}/s p50 {result.Fixed.Latencies.Quantile(0.5):F3} ms p99 {result.Fixed.Latencies.Quantile(0.99):F3} ms, broker {result.Fixed.BrokerMsPer1000:F1} ms CPU/1000; lost {result.Lost}; load {LoadAverage()}" +
+                        (result.FixedGc is null ? "" : $"; {result.FixedGc}"));
                 }
             }
         }
@@ -197,16 +212,36 @@ internal static class BrokerHarness
         return 0;
     }
 
+    /// <summary>The broker host's latest "gc" line: collections of generations 0, 1 and 2 and the total pause in ms; null for mosquitto.</summary>
+    private static double[]? Collections(ChildProcess process)
+    {
+        var line = process.Tail().Split('\n').LastOrDefault(l => l.StartsWith(BrokerHost.GcLinePrefix, StringComparison.Ordinal));
+        return line?[BrokerHost.GcLinePrefix.Length..].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    }
+
     private static ChildProcess StartVerge(int port, int devices, BrokerHarnessOptions options)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var args = new List<string>();
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        if (options.VergeHost is not null)
         {
-            args.Add(typeof(BrokerHarness).Assembly.Location);
+            self = options.VergeHost;
+        }
+        else
+        {
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            {
+                args.Add(typeof(BrokerHarness).Assembly.Location);
+            }
+
+            args.Add("broker-host");
         }
 
-        args.AddRange(["broker-host", "--port", port.ToString(CultureInfo.InvariantCulture), "--devices", devices.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["--port", port.ToString(CultureInfo.InvariantCulture), "--devices", devices.ToString(CultureInfo.InvariantCulture)]);
+        if (options.VergeRule is not null)
+        {
+            args.AddRange(["--rule", options.VergeRule]);
+        }
         return ChildProcess.Start("verge broker", self, args, options.VergeEnvironment);
     }
 
@@ -271,7 +306,14 @@ internal static class BrokerHarness
             var pubs = publishers.Select(p => p.Pub).ToArray();
             var max = await driver.RunAsync(process, pubs, subs, scenario, options, rate: null);
             var perSecond = (double)options.LatencyRate / scenario.Subscribers;
+            await Task.Delay(300); // the broker host reports its collections four times a second
+            var gcBefore = Collections(process);
             var fixedRate = await driver.RunAsync(process, pubs, subs, scenario, options, rate: perSecond);
+            await Task.Delay(300);
+            var gcAfter = Collections(process);
+            var fixedGc = gcBefore is { } b && gcAfter is { } a
+                ? string.Create(CultureInfo.InvariantCulture, $"gc in the latency phase (warm-up included): gen0 {a[0] - b[0]:F0}, gen1 {a[1] - b[1]:F0}, gen2 {a[2] - b[2]:F0}, paused {a[3] - b[3]:F1} ms")
+                : null;
 
             // Everything sent should arrive: wait for stragglers, then count what did not.
             var expected = pubs.Sum(p => p.Sent) * scenario.Subscribers;
@@ -281,7 +323,7 @@ internal static class BrokerHarness
                 await Task.Delay(20);
             }
 
-            return new ScenarioResult(broker, scenario, max, fixedRate, expected - subs.Sum(s => s.Received));
+            return new ScenarioResult(broker, scenario, max, fixedRate, expected - subs.Sum(s => s.Received), fixedGc);
         }
         finally
         {
