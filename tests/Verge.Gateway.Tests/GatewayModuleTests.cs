@@ -283,10 +283,19 @@ public sealed class GatewayModuleTests
         await using var gw = await GatewayHarness.StartAsync(state);
         gw.Uplink.Available = false;
         using var device = await gw.ConnectAsync("d1", "pw1", MqttProtocolVersion.V311);
-        var queuedAtPubAck = new long[200];
 
         // 20 in flight: the gateway reads on while earlier messages are being stored, and holds each PUBACK until
-        // its own message is durable. Message i is the queue's sequence i + 1 (one output each, in order).
+        // its own message is durable.
+        await AssertEachPubAckFollowsItsDurableOutputAsync(gw, device, messages: 200, inFlight: 20);
+    }
+
+    /// <summary>
+    /// Publishes {"seq": i} at QoS 1 with <paramref name="inFlight"/> messages in flight and checks that the PUBACK of
+    /// message i came when the queue held at least i + 1 messages (one upstream output each, in order).
+    /// </summary>
+    private static async Task AssertEachPubAckFollowsItsDurableOutputAsync(GatewayHarness gw, IMqttClient device, int messages, int inFlight)
+    {
+        var queuedAtPubAck = new long[messages];
         var window = new Queue<Task>();
         for (var i = 0; i < queuedAtPubAck.Length; i++)
         {
@@ -294,7 +303,7 @@ public sealed class GatewayModuleTests
             var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload($"{{\"seq\":{seq}}}")
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
             window.Enqueue(device.PublishAsync(message).ContinueWith(_ => queuedAtPubAck[seq] = gw.Module.Queue!.LastSequence, TaskContinuationOptions.ExecuteSynchronously));
-            if (window.Count >= 20)
+            if (window.Count >= inFlight)
             {
                 await window.Dequeue();
             }
@@ -321,23 +330,7 @@ public sealed class GatewayModuleTests
         state.SetRule("up", "SELECT seq FROM 'devices/+/telemetry'", new DataRuleAction { Upstream = new MqttTopicAction { Topic = "sites/s1/raw" } });
         state.RaiseChanged();
         Assert.True(gw.Module.HoldsAcknowledgements);
-        var queuedAtPubAck = new long[100];
-        var window = new Queue<Task>();
-        for (var i = 0; i < queuedAtPubAck.Length; i++)
-        {
-            var seq = i;
-            var message = new MqttApplicationMessageBuilder().WithTopic("devices/d1/telemetry").WithPayload($"{{\"seq\":{seq}}}")
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-            window.Enqueue(device.PublishAsync(message).ContinueWith(_ => queuedAtPubAck[seq] = gw.Module.Queue!.LastSequence, TaskContinuationOptions.ExecuteSynchronously));
-            if (window.Count >= 10)
-            {
-                await window.Dequeue();
-            }
-        }
-
-        await Task.WhenAll(window);
-        Assert.All(Enumerable.Range(0, queuedAtPubAck.Length), i => Assert.True(queuedAtPubAck[i] >= i + 1, $"PUBACK of message {i} came with only {queuedAtPubAck[i]} messages stored"));
-        Assert.Equal(0, gw.Module.Counters.NotDurable);
+        await AssertEachPubAckFollowsItsDurableOutputAsync(gw, device, messages: 100, inFlight: 10);
     }
 
     [Fact]

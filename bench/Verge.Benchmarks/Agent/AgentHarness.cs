@@ -193,29 +193,13 @@ internal static class AgentHarness
         {
             using var cluster = ClusterConnection.FromKubeconfig(Path.Combine(serverDir, "admin.kubeconfig"));
             using var client = cluster.CreateClient(http2: true);
-            var back = Stopwatch.GetTimestamp();
-            await WaitAsync(async () => (await ChannelBytesAsync(client, node, ct)).Received > 0, TimeSpan.FromMinutes(2), "the agent's reconnection", agent, ct);
-            var reconnected = Stopwatch.GetElapsedTime(back);
-            var t0 = Stopwatch.GetTimestamp();
-            await Task.Delay(TimeSpan.FromSeconds(5), ct);
-            var first = await ChannelBytesAsync(client, node, ct);
-            var firstWindow = Stopwatch.GetElapsedTime(t0);
-            var t1 = Stopwatch.GetTimestamp();
-            await Task.Delay(TimeSpan.FromSeconds(20), ct);
-            var second = await ChannelBytesAsync(client, node, ct);
-            var idleWindow = Stopwatch.GetElapsedTime(t1);
-            var rateSent = (second.Sent - first.Sent) / idleWindow.TotalSeconds;
-            var rateReceived = (second.Received - first.Received) / idleWindow.TotalSeconds;
-            // The first window began when the session was first seen, at most a poll (~0.1 s) after it opened.
-            var window = firstWindow.TotalSeconds + 0.1;
-            var netSent = first.Sent - rateSent * window;
-            var netReceived = first.Received - rateReceived * window;
+            var resync = await MeasureReconnectAsync(client, node, (0, 0), agent, ct);
             rows.Add(($"{build}: server away {options.Partition.TotalSeconds:F0} s, no changes, {options.Pods} pods held: agent reconnected after the server was back",
-                $"{reconnected.TotalSeconds:F1} s"));
-            rows.Add(($"{build}: resync bytes, first {window:F1} s of the new session, server->agent / agent->server (TLS handshake included)",
-                $"{first.Sent} / {first.Received} B"));
-            rows.Add(($"{build}: resync bytes less the idle traffic of that window (heartbeats, pings: {rateSent + rateReceived:F0} B/s after it)",
-                $"{netSent:F0} / {netReceived:F0} B = {netSent + netReceived:F0} B"));
+                $"{resync.Reconnected.TotalSeconds:F1} s"));
+            rows.Add(($"{build}: resync bytes, first {resync.Window:F1} s of the new session, server->agent / agent->server (TLS handshake included)",
+                $"{resync.Sent} / {resync.Received} B"));
+            rows.Add(($"{build}: resync bytes less the idle traffic of that window (heartbeats, pings: {resync.IdleRate:F0} B/s after it)",
+                $"{resync.NetSent:F0} / {resync.NetReceived:F0} B = {resync.NetSent + resync.NetReceived:F0} B"));
         }
         catch
         {
@@ -240,6 +224,22 @@ internal static class AgentHarness
         await Task.Delay(options.LinkDown, ct);
         var before = await ChannelBytesAsync(client, node, ct);
         link.Up();
+        var resync = await MeasureReconnectAsync(client, node, before, agent, ct);
+        rows.Add(($"{build}: link down {options.LinkDown.TotalSeconds:F0} s (server up), no changes, {options.Pods} pods held: agent reconnected after the link was back",
+            $"{resync.Reconnected.TotalSeconds:F1} s"));
+        rows.Add(($"{build}: resync bytes after the partition, first {resync.Window:F1} s of the new session, server->agent / agent->server (TLS handshake included)",
+            $"{resync.Sent} / {resync.Received} B"));
+        rows.Add(($"{build}: resync bytes after the partition less the idle traffic of that window ({resync.IdleRate:F0} B/s after it)",
+            $"{resync.NetSent:F0} / {resync.NetReceived:F0} B = {resync.NetSent + resync.NetReceived:F0} B"));
+    }
+
+    /// <summary>
+    /// Waits for the agent's new session (the node's byte counters move past <paramref name="before"/>), counts its
+    /// bytes over the first 5 s, then the idle rate over the next 20 s, and subtracts the idle traffic of the first
+    /// window from it.
+    /// </summary>
+    private static async Task<Reconnect> MeasureReconnectAsync(HttpClient client, string node, (long Sent, long Received) before, ChildProcess agent, CancellationToken ct)
+    {
         var back = Stopwatch.GetTimestamp();
         await WaitAsync(async () => (await ChannelBytesAsync(client, node, ct)).Received > before.Received, TimeSpan.FromMinutes(2), "the agent's reconnection", agent, ct);
         var reconnected = Stopwatch.GetElapsedTime(back);
@@ -253,18 +253,14 @@ internal static class AgentHarness
         var idleWindow = Stopwatch.GetElapsedTime(t1);
         var rateSent = (second.Sent - first.Sent) / idleWindow.TotalSeconds;
         var rateReceived = (second.Received - first.Received) / idleWindow.TotalSeconds;
+        // The first window began when the session was first seen, at most a poll (~0.1 s) after it opened.
         var window = firstWindow.TotalSeconds + 0.1;
         var sent = first.Sent - before.Sent;
         var received = first.Received - before.Received;
-        var netSent = sent - rateSent * window;
-        var netReceived = received - rateReceived * window;
-        rows.Add(($"{build}: link down {options.LinkDown.TotalSeconds:F0} s (server up), no changes, {options.Pods} pods held: agent reconnected after the link was back",
-            $"{reconnected.TotalSeconds:F1} s"));
-        rows.Add(($"{build}: resync bytes after the partition, first {window:F1} s of the new session, server->agent / agent->server (TLS handshake included)",
-            $"{sent} / {received} B"));
-        rows.Add(($"{build}: resync bytes after the partition less the idle traffic of that window ({rateSent + rateReceived:F0} B/s after it)",
-            $"{netSent:F0} / {netReceived:F0} B = {netSent + netReceived:F0} B"));
+        return new Reconnect(reconnected, window, sent, received, sent - rateSent * window, received - rateReceived * window, rateSent + rateReceived);
     }
+
+    private sealed record Reconnect(TimeSpan Reconnected, double Window, long Sent, long Received, double NetSent, double NetReceived, double IdleRate);
 
     private static async Task<ChildProcess> StartServerAsync(string verge, string dataDir, int port, CancellationToken ct)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Verge.Agent.Identity;
 
 namespace Verge.Agent.Channel;
 
@@ -52,30 +53,19 @@ internal static class ChannelTls
     /// </summary>
     internal static bool IsTrusted(X509Certificate? certificate, SslPolicyErrors errors, string host, X509Certificate2 clusterCa)
     {
-        if (certificate is not X509Certificate2 served || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-        {
-            return false;
-        }
-
-        var bare = host.Trim('[', ']');
-        if (IPAddress.TryParse(bare, out _))
+        var served = certificate as X509Certificate2;
+        if (IPAddress.TryParse(host.Trim('[', ']'), out _))
         {
             // The target name was a stand-in, so the name check TLS did is meaningless: check the address here.
-            if (!served.MatchesHostname(bare, allowWildcards: false, allowCommonName: false))
+            if (served is null || !served.MatchesHostname(host.Trim('[', ']'), allowWildcards: false, allowCommonName: false))
             {
                 return false;
             }
-        }
-        else if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-        {
-            return false;
+
+            errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
         }
 
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(clusterCa);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(served);
+        return AgentJoin.ChainsTo(served, clusterCa, errors);
     }
 }
 

@@ -46,7 +46,7 @@ public sealed class TlsAuthenticationTests : IDisposable
         }
 
         var serial = RandomNumberGenerator.GetBytes(8);
-        using var issued = request.Create(_ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), serial);
+        using var issued = request.Create(_ca, DateTimeOffset.UtcNow.AddHours(-1), _ca.NotAfter.ToUniversalTime(), serial);
         return issued.CopyWithPrivateKey(key);
     }
 
