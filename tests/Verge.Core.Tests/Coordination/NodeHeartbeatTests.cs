@@ -9,15 +9,41 @@ public class NodeHeartbeatTests
     [InlineData(2500, 1, 4)]
     [InlineData(2501, 2, 6)]
     [InlineData(5000, 2, 6)]
-    [InlineData(7500, 3, 9)]
-    [InlineData(10_000, 4, 12)]
-    [InlineData(1_000_000, 13, 39)]
+    [InlineData(7500, 3, 7)]
+    [InlineData(10_000, 4, 8)]
+    [InlineData(1_000_000, 13, 17)]
     public void ForFleet_KeepsRenewalsWithinTheBudget(int nodes, int renewSeconds, int leaseSeconds)
     {
         var heartbeat = NodeHeartbeat.ForFleet(nodes);
 
         Assert.Equal((TimeSpan.FromSeconds(renewSeconds), leaseSeconds), (heartbeat.RenewInterval, heartbeat.LeaseDurationSeconds));
         Assert.True(nodes / heartbeat.RenewInterval.TotalSeconds <= Math.Max(NodeHeartbeat.RenewalBudget, nodes / 13.0));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5000)]
+    [InlineData(10_000)]
+    [InlineData(1_000_000)]
+    public void ForFleet_LeavesALateRenewalAtLeastThreeSecondsOfSlack(int nodes)
+    {
+        var heartbeat = NodeHeartbeat.ForFleet(nodes);
+
+        Assert.InRange(heartbeat.LeaseDuration - heartbeat.RenewInterval, TimeSpan.FromSeconds(3), NodeHeartbeat.MaxRenewalSlack);
+    }
+
+    [Theory]
+    [InlineData(200, 4)]
+    [InlineData(1000, 4)]
+    [InlineData(2000, 6)]
+    [InlineData(4000, 8)]
+    [InlineData(30_000, 34)]
+    [InlineData(40_000, 40)]
+    public void ForInterval_GivesThreeIntervalsAtMostFourSecondsPastOne(int renewMilliseconds, int leaseSeconds)
+    {
+        var heartbeat = NodeHeartbeat.ForInterval(TimeSpan.FromMilliseconds(renewMilliseconds));
+
+        Assert.Equal(leaseSeconds, heartbeat.LeaseDurationSeconds);
     }
 
     [Theory]
