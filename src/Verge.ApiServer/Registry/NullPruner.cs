@@ -60,6 +60,9 @@ internal static class NullPruner
         }
     }
 
+    /// <summary>Prunes a value of the type <paramref name="info"/> describes (a field's value rather than a whole object).</summary>
+    public static void PruneValue(JsonNode value, JsonTypeInfo info) => PruneValue(value, info, 0);
+
     private static void PruneValue(JsonNode value, JsonTypeInfo info, int depth)
     {
         if (IsFreeForm(info.Type))

@@ -630,7 +630,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         StatusProperties.GetValue(type.TypeInfo, static info =>
             info.Properties.FirstOrDefault(p => p.Name == "status") is { Get: not null, Set: not null } property ? property : null);
 
-    private static KubeObject Copy(ResourceType type, KubeObject obj) => (KubeObject)CopyValue(obj, type.TypeInfo);
+    private static KubeObject Copy(ResourceType type, KubeObject obj) => ObjectCodec.Copy(type, obj);
 
     private static object CopyValue(object value, JsonTypeInfo info) =>
         JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, info), info)
