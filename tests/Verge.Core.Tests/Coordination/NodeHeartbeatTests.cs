@@ -9,9 +9,9 @@ public class NodeHeartbeatTests
     [InlineData(2500, 1, 4)]
     [InlineData(2501, 2, 6)]
     [InlineData(5000, 2, 6)]
-    [InlineData(7500, 3, 7)]
-    [InlineData(10_000, 4, 8)]
-    [InlineData(1_000_000, 13, 17)]
+    [InlineData(7500, 3, 9)]
+    [InlineData(10_000, 4, 12)]
+    [InlineData(1_000_000, 13, 39)]
     public void ForFleet_KeepsRenewalsWithinTheBudget(int nodes, int renewSeconds, int leaseSeconds)
     {
         var heartbeat = NodeHeartbeat.ForFleet(nodes);
@@ -21,25 +21,13 @@ public class NodeHeartbeatTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(5000)]
-    [InlineData(10_000)]
-    [InlineData(1_000_000)]
-    public void ForFleet_LeavesALateRenewalAtLeastThreeSecondsOfSlack(int nodes)
-    {
-        var heartbeat = NodeHeartbeat.ForFleet(nodes);
-
-        Assert.InRange(heartbeat.LeaseDuration - heartbeat.RenewInterval, TimeSpan.FromSeconds(3), NodeHeartbeat.MaxRenewalSlack);
-    }
-
-    [Theory]
     [InlineData(200, 4)]
     [InlineData(1000, 4)]
     [InlineData(2000, 6)]
-    [InlineData(4000, 8)]
-    [InlineData(30_000, 34)]
-    [InlineData(40_000, 40)]
-    public void ForInterval_GivesThreeIntervalsAtMostFourSecondsPastOne(int renewMilliseconds, int leaseSeconds)
+    [InlineData(4000, 12)]
+    [InlineData(1500, 5)]
+    [InlineData(20_000, 40)]
+    public void ForInterval_GivesThreeIntervalsOfAtLeastFourSeconds(int renewMilliseconds, int leaseSeconds)
     {
         var heartbeat = NodeHeartbeat.ForInterval(TimeSpan.FromMilliseconds(renewMilliseconds));
 
