@@ -113,6 +113,8 @@ internal static class ClusterHarness
                 var evictionsBefore = lifecycle[LogEventCounter.PodEvicted];
                 var serverCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var simCpu0 = sim.CpuTime;
+                var gc0 = GcFigures.Now();
+                var writes0 = await store.GetCurrentRevisionAsync(ct);
                 var t0 = Stopwatch.GetTimestamp();
                 string how;
                 TimeSpan createTime;
@@ -163,6 +165,8 @@ internal static class ClusterHarness
                 var tRunning = await running.WaitAsync(options.MaxDuration, ct);
                 var serverCpu = Process.GetCurrentProcess().TotalProcessorTime - serverCpu0;
                 var simCpu = sim.CpuTime - simCpu0;
+                var gc = GcFigures.Now() - gc0;
+                var writes = await store.GetCurrentRevisionAsync(ct) - writes0;
                 var toBound = Stopwatch.GetElapsedTime(t0, tBound);
                 var toRunning = Stopwatch.GetElapsedTime(t0, tRunning);
                 rows.Add(("2. workload", how));
@@ -171,6 +175,12 @@ internal static class ClusterHarness
                 rows.Add(($"2. first create to all {m} pods Running (marked by the simulator)", $"{toRunning.TotalSeconds:F2} s = {m / toRunning.TotalSeconds:F0} pods/s"));
                 rows.Add(("2. CPU until all Running: server process (server, controllers, scheduler, harness clients and watch) / simulator process",
                     $"{serverCpu.TotalSeconds:F1} s ({serverCpu / toRunning:F2} cores) / {simCpu.TotalSeconds:F1} s ({simCpu / toRunning:F2} cores) of {Environment.ProcessorCount}"));
+                var renewalsDuring = idleWrites / idleTime.TotalSeconds * toRunning.TotalSeconds;
+                rows.Add(("2. store writes until all Running: all / per pod, less the heartbeat writes at the idle rate",
+                    $"{writes} / {Math.Max(0, writes - renewalsDuring) / m:F2}"));
+                rows.Add(("2. GC until all Running: allocated per pod / gen0, gen1, gen2 collections / time paused",
+                    $"{gc.Allocated / (double)m / 1024:F0} KiB / {gc.Gen0}, {gc.Gen1}, {gc.Gen2} / {gc.Paused.TotalSeconds:F1} s ({gc.Paused / toRunning:P0} of the time)" +
+                    $" ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC)"));
                 var (everBound, _) = watch.Ever();
                 rows.Add(("2. pods evicted and replaced on the way (bound pods beyond M; nodes whose lease renewals were late under load were marked unreachable)",
                     $"{everBound - m} extra pods bound, {watch.Deleted} pods deleted"));
@@ -321,4 +331,13 @@ internal static class ClusterHarness
         {
         }
     }
+}
+
+/// <summary>Cumulative GC figures of this process, for the difference over a phase.</summary>
+internal readonly record struct GcFigures(long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan Paused)
+{
+    public static GcFigures Now() => new(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+    public static GcFigures operator -(GcFigures a, GcFigures b) =>
+        new(a.Allocated - b.Allocated, a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2, a.Paused - b.Paused);
 }

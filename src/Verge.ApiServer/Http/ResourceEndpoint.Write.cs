@@ -72,14 +72,25 @@ internal sealed partial class ResourceEndpoint
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             current =>
             {
-                var live = current is null ? null : ObjectCodec.ToNode(path.Type, current);
                 if (format == BodyFormat.ApplyPatch)
                 {
-                    var applied = Patcher.ServerSideApply(path.Type, live, patch, options.FieldManager, options.Force, now, path.Subresource);
+                    var applied = Patcher.ServerSideApply(path.Type, current is null ? null : ObjectCodec.ToNode(path.Type, current), patch,
+                        options.FieldManager, options.Force, now, path.Subresource);
                     return Unpinned(Decode(context, path.Type, applied, options), current);
                 }
 
-                var patched = Patcher.Apply(format, live!, patch, path.Type);
+                if (format == BodyFormat.MergePatch)
+                {
+                    // Lease renewals and status reports: set the patch's fields on the typed object, with an untouched
+                    // copy for managedFields; a patch that path does not take goes through JSON trees as below.
+                    var before = ObjectCodec.Copy(path.Type, current!);
+                    if (TypedMergePatch.TryApply(path.Type, current!, patch))
+                    {
+                        return Patcher.RecordManager(path.Type, before, Unpinned(current!, before), options.FieldManager, "Update", now, path.Subresource);
+                    }
+                }
+
+                var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, current!), patch, path.Type);
                 var obj = Unpinned(Decode(context, path.Type, patched, options), current);
                 return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
             },

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 
@@ -13,6 +14,9 @@ internal static class NullPruner
 {
     public static void Prune(JsonObject node, JsonTypeInfo info) => PruneObject(node, info, 0);
 
+    /// <summary>The contract's properties by JSON name, built once per type (a linear search with a closure per field was a large share of every decode's allocations).</summary>
+    private static readonly ConditionalWeakTable<JsonTypeInfo, Dictionary<string, JsonPropertyInfo>> Members = new();
+
     private static void PruneObject(JsonObject node, JsonTypeInfo info, int depth)
     {
         if (depth > 100 || info.Kind != JsonTypeInfoKind.Object)
@@ -20,23 +24,44 @@ internal static class NullPruner
             return;
         }
 
-        foreach (var property in node.ToList())
+        var members = Members.GetValue(info, static i =>
         {
-            var member = info.Properties.FirstOrDefault(p => p.Name == property.Key);
-            if (member is null)
+            var byName = new Dictionary<string, JsonPropertyInfo>(StringComparer.Ordinal);
+            foreach (var p in i.Properties)
+            {
+                byName.TryAdd(p.Name, p);
+            }
+
+            return byName;
+        });
+        List<string>? nulls = null;
+        foreach (var property in node)
+        {
+            if (!members.TryGetValue(property.Key, out var member))
             {
                 continue;
             }
 
             if (property.Value is null)
             {
-                node.Remove(property.Key);
+                (nulls ??= []).Add(property.Key);
                 continue;
             }
 
             PruneValue(property.Value, info.Options.GetTypeInfo(member.PropertyType), depth + 1);
         }
+
+        if (nulls is not null)
+        {
+            foreach (var key in nulls)
+            {
+                node.Remove(key);
+            }
+        }
     }
+
+    /// <summary>Prunes a value of the type <paramref name="info"/> describes (a field's value rather than a whole object).</summary>
+    public static void PruneValue(JsonNode value, JsonTypeInfo info) => PruneValue(value, info, 0);
 
     private static void PruneValue(JsonNode value, JsonTypeInfo info, int depth)
     {
@@ -65,22 +90,29 @@ internal static class NullPruner
 
                 break;
             case JsonTypeInfoKind.Dictionary when value is JsonObject map && info.ElementType is { } element:
-                foreach (var entry in map.ToList())
+                List<string>? nullKeys = null;
+                var elementInfo = element == typeof(string) ? null : info.Options.GetTypeInfo(element);
+                foreach (var entry in map)
                 {
                     if (entry.Value is null)
                     {
-                        if (element == typeof(string))
-                        {
-                            map[entry.Key] = "";
-                        }
-                        else
-                        {
-                            map.Remove(entry.Key);
-                        }
+                        (nullKeys ??= []).Add(entry.Key);
+                    }
+                    else if (elementInfo is not null)
+                    {
+                        PruneValue(entry.Value, elementInfo, depth + 1);
+                    }
+                }
+
+                foreach (var key in nullKeys ?? [])
+                {
+                    if (element == typeof(string))
+                    {
+                        map[key] = "";
                     }
                     else
                     {
-                        PruneValue(entry.Value, info.Options.GetTypeInfo(element), depth + 1);
+                        map.Remove(key);
                     }
                 }
 

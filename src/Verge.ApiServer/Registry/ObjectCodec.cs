@@ -82,6 +82,11 @@ internal static class ObjectCodec
         return result;
     }
 
+    /// <summary>A deep copy of a typed object through the kind's UTF-8 contract.</summary>
+    public static KubeObject Copy(ResourceType type, KubeObject obj) =>
+        (KubeObject?)JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(obj, type.TypeInfo), type.TypeInfo)
+            ?? throw ApiException.Internal("an object copied to null");
+
     /// <summary>Serializes a typed object for a response (its resourceVersion included).</summary>
     public static byte[] Serialize(ResourceType type, KubeObject obj) => JsonSerializer.SerializeToUtf8Bytes(obj, type.TypeInfo);
 

@@ -66,7 +66,7 @@ internal static partial class SimCommand
         return command;
     }
 
-    /// <summary>A renew interval given on the command line, with a lease of three intervals (at least the fleet default, at most 40 s).</summary>
+    /// <summary>A renew interval given on the command line, with the lease <see cref="NodeHeartbeat.ForInterval"/> gives it (at least the fleet default, at most 40 s).</summary>
     private static NodeHeartbeat LeaseTimings(string text, int count)
     {
         if (!DurationText.TryParse(text, out var interval) || interval <= TimeSpan.Zero || interval > NodeHeartbeat.MaxLeaseDuration)
@@ -75,8 +75,8 @@ internal static partial class SimCommand
         }
 
         var lease = NodeHeartbeat.ForFleet(count).LeaseDuration;
-        lease = interval * 3 > lease ? interval * 3 : lease;
-        return new NodeHeartbeat(interval, lease > NodeHeartbeat.MaxLeaseDuration ? NodeHeartbeat.MaxLeaseDuration : lease);
+        var own = NodeHeartbeat.ForInterval(interval);
+        return own.LeaseDuration >= lease ? own : new NodeHeartbeat(interval, lease);
     }
 
     private static void Validate(HollowNodeOptions options)

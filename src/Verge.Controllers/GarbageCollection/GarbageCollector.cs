@@ -67,6 +67,14 @@ internal sealed partial class GarbageCollector : Controller
 
         var type = informer.Type;
         var ns = parts[1].Length == 0 ? null : parts[1];
+        if (OwnedBySolidOwnersInCache(type, informer.GetObject(ns, parts[2]), parts[3]))
+        {
+            // The common case, every new pod of a ReplicaSet: nothing to collect, known without two reads and decodes
+            // from the store. An owner's later deletion queues its dependents again (OnRemoved), and then the live
+            // reads below decide.
+            return null;
+        }
+
         var item = await GetLiveAsync(type, ns, parts[2], ct);
         if (item is null || item.Metadata.Uid != parts[3])
         {
@@ -155,6 +163,34 @@ internal sealed partial class GarbageCollector : Controller
     }
 
     private static readonly ApiServer.Registry.WriteOptions WriteOptions = new(false, "verge-garbage-collector", ApiServer.Registry.FieldValidation.Ignore, false);
+
+    /// <summary>Whether the cached item (still with <paramref name="uid"/>, not being deleted) has only owners the caches hold alive and not being deleted.</summary>
+    private bool OwnedBySolidOwnersInCache(ResourceType type, KubeObject? cached, string uid)
+    {
+        if (cached is null || cached.Metadata.Uid != uid || cached.Metadata.DeletionTimestamp is not null
+            || cached.Metadata.OwnerReferences is not { Count: > 0 } owners)
+        {
+            return false;
+        }
+
+        foreach (var owner in owners)
+        {
+            var ownerType = ResourceCatalog.FindByKind(owner.ApiVersion, owner.Kind);
+            if (ownerType is null || (ownerType.Namespaced && !type.Namespaced))
+            {
+                continue;
+            }
+
+            if (!_byGroupResource.TryGetValue(ownerType.GroupResource, out var ownerInformer)
+                || ownerInformer.GetObject(ownerType.Namespaced ? cached.Metadata.Namespace : null, owner.Name) is not { } live
+                || live.Metadata.Uid != owner.Uid || live.Metadata.DeletionTimestamp is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private async Task<OwnerState> ClassifyAsync(ResourceType dependentType, KubeObject dependent, OwnerReference owner, CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Verge.Controllers.ReplicaSets;
 using Verge.Controllers.Runtime;
@@ -49,7 +50,7 @@ internal sealed partial class NodeLifecycleController : Controller
     private long _monitorPasses;
 
     /// <summary>Per node: the last heartbeat seen and when (on this controller's clock) it was first seen.</summary>
-    private readonly ConcurrentDictionary<string, (string Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (HeartbeatMark Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
 
     /// <summary>Per node: the conditions it reported before they were set to Unknown, restored when it comes back.</summary>
     private readonly ConcurrentDictionary<string, List<NodeCondition>> _reported = new(StringComparer.Ordinal);
@@ -505,27 +506,34 @@ internal sealed partial class NodeLifecycleController : Controller
     {
         var lease = _leases.Get(_lifecycle.LeaseNamespace, name);
         var heartbeat = _nodes.Get(null, name) is { } node ? ReadyCondition(node)?.LastHeartbeatTime : null;
-        var mark = $"{lease?.Metadata.Uid}|{lease?.Spec.RenewTime?.UtcTicks}|{heartbeat?.UtcTicks}";
+        var mark = new HeartbeatMark(lease?.Metadata.Uid, lease?.Spec.RenewTime?.UtcTicks, heartbeat?.UtcTicks);
+        if (_health.TryGetValue(name, out var seen) && seen.Mark == mark)
+        {
+            // Unchanged, the common case (the monitor looks at every node every second): no allocation, no write.
+            return false;
+        }
+
         var now = Time.GetUtcNow();
-        var changed = false;
+        var changed = new StrongBox<bool>();
         _health.AddOrUpdate(
             name,
-            _ =>
+            static (_, arg) =>
             {
-                changed = true;
-                return (mark, now);
+                arg.Changed.Value = true;
+                return (arg.Mark, arg.Now);
             },
-            (_, old) =>
+            static (_, old, arg) =>
             {
-                if (old.Mark == mark)
+                if (old.Mark == arg.Mark)
                 {
                     return old;
                 }
 
-                changed = true;
-                return (mark, now);
-            });
-        return changed;
+                arg.Changed.Value = true;
+                return (arg.Mark, arg.Now);
+            },
+            (Mark: mark, Now: now, Changed: changed));
+        return changed.Value;
     }
 
     /// <summary>
@@ -578,3 +586,6 @@ internal sealed partial class NodeLifecycleController : Controller
     [LoggerMessage(EventId = 4806, Level = LogLevel.Information, Message = "A node is Ready again; evictions resume")]
     private static partial void LogControlPlaneRecovered(ILogger logger);
 }
+
+/// <summary>What identifies one heartbeat of a node: its Lease (uid and renewTime) and its Ready condition's lastHeartbeatTime.</summary>
+internal readonly record struct HeartbeatMark(string? LeaseUid, long? RenewTicks, long? HeartbeatTicks);

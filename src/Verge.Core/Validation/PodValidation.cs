@@ -47,6 +47,13 @@ public static class PodValidation
     /// </summary>
     private static void ValidatePodSpecUpdate(PodSpec spec, PodSpec old, List<FieldError> errors)
     {
+        // Most pod updates (status writes, labels, finalizers) leave the spec as it was: equal bytes need no walk.
+        if (ReferenceEquals(spec, old) || JsonSerializer.SerializeToUtf8Bytes(old, VergeJsonContext.Default.PodSpec).AsSpan()
+            .SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(spec, VergeJsonContext.Default.PodSpec)))
+        {
+            return;
+        }
+
         var before = JsonSerializer.SerializeToNode(old, VergeJsonContext.Default.PodSpec)!.AsObject();
         var after = JsonSerializer.SerializeToNode(spec, VergeJsonContext.Default.PodSpec)!.AsObject();
         CopyImages(before, after, "containers");

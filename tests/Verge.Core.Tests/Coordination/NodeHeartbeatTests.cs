@@ -21,6 +21,20 @@ public class NodeHeartbeatTests
     }
 
     [Theory]
+    [InlineData(200, 4)]
+    [InlineData(1000, 4)]
+    [InlineData(2000, 6)]
+    [InlineData(4000, 12)]
+    [InlineData(1500, 5)]
+    [InlineData(20_000, 40)]
+    public void ForInterval_GivesThreeIntervalsOfAtLeastFourSeconds(int renewMilliseconds, int leaseSeconds)
+    {
+        var heartbeat = NodeHeartbeat.ForInterval(TimeSpan.FromMilliseconds(renewMilliseconds));
+
+        Assert.Equal(leaseSeconds, heartbeat.LeaseDurationSeconds);
+    }
+
+    [Theory]
     [InlineData(0, 4)]
     [InlineData(5, 4)]
     [InlineData(1, 41)]

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Verge.ApiServer.Registry;
+using Verge.Core.Coordination;
+using Verge.Core.Core;
+using Verge.Core.Meta;
+using Verge.Core.Patching;
+
+namespace Verge.ApiServer.Tests.Http;
+
+public class TypedMergePatchTests
+{
+    private static readonly ResourceType PodType = ResourceCatalog.For<Pod>();
+    private static readonly ResourceType LeaseType = ResourceCatalog.For<Lease>();
+
+    private const string StoredPod = """
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","namespace":"default","uid":"u-1","labels":{"app":"web"}},
+         "spec":{"nodeName":"n-1","containers":[{"name":"web","image":"nginx","resources":{"requests":{"cpu":"100m"}}}]},
+         "status":{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"True"}],"hostIP":"10.0.0.1"}}
+        """;
+
+    private const string StoredLease = """
+        {"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"n-1","namespace":"kube-node-lease","uid":"u-2"},
+         "spec":{"holderIdentity":"n-1","leaseDurationSeconds":4,"renewTime":"2026-03-01T10:00:00.000000Z"}}
+        """;
+
+    [Theory]
+    [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z"}}""")]
+    [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z","holderIdentity":null,"leaseDurationSeconds":8}}""")]
+    public void TryApply_OnALease_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(LeaseType, StoredLease, patch);
+
+    [Theory]
+    [InlineData("""{"status":{"phase":"Running","podIP":"10.1.0.5","conditions":[{"type":"Ready","status":"True"},null]}}""")]
+    [InlineData("""{"status":{"hostIP":null,"containerStatuses":[{"name":"web","ready":true,"restartCount":0,"image":"nginx","imageID":"","state":{"running":{"startedAt":"2026-03-01T10:00:02Z"}}}]}}""")]
+    [InlineData("""{"spec":{"activeDeadlineSeconds":30}}""")]
+    public void TryApply_OnAPod_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(PodType, StoredPod, patch);
+
+    [Theory]
+    [InlineData("""{"metadata":{"labels":{"app":null}}}""")]
+    [InlineData("""{"status":{"phase":"Running","bogus":1}}""")]
+    [InlineData("""{"spec":{"nodeSelector":{"disk":"ssd"}}}""")]
+    [InlineData("""{"status":{"phase":"Running","podIP":7}}""")]
+    [InlineData("""[{"op":"add"}]""")]
+    public void TryApply_WhenThePatchNeedsTheTreePath_LeavesTheObjectUntouched(string patch)
+    {
+        var pod = Decode(PodType, StoredPod);
+        var before = JsonSerializer.Serialize(pod, PodType.TypeInfo);
+
+        Assert.False(TypedMergePatch.TryApply(PodType, pod, JsonNode.Parse(patch)!));
+        Assert.Equal(before, JsonSerializer.Serialize(pod, PodType.TypeInfo));
+    }
+
+    private static void AssertSameAsTreeMerge(ResourceType type, string stored, string patch)
+    {
+        var typed = Decode(type, stored);
+        var merged = JsonMergePatch.Apply(ObjectCodec.ToNode(type, Decode(type, stored)), JsonNode.Parse(patch)!);
+        var expected = ObjectCodec.FromNode(type, merged, strict: true);
+
+        Assert.True(TypedMergePatch.TryApply(type, typed, JsonNode.Parse(patch)!));
+        Assert.Equal(JsonSerializer.Serialize(expected, type.TypeInfo), JsonSerializer.Serialize(typed, type.TypeInfo));
+    }
+
+    private static KubeObject Decode(ResourceType type, string json) => ObjectCodec.Decode(type, System.Text.Encoding.UTF8.GetBytes(json), 5);
+}
