@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Verge.ApiServer.Registry;
@@ -54,6 +58,12 @@ internal sealed partial class DesiredStateHub(
 
     /// <summary>The pod entry the event being applied replaces (set by Unindex, read by Index).</summary>
     private PodEntry? _pendingPod;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _fingerprintBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _fingerprintWriter;
 
     /// <summary>Completes once the initial list is indexed.</summary>
     public Task Ready => _ready.Task;
@@ -590,20 +600,27 @@ internal sealed partial class DesiredStateHub(
     /// What of a pod its node acts on: the object without status, resourceVersion and managedFields (and with its
     /// uid, so a pod re-created under the same name differs).
     /// </summary>
-    private static string DesiredFingerprint(Pod pod)
+    private static UInt128 DesiredFingerprint(Pod pod)
     {
-        var node = ObjectCodec.ToNode(PodType, pod);
-        node.Remove("status");
-        if (node["metadata"] is System.Text.Json.Nodes.JsonObject metadata)
-        {
-            metadata.Remove("resourceVersion");
-            metadata.Remove("managedFields");
-        }
-
-        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(node.ToJsonString())));
+        // A shallow copy with the parts the node does not act on left out, serialized into a reused buffer: no JSON
+        // tree, no string (this runs for every pod event, the node's own status reports included).
+        var trimmed = (Pod)pod.ShallowCopy();
+        trimmed.Status = null;
+        trimmed.Metadata = pod.Metadata.ShallowCopy();
+        trimmed.Metadata.ResourceVersion = null;
+        trimmed.Metadata.ManagedFields = null;
+        var buffer = _fingerprintBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = _fingerprintWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        JsonSerializer.Serialize(writer, trimmed, PodType.TypeInfo);
+        writer.Flush();
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        return BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
 
-    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, string Fingerprint);
+    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, UInt128 Fingerprint);
 
     private sealed record DeviceEntry(HubObject Object, string? Node, ChannelKey[] References);
 

@@ -16,4 +16,7 @@ public abstract class KubeObject
 
     [JsonPropertyOrder(-1)]
     public ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>A copy sharing every field's value (metadata, spec and status objects included), for callers that replace a few of them.</summary>
+    public KubeObject ShallowCopy() => (KubeObject)MemberwiseClone();
 }

@@ -32,6 +32,9 @@ public sealed class ObjectMeta
     public List<string>? Finalizers { get; set; }
 
     public List<ManagedFieldsEntry>? ManagedFields { get; set; }
+
+    /// <summary>A copy sharing every field's value (labels, annotations and lists included), for callers that replace a few of them.</summary>
+    public ObjectMeta ShallowCopy() => (ObjectMeta)MemberwiseClone();
 }
 
 /// <summary>metav1.OwnerReference: the object that owns this one (garbage collection follows these).</summary>
