@@ -137,9 +137,9 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         _drain = new UpstreamDrain(_queue, _uplinks, _options, Counters, _time, _logger);
         _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger, _pods, _meters);
-        _pipeline.SetRules(_state.ListDataRules());
-
-        _ruleFilters = RuleFilters(_state.ListDataRules());
+        var rules = _state.ListDataRules();
+        _pipeline.SetRules(rules);
+        _ruleFilters = RuleFilters(rules);
         var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
         IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
         _direct = new DirectDelivery(plain);

@@ -10,8 +10,9 @@ public sealed class CloudEndpointOptions
     public int MaxPacketBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// How long an upstream batch may wait for slow cloud applications (more than half of their queue of 10,000
-    /// messages still undelivered) before it is refused; the gateway keeps a refused batch and sends it again.
+    /// How long an upstream batch may wait for slow cloud applications (more than half of their queue of
+    /// <see cref="CloudEndpoint.MaxPendingPerClient"/> messages still undelivered) before it is refused; the gateway
+    /// keeps a refused batch and sends it again.
     /// </summary>
     public TimeSpan UplinkBackpressureWait { get; set; } = TimeSpan.FromSeconds(2);
 
