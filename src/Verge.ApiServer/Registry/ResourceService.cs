@@ -418,10 +418,6 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     }
 
     /// <summary>
-    /// The Priority admission step: a new pod's spec.priority comes from the PriorityClass it names, or from the
-    /// global default class; a class that does not exist is refused with 403, as Kubernetes does.
-    /// </summary>
-    /// <summary>
     /// How long admission may use what it read of PriorityClasses and namespaces before reading them again. Every pod
     /// create needs both; Kubernetes' admission plugins read them from informers, which lag by as much. A write of
     /// either kind through this service forgets them at once, so this server reads its own writes.
@@ -449,6 +445,10 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// The Priority admission step: a new pod's spec.priority comes from the PriorityClass it names, or from the
+    /// global default class; a class that does not exist is refused with 403, as Kubernetes does.
+    /// </summary>
     private async Task AdmitPriorityAsync(ResourceType type, Pod pod, CancellationToken ct)
     {
         var classType = PriorityClassType;
