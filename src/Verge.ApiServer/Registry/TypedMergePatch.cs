@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
@@ -18,8 +17,6 @@ namespace Verge.ApiServer.Registry;
 /// </summary>
 internal static class TypedMergePatch
 {
-    private static readonly ConditionalWeakTable<JsonTypeInfo, Dictionary<string, JsonPropertyInfo>> Members = new();
-
     /// <summary>
     /// Applies <paramref name="patch"/> to <paramref name="target"/> in place and returns true, or returns false with
     /// <paramref name="target"/> unchanged when the patch is not one this path takes.
@@ -55,16 +52,7 @@ internal static class TypedMergePatch
             return false;
         }
 
-        var members = Members.GetValue(info, static i =>
-        {
-            var byName = new Dictionary<string, JsonPropertyInfo>(StringComparer.Ordinal);
-            foreach (var p in i.Properties)
-            {
-                byName.TryAdd(p.Name, p);
-            }
-
-            return byName;
-        });
+        var members = NullPruner.MembersOf(info);
         foreach (var (name, value) in patch)
         {
             if (!members.TryGetValue(name, out var property) || property.Get is null || property.Set is null
