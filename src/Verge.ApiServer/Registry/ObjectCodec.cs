@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Verge.ApiServer.Http;
 using Verge.Core.Meta;
 using Verge.Core.Serialization;
@@ -83,8 +84,11 @@ internal static class ObjectCodec
     }
 
     /// <summary>A deep copy of a typed object through the kind's UTF-8 contract.</summary>
-    public static KubeObject Copy(ResourceType type, KubeObject obj) =>
-        (KubeObject?)JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(obj, type.TypeInfo), type.TypeInfo)
+    public static KubeObject Copy(ResourceType type, KubeObject obj) => (KubeObject)Copy(obj, type.TypeInfo);
+
+    /// <summary>A deep copy of a value (an object or one of its fields) through its UTF-8 contract.</summary>
+    public static object Copy(object value, JsonTypeInfo info) =>
+        JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, info), info)
             ?? throw ApiException.Internal("an object copied to null");
 
     /// <summary>Serializes a typed object for a response (its resourceVersion included).</summary>

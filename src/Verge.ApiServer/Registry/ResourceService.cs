@@ -560,7 +560,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
     private static KubeObject PrepareForUpdate(ResourceType type, KubeObject old, KubeObject desired, string? subresource, bool owned, KeyValue stored)
     {
-        var next = type.HasStatus ? WithStatusOf(type, old, desired, subresource, owned, stored) : owned ? desired : Copy(type, desired);
+        var next = type.HasStatus ? WithStatusOf(type, old, desired, subresource, owned, stored) : owned ? desired : ObjectCodec.Copy(type, desired);
         var meta = next.Metadata;
         var oldMeta = old.Metadata;
         meta.Name = oldMeta.Name;
@@ -607,17 +607,17 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             if (status is not null)
             {
                 var value = status.Get!(desired);
-                status.Set!(fresh, value is null || owned ? value : CopyValue(value, type.TypeInfo.Options.GetTypeInfo(status.PropertyType)));
+                status.Set!(fresh, value is null || owned ? value : ObjectCodec.Copy(value, type.TypeInfo.Options.GetTypeInfo(status.PropertyType)));
             }
 
             return fresh;
         }
 
-        var next = owned ? desired : Copy(type, desired);
+        var next = owned ? desired : ObjectCodec.Copy(type, desired);
         if (status is not null)
         {
             var value = status.Get!(old);
-            status.Set!(next, value is null ? null : CopyValue(value, type.TypeInfo.Options.GetTypeInfo(status.PropertyType)));
+            status.Set!(next, value is null ? null : ObjectCodec.Copy(value, type.TypeInfo.Options.GetTypeInfo(status.PropertyType)));
         }
 
         return next;
@@ -629,12 +629,6 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     private static JsonPropertyInfo? StatusProperty(ResourceType type) =>
         StatusProperties.GetValue(type.TypeInfo, static info =>
             info.Properties.FirstOrDefault(p => p.Name == "status") is { Get: not null, Set: not null } property ? property : null);
-
-    private static KubeObject Copy(ResourceType type, KubeObject obj) => ObjectCodec.Copy(type, obj);
-
-    private static object CopyValue(object value, JsonTypeInfo info) =>
-        JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, info), info)
-            ?? throw ApiException.Internal("an object copied to null");
 
     /// <summary>
     /// Whether anything but metadata and status differs. Each other top-level field is compared by its encoded bytes
