@@ -37,26 +37,20 @@ internal sealed record HollowNodeOptions
     public int Pods { get; init; } = 110;
 
     /// <summary>
-    /// How many registrations and pod updates the simulator has in flight at most. Null: 32, or one per 50 nodes when
-    /// that is more: real nodes update their pods each on their own, and at 10,000 nodes a lane of 32 capped the pods
-    /// marked Running at about 32 / latency (680 a second) while the control plane bound 1,100 a second.
+    /// How many registrations and pod updates the simulator has in flight at most: 32, or one per 50 nodes when that is
+    /// more. Real nodes update their pods each on their own, and at 10,000 nodes a lane of 32 capped the pods marked
+    /// Running at about 32 / latency (680 a second) while the control plane bound 1,100 a second.
     /// </summary>
-    public int? Concurrency { get; init; }
-
-    /// <summary>The pod lane in effect (see <see cref="Concurrency"/>).</summary>
-    public int PodLane => Concurrency ?? Math.Max(32, Count / 50);
+    public int PodLane => Math.Max(32, Count / 50);
 
     /// <summary>
     /// How many Lease renewals and node heartbeats the simulator has in flight at most, apart from pod work: a real node
     /// renews its Lease on its own, so a simulated one must not wait behind other nodes' pod updates, nor behind many
     /// other nodes' renewals when the server is slow (at 1 s renewals and 500 ms latency, 1,000 nodes need 500 in
-    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used. Null: 512,
-    /// or half the nodes when that is more, so that renewals keep their interval at up to half an interval of latency.
+    /// flight; 5,000 nodes would need 2,500, see docs/benchmarks.md). At most two per node are ever used. 512, or half
+    /// the nodes when that is more, so that renewals keep their interval at up to half an interval of latency.
     /// </summary>
-    public int? HeartbeatConcurrency { get; init; }
-
-    /// <summary>The heartbeat lane in effect (see <see cref="HeartbeatConcurrency"/>).</summary>
-    public int HeartbeatLane => HeartbeatConcurrency ?? Math.Max(512, Count / 2);
+    public int HeartbeatLane => Math.Max(512, Count / 2);
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;
