@@ -79,15 +79,13 @@ internal sealed partial class ResourceEndpoint
                     return Unpinned(Decode(context, path.Type, applied, options), current);
                 }
 
-                if (format == BodyFormat.MergePatch)
+                // Lease renewals and status reports: set the patch's fields on the typed object, with an untouched
+                // copy for managedFields; a patch that path does not take goes through JSON trees as below.
+                if (format == BodyFormat.MergePatch && TypedMergePatch.TryPlan(path.Type, current!, patch) is { } assignments)
                 {
-                    // Lease renewals and status reports: set the patch's fields on the typed object, with an untouched
-                    // copy for managedFields; a patch that path does not take goes through JSON trees as below.
                     var before = ObjectCodec.Copy(path.Type, current!);
-                    if (TypedMergePatch.TryApply(path.Type, current!, patch))
-                    {
-                        return Patcher.RecordManager(path.Type, before, Unpinned(current!, before), options.FieldManager, "Update", now, path.Subresource);
-                    }
+                    assignments.Apply();
+                    return Patcher.RecordManager(path.Type, before, Unpinned(current!, before), options.FieldManager, "Update", now, path.Subresource);
                 }
 
                 var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, current!), patch, path.Type);

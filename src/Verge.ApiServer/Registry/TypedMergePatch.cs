@@ -23,25 +23,40 @@ internal static class TypedMergePatch
     /// </summary>
     public static bool TryApply(ResourceType type, KubeObject target, JsonNode patch)
     {
+        var assignments = TryPlan(type, target, patch);
+        assignments?.Apply();
+        return assignments is not null;
+    }
+
+    /// <summary>
+    /// What <paramref name="patch"/> would set on <paramref name="target"/>, worked out without changing it (so a
+    /// caller can keep a copy of the object as it was only when the patch is taken), or null when the patch is not
+    /// one this path takes.
+    /// </summary>
+    public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch)
+    {
         if (patch is not JsonObject fields || fields.Count == 0
             || fields.ContainsKey("metadata") || fields.ContainsKey("apiVersion") || fields.ContainsKey("kind"))
         {
-            return false;
+            return null;
         }
 
         var strict = VergeJson.StrictOptions.GetTypeInfo(type.TypeInfo.Type);
         var plan = new List<(JsonPropertyInfo Property, object Owner, object? Value)>();
-        return Plan(strict, target, fields, plan, 0) && Apply(plan);
+        return Plan(strict, target, fields, plan, 0) ? new Assignments(plan) : null;
     }
 
-    private static bool Apply(List<(JsonPropertyInfo Property, object Owner, object? Value)> plan)
+    /// <summary>A patch's assignments, every one worked out before any is made.</summary>
+    internal sealed class Assignments(List<(JsonPropertyInfo Property, object Owner, object? Value)> plan)
     {
-        foreach (var (property, owner, value) in plan)
+        /// <summary>Sets the patch's fields on the object it was planned for.</summary>
+        public void Apply()
         {
-            property.Set!(owner, value);
+            foreach (var (property, owner, value) in plan)
+            {
+                property.Set!(owner, value);
+            }
         }
-
-        return true;
     }
 
     /// <summary>Works out every assignment first, so a patch that cannot be taken changes nothing.</summary>

@@ -50,6 +50,20 @@ public class TypedMergePatchTests
         Assert.Equal(before, JsonSerializer.Serialize(pod, PodType.TypeInfo));
     }
 
+    [Fact]
+    public void TryPlan_ChangesNothingUntilApplied()
+    {
+        var lease = Decode(LeaseType, StoredLease);
+        var stored = JsonSerializer.Serialize(lease, LeaseType.TypeInfo);
+
+        var assignments = TypedMergePatch.TryPlan(LeaseType, lease, JsonNode.Parse("""{"spec":{"leaseDurationSeconds":8}}""")!);
+
+        Assert.NotNull(assignments);
+        Assert.Equal(stored, JsonSerializer.Serialize(lease, LeaseType.TypeInfo));
+        assignments.Apply();
+        Assert.Equal(8, ((Lease)lease).Spec.LeaseDurationSeconds);
+    }
+
     private static void AssertSameAsTreeMerge(ResourceType type, string stored, string patch)
     {
         var typed = Decode(type, stored);
