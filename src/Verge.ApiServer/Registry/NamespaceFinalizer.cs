@@ -125,8 +125,7 @@ internal sealed partial class NamespaceFinalizer(
 
         try
         {
-            await service.Store.DeleteAsync(current.Key, current.ModRevision, ct);
-            service.Written(NamespaceType);
+            service.Written(NamespaceType, await service.Store.DeleteAsync(current.Key, current.ModRevision, ct));
             LogFinalized(logger, ns);
         }
         catch (Exception e) when (e is Store.KeyNotFoundStoreException or Store.RevisionConflictException)

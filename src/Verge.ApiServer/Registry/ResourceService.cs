@@ -97,8 +97,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
             try
             {
-                var kv = await store.CreateAsync(ObjectCodec.Key(type, ns, obj.Metadata.Name!), ObjectCodec.Encode(type, obj), ct);
-                Written(type);
+                var kv = Written(type, await store.CreateAsync(ObjectCodec.Key(type, ns, obj.Metadata.Name!), ObjectCodec.Encode(type, obj), ct));
                 obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
                 return obj;
             }
@@ -201,8 +200,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     // The last finalizer is gone from an object being deleted: delete it now.
                     try
                     {
-                        var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
-                        Written(type);
+                        var deleted = Written(type, await store.DeleteAsync(key, current.ModRevision, ct));
                         next.Metadata.ResourceVersion = Rv(deleted.ModRevision);
                         return (next, false);
                     }
@@ -225,8 +223,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
                 try
                 {
-                    var kv = await store.UpdateAsync(key, encoded, current.ModRevision, ct);
-                    Written(type);
+                    var kv = Written(type, await store.UpdateAsync(key, encoded, current.ModRevision, ct));
                     next.Metadata.ResourceVersion = Rv(kv.ModRevision);
                     return (next, false);
                 }
@@ -323,8 +320,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
                 try
                 {
-                    var kv = await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct);
-                    Written(type);
+                    var kv = Written(type, await store.UpdateAsync(key, ObjectCodec.Encode(type, obj), current.ModRevision, ct));
                     obj.Metadata.ResourceVersion = Rv(kv.ModRevision);
                     return (obj, false);
                 }
@@ -341,8 +337,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
             try
             {
-                var deleted = await store.DeleteAsync(key, current.ModRevision, ct);
-                Written(type);
+                var deleted = Written(type, await store.DeleteAsync(key, current.ModRevision, ct));
                 obj.Metadata.ResourceVersion = Rv(deleted.ModRevision);
                 return (obj, true);
             }
@@ -432,8 +427,12 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
     private sealed record AdmissionSnapshot<T>(T Value, DateTimeOffset Until);
 
-    /// <summary>Forgets what admission cached of a kind after a write of it (also called by writers that go to the store directly).</summary>
-    internal void Written(ResourceType type)
+    /// <summary>
+    /// Every store write of an object, through this service or around it (the namespace finalizer's delete), passes
+    /// its result through here: after a write of <paramref name="type"/>, admission forgets what it cached of the kind,
+    /// so this server reads its own writes. A write that fails never gets here and forgets nothing.
+    /// </summary>
+    internal KeyValue Written(ResourceType type, KeyValue written)
     {
         if (type == PriorityClassType)
         {
@@ -443,6 +442,8 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         {
             _namespaces.Clear();
         }
+
+        return written;
     }
 
     /// <summary>
