@@ -5,6 +5,7 @@ using Verge.ApiServer.Http;
 using Verge.Core.Coordination;
 using Verge.Core.Meta;
 using Verge.Core.Patching;
+using Verge.Core.Serialization;
 
 namespace Verge.ApiServer.Registry;
 
@@ -14,7 +15,7 @@ internal static class Patcher
     private static readonly ConcurrentDictionary<ResourceType, IPatchSchema> Schemas = new();
 
     private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<ManagedFieldsEntry>> ManagedFieldsInfo =
-        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<ManagedFieldsEntry>>)Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(List<ManagedFieldsEntry>));
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<List<ManagedFieldsEntry>>)VergeJson.Options.GetTypeInfo(typeof(List<ManagedFieldsEntry>));
 
     public static IPatchSchema SchemaOf(ResourceType type) => Schemas.GetOrAdd(type, static t => TypePatchSchema.For(t.TypeInfo));
 
@@ -154,8 +155,7 @@ internal static class Patcher
         {
             a.ManagedFields = b.ManagedFields = null;
             a.ResourceVersion = b.ResourceVersion = null;
-            var info = Core.Serialization.VergeJsonContext.Default.ObjectMeta;
-            return JsonSerializer.SerializeToUtf8Bytes(a, info).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b, info));
+            return VergeJson.SameEncoding(a, b, VergeJsonContext.Default.ObjectMeta);
         }
         finally
         {

@@ -7,6 +7,7 @@ using Verge.ApiServer.Http;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Scheduling;
+using Verge.Core.Serialization;
 using Verge.Core.Validation;
 using Verge.Store;
 
@@ -663,7 +664,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             }
 
             var info = type.TypeInfo.Options.GetTypeInfo(property.PropertyType);
-            if (!JsonSerializer.SerializeToUtf8Bytes(a, info).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b, info)))
+            if (!VergeJson.SameEncoding(a, b, info))
             {
                 return SpecChangedByTree(type, old, next);
             }

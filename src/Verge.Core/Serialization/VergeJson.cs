@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Verge.Core.Serialization;
 
@@ -14,6 +15,14 @@ public static class VergeJson
 
     /// <summary>Unknown fields are an error, as Kubernetes does with fieldValidation=Strict.</summary>
     public static JsonSerializerOptions StrictOptions { get; } = Create(strict: true);
+
+    /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> encode to the same bytes under <paramref name="info"/>:
+    /// equal bytes are equal values, a quick test before a walk that tells what differs (the converse does not hold:
+    /// maps with their keys in another order encode differently).
+    /// </summary>
+    public static bool SameEncoding(object a, object b, JsonTypeInfo info) =>
+        JsonSerializer.SerializeToUtf8Bytes(a, info).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b, info));
 
     private static JsonSerializerOptions Create(bool strict)
     {

@@ -48,8 +48,7 @@ public static class PodValidation
     private static void ValidatePodSpecUpdate(PodSpec spec, PodSpec old, List<FieldError> errors)
     {
         // Most pod updates (status writes, labels, finalizers) leave the spec as it was: equal bytes need no walk.
-        if (ReferenceEquals(spec, old) || JsonSerializer.SerializeToUtf8Bytes(old, VergeJsonContext.Default.PodSpec).AsSpan()
-            .SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(spec, VergeJsonContext.Default.PodSpec)))
+        if (ReferenceEquals(spec, old) || VergeJson.SameEncoding(old, spec, VergeJsonContext.Default.PodSpec))
         {
             return;
         }

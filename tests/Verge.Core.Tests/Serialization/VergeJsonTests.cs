@@ -122,4 +122,15 @@ public sealed class VergeJsonTests
         Assert.Equal(3, rule.Spec.Actions.Count);
         Assert.Equal(json, JsonSerializer.Serialize(rule, VergeJson.Options));
     }
+
+    [Fact]
+    public void SameEncoding_IsTrueForEqualValues_FalseForAChangeOrReorderedMapKeys()
+    {
+        var info = VergeJsonContext.Default.ObjectMeta;
+        var meta = new ObjectMeta { Name = "web", Labels = new() { ["app"] = "web", ["tier"] = "edge" } };
+
+        Assert.True(VergeJson.SameEncoding(meta, new ObjectMeta { Name = "web", Labels = new() { ["app"] = "web", ["tier"] = "edge" } }, info));
+        Assert.False(VergeJson.SameEncoding(meta, new ObjectMeta { Name = "web", Labels = new() { ["app"] = "web", ["tier"] = "core" } }, info));
+        Assert.False(VergeJson.SameEncoding(meta, new ObjectMeta { Name = "web", Labels = new() { ["tier"] = "edge", ["app"] = "web" } }, info));
+    }
 }
