@@ -41,13 +41,14 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, PodStatusUpdate> _statuses = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Pending<PodStatusUpdate>> _statuses = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Event> _events = new();
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<Uri, bool> _acceptsHeldDigest = new();
     private readonly Channel<bool> _flushNow = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private ConcurrentDictionary<long, Action>? _awaitingAck;
     private long _reportBatchIds;
+    private long _reportSequence;
     private long _bytesSent;
     private long _bytesReceived;
     private int _connected;
@@ -119,13 +120,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status)
     {
-        _statuses[podUid] = new PodStatusUpdate
-        {
-            Namespace = podNamespace,
-            Name = podName,
-            Uid = podUid,
-            StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
-        };
+        _statuses[podUid] = new Pending<PodStatusUpdate>(
+            NextReportSequence(),
+            new PodStatusUpdate
+            {
+                Namespace = podNamespace,
+                Name = podName,
+                Uid = podUid,
+                StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
+            });
 
         // Wakes the flush loop: a status after a quiet spell goes out at once, later ones wait for the next flush.
         _flushNow.Writer.TryWrite(true);
@@ -508,21 +511,24 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             while (!_statuses.IsEmpty)
             {
                 var batch = new PodStatusBatch();
+                var taken = new List<Pending<PodStatusUpdate>>();
                 foreach (var uid in _statuses.Keys.Take(MaxStatusesPerBatch))
                 {
-                    if (_statuses.TryRemove(uid, out var update))
+                    if (_statuses.TryRemove(uid, out var pending))
                     {
-                        batch.Updates.Add(update);
+                        taken.Add(pending);
+                        batch.Updates.Add(pending.Value);
                     }
                 }
 
-                var taken = batch.Updates.ToList();
                 var putBack = AwaitAck(() =>
                 {
-                    // Not sent, or not acknowledged: keep them unless a newer status arrived meanwhile.
-                    foreach (var update in taken)
+                    // Not sent, or not acknowledged: keep them unless a newer status is waiting. Newer is by
+                    // publication, not by which put-back runs first: several unacknowledged batches of one session
+                    // are put back in any order, and the oldest status of a pod must not win.
+                    foreach (var pending in taken)
                     {
-                        _statuses.TryAdd(update.Uid, update);
+                        _statuses.AddOrUpdate(pending.Value.Uid, pending, (_, waiting) => waiting.Sequence > pending.Sequence ? waiting : pending);
                     }
                 }, id => batch.BatchId = id);
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, putBack), ct);
@@ -704,6 +710,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static readonly string AgentVersion =
         typeof(NodeChannelClient).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private long NextReportSequence() => Interlocked.Increment(ref _reportSequence);
+
+    /// <summary>A report waiting to be sent, numbered in the order it was published (higher is newer).</summary>
+    private sealed record Pending<T>(long Sequence, T Value);
 
     /// <summary>A message for the wire, with what to do when it never got there.</summary>
     private sealed record Outgoing(AgentMessage Message, Action? OnFailed = null);

@@ -228,6 +228,34 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodStatus_TwoChangesSentIntoALinkThatSilentlyDied_TheNewestReachesTheApiAfterTheLinkHeals()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [proxy.Address]);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Pending" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Pending",
+            "the first status is in the API");
+
+        // Two statuses of the pod leave the agent in two batches before it notices the dead link: neither is
+        // acknowledged, both are put back, and only the newer may be sent again.
+        proxy.Cut();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.7" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the first status is handed to the dead connection");
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Succeeded", PodIP = "10.1.0.7" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the second status is handed to the dead connection");
+        await EventuallyAsync(() => !client.Connected, "the agent notices the dead link");
+
+        proxy.Heal();
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Succeeded",
+            "the newest status reaches the API", seconds: 60);
+        Assert.Equal(0, client.PendingStatuses);
+    }
+
+    [Fact]
     public async Task PodStatus_WrittenByTheNode_IsNotEchoedBack_ButSpecAndMetadataChangesAre()
     {
         var pod = await _harness.CreatePodAsync("a", "n1");
