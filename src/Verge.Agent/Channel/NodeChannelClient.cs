@@ -53,6 +53,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private long _bytesReceived;
     private int _connected;
     private int _pendingEvents;
+    private int _sessionTasks;
     private long _sessions;
     private long _droppedEvents;
 
@@ -108,6 +109,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     /// <summary>The bytes of the last TLS handshake (a resumed one is about a kilobyte smaller than a full one).</summary>
     internal TlsHandshake? LastHandshake { get; private set; }
+
+    /// <summary>Tasks the current session keeps track of: its loops, log streams and image imports.</summary>
+    internal int SessionTasks => Volatile.Read(ref _sessionTasks);
 
     /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
     internal int PendingStatuses => _statuses.Count;
@@ -320,9 +324,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
                         NodeReportSkipped = message.Welcome.NodeReportCurrent;
                         Volatile.Write(ref _awaitingAck, message.Welcome.AcksReports ? new ConcurrentDictionary<long, Action>() : null);
-                        tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
-                        tasks.Add(ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
-                        tasks.Add(FlushAsync(outbound.Writer, session.Token));
+                        Track(tasks, HeartbeatAsync(outbound.Writer, interval, session.Token));
+                        Track(tasks, ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
+                        Track(tasks, FlushAsync(outbound.Writer, session.Token));
                         StartUplink(outbound.Writer);
                         break;
                     case ServerMessage.BodyOneofCase.HeldRequest:
@@ -369,7 +373,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         var request = message.LogRequest;
                         var cancel = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
                         logStreams[request.StreamId] = cancel;
-                        tasks.Add(StreamLogAsync(request, outbound.Writer, cancel, logStreams));
+                        Track(tasks, StreamLogAsync(request, outbound.Writer, cancel, logStreams));
                         break;
                     case ServerMessage.BodyOneofCase.LogCancel:
                         if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
@@ -416,6 +420,18 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Adds a task to the session's, forgetting those that have ended: a session can last for weeks and serve a log
+    /// stream or an image import for every request, and the list must not grow with them. A task that ended has
+    /// nothing left for the session's end to wait for.
+    /// </summary>
+    private void Track(List<Task> tasks, Task task)
+    {
+        tasks.RemoveAll(static t => t.IsCompleted);
+        tasks.Add(task);
+        Volatile.Write(ref _sessionTasks, tasks.Count);
     }
 
     /// <summary>
@@ -630,7 +646,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         {
             archive = new ChunkStream(ImageChunksBuffered);
             imports[chunk.StreamId] = archive;
-            tasks.Add(ImportImageAsync(chunk.StreamId, archive, outbound, ct));
+            Track(tasks, ImportImageAsync(chunk.StreamId, archive, outbound, ct));
         }
 
         if (!chunk.Data.IsEmpty)

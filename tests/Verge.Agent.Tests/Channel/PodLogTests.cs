@@ -52,6 +52,27 @@ public sealed class PodLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Logs_ManyRequestsInOneSession_LeaveNoFinishedStreamsBehind()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var logs = new FakeLogSource { Text = "hello\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+        var sessions = running.Client.Sessions;
+
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log");
+            Assert.Equal("hello\n", await response.Content.ReadAsStringAsync());
+        }
+
+        // The session's own loops (writer, heartbeat, node report, flush) and at most the last stream: a session that
+        // lasts for weeks serves many requests and must not hold on to every one it served.
+        await EventuallyAsync(() => running.Client.SessionTasks <= 5, $"finished log streams are forgotten (tracked: {running.Client.SessionTasks})");
+        Assert.Equal(sessions, running.Client.Sessions);
+    }
+
+    [Fact]
     public async Task Logs_WhenTheAgentHasNoSuchLog_Is400WithItsMessage()
     {
         await _harness.CreatePodAsync("a", "n1");
