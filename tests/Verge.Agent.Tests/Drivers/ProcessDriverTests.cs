@@ -298,6 +298,54 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Start_CancelledBeforeTheTaskReportedItsPid_LeavesNothingRunning()
+    {
+        // A shell that waits at a gate before it runs: the monitor cannot report the task's pid until the gate opens,
+        // so the start is still waiting for it when it is cancelled.
+        var gate = Path.Combine(TempDir, "gate-open");
+        var gatedShell = Path.Combine(TempDir, "gated-sh");
+        await File.WriteAllTextAsync(gatedShell, $"#!/bin/sh\nwhile [ ! -e '{gate}' ]; do sleep 0.05; done\nexec /bin/sh \"$@\"\n");
+        Assert.False(OperatingSystem.IsWindows(), "the process driver runs on Linux");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(gatedShell, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var driver = new ProcessDriver(
+            new ProcessDriverOptions { StateDirectory = Path.Combine(TempDir, "gated"), ShellPath = gatedShell },
+            NullLogger<ProcessDriver>.Instance,
+            TimeProvider.System);
+        var task = NewTask("echo started; while :; do sleep 0.1; done");
+        using var cancel = new CancellationTokenSource();
+        var start = driver.StartAsync(task, cancel.Token);
+        var started = ProcessesNaming(task.Id);
+        try
+        {
+            Assert.NotEmpty(started);
+
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+            File.WriteAllText(gate, "");
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (ProcessesNaming(task.Id).Count > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Empty(ProcessesNaming(task.Id));
+            Assert.DoesNotContain("started", await ReadLogAsync(task), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var pid in ProcessesNaming(task.Id))
+            {
+                HostProcesses.Signal(pid, HostProcesses.SigKill);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);
@@ -308,6 +356,30 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     [Fact]
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
+
+    /// <summary>Live processes whose command line mentions <paramref name="text"/>.</summary>
+    private static List<int> ProcessesNaming(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != Environment.ProcessId && IsRunning(pid))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>Whether a process exists and is not a zombie.</summary>
     private static bool IsRunning(int pid)

@@ -220,6 +220,14 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         catch (Exception e) when (e is DriverException or OperationCanceledException)
         {
+            // A start that does not complete leaves nothing running: neither the monitor nor the task, should the
+            // monitor have started it meanwhile (the pid file is final once the monitor has gone).
+            await KillMonitorAsync(monitor);
+            if (ReadPid(dir) is { } started && HostProcesses.StartTicks(started) is not null)
+            {
+                HostProcesses.SignalGroup(started, HostProcesses.SigKill);
+            }
+
             monitor.Dispose();
             await RemoveCgroupsAsync(CancellationToken.None, memoryCgroup, pidsCgroup, cpuCgroup);
             Directory.Delete(dir, recursive: true);
@@ -694,11 +702,30 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
             if (_time.GetUtcNow() > deadline)
             {
-                HostProcesses.SignalGroup(monitorPid, HostProcesses.SigKill);
                 throw new DriverException($"task {id} did not start within {_options.StartTimeout.TotalSeconds:0} s");
             }
 
             await Task.Delay(_options.PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>Kills the monitor this driver just started (with its process group) and waits for it to end.</summary>
+    private async Task KillMonitorAsync(System.Diagnostics.Process monitor)
+    {
+        if (monitor.HasExited)
+        {
+            return;
+        }
+
+        // The monitor is our child, so its pid cannot name another process until it has been reaped.
+        HostProcesses.SignalGroup(monitor.Id, HostProcesses.SigKill);
+        try
+        {
+            await monitor.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), _time);
+        }
+        catch (TimeoutException)
+        {
+            // SIGKILL cannot be ignored; a process stuck in the kernel ends when it leaves it.
         }
     }
 
