@@ -346,6 +346,21 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Exec_WhenTheCommandWritesALot_KeepsOnlyTheStartOfItsOutput()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var result = await Driver.ExecAsync(handle, ["sh", "-c", "head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done"], TimeSpan.FromSeconds(60), Token());
+
+        Assert.False(result.TimedOut);
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("xxxx", result.Output, StringComparison.Ordinal);
+        Assert.True(result.Output.Length <= ProcessDriver.MaxExecOutput, $"exec output of {result.Output.Length} characters was kept");
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);

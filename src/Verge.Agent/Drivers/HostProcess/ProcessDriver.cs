@@ -18,6 +18,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 {
     public const string DriverName = "process";
 
+    /// <summary>How much of an exec command's output is kept (kubelet keeps 10 KiB of a probe's output, too).</summary>
+    internal const int MaxExecOutput = 10 * 1024;
+
     // The monitor. Everything that varies arrives as a positional argument, never as script text:
     // $1 log file, $2 task dir, $3 the inner script, $4 setsid, then the inner script's arguments.
     // It appends its own and the task's output to the log, starts the task in a new session, records the task's
@@ -500,6 +503,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
     }
 
+    /// <summary>
+    /// Reads a command's output to its end, keeping at most <see cref="MaxExecOutput"/> characters of it: a probe that
+    /// writes without end must not fill the agent's memory, nor block on a pipe nobody reads.
+    /// </summary>
     private static async Task CopyAsync(StreamReader reader, StringBuilder output)
     {
         var buffer = new char[4096];
@@ -508,7 +515,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         {
             lock (output)
             {
-                output.Append(buffer, 0, read);
+                output.Append(buffer, 0, Math.Clamp(MaxExecOutput - output.Length, 0, read));
             }
         }
     }
