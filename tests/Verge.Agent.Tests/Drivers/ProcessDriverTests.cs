@@ -361,6 +361,47 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Handle_FromAnotherBoot_WhosePidNamesALiveProcessNow_IsNeitherSignalledNorWaitedFor()
+    {
+        // After a reboot pids start over, and an early process of this boot can have the pid and the start time (in
+        // clock ticks since boot) that a task of the previous boot had. The handle's boot id tells them apart.
+        using var stranger = System.Diagnostics.Process.Start("/usr/bin/setsid", ["sleep", "300"])!;
+        try
+        {
+            var ticks = HostProcesses.StartTicks(stranger.Id);
+            Assert.NotNull(ticks);
+            var dir = Directory.CreateDirectory(Path.Combine(StateDir, "from-another-boot")).FullName;
+            File.WriteAllText(Path.Combine(dir, "pid"), stranger.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var state = new ProcessTaskState
+            {
+                Directory = dir,
+                Pid = stranger.Id,
+                PidStartTicks = ticks.Value,
+                MonitorPid = stranger.Id,
+                MonitorStartTicks = ticks.Value,
+                BootId = "00000000-0000-0000-0000-000000000000",
+                WorkingDir = dir,
+                Env = [],
+            };
+            var handle = new TaskHandle(ProcessDriver.DriverName, "from-another-boot", state.ToJson(), DateTimeOffset.UnixEpoch);
+
+            var exit = await Driver.WaitAsync(handle, Token()).WaitAsync(TimeSpan.FromSeconds(30));
+            await Driver.StopAsync(handle, TimeSpan.Zero, Token());
+            Assert.Null(await Driver.StatsAsync(handle, Token()));
+            await Assert.ThrowsAsync<DriverException>(() => Driver.ExecAsync(handle, ["true"], TimeSpan.FromSeconds(10), Token()));
+            await Driver.DestroyAsync(handle, Token());
+
+            Assert.Equal(137, exit.ExitCode);
+            Assert.True(IsRunning(stranger.Id), "a process of this boot was signalled through a handle of another boot");
+        }
+        finally
+        {
+            stranger.Kill();
+            await stranger.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);

@@ -49,6 +49,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
     private static readonly string[] Controllers = ["memory", "pids", "cpu"];
 
+    /// <summary>This boot's id (it cannot change while the agent runs).</summary>
+    private static readonly string ThisBoot = HostProcesses.BootId();
+
     private readonly ProcessDriverOptions _options;
 
     // The monitors this agent started, by task id: a wait for their exit is a wait on the child (no polling). Tasks
@@ -251,7 +254,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             PidStartTicks = HostProcesses.StartTicks(taskPid) ?? 0,
             MonitorPid = monitorPid,
             MonitorStartTicks = monitorTicks,
-            BootId = HostProcesses.BootId(),
+            BootId = ThisBoot,
             WorkingDir = workingDir,
             Env = env,
             MemoryCgroup = memoryCgroup,
@@ -285,7 +288,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
                 throw new DriverException($"task {handle.Id} does not exist (destroyed)");
             }
 
-            if (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            if (!MonitorAlive(state) && !TaskAlive(state))
             {
                 // The monitor writes the exit file before it ends: look once more, then call the status lost.
                 return ReadExit(state) ?? LostExit(state);
@@ -305,7 +308,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         LogStopping(handle.Id, gracePeriod);
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (TaskAlive(state))
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigTerm);
         }
@@ -319,7 +322,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         if (!IsFinished(state))
         {
             LogKilling(handle.Id);
-            if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            if (TaskAlive(state))
             {
                 HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
             }
@@ -339,7 +342,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             monitor.Dispose();
         }
 
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (TaskAlive(state))
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
         }
@@ -348,7 +351,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         // Let the monitor record the exit before its directory goes, or it would complain into the task's log.
         var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
-        while (HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && _time.GetUtcNow() < deadline)
+        while (MonitorAlive(state) && _time.GetUtcNow() < deadline)
         {
             await Task.Delay(_options.PollInterval, _time, ct);
         }
@@ -365,7 +368,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public Task<TaskState> InspectAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
-        if (!Directory.Exists(state.Directory) || state.BootId != HostProcesses.BootId())
+        if (!Directory.Exists(state.Directory) || state.BootId != ThisBoot)
         {
             return Task.FromResult(new TaskState(TaskPhase.Unknown, null, null));
         }
@@ -375,7 +378,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             return Task.FromResult(new TaskState(TaskPhase.Exited, exit, null));
         }
 
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks) || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks))
+        if (TaskAlive(state) || MonitorAlive(state))
         {
             return Task.FromResult(new TaskState(TaskPhase.Running, null, state.Pid));
         }
@@ -386,7 +389,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public Task<TaskStats?> StatsAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
-        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (!TaskAlive(state))
         {
             return Task.FromResult<TaskStats?>(null);
         }
@@ -399,10 +402,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     {
         var state = ProcessTaskState.Parse(handle);
         var known = Directory.Exists(state.Directory)
-            && state.BootId == HostProcesses.BootId()
+            && state.BootId == ThisBoot
             && (ReadExit(state) is not null
-                || HostProcesses.IsAlive(state.Pid, state.PidStartTicks)
-                || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks));
+                || TaskAlive(state)
+                || MonitorAlive(state));
         LogRecovered(handle.Id, known);
         return Task.FromResult(known);
     }
@@ -416,7 +419,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             throw new DriverException("exec needs a command");
         }
 
-        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (!TaskAlive(state))
         {
             throw new DriverException($"task {handle.Id} is not running");
         }
@@ -739,11 +742,22 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     /// <summary>SIGKILL to every process still in the task's session (children that outlived the task).</summary>
     private static void KillLeftovers(ProcessTaskState state)
     {
-        if (state.PidStartTicks > 0 && state.BootId == HostProcesses.BootId())
+        if (state.PidStartTicks > 0 && state.BootId == ThisBoot)
         {
             HostProcesses.SignalSession(state.Pid, state.PidStartTicks, HostProcesses.SigKill);
         }
     }
+
+    /// <summary>
+    /// Whether the handle's task is alive: its pid names the process started at its start time, in the boot it was
+    /// started in. After a reboot pids start over, and an early process of the new boot can have the pid and the
+    /// start time (clock ticks since boot) a task of the previous boot had; without the boot id it would be signalled
+    /// and waited for in the task's place.
+    /// </summary>
+    private static bool TaskAlive(ProcessTaskState state) => state.BootId == ThisBoot && HostProcesses.IsAlive(state.Pid, state.PidStartTicks);
+
+    /// <summary>Whether the handle's monitor is alive (in the same sense as <see cref="TaskAlive"/>).</summary>
+    private static bool MonitorAlive(ProcessTaskState state) => state.BootId == ThisBoot && HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks);
 
     private static int? ReadPid(string dir) => ReadNumber(Path.Combine(dir, "pid")) is { } pid ? (int)pid : null;
 
@@ -763,7 +777,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     private static bool IsFinished(ProcessTaskState state) =>
         ReadExit(state) is not null
         || !Directory.Exists(state.Directory)
-        || (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks));
+        || (!MonitorAlive(state) && !TaskAlive(state));
 
     private static TaskExit? ReadExit(ProcessTaskState state)
     {
