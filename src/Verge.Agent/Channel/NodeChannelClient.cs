@@ -349,11 +349,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         if (batch.Snapshot && !batch.Complete)
                         {
                             // A snapshot replaces the whole state: it is applied once, whole, when its last batch arrives.
-                            snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                            snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                             break;
                         }
 
-                        snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                        snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                         if (snapshot.Count > 0 || batch.Snapshot || batch.Revision != _state.LastRevision)
                         {
                             await _state.ApplyAsync(new DesiredBatch(batch.Revision, batch.Snapshot, [.. snapshot]), session.Token);
@@ -714,6 +714,25 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         _ => throw new InvalidOperationException($"the server sent an object of unknown kind {kind}"),
     };
 
+    /// <summary>
+    /// Whether this agent knows the change's kind and type. A newer server may send kinds this agent does not know
+    /// (DataRules and Devices came after pods): they are left out with a warning, and the rest of the batch applies.
+    /// Ending the session instead would bring the same batch again on every reconnect, and the node would never sync.
+    /// Nothing is lost by leaving them out: the agent does not hold them, so a later agent version gets them at its
+    /// first connect as keys it lacks.
+    /// </summary>
+    private bool Understood(ObjectChange change)
+    {
+        if (change.Kind is ObjectKind.Pod or ObjectKind.ConfigMap or ObjectKind.Secret or ObjectKind.DataRule or ObjectKind.Device
+            && change.Type is ChangeType.Upsert or ChangeType.Delete)
+        {
+            return true;
+        }
+
+        LogChangeNotUnderstood(_logger, (int)change.Kind, (int)change.Type, change.Namespace, change.Name);
+        return false;
+    }
+
     private static DesiredChange FromProtocol(ObjectChange change)
     {
         var deleted = change.Type == ChangeType.Delete;
@@ -746,6 +765,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static void LogImageImport(ILogger logger, int count, string error) =>
         LogImageImportCore(logger, count, error.Length > 0 ? "; refused: " + error : "");
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "Node channel: left out a change this agent does not understand (kind {Kind}, type {Type}) of {Namespace}/{Name}")]
+    private static partial void LogChangeNotUnderstood(ILogger logger, int kind, int type, string @namespace, string name);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Node channel refused by {Server}: {Reason}")]
     private static partial void LogRefused(ILogger logger, Uri server, string reason);

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Verge.Agent.Channel;
 using Verge.Core.Core;
+using Verge.NodeChannel.Protocol;
 using Xunit.Abstractions;
 using static Verge.Agent.Tests.Channel.ChannelHarness;
 
@@ -415,6 +417,38 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(1, client.HeldListsSent);
         Assert.True(state.Holds(DesiredKind.Pod, "a"));
         Assert.True(state.Holds(DesiredKind.Pod, "b"));
+    }
+
+    [Fact]
+    public async Task SyncBatch_WithChangesOfAKindOrTypeThisAgentDoesNotKnow_IsAppliedWithoutThem_AndTheSessionStays()
+    {
+        // A newer server may know kinds this agent does not (DataRules and Devices came after pods): a batch that
+        // names one must not end the session, or the agent would reconnect, get the same batch and never sync.
+        var pod = new ObjectChange
+        {
+            Kind = ObjectKind.Pod,
+            Type = ChangeType.Upsert,
+            Namespace = "default",
+            Name = "a",
+            Revision = 7,
+            ObjectJson = ByteString.CopyFromUtf8("""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"default"}}"""),
+        };
+        var unknownKind = new ObjectChange { Kind = (ObjectKind)99, Type = ChangeType.Upsert, Namespace = "default", Name = "future", Revision = 8, ObjectJson = ByteString.CopyFromUtf8("{}") };
+        var unknownType = new ObjectChange { Kind = ObjectKind.ConfigMap, Type = (ChangeType)7, Namespace = "default", Name = "odd", Revision = 8, ObjectJson = ByteString.CopyFromUtf8("{}") };
+        await using var server = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(),
+        [
+            new ServerMessage { Welcome = new Welcome { HeartbeatIntervalMs = 1000, Revision = 9 } },
+            new ServerMessage { Sync = new SyncBatch { Revision = 9, Snapshot = true, Complete = true, Changes = { unknownKind, pod, unknownType } } },
+        ]);
+        var state = new InMemoryDesiredState();
+
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state, servers: [server.Address]));
+        await running.SyncedAsync();
+
+        Assert.Equal(["Pod/a"], state.Objects().Keys.Select(k => $"{k.Kind}/{k.Name}"));
+        Assert.Equal(9, state.LastRevision);
+        Assert.Equal(1, server.Connects);
+        Assert.True(running.Client.Connected);
     }
 
     [Fact]

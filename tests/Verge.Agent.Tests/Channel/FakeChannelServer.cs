@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Logging;
+using Verge.NodeChannel.Protocol;
+
+namespace Verge.Agent.Tests.Channel;
+
+/// <summary>
+/// A node channel server that answers every Connect with the messages it was given and then keeps the stream open:
+/// for what the real server never sends (objects of a kind a newer server knows, ...). It speaks gRPC's framing
+/// directly (uncompressed messages, status in the trailers) and ignores what the agent sends.
+/// </summary>
+internal sealed class FakeChannelServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _connects;
+
+    private FakeChannelServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>How many Connect calls arrived.</summary>
+    public int Connects => Volatile.Read(ref _connects);
+
+    public static async Task<FakeChannelServer> StartAsync(X509Certificate2 serving, IReadOnlyList<ServerMessage> answer)
+    {
+        var port = ChannelHarness.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.UseHttps(serving, https =>
+            {
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.AllowAnyClientCertificate();
+            });
+        }));
+        var app = builder.Build();
+        var server = new FakeChannelServer(app, new Uri($"https://127.0.0.1:{port}"));
+        app.MapPost("/verge.node.v1.NodeChannel/Connect", async (HttpContext http) =>
+        {
+            Interlocked.Increment(ref server._connects);
+            http.Response.ContentType = "application/grpc";
+            foreach (var message in answer)
+            {
+                var bytes = message.ToByteArray();
+                var frame = new byte[5 + bytes.Length];
+                BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)bytes.Length);
+                bytes.CopyTo(frame, 5);
+                await http.Response.Body.WriteAsync(frame, http.RequestAborted);
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            http.Response.AppendTrailer("grpc-status", "0");
+        });
+        await app.StartAsync();
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(stop.Token);
+        await _app.DisposeAsync();
+    }
+}
