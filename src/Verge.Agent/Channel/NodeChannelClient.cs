@@ -221,7 +221,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             EnableMultipleHttp2Connections = false,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // A connection whose call ended is kept for the next attempt, but not for good: after a failover to
+            // another server it would stay open (keep-alive pings every few seconds, a socket at both ends) for as
+            // long as the agent runs. Twice the longest wait between attempts keeps it for a reconnect to the same
+            // server; a later reconnect costs a resumed TLS handshake.
+            PooledConnectionIdleTimeout = _options.MaxBackoff * 2,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             ConnectCallback = async (context, ct) =>
             {

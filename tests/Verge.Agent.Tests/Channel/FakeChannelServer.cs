@@ -21,6 +21,7 @@ internal sealed class FakeChannelServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _connects;
+    private int _openConnections;
 
     private FakeChannelServer(WebApplication app, Uri address)
     {
@@ -33,14 +34,34 @@ internal sealed class FakeChannelServer : IAsyncDisposable
     /// <summary>How many Connect calls arrived.</summary>
     public int Connects => Volatile.Read(ref _connects);
 
-    public static async Task<FakeChannelServer> StartAsync(X509Certificate2 serving, IReadOnlyList<ServerMessage> answer)
+    /// <summary>TCP connections open now.</summary>
+    public int OpenConnections => Volatile.Read(ref _openConnections);
+
+    /// <summary>
+    /// Starts a server that answers every Connect with <paramref name="answer"/> and then keeps the stream open, or,
+    /// with <paramref name="refuse"/>, ends every call at once with that gRPC status (keeping the connection).
+    /// </summary>
+    public static async Task<FakeChannelServer> StartAsync(X509Certificate2 serving, IReadOnlyList<ServerMessage> answer, int? refuse = null)
     {
+        FakeChannelServer? server = null;
         var port = ChannelHarness.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
+            listen.Use(next => async connection =>
+            {
+                Interlocked.Increment(ref server!._openConnections);
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref server._openConnections);
+                }
+            });
             listen.UseHttps(serving, https =>
             {
                 https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
@@ -48,11 +69,17 @@ internal sealed class FakeChannelServer : IAsyncDisposable
             });
         }));
         var app = builder.Build();
-        var server = new FakeChannelServer(app, new Uri($"https://127.0.0.1:{port}"));
+        server = new FakeChannelServer(app, new Uri($"https://127.0.0.1:{port}"));
         app.MapPost("/verge.node.v1.NodeChannel/Connect", async (HttpContext http) =>
         {
             Interlocked.Increment(ref server._connects);
             http.Response.ContentType = "application/grpc";
+            if (refuse is { } status)
+            {
+                http.Response.AppendTrailer("grpc-status", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                http.Response.AppendTrailer("grpc-message", "refused by the fake server");
+                return;
+            }
             foreach (var message in answer)
             {
                 var bytes = message.ToByteArray();

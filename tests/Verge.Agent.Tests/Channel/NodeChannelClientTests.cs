@@ -452,6 +452,23 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Failover_AfterAServerEndedTheCall_DoesNotKeepItsConnectionOpen()
+    {
+        // The first server ends the call but keeps the connection: the agent moves on to the second and stays there.
+        // The first connection must not stay open (with keep-alive pings every few seconds) for as long as it runs.
+        await using var refusing = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(), [], refuse: 14);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [refusing.Address, _harness.Host.Address]);
+
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+
+        Assert.Equal(_harness.Host.Address, client.Server);
+        Assert.True(refusing.Connects >= 1);
+        await EventuallyAsync(() => refusing.OpenConnections == 0, "the connection to the server that ended the call is closed");
+        Assert.Equal(1, client.Sessions - refusing.Connects);
+    }
+
+    [Fact]
     public async Task Metrics_CountTheNodesBytesInBothDirections()
     {
         await _harness.CreatePodAsync("a", "n1");
