@@ -73,6 +73,28 @@ public sealed class PodLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Logs_FollowedByAClientThatStopsReading_DoNotHoldUpTheNodesOtherTraffic()
+    {
+        // kubectl logs -f piped into a pager nobody scrolls: the HTTP client stops reading while the container keeps
+        // writing. The node's statuses and heartbeats share the session with the log chunks and must still get through.
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var logs = new EndlessLogSource();
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+
+        using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)response.StatusCode);
+        await EventuallyAsync(() => logs.Bytes > 8 * 1024 * 1024, "the container has written more than the relay buffers");
+        client.PublishPodStatus("default", "a", uid, new Verge.Core.Core.PodStatus { Phase = "Running", PodIP = "10.1.0.3" });
+
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.3",
+            "the pod's status reaches the API while the log's reader is stalled", seconds: 30);
+        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Logs_WhenTheAgentHasNoSuchLog_Is400WithItsMessage()
     {
         await _harness.CreatePodAsync("a", "n1");
@@ -227,6 +249,29 @@ public sealed class PodLogTests : IAsyncLifetime
         finally
         {
             Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    /// <summary>A container that writes without end: 32 KiB lines as fast as they are taken, until cancelled.</summary>
+    private sealed class EndlessLogSource : ILogSource
+    {
+        private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _bytes;
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public Task Cancelled => _cancelled.Task;
+
+        public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(LogQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            var line = System.Text.Encoding.UTF8.GetBytes(new string('x', (32 * 1024) - 1) + "\n");
+            using var registration = ct.Register(() => _cancelled.TrySetResult());
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Yield();
+                Interlocked.Add(ref _bytes, line.Length);
+                yield return line;
+            }
         }
     }
 }
