@@ -402,6 +402,46 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Start_OfATaskThatIsStillRunning_IsRefused()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => Driver.StartAsync(task, Token()));
+
+        Assert.Contains("already running", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WhenALeftoverPidFileNamesAProcessThatStartedLater_StartsTheTask()
+    {
+        // The agent died (or the machine lost power) between a start and saving its handle; the start of the same
+        // task is tried again. The pid the old monitor wrote now names another process (after a reboot pids start
+        // over): it started after the pid file was written, so it is not the task, and the start goes ahead.
+        using var stranger = System.Diagnostics.Process.Start("sleep", ["300"])!;
+        try
+        {
+            var task = NewTask("echo started-again; while :; do sleep 0.1; done");
+            var dir = Directory.CreateDirectory(Path.Combine(StateDir, task.Id)).FullName;
+            var pidFile = Path.Combine(dir, "pid");
+            File.WriteAllText(pidFile, stranger.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.SetLastWriteTimeUtc(pidFile, DateTime.UtcNow.AddHours(-1));
+
+            var handle = await StartAsync(task);
+
+            await AssertLogContainsAsync(task, "started-again");
+            Assert.NotEqual(stranger.Id, (await Driver.InspectAsync(handle, Token())).Pid);
+            Assert.True(IsRunning(stranger.Id));
+        }
+        finally
+        {
+            stranger.Kill();
+            await stranger.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);

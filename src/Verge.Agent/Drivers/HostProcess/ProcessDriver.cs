@@ -121,7 +121,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         if (Directory.Exists(dir))
         {
             var previous = ReadPid(dir);
-            if (previous is { } pid && HostProcesses.StartTicks(pid) is not null && !File.Exists(Path.Combine(dir, "exit")))
+            if (previous is { } pid && !File.Exists(Path.Combine(dir, "exit")) && StartedBefore(pid, Path.Combine(dir, "pid")))
             {
                 throw new DriverException($"task {config.Id} is already running (pid {pid})", "CreateContainerError");
             }
@@ -758,6 +758,14 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
     /// <summary>Whether the handle's monitor is alive (in the same sense as <see cref="TaskAlive"/>).</summary>
     private static bool MonitorAlive(ProcessTaskState state) => state.BootId == ThisBoot && HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks);
+
+    /// <summary>
+    /// Whether <paramref name="pid"/>, read from a pid file a monitor left, can be that monitor's task: a task starts
+    /// before its monitor writes the file, so a process that started later (after a reboot, or once the task ended and
+    /// its pid was reused) is another process.
+    /// </summary>
+    private static bool StartedBefore(int pid, string pidFile) =>
+        HostProcesses.StartTime(pid) is { } started && started <= new DateTimeOffset(File.GetLastWriteTimeUtc(pidFile), TimeSpan.Zero);
 
     private static int? ReadPid(string dir) => ReadNumber(Path.Combine(dir, "pid")) is { } pid ? (int)pid : null;
 
