@@ -33,6 +33,12 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private const int MaxEventsPerBatch = 100;
     private const int ImageChunksBuffered = 8;
 
+    /// <summary>
+    /// Log chunks queued for the wire: few, because the writer takes everything else first and a log stream should
+    /// wait for the link rather than fill a queue in front of the node's heartbeats.
+    /// </summary>
+    private const int LogChunksQueued = 4;
+
     private readonly NodeChannelClientOptions _options;
     private readonly NodeIdentity _identity;
     private readonly IDesiredState _state;
@@ -54,6 +60,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private int _connected;
     private int _pendingEvents;
     private int _sessionTasks;
+    private SessionQueues? _queues;
     private long _sessions;
     private long _droppedEvents;
 
@@ -112,6 +119,12 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     /// <summary>Tasks the current session keeps track of: its loops, log streams and image imports.</summary>
     internal int SessionTasks => Volatile.Read(ref _sessionTasks);
+
+    /// <summary>Messages queued for the wire in the current session: log chunks, and everything else.</summary>
+    internal (int LogChunks, int Others) Queued => Volatile.Read(ref _queues) is { } queues ? (queues.LogChunks.Count, queues.Others.Count) : (0, 0);
+
+    /// <summary>The current session's queues for the wire (for <see cref="Queued"/>).</summary>
+    private sealed record SessionQueues(ChannelReader<Outgoing> Others, ChannelReader<Outgoing> LogChunks);
 
     /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
     internal int PendingStatuses => _statuses.Count;
@@ -285,6 +298,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
         using var call = client.Connect(headers, cancellationToken: session.Token);
         var outbound = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(256) { SingleReader = true });
+        var logChunks = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(LogChunksQueued) { SingleReader = true });
+        Volatile.Write(ref _queues, new SessionQueues(outbound.Reader, logChunks.Reader));
         var held = _state.HeldKeys().Select(ToProtocol).ToList();
         var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
         var hello = new Hello
@@ -306,7 +321,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
         HeldDigestSent = !hello.HeldSha256.IsEmpty;
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
-        var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, session.Token) };
+        var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, logChunks.Reader, session.Token) };
         var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
         var imports = new Dictionary<string, ChunkStream>(StringComparer.Ordinal);
         var snapshot = new List<DesiredChange>();
@@ -377,7 +392,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         var request = message.LogRequest;
                         var cancel = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
                         logStreams[request.StreamId] = cancel;
-                        Track(tasks, StreamLogAsync(request, outbound.Writer, cancel, logStreams));
+                        Track(tasks, StreamLogAsync(request, logChunks.Writer, cancel, logStreams));
                         break;
                     case ServerMessage.BodyOneofCase.LogCancel:
                         if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
@@ -398,6 +413,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             StopUplink("the node channel session ended before the server acknowledged the batch");
             await session.CancelAsync();
             outbound.Writer.TryComplete();
+            logChunks.Writer.TryComplete();
             foreach (var task in tasks)
             {
                 try
@@ -470,10 +486,40 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static readonly WriteOptions Uncompressed = new(WriteFlags.NoCompress);
 
-    private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, CancellationToken ct)
+    /// <summary>
+    /// Writes the session's messages in order, except that log chunks wait while anything else is queued: a log
+    /// stream that fills the link must not hold up the heartbeats, acknowledgements and statuses behind it (on a slow
+    /// link a queue of log chunks in front of them takes minutes to drain, and the node's lease runs out).
+    /// </summary>
+    private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, ChannelReader<Outgoing> logChunks, CancellationToken ct)
     {
-        await foreach (var item in outbound.ReadAllAsync(ct))
+        Task<bool>? moreOutbound = null, moreLogs = null;
+        while (true)
         {
+            if (!outbound.TryRead(out var item) && !logChunks.TryRead(out item))
+            {
+                // One wait per queue at a time, kept across turns: a new wait each turn would pile up on the idle one.
+                moreOutbound ??= outbound.WaitToReadAsync(ct).AsTask();
+                moreLogs ??= logChunks.WaitToReadAsync(ct).AsTask();
+                await Task.WhenAny(moreOutbound, moreLogs);
+                if (moreOutbound.IsCompleted)
+                {
+                    if (!await moreOutbound)
+                    {
+                        return;
+                    }
+
+                    moreOutbound = null;
+                }
+
+                if (moreLogs.IsCompleted)
+                {
+                    moreLogs = await moreLogs ? null : new TaskCompletionSource<bool>().Task;
+                }
+
+                continue;
+            }
+
             try
             {
                 stream.WriteOptions = item.Message.CalculateSize() < CompressFromBytes ? Uncompressed : null;

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
@@ -22,6 +24,7 @@ internal sealed class FakeChannelServer : IAsyncDisposable
     private readonly WebApplication _app;
     private int _connects;
     private int _openConnections;
+    private readonly ConcurrentQueue<AgentMessage> _received = new();
 
     private FakeChannelServer(WebApplication app, Uri address)
     {
@@ -34,14 +37,19 @@ internal sealed class FakeChannelServer : IAsyncDisposable
     /// <summary>How many Connect calls arrived.</summary>
     public int Connects => Volatile.Read(ref _connects);
 
+    /// <summary>What the agent sent, in order (only with a read gate: otherwise nothing is read).</summary>
+    public IReadOnlyList<AgentMessage> Received => [.. _received];
+
     /// <summary>TCP connections open now.</summary>
     public int OpenConnections => Volatile.Read(ref _openConnections);
 
     /// <summary>
     /// Starts a server that answers every Connect with <paramref name="answer"/> and then keeps the stream open, or,
-    /// with <paramref name="refuse"/>, ends every call at once with that gRPC status (keeping the connection).
+    /// with <paramref name="refuse"/>, ends every call at once with that gRPC status (keeping the connection). With
+    /// <paramref name="readFrom"/> it reads what the agent sends once that task completes (until then HTTP/2 flow
+    /// control holds the agent back, as a full link does); without, it reads nothing.
     /// </summary>
-    public static async Task<FakeChannelServer> StartAsync(X509Certificate2 serving, IReadOnlyList<ServerMessage> answer, int? refuse = null)
+    public static async Task<FakeChannelServer> StartAsync(X509Certificate2 serving, IReadOnlyList<ServerMessage> answer, int? refuse = null, Task? readFrom = null)
     {
         FakeChannelServer? server = null;
         var port = ChannelHarness.FreePort();
@@ -90,6 +98,16 @@ internal sealed class FakeChannelServer : IAsyncDisposable
                 await http.Response.Body.FlushAsync(http.RequestAborted);
             }
 
+            if (readFrom is not null)
+            {
+                var body = http.Request.Body;
+                _ = Task.Run(async () =>
+                {
+                    await readFrom;
+                    await server.ReadAsync(body, http.RequestAborted);
+                });
+            }
+
             try
             {
                 await Task.Delay(Timeout.Infinite, http.RequestAborted);
@@ -102,6 +120,36 @@ internal sealed class FakeChannelServer : IAsyncDisposable
         });
         await app.StartAsync();
         return server;
+    }
+
+    /// <summary>Reads gRPC messages (gzip-compressed or not) until the call ends.</summary>
+    private async Task ReadAsync(Stream body, CancellationToken ct)
+    {
+        var header = new byte[5];
+        try
+        {
+            while (true)
+            {
+                await body.ReadExactlyAsync(header, ct);
+                var payload = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1))];
+                await body.ReadExactlyAsync(payload, ct);
+                if (header[0] == 1)
+                {
+                    using var unzipped = new MemoryStream();
+                    await using (var gzip = new GZipStream(new MemoryStream(payload), CompressionMode.Decompress))
+                    {
+                        await gzip.CopyToAsync(unzipped, ct);
+                    }
+
+                    payload = unzipped.ToArray();
+                }
+
+                _received.Enqueue(AgentMessage.Parser.ParseFrom(payload));
+            }
+        }
+        catch (Exception e) when (e is EndOfStreamException or OperationCanceledException or IOException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Verge.Agent.Channel;
+using Verge.NodeChannel.Protocol;
 using static Verge.Agent.Tests.Channel.ChannelHarness;
 
 namespace Verge.Agent.Tests.Channel;
@@ -92,6 +93,34 @@ public sealed class PodLogTests : IAsyncLifetime
         await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.3",
             "the pod's status reaches the API while the log's reader is stalled", seconds: 30);
         await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Logs_ThatFillTheLink_DoNotQueueAheadOfTheNodesStatuses()
+    {
+        // The server reads nothing at first: the link is full (HTTP/2 flow control holds the agent back) and the agent
+        // queues what it has to send. Log chunks must not queue up in front of a status (or a heartbeat, or an ack):
+        // on a slow link such a queue takes minutes to drain.
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(),
+        [
+            new ServerMessage { Welcome = new Welcome { HeartbeatIntervalMs = 1000, Revision = 1 } },
+            new ServerMessage { Sync = new SyncBatch { Revision = 1, Complete = true } },
+            new ServerMessage { LogRequest = new LogRequest { StreamId = "s1", Namespace = "default", Pod = "a", Follow = true, TailLines = -1 } },
+        ], readFrom: read.Task);
+        var logs = new EndlessLogSource { Incompressible = true };
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs, servers: [server.Address]);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        await EventuallyAsync(() => client.Queued.LogChunks >= 4 || client.Queued.Others >= 200, "the agent's queue for the wire is full");
+        client.PublishPodStatus("default", "a", "uid-a", new Verge.Core.Core.PodStatus { Phase = "Running" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the status is queued for the wire");
+
+        read.SetResult();
+
+        await EventuallyAsync(() => server.Received.Any(m => m.BodyCase == AgentMessage.BodyOneofCase.PodStatuses), "the status reaches the server");
+        var ahead = server.Received.TakeWhile(m => m.BodyCase != AgentMessage.BodyOneofCase.PodStatuses).Count(m => m.BodyCase == AgentMessage.BodyOneofCase.Log);
+        Assert.True(ahead < 64, $"{ahead} log chunks went before the status");
     }
 
     [Fact]
@@ -262,9 +291,17 @@ public sealed class PodLogTests : IAsyncLifetime
 
         public Task Cancelled => _cancelled.Task;
 
+        /// <summary>Random bytes instead of text, which gzip cannot shrink: the link fills with as many chunks as it holds.</summary>
+        public bool Incompressible { get; init; }
+
         public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(LogQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
             var line = System.Text.Encoding.UTF8.GetBytes(new string('x', (32 * 1024) - 1) + "\n");
+            if (Incompressible)
+            {
+                Random.Shared.NextBytes(line);
+            }
+
             using var registration = ct.Register(() => _cancelled.TrySetResult());
             while (!ct.IsCancellationRequested)
             {
