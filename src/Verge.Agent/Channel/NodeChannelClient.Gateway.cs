@@ -17,7 +17,7 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
 {
     private const int MaxReportsPerBatch = 256;
 
-    private readonly ConcurrentDictionary<(string Namespace, string Name), DeviceReportRecord> _deviceReports = new();
+    private readonly ConcurrentDictionary<(string Namespace, string Name), Pending<DeviceReportRecord>> _deviceReports = new();
     private UplinkLink? _uplink;
     private long _nextBatchId;
 
@@ -87,7 +87,11 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
             LastSeenUnixMs = report.LastSeen.ToUnixTimeMilliseconds(),
             ReportedJson = report.ReportedJson is { } json ? ByteString.CopyFrom(json.Span) : ByteString.Empty,
         };
-        _deviceReports.AddOrUpdate((report.Namespace, report.Name), record, (_, older) => Merge(older, record));
+        var sequence = NextReportSequence();
+        _deviceReports.AddOrUpdate(
+            (report.Namespace, report.Name),
+            new Pending<DeviceReportRecord>(sequence, record),
+            (_, older) => new Pending<DeviceReportRecord>(sequence, Merge(older.Value, record)));
     }
 
     /// <summary>A newer report wins, except that it keeps the older reported twin when it carries none.</summary>
@@ -112,21 +116,26 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
         while (!_deviceReports.IsEmpty)
         {
             var batch = new DeviceReportBatch();
+            var taken = new List<Pending<DeviceReportRecord>>();
             foreach (var key in _deviceReports.Keys.Take(MaxReportsPerBatch))
             {
-                if (_deviceReports.TryRemove(key, out var record))
+                if (_deviceReports.TryRemove(key, out var pending))
                 {
-                    batch.Reports.Add(record);
+                    taken.Add(pending);
+                    batch.Reports.Add(pending.Value);
                 }
             }
 
-            var taken = batch.Reports.ToList();
             var putBack = AwaitAck(() =>
             {
-                foreach (var record in taken)
+                foreach (var pending in taken)
                 {
-                    // A newer report that arrived meanwhile wins (keeping this one's twin if it has none).
-                    _deviceReports.AddOrUpdate((record.Namespace, record.Name), record, (_, newer) => Merge(record, newer));
+                    // The newer report wins (keeping the older one's twin if it has none), whichever was put back
+                    // first: several unacknowledged batches of one session come back in any order.
+                    var key = (pending.Value.Namespace, pending.Value.Name);
+                    _deviceReports.AddOrUpdate(key, pending, (_, waiting) => waiting.Sequence > pending.Sequence
+                        ? waiting with { Value = Merge(pending.Value, waiting.Value) }
+                        : pending with { Value = Merge(waiting.Value, pending.Value) });
                 }
             }, id => batch.BatchId = id);
             await outbound.WriteAsync(new Outgoing(new AgentMessage { DeviceReports = batch }, putBack), ct);

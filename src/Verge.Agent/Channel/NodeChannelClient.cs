@@ -33,6 +33,12 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private const int MaxEventsPerBatch = 100;
     private const int ImageChunksBuffered = 8;
 
+    /// <summary>
+    /// Log chunks queued for the wire: few, because the writer takes everything else first and a log stream should
+    /// wait for the link rather than fill a queue in front of the node's heartbeats.
+    /// </summary>
+    private const int LogChunksQueued = 4;
+
     private readonly NodeChannelClientOptions _options;
     private readonly NodeIdentity _identity;
     private readonly IDesiredState _state;
@@ -41,17 +47,20 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, PodStatusUpdate> _statuses = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Pending<PodStatusUpdate>> _statuses = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Event> _events = new();
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<Uri, bool> _acceptsHeldDigest = new();
     private readonly Channel<bool> _flushNow = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private ConcurrentDictionary<long, Action>? _awaitingAck;
     private long _reportBatchIds;
+    private long _reportSequence;
     private long _bytesSent;
     private long _bytesReceived;
     private int _connected;
     private int _pendingEvents;
+    private int _sessionTasks;
+    private SessionQueues? _queues;
     private long _sessions;
     private long _droppedEvents;
 
@@ -108,6 +117,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     /// <summary>The bytes of the last TLS handshake (a resumed one is about a kilobyte smaller than a full one).</summary>
     internal TlsHandshake? LastHandshake { get; private set; }
 
+    /// <summary>Tasks the current session keeps track of: its loops, log streams and image imports.</summary>
+    internal int SessionTasks => Volatile.Read(ref _sessionTasks);
+
+    /// <summary>Messages queued for the wire in the current session: log chunks, and everything else.</summary>
+    internal (int LogChunks, int Others) Queued => Volatile.Read(ref _queues) is { } queues ? (queues.LogChunks.Count, queues.Others.Count) : (0, 0);
+
+    /// <summary>The current session's queues for the wire (for <see cref="Queued"/>).</summary>
+    private sealed record SessionQueues(ChannelReader<Outgoing> Others, ChannelReader<Outgoing> LogChunks);
+
     /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
     internal int PendingStatuses => _statuses.Count;
 
@@ -119,13 +137,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status)
     {
-        _statuses[podUid] = new PodStatusUpdate
-        {
-            Namespace = podNamespace,
-            Name = podName,
-            Uid = podUid,
-            StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
-        };
+        _statuses[podUid] = new Pending<PodStatusUpdate>(
+            NextReportSequence(),
+            new PodStatusUpdate
+            {
+                Namespace = podNamespace,
+                Name = podName,
+                Uid = podUid,
+                StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
+            });
 
         // Wakes the flush loop: a status after a quiet spell goes out at once, later ones wait for the next flush.
         _flushNow.Writer.TryWrite(true);
@@ -214,7 +234,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             EnableMultipleHttp2Connections = false,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // A connection whose call ended is kept for the next attempt, but not for good: after a failover to
+            // another server it would stay open (keep-alive pings every few seconds, a socket at both ends) for as
+            // long as the agent runs. Twice the longest wait between attempts keeps it for a reconnect to the same
+            // server; a later reconnect costs a resumed TLS handshake.
+            PooledConnectionIdleTimeout = _options.MaxBackoff * 2,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             ConnectCallback = async (context, ct) =>
             {
@@ -274,6 +298,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
         using var call = client.Connect(headers, cancellationToken: session.Token);
         var outbound = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(256) { SingleReader = true });
+        var logChunks = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(LogChunksQueued) { SingleReader = true });
+        Volatile.Write(ref _queues, new SessionQueues(outbound.Reader, logChunks.Reader));
         var held = _state.HeldKeys().Select(ToProtocol).ToList();
         var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
         var hello = new Hello
@@ -295,7 +321,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
         HeldDigestSent = !hello.HeldSha256.IsEmpty;
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
-        var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, session.Token) };
+        var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, logChunks.Reader, session.Token) };
         var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
         var imports = new Dictionary<string, ChunkStream>(StringComparer.Ordinal);
         var snapshot = new List<DesiredChange>();
@@ -317,9 +343,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
                         NodeReportSkipped = message.Welcome.NodeReportCurrent;
                         Volatile.Write(ref _awaitingAck, message.Welcome.AcksReports ? new ConcurrentDictionary<long, Action>() : null);
-                        tasks.Add(HeartbeatAsync(outbound.Writer, interval, session.Token));
-                        tasks.Add(ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
-                        tasks.Add(FlushAsync(outbound.Writer, session.Token));
+                        Track(tasks, HeartbeatAsync(outbound.Writer, interval, session.Token));
+                        Track(tasks, ReportAsync(outbound.Writer, message.Welcome.NodeReportCurrent ? report : null, session.Token));
+                        Track(tasks, FlushAsync(outbound.Writer, session.Token));
                         StartUplink(outbound.Writer);
                         break;
                     case ServerMessage.BodyOneofCase.HeldRequest:
@@ -342,11 +368,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         if (batch.Snapshot && !batch.Complete)
                         {
                             // A snapshot replaces the whole state: it is applied once, whole, when its last batch arrives.
-                            snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                            snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                             break;
                         }
 
-                        snapshot.AddRange(batch.Changes.Select(FromProtocol));
+                        snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                         if (snapshot.Count > 0 || batch.Snapshot || batch.Revision != _state.LastRevision)
                         {
                             await _state.ApplyAsync(new DesiredBatch(batch.Revision, batch.Snapshot, [.. snapshot]), session.Token);
@@ -366,7 +392,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         var request = message.LogRequest;
                         var cancel = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
                         logStreams[request.StreamId] = cancel;
-                        tasks.Add(StreamLogAsync(request, outbound.Writer, cancel, logStreams));
+                        Track(tasks, StreamLogAsync(request, logChunks.Writer, cancel, logStreams));
                         break;
                     case ServerMessage.BodyOneofCase.LogCancel:
                         if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
@@ -387,6 +413,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             StopUplink("the node channel session ended before the server acknowledged the batch");
             await session.CancelAsync();
             outbound.Writer.TryComplete();
+            logChunks.Writer.TryComplete();
             foreach (var task in tasks)
             {
                 try
@@ -413,6 +440,18 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Adds a task to the session's, forgetting those that have ended: a session can last for weeks and serve a log
+    /// stream or an image import for every request, and the list must not grow with them. A task that ended has
+    /// nothing left for the session's end to wait for.
+    /// </summary>
+    private void Track(List<Task> tasks, Task task)
+    {
+        tasks.RemoveAll(static t => t.IsCompleted);
+        tasks.Add(task);
+        Volatile.Write(ref _sessionTasks, tasks.Count);
     }
 
     /// <summary>
@@ -447,10 +486,40 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static readonly WriteOptions Uncompressed = new(WriteFlags.NoCompress);
 
-    private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, CancellationToken ct)
+    /// <summary>
+    /// Writes the session's messages in order, except that log chunks wait while anything else is queued: a log
+    /// stream that fills the link must not hold up the heartbeats, acknowledgements and statuses behind it (on a slow
+    /// link a queue of log chunks in front of them takes minutes to drain, and the node's lease runs out).
+    /// </summary>
+    private static async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<Outgoing> outbound, ChannelReader<Outgoing> logChunks, CancellationToken ct)
     {
-        await foreach (var item in outbound.ReadAllAsync(ct))
+        Task<bool>? moreOutbound = null, moreLogs = null;
+        while (true)
         {
+            if (!outbound.TryRead(out var item) && !logChunks.TryRead(out item))
+            {
+                // One wait per queue at a time, kept across turns: a new wait each turn would pile up on the idle one.
+                moreOutbound ??= outbound.WaitToReadAsync(ct).AsTask();
+                moreLogs ??= logChunks.WaitToReadAsync(ct).AsTask();
+                await Task.WhenAny(moreOutbound, moreLogs);
+                if (moreOutbound.IsCompleted)
+                {
+                    if (!await moreOutbound)
+                    {
+                        return;
+                    }
+
+                    moreOutbound = null;
+                }
+
+                if (moreLogs.IsCompleted)
+                {
+                    moreLogs = await moreLogs ? null : new TaskCompletionSource<bool>().Task;
+                }
+
+                continue;
+            }
+
             try
             {
                 stream.WriteOptions = item.Message.CalculateSize() < CompressFromBytes ? Uncompressed : null;
@@ -508,21 +577,24 @@ public sealed partial class NodeChannelClient : IStatusPublisher
             while (!_statuses.IsEmpty)
             {
                 var batch = new PodStatusBatch();
+                var taken = new List<Pending<PodStatusUpdate>>();
                 foreach (var uid in _statuses.Keys.Take(MaxStatusesPerBatch))
                 {
-                    if (_statuses.TryRemove(uid, out var update))
+                    if (_statuses.TryRemove(uid, out var pending))
                     {
-                        batch.Updates.Add(update);
+                        taken.Add(pending);
+                        batch.Updates.Add(pending.Value);
                     }
                 }
 
-                var taken = batch.Updates.ToList();
                 var putBack = AwaitAck(() =>
                 {
-                    // Not sent, or not acknowledged: keep them unless a newer status arrived meanwhile.
-                    foreach (var update in taken)
+                    // Not sent, or not acknowledged: keep them unless a newer status is waiting. Newer is by
+                    // publication, not by which put-back runs first: several unacknowledged batches of one session
+                    // are put back in any order, and the oldest status of a pod must not win.
+                    foreach (var pending in taken)
                     {
-                        _statuses.TryAdd(update.Uid, update);
+                        _statuses.AddOrUpdate(pending.Value.Uid, pending, (_, waiting) => waiting.Sequence > pending.Sequence ? waiting : pending);
                     }
                 }, id => batch.BatchId = id);
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, putBack), ct);
@@ -624,7 +696,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         {
             archive = new ChunkStream(ImageChunksBuffered);
             imports[chunk.StreamId] = archive;
-            tasks.Add(ImportImageAsync(chunk.StreamId, archive, outbound, ct));
+            Track(tasks, ImportImageAsync(chunk.StreamId, archive, outbound, ct));
         }
 
         if (!chunk.Data.IsEmpty)
@@ -692,6 +764,25 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         _ => throw new InvalidOperationException($"the server sent an object of unknown kind {kind}"),
     };
 
+    /// <summary>
+    /// Whether this agent knows the change's kind and type. A newer server may send kinds this agent does not know
+    /// (DataRules and Devices came after pods): they are left out with a warning, and the rest of the batch applies.
+    /// Ending the session instead would bring the same batch again on every reconnect, and the node would never sync.
+    /// Nothing is lost by leaving them out: the agent does not hold them, so a later agent version gets them at its
+    /// first connect as keys it lacks.
+    /// </summary>
+    private bool Understood(ObjectChange change)
+    {
+        if (change.Kind is ObjectKind.Pod or ObjectKind.ConfigMap or ObjectKind.Secret or ObjectKind.DataRule or ObjectKind.Device
+            && change.Type is ChangeType.Upsert or ChangeType.Delete)
+        {
+            return true;
+        }
+
+        LogChangeNotUnderstood(_logger, (int)change.Kind, (int)change.Type, change.Namespace, change.Name);
+        return false;
+    }
+
     private static DesiredChange FromProtocol(ObjectChange change)
     {
         var deleted = change.Type == ChangeType.Delete;
@@ -704,6 +795,11 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static readonly string AgentVersion =
         typeof(NodeChannelClient).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private long NextReportSequence() => Interlocked.Increment(ref _reportSequence);
+
+    /// <summary>A report waiting to be sent, numbered in the order it was published (higher is newer).</summary>
+    private sealed record Pending<T>(long Sequence, T Value);
 
     /// <summary>A message for the wire, with what to do when it never got there.</summary>
     private sealed record Outgoing(AgentMessage Message, Action? OnFailed = null);
@@ -719,6 +815,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     private static void LogImageImport(ILogger logger, int count, string error) =>
         LogImageImportCore(logger, count, error.Length > 0 ? "; refused: " + error : "");
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "Node channel: left out a change this agent does not understand (kind {Kind}, type {Type}) of {Namespace}/{Name}")]
+    private static partial void LogChangeNotUnderstood(ILogger logger, int kind, int type, string @namespace, string name);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Node channel refused by {Server}: {Reason}")]
     private static partial void LogRefused(ILogger logger, Uri server, string reason);

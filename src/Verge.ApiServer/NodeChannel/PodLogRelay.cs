@@ -13,7 +13,14 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
 {
     private const int ChunkBuffer = 64;
 
-    private readonly ConcurrentDictionary<string, Channel<LogData>> _streams = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How long a chunk may wait for room in its stream's buffer. The wait holds up the session's receive loop, and so
+    /// everything else the node sends (heartbeats every second, statuses, acknowledgements): a reader that has not
+    /// taken a chunk for this long has stopped reading, and its stream is ended instead.
+    /// </summary>
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, (Channel<LogData> Chunks, NodeSession Session)> _streams = new(StringComparer.Ordinal);
 
     /// <summary>Opens a stream on <paramref name="node"/>'s session, or returns null when the node is not connected.</summary>
     public LogStream? Open(string node, LogRequest request)
@@ -26,24 +33,44 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
 
         request.StreamId = Guid.NewGuid().ToString("N");
         var chunks = Channel.CreateBounded<LogData>(new BoundedChannelOptions(ChunkBuffer) { SingleReader = true, SingleWriter = true });
-        _streams[request.StreamId] = chunks;
+        _streams[request.StreamId] = (chunks, session);
         var registration = session.Closed.Register(() =>
             chunks.Writer.TryComplete(new IOException($"node \"{node}\" disconnected from the control plane")));
         session.Send(new ServerMessage { LogRequest = request });
         return new LogStream(this, session, request.StreamId, chunks, registration);
     }
 
-    /// <summary>Hands a chunk from the agent to its stream (waiting while the HTTP client is slow).</summary>
+    /// <summary>
+    /// Hands a chunk from the agent to its stream, waiting while the HTTP client is slow, but not once it has stopped
+    /// reading (<see cref="StallLimit"/>): that stream then ends with an error and the agent is told to stop it.
+    /// </summary>
     public async ValueTask DeliverAsync(LogData data, CancellationToken ct)
     {
-        if (!_streams.TryGetValue(data.StreamId, out var chunks))
+        if (!_streams.TryGetValue(data.StreamId, out var stream))
         {
             return;
         }
 
+        var chunks = stream.Chunks;
         try
         {
-            await chunks.Writer.WriteAsync(data, ct);
+            if (!chunks.Writer.TryWrite(data))
+            {
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                stall.CancelAfter(StallLimit);
+                try
+                {
+                    await chunks.Writer.WriteAsync(data, stall.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    Remove(data.StreamId);
+                    chunks.Writer.TryComplete(new IOException("the client stopped reading the log"));
+                    stream.Session.Send(new ServerMessage { LogCancel = new LogCancel { StreamId = data.StreamId } });
+                    return;
+                }
+            }
+
             if (data.End)
             {
                 chunks.Writer.TryComplete();

@@ -69,6 +69,10 @@ internal sealed class ChannelHarness : IAsyncDisposable
     /// <summary>The server's own certificate, as it sends it in a full TLS handshake.</summary>
     public X509Certificate2 ServingCertificate() => X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(_dataDir, "pki", "server.crt")));
 
+    /// <summary>The server's certificate with its key, for a fake server the agent trusts as it trusts this one.</summary>
+    public X509Certificate2 ServingCertificateWithKey() =>
+        X509Certificate2.CreateFromPemFile(Path.Combine(_dataDir, "pki", "server.crt"), Path.Combine(_dataDir, "pki", "server.key"));
+
     public NodeIdentity Identity(string node, string? helloAs = null)
     {
         var (cert, key) = Ca.IssueClient(NodeIdentity.UserName(node), [NodeIdentity.NodesGroup], TimeSpan.FromHours(1));

@@ -310,6 +310,39 @@ public sealed class CloudLinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeviceReport_TwoReportsSentIntoALinkThatSilentlyDied_TheNewestReachesTheDeviceAfterTheLinkHeals()
+    {
+        await CreateDeviceAsync("d1", "n1");
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [proxy.Address]);
+        await using var agent = new RunningClient(client);
+        await agent.SyncedAsync();
+        var seen = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000);
+
+        // Two reports leave the agent in two batches before it notices the dead link; both are put back.
+        proxy.Cut();
+        client.Report(new DeviceReport("default", "d1", true, seen, "{\"firmware\":\"2.0\"}"u8.ToArray()));
+        await ChannelHarness.EventuallyAsync(() => client.PendingDeviceReports == 0, "the first report is handed to the dead connection");
+        client.Report(new DeviceReport("default", "d1", false, seen.AddMinutes(1), "{\"firmware\":\"3.0\"}"u8.ToArray()));
+        await ChannelHarness.EventuallyAsync(() => client.PendingDeviceReports == 0, "the second report is handed to the dead connection");
+        await ChannelHarness.EventuallyAsync(() => !client.Connected, "the agent notices the dead link");
+
+        proxy.Heal();
+        JsonObject? status = null;
+        await ChannelHarness.EventuallyAsync(async () =>
+        {
+            status = (await _harness.GetAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1"))?["status"]?.AsObject();
+            return status?["reported"] is not null && client.PendingDeviceReports == 0 && client.Connected;
+        }, "a report reaches the device's status after the link heals", seconds: 60);
+        await ChannelHarness.EventuallyAsync(async () =>
+            (await _harness.GetAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1"))?["status"]?["reported"]?["firmware"]?.GetValue<string>() == "3.0",
+            "the newest reported twin reaches the device's status");
+        status = (await _harness.GetAsync("/apis/edge.verge.dev/v1/namespaces/default/devices/d1"))!["status"]!.AsObject();
+        Assert.False(status["connected"]!.GetValue<bool>());
+        Assert.Equal(seen.AddMinutes(1), status["lastSeen"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
     public async Task DeviceReport_ForADeviceOfAnotherNode_IsRefused()
     {
         await CreateDeviceAsync("d2", "n2");

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Verge.Agent.Channel;
 using Verge.Core.Core;
+using Verge.NodeChannel.Protocol;
 using Xunit.Abstractions;
 using static Verge.Agent.Tests.Channel.ChannelHarness;
 
@@ -228,6 +230,34 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodStatus_TwoChangesSentIntoALinkThatSilentlyDied_TheNewestReachesTheApiAfterTheLinkHeals()
+    {
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [proxy.Address]);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Pending" });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Pending",
+            "the first status is in the API");
+
+        // Two statuses of the pod leave the agent in two batches before it notices the dead link: neither is
+        // acknowledged, both are put back, and only the newer may be sent again.
+        proxy.Cut();
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Running", PodIP = "10.1.0.7" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the first status is handed to the dead connection");
+        client.PublishPodStatus("default", "a", uid, new PodStatus { Phase = "Succeeded", PodIP = "10.1.0.7" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the second status is handed to the dead connection");
+        await EventuallyAsync(() => !client.Connected, "the agent notices the dead link");
+
+        proxy.Heal();
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["phase"]?.GetValue<string>() == "Succeeded",
+            "the newest status reaches the API", seconds: 60);
+        Assert.Equal(0, client.PendingStatuses);
+    }
+
+    [Fact]
     public async Task PodStatus_WrittenByTheNode_IsNotEchoedBack_ButSpecAndMetadataChangesAre()
     {
         var pod = await _harness.CreatePodAsync("a", "n1");
@@ -387,6 +417,55 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(1, client.HeldListsSent);
         Assert.True(state.Holds(DesiredKind.Pod, "a"));
         Assert.True(state.Holds(DesiredKind.Pod, "b"));
+    }
+
+    [Fact]
+    public async Task SyncBatch_WithChangesOfAKindOrTypeThisAgentDoesNotKnow_IsAppliedWithoutThem_AndTheSessionStays()
+    {
+        // A newer server may know kinds this agent does not (DataRules and Devices came after pods): a batch that
+        // names one must not end the session, or the agent would reconnect, get the same batch and never sync.
+        var pod = new ObjectChange
+        {
+            Kind = ObjectKind.Pod,
+            Type = ChangeType.Upsert,
+            Namespace = "default",
+            Name = "a",
+            Revision = 7,
+            ObjectJson = ByteString.CopyFromUtf8("""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"default"}}"""),
+        };
+        var unknownKind = new ObjectChange { Kind = (ObjectKind)99, Type = ChangeType.Upsert, Namespace = "default", Name = "future", Revision = 8, ObjectJson = ByteString.CopyFromUtf8("{}") };
+        var unknownType = new ObjectChange { Kind = ObjectKind.ConfigMap, Type = (ChangeType)7, Namespace = "default", Name = "odd", Revision = 8, ObjectJson = ByteString.CopyFromUtf8("{}") };
+        await using var server = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(),
+        [
+            new ServerMessage { Welcome = new Welcome { HeartbeatIntervalMs = 1000, Revision = 9 } },
+            new ServerMessage { Sync = new SyncBatch { Revision = 9, Snapshot = true, Complete = true, Changes = { unknownKind, pod, unknownType } } },
+        ]);
+        var state = new InMemoryDesiredState();
+
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state, servers: [server.Address]));
+        await running.SyncedAsync();
+
+        Assert.Equal(["Pod/a"], state.Objects().Keys.Select(k => $"{k.Kind}/{k.Name}"));
+        Assert.Equal(9, state.LastRevision);
+        Assert.Equal(1, server.Connects);
+        Assert.True(running.Client.Connected);
+    }
+
+    [Fact]
+    public async Task Failover_AfterAServerEndedTheCall_DoesNotKeepItsConnectionOpen()
+    {
+        // The first server ends the call but keeps the connection: the agent moves on to the second and stays there.
+        // The first connection must not stay open (with keep-alive pings every few seconds) for as long as it runs.
+        await using var refusing = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(), [], refuse: 14);
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), servers: [refusing.Address, _harness.Host.Address]);
+
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+
+        Assert.Equal(_harness.Host.Address, client.Server);
+        Assert.True(refusing.Connects >= 1);
+        await EventuallyAsync(() => refusing.OpenConnections == 0, "the connection to the server that ended the call is closed");
+        Assert.Equal(1, client.Sessions - refusing.Connects);
     }
 
     [Fact]

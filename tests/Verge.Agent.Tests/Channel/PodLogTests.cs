@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Verge.Agent.Channel;
+using Verge.NodeChannel.Protocol;
 using static Verge.Agent.Tests.Channel.ChannelHarness;
 
 namespace Verge.Agent.Tests.Channel;
@@ -49,6 +50,77 @@ public sealed class PodLogTests : IAsyncLifetime
         }
 
         await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Logs_ManyRequestsInOneSession_LeaveNoFinishedStreamsBehind()
+    {
+        await _harness.CreatePodAsync("a", "n1");
+        var logs = new FakeLogSource { Text = "hello\n" };
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs));
+        await running.SyncedAsync();
+        var sessions = running.Client.Sessions;
+
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log");
+            Assert.Equal("hello\n", await response.Content.ReadAsStringAsync());
+        }
+
+        // The session's own loops (writer, heartbeat, node report, flush) and at most the last stream: a session that
+        // lasts for weeks serves many requests and must not hold on to every one it served.
+        await EventuallyAsync(() => running.Client.SessionTasks <= 5, $"finished log streams are forgotten (tracked: {running.Client.SessionTasks})");
+        Assert.Equal(sessions, running.Client.Sessions);
+    }
+
+    [Fact]
+    public async Task Logs_FollowedByAClientThatStopsReading_DoNotHoldUpTheNodesOtherTraffic()
+    {
+        // kubectl logs -f piped into a pager nobody scrolls: the HTTP client stops reading while the container keeps
+        // writing. The node's statuses and heartbeats share the session with the log chunks and must still get through.
+        var pod = await _harness.CreatePodAsync("a", "n1");
+        var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+        var logs = new EndlessLogSource();
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+
+        using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)response.StatusCode);
+        await EventuallyAsync(() => logs.Bytes > 8 * 1024 * 1024, "the container has written more than the relay buffers");
+        client.PublishPodStatus("default", "a", uid, new Verge.Core.Core.PodStatus { Phase = "Running", PodIP = "10.1.0.3" });
+
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.3",
+            "the pod's status reaches the API while the log's reader is stalled", seconds: 30);
+        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Logs_ThatFillTheLink_DoNotQueueAheadOfTheNodesStatuses()
+    {
+        // The server reads nothing at first: the link is full (HTTP/2 flow control holds the agent back) and the agent
+        // queues what it has to send. Log chunks must not queue up in front of a status (or a heartbeat, or an ack):
+        // on a slow link such a queue takes minutes to drain.
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await FakeChannelServer.StartAsync(_harness.ServingCertificateWithKey(),
+        [
+            new ServerMessage { Welcome = new Welcome { HeartbeatIntervalMs = 1000, Revision = 1 } },
+            new ServerMessage { Sync = new SyncBatch { Revision = 1, Complete = true } },
+            new ServerMessage { LogRequest = new LogRequest { StreamId = "s1", Namespace = "default", Pod = "a", Follow = true, TailLines = -1 } },
+        ], readFrom: read.Task);
+        var logs = new EndlessLogSource { Incompressible = true };
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState(), logs, servers: [server.Address]);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        await EventuallyAsync(() => client.Queued.LogChunks >= 4 || client.Queued.Others >= 200, "the agent's queue for the wire is full");
+        client.PublishPodStatus("default", "a", "uid-a", new Verge.Core.Core.PodStatus { Phase = "Running" });
+        await EventuallyAsync(() => client.PendingStatuses == 0, "the status is queued for the wire");
+
+        read.SetResult();
+
+        await EventuallyAsync(() => server.Received.Any(m => m.BodyCase == AgentMessage.BodyOneofCase.PodStatuses), "the status reaches the server");
+        var ahead = server.Received.TakeWhile(m => m.BodyCase != AgentMessage.BodyOneofCase.PodStatuses).Count(m => m.BodyCase == AgentMessage.BodyOneofCase.Log);
+        Assert.True(ahead < 64, $"{ahead} log chunks went before the status");
     }
 
     [Fact]
@@ -206,6 +278,37 @@ public sealed class PodLogTests : IAsyncLifetime
         finally
         {
             Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    /// <summary>A container that writes without end: 32 KiB lines as fast as they are taken, until cancelled.</summary>
+    private sealed class EndlessLogSource : ILogSource
+    {
+        private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _bytes;
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public Task Cancelled => _cancelled.Task;
+
+        /// <summary>Random bytes instead of text, which gzip cannot shrink: the link fills with as many chunks as it holds.</summary>
+        public bool Incompressible { get; init; }
+
+        public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(LogQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            var line = System.Text.Encoding.UTF8.GetBytes(new string('x', (32 * 1024) - 1) + "\n");
+            if (Incompressible)
+            {
+                Random.Shared.NextBytes(line);
+            }
+
+            using var registration = ct.Register(() => _cancelled.TrySetResult());
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Yield();
+                Interlocked.Add(ref _bytes, line.Length);
+                yield return line;
+            }
         }
     }
 }

@@ -298,6 +298,150 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Start_CancelledBeforeTheTaskReportedItsPid_LeavesNothingRunning()
+    {
+        // A shell that waits at a gate before it runs: the monitor cannot report the task's pid until the gate opens,
+        // so the start is still waiting for it when it is cancelled.
+        var gate = Path.Combine(TempDir, "gate-open");
+        var gatedShell = Path.Combine(TempDir, "gated-sh");
+        await File.WriteAllTextAsync(gatedShell, $"#!/bin/sh\nwhile [ ! -e '{gate}' ]; do sleep 0.05; done\nexec /bin/sh \"$@\"\n");
+        Assert.False(OperatingSystem.IsWindows(), "the process driver runs on Linux");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(gatedShell, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var driver = new ProcessDriver(
+            new ProcessDriverOptions { StateDirectory = Path.Combine(TempDir, "gated"), ShellPath = gatedShell },
+            NullLogger<ProcessDriver>.Instance,
+            TimeProvider.System);
+        var task = NewTask("echo started; while :; do sleep 0.1; done");
+        using var cancel = new CancellationTokenSource();
+        var start = driver.StartAsync(task, cancel.Token);
+        var started = ProcessesNaming(task.Id);
+        try
+        {
+            Assert.NotEmpty(started);
+
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+            File.WriteAllText(gate, "");
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (ProcessesNaming(task.Id).Count > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Empty(ProcessesNaming(task.Id));
+            Assert.DoesNotContain("started", await ReadLogAsync(task), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var pid in ProcessesNaming(task.Id))
+            {
+                HostProcesses.Signal(pid, HostProcesses.SigKill);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Exec_WhenTheCommandWritesALot_KeepsOnlyTheStartOfItsOutput()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var result = await Driver.ExecAsync(handle, ["sh", "-c", "head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done"], TimeSpan.FromSeconds(60), Token());
+
+        Assert.False(result.TimedOut);
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("xxxx", result.Output, StringComparison.Ordinal);
+        Assert.True(result.Output.Length <= ProcessDriver.MaxExecOutput, $"exec output of {result.Output.Length} characters was kept");
+    }
+
+    [Fact]
+    public async Task Handle_FromAnotherBoot_WhosePidNamesALiveProcessNow_IsNeitherSignalledNorWaitedFor()
+    {
+        // After a reboot pids start over, and an early process of this boot can have the pid and the start time (in
+        // clock ticks since boot) that a task of the previous boot had. The handle's boot id tells them apart.
+        using var stranger = System.Diagnostics.Process.Start("/usr/bin/setsid", ["sleep", "300"])!;
+        try
+        {
+            var ticks = HostProcesses.StartTicks(stranger.Id);
+            Assert.NotNull(ticks);
+            var dir = Directory.CreateDirectory(Path.Combine(StateDir, "from-another-boot")).FullName;
+            File.WriteAllText(Path.Combine(dir, "pid"), stranger.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var state = new ProcessTaskState
+            {
+                Directory = dir,
+                Pid = stranger.Id,
+                PidStartTicks = ticks.Value,
+                MonitorPid = stranger.Id,
+                MonitorStartTicks = ticks.Value,
+                BootId = "00000000-0000-0000-0000-000000000000",
+                WorkingDir = dir,
+                Env = [],
+            };
+            var handle = new TaskHandle(ProcessDriver.DriverName, "from-another-boot", state.ToJson(), DateTimeOffset.UnixEpoch);
+
+            var exit = await Driver.WaitAsync(handle, Token()).WaitAsync(TimeSpan.FromSeconds(30));
+            await Driver.StopAsync(handle, TimeSpan.Zero, Token());
+            Assert.Null(await Driver.StatsAsync(handle, Token()));
+            await Assert.ThrowsAsync<DriverException>(() => Driver.ExecAsync(handle, ["true"], TimeSpan.FromSeconds(10), Token()));
+            await Driver.DestroyAsync(handle, Token());
+
+            Assert.Equal(137, exit.ExitCode);
+            Assert.True(IsRunning(stranger.Id), "a process of this boot was signalled through a handle of another boot");
+        }
+        finally
+        {
+            stranger.Kill();
+            await stranger.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Start_OfATaskThatIsStillRunning_IsRefused()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => Driver.StartAsync(task, Token()));
+
+        Assert.Contains("already running", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WhenALeftoverPidFileNamesAProcessThatStartedLater_StartsTheTask()
+    {
+        // The agent died (or the machine lost power) between a start and saving its handle; the start of the same
+        // task is tried again. The pid the old monitor wrote now names another process (after a reboot pids start
+        // over): it started after the pid file was written, so it is not the task, and the start goes ahead.
+        using var stranger = System.Diagnostics.Process.Start("sleep", ["300"])!;
+        try
+        {
+            var task = NewTask("echo started-again; while :; do sleep 0.1; done");
+            var dir = Directory.CreateDirectory(Path.Combine(StateDir, task.Id)).FullName;
+            var pidFile = Path.Combine(dir, "pid");
+            File.WriteAllText(pidFile, stranger.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.SetLastWriteTimeUtc(pidFile, DateTime.UtcNow.AddHours(-1));
+
+            var handle = await StartAsync(task);
+
+            await AssertLogContainsAsync(task, "started-again");
+            Assert.NotEqual(stranger.Id, (await Driver.InspectAsync(handle, Token())).Pid);
+            Assert.True(IsRunning(stranger.Id));
+        }
+        finally
+        {
+            stranger.Kill();
+            await stranger.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Recover_WithUnreadableHandleState_FailsWithDriverException()
     {
         var handle = new TaskHandle(ProcessDriver.DriverName, "x", "{not json", DateTimeOffset.UnixEpoch);
@@ -308,6 +452,30 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     [Fact]
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
+
+    /// <summary>Live processes whose command line mentions <paramref name="text"/>.</summary>
+    private static List<int> ProcessesNaming(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != Environment.ProcessId && IsRunning(pid))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>Whether a process exists and is not a zombie.</summary>
     private static bool IsRunning(int pid)

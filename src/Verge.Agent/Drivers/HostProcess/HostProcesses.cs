@@ -76,6 +76,35 @@ internal static class HostProcesses
         return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
     }
 
+    /// <summary>
+    /// When <paramref name="pid"/> started (boot time plus its start ticks at 100 per second), or null when it does not
+    /// exist. Up to a second early: the kernel gives the boot time in whole seconds.
+    /// </summary>
+    public static DateTimeOffset? StartTime(int pid)
+    {
+        if (StartTicks(pid) is not { } ticks)
+        {
+            return null;
+        }
+
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/stat"))
+            {
+                if (line.StartsWith("btime ", StringComparison.Ordinal)
+                    && long.TryParse(line.AsSpan("btime ".Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var boot))
+                {
+                    return DateTimeOffset.FromUnixTimeSeconds(boot).AddMilliseconds(ticks * 10);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return null;
+    }
+
     /// <summary>Whether <paramref name="pid"/> is alive and is the process that started at <paramref name="startTicks"/>.</summary>
     public static bool IsAlive(int pid, long startTicks) => startTicks > 0 && StartTicks(pid) == startTicks;
 

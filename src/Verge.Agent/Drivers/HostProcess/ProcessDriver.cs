@@ -18,6 +18,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 {
     public const string DriverName = "process";
 
+    /// <summary>How much of an exec command's output is kept (kubelet keeps 10 KiB of a probe's output, too).</summary>
+    internal const int MaxExecOutput = 10 * 1024;
+
     // The monitor. Everything that varies arrives as a positional argument, never as script text:
     // $1 log file, $2 task dir, $3 the inner script, $4 setsid, then the inner script's arguments.
     // It appends its own and the task's output to the log, starts the task in a new session, records the task's
@@ -45,6 +48,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         """;
 
     private static readonly string[] Controllers = ["memory", "pids", "cpu"];
+
+    /// <summary>This boot's id (it cannot change while the agent runs).</summary>
+    private static readonly string ThisBoot = HostProcesses.BootId();
 
     private readonly ProcessDriverOptions _options;
 
@@ -115,7 +121,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         if (Directory.Exists(dir))
         {
             var previous = ReadPid(dir);
-            if (previous is { } pid && HostProcesses.StartTicks(pid) is not null && !File.Exists(Path.Combine(dir, "exit")))
+            if (previous is { } pid && !File.Exists(Path.Combine(dir, "exit")) && StartedBefore(pid, Path.Combine(dir, "pid")))
             {
                 throw new DriverException($"task {config.Id} is already running (pid {pid})", "CreateContainerError");
             }
@@ -220,6 +226,14 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
         catch (Exception e) when (e is DriverException or OperationCanceledException)
         {
+            // A start that does not complete leaves nothing running: neither the monitor nor the task, should the
+            // monitor have started it meanwhile (the pid file is final once the monitor has gone).
+            await KillMonitorAsync(monitor);
+            if (ReadPid(dir) is { } started && HostProcesses.StartTicks(started) is not null)
+            {
+                HostProcesses.SignalGroup(started, HostProcesses.SigKill);
+            }
+
             monitor.Dispose();
             await RemoveCgroupsAsync(CancellationToken.None, memoryCgroup, pidsCgroup, cpuCgroup);
             Directory.Delete(dir, recursive: true);
@@ -240,7 +254,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             PidStartTicks = HostProcesses.StartTicks(taskPid) ?? 0,
             MonitorPid = monitorPid,
             MonitorStartTicks = monitorTicks,
-            BootId = HostProcesses.BootId(),
+            BootId = ThisBoot,
             WorkingDir = workingDir,
             Env = env,
             MemoryCgroup = memoryCgroup,
@@ -274,7 +288,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
                 throw new DriverException($"task {handle.Id} does not exist (destroyed)");
             }
 
-            if (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            if (!MonitorAlive(state) && !TaskAlive(state))
             {
                 // The monitor writes the exit file before it ends: look once more, then call the status lost.
                 return ReadExit(state) ?? LostExit(state);
@@ -294,7 +308,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         LogStopping(handle.Id, gracePeriod);
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (TaskAlive(state))
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigTerm);
         }
@@ -308,7 +322,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         if (!IsFinished(state))
         {
             LogKilling(handle.Id);
-            if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+            if (TaskAlive(state))
             {
                 HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
             }
@@ -328,7 +342,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             monitor.Dispose();
         }
 
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (TaskAlive(state))
         {
             HostProcesses.SignalGroup(state.Pid, HostProcesses.SigKill);
         }
@@ -337,7 +351,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         // Let the monitor record the exit before its directory goes, or it would complain into the task's log.
         var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
-        while (HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && _time.GetUtcNow() < deadline)
+        while (MonitorAlive(state) && _time.GetUtcNow() < deadline)
         {
             await Task.Delay(_options.PollInterval, _time, ct);
         }
@@ -354,7 +368,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public Task<TaskState> InspectAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
-        if (!Directory.Exists(state.Directory) || state.BootId != HostProcesses.BootId())
+        if (!Directory.Exists(state.Directory) || state.BootId != ThisBoot)
         {
             return Task.FromResult(new TaskState(TaskPhase.Unknown, null, null));
         }
@@ -364,7 +378,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             return Task.FromResult(new TaskState(TaskPhase.Exited, exit, null));
         }
 
-        if (HostProcesses.IsAlive(state.Pid, state.PidStartTicks) || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks))
+        if (TaskAlive(state) || MonitorAlive(state))
         {
             return Task.FromResult(new TaskState(TaskPhase.Running, null, state.Pid));
         }
@@ -375,7 +389,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     public Task<TaskStats?> StatsAsync(TaskHandle handle, CancellationToken ct)
     {
         var state = ProcessTaskState.Parse(handle);
-        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (!TaskAlive(state))
         {
             return Task.FromResult<TaskStats?>(null);
         }
@@ -388,10 +402,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     {
         var state = ProcessTaskState.Parse(handle);
         var known = Directory.Exists(state.Directory)
-            && state.BootId == HostProcesses.BootId()
+            && state.BootId == ThisBoot
             && (ReadExit(state) is not null
-                || HostProcesses.IsAlive(state.Pid, state.PidStartTicks)
-                || HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks));
+                || TaskAlive(state)
+                || MonitorAlive(state));
         LogRecovered(handle.Id, known);
         return Task.FromResult(known);
     }
@@ -405,7 +419,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             throw new DriverException("exec needs a command");
         }
 
-        if (!HostProcesses.IsAlive(state.Pid, state.PidStartTicks))
+        if (!TaskAlive(state))
         {
             throw new DriverException($"task {handle.Id} is not running");
         }
@@ -492,6 +506,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
     }
 
+    /// <summary>
+    /// Reads a command's output to its end, keeping at most <see cref="MaxExecOutput"/> characters of it: a probe that
+    /// writes without end must not fill the agent's memory, nor block on a pipe nobody reads.
+    /// </summary>
     private static async Task CopyAsync(StreamReader reader, StringBuilder output)
     {
         var buffer = new char[4096];
@@ -500,7 +518,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         {
             lock (output)
             {
-                output.Append(buffer, 0, read);
+                output.Append(buffer, 0, Math.Clamp(MaxExecOutput - output.Length, 0, read));
             }
         }
     }
@@ -694,7 +712,6 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
             if (_time.GetUtcNow() > deadline)
             {
-                HostProcesses.SignalGroup(monitorPid, HostProcesses.SigKill);
                 throw new DriverException($"task {id} did not start within {_options.StartTimeout.TotalSeconds:0} s");
             }
 
@@ -702,14 +719,53 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
     }
 
+    /// <summary>Kills the monitor this driver just started (with its process group) and waits for it to end.</summary>
+    private async Task KillMonitorAsync(System.Diagnostics.Process monitor)
+    {
+        if (monitor.HasExited)
+        {
+            return;
+        }
+
+        // The monitor is our child, so its pid cannot name another process until it has been reaped.
+        HostProcesses.SignalGroup(monitor.Id, HostProcesses.SigKill);
+        try
+        {
+            await monitor.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), _time);
+        }
+        catch (TimeoutException)
+        {
+            // SIGKILL cannot be ignored; a process stuck in the kernel ends when it leaves it.
+        }
+    }
+
     /// <summary>SIGKILL to every process still in the task's session (children that outlived the task).</summary>
     private static void KillLeftovers(ProcessTaskState state)
     {
-        if (state.PidStartTicks > 0 && state.BootId == HostProcesses.BootId())
+        if (state.PidStartTicks > 0 && state.BootId == ThisBoot)
         {
             HostProcesses.SignalSession(state.Pid, state.PidStartTicks, HostProcesses.SigKill);
         }
     }
+
+    /// <summary>
+    /// Whether the handle's task is alive: its pid names the process started at its start time, in the boot it was
+    /// started in. After a reboot pids start over, and an early process of the new boot can have the pid and the
+    /// start time (clock ticks since boot) a task of the previous boot had; without the boot id it would be signalled
+    /// and waited for in the task's place.
+    /// </summary>
+    private static bool TaskAlive(ProcessTaskState state) => state.BootId == ThisBoot && HostProcesses.IsAlive(state.Pid, state.PidStartTicks);
+
+    /// <summary>Whether the handle's monitor is alive (in the same sense as <see cref="TaskAlive"/>).</summary>
+    private static bool MonitorAlive(ProcessTaskState state) => state.BootId == ThisBoot && HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks);
+
+    /// <summary>
+    /// Whether <paramref name="pid"/>, read from a pid file a monitor left, can be that monitor's task: a task starts
+    /// before its monitor writes the file, so a process that started later (after a reboot, or once the task ended and
+    /// its pid was reused) is another process.
+    /// </summary>
+    private static bool StartedBefore(int pid, string pidFile) =>
+        HostProcesses.StartTime(pid) is { } started && started <= new DateTimeOffset(File.GetLastWriteTimeUtc(pidFile), TimeSpan.Zero);
 
     private static int? ReadPid(string dir) => ReadNumber(Path.Combine(dir, "pid")) is { } pid ? (int)pid : null;
 
@@ -729,7 +785,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     private static bool IsFinished(ProcessTaskState state) =>
         ReadExit(state) is not null
         || !Directory.Exists(state.Directory)
-        || (!HostProcesses.IsAlive(state.MonitorPid, state.MonitorStartTicks) && !HostProcesses.IsAlive(state.Pid, state.PidStartTicks));
+        || (!MonitorAlive(state) && !TaskAlive(state));
 
     private static TaskExit? ReadExit(ProcessTaskState state)
     {
