@@ -29,6 +29,8 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private readonly Meter? _ownedMeter;
     private volatile (string Rule, RuleCounters Counters)[] _ruleCounters = [];
     private readonly RuleEngine _engine = new();
+    private readonly Lock _setRules = new();
+    private readonly Dictionary<string, RuleStatement> _parsed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions, string Namespace)> _rules = new(StringComparer.Ordinal);
     private readonly List<RuleOutput> _outputs = [];
     private readonly List<Task<bool>> _enqueues = [];
@@ -113,14 +115,61 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces the rule set (rules whose statement is unchanged keep their open windows).</summary>
-    public void SetRules(IReadOnlyList<DataRule> rules)
+    /// <summary>
+    /// Replaces the rule set (rules whose statement is unchanged keep their open windows) and returns the topic
+    /// filters of the rules that run from now on (enabled, statement valid): a message that matches none of them has
+    /// nothing to do here. Statements are parsed here, once per change of their text; the loop compiles them.
+    /// </summary>
+    public TopicFilter[] SetRules(IReadOnlyList<DataRule> rules)
     {
-        if (!_items.Writer.TryWrite(new Item(ItemKind.Reload, "", [], "", default, rules, false, null)))
+        lock (_setRules)
         {
-            // Full: deliver it without blocking the caller (a state change notification).
-            _ = _items.Writer.WriteAsync(new Item(ItemKind.Reload, "", [], "", default, rules, false, null), _stop.Token).AsTask();
+            var loaded = Parse(rules);
+            var reload = new Item(ItemKind.Reload, "", [], "", default, loaded, false, null);
+            if (!_items.Writer.TryWrite(reload))
+            {
+                // Full: deliver it without blocking the caller (a state change notification).
+                _ = _items.Writer.WriteAsync(reload, _stop.Token).AsTask();
+            }
+
+            return [.. loaded.Where(r => r.Statement is not null).Select(r => r.Statement!.From)];
         }
+    }
+
+    /// <summary>The rules that should run, each with its parsed statement or why it does not parse (under <see cref="_setRules"/>).</summary>
+    private List<LoadedRule> Parse(IReadOnlyList<DataRule> rules)
+    {
+        var loaded = new List<LoadedRule>(rules.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+        {
+            var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
+            if (name.Length == 0 || rule.Spec is null || rule.Spec.Enabled == false)
+            {
+                continue;
+            }
+
+            names.Add(name);
+            var text = rule.Spec.Statement;
+            RuleSyntaxException? error = null;
+            if (!_parsed.TryGetValue(name, out var statement) || statement.Text != text)
+            {
+                _parsed.Remove(name);
+                if (RuleStatement.TryParse(text, out statement, out error))
+                {
+                    _parsed[name] = statement!;
+                }
+            }
+
+            loaded.Add(new LoadedRule(name, text, statement, error?.Message, rule.Spec.Actions ?? [], rule.Metadata.Namespace ?? "default"));
+        }
+
+        foreach (var gone in _parsed.Keys.Where(n => !names.Contains(n)).ToList())
+        {
+            _parsed.Remove(gone);
+        }
+
+        return loaded;
     }
 
     public async ValueTask DisposeAsync()
@@ -357,37 +406,28 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         }
     }
 
-    private void Reload(IReadOnlyList<DataRule> rules)
+    private void Reload(IReadOnlyList<LoadedRule> rules)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var rule in rules)
+        foreach (var (name, text, statement, error, actions, ruleNamespace) in rules)
         {
-            var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
-            if (name.Length == 0 || rule.Spec is null || rule.Spec.Enabled == false)
+            if (_rules.TryGetValue(name, out var existing) && existing.Statement == text)
             {
-                continue;
-            }
-
-            wanted.Add(name);
-            var actions = rule.Spec.Actions ?? [];
-            var ruleNamespace = rule.Metadata.Namespace ?? "default";
-            if (_rules.TryGetValue(name, out var existing) && existing.Statement == rule.Spec.Statement)
-            {
+                wanted.Add(name);
                 _rules[name] = (existing.Statement, actions, ruleNamespace);
                 continue;
             }
 
-            try
+            if (statement is null)
             {
-                _engine.AddOrUpdate(name, rule.Spec.Statement);
-                _rules[name] = (rule.Spec.Statement, actions, ruleNamespace);
-                Log.RuleLoaded(_logger, name);
+                Log.RuleInvalid(_logger, name, error ?? "statement does not parse");
+                continue;
             }
-            catch (RuleSyntaxException e)
-            {
-                wanted.Remove(name);
-                Log.RuleInvalid(_logger, name, e.Message);
-            }
+
+            wanted.Add(name);
+            _engine.AddOrUpdate(name, statement);
+            _rules[name] = (text, actions, ruleNamespace);
+            Log.RuleLoaded(_logger, name);
         }
 
         var removed = _rules.Keys.Where(n => !wanted.Contains(n)).ToList();
@@ -414,7 +454,10 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
     private readonly record struct HttpPost(string Rule, string Namespace, int Index, HttpAction Action, byte[] Payload);
 
-    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
+    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<LoadedRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
+
+    /// <summary>A rule to run: <paramref name="Statement"/> is null when <paramref name="Text"/> does not parse (<paramref name="Error"/> says why).</summary>
+    private sealed record LoadedRule(string Name, string Text, RuleStatement? Statement, string? Error, List<DataRuleAction> Actions, string Namespace);
 
     private static partial class Log
     {
