@@ -24,8 +24,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
     private readonly Channel<HttpPost> _http = Channel.CreateBounded<HttpPost>(new BoundedChannelOptions(HttpQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly PodTargets _podTargets;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _noTargetLogged = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _noTarget = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NoTargetCount> _noTarget = new(StringComparer.Ordinal);
     private readonly Meter? _ownedMeter;
     private volatile (string Rule, RuleCounters Counters)[] _ruleCounters = [];
     private readonly RuleEngine _engine = new();
@@ -205,7 +204,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     {
         meter.CreateObservableCounter("verge.gateway.rule.messages", () => RuleMeasurements(), "{message}",
             "Messages per data rule and outcome: matched (topic matched), emitted (outputs), filtered (WHERE not true), skipped_non_json, skipped_missing_field, errors");
-        meter.CreateObservableCounter("verge.gateway.rule.http_no_target", () => _noTarget.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("rule", p.Key))), "{message}",
+        meter.CreateObservableCounter("verge.gateway.rule.http_no_target", () => _noTarget.Select(p => new Measurement<long>(p.Value.Count, new KeyValuePair<string, object?>("rule", p.Key))), "{message}",
             "Rule outputs whose HTTP action's pod selector found no Ready pod on this node");
     }
 
@@ -395,12 +394,12 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private void NoTarget(HttpPost post)
     {
         _counters.AddHttpNoTarget();
-        var count = _noTarget.AddOrUpdate(post.Rule, 1, (_, n) => n + 1);
+        var entry = _noTarget.GetOrAdd(post.Rule, static _ => new NoTargetCount());
+        var count = entry.Add();
         var now = _time.GetUtcNow();
-        var last = _noTargetLogged.GetValueOrDefault(post.Rule, DateTimeOffset.MinValue);
-        if (now - last >= NoTargetLogInterval)
+        if (now - entry.LoggedAt >= NoTargetLogInterval)
         {
-            _noTargetLogged[post.Rule] = now;
+            entry.LoggedAt = now;
             var selector = post.Action.PodSelector?.ToString() ?? post.Action.Url ?? "";
             Log.HttpNoTarget(_logger, post.Rule, selector, count);
         }
@@ -450,6 +449,18 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         Message,
         Tick,
         Reload,
+    }
+
+    /// <summary>A rule's outputs with no HTTP target: the count (read by the metrics thread) and when it was last logged (HTTP loop only).</summary>
+    private sealed class NoTargetCount
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public DateTimeOffset LoggedAt { get; set; } = DateTimeOffset.MinValue;
+
+        public long Add() => Interlocked.Increment(ref _count);
     }
 
     private readonly record struct HttpPost(string Rule, string Namespace, int Index, HttpAction Action, byte[] Payload);
