@@ -123,29 +123,52 @@ internal sealed partial class CniPodNetwork : IPodNetwork
     /// <summary>How many pods have a set-up gate (tests: torn-down pods leave none).</summary>
     internal int TrackedPods => _locks.Count;
 
+    /// <summary>
+    /// Creates the pod's namespace and runs ADD in it. The namespace is this method's until it returns: on every way
+    /// out but success (ip cancelled or timing out, the record not saved, a plugin failing or cancelled, DEL failing
+    /// afterwards) it deletes the namespace before it throws, so no namespace outlives a failed set-up.
+    /// </summary>
     private async Task<PodNetworkStatus> AddAsync(PodNetworkRequest request, string netnsName, CancellationToken ct)
     {
         var netnsPath = Path.Combine(NetnsDir, netnsName);
-        var add = await CommandRunner.RunAsync("ip", ["netns", "add", netnsName], _options.CommandTimeout, ct);
+        CommandResult add;
+        try
+        {
+            add = await CommandRunner.RunAsync("ip", ["netns", "add", netnsName], _options.CommandTimeout, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while ip ran: it may have made the namespace first.
+            await UndoAddAsync(request.PodUid, netnsName);
+            throw;
+        }
+
+        if (add.TimedOut)
+        {
+            await UndoAddAsync(request.PodUid, netnsName);
+            throw new CniException($"cannot create network namespace {netnsName}: ip did not finish within {_options.CommandTimeout}");
+        }
+
         if (add.ExitCode != 0)
         {
+            // ip removes what it made when it fails: a namespace of that name now is not this call's to delete.
             throw new CniException($"cannot create network namespace {netnsName}: {add.Diagnostic}");
         }
 
-        var record = new PodNetworkRecord
-        {
-            PodUid = request.PodUid,
-            Namespace = request.Namespace,
-            Name = request.Name,
-            NetnsPath = netnsPath,
-            ConfigList = BuildConfigList().ToJsonString(),
-            HostPorts = [.. request.HostPorts],
-        };
-
-        // Recorded before ADD, so a crash halfway leaves enough behind for TearDown to DEL what was done.
-        SaveRecord(record);
         try
         {
+            var record = new PodNetworkRecord
+            {
+                PodUid = request.PodUid,
+                Namespace = request.Namespace,
+                Name = request.Name,
+                NetnsPath = netnsPath,
+                ConfigList = BuildConfigList().ToJsonString(),
+                HostPorts = [.. request.HostPorts],
+            };
+
+            // Recorded before ADD, so a crash halfway leaves enough behind for TearDown to DEL what was done.
+            SaveRecord(record);
             var result = await RunChainAsync("ADD", record, ct);
             var ip = FindPodIp(result) ?? throw new CniException("the CNI result holds no IPv4 address for the pod");
             record = record with { Result = result.ToJsonString(), PodIp = ip };
@@ -153,19 +176,53 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             LogSetUp(request.PodUid, ip, netnsName);
             return new PodNetworkStatus(netnsPath, ip);
         }
-        catch (Exception e) when (e is CniException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e)
         {
             LogAddFailed(request.PodUid, e.Message);
-            try
-            {
-                await TearDownCoreAsync(request.PodUid, CancellationToken.None);
-            }
-            catch (CniException cleanup)
-            {
-                LogTearDownFailed(request.PodUid, cleanup.Message);
-            }
-
+            await UndoAddAsync(request.PodUid, netnsName);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Undoes a set-up that failed: DEL for what ADD may have done, then the namespace goes even if DEL failed (no
+    /// container ever joined it). A failed DEL keeps the record, so a later tear-down releases the address.
+    /// </summary>
+    private async Task UndoAddAsync(string podUid, string netnsName)
+    {
+        try
+        {
+            await TearDownCoreAsync(podUid, CancellationToken.None);
+            return;
+        }
+        catch (Exception e) when (e is CniException or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            LogTearDownFailed(podUid, e.Message);
+        }
+
+        try
+        {
+            await DeleteNamespaceAsync(netnsName, CancellationToken.None);
+        }
+        catch (Exception e) when (e is CniException or InvalidOperationException)
+        {
+            LogTearDownFailed(podUid, e.Message);
+        }
+    }
+
+    /// <summary>Deletes the named namespace if it is there; throws if it stays.</summary>
+    private async Task DeleteNamespaceAsync(string netnsName, CancellationToken ct)
+    {
+        var netnsPath = Path.Combine(NetnsDir, netnsName);
+        if (!File.Exists(netnsPath))
+        {
+            return;
+        }
+
+        var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, ct);
+        if (delete.ExitCode != 0 && File.Exists(netnsPath))
+        {
+            throw new CniException($"cannot delete network namespace {netnsName}: {delete.Diagnostic}");
         }
     }
 
@@ -184,15 +241,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             await RunChainAsync("DEL", record with { NetnsPath = netns }, ct);
         }
 
-        if (File.Exists(netnsPath))
-        {
-            var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, ct);
-            if (delete.ExitCode != 0 && File.Exists(netnsPath))
-            {
-                throw new CniException($"cannot delete network namespace {netnsName}: {delete.Diagnostic}");
-            }
-        }
-
+        await DeleteNamespaceAsync(netnsName, ct);
         if (record is not null)
         {
             File.Delete(RecordPath(podUid));
