@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -90,7 +91,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             // A half-done set-up (agent crash, reboot that emptied /var/run/netns): undo it, then start over.
             if (record is not null || File.Exists(Path.Combine(NetnsDir, netnsName)))
             {
-                await TearDownCoreAsync(request.PodUid, ct);
+                await TearDownCoreAsync(request.PodUid);
             }
 
             return await AddAsync(request, netnsName, ct);
@@ -101,6 +102,11 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         }
     }
 
+    /// <summary>
+    /// <paramref name="ct"/> cancels the wait for the pod's gate only: once begun, a tear-down runs to its end (each
+    /// command within <see cref="CniOptions.CommandTimeout"/>), since one stopped halfway leaves a namespace that
+    /// no container uses and nothing may ever remove.
+    /// </summary>
     public async Task TearDownAsync(string podUid, CancellationToken ct)
     {
         ValidateUid(podUid);
@@ -108,7 +114,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         await gate.WaitAsync(ct);
         try
         {
-            await TearDownCoreAsync(podUid, ct);
+            await TearDownCoreAsync(podUid);
         }
         finally
         {
@@ -185,28 +191,23 @@ internal sealed partial class CniPodNetwork : IPodNetwork
     }
 
     /// <summary>
-    /// Undoes a set-up that failed: DEL for what ADD may have done, then the namespace goes even if DEL failed (no
-    /// container ever joined it). A failed DEL keeps the record, so a later tear-down releases the address.
+    /// Undoes a set-up that failed: DEL for what ADD may have done, and the namespace goes even if DEL fails. A failed
+    /// DEL keeps the record, so a later tear-down releases the address.
     /// </summary>
     private async Task UndoAddAsync(string podUid, string netnsName)
     {
         try
         {
-            await TearDownCoreAsync(podUid, CancellationToken.None);
-            return;
+            await TearDownCoreAsync(podUid);
         }
         catch (Exception e) when (e is CniException or IOException or InvalidOperationException or UnauthorizedAccessException)
         {
             LogTearDownFailed(podUid, e.Message);
         }
 
-        try
+        if (File.Exists(Path.Combine(NetnsDir, netnsName)))
         {
-            await DeleteNamespaceAsync(netnsName, CancellationToken.None);
-        }
-        catch (Exception e) when (e is CniException or InvalidOperationException)
-        {
-            LogTearDownFailed(podUid, e.Message);
+            LogNamespaceLeft(podUid, netnsName);
         }
     }
 
@@ -226,22 +227,36 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         }
     }
 
-    private async Task TearDownCoreAsync(string podUid, CancellationToken ct)
+    /// <summary>
+    /// DEL (if the pod has a record), then the namespace goes, even when DEL failed: nothing runs in it any more,
+    /// and the record, kept on failure, lets a later tear-down DEL again through a stand-in namespace. Not
+    /// cancellable (see <see cref="TearDownAsync"/>).
+    /// </summary>
+    private async Task TearDownCoreAsync(string podUid)
     {
         var netnsName = _options.NetnsPrefix + podUid;
         var netnsPath = Path.Combine(NetnsDir, netnsName);
         var record = LoadRecord(podUid);
+        ExceptionDispatchInfo? delFailed = null;
         if (record is not null)
         {
-            // The spec asks for DEL even when the namespace is gone. The bridge plugin then releases the address
-            // but finds no eth0 to learn which masquerade rules to remove, so a stand-in namespace with an
-            // eth0 holding the recorded addresses lets it clean up everything.
-            var netns = File.Exists(record.NetnsPath) ? record.NetnsPath
-                : await CreateStandInAsync(netnsName, record, ct) ? netnsPath : string.Empty;
-            await RunChainAsync("DEL", record with { NetnsPath = netns }, ct);
+            try
+            {
+                // The spec asks for DEL even when the namespace is gone. The bridge plugin then releases the address
+                // but finds no eth0 to learn which masquerade rules to remove, so a stand-in namespace with an
+                // eth0 holding the recorded addresses lets it clean up everything.
+                var netns = File.Exists(record.NetnsPath) ? record.NetnsPath
+                    : await CreateStandInAsync(netnsName, record, CancellationToken.None) ? netnsPath : string.Empty;
+                await RunChainAsync("DEL", record with { NetnsPath = netns }, CancellationToken.None);
+            }
+            catch (Exception e) when (e is CniException or InvalidOperationException or JsonException)
+            {
+                delFailed = ExceptionDispatchInfo.Capture(e);
+            }
         }
 
-        await DeleteNamespaceAsync(netnsName, ct);
+        await DeleteNamespaceAsync(netnsName, CancellationToken.None);
+        delFailed?.Throw();
         if (record is not null)
         {
             File.Delete(RecordPath(podUid));
@@ -490,6 +505,9 @@ internal sealed partial class CniPodNetwork : IPodNetwork
 
     [LoggerMessage(EventId = 5825, Level = LogLevel.Warning, Message = "Pod {PodUid} network tear-down failed: {Reason}")]
     private partial void LogTearDownFailed(string podUid, string reason);
+
+    [LoggerMessage(EventId = 5827, Level = LogLevel.Error, Message = "Pod {PodUid}: network namespace {Netns} is left after a failed set-up and could not be deleted")]
+    private partial void LogNamespaceLeft(string podUid, string netns);
 }
 
 /// <summary>A CNI plugin or the namespace handling around it failed. Code is the CNI error code when a plugin gave one.</summary>

@@ -242,6 +242,80 @@ public sealed class CniPodNetworkTests
     }
 
     [Fact]
+    public async Task TearDown_WhenDelFails_StillRemovesTheNamespace_AndALaterTearDownReleasesTheAddress()
+    {
+        // The real bridge, except that DEL fails until the test lets it work.
+        var plugins = await PluginsWithBridgeAsync("""
+            if [ "$CNI_COMMAND" = DEL ] && [ ! -e "$0.del-works" ]; then
+              cat >/dev/null
+              echo '{"cniVersion":"1.0.0","code":11,"msg":"bridge DEL refuses"}'
+              exit 1
+            fi
+            exec /usr/lib/cni/bridge
+            """);
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+            var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+            var lease = Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp);
+            var record = Path.Combine(cni.StateDir, "pods", request.PodUid + ".json");
+
+            var error = await Assert.ThrowsAsync<CniException>(() => cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout));
+
+            Assert.Contains("bridge DEL refuses", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+            Assert.True(File.Exists(record));
+            Assert.True(File.Exists(lease));
+
+            await File.WriteAllTextAsync(Path.Combine(plugins, "bridge.del-works"), "");
+            await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
+
+            Assert.False(File.Exists(record));
+            Assert.False(File.Exists(lease));
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TearDown_CancelledOnceBegun_StillFinishes()
+    {
+        // The real bridge, whose DEL waits (after marking that it started) until the test lets it go on.
+        var plugins = await PluginsWithBridgeAsync("""
+            if [ "$CNI_COMMAND" = DEL ]; then
+              touch "$0.del-started"
+              while [ ! -e "$0.go" ]; do sleep 0.05; done
+            fi
+            exec /usr/lib/cni/bridge
+            """);
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+            var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+            using var cancel = new CancellationTokenSource();
+
+            var tearDown = cni.Network.TearDownAsync(request.PodUid, cancel.Token);
+            await PollAsync(() => File.Exists(Path.Combine(plugins, "bridge.del-started")), "the bridge plugin's DEL did not start");
+            await cancel.CancelAsync();
+            await File.WriteAllTextAsync(Path.Combine(plugins, "bridge.go"), "");
+            await tearDown;
+
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+            Assert.False(File.Exists(Path.Combine(cni.StateDir, "pods", request.PodUid + ".json")));
+            Assert.False(File.Exists(Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp)));
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task SetUp_WithBadRequest_FailsClearly()
     {
         await using var cni = new CniHarness();
