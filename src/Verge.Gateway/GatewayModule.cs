@@ -137,9 +137,7 @@ internal sealed partial class GatewayModule : IAsyncDisposable
 
         _drain = new UpstreamDrain(_queue, _uplinks, _options, Counters, _time, _logger);
         _pipeline = new RulePipeline(_options, RepublishAsync, _queue, _drain.Notify, _httpClient, Counters, _time, _logger, _pods, _meters);
-        var rules = _state.ListDataRules();
-        _pipeline.SetRules(rules);
-        _ruleFilters = RuleFilters(rules);
+        _ruleFilters = _pipeline.SetRules(_state.ListDataRules());
         var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
         IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
         _direct = new DirectDelivery(plain);
@@ -502,21 +500,6 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         return false;
     }
 
-    /// <summary>The topic filters of the rules that run (enabled, statement parses): a message no filter matches skips the pipeline.</summary>
-    private static TopicFilter[] RuleFilters(IReadOnlyList<Core.Edge.DataRule> rules)
-    {
-        var filters = new List<TopicFilter>();
-        foreach (var rule in rules)
-        {
-            if (rule.Spec is { Enabled: not false } spec && Core.Rules.RuleStatement.TryParse(spec.Statement, out var statement, out _))
-            {
-                filters.Add(statement!.From);
-            }
-        }
-
-        return [.. filters];
-    }
-
     private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code)
     {
         e.ProcessPublish = false;
@@ -681,11 +664,14 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         }
 
         _directory = DeviceDirectory.Build(_state, _options.LocalUsers);
-        var rules = _state.ListDataRules();
-        var filters = RuleFilters(rules);
-        HoldAcknowledgementsIfRulesRun(filters);
-        _ruleFilters = filters;
-        _pipeline?.SetRules(rules);
+        if (_pipeline is { } pipeline)
+        {
+            // The pipeline's filters gate messages only once the interceptors that hold acknowledgements are in place.
+            var filters = pipeline.SetRules(_state.ListDataRules());
+            HoldAcknowledgementsIfRulesRun(filters);
+            _ruleFilters = filters;
+        }
+
         _ = PublishTwinsLoggedAsync();
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -90,7 +91,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             // A half-done set-up (agent crash, reboot that emptied /var/run/netns): undo it, then start over.
             if (record is not null || File.Exists(Path.Combine(NetnsDir, netnsName)))
             {
-                await TearDownCoreAsync(request.PodUid, ct);
+                await TearDownCoreAsync(request.PodUid);
             }
 
             return await AddAsync(request, netnsName, ct);
@@ -101,6 +102,11 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         }
     }
 
+    /// <summary>
+    /// <paramref name="ct"/> cancels the wait for the pod's gate only: once begun, a tear-down runs to its end (each
+    /// command within <see cref="CniOptions.CommandTimeout"/>), since one stopped halfway leaves a namespace that
+    /// no container uses and nothing may ever remove.
+    /// </summary>
     public async Task TearDownAsync(string podUid, CancellationToken ct)
     {
         ValidateUid(podUid);
@@ -108,7 +114,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         await gate.WaitAsync(ct);
         try
         {
-            await TearDownCoreAsync(podUid, ct);
+            await TearDownCoreAsync(podUid);
         }
         finally
         {
@@ -123,29 +129,52 @@ internal sealed partial class CniPodNetwork : IPodNetwork
     /// <summary>How many pods have a set-up gate (tests: torn-down pods leave none).</summary>
     internal int TrackedPods => _locks.Count;
 
+    /// <summary>
+    /// Creates the pod's namespace and runs ADD in it. The namespace is this method's until it returns: on every way
+    /// out but success (ip cancelled or timing out, the record not saved, a plugin failing or cancelled, DEL failing
+    /// afterwards) it deletes the namespace before it throws, so no namespace outlives a failed set-up.
+    /// </summary>
     private async Task<PodNetworkStatus> AddAsync(PodNetworkRequest request, string netnsName, CancellationToken ct)
     {
         var netnsPath = Path.Combine(NetnsDir, netnsName);
-        var add = await CommandRunner.RunAsync("ip", ["netns", "add", netnsName], _options.CommandTimeout, ct);
+        CommandResult add;
+        try
+        {
+            add = await CommandRunner.RunAsync("ip", ["netns", "add", netnsName], _options.CommandTimeout, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while ip ran: it may have made the namespace first.
+            await UndoAddAsync(request.PodUid, netnsName);
+            throw;
+        }
+
+        if (add.TimedOut)
+        {
+            await UndoAddAsync(request.PodUid, netnsName);
+            throw new CniException($"cannot create network namespace {netnsName}: ip did not finish within {_options.CommandTimeout}");
+        }
+
         if (add.ExitCode != 0)
         {
+            // ip removes what it made when it fails: a namespace of that name now is not this call's to delete.
             throw new CniException($"cannot create network namespace {netnsName}: {add.Diagnostic}");
         }
 
-        var record = new PodNetworkRecord
-        {
-            PodUid = request.PodUid,
-            Namespace = request.Namespace,
-            Name = request.Name,
-            NetnsPath = netnsPath,
-            ConfigList = BuildConfigList().ToJsonString(),
-            HostPorts = [.. request.HostPorts],
-        };
-
-        // Recorded before ADD, so a crash halfway leaves enough behind for TearDown to DEL what was done.
-        SaveRecord(record);
         try
         {
+            var record = new PodNetworkRecord
+            {
+                PodUid = request.PodUid,
+                Namespace = request.Namespace,
+                Name = request.Name,
+                NetnsPath = netnsPath,
+                ConfigList = BuildConfigList().ToJsonString(),
+                HostPorts = [.. request.HostPorts],
+            };
+
+            // Recorded before ADD, so a crash halfway leaves enough behind for TearDown to DEL what was done.
+            SaveRecord(record);
             var result = await RunChainAsync("ADD", record, ct);
             var ip = FindPodIp(result) ?? throw new CniException("the CNI result holds no IPv4 address for the pod");
             record = record with { Result = result.ToJsonString(), PodIp = ip };
@@ -153,46 +182,81 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             LogSetUp(request.PodUid, ip, netnsName);
             return new PodNetworkStatus(netnsPath, ip);
         }
-        catch (Exception e) when (e is CniException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e)
         {
             LogAddFailed(request.PodUid, e.Message);
-            try
-            {
-                await TearDownCoreAsync(request.PodUid, CancellationToken.None);
-            }
-            catch (CniException cleanup)
-            {
-                LogTearDownFailed(request.PodUid, cleanup.Message);
-            }
-
+            await UndoAddAsync(request.PodUid, netnsName);
             throw;
         }
     }
 
-    private async Task TearDownCoreAsync(string podUid, CancellationToken ct)
+    /// <summary>
+    /// Undoes a set-up that failed: DEL for what ADD may have done, and the namespace goes even if DEL fails. A failed
+    /// DEL keeps the record, so a later tear-down releases the address.
+    /// </summary>
+    private async Task UndoAddAsync(string podUid, string netnsName)
+    {
+        try
+        {
+            await TearDownCoreAsync(podUid);
+        }
+        catch (Exception e) when (e is CniException or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            LogTearDownFailed(podUid, e.Message);
+        }
+
+        if (File.Exists(Path.Combine(NetnsDir, netnsName)))
+        {
+            LogNamespaceLeft(podUid, netnsName);
+        }
+    }
+
+    /// <summary>Deletes the named namespace if it is there; throws if it stays.</summary>
+    private async Task DeleteNamespaceAsync(string netnsName, CancellationToken ct)
+    {
+        var netnsPath = Path.Combine(NetnsDir, netnsName);
+        if (!File.Exists(netnsPath))
+        {
+            return;
+        }
+
+        var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, ct);
+        if (delete.ExitCode != 0 && File.Exists(netnsPath))
+        {
+            throw new CniException($"cannot delete network namespace {netnsName}: {delete.Diagnostic}");
+        }
+    }
+
+    /// <summary>
+    /// DEL (if the pod has a record), then the namespace goes, even when DEL failed: nothing runs in it any more,
+    /// and the record, kept on failure, lets a later tear-down DEL again through a stand-in namespace. Not
+    /// cancellable (see <see cref="TearDownAsync"/>).
+    /// </summary>
+    private async Task TearDownCoreAsync(string podUid)
     {
         var netnsName = _options.NetnsPrefix + podUid;
         var netnsPath = Path.Combine(NetnsDir, netnsName);
         var record = LoadRecord(podUid);
+        ExceptionDispatchInfo? delFailed = null;
         if (record is not null)
         {
-            // The spec asks for DEL even when the namespace is gone. The bridge plugin then releases the address
-            // but finds no eth0 to learn which masquerade rules to remove, so a stand-in namespace with an
-            // eth0 holding the recorded addresses lets it clean up everything.
-            var netns = File.Exists(record.NetnsPath) ? record.NetnsPath
-                : await CreateStandInAsync(netnsName, record, ct) ? netnsPath : string.Empty;
-            await RunChainAsync("DEL", record with { NetnsPath = netns }, ct);
-        }
-
-        if (File.Exists(netnsPath))
-        {
-            var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, ct);
-            if (delete.ExitCode != 0 && File.Exists(netnsPath))
+            try
             {
-                throw new CniException($"cannot delete network namespace {netnsName}: {delete.Diagnostic}");
+                // The spec asks for DEL even when the namespace is gone. The bridge plugin then releases the address
+                // but finds no eth0 to learn which masquerade rules to remove, so a stand-in namespace with an
+                // eth0 holding the recorded addresses lets it clean up everything.
+                var netns = File.Exists(record.NetnsPath) ? record.NetnsPath
+                    : await CreateStandInAsync(netnsName, record, CancellationToken.None) ? netnsPath : string.Empty;
+                await RunChainAsync("DEL", record with { NetnsPath = netns }, CancellationToken.None);
+            }
+            catch (Exception e) when (e is CniException or InvalidOperationException or JsonException)
+            {
+                delFailed = ExceptionDispatchInfo.Capture(e);
             }
         }
 
+        await DeleteNamespaceAsync(netnsName, CancellationToken.None);
+        delFailed?.Throw();
         if (record is not null)
         {
             File.Delete(RecordPath(podUid));
@@ -441,6 +505,9 @@ internal sealed partial class CniPodNetwork : IPodNetwork
 
     [LoggerMessage(EventId = 5825, Level = LogLevel.Warning, Message = "Pod {PodUid} network tear-down failed: {Reason}")]
     private partial void LogTearDownFailed(string podUid, string reason);
+
+    [LoggerMessage(EventId = 5827, Level = LogLevel.Error, Message = "Pod {PodUid}: network namespace {Netns} is left after a failed set-up and could not be deleted")]
+    private partial void LogNamespaceLeft(string podUid, string netns);
 }
 
 /// <summary>A CNI plugin or the namespace handling around it failed. Code is the CNI error code when a plugin gave one.</summary>

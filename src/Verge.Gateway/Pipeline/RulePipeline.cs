@@ -24,11 +24,12 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
     private readonly Channel<HttpPost> _http = Channel.CreateBounded<HttpPost>(new BoundedChannelOptions(HttpQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly PodTargets _podTargets;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _noTargetLogged = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _noTarget = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NoTargetCount> _noTarget = new(StringComparer.Ordinal);
     private readonly Meter? _ownedMeter;
     private volatile (string Rule, RuleCounters Counters)[] _ruleCounters = [];
     private readonly RuleEngine _engine = new();
+    private readonly Lock _setRules = new();
+    private readonly Dictionary<string, RuleStatement> _parsed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions, string Namespace)> _rules = new(StringComparer.Ordinal);
     private readonly List<RuleOutput> _outputs = [];
     private readonly List<Task<bool>> _enqueues = [];
@@ -113,14 +114,61 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces the rule set (rules whose statement is unchanged keep their open windows).</summary>
-    public void SetRules(IReadOnlyList<DataRule> rules)
+    /// <summary>
+    /// Replaces the rule set (rules whose statement is unchanged keep their open windows) and returns the topic
+    /// filters of the rules that run from now on (enabled, statement valid): a message that matches none of them has
+    /// nothing to do here. Statements are parsed here, once per change of their text; the loop compiles them.
+    /// </summary>
+    public TopicFilter[] SetRules(IReadOnlyList<DataRule> rules)
     {
-        if (!_items.Writer.TryWrite(new Item(ItemKind.Reload, "", [], "", default, rules, false, null)))
+        lock (_setRules)
         {
-            // Full: deliver it without blocking the caller (a state change notification).
-            _ = _items.Writer.WriteAsync(new Item(ItemKind.Reload, "", [], "", default, rules, false, null), _stop.Token).AsTask();
+            var loaded = Parse(rules);
+            var reload = new Item(ItemKind.Reload, "", [], "", default, loaded, false, null);
+            if (!_items.Writer.TryWrite(reload))
+            {
+                // Full: deliver it without blocking the caller (a state change notification).
+                _ = _items.Writer.WriteAsync(reload, _stop.Token).AsTask();
+            }
+
+            return [.. loaded.Where(r => r.Statement is not null).Select(r => r.Statement!.From)];
         }
+    }
+
+    /// <summary>The rules that should run, each with its parsed statement or why it does not parse (under <see cref="_setRules"/>).</summary>
+    private List<LoadedRule> Parse(IReadOnlyList<DataRule> rules)
+    {
+        var loaded = new List<LoadedRule>(rules.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+        {
+            var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
+            if (name.Length == 0 || rule.Spec is null || rule.Spec.Enabled == false)
+            {
+                continue;
+            }
+
+            names.Add(name);
+            var text = rule.Spec.Statement;
+            RuleSyntaxException? error = null;
+            if (!_parsed.TryGetValue(name, out var statement) || statement.Text != text)
+            {
+                _parsed.Remove(name);
+                if (RuleStatement.TryParse(text, out statement, out error))
+                {
+                    _parsed[name] = statement!;
+                }
+            }
+
+            loaded.Add(new LoadedRule(name, text, statement, error?.Message, rule.Spec.Actions ?? [], rule.Metadata.Namespace ?? "default"));
+        }
+
+        foreach (var gone in _parsed.Keys.Where(n => !names.Contains(n)).ToList())
+        {
+            _parsed.Remove(gone);
+        }
+
+        return loaded;
     }
 
     public async ValueTask DisposeAsync()
@@ -156,7 +204,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     {
         meter.CreateObservableCounter("verge.gateway.rule.messages", () => RuleMeasurements(), "{message}",
             "Messages per data rule and outcome: matched (topic matched), emitted (outputs), filtered (WHERE not true), skipped_non_json, skipped_missing_field, errors");
-        meter.CreateObservableCounter("verge.gateway.rule.http_no_target", () => _noTarget.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("rule", p.Key))), "{message}",
+        meter.CreateObservableCounter("verge.gateway.rule.http_no_target", () => _noTarget.Select(p => new Measurement<long>(p.Value.Count, new KeyValuePair<string, object?>("rule", p.Key))), "{message}",
             "Rule outputs whose HTTP action's pod selector found no Ready pod on this node");
     }
 
@@ -346,48 +394,39 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private void NoTarget(HttpPost post)
     {
         _counters.AddHttpNoTarget();
-        var count = _noTarget.AddOrUpdate(post.Rule, 1, (_, n) => n + 1);
+        var entry = _noTarget.GetOrAdd(post.Rule, static _ => new NoTargetCount());
+        var count = entry.Add();
         var now = _time.GetUtcNow();
-        var last = _noTargetLogged.GetValueOrDefault(post.Rule, DateTimeOffset.MinValue);
-        if (now - last >= NoTargetLogInterval)
+        if (now - entry.LoggedAt >= NoTargetLogInterval)
         {
-            _noTargetLogged[post.Rule] = now;
+            entry.LoggedAt = now;
             var selector = post.Action.PodSelector?.ToString() ?? post.Action.Url ?? "";
             Log.HttpNoTarget(_logger, post.Rule, selector, count);
         }
     }
 
-    private void Reload(IReadOnlyList<DataRule> rules)
+    private void Reload(IReadOnlyList<LoadedRule> rules)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var rule in rules)
+        foreach (var (name, text, statement, error, actions, ruleNamespace) in rules)
         {
-            var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
-            if (name.Length == 0 || rule.Spec is null || rule.Spec.Enabled == false)
+            if (_rules.TryGetValue(name, out var existing) && existing.Statement == text)
             {
-                continue;
-            }
-
-            wanted.Add(name);
-            var actions = rule.Spec.Actions ?? [];
-            var ruleNamespace = rule.Metadata.Namespace ?? "default";
-            if (_rules.TryGetValue(name, out var existing) && existing.Statement == rule.Spec.Statement)
-            {
+                wanted.Add(name);
                 _rules[name] = (existing.Statement, actions, ruleNamespace);
                 continue;
             }
 
-            try
+            if (statement is null)
             {
-                _engine.AddOrUpdate(name, rule.Spec.Statement);
-                _rules[name] = (rule.Spec.Statement, actions, ruleNamespace);
-                Log.RuleLoaded(_logger, name);
+                Log.RuleInvalid(_logger, name, error ?? "statement does not parse");
+                continue;
             }
-            catch (RuleSyntaxException e)
-            {
-                wanted.Remove(name);
-                Log.RuleInvalid(_logger, name, e.Message);
-            }
+
+            wanted.Add(name);
+            _engine.AddOrUpdate(name, statement);
+            _rules[name] = (text, actions, ruleNamespace);
+            Log.RuleLoaded(_logger, name);
         }
 
         var removed = _rules.Keys.Where(n => !wanted.Contains(n)).ToList();
@@ -412,9 +451,24 @@ internal sealed partial class RulePipeline : IAsyncDisposable
         Reload,
     }
 
+    /// <summary>A rule's outputs with no HTTP target: the count (read by the metrics thread) and when it was last logged (HTTP loop only).</summary>
+    private sealed class NoTargetCount
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public DateTimeOffset LoggedAt { get; set; } = DateTimeOffset.MinValue;
+
+        public long Add() => Interlocked.Increment(ref _count);
+    }
+
     private readonly record struct HttpPost(string Rule, string Namespace, int Index, HttpAction Action, byte[] Payload);
 
-    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<DataRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
+    private readonly record struct Item(ItemKind Kind, string Topic, byte[] Payload, string ClientId, DateTimeOffset ReceivedAt, IReadOnlyList<LoadedRule>? Rules, bool Duplicate, TaskCompletionSource<bool>? Done);
+
+    /// <summary>A rule to run: <paramref name="Statement"/> is null when <paramref name="Text"/> does not parse (<paramref name="Error"/> says why).</summary>
+    private sealed record LoadedRule(string Name, string Text, RuleStatement? Statement, string? Error, List<DataRuleAction> Actions, string Namespace);
 
     private static partial class Log
     {

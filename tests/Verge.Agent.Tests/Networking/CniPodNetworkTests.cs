@@ -6,6 +6,7 @@ using Verge.Agent.Tests.Drivers.Runc;
 namespace Verge.Agent.Tests.Networking;
 
 /// <summary>CNI pod networking with the real plugins, and busybox httpd in runc containers inside the pods.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class CniPodNetworkTests
 {
     [Fact]
@@ -166,6 +167,155 @@ public sealed class CniPodNetworkTests
     }
 
     [Fact]
+    public async Task SetUp_WhenItsRecordCannotBeSaved_FailsAndLeavesNoNamespace()
+    {
+        await using var cni = new CniHarness();
+        // A file where the records' directory belongs: the namespace is made, then saving its record fails.
+        await File.WriteAllTextAsync(Path.Combine(cni.StateDir, "pods"), "not a directory");
+        var request = cni.Pod();
+
+        await Assert.ThrowsAsync<IOException>(() => cni.Network.SetUpAsync(request, RuncHarness.Timeout));
+
+        Assert.DoesNotContain(cni.Options.NetnsPrefix + request.PodUid, await ListNamespacesAsync());
+    }
+
+    [Fact]
+    public async Task SetUp_WhenAPluginFailsAndSoDoesItsDel_StillRemovesTheNamespace()
+    {
+        // A bridge that refuses ADD and DEL alike: loopback ADD has run in the namespace, the undo's DEL fails.
+        var plugins = await PluginsWithBridgeAsync("""
+            cat >/dev/null
+            echo '{"cniVersion":"1.0.0","code":11,"msg":"bridge refuses"}'
+            exit 1
+            """);
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+
+            var error = await Assert.ThrowsAsync<CniException>(() => cni.Network.SetUpAsync(request, RuncHarness.Timeout));
+
+            Assert.Contains("bridge refuses", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(cni.Options.NetnsPrefix + request.PodUid, await ListNamespacesAsync());
+
+            // The record stays, so a later tear-down (once DEL works again) releases what the failed DEL could not.
+            var record = Path.Combine(cni.StateDir, "pods", request.PodUid + ".json");
+            Assert.True(File.Exists(record));
+            await File.WriteAllTextAsync(Path.Combine(plugins, "bridge"), "#!/bin/sh\ncat >/dev/null\n");
+            await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
+            Assert.False(File.Exists(record));
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SetUp_CancelledWhileAPluginRuns_LeavesNoNamespace()
+    {
+        // A bridge whose ADD runs until it is stopped (it marks that it started) and whose DEL succeeds.
+        var plugins = await PluginsWithBridgeAsync("""
+            cat >/dev/null
+            if [ "$CNI_COMMAND" = ADD ]; then touch "$0.started"; exec sleep 600; fi
+            """);
+        var started = Path.Combine(plugins, "bridge.started");
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+            using var cancel = new CancellationTokenSource();
+
+            var setUp = cni.Network.SetUpAsync(request, cancel.Token);
+            await PollAsync(() => File.Exists(started), "the bridge plugin's ADD did not start");
+            Assert.Contains(cni.Options.NetnsPrefix + request.PodUid, await ListNamespacesAsync());
+            await cancel.CancelAsync();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => setUp);
+            Assert.DoesNotContain(cni.Options.NetnsPrefix + request.PodUid, await ListNamespacesAsync());
+            Assert.False(File.Exists(Path.Combine(cni.StateDir, "pods", request.PodUid + ".json")));
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TearDown_WhenDelFails_StillRemovesTheNamespace_AndALaterTearDownReleasesTheAddress()
+    {
+        // The real bridge, except that DEL fails until the test lets it work.
+        var plugins = await PluginsWithBridgeAsync("""
+            if [ "$CNI_COMMAND" = DEL ] && [ ! -e "$0.del-works" ]; then
+              cat >/dev/null
+              echo '{"cniVersion":"1.0.0","code":11,"msg":"bridge DEL refuses"}'
+              exit 1
+            fi
+            exec /usr/lib/cni/bridge
+            """);
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+            var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+            var lease = Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp);
+            var record = Path.Combine(cni.StateDir, "pods", request.PodUid + ".json");
+
+            var error = await Assert.ThrowsAsync<CniException>(() => cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout));
+
+            Assert.Contains("bridge DEL refuses", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+            Assert.True(File.Exists(record));
+            Assert.True(File.Exists(lease));
+
+            await File.WriteAllTextAsync(Path.Combine(plugins, "bridge.del-works"), "");
+            await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
+
+            Assert.False(File.Exists(record));
+            Assert.False(File.Exists(lease));
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TearDown_CancelledOnceBegun_StillFinishes()
+    {
+        // The real bridge, whose DEL waits (after marking that it started) until the test lets it go on.
+        var plugins = await PluginsWithBridgeAsync("""
+            if [ "$CNI_COMMAND" = DEL ]; then
+              touch "$0.del-started"
+              while [ ! -e "$0.go" ]; do sleep 0.05; done
+            fi
+            exec /usr/lib/cni/bridge
+            """);
+        try
+        {
+            await using var cni = new CniHarness(pluginDir: plugins);
+            var request = cni.Pod();
+            var status = await cni.Network.SetUpAsync(request, RuncHarness.Timeout);
+            using var cancel = new CancellationTokenSource();
+
+            var tearDown = cni.Network.TearDownAsync(request.PodUid, cancel.Token);
+            await PollAsync(() => File.Exists(Path.Combine(plugins, "bridge.del-started")), "the bridge plugin's DEL did not start");
+            await cancel.CancelAsync();
+            await File.WriteAllTextAsync(Path.Combine(plugins, "bridge.go"), "");
+            await tearDown;
+
+            Assert.DoesNotContain(Path.GetFileName(status.NamespacePath), await ListNamespacesAsync());
+            Assert.False(File.Exists(Path.Combine(cni.StateDir, "pods", request.PodUid + ".json")));
+            Assert.False(File.Exists(Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp)));
+        }
+        finally
+        {
+            Directory.Delete(plugins, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task SetUp_WithBadRequest_FailsClearly()
     {
         await using var cni = new CniHarness();
@@ -180,6 +330,42 @@ public sealed class CniPodNetworkTests
 
     private static TaskConfig Httpd(RuncHarness runc, PodNetworkStatus pod) =>
         runc.Task("/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www") with { NetworkNamespacePath = pod.NamespacePath };
+
+    /// <summary>A plugin dir with the real loopback, host-local and portmap, and a shell script as the bridge plugin.</summary>
+    private static async Task<string> PluginsWithBridgeAsync(string bridgeScript)
+    {
+        var plugins = Directory.CreateTempSubdirectory("verge-cni-plugins-").FullName;
+        foreach (var plugin in new[] { "loopback", "host-local", "portmap" })
+        {
+            File.CreateSymbolicLink(Path.Combine(plugins, plugin), Path.Combine("/usr/lib/cni", plugin));
+        }
+
+        var bridge = Path.Combine(plugins, "bridge");
+        await File.WriteAllTextAsync(bridge, "#!/bin/sh\n" + bridgeScript + "\n");
+        File.SetUnixFileMode(bridge, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return plugins;
+    }
+
+    /// <summary>The names <c>ip netns list</c> prints (the first word of each line).</summary>
+    private static async Task<List<string>> ListNamespacesAsync()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("ip", ["netns", "list"]) { RedirectStandardOutput = true };
+        using var ip = System.Diagnostics.Process.Start(info)!;
+        var text = await ip.StandardOutput.ReadToEndAsync();
+        await ip.WaitForExitAsync();
+        Assert.Equal(0, ip.ExitCode);
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ')[0])];
+    }
+
+    private static async Task PollAsync(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(20);
+        }
+    }
 
     private static async Task<string> GetAsync(string url)
     {
