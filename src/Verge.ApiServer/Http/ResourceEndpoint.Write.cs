@@ -86,8 +86,16 @@ internal sealed partial class ResourceEndpoint
                 // Lease renewals and status reports: set the patch's fields on the typed object; managedFields compare
                 // it with the stored object as it was (a decode of the same bytes, never changed); a patch that path
                 // does not take goes through JSON trees as below.
-                if (format == BodyFormat.MergePatch && TypedMergePatch.TryPlan(path.Type, current!, patch) is { } assignments)
+                // A field the kind does not have is dropped with the same warning the general path's decode gives
+                // (a status report naming a field Verge does not keep stays on this path).
+                if (format == BodyFormat.MergePatch
+                    && TypedMergePatch.TryPlan(path.Type, current!, patch, options.Validation != FieldValidation.Strict, out var unknown) is { } assignments)
                 {
+                    if (unknown is not null && options.Validation == FieldValidation.Warn)
+                    {
+                        Warn(context, $"unknown field \"{unknown}\"");
+                    }
+
                     assignments.Apply();
                     var changed = Unpinned(current!, stored);
                     return statusOnly ? changed : Patcher.RecordManager(path.Type, stored, changed, options.FieldManager, "Update", now, path.Subresource);
