@@ -87,7 +87,9 @@ internal static class ClusterHarness
             var store = host.Services.GetRequiredService<Verge.Store.IKeyValueStore>();
             var idleWrites0 = await store.GetCurrentRevisionAsync(ct);
             var idle0 = Stopwatch.GetTimestamp();
+            var idleGc0 = GcFigures.Now();
             await Task.Delay(TimeSpan.FromSeconds(5), ct); // steady state: leases renewing
+            var idleAllocated = GcFigures.Now().Allocated - idleGc0.Allocated;
             var idleCpu = Process.GetCurrentProcess().TotalProcessorTime - idleCpu0;
             var idleSimCpu = sim.CpuTime - idleSimCpu0;
             var idleWrites = await store.GetCurrentRevisionAsync(ct) - idleWrites0;
@@ -99,6 +101,8 @@ internal static class ClusterHarness
             rows.Add(("1. 5 s with idle nodes (heartbeats only, from 5 s after registration): store writes (lease renewals, node status) / server CPU / simulator CPU",
                 $"{idleWrites / idleTime.TotalSeconds:F0}/s / {idleCpu / idleTime:F2} cores" +
                 $" ({(idleWrites > 0 ? idleCpu.TotalMicroseconds / idleWrites : 0):F0} us per write) / {idleSimCpu / idleTime:F2} cores"));
+            rows.Add(("1. the same 5 s: server allocations per store write (heartbeats; with the harness's own work at rest)",
+                $"{(idleWrites > 0 ? idleAllocated / (double)idleWrites / 1024 : 0):F1} KiB"));
             rows.Add(("1. control-plane memory per simulated node: working set / managed heap",
                 $"{(after.WorkingSet - before.WorkingSet) / (double)options.Nodes / 1024:F1} KiB / {(after.Heap - before.Heap) / (double)options.Nodes / 1024:F1} KiB"));
 
@@ -181,6 +185,11 @@ internal static class ClusterHarness
                 rows.Add(("2. GC until all Running: allocated per pod / gen0, gen1, gen2 collections / time paused",
                     $"{gc.Allocated / (double)m / 1024:F0} KiB / {gc.Gen0}, {gc.Gen1}, {gc.Gen2} / {gc.Paused.TotalSeconds:F1} s ({gc.Paused / toRunning:P0} of the time)" +
                     $" ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC)"));
+                // Heartbeats allocate at a rate, so a slower run allocates more per pod: this figure takes out what the
+                // idle window allocated per second over the run's duration, which the machine's load does not move.
+                var idleAllocatedDuring = idleAllocated / idleTime.TotalSeconds * toRunning.TotalSeconds;
+                rows.Add(("2. allocated per pod, less the heartbeats' allocations at the idle rate",
+                    $"{Math.Max(0, gc.Allocated - idleAllocatedDuring) / m / 1024:F0} KiB"));
                 var (everBound, _) = watch.Ever();
                 rows.Add(("2. pods evicted and replaced on the way (bound pods beyond M; nodes whose lease renewals were late under load were marked unreachable)",
                     $"{everBound - m} extra pods bound, {watch.Deleted} pods deleted"));

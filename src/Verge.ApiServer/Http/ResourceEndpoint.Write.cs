@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Serialization;
 using Verge.ApiServer.Serialization.Protobuf;
+using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Patching;
 
@@ -39,8 +40,9 @@ internal sealed partial class ResourceEndpoint
         }
 
         var obj = Decode(context, path.Type, node, options);
+        var statusOnly = ResourceService.KeepsOnlyStatus(path.Type, path.Subresource);
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
-            current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
+            current => current is null || statusOnly ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
             options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
         await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
     }
@@ -69,8 +71,10 @@ internal sealed partial class ResourceEndpoint
         }
 
         var now = time.GetUtcNow();
+        // A status write keeps the stored managedFields (ResourceService.KeepsOnlyStatus): none are computed for it.
+        var statusOnly = ResourceService.KeepsOnlyStatus(path.Type, path.Subresource);
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
-            current =>
+            (current, stored) =>
             {
                 if (format == BodyFormat.ApplyPatch)
                 {
@@ -79,18 +83,27 @@ internal sealed partial class ResourceEndpoint
                     return Unpinned(Decode(context, path.Type, applied, options), current);
                 }
 
-                // Lease renewals and status reports: set the patch's fields on the typed object, with an untouched
-                // copy for managedFields; a patch that path does not take goes through JSON trees as below.
-                if (format == BodyFormat.MergePatch && TypedMergePatch.TryPlan(path.Type, current!, patch) is { } assignments)
+                // Lease renewals and status reports: set the patch's fields on the typed object; managedFields compare
+                // it with the stored object as it was (a decode of the same bytes, never changed); a patch that path
+                // does not take goes through JSON trees as below.
+                // A field the kind does not have is dropped with the same warning the general path's decode gives
+                // (a status report naming a field Verge does not keep stays on this path).
+                if (format == BodyFormat.MergePatch
+                    && TypedMergePatch.TryPlan(path.Type, current!, patch, options.Validation != FieldValidation.Strict, out var unknown) is { } assignments)
                 {
-                    var before = ObjectCodec.Copy(path.Type, current!);
+                    if (unknown is not null && options.Validation == FieldValidation.Warn)
+                    {
+                        Warn(context, $"unknown field \"{unknown}\"");
+                    }
+
                     assignments.Apply();
-                    return Patcher.RecordManager(path.Type, before, Unpinned(current!, before), options.FieldManager, "Update", now, path.Subresource);
+                    var changed = Unpinned(current!, stored);
+                    return statusOnly ? changed : Patcher.RecordManager(path.Type, stored, changed, options.FieldManager, "Update", now, path.Subresource);
                 }
 
                 var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, current!), patch, path.Type);
                 var obj = Unpinned(Decode(context, path.Type, patched, options), current);
-                return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
+                return statusOnly ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
             },
             options, allowCreate: format == BodyFormat.ApplyPatch, ct);
         await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
@@ -177,23 +190,23 @@ internal sealed partial class ResourceEndpoint
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.Required("target.name")]);
         }
 
+        // The binding sets spec.nodeName on the copy it is given, which then needs no copy of its own.
         await service.UpdateAsync(path.Type, path.Namespace, path.Name!, null, current =>
         {
-            var pod = ObjectCodec.ToNode(path.Type, current!);
-            var spec = pod["spec"] as JsonObject ?? [];
-            if (spec["nodeName"]?.GetValue<string>() is { Length: > 0 } existing)
+            var pod = (Pod)current!;
+            if (pod.Spec.NodeName is { Length: > 0 } existing)
             {
                 throw ApiException.Conflict(path.Type, path.Name!, $"pod {path.Name} is already assigned to node \"{existing}\"");
             }
 
-            if (current!.Metadata.DeletionTimestamp is not null)
+            if (pod.Metadata.DeletionTimestamp is not null)
             {
                 throw ApiException.Conflict(path.Type, path.Name!, "pod is being deleted, cannot be assigned to a host");
             }
 
-            spec["nodeName"] = node;
-            pod["spec"] = spec;
-            return Unpinned(ObjectCodec.FromNode(path.Type, pod, strict: false), current);
+            pod.Spec.NodeName = node;
+            pod.Metadata.ResourceVersion = null;
+            return pod;
         }, options, allowCreate: false, ct);
         await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
             new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
@@ -364,11 +377,12 @@ internal sealed partial class ResourceEndpoint
 
     private static KubeObject Decode(HttpContext context, ResourceType type, JsonNode node, WriteOptions options)
     {
-        Action<string>? warn = options.Validation == FieldValidation.Warn
-            ? message => context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"")
-            : null;
+        Action<string>? warn = options.Validation == FieldValidation.Warn ? message => Warn(context, message) : null;
         return ObjectCodec.FromNode(type, node, options.Validation == FieldValidation.Strict, warn);
     }
+
+    private static void Warn(HttpContext context, string message) =>
+        context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
 
     private async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext context, CancellationToken ct)
     {

@@ -76,9 +76,9 @@ internal static class Patcher
 
         var beforeNode = before is null ? null : ObjectCodec.ToNode(type, before);
         var afterNode = ObjectCodec.ToNode(type, after);
-        var recorded = ManagedFields.RecordUpdate(beforeNode, afterNode, manager, operation, type.ApiVersion, SchemaOf(type), now, subresource);
-        // Only metadata.managedFields changes: decode that list alone rather than the whole object.
-        after.Metadata.ManagedFields = recorded["metadata"]?["managedFields"] is JsonArray entries
+        // Only metadata.managedFields changes: work out that list alone (no copy of the whole tree) and decode it.
+        var recorded = ManagedFields.RecordUpdateEntries(beforeNode, afterNode, manager, operation, type.ApiVersion, SchemaOf(type), now, subresource);
+        after.Metadata.ManagedFields = recorded is JsonArray entries
             ? entries.Deserialize(ManagedFieldsInfo)
             : null;
         return after;

@@ -120,12 +120,29 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     /// <paramref name="subresource"/>: writes to the main resource keep the stored status, writes to
     /// <c>status</c> keep everything else.
     /// </summary>
-    public async Task<(KubeObject Object, bool Created)> UpdateAsync(
+    public Task<(KubeObject Object, bool Created)> UpdateAsync(
         ResourceType type,
         string? ns,
         string name,
         string? subresource,
         Func<KubeObject?, KubeObject> transform,
+        WriteOptions options,
+        bool allowCreate,
+        CancellationToken ct) =>
+        UpdateAsync(type, ns, name, subresource, (given, _) => transform(given), options, allowCreate, ct);
+
+    /// <summary>
+    /// As the overload above, with the stored object handed to <paramref name="transform"/> beside the copy it may
+    /// change: a decode of the same bytes, which the transform must only read (it is also the old object that
+    /// validation compares against), so a caller that needs the object as it was before its change (managedFields)
+    /// reads it there instead of copying the one it changes. Both are null when absent and creating.
+    /// </summary>
+    public async Task<(KubeObject Object, bool Created)> UpdateAsync(
+        ResourceType type,
+        string? ns,
+        string name,
+        string? subresource,
+        Func<KubeObject?, KubeObject?, KubeObject> transform,
         WriteOptions options,
         bool allowCreate,
         CancellationToken ct)
@@ -145,7 +162,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                         throw ApiException.NotFound(type, name);
                     }
 
-                    var fresh = transform(null);
+                    var fresh = transform(null, null);
                     if (fresh.Metadata.Name is { Length: > 0 } freshName && freshName != name)
                     {
                         throw ApiException.BadRequest($"the name of the object ({freshName}) does not match the name on the URL ({name})");
@@ -165,7 +182,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
                 var old = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
                 var given = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
-                var desired = transform(given);
+                var desired = transform(given, old);
                 var pinned = desired.Metadata.ResourceVersion;
                 if (!string.IsNullOrEmpty(pinned) && pinned != old.Metadata.ResourceVersion)
                 {
@@ -600,10 +617,17 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     /// through the kind's UTF-8 contract: this used to go through JSON trees (four per update, and a null-pruning
     /// walk), a large share of the server's CPU for every lease renewal and pod status write.
     /// </summary>
+    /// <summary>
+    /// Whether a write keeps only the status of the object it is given: a write to the <c>status</c> subresource of a
+    /// kind with status takes its spec and its metadata, managedFields included, from the stored object. A caller
+    /// need not compute managedFields for such a write: they are not kept.
+    /// </summary>
+    public static bool KeepsOnlyStatus(ResourceType type, string? subresource) => type.HasStatus && subresource == "status";
+
     private static KubeObject WithStatusOf(ResourceType type, KubeObject old, KubeObject desired, string? subresource, bool owned, KeyValue stored)
     {
         var status = StatusProperty(type);
-        if (subresource == "status")
+        if (KeepsOnlyStatus(type, subresource))
         {
             var fresh = ObjectCodec.Decode(type, stored.Value.Span, stored.ModRevision);
             if (status is not null)
@@ -634,8 +658,9 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
     /// <summary>
     /// Whether anything but metadata and status differs. Each other top-level field is compared by its encoded bytes
-    /// first (equal bytes are equal objects); only when they differ is the comparison repeated on JSON trees, which
-    /// ignore the order of map keys, so a reordered map is not a change.
+    /// first (equal bytes are equal objects); only when they differ is the comparison repeated on JSON trees of that
+    /// field, which ignore the order of map keys, so a reordered map is not a change (a binding changes spec, and
+    /// used to turn both whole pods into trees for this).
     /// </summary>
     private static bool SpecChanged(ResourceType type, KubeObject old, KubeObject next)
     {
@@ -664,9 +689,23 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             }
 
             var info = type.TypeInfo.Options.GetTypeInfo(property.PropertyType);
-            if (!VergeJson.SameEncoding(a, b, info))
+            if (VergeJson.SameEncoding(a, b, info))
+            {
+                continue;
+            }
+
+            // Unequal bytes may still be a reordered map: the trees of this field alone tell, as the whole object's
+            // trees would (they differ exactly when one of their fields does), unless the field is written by its
+            // own converter or number rule, or the object's identity differs too.
+            if (property.CustomConverter is not null || property.NumberHandling is not null || property.IsExtensionData
+                || old.ApiVersion != next.ApiVersion || old.Kind != next.Kind)
             {
                 return SpecChangedByTree(type, old, next);
+            }
+
+            if (!JsonNode.DeepEquals(JsonSerializer.SerializeToNode(a, info), JsonSerializer.SerializeToNode(b, info)))
+            {
+                return true;
             }
         }
 

@@ -33,8 +33,19 @@ internal static class TypedMergePatch
     /// caller can keep a copy of the object as it was only when the patch is taken), or null when the patch is not
     /// one this path takes.
     /// </summary>
-    public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch)
+    public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch) =>
+        TryPlan(type, target, patch, dropUnknown: false, out _);
+
+    /// <summary>
+    /// As above; with <paramref name="dropUnknown"/> (a write whose field validation is not Strict) one field the
+    /// kind does not have, set to a value in an object the patch merges into, is left out as the general path's
+    /// lenient decode leaves it out, and named in <paramref name="unknownField"/> (dotted, as that path's warning
+    /// names it) for the caller to warn about. A patch with more than one such field, or one inside a value that
+    /// replaces a field whole, is left to the general path, whose warning names the first it meets.
+    /// </summary>
+    public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch, bool dropUnknown, out string? unknownField)
     {
+        unknownField = null;
         if (patch is not JsonObject fields || fields.Count == 0
             || fields.ContainsKey("metadata") || fields.ContainsKey("apiVersion") || fields.ContainsKey("kind"))
         {
@@ -43,7 +54,20 @@ internal static class TypedMergePatch
 
         var strict = VergeJson.StrictOptions.GetTypeInfo(type.TypeInfo.Type);
         var plan = new List<(JsonPropertyInfo Property, object Owner, object? Value)>();
-        return Plan(strict, target, fields, plan, 0) ? new Assignments(plan) : null;
+        var unknown = dropUnknown ? new Unknown() : null;
+        if (!Plan(strict, target, fields, plan, 0, unknown, ""))
+        {
+            return null;
+        }
+
+        unknownField = unknown?.Field;
+        return new Assignments(plan);
+    }
+
+    /// <summary>The one unknown field a lenient plan may leave out.</summary>
+    private sealed class Unknown
+    {
+        public string? Field { get; set; }
     }
 
     /// <summary>A patch's assignments, every one worked out before any is made.</summary>
@@ -60,7 +84,8 @@ internal static class TypedMergePatch
     }
 
     /// <summary>Works out every assignment first, so a patch that cannot be taken changes nothing.</summary>
-    private static bool Plan(JsonTypeInfo info, object target, JsonObject patch, List<(JsonPropertyInfo, object, object?)> plan, int depth)
+    private static bool Plan(JsonTypeInfo info, object target, JsonObject patch, List<(JsonPropertyInfo, object, object?)> plan, int depth,
+        Unknown? unknown, string path)
     {
         if (depth > 32 || info.Kind != JsonTypeInfoKind.Object)
         {
@@ -70,6 +95,24 @@ internal static class TypedMergePatch
         var members = NullPruner.MembersOf(info);
         foreach (var (name, value) in patch)
         {
+            if (unknown is not null && !members.ContainsKey(name))
+            {
+                // A null removes nothing the object could hold: the merged document has no such field. A kind that
+                // keeps unknown fields (extension data) is left to the general path.
+                if (value is null)
+                {
+                    continue;
+                }
+
+                if (unknown.Field is not null || !IsPlainName(name) || info.Properties.Any(p => p.IsExtensionData))
+                {
+                    return false;
+                }
+
+                unknown.Field = path.Length == 0 ? name : path + "." + name;
+                continue;
+            }
+
             if (!members.TryGetValue(name, out var property) || property.Get is null || property.Set is null
                 || property.IsExtensionData || typeof(JsonNode).IsAssignableFrom(property.PropertyType))
             {
@@ -95,7 +138,7 @@ internal static class TypedMergePatch
 
             if (value is JsonObject inner && valueInfo.Kind == JsonTypeInfoKind.Object && property.Get(target) is { } existing)
             {
-                if (!Plan(valueInfo, existing, inner, plan, depth + 1))
+                if (!Plan(valueInfo, existing, inner, plan, depth + 1, unknown, path.Length == 0 ? name : path + "." + name))
                 {
                     return false;
                 }
@@ -117,6 +160,25 @@ internal static class TypedMergePatch
                 plan.Add((property, target, decoded));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A field name the decoder's error path writes as <c>.name</c> (not <c>['name']</c>).</summary>
+    private static bool IsPlainName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
             {
                 return false;
             }

@@ -29,6 +29,43 @@ public static class ManagedFields
         string? subresource = null)
     {
         ArgumentNullException.ThrowIfNull(after);
+        var result = after.DeepClone().AsObject();
+        RecordInto(before, after, manager, operation, apiVersion, schema, now, subresource, result);
+        return result;
+    }
+
+    /// <summary>
+    /// What <see cref="RecordUpdate"/> would set as <c>metadata.managedFields</c> (null when it would have none),
+    /// without copying <paramref name="after"/>: for a caller that keeps its object typed and takes only this list.
+    /// </summary>
+    public static JsonNode? RecordUpdateEntries(
+        JsonObject? before,
+        JsonObject after,
+        string manager,
+        string operation,
+        string apiVersion,
+        IPatchSchema schema,
+        DateTimeOffset now,
+        string? subresource = null)
+    {
+        var holder = new JsonObject { ["metadata"] = new JsonObject() };
+        RecordInto(before, after, manager, operation, apiVersion, schema, now, subresource, holder);
+        return holder["metadata"]?["managedFields"];
+    }
+
+    /// <summary>Works out the entries and writes them into <paramref name="result"/>'s <c>metadata.managedFields</c>.</summary>
+    private static void RecordInto(
+        JsonObject? before,
+        JsonObject after,
+        string manager,
+        string operation,
+        string apiVersion,
+        IPatchSchema schema,
+        DateTimeOffset now,
+        string? subresource,
+        JsonObject result)
+    {
+        ArgumentNullException.ThrowIfNull(after);
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentNullException.ThrowIfNull(operation);
         ArgumentNullException.ThrowIfNull(schema);
@@ -62,7 +99,6 @@ public static class ManagedFields
             entries.RemoveAll(e => e.Fields.Count == 0);
         }
 
-        var result = after.DeepClone().AsObject();
         if (comparison.IsEmpty)
         {
             KeepEntries(before, result);
@@ -71,8 +107,6 @@ public static class ManagedFields
         {
             Write(result, entries);
         }
-
-        return result;
     }
 
     /// <summary>Copies the managed fields of <paramref name="from"/> into <paramref name="to"/> unchanged.</summary>

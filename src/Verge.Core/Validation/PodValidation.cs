@@ -53,6 +53,13 @@ public static class PodValidation
             return;
         }
 
+        // A binding (an empty node name set, nothing else changed) is allowed: equal bytes but for the node name need
+        // no walk either. The node name is put back as it was whatever the comparison does.
+        if (string.IsNullOrEmpty(old.NodeName) && !string.IsNullOrEmpty(spec.NodeName) && OnlyNodeNameSet(spec, old))
+        {
+            return;
+        }
+
         var before = JsonSerializer.SerializeToNode(old, VergeJsonContext.Default.PodSpec)!.AsObject();
         var after = JsonSerializer.SerializeToNode(spec, VergeJsonContext.Default.PodSpec)!.AsObject();
         CopyImages(before, after, "containers");
@@ -77,6 +84,20 @@ public static class PodValidation
         if (!JsonNode.DeepEquals(before, after))
         {
             errors.Add(FieldError.Forbidden("spec", PodUpdateForbidden));
+        }
+    }
+
+    private static bool OnlyNodeNameSet(PodSpec spec, PodSpec old)
+    {
+        var nodeName = spec.NodeName;
+        try
+        {
+            spec.NodeName = old.NodeName;
+            return VergeJson.SameEncoding(old, spec, VergeJsonContext.Default.PodSpec);
+        }
+        finally
+        {
+            spec.NodeName = nodeName;
         }
     }
 

@@ -64,6 +64,47 @@ public class TypedMergePatchTests
         Assert.Equal(8, ((Lease)lease).Spec.LeaseDurationSeconds);
     }
 
+    [Fact]
+    public void TryPlan_Lenient_LeavesOutOneUnknownFieldAndNamesIt_AsTheLenientTreeDecodeDrops()
+    {
+        const string patch = """{"status":{"phase":"Running","hostIPs":[{"ip":"10.0.0.1"}],"podIP":"10.1.0.5"}}""";
+        var typed = Decode(PodType, StoredPod);
+        var merged = JsonMergePatch.Apply(ObjectCodec.ToNode(PodType, Decode(PodType, StoredPod)), JsonNode.Parse(patch)!);
+        var expected = ObjectCodec.FromNode(PodType, merged, strict: false);
+
+        var assignments = TypedMergePatch.TryPlan(PodType, typed, JsonNode.Parse(patch)!, dropUnknown: true, out var unknown);
+
+        Assert.NotNull(assignments);
+        Assert.Equal("status.hostIPs", unknown);
+        assignments.Apply();
+        Assert.Equal(JsonSerializer.Serialize(expected, PodType.TypeInfo), JsonSerializer.Serialize(typed, PodType.TypeInfo));
+    }
+
+    [Theory]
+    [InlineData("""{"status":{"hostIPs":[],"bogus":1}}""")]
+    [InlineData("""{"status":{"containerStatuses":[{"name":"web","bogus":1}]}}""")]
+    [InlineData("""{"status":{"weird.name":1}}""")]
+    public void TryPlan_Lenient_LeavesTwoUnknownFieldsOrOneInsideAReplacedValueToTheTreePath(string patch)
+    {
+        Assert.Null(TypedMergePatch.TryPlan(PodType, Decode(PodType, StoredPod), JsonNode.Parse(patch)!, dropUnknown: true, out var unknown));
+        Assert.Null(unknown);
+    }
+
+    [Fact]
+    public void TryPlan_Lenient_AnUnknownFieldSetToNullIsNoChangeAndNoWarning()
+    {
+        var pod = Decode(PodType, StoredPod);
+
+        var assignments = TypedMergePatch.TryPlan(PodType, pod, JsonNode.Parse("""{"status":{"hostIPs":null,"phase":"Running"}}""")!, dropUnknown: true, out var unknown);
+
+        Assert.NotNull(assignments);
+        Assert.Null(unknown);
+    }
+
+    [Fact]
+    public void TryPlan_Strict_LeavesAnUnknownFieldToTheTreePath() =>
+        Assert.Null(TypedMergePatch.TryPlan(PodType, Decode(PodType, StoredPod), JsonNode.Parse("""{"status":{"hostIPs":[]}}""")!, dropUnknown: false, out _));
+
     private static void AssertSameAsTreeMerge(ResourceType type, string stored, string patch)
     {
         var typed = Decode(type, stored);

@@ -87,6 +87,38 @@ public sealed class ManagedFieldsTests
               "fieldsV1":{"f:status":{"f:readyReplicas":{}}},"subresource":"status"}]
             """, result["metadata"]!["managedFields"]);
     }
+
+    [Fact]
+    public void RecordUpdateEntries_GivesTheManagedFieldsRecordUpdateSets_WithoutTouchingAfter()
+    {
+        var created = Obj("""
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","labels":{"app":"web"}},
+             "spec":{"replicas":1,"template":{"spec":{"containers":[{"name":"a","image":"x:1"}]}}}}
+            """);
+        var withFields = Record(null, created, "creator", T1);
+        var scaled = withFields.DeepClone().AsObject();
+        scaled["spec"]!["replicas"] = 3;
+        var emptied = Obj("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"}}""");
+        var cases = new (JsonObject? Before, JsonObject After)[]
+        {
+            (null, created),
+            (withFields, scaled),
+            (withFields, withFields.DeepClone().AsObject()),
+            (null, Obj("""{"apiVersion":"apps/v1","kind":"Deployment"}""")),
+            (withFields, emptied),
+        };
+
+        foreach (var (before, after) in cases)
+        {
+            var untouched = after.ToJsonString();
+            var full = Record(before, after, "scaler", T1.AddMinutes(1));
+
+            var entries = ManagedFields.RecordUpdateEntries(before, after, "scaler", "Update", "apps/v1", Schema, T1.AddMinutes(1));
+
+            Assert.True(JsonNode.DeepEquals(full["metadata"]?["managedFields"], entries), $"{before?.ToJsonString()} -> {untouched}");
+            Assert.Equal(untouched, after.ToJsonString());
+        }
+    }
 }
 
 public sealed class FieldPathTests

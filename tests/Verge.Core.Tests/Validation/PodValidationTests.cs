@@ -172,4 +172,24 @@ public sealed class PodValidationTests
         Assert.StartsWith("spec.containers[0].env[0].name: Invalid value: \"1BAD\": a valid environment variable name", errors[0], StringComparison.Ordinal);
         Assert.Equal("spec.containers[0].env[1].valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`", errors[1]);
     }
+
+    [Fact]
+    public void ValidatePod_Update_SettingAnEmptyNodeNameIsAllowed_ANodeNameWithAnotherChangeIsNot_AndTheSpecIsLeftAsGiven()
+    {
+        var old = NewPod();
+        var bound = NewPod(s => s.NodeName = "n1");
+        var boundAndChanged = NewPod(s =>
+        {
+            s.NodeName = "n1";
+            s.RestartPolicy = "Never";
+        });
+        var moved = NewPod(s => s.NodeName = "n2");
+
+        Assert.Empty(PodValidation.ValidatePod(bound, old));
+        Assert.Equal("n1", bound.Spec.NodeName);
+        Assert.Single(PodValidation.ValidatePod(boundAndChanged, old));
+        Assert.Equal("n1", boundAndChanged.Spec.NodeName);
+        Assert.Single(PodValidation.ValidatePod(moved, bound));
+        Assert.Equal("n2", moved.Spec.NodeName);
+    }
 }

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Verge.ApiServer.Tests.Http;
+
+/// <summary>
+/// What users see of the write paths the server takes without JSON trees or copies: status writes, merge patches on
+/// the typed object, bindings, and the spec comparison that decides generation.
+/// </summary>
+public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
+{
+    private readonly HttpClient _client = server.AdminClient();
+
+    private static string Deployment(string name, string labels) =>
+        """{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":""" + $"\"{name}\"" +
+        """},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":""" + labels +
+        """},"spec":{"containers":[{"name":"c","image":"img:1"}]}}}}""";
+
+    private Task<HttpResponseMessage> PatchAsync(string path, string body, string type = "application/merge-patch+json") =>
+        _client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, path) { Content = Api.Json(body, type) });
+
+    [Fact]
+    public async Task StatusWrites_ByPatchAndByPut_KeepTheStoredManagedFields()
+    {
+        const string path = "/apis/apps/v1/namespaces/default/deployments/wp-status";
+        var created = await (await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldManager=creator",
+            Api.Json(Deployment("wp-status", """{"app":"w"}""")))).ReadObjectAsync();
+        var fields = created["metadata"]!["managedFields"]!.DeepClone();
+        Assert.Equal("creator", fields[0]!["manager"]!.GetValue<string>());
+
+        var patched = await (await PatchAsync(path + "/status?fieldManager=reporter", """{"status":{"replicas":1,"readyReplicas":1}}""")).ReadObjectAsync();
+        Assert.Equal(1, patched["status"]!["readyReplicas"]!.GetValue<int>());
+        Assert.True(JsonNode.DeepEquals(fields, patched["metadata"]!["managedFields"]));
+
+        patched["status"]!["readyReplicas"] = 0;
+        var put = await _client.PutAsync(path + "/status?fieldManager=writer", Api.Json(patched.ToJsonString()));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var replaced = await put.ReadObjectAsync();
+        Assert.Equal(0, replaced["status"]!["readyReplicas"]!.GetValue<int>());
+        Assert.True(JsonNode.DeepEquals(fields, replaced["metadata"]!["managedFields"]));
+        Assert.NotEqual(patched["metadata"]!["resourceVersion"]!.GetValue<string>(), replaced["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task MergePatch_OfTheMainResource_RecordsThePatchersFieldsAgainstTheStoredObject()
+    {
+        const string path = "/apis/apps/v1/namespaces/default/deployments/wp-merge";
+        await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldManager=creator", Api.Json(Deployment("wp-merge", """{"app":"w"}""")));
+
+        var patched = await (await PatchAsync(path + "?fieldManager=scaler", """{"spec":{"replicas":4}}""")).ReadObjectAsync();
+
+        var entries = patched["metadata"]!["managedFields"]!.AsArray();
+        var scaler = entries.Single(e => e!["manager"]!.GetValue<string>() == "scaler")!;
+        Assert.NotNull(scaler["fieldsV1"]!["f:spec"]!["f:replicas"]);
+        var creator = entries.Single(e => e!["manager"]!.GetValue<string>() == "creator")!;
+        Assert.Null(creator["fieldsV1"]!["f:spec"]!["f:replicas"]);
+        Assert.Equal(2, patched["metadata"]!["generation"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Replace_WithAMapOnlyReordered_KeepsGeneration_AndAChangedValueBumpsIt()
+    {
+        const string path = "/apis/apps/v1/namespaces/default/deployments/wp-order";
+        var created = await (await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments",
+            Api.Json(Deployment("wp-order", """{"app":"w","tier":"edge"}""")))).ReadObjectAsync();
+        Assert.Equal(1, created["metadata"]!["generation"]!.GetValue<long>());
+
+        var reordered = await (await _client.PutAsync(path, Api.Json(Deployment("wp-order", """{"tier":"edge","app":"w"}""")))).ReadObjectAsync();
+        Assert.Equal(1, reordered["metadata"]!["generation"]!.GetValue<long>());
+
+        var changed = await (await _client.PutAsync(path, Api.Json(Deployment("wp-order", """{"tier":"core","app":"w"}""")))).ReadObjectAsync();
+        Assert.Equal(2, changed["metadata"]!["generation"]!.GetValue<long>());
+        Assert.Equal("core", changed["spec"]!["template"]!["metadata"]!["labels"]!["tier"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Binding_SetsOnlyNodeName_KeepingStatusAndTheRestOfThePod()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-bind","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).ReadObjectAsync();
+        var binding = """{"apiVersion":"v1","kind":"Binding","metadata":{"name":"wp-bind"},"target":{"kind":"Node","name":"n2"}}""";
+
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods/wp-bind/binding", Api.Json(binding))).StatusCode);
+
+        var bound = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-bind")).ReadObjectAsync();
+        Assert.Equal("n2", bound["spec"]!["nodeName"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(created["status"], bound["status"]));
+        Assert.True(JsonNode.DeepEquals(created["metadata"]!["labels"], bound["metadata"]!["labels"]));
+        Assert.True(JsonNode.DeepEquals(created["metadata"]!["managedFields"], bound["metadata"]!["managedFields"]));
+        bound["spec"]!.AsObject().Remove("nodeName");
+        Assert.True(JsonNode.DeepEquals(created["spec"], bound["spec"]));
+        Assert.NotEqual(created["metadata"]!["resourceVersion"]!.GetValue<string>(), bound["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task StatusPatch_WithAFieldVergeDoesNotKeep_WarnsAsTheStrategicMergePathDoes_AndStrictRefusesIt()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-unknown"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
+        const string path = "/api/v1/namespaces/default/pods/wp-unknown/status";
+        const string report = """{"status":{"phase":"Running","hostIPs":[{"ip":"10.0.0.1"}],"hostIP":"10.0.0.1"}}""";
+
+        var merged = await PatchAsync(path, report);
+        var strategic = await PatchAsync(path, report, "application/strategic-merge-patch+json");
+
+        Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, strategic.StatusCode);
+        Assert.Equal(["299 - \"unknown field \\\"status.hostIPs\\\"\""], merged.Headers.GetValues("Warning"));
+        Assert.Equal(strategic.Headers.GetValues("Warning"), merged.Headers.GetValues("Warning"));
+        var stored = await merged.ReadObjectAsync();
+        Assert.Equal("Running", stored["status"]!["phase"]!.GetValue<string>());
+        Assert.Null(stored["status"]!["hostIPs"]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PatchAsync(path + "?fieldValidation=Strict", report)).StatusCode);
+        var ignored = await PatchAsync(path + "?fieldValidation=Ignore", report);
+        Assert.Equal(HttpStatusCode.OK, ignored.StatusCode);
+        Assert.False(ignored.Headers.Contains("Warning"));
+    }
+
+    [Fact]
+    public async Task Binding_OfAPodBeingDeleted_Conflicts()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-bind-gone","finalizers":["verge.dev/hold"]},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
+        await _client.DeleteAsync("/api/v1/namespaces/default/pods/wp-bind-gone");
+        var binding = """{"apiVersion":"v1","kind":"Binding","metadata":{"name":"wp-bind-gone"},"target":{"kind":"Node","name":"n1"}}""";
+
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-bind-gone/binding", Api.Json(binding)), 409);
+
+        Assert.Contains("pod is being deleted", status["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await PatchAsync("/api/v1/namespaces/default/pods/wp-bind-gone", """{"metadata":{"finalizers":null}}""");
+    }
+}
