@@ -73,6 +73,7 @@ internal static class PodStatusBuilder
             Phase = phase,
             Conditions = conditions,
             HostIP = facts.HostIp,
+            HostIPs = facts.HostIp is null ? null : [new HostIP { Ip = facts.HostIp }],
             PodIP = facts.PodIp,
             PodIPs = facts.PodIp is null ? null : [new PodIP { Ip = facts.PodIp }],
             StartTime = facts.StartTime,

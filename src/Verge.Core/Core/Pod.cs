@@ -37,6 +37,10 @@ public sealed class PodStatus
     [Description("hostIP holds the IP address of the host to which the pod is assigned.")]
     public string? HostIP { get; set; }
 
+    [MergeKey("ip")]
+    [Description("hostIPs holds the IP addresses allocated to the host; hostIPs[0] is hostIP.")]
+    public List<HostIP>? HostIPs { get; set; }
+
     [Description("podIP address allocated to the pod.")]
     public string? PodIP { get; set; }
 
@@ -85,6 +89,14 @@ public sealed class PodCondition
 public sealed class PodIP
 {
     [Description("IP is the IP address assigned to the pod.")]
+    public string Ip { get; set; } = "";
+}
+
+/// <summary>core/v1 HostIP.</summary>
+[Description("HostIP represents a single IP address allocated to the host.")]
+public sealed class HostIP
+{
+    [Description("IP is the IP address assigned to the host.")]
     public string Ip { get; set; } = "";
 }
 

@@ -19,6 +19,7 @@ public sealed class PodLifecycleTests
         var status = host.Status(pod)!;
         Assert.Equal("10.88.0.2", status.PodIP);
         Assert.Equal("192.168.1.10", status.HostIP);
+        Assert.Equal("192.168.1.10", Assert.Single(status.HostIPs!).Ip);
         Assert.Equal("BestEffort", status.QosClass);
         Assert.Equal("True", status.Conditions!.Single(c => c.Type == "Ready").Status);
         var container = host.Container(pod)!;

@@ -93,23 +93,38 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task StatusPatch_WithHostIPs_KeepsThemWithoutAWarning()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-hostips"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
+
+        var patched = await PatchAsync("/api/v1/namespaces/default/pods/wp-hostips/status",
+            """{"status":{"phase":"Running","hostIP":"10.0.0.1","hostIPs":[{"ip":"10.0.0.1"},{"ip":"fd00::1"}]}}""");
+
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        Assert.False(patched.Headers.Contains("Warning"));
+        var stored = await patched.ReadObjectAsync();
+        Assert.Equal(["10.0.0.1", "fd00::1"], stored["status"]!["hostIPs"]!.AsArray().Select(h => h!["ip"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task StatusPatch_WithAFieldVergeDoesNotKeep_WarnsAsTheStrategicMergePathDoes_AndStrictRefusesIt()
     {
         var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-unknown"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).StatusCode);
         const string path = "/api/v1/namespaces/default/pods/wp-unknown/status";
-        const string report = """{"status":{"phase":"Running","hostIPs":[{"ip":"10.0.0.1"}],"hostIP":"10.0.0.1"}}""";
+        const string report = """{"status":{"phase":"Running","resize":"InProgress","hostIP":"10.0.0.1"}}""";
 
         var merged = await PatchAsync(path, report);
         var strategic = await PatchAsync(path, report, "application/strategic-merge-patch+json");
 
         Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
         Assert.Equal(HttpStatusCode.OK, strategic.StatusCode);
-        Assert.Equal(["299 - \"unknown field \\\"status.hostIPs\\\"\""], merged.Headers.GetValues("Warning"));
+        Assert.Equal(["299 - \"unknown field \\\"status.resize\\\"\""], merged.Headers.GetValues("Warning"));
         Assert.Equal(strategic.Headers.GetValues("Warning"), merged.Headers.GetValues("Warning"));
         var stored = await merged.ReadObjectAsync();
         Assert.Equal("Running", stored["status"]!["phase"]!.GetValue<string>());
-        Assert.Null(stored["status"]!["hostIPs"]);
+        Assert.Null(stored["status"]!["resize"]);
         Assert.Equal(HttpStatusCode.BadRequest, (await PatchAsync(path + "?fieldValidation=Strict", report)).StatusCode);
         var ignored = await PatchAsync(path + "?fieldValidation=Ignore", report);
         Assert.Equal(HttpStatusCode.OK, ignored.StatusCode);
