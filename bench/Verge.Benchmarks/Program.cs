@@ -10,8 +10,8 @@ using Verge.Benchmarks.Scheduler;
 // Modes: "micro" runs the BenchmarkDotNet hot-path benchmarks, "api" the whole-system control plane harness,
 // "scheduler" the scheduler library alone, "cluster" the control plane with hollow nodes, "rules" the gateway's
 // data-rule engine, "queue" its durable upstream queue, "gateway-ack" its QoS 1 acknowledgement path, "broker" its MQTT
-// broker against mosquitto ("broker-host" is the Verge broker process that run starts) and "agent" a real agent process
-// against a real server.
+// broker against mosquitto ("broker-host" is the Verge broker process that run starts), "agent" a real agent process
+// against a real server and "agent-layout" the code layout of the Native AOT agent from such a run.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -37,6 +37,8 @@ switch (mode)
         return await BrokerHost.RunAsync(rest);
     case "agent":
         return await AgentHarness.RunAsync(AgentHarnessOptions.Parse(rest));
+    case "agent-layout":
+        return await AgentLayout.RunAsync(rest);
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
@@ -57,6 +59,8 @@ switch (mode)
                    Verge.Benchmarks agent [--builds aot,jit] [--pods 10] [--latency-pods 50] [--idle-seconds 60]
                                           [--partition-seconds 60] [--verge verge.dll] [--agent verge-agent]
                                           [--agent-env NAME=VALUE]
+                   Verge.Benchmarks agent-layout --agent PROFILE/verge-agent --out src/Verge.AgentHost/agent.order
+                                          [agent options]
             """);
         return 2;
 }
