@@ -449,6 +449,11 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         return null;
     }
 
+    public IReadOnlyList<string> ListPods() =>
+        Directory.Exists(_podsDir)
+            ? [.. Directory.EnumerateFiles(_podsDir, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>()]
+            : [];
+
     private PodNetworkRecord? LoadRecord(string podUid)
     {
         var path = RecordPath(podUid);

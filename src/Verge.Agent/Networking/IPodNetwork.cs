@@ -14,6 +14,12 @@ public interface IPodNetwork
 
     /// <summary>Releases the pod's address, port mappings and namespace. Idempotent.</summary>
     Task TearDownAsync(string podUid, CancellationToken ct);
+
+    /// <summary>
+    /// The UIDs of the pods that have a network here: set up, or torn down only halfway (an agent that died during a
+    /// set-up or tear-down). The agent tears down those of pods it no longer runs.
+    /// </summary>
+    IReadOnlyList<string> ListPods();
 }
 
 public sealed record PodNetworkRequest(string PodUid, string Namespace, string Name, IReadOnlyList<PortMapping> HostPorts);

@@ -114,8 +114,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
             _snapshot = [.. _workers.Values];
 
-            // Pods with workers left over from an earlier run whose pod is gone: clean their tasks up too.
-            foreach (var uid in _ctx.State.ListTasks().Select(t => t.PodUid).Distinct().ToList())
+            // Pods left over from an earlier run whose pod is gone: their tasks, or a network an agent that died
+            // during a set-up or tear-down left without a task.
+            foreach (var uid in _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).Distinct().ToList())
             {
                 if (!desired.ContainsKey(uid) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
                 {

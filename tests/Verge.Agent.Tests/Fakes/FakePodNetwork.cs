@@ -27,6 +27,8 @@ internal sealed class FakePodNetwork : IPodNetwork
             uid => new PodNetworkStatus($"/var/run/netns/fake-{uid}", $"10.88.0.{Interlocked.Increment(ref _next)}")));
     }
 
+    public IReadOnlyList<string> ListPods() => [.. _pods.Keys];
+
     public Task TearDownAsync(string podUid, CancellationToken ct)
     {
         _pods.TryRemove(podUid, out _);

@@ -106,6 +106,7 @@ public sealed class CniPodNetworkTests
         var lease = Path.Combine(cni.StateDir, "ipam", cni.Options.NetworkName, status.PodIp);
         Assert.True(File.Exists(lease));
         Assert.True(File.Exists(status.NamespacePath));
+        Assert.Equal([request.PodUid], cni.NewNetwork().ListPods());
 
         await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
         await cni.Network.TearDownAsync(request.PodUid, RuncHarness.Timeout);
@@ -113,6 +114,7 @@ public sealed class CniPodNetworkTests
         Assert.False(File.Exists(lease));
         Assert.False(File.Exists(status.NamespacePath));
         Assert.Equal(0, cni.Network.TrackedPods);
+        Assert.Empty(cni.Network.ListPods());
     }
 
     [Fact]

@@ -29,6 +29,24 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task NetworkLeftWithoutATask_ByAnAgentThatDiedMidway_IsTornDown_WhileRunningPodsKeepTheirs()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("kept");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
+        await host.Network.SetUpAsync(new Verge.Agent.Networking.PodNetworkRequest("uid-gone", "default", "gone", []), CancellationToken.None);
+
+        await host.RestartAgentAsync();
+        await host.ApplyAsync(PodTestHost.MakePod("other"));
+
+        await PodTestHost.Eventually(() => host.Network.TornDown.Contains("uid-gone"), "the leftover network torn down");
+        Assert.DoesNotContain(host.Network.TornDown, uid => uid != "uid-gone");
+        Assert.Contains(pod.Metadata.Uid, host.Network.ListPods());
+    }
+
+    [Fact]
     public async Task AfterReboot_LostTaskStartsAgain_WithRestartCountContinued()
     {
         await using var host = new PodTestHost();
