@@ -396,9 +396,14 @@ internal static class AgentHarness
         }
     }
 
-    /// <summary>Waits (at most 60 s) until no process but the agent runs whose command line names the agent's data dir.</summary>
+    /// <summary>
+    /// Waits (at most 60 s) until no process but the agent runs whose command line names the agent's data dir, and no
+    /// pod network is recorded under it: a pod's network is torn down after its processes end, and stopping the agent
+    /// before that, then deleting its data dir, would leave the pod's namespace with nothing to remove it.
+    /// </summary>
     private static async Task WaitNoWorkloadsAsync(string agentDir, int agentPid)
     {
+        var networks = Path.Combine(agentDir, "cni", "pods");
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 60;
         while (Stopwatch.GetTimestamp() < deadline)
         {
@@ -413,7 +418,7 @@ internal static class AgentHarness
                     return false;
                 }
             });
-            if (!left)
+            if (!left && (!Directory.Exists(networks) || !Directory.EnumerateFiles(networks, "*.json").Any()))
             {
                 return;
             }
@@ -421,7 +426,7 @@ internal static class AgentHarness
             await Task.Delay(200);
         }
 
-        Console.Error.WriteLine($"processes of {agentDir} still run after 60 s");
+        Console.Error.WriteLine($"processes or pod networks of {agentDir} still there after 60 s");
     }
 
     /// <summary>With --dump-dir: the agent's smaps, and for the JIT build a dotnet-gcdump heap dump if the tool is there.</summary>
