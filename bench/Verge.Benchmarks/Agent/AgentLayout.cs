@@ -37,7 +37,7 @@ internal static class AgentLayout
         var options = AgentHarnessOptions.Parse([.. harnessArgs]);
         if (output is null || options.AgentBinary is null)
         {
-            Console.Error.WriteLine("usage: Verge.Benchmarks agent-layout --agent PROFILE-BUILD/verge-agent --out src/Verge.AgentHost/agent.order [agent harness options]");
+            Console.Error.WriteLine("agent-layout needs --agent (a build published with -p:VergeLayoutProfile=true) and --out (see Verge.Benchmarks' usage)");
             return 2;
         }
 
@@ -56,9 +56,9 @@ internal static class AgentLayout
         foreach (var f in symbols.Functions)
         {
             var code = image.Bytes(f.Address, (int)Math.Min(f.Size, 96));
-            for (var i = code.IndexOf((byte)0xC6); i >= 0 && i + 7 <= code.Length; i = NextC6(code, i))
+            for (var i = 0; i + 7 <= code.Length; i++)
             {
-                if (code[i + 1] == 0x05 && code[i + 6] == 1)
+                if (code[i] == 0xC6 && code[i + 1] == 0x05 && code[i + 6] == 1)
                 {
                     var target = f.Address + (ulong)i + 7 + (ulong)(long)BinaryPrimitives.ReadInt32LittleEndian(code[(i + 2)..]);
                     if (flags.Contains(target))
@@ -116,12 +116,6 @@ internal static class AgentLayout
         Console.WriteLine($"{ordered.Count} methods ran ({flagged} flagged, {hits.Count} seen by uprobes), " +
             $"{ordered.Sum(f => (double)f.Size) / 1048576:F2} of {symbols.Functions.Sum(f => (double)f.Size) / 1048576:F2} MiB of code; written to {output}");
         return result;
-    }
-
-    private static int NextC6(ReadOnlySpan<byte> code, int i)
-    {
-        var next = code[(i + 1)..].IndexOf((byte)0xC6);
-        return next < 0 ? -1 : i + 1 + next;
     }
 
     private sealed record Function(ulong Address, ulong Size, string Name);
@@ -214,7 +208,6 @@ internal static class AgentLayout
             for (var i = 0; i < probed.Count; i++)
             {
                 events.Write(System.Text.Encoding.ASCII.GetBytes($"p:{ProbeGroup}/m{i} {agent}:0x{image.FileOffset(probed[i].Address):x}\n"));
-                events.Flush();
             }
         }
 

@@ -28,17 +28,6 @@ internal sealed class PodTargets(ILocalPods? pods)
             return null;
         }
 
-        LabelSelectorExpression matcher;
-        try
-        {
-            matcher = _matchers.GetOrAdd(selector, s => s.ToMatcher());
-        }
-        catch (FormatException)
-        {
-            // The API refuses such selectors; one that slipped through matches nothing.
-            return null;
-        }
-
         var listed = pods.ListReadyPods();
         var snapshot = _snapshot;
         if (!snapshot.IsOf(listed))
@@ -49,6 +38,17 @@ internal sealed class PodTargets(ILocalPods? pods)
 
         if (!snapshot.Targets.TryGetValue(key, out var targets) || !ReferenceEquals(targets.Selector, selector) || targets.Namespace != ruleNamespace)
         {
+            LabelSelectorExpression matcher;
+            try
+            {
+                matcher = _matchers.GetOrAdd(selector, s => s.ToMatcher());
+            }
+            catch (FormatException)
+            {
+                // The API refuses such selectors; one that slipped through matches nothing.
+                return null;
+            }
+
             targets = new ActionTargets(selector, ruleNamespace, [.. snapshot.Pods
                 .Where(p => p.Namespace == ruleNamespace && p.PodIp.Length > 0 && matcher.Matches(p.Labels))
                 .OrderBy(p => p.Name, StringComparer.Ordinal)]);
@@ -108,7 +108,8 @@ internal sealed class PodTargets(ILocalPods? pods)
     {
         public LocalPod[] Pods { get; } = pods;
 
-        public ConcurrentDictionary<string, ActionTargets> Targets { get; } = new(StringComparer.Ordinal);
+        /// <summary>Read and written by <see cref="Resolve"/> alone, which the pipeline calls from its one HTTP reader.</summary>
+        public Dictionary<string, ActionTargets> Targets { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Whether <paramref name="listed"/> holds the same pods, in the same order, as this snapshot.</summary>
         public bool IsOf(IReadOnlyList<LocalPod> listed)

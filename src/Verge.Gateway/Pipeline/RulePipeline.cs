@@ -29,7 +29,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private volatile (string Rule, RuleCounters Counters)[] _ruleCounters = [];
     private readonly RuleEngine _engine = new();
     private readonly Lock _setRules = new();
-    private readonly Dictionary<string, RuleStatement> _parsed = new(StringComparer.Ordinal);
+    private Dictionary<string, RuleStatement> _parsed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Statement, List<DataRuleAction> Actions, string Namespace)> _rules = new(StringComparer.Ordinal);
     private readonly List<RuleOutput> _outputs = [];
     private readonly List<Task<bool>> _enqueues = [];
@@ -139,7 +139,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
     private List<LoadedRule> Parse(IReadOnlyList<DataRule> rules)
     {
         var loaded = new List<LoadedRule>(rules.Count);
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var parsed = new Dictionary<string, RuleStatement>(StringComparer.Ordinal);
         foreach (var rule in rules)
         {
             var name = rule.Metadata.Namespace is { Length: > 0 } ns ? $"{ns}/{rule.Metadata.Name}" : rule.Metadata.Name ?? "";
@@ -148,26 +148,18 @@ internal sealed partial class RulePipeline : IAsyncDisposable
                 continue;
             }
 
-            names.Add(name);
             var text = rule.Spec.Statement;
             RuleSyntaxException? error = null;
-            if (!_parsed.TryGetValue(name, out var statement) || statement.Text != text)
+            if (_parsed.TryGetValue(name, out var statement) && statement.Text == text
+                || RuleStatement.TryParse(text, out statement, out error))
             {
-                _parsed.Remove(name);
-                if (RuleStatement.TryParse(text, out statement, out error))
-                {
-                    _parsed[name] = statement!;
-                }
+                parsed[name] = statement!;
             }
 
             loaded.Add(new LoadedRule(name, text, statement, error?.Message, rule.Spec.Actions ?? [], rule.Metadata.Namespace ?? "default"));
         }
 
-        foreach (var gone in _parsed.Keys.Where(n => !names.Contains(n)).ToList())
-        {
-            _parsed.Remove(gone);
-        }
-
+        _parsed = parsed;
         return loaded;
     }
 
@@ -419,7 +411,7 @@ internal sealed partial class RulePipeline : IAsyncDisposable
 
             if (statement is null)
             {
-                Log.RuleInvalid(_logger, name, error ?? "statement does not parse");
+                Log.RuleInvalid(_logger, name, error!);
                 continue;
             }
 
