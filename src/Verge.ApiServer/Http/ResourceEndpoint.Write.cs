@@ -40,9 +40,8 @@ internal sealed partial class ResourceEndpoint
         }
 
         var obj = Decode(context, path.Type, node, options);
-        var statusOnly = ResourceService.KeepsOnlyStatus(path.Type, path.Subresource);
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
-            current => current is null || statusOnly ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
+            current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
             options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
         await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
     }
@@ -71,8 +70,6 @@ internal sealed partial class ResourceEndpoint
         }
 
         var now = time.GetUtcNow();
-        // A status write keeps the stored managedFields (ResourceService.KeepsOnlyStatus): none are computed for it.
-        var statusOnly = ResourceService.KeepsOnlyStatus(path.Type, path.Subresource);
         var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             (current, stored) =>
             {
@@ -98,12 +95,12 @@ internal sealed partial class ResourceEndpoint
 
                     assignments.Apply();
                     var changed = Unpinned(current!, stored);
-                    return statusOnly ? changed : Patcher.RecordManager(path.Type, stored, changed, options.FieldManager, "Update", now, path.Subresource);
+                    return Patcher.RecordManager(path.Type, stored, changed, options.FieldManager, "Update", now, path.Subresource);
                 }
 
                 var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, current!), patch, path.Type);
                 var obj = Unpinned(Decode(context, path.Type, patched, options), current);
-                return statusOnly ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
+                return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
             },
             options, allowCreate: format == BodyFormat.ApplyPatch, ct);
         await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);

@@ -66,9 +66,17 @@ internal static class Patcher
         }
     }
 
-    /// <summary>Records in managedFields that <paramref name="manager"/> changed the fields it changed.</summary>
+    /// <summary>
+    /// Records in managedFields that <paramref name="manager"/> changed the fields it changed. A status write records
+    /// nothing: it keeps the stored managedFields (<see cref="ResourceService.KeepsOnlyStatus"/>).
+    /// </summary>
     public static KubeObject RecordManager(ResourceType type, KubeObject? before, KubeObject after, string manager, string operation, DateTimeOffset now, string? subresource = null)
     {
+        if (before is not null && ResourceService.KeepsOnlyStatus(type, subresource))
+        {
+            return after;
+        }
+
         if (before is Lease old && after is Lease renewed && TryRecordRenewal(type, old, renewed, manager, operation, now, subresource))
         {
             return after;

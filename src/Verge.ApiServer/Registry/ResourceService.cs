@@ -602,7 +602,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         type.ApplyDefaults(next);
         LabelNamespace(type, next);
         meta.Generation = oldMeta.Generation;
-        if (type.HasStatus && subresource != "status" && SpecChanged(type, old, next))
+        if (type.HasStatus && !KeepsOnlyStatus(type, subresource) && SpecChanged(type, old, next))
         {
             meta.Generation = (oldMeta.Generation ?? 0) + 1;
         }
@@ -611,19 +611,19 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     }
 
     /// <summary>
-    /// The object to write, sharing nothing with <paramref name="old"/> (nor with <paramref name="desired"/> unless
-    /// <paramref name="owned"/>): a status write takes only the status of <paramref name="desired"/> (and, as in
-    /// Kubernetes, nothing of spec or metadata); a write to the main resource keeps the stored status. Typed copies
-    /// through the kind's UTF-8 contract: this used to go through JSON trees (four per update, and a null-pruning
-    /// walk), a large share of the server's CPU for every lease renewal and pod status write.
-    /// </summary>
-    /// <summary>
     /// Whether a write keeps only the status of the object it is given: a write to the <c>status</c> subresource of a
     /// kind with status takes its spec and its metadata, managedFields included, from the stored object. A caller
     /// need not compute managedFields for such a write: they are not kept.
     /// </summary>
     public static bool KeepsOnlyStatus(ResourceType type, string? subresource) => type.HasStatus && subresource == "status";
 
+    /// <summary>
+    /// The object to write, sharing nothing with <paramref name="old"/> (nor with <paramref name="desired"/> unless
+    /// <paramref name="owned"/>): a status write takes only the status of <paramref name="desired"/> (and, as in
+    /// Kubernetes, nothing of spec or metadata); a write to the main resource keeps the stored status. Typed copies
+    /// through the kind's UTF-8 contract: this used to go through JSON trees (four per update, and a null-pruning
+    /// walk), a large share of the server's CPU for every lease renewal and pod status write.
+    /// </summary>
     private static KubeObject WithStatusOf(ResourceType type, KubeObject old, KubeObject desired, string? subresource, bool owned, KeyValue stored)
     {
         var status = StatusProperty(type);

@@ -47,15 +47,9 @@ public static class PodValidation
     /// </summary>
     private static void ValidatePodSpecUpdate(PodSpec spec, PodSpec old, List<FieldError> errors)
     {
-        // Most pod updates (status writes, labels, finalizers) leave the spec as it was: equal bytes need no walk.
-        if (ReferenceEquals(spec, old) || VergeJson.SameEncoding(old, spec, VergeJsonContext.Default.PodSpec))
-        {
-            return;
-        }
-
-        // A binding (an empty node name set, nothing else changed) is allowed: equal bytes but for the node name need
-        // no walk either. The node name is put back as it was whatever the comparison does.
-        if (string.IsNullOrEmpty(old.NodeName) && !string.IsNullOrEmpty(spec.NodeName) && OnlyNodeNameSet(spec, old))
+        // Most pod updates (status writes, labels, finalizers) leave the spec as it was, and a binding only sets an
+        // empty node name: either way one comparison of the encoded specs needs no walk.
+        if (ReferenceEquals(spec, old) || SameSpecButABinding(spec, old))
         {
             return;
         }
@@ -87,8 +81,17 @@ public static class PodValidation
         }
     }
 
-    private static bool OnlyNodeNameSet(PodSpec spec, PodSpec old)
+    /// <summary>
+    /// Whether the specs encode alike, the node name left out when it goes from empty to set (a binding). The node name
+    /// is put back as it was whatever the comparison does.
+    /// </summary>
+    private static bool SameSpecButABinding(PodSpec spec, PodSpec old)
     {
+        if (!string.IsNullOrEmpty(old.NodeName) || string.IsNullOrEmpty(spec.NodeName))
+        {
+            return VergeJson.SameEncoding(old, spec, VergeJsonContext.Default.PodSpec);
+        }
+
         var nodeName = spec.NodeName;
         try
         {
