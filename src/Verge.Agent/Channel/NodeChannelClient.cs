@@ -365,14 +365,13 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         break;
                     case ServerMessage.BodyOneofCase.Sync:
                         var batch = message.Sync;
+                        snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                         if (batch.Snapshot && !batch.Complete)
                         {
                             // A snapshot replaces the whole state: it is applied once, whole, when its last batch arrives.
-                            snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                             break;
                         }
 
-                        snapshot.AddRange(batch.Changes.Where(Understood).Select(FromProtocol));
                         if (snapshot.Count > 0 || batch.Snapshot || batch.Revision != _state.LastRevision)
                         {
                             await _state.ApplyAsync(new DesiredBatch(batch.Revision, batch.Snapshot, [.. snapshot]), session.Token);
@@ -754,14 +753,15 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         _ => ObjectKind.Unspecified,
     };
 
-    private static DesiredKind FromProtocol(ObjectKind kind) => kind switch
+    /// <summary>The agent's kind for a protocol kind, or null for a kind this agent does not know.</summary>
+    private static DesiredKind? FromProtocol(ObjectKind kind) => kind switch
     {
         ObjectKind.Pod => DesiredKind.Pod,
         ObjectKind.ConfigMap => DesiredKind.ConfigMap,
         ObjectKind.Secret => DesiredKind.Secret,
         ObjectKind.DataRule => DesiredKind.DataRule,
         ObjectKind.Device => DesiredKind.Device,
-        _ => throw new InvalidOperationException($"the server sent an object of unknown kind {kind}"),
+        _ => null,
     };
 
     /// <summary>
@@ -773,8 +773,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     /// </summary>
     private bool Understood(ObjectChange change)
     {
-        if (change.Kind is ObjectKind.Pod or ObjectKind.ConfigMap or ObjectKind.Secret or ObjectKind.DataRule or ObjectKind.Device
-            && change.Type is ChangeType.Upsert or ChangeType.Delete)
+        if (FromProtocol(change.Kind) is not null && change.Type is ChangeType.Upsert or ChangeType.Delete)
         {
             return true;
         }
@@ -787,7 +786,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     {
         var deleted = change.Type == ChangeType.Delete;
         return new DesiredChange(
-            new DesiredKey(FromProtocol(change.Kind), change.Namespace, change.Name),
+            new DesiredKey(FromProtocol(change.Kind)!.Value, change.Namespace, change.Name),
             deleted,
             change.Revision,
             deleted ? null : change.ObjectJson.ToByteArray());

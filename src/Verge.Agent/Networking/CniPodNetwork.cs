@@ -145,13 +145,13 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         catch (OperationCanceledException)
         {
             // Stopped while ip ran: it may have made the namespace first.
-            await UndoAddAsync(request.PodUid, netnsName);
+            await UndoAddAsync(request.PodUid);
             throw;
         }
 
         if (add.TimedOut)
         {
-            await UndoAddAsync(request.PodUid, netnsName);
+            await UndoAddAsync(request.PodUid);
             throw new CniException($"cannot create network namespace {netnsName}: ip did not finish within {_options.CommandTimeout}");
         }
 
@@ -185,7 +185,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         catch (Exception e)
         {
             LogAddFailed(request.PodUid, e.Message);
-            await UndoAddAsync(request.PodUid, netnsName);
+            await UndoAddAsync(request.PodUid);
             throw;
         }
     }
@@ -194,8 +194,9 @@ internal sealed partial class CniPodNetwork : IPodNetwork
     /// Undoes a set-up that failed: DEL for what ADD may have done, and the namespace goes even if DEL fails. A failed
     /// DEL keeps the record, so a later tear-down releases the address.
     /// </summary>
-    private async Task UndoAddAsync(string podUid, string netnsName)
+    private async Task UndoAddAsync(string podUid)
     {
+        var netnsName = _options.NetnsPrefix + podUid;
         try
         {
             await TearDownCoreAsync(podUid);
@@ -211,8 +212,8 @@ internal sealed partial class CniPodNetwork : IPodNetwork
         }
     }
 
-    /// <summary>Deletes the named namespace if it is there; throws if it stays.</summary>
-    private async Task DeleteNamespaceAsync(string netnsName, CancellationToken ct)
+    /// <summary>Deletes the named namespace if it is there; throws if it stays. Not cancellable, as a tear-down.</summary>
+    private async Task DeleteNamespaceAsync(string netnsName)
     {
         var netnsPath = Path.Combine(NetnsDir, netnsName);
         if (!File.Exists(netnsPath))
@@ -220,7 +221,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             return;
         }
 
-        var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, ct);
+        var delete = await CommandRunner.RunAsync("ip", ["netns", "delete", netnsName], _options.CommandTimeout, CancellationToken.None);
         if (delete.ExitCode != 0 && File.Exists(netnsPath))
         {
             throw new CniException($"cannot delete network namespace {netnsName}: {delete.Diagnostic}");
@@ -255,7 +256,7 @@ internal sealed partial class CniPodNetwork : IPodNetwork
             }
         }
 
-        await DeleteNamespaceAsync(netnsName, CancellationToken.None);
+        await DeleteNamespaceAsync(netnsName);
         delFailed?.Throw();
         if (record is not null)
         {

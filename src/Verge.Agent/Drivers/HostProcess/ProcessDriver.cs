@@ -229,7 +229,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             // A start that does not complete leaves nothing running: neither the monitor nor the task, should the
             // monitor have started it meanwhile (the pid file is final once the monitor has gone).
             await KillMonitorAsync(monitor);
-            if (ReadPid(dir) is { } started && HostProcesses.StartTicks(started) is not null)
+            if (ReadPid(dir) is { } started && StartedBefore(started, Path.Combine(dir, "pid")))
             {
                 HostProcesses.SignalGroup(started, HostProcesses.SigKill);
             }
