@@ -115,9 +115,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                     ClientCertificateMode = ClientCertificateMode.AllowCertificate,
                     ClientCertificateValidation = (_, _, _) => true,
                 });
+                listen.Use(listen.ApplicationServices.GetRequiredService<StatefulSessionTickets>().Middleware);
             });
         });
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<StatefulSessionTickets>();
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(ca);
