@@ -11,7 +11,8 @@ using Verge.Benchmarks.Scheduler;
 // "scheduler" the scheduler library alone, "cluster" the control plane with hollow nodes, "rules" the gateway's
 // data-rule engine, "queue" its durable upstream queue, "gateway-ack" its QoS 1 acknowledgement path, "broker" its MQTT
 // broker against mosquitto ("broker-host" is the Verge broker process that run starts), "agent" a real agent process
-// against a real server and "agent-layout" the code layout of the Native AOT agent from such a run.
+// against a real server, "agent-layout" the code layout of the Native AOT agent from such a run and "tls-sessions"
+// what the API server's TLS session cache costs ("tls-sessions-host" is the server process it starts).
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (mode)
@@ -39,6 +40,10 @@ switch (mode)
         return await AgentHarness.RunAsync(AgentHarnessOptions.Parse(rest));
     case "agent-layout":
         return await AgentLayout.RunAsync(rest);
+    case "tls-sessions":
+        return await TlsSessionHarness.RunAsync(rest);
+    case "tls-sessions-host":
+        return await TlsSessionHarness.HostAsync(rest);
     default:
         Console.Error.WriteLine("""
             usage: Verge.Benchmarks micro [BenchmarkDotNet args, e.g. --filter *]
@@ -61,6 +66,7 @@ switch (mode)
                                           [--agent-env NAME=VALUE]
                    Verge.Benchmarks agent-layout --agent PROFILE/verge-agent --out src/Verge.AgentHost/agent.order
                                           [agent options]
+                   Verge.Benchmarks tls-sessions [--nodes 4000] [--stateless]
             """);
         return 2;
 }

@@ -301,13 +301,14 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         var logChunks = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(LogChunksQueued) { SingleReader = true });
         Volatile.Write(ref _queues, new SessionQueues(outbound.Reader, logChunks.Reader));
         var held = _state.HeldKeys().Select(ToProtocol).ToList();
-        var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
+        var node = _nodeReport();
+        var report = JsonSerializer.SerializeToUtf8Bytes(node, VergeJsonContext.Default.Node);
         var hello = new Hello
         {
             NodeName = _identity.NodeName,
             LastRevision = _state.LastRevision,
             AgentVersion = AgentVersion,
-            NodeReportSha256 = ByteString.CopyFrom(SHA256.HashData(report)),
+            NodeReportSha256 = ByteString.CopyFrom(NodeReportDigest.Compute(node)),
         };
         if (_acceptsHeldDigest.ContainsKey(server))
         {

@@ -89,7 +89,7 @@ public static partial class AgentHost
             }
 
             var runtimeClasses = drivers.Select(d => d.Name).ToArray();
-            Node Report() => NodeInfoCollector.Collect(new NodeInfoOptions
+            var reports = new NodeReportSource(() => NodeInfoCollector.Collect(new NodeInfoOptions
             {
                 NodeName = options.NodeName,
                 Labels = options.Labels,
@@ -99,7 +99,8 @@ public static partial class AgentHost
                 DataDir = options.DataDir,
                 MaxPods = options.MaxPods,
                 Time = time,
-            });
+            }), time);
+            Node Report() => reports.Current();
             var hostIp = Report().Status?.Addresses?.FirstOrDefault(a => a.Type == "InternalIP")?.Address;
 
             var publisher = new ForwardingPublisher();

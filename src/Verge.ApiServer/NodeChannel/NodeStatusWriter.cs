@@ -6,6 +6,7 @@ using Verge.ApiServer.Http;
 using Verge.ApiServer.Registry;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
+using Verge.Core.Edge;
 using Verge.Core.Meta;
 using Verge.Core.Serialization;
 using Verge.NodeChannel.Protocol;
@@ -74,8 +75,8 @@ internal sealed partial class NodeStatusWriter(
     }
 
     /// <summary>
-    /// Whether the last report this server wrote for <paramref name="node"/> had the SHA-256 <paramref name="hash"/>
-    /// and the Node still exists: the agent then need not send it again after a reconnect. Known only for reports
+    /// Whether the last report this server wrote for <paramref name="node"/> had the digest <paramref name="hash"/>
+    /// (<see cref="NodeReportDigest"/>: its content, not its heartbeat times) and the Node still exists: the agent then need not send it again after a reconnect. Known only for reports
     /// received by this server process.
     /// </summary>
     public async Task<bool> HasReportAsync(string node, ReadOnlyMemory<byte> hash, CancellationToken ct)
@@ -111,6 +112,8 @@ internal sealed partial class NodeStatusWriter(
             return;
         }
 
+        var digest = NodeReportDigest.Compute(reported);
+
         var (_, created) = await service.UpdateAsync(NodeType, null, node, null, current =>
         {
             if (current is not Node existing)
@@ -132,7 +135,7 @@ internal sealed partial class NodeStatusWriter(
         if (created)
         {
             // A new Node is written whole, status included.
-            _reportHashes[node] = SHA256.HashData(report.NodeJson.Span);
+            _reportHashes[node] = digest;
             return;
         }
 
@@ -151,7 +154,7 @@ internal sealed partial class NodeStatusWriter(
             existing.Metadata.ResourceVersion = null;
             return existing;
         }, _write, allowCreate: false, ct);
-        _reportHashes[node] = SHA256.HashData(report.NodeJson.Span);
+        _reportHashes[node] = digest;
     }
 
     private static Dictionary<string, string>? Merge(Dictionary<string, string>? existing, Dictionary<string, string>? reported)

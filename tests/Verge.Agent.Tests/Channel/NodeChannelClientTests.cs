@@ -401,6 +401,32 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Reconnect_WhenOnlyTheReportsHeartbeatTimeMoved_DoesNotSendTheReport()
+    {
+        await using var proxy = new BlackholeProxy(_harness.Host.Address);
+        var state = new InMemoryDesiredState();
+        var report = NodeReport("n1", "edge");
+        var ready = Assert.Single(report.Status!.Conditions!);
+        ready.LastHeartbeatTime = ready.LastTransitionTime = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var client = _harness.NewClient(_harness.Identity("n1"), state, report: () => report, servers: [proxy.Address]);
+        var syncs = 0;
+        client.Synced += () => Interlocked.Increment(ref syncs);
+        await using var running = new RunningClient(client);
+        await running.SyncedAsync();
+        await EventuallyAsync(async () => await _harness.GetAsync("/api/v1/nodes/n1") is not null, "the node is created");
+
+        // The periodic refresh of the report's heartbeat time happened while the link was down.
+        var refreshed = NodeReport("n1", "edge");
+        Assert.Single(refreshed.Status!.Conditions!).LastHeartbeatTime = DateTimeOffset.UtcNow;
+        Assert.Single(refreshed.Status!.Conditions!).LastTransitionTime = ready.LastTransitionTime;
+        report = refreshed;
+        proxy.Reset();
+        await EventuallyAsync(() => Volatile.Read(ref syncs) >= 2, "the client reconnects and catches up");
+
+        Assert.True(client.NodeReportSkipped);
+    }
+
+    [Fact]
     public async Task Reconnect_WhenTheHeldKeysDifferFromTheServersView_SendsTheListOnRequest_AndCatchesUp()
     {
         await _harness.CreatePodAsync("a", "n1");
