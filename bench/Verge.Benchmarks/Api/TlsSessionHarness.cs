@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
+using Verge.Agent.Channel;
 using Verge.ApiServer.Hosting;
 using Verge.Benchmarks.Agent;
 
@@ -13,9 +15,11 @@ namespace Verge.Benchmarks.Api;
 /// <summary>
 /// What the server's TLS session cache costs: a child process serves TLS as the API server does (an ECDSA serving
 /// certificate, client certificates accepted, <see cref="StatefulSessionTickets"/> applied unless
-/// <c>--stateless</c>), and this process connects as <c>--nodes</c> distinct nodes (an ECDSA certificate each, as a
-/// joined node has), then reconnects each once (a resumed handshake). The child's resident memory is read after
-/// each phase; the child collects its managed heap every 500 connections, so what grows is OpenSSL's cache.
+/// <c>--stateless</c>). This process connects as <c>--nodes</c> distinct nodes (an ECDSA certificate each, as a joined
+/// node has): 500 to warm up, then half of the rest once each (full handshakes), then the other half each followed by
+/// a reconnect that must resume. After each phase the child reports the bytes its native heap has in use (glibc's
+/// mallinfo2; OpenSSL allocates with malloc), a figure that resident memory, with malloc's free lists in it, blurs. A .NET client keeps TLS sessions only for its few dozen most recent client
+/// certificates, so the second half goes in groups of 16: connect each, then reconnect each.
 /// </summary>
 internal static class TlsSessionHarness
 {
@@ -30,7 +34,7 @@ internal static class TlsSessionHarness
         {
             switch (args[i])
             {
-                case "--nodes" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n >= 1000 && n % 500 == 0:
+                case "--nodes" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n >= 1000 && n % 2 == 0:
                     nodes = n;
                     i++;
                     break;
@@ -38,10 +42,13 @@ internal static class TlsSessionHarness
                     stateless = true;
                     break;
                 default:
-                    throw new ArgumentException($"unknown or invalid option {args[i]} (--nodes takes a multiple of 500, at least 1000)");
+                    throw new ArgumentException($"unknown or invalid option {args[i]} (--nodes takes an even number, at least 1000)");
             }
         }
 
+        var warm = 500;
+        var half = (nodes - warm) / 2;
+        var checkpoints = new[] { warm, warm + half, warm + half + (2 * half) };
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var childArgs = new List<string>();
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
@@ -49,7 +56,7 @@ internal static class TlsSessionHarness
             childArgs.Add(typeof(TlsSessionHarness).Assembly.Location);
         }
 
-        childArgs.Add("tls-sessions-host");
+        childArgs.AddRange(["tls-sessions-host", "--collect-at", string.Join(',', checkpoints)]);
         if (stateless)
         {
             childArgs.Add("--stateless");
@@ -58,52 +65,108 @@ internal static class TlsSessionHarness
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(20));
         await using var server = ChildProcess.Start("tls server", self, childArgs);
         var ready = await server.WaitForLineAsync(l => l.StartsWith(ReadyPrefix, StringComparison.Ordinal), TimeSpan.FromMinutes(1), timeout.Token);
-        var (portText, thumbprint) = (ready[ReadyPrefix.Length..].Split(' ')[0], ready[ReadyPrefix.Length..].Split(' ')[^1]);
-        var port = int.Parse(portText, CultureInfo.InvariantCulture);
+        var fields = ready[ReadyPrefix.Length..].Split(' ');
+        var (port, serving) = (int.Parse(fields[0], CultureInfo.InvariantCulture), new ServingCertificate(fields[1], int.Parse(fields[2], CultureInfo.InvariantCulture)));
 
         var certificates = Enumerable.Range(0, nodes).Select(i => NodeCertificate($"bench-{i:D5}")).ToList();
-        var rows = new List<(string, string)>();
-        var warm = 500;
-        await DialAsync(port, thumbprint, certificates.Take(warm), server, warm, timeout.Token);
-        var before = server.Resident().Total;
-        await DialAsync(port, thumbprint, certificates.Skip(warm), server, nodes, timeout.Token);
-        var afterFull = server.Resident().Total;
-        await DialAsync(port, thumbprint, certificates.Skip(warm), server, 2 * nodes - warm, timeout.Token);
-        var afterResumed = server.Resident().Total;
+        var collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[0].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
+        foreach (var certificate in certificates.Take(warm))
+        {
+            (await DialAsync(port, serving, certificate, resumed: false, timeout.Token)).Dispose();
+        }
 
-        var counted = nodes - warm;
+        var before = InUse(await collected);
+        collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[1].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
+        foreach (var certificate in certificates.Skip(warm).Take(half))
+        {
+            (await DialAsync(port, serving, certificate, resumed: false, timeout.Token)).Dispose();
+        }
+
+        var afterFull = InUse(await collected);
+        collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[2].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
+        foreach (var group in certificates.Skip(warm + half).Take(half).Chunk(16))
+        {
+            // The first connections stay undisposed until the reconnects are done: a client context in use is not
+            // dropped from .NET's cache, and its session with it.
+            var open = new List<IDisposable>();
+            try
+            {
+                foreach (var certificate in group)
+                {
+                    open.Add(await DialAsync(port, serving, certificate, resumed: false, timeout.Token));
+                }
+
+                foreach (var certificate in group)
+                {
+                    (await DialAsync(port, serving, certificate, resumed: true, timeout.Token)).Dispose();
+                }
+            }
+            finally
+            {
+                open.ForEach(connection => connection.Dispose());
+            }
+        }
+
+        var afterResumed = InUse(await collected);
+
+        var perFull = (afterFull - before) / (double)half;
+        var perPair = (afterResumed - afterFull) / (double)half;
         Console.WriteLine($"tickets: {(stateless ? "stateless (OpenSSL's default)" : "stateful (StatefulSessionTickets)")}, {nodes} nodes, the first {warm} to warm up");
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
         Console.WriteLine("| --- | --- |");
-        Console.WriteLine($"| server resident after {warm} nodes connected once | {before / 1024.0 / 1024:F1} MiB |");
-        Console.WriteLine($"| after {counted} more connected once (full handshakes): growth per node | {(afterFull - before) / 1024.0 / 1024:F1} MiB: {(afterFull - before) / (double)counted / 1024:F2} KiB |");
-        Console.WriteLine($"| after those {counted} reconnected once (resumed): growth per reconnect | {(afterResumed - afterFull) / 1024.0 / 1024:F1} MiB: {(afterResumed - afterFull) / (double)counted / 1024:F2} KiB |");
+        Console.WriteLine($"| native heap in use after {warm} nodes connected once | {before / 1024.0 / 1024:F1} MiB |");
+        Console.WriteLine($"| {half} more nodes connected once (full handshakes): growth per node | {perFull / 1024:F2} KiB |");
+        Console.WriteLine($"| {half} more nodes connected and reconnected (resumed): growth per node | {perPair / 1024:F2} KiB, so {(perPair - perFull) / 1024:F2} KiB per resumed reconnect |");
         return 0;
     }
 
-    /// <summary>Connects once with each certificate, then waits for the server's collection after its <paramref name="served"/>th connection.</summary>
-    private static async Task DialAsync(int port, string thumbprint, IEnumerable<X509Certificate2> certificates, ChildProcess server, int served, CancellationToken ct)
+    /// <summary>
+    /// Connects once with <paramref name="certificate"/> and exchanges a byte, so the server has finished with the
+    /// handshake and its tickets. With <paramref name="resumed"/> the handshake must have been resumed: it received less
+    /// than the server's certificate alone.
+    /// </summary>
+    private static async Task<IDisposable> DialAsync(int port, ServingCertificate serving, X509Certificate2 certificate, bool resumed, CancellationToken ct)
     {
-        var collected = server.WaitForLineAsync(l => l == CollectedPrefix + served.ToString(CultureInfo.InvariantCulture), TimeSpan.FromMinutes(10), ct);
-        foreach (var certificate in certificates)
+        var tcp = new TcpClient();
+        SslStream? tls = null;
+        try
         {
-            using var tcp = new TcpClient();
             await tcp.ConnectAsync(IPAddress.Loopback, port, ct);
-            await using var tls = new SslStream(tcp.GetStream());
+            var received = 0L;
+            tls = new SslStream(new CountingStream(tcp.GetStream(), _ => { }, n => received += n));
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = "verge-bench.invalid",
                 ClientCertificates = [certificate],
                 // The server's self-signed certificate, pinned by the thumbprint it printed.
-                RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint,
+                RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString(HashAlgorithmName.SHA256) == serving.Thumbprint,
             }, ct);
+            if (resumed && received >= serving.Length)
+            {
+                throw new InvalidOperationException($"a reconnect was not resumed: its handshake received {received} B, the server certificate alone is {serving.Length} B");
+            }
+
             await tls.WriteAsync(new byte[] { 1 }, ct);
             var echo = new byte[1];
-            await tls.ReadExactlyAsync(echo, ct); // the server has finished with the handshake and its tickets
+            await tls.ReadExactlyAsync(echo, ct);
+            return new Connection(tcp, tls);
         }
+        catch
+        {
+            tls?.Dispose();
+            tcp.Dispose();
+            throw;
+        }
+    }
 
-        await collected;
+    private sealed class Connection(TcpClient tcp, SslStream tls) : IDisposable
+    {
+        public void Dispose()
+        {
+            tls.Dispose();
+            tcp.Dispose();
+        }
     }
 
     private static X509Certificate2 NodeCertificate(string name)
@@ -120,6 +183,8 @@ internal static class TlsSessionHarness
     public static async Task<int> HostAsync(string[] args)
     {
         var stateless = args.Contains("--stateless");
+        var collectAt = args.SkipWhile(a => a != "--collect-at").Skip(1).FirstOrDefault()?.Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToHashSet()
+            ?? throw new ArgumentException("--collect-at is required");
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=verge-bench", key, HashAlgorithmName.SHA256);
         using var serving = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
@@ -134,7 +199,8 @@ internal static class TlsSessionHarness
         };
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        Console.WriteLine(ReadyPrefix + ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + " " + certificate.GetCertHashString(HashAlgorithmName.SHA256));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{ReadyPrefix}{((IPEndPoint)listener.LocalEndpoint).Port} {certificate.GetCertHashString(HashAlgorithmName.SHA256)} {certificate.RawData.Length}"));
         for (var served = 1; ; served++)
         {
             using var tcp = await listener.AcceptTcpClientAsync();
@@ -149,13 +215,39 @@ internal static class TlsSessionHarness
             var one = new byte[1];
             await tls.ReadExactlyAsync(one);
             await tls.WriteAsync(one);
-            if (served % 500 == 0)
+            if (collectAt.Contains(served))
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
-                Console.WriteLine(CollectedPrefix + served.ToString(CultureInfo.InvariantCulture));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{CollectedPrefix}{served} {MallocInfo().InUse}"));
             }
         }
+    }
+
+    private sealed record ServingCertificate(string Thumbprint, int Length);
+
+    private static long InUse(string collectedLine) => long.Parse(collectedLine.Split(' ')[^1], CultureInfo.InvariantCulture);
+
+    // glibc's mallinfo2: uordblks, the bytes malloc has handed out and not taken back (OpenSSL allocates with malloc).
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern MallocStatistics MallocInfo();
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct MallocStatistics
+    {
+        private readonly nuint _arena;
+        private readonly nuint _ordblks;
+        private readonly nuint _smblks;
+        private readonly nuint _hblks;
+        private readonly nuint _hblkhd;
+        private readonly nuint _usmblks;
+        private readonly nuint _fsmblks;
+        private readonly nuint _uordblks;
+        private readonly nuint _fordblks;
+        private readonly nuint _keepcost;
+
+        public long InUse => (long)_uordblks + (long)_hblkhd;
     }
 }

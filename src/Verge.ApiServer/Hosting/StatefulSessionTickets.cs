@@ -20,11 +20,12 @@ namespace Verge.ApiServer.Hosting;
 /// caches per serving certificate and shares between connections. The context is reached from the first
 /// authenticated connection: its handle is a private field of <see cref="SslStream"/>. Where that field, Linux or
 /// OpenSSL 3 is missing, nothing is changed and resumption keeps working with stateless tickets; a warning says so.
-/// The connections whose handshakes ran before the context was changed got stateless tickets, which the server no
-/// longer accepts: their next reconnect is one full handshake.
-/// Stateful tickets are single use and carry no session keys outside the server. Their cost is the cache: OpenSSL
-/// keeps up to 20,480 sessions (oldest evicted first) for two hours each; see docs/node-channel.md for the measured
-/// memory per session.
+/// The handshakes that completed before the first connection reached this middleware (after a server restart, possibly
+/// many nodes reconnecting at once) got stateless tickets, which the server no longer accepts: their next reconnect is
+/// one full handshake.
+/// A stateful ticket is an opaque id: nothing of the session leaves the server. The cost is the cache: OpenSSL keeps up
+/// to 20,480 sessions (oldest evicted first) for two hours each, and a resumed session stays cached until it expires or
+/// is evicted; see docs/node-channel.md for the measured memory per session.
 /// </remarks>
 internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTickets> logger)
 {

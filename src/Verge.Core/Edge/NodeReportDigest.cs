@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Verge.Core.Core;
 using Verge.Core.Serialization;
 
@@ -20,28 +21,26 @@ public static class NodeReportDigest
         return SHA256.HashData(Content(node));
     }
 
-    /// <summary><paramref name="node"/> as JSON without its conditions' times; the node is left as it was.</summary>
+    /// <summary><paramref name="node"/> as JSON without its conditions' times (the node itself is not changed).</summary>
     public static byte[] Content(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var conditions = node.Status?.Conditions ?? [];
-        var times = conditions.Select(c => (c.LastHeartbeatTime, c.LastTransitionTime)).ToList();
-        try
+        var json = JsonSerializer.SerializeToNode(node, VergeJsonContext.Default.Node)!;
+        if (json["status"]?["conditions"] is JsonArray conditions)
         {
-            foreach (var condition in conditions)
+            foreach (var condition in conditions.OfType<JsonObject>())
             {
-                condition.LastHeartbeatTime = null;
-                condition.LastTransitionTime = null;
+                condition.Remove("lastHeartbeatTime");
+                condition.Remove("lastTransitionTime");
             }
+        }
 
-            return JsonSerializer.SerializeToUtf8Bytes(node, VergeJsonContext.Default.Node);
-        }
-        finally
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            for (var i = 0; i < conditions.Count; i++)
-            {
-                (conditions[i].LastHeartbeatTime, conditions[i].LastTransitionTime) = times[i];
-            }
+            json.WriteTo(writer);
         }
+
+        return buffer.ToArray();
     }
 }

@@ -133,6 +133,8 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     [InlineData("localhost")]
     public async Task Reconnect_ToTheSameServer_ResumesTheTlsSession_WithoutSendingCertificates(string host)
     {
+        // A TLS request of the harness's admin client: the server switches its context to stateful tickets on its
+        // first connection, so the node's first handshake below already gets one.
         await _harness.CreatePodAsync("a", "n1");
         var server = new UriBuilder(_harness.Host.Address) { Host = host }.Uri;
         var identity = _harness.Identity("n1");
