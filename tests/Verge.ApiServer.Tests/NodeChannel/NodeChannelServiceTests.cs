@@ -1,9 +1,12 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Verge.ApiServer.Security;
+using Verge.Core.Edge;
+using Verge.Core.Serialization;
 using Verge.NodeChannel.Protocol;
 
 namespace Verge.ApiServer.Tests.NodeChannel;
@@ -198,7 +201,8 @@ public sealed class NodeChannelServiceTests(SmallBatchServerFixture server) : IC
     public async Task NodeReport_AlreadyHeldByTheServer_IsNotAskedForAgain_UnlessTheNodeWasDeleted()
     {
         var report = Encoding.UTF8.GetBytes("""{"apiVersion":"v1","kind":"Node","metadata":{"name":"rp","labels":{"a":"b"}}}""");
-        var hash = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(report));
+        // The digest the agent sends: its report's content, as NodeReportDigest computes it.
+        var hash = ByteString.CopyFrom(NodeReportDigest.Compute(JsonSerializer.Deserialize(report, VergeJsonContext.Default.Node)!));
         await using (var first = RawChannel.Open(server.Address, NodeCertificate(Ca, "rp"), Ca.Certificate))
         {
             await first.SendAsync(new AgentMessage { Hello = new Hello { NodeName = "rp", NodeReportSha256 = hash } });
