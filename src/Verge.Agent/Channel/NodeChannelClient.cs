@@ -397,7 +397,14 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                     case ServerMessage.BodyOneofCase.LogCancel:
                         if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
                         {
-                            await cancelled.CancelAsync();
+                            try
+                            {
+                                await cancelled.CancelAsync();
+                            }
+                            catch (ObjectDisposedException)
+                            {
+                                // The stream ended between the lookup and here and disposed its source: nothing to cancel.
+                            }
                         }
 
                         break;
