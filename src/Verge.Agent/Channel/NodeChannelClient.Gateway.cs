@@ -115,29 +115,13 @@ public sealed partial class NodeChannelClient : IUplink, IDeviceReporter, IDevic
     {
         while (!_deviceReports.IsEmpty)
         {
-            var batch = new DeviceReportBatch();
-            var taken = new List<Pending<DeviceReportRecord>>();
-            foreach (var key in _deviceReports.Keys.Take(MaxReportsPerBatch))
-            {
-                if (_deviceReports.TryRemove(key, out var pending))
-                {
-                    taken.Add(pending);
-                    batch.Reports.Add(pending.Value);
-                }
-            }
+            var taken = Take(_deviceReports, MaxReportsPerBatch);
+            var batch = new DeviceReportBatch { Reports = { taken.Select(t => t.Pending.Value) } };
 
-            var putBack = AwaitAck(() =>
-            {
-                foreach (var pending in taken)
-                {
-                    // The newer report wins (keeping the older one's twin if it has none), whichever was put back
-                    // first: several unacknowledged batches of one session come back in any order.
-                    var key = (pending.Value.Namespace, pending.Value.Name);
-                    _deviceReports.AddOrUpdate(key, pending, (_, waiting) => waiting.Sequence > pending.Sequence
-                        ? waiting with { Value = Merge(pending.Value, waiting.Value) }
-                        : pending with { Value = Merge(waiting.Value, pending.Value) });
-                }
-            }, id => batch.BatchId = id);
+            // The newer report wins, keeping the older one's twin if it has none.
+            var putBack = AwaitAck(PutBack(_deviceReports, taken, static (back, waiting) => waiting.Sequence > back.Sequence
+                ? waiting with { Value = Merge(back.Value, waiting.Value) }
+                : back with { Value = Merge(waiting.Value, back.Value) }), id => batch.BatchId = id);
             await outbound.WriteAsync(new Outgoing(new AgentMessage { DeviceReports = batch }, putBack), ct);
         }
     }

@@ -461,6 +461,37 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         Volatile.Write(ref _sessionTasks, tasks.Count);
     }
 
+    /// <summary>Takes up to <paramref name="max"/> pending reports out of <paramref name="pending"/> for one batch.</summary>
+    private static List<(TKey Key, Pending<T> Pending)> Take<TKey, T>(ConcurrentDictionary<TKey, Pending<T>> pending, int max)
+        where TKey : notnull
+    {
+        var taken = new List<(TKey, Pending<T>)>();
+        foreach (var key in pending.Keys.Take(max))
+        {
+            if (pending.TryRemove(key, out var entry))
+            {
+                taken.Add((key, entry));
+            }
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// What to do when a batch was not sent or not acknowledged: put its reports back, and where a report of the same
+    /// key is waiting already, keep what <paramref name="keep"/> makes of the two (put back, waiting). Newer is by
+    /// <see cref="Pending{T}.Sequence"/>, not by which put-back runs first: several unacknowledged batches of one
+    /// session come back in any order, and the oldest report must not win.
+    /// </summary>
+    private static Action PutBack<TKey, T>(ConcurrentDictionary<TKey, Pending<T>> pending, List<(TKey Key, Pending<T> Pending)> taken, Func<Pending<T>, Pending<T>, Pending<T>> keep)
+        where TKey : notnull => () =>
+        {
+            foreach (var (key, back) in taken)
+            {
+                pending.AddOrUpdate(key, back, (_, waiting) => keep(back, waiting));
+            }
+        };
+
     /// <summary>
     /// Gives a report batch its id when this session's server acknowledges reports, and keeps its put-back action
     /// until the ack arrives. The action runs at most once, whether the write fails or the session ends unacknowledged.
@@ -583,27 +614,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         {
             while (!_statuses.IsEmpty)
             {
-                var batch = new PodStatusBatch();
-                var taken = new List<Pending<PodStatusUpdate>>();
-                foreach (var uid in _statuses.Keys.Take(MaxStatusesPerBatch))
-                {
-                    if (_statuses.TryRemove(uid, out var pending))
-                    {
-                        taken.Add(pending);
-                        batch.Updates.Add(pending.Value);
-                    }
-                }
-
-                var putBack = AwaitAck(() =>
-                {
-                    // Not sent, or not acknowledged: keep them unless a newer status is waiting. Newer is by
-                    // publication, not by which put-back runs first: several unacknowledged batches of one session
-                    // are put back in any order, and the oldest status of a pod must not win.
-                    foreach (var pending in taken)
-                    {
-                        _statuses.AddOrUpdate(pending.Value.Uid, pending, (_, waiting) => waiting.Sequence > pending.Sequence ? waiting : pending);
-                    }
-                }, id => batch.BatchId = id);
+                var taken = Take(_statuses, MaxStatusesPerBatch);
+                var batch = new PodStatusBatch { Updates = { taken.Select(t => t.Pending.Value) } };
+                var putBack = AwaitAck(PutBack(_statuses, taken, static (back, waiting) => waiting.Sequence > back.Sequence ? waiting : back), id => batch.BatchId = id);
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { PodStatuses = batch }, putBack), ct);
             }
 
