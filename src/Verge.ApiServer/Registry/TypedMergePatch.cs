@@ -12,36 +12,19 @@ namespace Verge.ApiServer.Registry;
 /// merges, prunes nulls and decodes the tree again; here the patch's fields are set on the object's properties.
 /// Only patches whose meaning is plain on the typed object are taken: objects merge into typed objects field by
 /// field, scalars and arrays replace (arrays are replaced whole by a merge patch), null clears a nullable field.
-/// Anything else (metadata, maps, free-form JSON, unknown fields, a value that does not decode strictly) leaves the
-/// object untouched and returns false, and the caller takes the general path, which also reports the errors.
+/// Anything else (metadata, maps, free-form JSON, an unknown field beyond the one a lenient write may drop, a value
+/// that does not decode strictly) gives no plan, and the caller takes the general path, which also reports the errors.
 /// </summary>
 internal static class TypedMergePatch
 {
     /// <summary>
-    /// Applies <paramref name="patch"/> to <paramref name="target"/> in place and returns true, or returns false with
-    /// <paramref name="target"/> unchanged when the patch is not one this path takes.
-    /// </summary>
-    public static bool TryApply(ResourceType type, KubeObject target, JsonNode patch)
-    {
-        var assignments = TryPlan(type, target, patch);
-        assignments?.Apply();
-        return assignments is not null;
-    }
-
-    /// <summary>
     /// What <paramref name="patch"/> would set on <paramref name="target"/>, worked out without changing it (so a
     /// caller can keep a copy of the object as it was only when the patch is taken), or null when the patch is not
-    /// one this path takes.
-    /// </summary>
-    public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch) =>
-        TryPlan(type, target, patch, dropUnknown: false, out _);
-
-    /// <summary>
-    /// As above; with <paramref name="dropUnknown"/> (a write whose field validation is not Strict) one field the
-    /// kind does not have, set to a value in an object the patch merges into, is left out as the general path's
-    /// lenient decode leaves it out, and named in <paramref name="unknownField"/> (dotted, as that path's warning
-    /// names it) for the caller to warn about. A patch with more than one such field, or one inside a value that
-    /// replaces a field whole, is left to the general path, whose warning names the first it meets.
+    /// one this path takes. With <paramref name="dropUnknown"/> (a write whose field validation is not Strict) one
+    /// field the kind does not have, set to a value in an object the patch merges into, is left out as the general
+    /// path's lenient decode leaves it out, and named in <paramref name="unknownField"/> (dotted, as that path's
+    /// warning names it) for the caller to warn about. A patch with more than one such field, or one inside a value
+    /// that replaces a field whole, is left to the general path, whose warning names the first it meets.
     /// </summary>
     public static Assignments? TryPlan(ResourceType type, KubeObject target, JsonNode patch, bool dropUnknown, out string? unknownField)
     {

@@ -27,13 +27,13 @@ public class TypedMergePatchTests
     [Theory]
     [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z"}}""")]
     [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z","holderIdentity":null,"leaseDurationSeconds":8}}""")]
-    public void TryApply_OnALease_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(LeaseType, StoredLease, patch);
+    public void Plan_OnALease_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(LeaseType, StoredLease, patch);
 
     [Theory]
     [InlineData("""{"status":{"phase":"Running","podIP":"10.1.0.5","conditions":[{"type":"Ready","status":"True"},null]}}""")]
     [InlineData("""{"status":{"hostIP":null,"containerStatuses":[{"name":"web","ready":true,"restartCount":0,"image":"nginx","imageID":"","state":{"running":{"startedAt":"2026-03-01T10:00:02Z"}}}]}}""")]
     [InlineData("""{"spec":{"activeDeadlineSeconds":30}}""")]
-    public void TryApply_OnAPod_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(PodType, StoredPod, patch);
+    public void Plan_OnAPod_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(PodType, StoredPod, patch);
 
     [Theory]
     [InlineData("""{"metadata":{"labels":{"app":null}}}""")]
@@ -41,12 +41,12 @@ public class TypedMergePatchTests
     [InlineData("""{"spec":{"nodeSelector":{"disk":"ssd"}}}""")]
     [InlineData("""{"status":{"phase":"Running","podIP":7}}""")]
     [InlineData("""[{"op":"add"}]""")]
-    public void TryApply_WhenThePatchNeedsTheTreePath_LeavesTheObjectUntouched(string patch)
+    public void TryPlan_WhenThePatchNeedsTheTreePath_GivesNoPlan_AndLeavesTheObjectUntouched(string patch)
     {
         var pod = Decode(PodType, StoredPod);
         var before = JsonSerializer.Serialize(pod, PodType.TypeInfo);
 
-        Assert.False(TypedMergePatch.TryApply(PodType, pod, JsonNode.Parse(patch)!));
+        Assert.Null(TypedMergePatch.TryPlan(PodType, pod, JsonNode.Parse(patch)!, dropUnknown: false, out _));
         Assert.Equal(before, JsonSerializer.Serialize(pod, PodType.TypeInfo));
     }
 
@@ -56,7 +56,7 @@ public class TypedMergePatchTests
         var lease = Decode(LeaseType, StoredLease);
         var stored = JsonSerializer.Serialize(lease, LeaseType.TypeInfo);
 
-        var assignments = TypedMergePatch.TryPlan(LeaseType, lease, JsonNode.Parse("""{"spec":{"leaseDurationSeconds":8}}""")!);
+        var assignments = TypedMergePatch.TryPlan(LeaseType, lease, JsonNode.Parse("""{"spec":{"leaseDurationSeconds":8}}""")!, dropUnknown: false, out _);
 
         Assert.NotNull(assignments);
         Assert.Equal(stored, JsonSerializer.Serialize(lease, LeaseType.TypeInfo));
@@ -111,7 +111,9 @@ public class TypedMergePatchTests
         var merged = JsonMergePatch.Apply(ObjectCodec.ToNode(type, Decode(type, stored)), JsonNode.Parse(patch)!);
         var expected = ObjectCodec.FromNode(type, merged, strict: true);
 
-        Assert.True(TypedMergePatch.TryApply(type, typed, JsonNode.Parse(patch)!));
+        var assignments = TypedMergePatch.TryPlan(type, typed, JsonNode.Parse(patch)!, dropUnknown: false, out _);
+        Assert.NotNull(assignments);
+        assignments.Apply();
         Assert.Equal(JsonSerializer.Serialize(expected, type.TypeInfo), JsonSerializer.Serialize(typed, type.TypeInfo));
     }
 
