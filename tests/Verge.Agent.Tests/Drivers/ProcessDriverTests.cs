@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Drivers;
 using Verge.Agent.Drivers.HostProcess;
+using Verge.Agent.Tests.Support;
 
 namespace Verge.Agent.Tests.Drivers;
 
@@ -130,7 +131,7 @@ public sealed class ProcessDriverTests : DriverConformanceTests
         var handle = await StartAsync(task);
         await AssertLogContainsAsync(task, "child:");
         var child = int.Parse((await ReadLogAsync(task)).Split("child:")[1].Split('\n')[0]);
-        Assert.True(IsRunning(child));
+        Assert.True(ProcScan.IsRunning(child));
 
         await Driver.StopAsync(handle, TimeSpan.FromSeconds(30), Token());
 
@@ -138,12 +139,12 @@ public sealed class ProcessDriverTests : DriverConformanceTests
         Assert.Equal(143, exit.ExitCode);
         Assert.Equal(15, exit.Signal);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (IsRunning(child) && DateTime.UtcNow < deadline)
+        while (ProcScan.IsRunning(child) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
 
-        Assert.False(IsRunning(child), $"child {child} outlived the stopped task");
+        Assert.False(ProcScan.IsRunning(child), $"child {child} outlived the stopped task");
     }
 
     [Fact]
@@ -315,7 +316,7 @@ public sealed class ProcessDriverTests : DriverConformanceTests
         var task = NewTask("echo started; while :; do sleep 0.1; done");
         using var cancel = new CancellationTokenSource();
         var start = driver.StartAsync(task, cancel.Token);
-        var started = ProcessesNaming(task.Id);
+        var started = ProcScan.Naming(task.Id);
         try
         {
             Assert.NotEmpty(started);
@@ -324,12 +325,12 @@ public sealed class ProcessDriverTests : DriverConformanceTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
             File.WriteAllText(gate, "");
 
-            await Channel.ChannelHarness.EventuallyAsync(() => ProcessesNaming(task.Id).Count == 0, "no process of the cancelled start left", seconds: 30);
+            await Channel.ChannelHarness.EventuallyAsync(() => ProcScan.Naming(task.Id).Count == 0, "no process of the cancelled start left", seconds: 30);
             Assert.DoesNotContain("started", await ReadLogAsync(task), StringComparison.Ordinal);
         }
         finally
         {
-            foreach (var pid in ProcessesNaming(task.Id))
+            foreach (var pid in ProcScan.Naming(task.Id))
             {
                 HostProcesses.Signal(pid, HostProcesses.SigKill);
             }
@@ -383,7 +384,7 @@ public sealed class ProcessDriverTests : DriverConformanceTests
             await Driver.DestroyAsync(handle, Token());
 
             Assert.Equal(137, exit.ExitCode);
-            Assert.True(IsRunning(stranger.Id), "a process of this boot was signalled through a handle of another boot");
+            Assert.True(ProcScan.IsRunning(stranger.Id), "a process of this boot was signalled through a handle of another boot");
         }
         finally
         {
@@ -423,7 +424,7 @@ public sealed class ProcessDriverTests : DriverConformanceTests
 
             await AssertLogContainsAsync(task, "started-again");
             Assert.NotEqual(stranger.Id, (await Driver.InspectAsync(handle, Token())).Pid);
-            Assert.True(IsRunning(stranger.Id));
+            Assert.True(ProcScan.IsRunning(stranger.Id));
         }
         finally
         {
@@ -445,43 +446,6 @@ public sealed class ProcessDriverTests : DriverConformanceTests
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
 
     /// <summary>Live processes whose command line mentions <paramref name="text"/>.</summary>
-    private static List<int> ProcessesNaming(string text)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != Environment.ProcessId && IsRunning(pid))
-            {
-                try
-                {
-                    if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal))
-                    {
-                        found.Add(pid);
-                    }
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-
-        return found;
-    }
-
-    /// <summary>Whether a process exists and is not a zombie.</summary>
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     private static async Task<int> RunAsync(string file, params string[] args)
     {
         using var process = System.Diagnostics.Process.Start(file, args);

@@ -1,6 +1,7 @@
 using System.Net;
 using Verge.Agent.Drivers;
 using Verge.Agent.Networking;
+using Verge.Agent.Tests.Channel;
 using Verge.Agent.Tests.Drivers.Runc;
 
 namespace Verge.Agent.Tests.Networking;
@@ -229,7 +230,7 @@ public sealed class CniPodNetworkTests
             using var cancel = new CancellationTokenSource();
 
             var setUp = cni.Network.SetUpAsync(request, cancel.Token);
-            await PollAsync(() => File.Exists(started), "the bridge plugin's ADD did not start");
+            await ChannelHarness.EventuallyAsync(() => File.Exists(started), "the bridge plugin's ADD starts", seconds: 30);
             Assert.Contains(cni.Options.NetnsPrefix + request.PodUid, await ListNamespacesAsync());
             await cancel.CancelAsync();
 
@@ -302,7 +303,7 @@ public sealed class CniPodNetworkTests
             using var cancel = new CancellationTokenSource();
 
             var tearDown = cni.Network.TearDownAsync(request.PodUid, cancel.Token);
-            await PollAsync(() => File.Exists(Path.Combine(plugins, "bridge.del-started")), "the bridge plugin's DEL did not start");
+            await ChannelHarness.EventuallyAsync(() => File.Exists(Path.Combine(plugins, "bridge.del-started")), "the bridge plugin's DEL starts", seconds: 30);
             await cancel.CancelAsync();
             await File.WriteAllTextAsync(Path.Combine(plugins, "bridge.go"), "");
             await tearDown;
@@ -357,16 +358,6 @@ public sealed class CniPodNetworkTests
         await ip.WaitForExitAsync();
         Assert.Equal(0, ip.ExitCode);
         return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ')[0])];
-    }
-
-    private static async Task PollAsync(Func<bool> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(20);
-        }
     }
 
     private static async Task<string> GetAsync(string url)

@@ -143,7 +143,7 @@ public sealed partial class PodmanService : IAsyncLifetime
 
         // Exec sessions leave conmon monitors behind for a while (--exit-delay); they belong to this podman alone,
         // which their command lines show by naming its root.
-        foreach (var pid in ProcessesNaming(Root))
+        foreach (var pid in ProcScan.Naming(Root))
         {
             try
             {
@@ -253,32 +253,6 @@ public sealed partial class PodmanService : IAsyncLifetime
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static List<int> ProcessesNaming(string text)
-    {
-        var pids = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
-            {
-                continue;
-            }
-
-            try
-            {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal))
-                {
-                    pids.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
-            }
-        }
-
-        return pids;
     }
 
     private string[] GlobalFlags() =>
