@@ -445,7 +445,6 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     public void Options_WithRelativeStateDirectory_AreRejected() =>
         Assert.Throws<ArgumentException>(() => new ProcessDriverOptions { StateDirectory = "relative" }.Validate());
 
-    /// <summary>Live processes whose command line mentions <paramref name="text"/>.</summary>
     private static async Task<int> RunAsync(string file, params string[] args)
     {
         using var process = System.Diagnostics.Process.Start(file, args);

@@ -27,13 +27,13 @@ public class TypedMergePatchTests
     [Theory]
     [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z"}}""")]
     [InlineData("""{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z","holderIdentity":null,"leaseDurationSeconds":8}}""")]
-    public void Plan_OnALease_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(LeaseType, StoredLease, patch);
+    public void TryPlan_OnALease_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(LeaseType, StoredLease, patch);
 
     [Theory]
     [InlineData("""{"status":{"phase":"Running","podIP":"10.1.0.5","conditions":[{"type":"Ready","status":"True"},null]}}""")]
     [InlineData("""{"status":{"hostIP":null,"containerStatuses":[{"name":"web","ready":true,"restartCount":0,"image":"nginx","imageID":"","state":{"running":{"startedAt":"2026-03-01T10:00:02Z"}}}]}}""")]
     [InlineData("""{"spec":{"activeDeadlineSeconds":30}}""")]
-    public void Plan_OnAPod_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(PodType, StoredPod, patch);
+    public void TryPlan_OnAPod_GivesWhatTheTreeMergeGives(string patch) => AssertSameAsTreeMerge(PodType, StoredPod, patch);
 
     [Theory]
     [InlineData("""{"metadata":{"labels":{"app":null}}}""")]
