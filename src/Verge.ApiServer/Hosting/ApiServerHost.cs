@@ -160,7 +160,10 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         return new ApiServerHost(app, store, kubeconfigPath, address);
     }
 
-    /// <summary>Starts serving; returns once the port is open and the watch cache follows the store.</summary>
+    /// <summary>
+    /// Starts serving; returns once the port is open, TLS issues stateful session tickets (one warm-up connection) and
+    /// the watch cache follows the store.
+    /// </summary>
     public async Task StartAsync(CancellationToken ct = default)
     {
         await _app.StartAsync(ct);
@@ -172,6 +175,8 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             WriteAdminKubeconfig(_app.Services.GetRequiredService<CertificateAuthority>(), AdminKubeconfigPath, Address);
         }
 
+        var listener = new IPEndPoint(IPAddress.Parse(Address.DnsSafeHost), Address.Port);
+        await _app.Services.GetRequiredService<StatefulSessionTickets>().WarmUpAsync(listener, _app.Services.GetRequiredService<ServingCertificate>().Certificate, ct);
         await _app.Services.GetRequiredService<WatchCache>().Ready.WaitAsync(ct);
     }
 

@@ -1,7 +1,11 @@
+using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Security.Authentication;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
@@ -20,9 +24,9 @@ namespace Verge.ApiServer.Hosting;
 /// caches per serving certificate and shares between connections. The context is reached from the first
 /// authenticated connection: its handle is a private field of <see cref="SslStream"/>. Where that field, Linux or
 /// OpenSSL 3 is missing, nothing is changed and resumption keeps working with stateless tickets; a warning says so.
-/// The handshakes that completed before the first connection reached this middleware (after a server restart, possibly
-/// many nodes reconnecting at once) got stateless tickets, which the server no longer accepts: their next reconnect is
-/// one full handshake.
+/// The server makes that first connection itself as it starts (<see cref="WarmUpAsync"/>), so the nodes that reconnect
+/// at once after a server restart already get stateful tickets; a handshake that completed before the switch would
+/// have got a stateless ticket, which the server no longer accepts, and cost its node one more full handshake.
 /// A stateful ticket is an opaque id: nothing of the session leaves the server. The cost is the cache: OpenSSL keeps up
 /// to 20,480 sessions (oldest evicted first) for two hours each, and a resumed session stays cached until it expires or
 /// is evicted; see docs/node-channel.md for the measured memory per session.
@@ -35,11 +39,50 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
     private static readonly FieldInfo? SecurityContext =
         typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance);
 
+    private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state; // 0 not tried yet, 1 applied to a context, -1 unavailable
+
+    /// <summary>Whether a context was switched to stateful tickets.</summary>
+    public bool Applied => Volatile.Read(ref _state) == 1;
 
     /// <summary>Whether this process can change the contexts: Linux, OpenSSL 3 and the runtime's field.</summary>
     public static bool Supported { get; } =
         OperatingSystem.IsLinux() && SecurityContext is not null && SafeEvpPKeyHandle.OpenSslVersion >> 28 == 3;
+
+    /// <summary>
+    /// Makes one TLS connection to the server's own <paramref name="listener"/> (which must serve
+    /// <see cref="Middleware"/>), so the context is switched before the first node connects, and waits until it is
+    /// (at most 5 s). A failure is logged; the first node's connection switches the context then.
+    /// </summary>
+    public async Task WarmUpAsync(IPEndPoint listener, X509Certificate2 serving, CancellationToken ct)
+    {
+        if (!Supported)
+        {
+            Unavailable("it needs Linux, OpenSSL 3 and SslStream's native handle");
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            using var tcp = new TcpClient(listener.AddressFamily);
+            await tcp.ConnectAsync(listener, timeout.Token);
+            await using var tls = new SslStream(tcp.GetStream());
+            var thumbprint = serving.GetCertHashString(HashAlgorithmName.SHA256);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "verge-warm-up.invalid",
+                RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint,
+            }, timeout.Token);
+            await _settled.Task.WaitAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationException
+            || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            LogWarmUpFailed(logger, listener, e.Message);
+        }
+    }
 
     /// <summary>A Kestrel connection middleware, placed after <c>UseHttps</c>.</summary>
     public ConnectionDelegate Middleware(ConnectionDelegate next) => connection =>
@@ -97,6 +140,7 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
                 }
             }
 
+            _settled.TrySetResult();
             return true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -123,6 +167,8 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
         {
             LogUnavailable(logger, reason);
         }
+
+        _settled.TrySetResult();
     }
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "TLS: session tickets are stateful (server-side session cache)")]
@@ -130,6 +176,9 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "TLS: session tickets stay stateless, so resumed node channel reconnects carry the node certificate: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "TLS: no warm-up connection to {Listener} ({Reason}); the first node's connection switches to stateful session tickets")]
+    private static partial void LogWarmUpFailed(ILogger logger, IPEndPoint listener, string reason);
 
     // Blittable signatures: no marshalling code is generated (LibraryImport would need AllowUnsafeBlocks).
     [DllImport(OpenSsl, EntryPoint = "SSL_get_SSL_CTX")]
