@@ -66,48 +66,51 @@ internal static class TlsSessionHarness
         await using var server = ChildProcess.Start("tls server", self, childArgs);
         var ready = await server.WaitForLineAsync(l => l.StartsWith(ReadyPrefix, StringComparison.Ordinal), TimeSpan.FromMinutes(1), timeout.Token);
         var fields = ready[ReadyPrefix.Length..].Split(' ');
-        var (port, serving) = (int.Parse(fields[0], CultureInfo.InvariantCulture), new ServingCertificate(fields[1], int.Parse(fields[2], CultureInfo.InvariantCulture)));
+        var (port, serving) = (int.Parse(fields[0], CultureInfo.InvariantCulture), new ServerIdentity(fields[1], int.Parse(fields[2], CultureInfo.InvariantCulture)));
 
         var certificates = Enumerable.Range(0, nodes).Select(i => NodeCertificate($"bench-{i:D5}")).ToList();
-        var collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[0].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
-        foreach (var certificate in certificates.Take(warm))
+
+        // Runs one phase of connections and returns the native heap in use after it, as the server reported it.
+        async Task<long> PhaseAsync(int served, Func<Task> connect)
         {
-            (await DialAsync(port, serving, certificate, resumed: false, timeout.Token)).Dispose();
+            var prefix = string.Create(CultureInfo.InvariantCulture, $"{CollectedPrefix}{served} ");
+            var collected = server.WaitForLineAsync(l => l.StartsWith(prefix, StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
+            await connect();
+            return long.Parse((await collected)[prefix.Length..], CultureInfo.InvariantCulture);
         }
 
-        var before = InUse(await collected);
-        collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[1].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
-        foreach (var certificate in certificates.Skip(warm).Take(half))
+        async Task ConnectOnceAsync(IEnumerable<X509Certificate2> connecting, bool resumed)
         {
-            (await DialAsync(port, serving, certificate, resumed: false, timeout.Token)).Dispose();
-        }
-
-        var afterFull = InUse(await collected);
-        collected = server.WaitForLineAsync(l => l.StartsWith(CollectedPrefix + checkpoints[2].ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal), TimeSpan.FromMinutes(10), timeout.Token);
-        foreach (var group in certificates.Skip(warm + half).Take(half).Chunk(16))
-        {
-            // The first connections stay undisposed until the reconnects are done: a client context in use is not
-            // dropped from .NET's cache, and its session with it.
-            var open = new List<IDisposable>();
-            try
+            foreach (var certificate in connecting)
             {
-                foreach (var certificate in group)
-                {
-                    open.Add(await DialAsync(port, serving, certificate, resumed: false, timeout.Token));
-                }
-
-                foreach (var certificate in group)
-                {
-                    (await DialAsync(port, serving, certificate, resumed: true, timeout.Token)).Dispose();
-                }
-            }
-            finally
-            {
-                open.ForEach(connection => connection.Dispose());
+                (await DialAsync(port, serving, certificate, resumed, timeout.Token)).Dispose();
             }
         }
 
-        var afterResumed = InUse(await collected);
+        var before = await PhaseAsync(checkpoints[0], () => ConnectOnceAsync(certificates.Take(warm), resumed: false));
+        var afterFull = await PhaseAsync(checkpoints[1], () => ConnectOnceAsync(certificates.Skip(warm).Take(half), resumed: false));
+        var afterResumed = await PhaseAsync(checkpoints[2], async () =>
+        {
+            foreach (var group in certificates.Skip(warm + half).Take(half).Chunk(16))
+            {
+                // The first connections stay undisposed until the reconnects are done: a client context in use is not
+                // dropped from .NET's cache, and its session with it.
+                var open = new List<IDisposable>();
+                try
+                {
+                    foreach (var certificate in group)
+                    {
+                        open.Add(await DialAsync(port, serving, certificate, resumed: false, timeout.Token));
+                    }
+
+                    await ConnectOnceAsync(group, resumed: true);
+                }
+                finally
+                {
+                    open.ForEach(connection => connection.Dispose());
+                }
+            }
+        });
 
         var perFull = (afterFull - before) / (double)half;
         var perPair = (afterResumed - afterFull) / (double)half;
@@ -126,7 +129,7 @@ internal static class TlsSessionHarness
     /// handshake and its tickets. With <paramref name="resumed"/> the handshake must have been resumed: it received less
     /// than the server's certificate alone.
     /// </summary>
-    private static async Task<IDisposable> DialAsync(int port, ServingCertificate serving, X509Certificate2 certificate, bool resumed, CancellationToken ct)
+    private static async Task<IDisposable> DialAsync(int port, ServerIdentity serving, X509Certificate2 certificate, bool resumed, CancellationToken ct)
     {
         var tcp = new TcpClient();
         SslStream? tls = null;
@@ -225,9 +228,7 @@ internal static class TlsSessionHarness
         }
     }
 
-    private sealed record ServingCertificate(string Thumbprint, int Length);
-
-    private static long InUse(string collectedLine) => long.Parse(collectedLine.Split(' ')[^1], CultureInfo.InvariantCulture);
+    private sealed record ServerIdentity(string Thumbprint, int Length);
 
     // glibc's mallinfo2: uordblks, the bytes malloc has handed out and not taken back (OpenSSL allocates with malloc).
     [DllImport("libc", EntryPoint = "mallinfo2")]

@@ -100,8 +100,7 @@ public static partial class AgentHost
                 MaxPods = options.MaxPods,
                 Time = time,
             }), time);
-            Node Report() => reports.Current();
-            var hostIp = Report().Status?.Addresses?.FirstOrDefault(a => a.Type == "InternalIP")?.Address;
+            var hostIp = reports.Current().Status?.Addresses?.FirstOrDefault(a => a.Type == "InternalIP")?.Address;
 
             var publisher = new ForwardingPublisher();
             await using var runtime = new AgentRuntime(
@@ -121,7 +120,7 @@ public static partial class AgentHost
                 new NodeChannelClientOptions { Servers = options.Servers },
                 identity,
                 runtime.DesiredState,
-                Report,
+                reports.Current,
                 runtime.LogSource,
                 loggers,
                 time)

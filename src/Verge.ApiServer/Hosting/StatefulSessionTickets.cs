@@ -21,8 +21,8 @@ namespace Verge.ApiServer.Hosting;
 /// <remarks>
 /// .NET offers no setting for this (its Linux server contexts enable the session cache and stateless tickets), so
 /// this sets OpenSSL's <c>SSL_OP_NO_TICKET</c> and one ticket per handshake on the server's SSL context, which .NET
-/// caches per serving certificate and shares between connections. The context is reached from the first
-/// authenticated connection: its handle is a private field of <see cref="SslStream"/>. Where that field, Linux or
+/// caches per serving certificate and shares between connections. The context is reached from an authenticated
+/// connection: its handle is a private field of <see cref="SslStream"/>. Where that field, Linux or
 /// OpenSSL 3 is missing, nothing is changed and resumption keeps working with stateless tickets; a warning says so.
 /// The server makes that first connection itself as it starts (<see cref="WarmUpAsync"/>), so the nodes that reconnect
 /// at once after a server restart already get stateful tickets; a handshake that completed before the switch would
@@ -35,6 +35,7 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
 {
     private const ulong NoStatelessTickets = 1UL << 14; // SSL_OP_NO_TICKET
     private const string OpenSsl = "libssl.so.3";
+    private const string NotSupportedReason = "it needs Linux, OpenSSL 3 and SslStream's native handle";
 
     private static readonly FieldInfo? SecurityContext =
         typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance);
@@ -58,7 +59,7 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
     {
         if (!Supported)
         {
-            Unavailable("it needs Linux, OpenSSL 3 and SslStream's native handle");
+            Unavailable(NotSupportedReason);
             return;
         }
 
@@ -108,7 +109,7 @@ internal sealed partial class StatefulSessionTickets(ILogger<StatefulSessionTick
 
         if (!Supported)
         {
-            Unavailable("it needs Linux, OpenSSL 3 and SslStream's native handle");
+            Unavailable(NotSupportedReason);
             return false;
         }
 
