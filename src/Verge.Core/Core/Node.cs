@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 using Verge.Core.Meta;
 using Verge.Core.Quantities;
 
@@ -129,7 +130,9 @@ public sealed class NodeDaemonEndpoints
 [Description("DaemonEndpoint contains information about a single Daemon endpoint.")]
 public sealed class DaemonEndpoint
 {
+    // Kubernetes spells this one field with a capital (`json:"Port"`), and clients send it so.
     [Description("Port number of the given endpoint.")]
+    [JsonPropertyName("Port")]
     public int Port { get; set; }
 }
 
