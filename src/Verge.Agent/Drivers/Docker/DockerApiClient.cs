@@ -302,10 +302,12 @@ internal sealed class DockerApiClient : IDisposable
 
     private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
     {
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        // Read whole, then parsed in one go: the engine's answers are small, and an asynchronous parse of a stream
+        // would compile the serializer's asynchronous reader for every JSON type in the agent, not only these.
+        var body = await response.Content.ReadAsByteArrayAsync(ct);
         try
         {
-            return await JsonSerializer.DeserializeAsync(body, type, ct)
+            return JsonSerializer.Deserialize(body, type)
                 ?? throw new DockerApiException(response.StatusCode, "the engine answered with an empty body");
         }
         catch (JsonException e)
