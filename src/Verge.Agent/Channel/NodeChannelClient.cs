@@ -143,7 +143,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 Namespace = podNamespace,
                 Name = podName,
                 Uid = podUid,
-                StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, VergeJsonContext.Default.PodStatus)),
+                StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, NodeJsonContext.Default.PodStatus)),
             });
 
         // Wakes the flush loop: a status after a quiet spell goes out at once, later ones wait for the next flush.
@@ -301,7 +301,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         Volatile.Write(ref _queues, new SessionQueues(outbound.Reader, logChunks.Reader));
         var held = _state.HeldKeys().Select(ToProtocol).ToList();
         var node = _nodeReport();
-        var report = JsonSerializer.SerializeToUtf8Bytes(node, VergeJsonContext.Default.Node);
+        var report = JsonSerializer.SerializeToUtf8Bytes(node, NodeJsonContext.Default.Node);
         var hello = new Hello
         {
             NodeName = _identity.NodeName,
@@ -591,7 +591,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         using var timer = new PeriodicTimer(_options.ReportCheckInterval, _time);
         do
         {
-            var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), VergeJsonContext.Default.Node);
+            var report = JsonSerializer.SerializeToUtf8Bytes(_nodeReport(), NodeJsonContext.Default.Node);
             if (last is null || !report.AsSpan().SequenceEqual(last))
             {
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { Node = new NodeReport { NodeJson = ByteString.CopyFrom(report) } }), ct);
@@ -627,7 +627,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 {
                     Interlocked.Decrement(ref _pendingEvents);
                     taken.Add(recorded);
-                    batch.EventsJson.Add(ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(recorded, VergeJsonContext.Default.Event)));
+                    batch.EventsJson.Add(ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(recorded, NodeJsonContext.Default.Event)));
                 }
 
                 await outbound.WriteAsync(new Outgoing(new AgentMessage { Events = batch }, () => taken.ForEach(PublishEvent)), ct);

@@ -43,7 +43,7 @@ internal sealed class LocalGatewayState : IGatewayState, IDisposable
 
     public void Dispose() => _state.Changed -= OnChanged;
 
-    private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)VergeJson.Options.GetTypeInfo(typeof(T));
+    private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)NodeJson.Options.GetTypeInfo(typeof(T));
 
     private List<T> Read<T>(DesiredKind kind, JsonTypeInfo<T> info)
         where T : Core.Meta.KubeObject

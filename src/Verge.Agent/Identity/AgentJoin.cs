@@ -297,7 +297,7 @@ internal static partial class AgentJoin
     {
         try
         {
-            return JsonSerializer.Deserialize(body, VergeJsonContext.Default.Status)?.Message;
+            return JsonSerializer.Deserialize(body, NodeJsonContext.Default.Status)?.Message;
         }
         catch (JsonException)
         {

@@ -334,7 +334,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     }
 
     private static bool SameDefinition(Container a, Container b) =>
-        JsonSerializer.Serialize(a, VergeJsonContext.Default.Container) == JsonSerializer.Serialize(b, VergeJsonContext.Default.Container);
+        JsonSerializer.Serialize(a, NodeJsonContext.Default.Container) == JsonSerializer.Serialize(b, NodeJsonContext.Default.Container);
 
     private static PullPolicy PullPolicyOf(Container container) => container.ImagePullPolicy switch
     {
@@ -937,7 +937,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             _pendingMessage is null ? null : "ContainerCreating",
             _pendingMessage);
         var status = PodStatusBuilder.Build(_pod, _init, _app, plan, phase, facts, _lastStatus);
-        var json = JsonSerializer.Serialize(status, VergeJsonContext.Default.PodStatus);
+        var json = JsonSerializer.Serialize(status, NodeJsonContext.Default.PodStatus);
         if (!force && json == _lastStatusJson)
         {
             return;

@@ -25,7 +25,7 @@ public static class NodeReportDigest
     public static byte[] Content(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var json = JsonSerializer.SerializeToNode(node, VergeJsonContext.Default.Node)!;
+        var json = JsonSerializer.SerializeToNode(node, NodeJsonContext.Default.Node)!;
         if (json["status"]?["conditions"] is JsonArray conditions)
         {
             foreach (var condition in conditions.OfType<JsonObject>())

@@ -11,10 +11,10 @@ namespace Verge.Core.Serialization;
 public static class VergeJson
 {
     /// <summary>Unknown fields are dropped, as Kubernetes does with fieldValidation=Ignore.</summary>
-    public static JsonSerializerOptions Options { get; } = Create(strict: false);
+    public static JsonSerializerOptions Options { get; } = VergeJsonSettings.Create(VergeJsonContext.Default, strict: false);
 
     /// <summary>Unknown fields are an error, as Kubernetes does with fieldValidation=Strict.</summary>
-    public static JsonSerializerOptions StrictOptions { get; } = Create(strict: true);
+    public static JsonSerializerOptions StrictOptions { get; } = VergeJsonSettings.Create(VergeJsonContext.Default, strict: true);
 
     /// <summary>
     /// Whether <paramref name="a"/> and <paramref name="b"/> encode to the same bytes under <paramref name="info"/>:
@@ -23,24 +23,4 @@ public static class VergeJson
     /// </summary>
     public static bool SameEncoding(object a, object b, JsonTypeInfo info) =>
         JsonSerializer.SerializeToUtf8Bytes(a, info).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b, info));
-
-    private static JsonSerializerOptions Create(bool strict)
-    {
-        var options = new JsonSerializerOptions
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-            TypeInfoResolver = VergeJsonContext.Default,
-            Converters = { new TimeJsonConverter() },
-            // Like the Kubernetes API server: no \u escapes for quotes, '+' or non-ASCII text.
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        };
-        if (strict)
-        {
-            options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-        }
-
-        options.MakeReadOnly();
-        return options;
-    }
 }

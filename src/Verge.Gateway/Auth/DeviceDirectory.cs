@@ -58,7 +58,7 @@ internal sealed class DeviceDirectory
                 }
             }
 
-            byte[]? desired = device.Spec?.Desired is { } d ? JsonSerializer.SerializeToUtf8Bytes(d, VergeJsonContext.Default.JsonObject) : null;
+            byte[]? desired = device.Spec?.Desired is { } d ? JsonSerializer.SerializeToUtf8Bytes(d, NodeJsonContext.Default.JsonObject) : null;
             devices[name] = new DeviceEntry(ns, name, password is { Length: > 0 } ? password : null, desired);
         }
 

@@ -16,9 +16,13 @@ public sealed class VergeJsonTests
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"edge-microservice"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"edge-microservice"}},"template":{"metadata":{"labels":{"app":"edge-microservice"}},"spec":{"containers":[{"name":"edge-microservice-container","image":"edge-service-image:latest","ports":[{"containerPort":8080}]}]}}}}
         """;
 
-    private const string FullPod = """
+    internal const string FullPod = """
         {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"default","creationTimestamp":"2026-01-02T03:04:05Z","labels":{"app":"web"}},"spec":{"initContainers":[{"name":"init","image":"busybox:1.36","command":["sh","-c","true"]}],"containers":[{"name":"app","image":"nginx:1.27","imagePullPolicy":"IfNotPresent","args":["--port","8080"],"workingDir":"/srv","env":[{"name":"A","value":"1"},{"name":"NODE","valueFrom":{"fieldRef":{"apiVersion":"v1","fieldPath":"spec.nodeName"}}},{"name":"KEY","valueFrom":{"secretKeyRef":{"name":"s","key":"k","optional":true}}}],"envFrom":[{"prefix":"CFG_","configMapRef":{"name":"cfg"}}],"ports":[{"name":"http","containerPort":8080,"hostPort":80,"protocol":"TCP"}],"resources":{"limits":{"cpu":"500m","memory":"128Mi"},"requests":{"cpu":"250m","memory":"64Mi"}},"volumeMounts":[{"name":"data","mountPath":"/data","readOnly":true,"subPath":"x"}],"livenessProbe":{"httpGet":{"path":"/healthz","port":"http","scheme":"HTTP","httpHeaders":[{"name":"X","value":"y"}]},"initialDelaySeconds":5,"timeoutSeconds":1,"periodSeconds":10,"successThreshold":1,"failureThreshold":3},"readinessProbe":{"tcpSocket":{"port":8080},"periodSeconds":5},"startupProbe":{"exec":{"command":["cat","/ready"]}},"securityContext":{"runAsUser":1000,"runAsNonRoot":true,"readOnlyRootFilesystem":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"volumes":[{"name":"data","emptyDir":{"medium":"Memory","sizeLimit":"1Gi"}},{"name":"cfg","configMap":{"name":"cfg","items":[{"key":"a","path":"a.txt","mode":420}],"defaultMode":420}},{"name":"sec","secret":{"secretName":"s","optional":false}},{"name":"host","hostPath":{"path":"/var/log","type":"Directory"}}],"restartPolicy":"Always","terminationGracePeriodSeconds":30,"dnsPolicy":"ClusterFirst","nodeSelector":{"site":"plant-1"},"serviceAccountName":"default","nodeName":"edge-1","hostNetwork":false,"securityContext":{"fsGroup":2000},"imagePullSecrets":[{"name":"registry"}],"hostname":"web","subdomain":"svc","affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"arch","operator":"In","values":["arm64"]}]}]},"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":10,"preference":{"matchFields":[{"key":"metadata.name","operator":"In","values":["edge-1"]}]}}]},"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"web"}},"topologyKey":"kubernetes.io/hostname","namespaces":["default"]}]}},"schedulerName":"default-scheduler","tolerations":[{"key":"edge","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],"priorityClassName":"high","priority":1000,"topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app":"web"}},"minDomains":2}]},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2026-01-02T03:04:06Z"}],"hostIP":"10.0.0.1","podIP":"10.1.0.5","podIPs":[{"ip":"10.1.0.5"}],"startTime":"2026-01-02T03:04:05Z","containerStatuses":[{"name":"app","state":{"running":{"startedAt":"2026-01-02T03:04:06Z"}},"lastState":{"terminated":{"exitCode":1,"signal":9,"reason":"Error","message":"boom","startedAt":"2026-01-02T03:00:00Z","finishedAt":"2026-01-02T03:01:00Z","containerID":"runc://abc"}},"ready":true,"restartCount":1,"image":"nginx:1.27","imageID":"sha256:abc","containerID":"runc://def","started":true}],"qosClass":"Burstable"}}
         """;
+
+    internal const string DeviceJson = """{"apiVersion":"edge.verge.dev/v1","kind":"Device","metadata":{"name":"pump-1","namespace":"plant"},"spec":{"protocol":"mqtt","credentialsSecret":"pump-1-creds","site":"plant-1","desired":{"speed":1200,"mode":"eco","limits":{"max":[1,2.5,null,true]}},"attributes":{"model":"P200"}},"status":{"reported":{"speed":1180},"lastSeen":"2026-01-02T03:04:05Z","connected":true,"gatewayNode":"gw-1","conditions":[{"type":"Online","status":"True","lastTransitionTime":"2026-01-02T03:04:05Z","reason":"Connected","message":"ok"}]}}""";
+
+    internal const string DataRuleJson = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"avg"},"spec":{"nodeSelector":{"role":"gateway"},"site":"plant-1","statement":"SELECT avg(t) FROM 'sensors/+/data'","actions":[{"republish":{"topic":"avg/t","qos":1}},{"upstream":{"topic":"plant/avg","qos":1}},{"http":{"port":8080,"path":"/ingest","podSelector":{"matchLabels":{"app":"sink"}}}}],"enabled":true}}""";
 
     [Fact]
     public void SeedDeployment_RoundTripsExactly()
@@ -90,10 +94,18 @@ public sealed class VergeJsonTests
     [Fact]
     public void Device_FreeFormObjects_RoundTrip()
     {
-        const string json = """{"apiVersion":"edge.verge.dev/v1","kind":"Device","metadata":{"name":"pump-1","namespace":"plant"},"spec":{"protocol":"mqtt","credentialsSecret":"pump-1-creds","site":"plant-1","desired":{"speed":1200,"mode":"eco","limits":{"max":[1,2.5,null,true]}},"attributes":{"model":"P200"}},"status":{"reported":{"speed":1180},"lastSeen":"2026-01-02T03:04:05Z","connected":true,"gatewayNode":"gw-1","conditions":[{"type":"Online","status":"True","lastTransitionTime":"2026-01-02T03:04:05Z","reason":"Connected","message":"ok"}]}}""";
-        var device = JsonSerializer.Deserialize<Device>(json, VergeJson.StrictOptions)!;
+        var device = JsonSerializer.Deserialize<Device>(DeviceJson, VergeJson.StrictOptions)!;
         Assert.Equal("eco", device.Spec.Desired!["mode"]!.GetValue<string>());
-        Assert.Equal(json, JsonSerializer.Serialize(device, VergeJson.Options));
+        Assert.Equal(DeviceJson, JsonSerializer.Serialize(device, VergeJson.Options));
+    }
+
+    [Fact]
+    public void DaemonEndpoint_PortKeepsKubernetesCapital()
+    {
+        const string json = """{"kubeletEndpoint":{"Port":10250}}""";
+        var endpoints = JsonSerializer.Deserialize<NodeDaemonEndpoints>(json, VergeJson.StrictOptions)!;
+        Assert.Equal(10250, endpoints.KubeletEndpoint!.Port);
+        Assert.Equal(json, JsonSerializer.Serialize(endpoints, VergeJson.Options));
     }
 
     [Fact]
@@ -117,10 +129,9 @@ public sealed class VergeJsonTests
     [Fact]
     public void DataRule_RoundTrips()
     {
-        const string json = """{"apiVersion":"edge.verge.dev/v1","kind":"DataRule","metadata":{"name":"avg"},"spec":{"nodeSelector":{"role":"gateway"},"site":"plant-1","statement":"SELECT avg(t) FROM 'sensors/+/data'","actions":[{"republish":{"topic":"avg/t","qos":1}},{"upstream":{"topic":"plant/avg","qos":1}},{"http":{"port":8080,"path":"/ingest","podSelector":{"matchLabels":{"app":"sink"}}}}],"enabled":true}}""";
-        var rule = JsonSerializer.Deserialize<DataRule>(json, VergeJson.StrictOptions)!;
+        var rule = JsonSerializer.Deserialize<DataRule>(DataRuleJson, VergeJson.StrictOptions)!;
         Assert.Equal(3, rule.Spec.Actions.Count);
-        Assert.Equal(json, JsonSerializer.Serialize(rule, VergeJson.Options));
+        Assert.Equal(DataRuleJson, JsonSerializer.Serialize(rule, VergeJson.Options));
     }
 
     [Fact]

@@ -1,0 +1,13 @@
+using System.Text.Json;
+
+namespace Verge.Core.Serialization;
+
+/// <summary>
+/// <see cref="VergeJson"/>'s settings over <see cref="NodeJsonContext"/>: for the agent and the gateway, which handle
+/// only the kinds that context lists.
+/// </summary>
+public static class NodeJson
+{
+    /// <summary>Unknown fields are dropped, as with <see cref="VergeJson.Options"/>.</summary>
+    public static JsonSerializerOptions Options { get; } = VergeJsonSettings.Create(NodeJsonContext.Default, strict: false);
+}
