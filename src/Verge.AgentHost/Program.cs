@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Verge.Agent.Hosting;
 
+MallocArenas.LimitToOne();
+
 using var cts = new CancellationTokenSource();
 
 void Stop(PosixSignalContext signal)
