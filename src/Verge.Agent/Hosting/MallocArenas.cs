@@ -3,12 +3,13 @@ using System.Runtime.InteropServices;
 namespace Verge.Agent.Hosting;
 
 /// <summary>
-/// One glibc malloc arena for the whole process, as <c>MALLOC_ARENA_MAX=1</c> would give. glibc gives each thread that
-/// allocates while another holds the lock an arena of its own, up to eight per core, and each keeps its own free
-/// memory; the agent's native allocations (OpenSSL, SQLite) are few and small, so those arenas were mostly idle free
-/// space: with 10 runc pods, 8.7 MiB anonymous memory with the default and 7.5 MiB with one arena (docs/agent.md,
-/// "Memory"). The native agent calls this first thing, before its threads allocate; an arena limit the operator set
-/// in the environment is left as it is.
+/// One glibc malloc arena for the whole process, as <c>MALLOC_ARENA_MAX=1</c> would give. glibc gives each thread an
+/// arena of its own on its first allocation, up to eight per core, and each keeps its own free memory; the agent's
+/// native allocations (OpenSSL, SQLite) are few and small, so those arenas were mostly free space: with 10 runc pods,
+/// 8.7 MiB anonymous memory with the default and 7.5 MiB with one arena (docs/agent.md, "Memory"). The native agent
+/// calls this first thing, before its own threads allocate (a thread the runtime started earlier keeps an arena it
+/// already has; <c>MALLOC_ARENA_MAX</c> in the environment is the strict form). An arena limit the operator set in
+/// the environment is left as it is.
 /// </summary>
 public static partial class MallocArenas
 {

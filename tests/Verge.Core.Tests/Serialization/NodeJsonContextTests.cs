@@ -59,7 +59,7 @@ public sealed class NodeJsonContextTests
     }
 
     [Fact]
-    public void Options_EscapeTextAsTheFullContextsOptionsDo()
+    public void Options_LeavePlusAndNonAsciiTextUnescaped()
     {
         var map = JsonSerializer.Deserialize(ConfigMapJson, VergeJson.Options.GetTypeInfo(typeof(ConfigMap)))!;
         var written = JsonSerializer.Serialize(map, NodeJson.Options.GetTypeInfo(typeof(ConfigMap)));

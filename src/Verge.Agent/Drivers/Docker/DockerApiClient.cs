@@ -302,8 +302,8 @@ internal sealed class DockerApiClient : IDisposable
 
     private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
     {
-        // Read whole, then parsed in one go: the engine's answers are small, and an asynchronous parse of a stream
-        // would compile the serializer's asynchronous reader for every JSON type in the agent, not only these.
+        // Read the answer whole and parse it in one go: the engine's answers are small, and an asynchronous parse of a
+        // stream would compile the serializer's asynchronous reader for every JSON type in the agent, not only these.
         var body = await response.Content.ReadAsByteArrayAsync(ct);
         try
         {
