@@ -40,10 +40,10 @@ internal sealed partial class ResourceEndpoint
         }
 
         var obj = Decode(context, path.Type, node, options);
-        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+        var written = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
             options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
-        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+        await WriteJsonAsync(context, written.Created ? 201 : 200, written.Json(path.Type));
     }
 
     private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
@@ -70,7 +70,7 @@ internal sealed partial class ResourceEndpoint
         }
 
         var now = time.GetUtcNow();
-        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+        var written = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             (current, stored) =>
             {
                 if (format == BodyFormat.ApplyPatch)
@@ -103,7 +103,7 @@ internal sealed partial class ResourceEndpoint
                 return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
             },
             options, allowCreate: format == BodyFormat.ApplyPatch, ct);
-        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+        await WriteJsonAsync(context, written.Created ? 201 : 200, written.Json(path.Type));
     }
 
     private async Task DeleteAsync(HttpContext context, ResourcePath path, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
@@ -130,16 +131,22 @@ internal static class TypedMergePatch
             }
 
             // A scalar, an array or an object onto nothing: the field becomes the patch's value, nulls pruned as a
-            // decode would (merging an object onto nothing drops its null members).
-            var copy = value.DeepClone();
-            RemoveNullMembers(copy);
-            NullPruner.PruneValue(copy, valueInfo);
+            // decode would (merging an object onto nothing drops its null members). A scalar has nothing to prune, so
+            // it is decoded as it is, not copied (every field of a lease renewal is one).
+            var pruned = value;
+            if (value is not JsonValue)
+            {
+                pruned = value.DeepClone();
+                RemoveNullMembers(pruned);
+                NullPruner.PruneValue(pruned, valueInfo);
+            }
+
             try
             {
                 // A field with its own converter (a Lease's microsecond times) decodes inside its declaring object.
                 var decoded = property.CustomConverter is null
-                    ? copy.Deserialize(valueInfo)
-                    : property.Get(new JsonObject { [name] = copy }.Deserialize(info)!);
+                    ? Decode(pruned, null, valueInfo)
+                    : property.Get(Decode(pruned, name, info)!);
                 plan.Add((property, target, decoded));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
@@ -149,6 +156,83 @@ internal static class TypedMergePatch
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="value"/> with <paramref name="info"/>, or, with <paramref name="wrapper"/>, an object of
+    /// that type with the value as its one field of that name. The JSON is written to a buffer kept for the thread,
+    /// where decoding the tree itself would write it to a fresh one (and a wrapper would need a tree of its own).
+    /// </summary>
+    private static object? Decode(JsonNode value, string? wrapper, JsonTypeInfo info)
+    {
+        var scratch = t_scratch ?? new Scratch();
+        t_scratch = null;
+        try
+        {
+            var writer = scratch.Start(info.Options);
+            if (wrapper is not null)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName(wrapper);
+            }
+
+            value.WriteTo(writer, info.Options);
+            if (wrapper is not null)
+            {
+                writer.WriteEndObject();
+            }
+
+            writer.Flush();
+            return JsonSerializer.Deserialize(scratch.Written, info);
+        }
+        finally
+        {
+            if (scratch.Reusable)
+            {
+                scratch.Clear();
+                t_scratch = scratch;
+            }
+            else
+            {
+                scratch.Dispose();
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <summary>A buffer and a writer onto it, kept for one thread between decodes.</summary>
+    private sealed class Scratch : IDisposable
+    {
+        private const int MaxKeptBytes = 64 * 1024;
+        private readonly ArrayBufferWriter<byte> _buffer = new(256);
+        private Utf8JsonWriter? _writer;
+        private JsonSerializerOptions? _options;
+
+        public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+        public bool Reusable => _buffer.Capacity <= MaxKeptBytes;
+
+        public Utf8JsonWriter Start(JsonSerializerOptions options)
+        {
+            if (_writer is null || !ReferenceEquals(options, _options))
+            {
+                _writer?.Dispose();
+                _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = options.Encoder, SkipValidation = true });
+                _options = options;
+            }
+            else
+            {
+                _writer.Reset(_buffer);
+            }
+
+            return _writer;
+        }
+
+        public void Clear() => _buffer.ResetWrittenCount();
+
+        public void Dispose() => _writer?.Dispose();
     }
 
     /// <summary>A field name the decoder's error path writes as <c>.name</c> (not <c>['name']</c>).</summary>
