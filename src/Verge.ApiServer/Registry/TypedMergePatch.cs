@@ -165,8 +165,8 @@ internal static class TypedMergePatch
     /// </summary>
     private static object? Decode(JsonNode value, string? wrapper, JsonTypeInfo info)
     {
-        var scratch = t_scratch ?? new Scratch();
-        t_scratch = null;
+        var scratch = _scratch ?? new Scratch();
+        _scratch = null;
         try
         {
             var writer = scratch.Start(info.Options);
@@ -190,7 +190,7 @@ internal static class TypedMergePatch
             if (scratch.Reusable)
             {
                 scratch.Clear();
-                t_scratch = scratch;
+                _scratch = scratch;
             }
             else
             {
@@ -200,7 +200,7 @@ internal static class TypedMergePatch
     }
 
     [ThreadStatic]
-    private static Scratch? t_scratch;
+    private static Scratch? _scratch;
 
     /// <summary>A buffer and a writer onto it, kept for one thread between decodes.</summary>
     private sealed class Scratch : IDisposable

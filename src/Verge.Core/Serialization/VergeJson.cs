@@ -29,8 +29,8 @@ public static class VergeJson
     /// </remarks>
     public static bool SameEncoding(object a, object b, JsonTypeInfo info)
     {
-        var buffers = t_comparison ?? new ComparisonBuffers();
-        t_comparison = null;
+        var buffers = _comparison ?? new ComparisonBuffers();
+        _comparison = null;
         try
         {
             return buffers.Same(a, b, info);
@@ -39,7 +39,7 @@ public static class VergeJson
         {
             if (buffers.Reusable)
             {
-                t_comparison = buffers;
+                _comparison = buffers;
             }
             else
             {
@@ -49,7 +49,7 @@ public static class VergeJson
     }
 
     [ThreadStatic]
-    private static ComparisonBuffers? t_comparison;
+    private static ComparisonBuffers? _comparison;
 
     /// <summary>Two encodings side by side, written by one writer that is reset onto each in turn.</summary>
     private sealed class ComparisonBuffers : IDisposable
