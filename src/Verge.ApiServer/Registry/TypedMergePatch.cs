@@ -132,7 +132,7 @@ internal static class TypedMergePatch
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonTypeInfo, object> CopyableTypes = new();
 
     /// <summary>Whether <see cref="ShallowCopy"/> copies every field of the contract's type: it can make one, and reads and writes every property.</summary>
-    private static bool Copyable(JsonTypeInfo info) =>
+    internal static bool Copyable(JsonTypeInfo info) =>
         (bool)CopyableTypes.GetValue(info, static i => i.Kind == JsonTypeInfoKind.Object && i.CreateObject is not null
             && i.Properties.All(p => p.Get is not null && p.Set is not null));
 

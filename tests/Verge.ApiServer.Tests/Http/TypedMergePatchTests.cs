@@ -85,6 +85,16 @@ public class TypedMergePatchTests
     }
 
     [Fact]
+    public void EveryKind_CanBeCopiedForATypedPatch_SoNoneFallsBackToTheTreePathForIt()
+    {
+        var kinds = ResourceCatalog.All.Select(t => t.TypeInfo.Type).Append(typeof(ObjectMeta));
+
+        var notCopyable = kinds.Where(t => !TypedMergePatch.Copyable(Core.Serialization.VergeJson.StrictOptions.GetTypeInfo(t))).Select(t => t.Name);
+
+        Assert.Empty(notCopyable);
+    }
+
+    [Fact]
     public void ApplyToCopy_CopiesWhatThePatchChanges_AndSharesTheRest()
     {
         var pod = (Pod)Decode(PodType, StoredPod);
