@@ -15,6 +15,13 @@ using Verge.Benchmarks.Scheduler;
 // what the API server's TLS session cache costs ("tls-sessions-host" is the server process it starts).
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
+if (mode is "cluster" or "api")
+{
+    // These modes host the API server in this process: the same thread-pool setting as verge (src/Verge.Cli), set
+    // before the thread pool starts. The other modes keep the runtime's default.
+    AppContext.SetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", "0");
+}
+
 try
 {
     return await RunAsync(mode, rest);

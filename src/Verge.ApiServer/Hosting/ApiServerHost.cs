@@ -90,6 +90,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Verge", LogLevel.Information);
+
+        // With this category enabled at any level, ASP.NET Core starts an Activity and a logging scope for every
+        // request (its request start and finish lines, Information and Debug, are below the minimum level anyway):
+        // a node's lease renewal paid for both. Errors of a request are logged by HandleAsync and by Kestrel.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -268,8 +273,10 @@ public sealed partial class ApiServerHost : IAsyncDisposable
                 throw ApiException.Unauthorized();
             }
 
-            using var seat = await services.GetRequiredService<FlowControl>().EnterAsync(context, path);
-            await RouteAsync(context, services, path);
+            // The path is split once, for the flow-control lane and for routing.
+            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            using var seat = await services.GetRequiredService<FlowControl>().EnterAsync(context, segments);
+            await RouteAsync(context, services, path, segments);
         }
         catch (ApiException e)
         {
@@ -294,10 +301,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
     }
 
-    private static async Task RouteAsync(HttpContext context, IServiceProvider services, string path)
+    private static async Task RouteAsync(HttpContext context, IServiceProvider services, string path, string[] segments)
     {
         var discovery = services.GetRequiredService<DiscoveryDocuments>();
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var get = context.Request.Method is "GET" or "HEAD";
         switch (segments)
         {

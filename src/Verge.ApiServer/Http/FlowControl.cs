@@ -53,8 +53,8 @@ internal sealed partial class FlowControl
     /// Waits for the request's turn and returns its seat, to be disposed when the request is done; throws a 429
     /// <see cref="ApiException"/> when the request cannot get one.
     /// </summary>
-    public ValueTask<Seat> EnterAsync(HttpContext context, string path) =>
-        EnterAsync(Classify(context.Request.Method, path, context.Request.Query["watch"].ToString()), Authentication.UserOf(context)?.Name ?? "", context.RequestAborted);
+    public ValueTask<Seat> EnterAsync(HttpContext context, string[] segments) =>
+        EnterAsync(Classify(context.Request.Method, segments, context.Request.Query["watch"].ToString()), Authentication.UserOf(context)?.Name ?? "", context.RequestAborted);
 
     internal async ValueTask<Seat> EnterAsync(FlowLevel level, string flow, CancellationToken ct)
     {
@@ -99,9 +99,12 @@ internal sealed partial class FlowControl
     }
 
     /// <summary>Which lane a request runs in, from its method, path and watch parameter.</summary>
-    internal static FlowLevel Classify(string method, string path, string watch)
+    internal static FlowLevel Classify(string method, string path, string watch) =>
+        Classify(method, path.Split('/', StringSplitOptions.RemoveEmptyEntries), watch);
+
+    /// <summary>As <see cref="Classify(string, string, string)"/>, from the path's non-empty segments.</summary>
+    internal static FlowLevel Classify(string method, string[] segments, string watch)
     {
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var read = method is "GET" or "HEAD";
         switch (segments)
         {

@@ -40,10 +40,10 @@ internal sealed partial class ResourceEndpoint
         }
 
         var obj = Decode(context, path.Type, node, options);
-        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+        var written = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
             options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
-        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+        await WriteJsonAsync(context, written.Created ? 201 : 200, written.Json(path.Type));
     }
 
     private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
@@ -70,40 +70,39 @@ internal sealed partial class ResourceEndpoint
         }
 
         var now = time.GetUtcNow();
-        var (result, created) = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
-            (current, stored) =>
+        var written = await service.UpdateFromStoredAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
+            stored =>
             {
                 if (format == BodyFormat.ApplyPatch)
                 {
-                    var applied = Patcher.ServerSideApply(path.Type, current is null ? null : ObjectCodec.ToNode(path.Type, current), patch,
+                    var applied = Patcher.ServerSideApply(path.Type, stored is null ? null : ObjectCodec.ToNode(path.Type, stored), patch,
                         options.FieldManager, options.Force, now, path.Subresource);
-                    return Unpinned(Decode(context, path.Type, applied, options), current);
+                    return Unpinned(Decode(context, path.Type, applied, options), stored);
                 }
 
-                // Lease renewals and status reports: set the patch's fields on the typed object; managedFields compare
-                // it with the stored object as it was (a decode of the same bytes, never changed); a patch that path
-                // does not take goes through JSON trees as below.
+                // Lease renewals and status reports: the patch's fields are set on a copy of the stored object that
+                // shares what the patch leaves alone (no second decode of the stored bytes); managedFields compare it
+                // with the stored object; a patch that path does not take goes through JSON trees as below.
                 // A field the kind does not have is dropped with the same warning the general path's decode gives
                 // (a status report naming a field Verge does not keep stays on this path).
                 if (format == BodyFormat.MergePatch
-                    && TypedMergePatch.TryPlan(path.Type, current!, patch, options.Validation != FieldValidation.Strict, out var unknown) is { } assignments)
+                    && TypedMergePatch.TryPlan(path.Type, stored!, patch, options.Validation != FieldValidation.Strict, out var unknown) is { } assignments)
                 {
                     if (unknown is not null && options.Validation == FieldValidation.Warn)
                     {
                         Warn(context, $"unknown field \"{unknown}\"");
                     }
 
-                    assignments.Apply();
-                    var changed = Unpinned(current!, stored);
+                    var changed = Unpinned(assignments.ApplyToCopy(), stored);
                     return Patcher.RecordManager(path.Type, stored, changed, options.FieldManager, "Update", now, path.Subresource);
                 }
 
-                var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, current!), patch, path.Type);
-                var obj = Unpinned(Decode(context, path.Type, patched, options), current);
-                return Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", now, path.Subresource);
+                var patched = Patcher.Apply(format, ObjectCodec.ToNode(path.Type, stored!), patch, path.Type);
+                var obj = Unpinned(Decode(context, path.Type, patched, options), stored);
+                return Patcher.RecordManager(path.Type, stored, obj, options.FieldManager, "Update", now, path.Subresource);
             },
             options, allowCreate: format == BodyFormat.ApplyPatch, ct);
-        await WriteObjectAsync(context, created ? 201 : 200, path.Type, result);
+        await WriteJsonAsync(context, written.Created ? 201 : 200, written.Json(path.Type));
     }
 
     private async Task DeleteAsync(HttpContext context, ResourcePath path, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
@@ -36,15 +37,15 @@ internal static class TypedMergePatch
         }
 
         var strict = VergeJson.StrictOptions.GetTypeInfo(type.TypeInfo.Type);
-        var plan = new List<(JsonPropertyInfo Property, object Owner, object? Value)>();
+        var root = new Level(strict);
         var unknown = dropUnknown ? new Unknown() : null;
-        if (!Plan(strict, target, fields, plan, 0, unknown, ""))
+        if (!Plan(strict, target, fields, root, 0, unknown, "") || !Copyable(VergeJson.StrictOptions.GetTypeInfo(typeof(ObjectMeta))))
         {
             return null;
         }
 
         unknownField = unknown?.Field;
-        return new Assignments(plan);
+        return new Assignments(root, target);
     }
 
     /// <summary>The one unknown field a lenient plan may leave out.</summary>
@@ -53,24 +54,92 @@ internal static class TypedMergePatch
         public string? Field { get; set; }
     }
 
-    /// <summary>A patch's assignments, every one worked out before any is made.</summary>
-    internal sealed class Assignments(List<(JsonPropertyInfo Property, object Owner, object? Value)> plan)
+    /// <summary>One object the patch merges into: the fields it sets there and the objects inside it it merges into.</summary>
+    internal sealed class Level(JsonTypeInfo info)
     {
+        public JsonTypeInfo Info { get; } = info;
+
+        public List<(JsonPropertyInfo Property, object? Value)> Sets { get; } = [];
+
+        public List<(JsonPropertyInfo Property, Level Inner)> Merges { get; } = [];
+    }
+
+    /// <summary>A patch's assignments, every one worked out before any is made.</summary>
+    internal sealed class Assignments
+    {
+        private readonly Level _root;
+        private readonly KubeObject _target;
+
+        public Assignments(Level root, KubeObject target) => (_root, _target) = (root, target);
+
         /// <summary>Sets the patch's fields on the object it was planned for.</summary>
-        public void Apply()
+        public void Apply() => Apply(_target, _root);
+
+        /// <summary>
+        /// The object it was planned for with the patch's fields set, leaving that object as it was: the objects the
+        /// patch changes (and metadata, which a write changes) are shallow copies; everything else is shared with it.
+        /// A caller that decoded the stored object for the patch needs no second decode to change.
+        /// </summary>
+        public KubeObject ApplyToCopy()
         {
-            foreach (var (property, owner, value) in plan)
+            var copy = (KubeObject)Copy(_target, _root);
+            copy.Metadata = (ObjectMeta)ShallowCopy(_target.Metadata, VergeJson.StrictOptions.GetTypeInfo(typeof(ObjectMeta)));
+            return copy;
+        }
+
+        private static void Apply(object owner, Level level)
+        {
+            foreach (var (property, value) in level.Sets)
             {
                 property.Set!(owner, value);
             }
+
+            foreach (var (property, inner) in level.Merges)
+            {
+                Apply(property.Get!(owner)!, inner);
+            }
+        }
+
+        private static object Copy(object owner, Level level)
+        {
+            var copy = ShallowCopy(owner, level.Info);
+            foreach (var (property, value) in level.Sets)
+            {
+                property.Set!(copy, value);
+            }
+
+            foreach (var (property, inner) in level.Merges)
+            {
+                property.Set!(copy, Copy(property.Get!(owner)!, inner));
+            }
+
+            return copy;
         }
     }
 
-    /// <summary>Works out every assignment first, so a patch that cannot be taken changes nothing.</summary>
-    private static bool Plan(JsonTypeInfo info, object target, JsonObject patch, List<(JsonPropertyInfo, object, object?)> plan, int depth,
-        Unknown? unknown, string path)
+    /// <summary>A new object of the contract's type with every property the contract reads and writes set from <paramref name="value"/>.</summary>
+    private static object ShallowCopy(object value, JsonTypeInfo info)
     {
-        if (depth > 32 || info.Kind != JsonTypeInfoKind.Object)
+        var copy = info.CreateObject!();
+        foreach (var property in info.Properties)
+        {
+            property.Set!(copy, property.Get!(value));
+        }
+
+        return copy;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonTypeInfo, object> CopyableTypes = new();
+
+    /// <summary>Whether <see cref="ShallowCopy"/> copies every field of the contract's type: it can make one, and reads and writes every property.</summary>
+    internal static bool Copyable(JsonTypeInfo info) =>
+        (bool)CopyableTypes.GetValue(info, static i => i.Kind == JsonTypeInfoKind.Object && i.CreateObject is not null
+            && i.Properties.All(p => p.Get is not null && p.Set is not null));
+
+    /// <summary>Works out every assignment first, so a patch that cannot be taken changes nothing.</summary>
+    private static bool Plan(JsonTypeInfo info, object target, JsonObject patch, Level plan, int depth, Unknown? unknown, string path)
+    {
+        if (depth > 32 || info.Kind != JsonTypeInfoKind.Object || !Copyable(info))
         {
             return false;
         }
@@ -115,32 +184,40 @@ internal static class TypedMergePatch
                     return false;
                 }
 
-                plan.Add((property, target, null));
+                plan.Sets.Add((property, null));
                 continue;
             }
 
             if (value is JsonObject inner && valueInfo.Kind == JsonTypeInfoKind.Object && property.Get(target) is { } existing)
             {
-                if (!Plan(valueInfo, existing, inner, plan, depth + 1, unknown, path.Length == 0 ? name : path + "." + name))
+                var level = new Level(valueInfo);
+                if (!Plan(valueInfo, existing, inner, level, depth + 1, unknown, path.Length == 0 ? name : path + "." + name))
                 {
                     return false;
                 }
 
+                plan.Merges.Add((property, level));
                 continue;
             }
 
             // A scalar, an array or an object onto nothing: the field becomes the patch's value, nulls pruned as a
-            // decode would (merging an object onto nothing drops its null members).
-            var copy = value.DeepClone();
-            RemoveNullMembers(copy);
-            NullPruner.PruneValue(copy, valueInfo);
+            // decode would (merging an object onto nothing drops its null members). A scalar has nothing to prune, so
+            // it is decoded as it is, not copied (every field of a lease renewal is one).
+            var pruned = value;
+            if (value is not JsonValue)
+            {
+                pruned = value.DeepClone();
+                RemoveNullMembers(pruned);
+                NullPruner.PruneValue(pruned, valueInfo);
+            }
+
             try
             {
                 // A field with its own converter (a Lease's microsecond times) decodes inside its declaring object.
                 var decoded = property.CustomConverter is null
-                    ? copy.Deserialize(valueInfo)
-                    : property.Get(new JsonObject { [name] = copy }.Deserialize(info)!);
-                plan.Add((property, target, decoded));
+                    ? Decode(pruned, null, valueInfo)
+                    : property.Get(Decode(pruned, name, info)!);
+                plan.Sets.Add((property, decoded));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException)
             {
@@ -149,6 +226,83 @@ internal static class TypedMergePatch
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="value"/> with <paramref name="info"/>, or, with <paramref name="wrapper"/>, an object of
+    /// that type with the value as its one field of that name. The JSON is written to a buffer kept for the thread,
+    /// where decoding the tree itself would write it to a fresh one (and a wrapper would need a tree of its own).
+    /// </summary>
+    private static object? Decode(JsonNode value, string? wrapper, JsonTypeInfo info)
+    {
+        var scratch = _scratch ?? new Scratch();
+        _scratch = null;
+        try
+        {
+            var writer = scratch.Start(info.Options);
+            if (wrapper is not null)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName(wrapper);
+            }
+
+            value.WriteTo(writer, info.Options);
+            if (wrapper is not null)
+            {
+                writer.WriteEndObject();
+            }
+
+            writer.Flush();
+            return JsonSerializer.Deserialize(scratch.Written, info);
+        }
+        finally
+        {
+            if (scratch.Reusable)
+            {
+                scratch.Clear();
+                _scratch = scratch;
+            }
+            else
+            {
+                scratch.Dispose();
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static Scratch? _scratch;
+
+    /// <summary>A buffer and a writer onto it, kept for one thread between decodes.</summary>
+    private sealed class Scratch : IDisposable
+    {
+        private const int MaxKeptBytes = 64 * 1024;
+        private readonly ArrayBufferWriter<byte> _buffer = new(256);
+        private Utf8JsonWriter? _writer;
+        private JsonSerializerOptions? _options;
+
+        public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+        public bool Reusable => _buffer.Capacity <= MaxKeptBytes;
+
+        public Utf8JsonWriter Start(JsonSerializerOptions options)
+        {
+            if (_writer is null || !ReferenceEquals(options, _options))
+            {
+                _writer?.Dispose();
+                _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = options.Encoder, SkipValidation = true });
+                _options = options;
+            }
+            else
+            {
+                _writer.Reset(_buffer);
+            }
+
+            return _writer;
+        }
+
+        public void Clear() => _buffer.ResetWrittenCount();
+
+        public void Dispose() => _writer?.Dispose();
     }
 
     /// <summary>A field name the decoder's error path writes as <c>.name</c> (not <c>['name']</c>).</summary>

@@ -191,14 +191,20 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>Whether <paramref name="certificate"/> was issued by this CA and is valid now.</summary>
-    public bool Verify(X509Certificate2 certificate)
+    public bool Verify(X509Certificate2 certificate) => Verify(certificate, out _);
+
+    /// <summary>
+    /// As <see cref="Verify(X509Certificate2)"/>; a positive verdict holds until <paramref name="until"/> (the
+    /// certificate's expiry, or at most <see cref="VerdictLifetime"/> from now), after which it must be asked again.
+    /// </summary>
+    public bool Verify(X509Certificate2 certificate, out DateTimeOffset until)
     {
         // Building a chain costs about as much CPU as the rest of a small request (OpenSSL chain, handles); a client
         // presents the same certificate on every request, so a positive verdict is kept until the certificate expires
         // or, at most, VerdictLifetime. The key is the SHA-256 of the whole certificate, never a name or a serial.
         var now = _time.GetUtcNow();
         var key = Convert.ToHexString(SHA256.HashData(certificate.RawDataMemory.Span));
-        if (_verified.TryGetValue(key, out var until) && now < until)
+        if (_verified.TryGetValue(key, out until) && now < until)
         {
             return true;
         }
@@ -206,6 +212,7 @@ public sealed class CertificateAuthority : IDisposable
         if (!BuildChain(certificate, now))
         {
             _verified.TryRemove(key, out _);
+            until = default;
             return false;
         }
 
@@ -215,7 +222,8 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
-        _verified[key] = notAfter < now + VerdictLifetime ? notAfter : now + VerdictLifetime;
+        until = notAfter < now + VerdictLifetime ? notAfter : now + VerdictLifetime;
+        _verified[key] = until;
         return true;
     }
 

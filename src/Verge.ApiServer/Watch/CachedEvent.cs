@@ -13,7 +13,7 @@ namespace Verge.ApiServer.Watch;
 internal sealed class CachedEvent
 {
     private readonly byte[] _current;
-    private readonly byte[]? _previous;
+    private readonly ReadOnlyMemory<byte>? _previous;
     private readonly long _previousRevision;
     private KubeObject? _currentObject;
     private KubeObject? _previousObject;
@@ -29,7 +29,8 @@ internal sealed class CachedEvent
         _current = ObjectCodec.WithResourceVersion(e.Current.Value.Span, e.Revision);
         if (e.Previous is { } previous)
         {
-            _previous = previous.Value.ToArray();
+            // The store's bytes are never changed once written, so they are kept as they are, not copied.
+            _previous = previous.Value;
             _previousRevision = previous.ModRevision;
         }
     }
@@ -49,7 +50,7 @@ internal sealed class CachedEvent
 
     public KubeObject Current => _currentObject ??= ObjectCodec.Decode(Type, _current, Revision);
 
-    public KubeObject? Previous => _previous is null ? null : _previousObject ??= ObjectCodec.Decode(Type, _previous, _previousRevision);
+    public KubeObject? Previous => _previous is not { } previous ? null : _previousObject ??= ObjectCodec.Decode(Type, previous.Span, _previousRevision);
 
     /// <summary>The watch frame <c>{"type":"...","object":{...}}\n</c> for this event, built once per type word.</summary>
     public byte[] Frame(WatchFrameType frameType)

@@ -61,6 +61,9 @@ internal sealed partial class Informer<T> : IInformer
     /// <summary>Per namespace ("" for cluster-scoped objects): the objects without a controller ownerReference.</summary>
     private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _orphans = new(StringComparer.Ordinal);
     private readonly List<InformerHandler<T>> _handlers = [];
+
+    /// <summary>The handlers as an array replaced whenever one is added, so a watch event reads them without a copy.</summary>
+    private InformerHandler<T>[] _handlerArray = [];
     private readonly List<(long Revision, TaskCompletionSource Done)> _revisionWaiters = [];
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ResourceService _service;
@@ -96,6 +99,7 @@ internal sealed partial class Informer<T> : IInformer
         lock (_lock)
         {
             _handlers.Add(handler);
+            _handlerArray = [.. _handlers];
         }
     }
 
@@ -274,7 +278,7 @@ internal sealed partial class Informer<T> : IInformer
         }
 
         List<Action> notifications = [];
-        List<TaskCompletionSource> released;
+        List<TaskCompletionSource>? released;
         lock (_lock)
         {
             foreach (var (key, old) in _items.ToList())
@@ -308,48 +312,102 @@ internal sealed partial class Informer<T> : IInformer
         }
 
         Notify(notifications);
-        released.ForEach(r => r.TrySetResult());
+        released?.ForEach(r => r.TrySetResult());
         _synced.TrySetResult();
     }
 
+    /// <summary>
+    /// Takes one watch event into the index and tells the handlers. An update that leaves every index as it was (a
+    /// lease renewal, a status write) replaces the object alone, and the handlers are called without a closure or a
+    /// list per event: node Leases alone bring one such event per node every second or two.
+    /// </summary>
     private void Apply(WatchFrameType frame, T obj, long revision)
     {
         var key = (obj.Metadata.Namespace, obj.Metadata.Name!);
-        List<Action> notifications = [];
-        List<TaskCompletionSource> released;
+        T? old;
+        bool had;
+        InformerHandler<T>[] handlers;
+        List<TaskCompletionSource>? released;
         lock (_lock)
         {
-            var had = _items.TryGetValue(key, out var old);
-            if (had)
-            {
-                Remove(key, old!);
-            }
-
+            had = _items.TryGetValue(key, out old);
             if (frame == WatchFrameType.Deleted)
             {
                 if (had)
                 {
-                    notifications.AddRange(_handlers.Where(h => h.OnDelete is not null).Select(h => (Action)(() => h.OnDelete!(obj))));
+                    Remove(key, old!);
                 }
+            }
+            else if (had && SameIndexEntries(old!, obj))
+            {
+                _items[key] = obj;
             }
             else
             {
+                if (had)
+                {
+                    Remove(key, old!);
+                }
+
                 Insert(key, obj);
-                notifications.AddRange(had
-                    ? _handlers.Where(h => h.OnUpdate is not null).Select(h => (Action)(() => h.OnUpdate!(old!, obj)))
-                    : _handlers.Where(h => h.OnAdd is not null).Select(h => (Action)(() => h.OnAdd!(obj))));
             }
 
+            handlers = _handlerArray;
             released = SetRevision(revision);
         }
 
-        Notify(notifications);
-        released.ForEach(r => r.TrySetResult());
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                if (frame == WatchFrameType.Deleted)
+                {
+                    if (had)
+                    {
+                        handler.OnDelete?.Invoke(obj);
+                    }
+                }
+                else if (had)
+                {
+                    handler.OnUpdate?.Invoke(old!, obj);
+                }
+                else
+                {
+                    handler.OnAdd?.Invoke(obj);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogHandlerFailed(_logger, Type.GroupResource, e);
+            }
+        }
+
+        released?.ForEach(r => r.TrySetResult());
+    }
+
+    /// <summary>Whether two versions of one object sit in the same index entries: the same owners, in order, and the same controller or none.</summary>
+    private static bool SameIndexEntries(T a, T b)
+    {
+        var (x, y) = (a.Metadata.OwnerReferences, b.Metadata.OwnerReferences);
+        if ((x?.Count ?? 0) != (y?.Count ?? 0))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < (x?.Count ?? 0); i++)
+        {
+            if (!string.Equals(x![i].Uid, y![i].Uid, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return HasController(a) == HasController(b);
     }
 
     private void Advance(long revision)
     {
-        List<TaskCompletionSource> released;
+        List<TaskCompletionSource>? released;
         lock (_lock)
         {
             if (revision <= _revision)
@@ -360,12 +418,18 @@ internal sealed partial class Informer<T> : IInformer
             released = SetRevision(revision);
         }
 
-        released.ForEach(r => r.TrySetResult());
+        released?.ForEach(r => r.TrySetResult());
     }
 
-    private List<TaskCompletionSource> SetRevision(long revision)
+    /// <summary>Moves the revision on; the waiters it releases, or null when none.</summary>
+    private List<TaskCompletionSource>? SetRevision(long revision)
     {
         Interlocked.Exchange(ref _revision, Math.Max(_revision, revision));
+        if (_revisionWaiters.Count == 0)
+        {
+            return null;
+        }
+
         List<TaskCompletionSource> released = [];
         _revisionWaiters.RemoveAll(w =>
         {

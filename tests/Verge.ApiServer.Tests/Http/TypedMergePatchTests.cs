@@ -64,6 +64,51 @@ public class TypedMergePatchTests
         Assert.Equal(8, ((Lease)lease).Spec.LeaseDurationSeconds);
     }
 
+    [Theory]
+    [InlineData("Lease", """{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z","leaseDurationSeconds":8}}""")]
+    [InlineData("Pod", """{"status":{"phase":"Running","podIP":"10.1.0.5"}}""")]
+    [InlineData("Pod", """{"spec":{"activeDeadlineSeconds":30},"status":{"hostIP":null}}""")]
+    public void ApplyToCopy_GivesWhatApplyGives_AndLeavesThePlannedObjectAsItWas(string kind, string patch)
+    {
+        var (type, stored) = kind == "Lease" ? (LeaseType, StoredLease) : (PodType, StoredPod);
+        var target = Decode(type, stored);
+        var before = JsonSerializer.Serialize(target, type.TypeInfo);
+        var inPlace = Decode(type, stored);
+        TypedMergePatch.TryPlan(type, inPlace, JsonNode.Parse(patch)!, dropUnknown: false, out _)!.Apply();
+
+        var copy = TypedMergePatch.TryPlan(type, target, JsonNode.Parse(patch)!, dropUnknown: false, out _)!.ApplyToCopy();
+
+        Assert.Equal(JsonSerializer.Serialize(inPlace, type.TypeInfo), JsonSerializer.Serialize(copy, type.TypeInfo));
+        Assert.Equal(before, JsonSerializer.Serialize(target, type.TypeInfo));
+        Assert.NotSame(target, copy);
+        Assert.NotSame(target.Metadata, copy.Metadata);
+    }
+
+    [Fact]
+    public void EveryKind_CanBeCopiedForATypedPatch_SoNoneFallsBackToTheTreePathForIt()
+    {
+        var kinds = ResourceCatalog.All.Select(t => t.TypeInfo.Type).Append(typeof(ObjectMeta));
+
+        var notCopyable = kinds.Where(t => !TypedMergePatch.Copyable(Core.Serialization.VergeJson.StrictOptions.GetTypeInfo(t))).Select(t => t.Name);
+
+        Assert.Empty(notCopyable);
+    }
+
+    [Fact]
+    public void ApplyToCopy_CopiesWhatThePatchChanges_AndSharesTheRest()
+    {
+        var pod = (Pod)Decode(PodType, StoredPod);
+
+        var copy = (Pod)TypedMergePatch.TryPlan(PodType, pod, JsonNode.Parse("""{"status":{"phase":"Running"}}""")!, dropUnknown: false, out _)!.ApplyToCopy();
+        copy.Metadata.ResourceVersion = null;
+        copy.Status!.Phase = "Failed";
+
+        Assert.Equal("5", pod.Metadata.ResourceVersion);
+        Assert.Equal("Pending", pod.Status!.Phase);
+        Assert.Same(pod.Spec, copy.Spec);
+        Assert.Same(pod.Status.Conditions, copy.Status.Conditions);
+    }
+
     [Fact]
     public void TryPlan_Lenient_LeavesOutOneUnknownFieldAndNamesIt_AsTheLenientTreeDecodeDrops()
     {

@@ -42,6 +42,30 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task LeaseRenewal_ByMergePatch_AnswersWithTheObjectAGetThenReturns_AndMovesOnlyItsOwnEntrysTime()
+    {
+        const string leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+        var created = await (await _client.PostAsync(leases + "?fieldManager=node", Api.Json(
+            """{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"wp-renew"},"spec":{"holderIdentity":"wp-renew","leaseDurationSeconds":4,"renewTime":"2026-03-01T10:00:00.000000Z"}}"""))).ReadObjectAsync();
+
+        var renewal = await PatchAsync(leases + "/wp-renew?fieldManager=node", """{"spec":{"holderIdentity":"wp-renew","leaseDurationSeconds":4,"renewTime":"2026-03-01T10:00:01.250000Z"}}""");
+        Assert.Equal(HttpStatusCode.OK, renewal.StatusCode);
+        var renewed = JsonNode.Parse(await renewal.Content.ReadAsStringAsync())!;
+        var read = JsonNode.Parse(await _client.GetStringAsync(leases + "/wp-renew"))!;
+
+        Assert.True(JsonNode.DeepEquals(read, renewed));
+        Assert.Equal("2026-03-01T10:00:01.250000Z", renewed["spec"]!["renewTime"]!.GetValue<string>());
+        Assert.NotEqual(created["metadata"]!["resourceVersion"]!.GetValue<string>(), renewed["metadata"]!["resourceVersion"]!.GetValue<string>());
+        var entry = Assert.Single(renewed["metadata"]!["managedFields"]!.AsArray())!;
+        Assert.Equal("node", entry["manager"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(created["metadata"]!["managedFields"]![0]!["fieldsV1"], entry["fieldsV1"]));
+
+        // The same renewal again changes nothing and keeps the resourceVersion, as Kubernetes does.
+        var again = await (await PatchAsync(leases + "/wp-renew?fieldManager=node", """{"spec":{"renewTime":"2026-03-01T10:00:01.250000Z"}}""")).ReadObjectAsync();
+        Assert.True(JsonNode.DeepEquals(read, again));
+    }
+
+    [Fact]
     public async Task MergePatch_OfTheMainResource_RecordsThePatchersFieldsAgainstTheStoredObject()
     {
         const string path = "/apis/apps/v1/namespaces/default/deployments/wp-merge";

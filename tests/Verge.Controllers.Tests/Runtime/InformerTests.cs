@@ -50,6 +50,51 @@ public class InformerTests
         await run;
     }
 
+    [Fact]
+    public async Task Run_WhenAnUpdateKeepsOrChangesItsOwners_IndexesTheNewObjectAndTellsHandlersBothVersions()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var informer = new Informer<ConfigMap>(ResourceCatalog.For<ConfigMap>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+        var updates = new List<(string? Old, string? New)>();
+        informer.AddHandler(new InformerHandler<ConfigMap>
+        {
+            OnUpdate = (old, updated) => { lock (updates) { updates.Add((old.Data?["v"], updated.Data?["v"])); } },
+        });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        var created = NewConfigMap("cm", owner: "me", controller: true);
+        created.Data = new() { ["v"] = "1" };
+        await cluster.CreateAsync(created);
+
+        // The same owners: the object is replaced where it is indexed.
+        var last = Objects.RevisionOf(await cluster.UpdateAsync<ConfigMap>("cm", c => c.Data!["v"] = "2"));
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal("2", informer.Get("default", "cm")!.Data!["v"]);
+        Assert.Same(informer.Get("default", "cm"), Assert.Single(informer.OwnedBy("me")));
+        Assert.Same(informer.Get("default", "cm"), Assert.Single(informer.Claimable("default", "me")));
+        Assert.Empty(informer.Claimable("default", "them"));
+
+        // Other owners, no controller: it moves to the new owner's entry and becomes claimable by anyone.
+        last = Objects.RevisionOf(await cluster.UpdateAsync<ConfigMap>("cm", c =>
+        {
+            c.Data!["v"] = "3";
+            c.Metadata.OwnerReferences = [new OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = "them" }];
+        }));
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Empty(informer.OwnedBy("me"));
+        Assert.Equal("3", Assert.Single(informer.OwnedBy("them")).Data!["v"]);
+        Assert.Equal(["cm"], Names(informer.Claimable("default", "me")));
+        lock (updates)
+        {
+            Assert.Equal([("1", "2"), ("2", "3")], updates);
+        }
+
+        await stop.CancelAsync();
+        await run;
+    }
+
     private static List<string> Names(IEnumerable<ConfigMap> items) => [.. items.Select(c => c.Metadata.Name!).Order(StringComparer.Ordinal)];
 
     [Fact]
