@@ -55,6 +55,7 @@ internal sealed class CliHarness : IDisposable
 
     public void Dispose()
     {
+        StopHostProcesses();
         foreach (var dir in new[] { WorkingDirectory, HomeDirectory })
         {
             try
@@ -79,5 +80,54 @@ internal sealed class CliHarness : IDisposable
         }
 
         throw new InvalidOperationException("Verge.slnx not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>
+    /// Host-process pods outlive the agent that started them, by design (docs/agent.md), so a test that stopped
+    /// `verge up` before its pods were deleted (an assertion that failed half-way) would leave them running with
+    /// their directory gone. Each task's wrapper records its session leader in <c>pid</c> and its end in <c>exit</c>;
+    /// a task with no <c>exit</c> whose process still leads its own session is stopped with what it started.
+    /// </summary>
+    private void StopHostProcesses()
+    {
+        if (!Directory.Exists(WorkingDirectory))
+        {
+            return;
+        }
+
+        foreach (var pidFile in Directory.EnumerateFiles(WorkingDirectory, "pid", SearchOption.AllDirectories))
+        {
+            var task = Path.GetDirectoryName(pidFile)!;
+            if (File.Exists(Path.Combine(task, "exit"))
+                || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)
+                || !LeadsItsSession(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // It ended meanwhile.
+            }
+        }
+    }
+
+    private static bool LeadsItsSession(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[0] is not ("Z" or "X") && fields[3] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 }
