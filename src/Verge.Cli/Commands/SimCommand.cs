@@ -24,7 +24,7 @@ internal static partial class SimCommand
         var prefix = new Option<string>("--name-prefix") { Description = "Node names are <prefix>-0001, <prefix>-0002, ...", DefaultValueFactory = _ => "hollow" };
         var renew = new Option<string>("--renew-interval")
         {
-            Description = "How often each node renews its lease (e.g. 1s, 500ms); by default 1s up to 2500 nodes, then ceil(count / 2500) seconds, with leases of three intervals (at least 4s)",
+            Description = "How often each node renews its lease (e.g. 1s, 500ms); by default 1s up to 3400 nodes, then ceil(count / 3400) seconds, with leases of three intervals (at least 4s)",
         };
         var cpu = new Option<string>("--cpu") { Description = "CPU capacity of each node", DefaultValueFactory = _ => "4" };
         var memory = new Option<string>("--memory") { Description = "Memory capacity of each node", DefaultValueFactory = _ => "8Gi" };

@@ -9,15 +9,19 @@ namespace Verge.Core.Coordination;
 /// <remarks>
 /// Every renewal is a durable write and a watch event, so a fleet costs <c>nodes / RenewInterval</c> writes a
 /// second. The default keeps that under <see cref="RenewalBudget"/> a second: every node renews every second (4 s
-/// lease) up to 2,500 nodes, so that the pods of a dead node run elsewhere within about 5 s of its last heartbeat;
-/// larger fleets renew every <c>ceil(nodes / 2,500)</c> seconds with a lease of three intervals (5,000 nodes: 2 s and
-/// 6 s; 10,000 nodes: 4 s and 12 s), trading failover time for a control plane that keeps up. Kubernetes renews every
+/// lease) up to 3,400 nodes, so that the pods of a dead node run elsewhere within about 5 s of its last heartbeat;
+/// larger fleets renew every <c>ceil(nodes / 3,400)</c> seconds with a lease of three intervals (5,000 nodes: 2 s and
+/// 6 s; 10,000 nodes: 3 s and 9 s), trading failover time for a control plane that keeps up. Kubernetes renews every
 /// 10 s with a 40 - 50 s grace.
 /// </remarks>
 public sealed record NodeHeartbeat
 {
-    /// <summary>Lease renewals a second the default timings stay under (measured: about 0.2 ms of server CPU each).</summary>
-    public const int RenewalBudget = 2500;
+    /// <summary>
+    /// Lease renewals a second the default timings stay under. Measured on 2 cores: 0.08 - 0.14 ms of server CPU each
+    /// at 2,500 - 3,300 a second, so 0.3 - 0.5 of the 2 cores at this rate; it was 2,500 when a renewal cost
+    /// about 0.2 ms (<c>benchmarks.md</c>, issue 3).
+    /// </summary>
+    public const int RenewalBudget = 3400;
 
     /// <summary>The longest lease duration the node lifecycle controller honours (Kubernetes' own grace is 40 - 50 s).</summary>
     public static readonly TimeSpan MaxLeaseDuration = TimeSpan.FromSeconds(40);
@@ -46,7 +50,7 @@ public sealed record NodeHeartbeat
     public int LeaseDurationSeconds => (int)Math.Ceiling(LeaseDuration.TotalSeconds);
 
     /// <summary>
-    /// The documented default for a fleet of <paramref name="nodes"/> nodes: renew every <c>ceil(nodes / 2,500)</c>
+    /// The documented default for a fleet of <paramref name="nodes"/> nodes: renew every <c>ceil(nodes / 3,400)</c>
     /// seconds (at least 1), with a lease of three intervals (at least 4 s, at most 39 s).
     /// </summary>
     public static NodeHeartbeat ForFleet(int nodes)
@@ -60,9 +64,10 @@ public sealed record NodeHeartbeat
     /// default 4 s, at most <see cref="MaxLeaseDuration"/>, in whole seconds.
     /// </summary>
     /// <remarks>
-    /// A lease capped at one interval plus 4 s (8 s at 10,000 nodes) brought failover at 10,000 nodes to 9.6 s, but
-    /// the 10,000-node throughput run on an overloaded machine then marked healthy nodes unreachable; three intervals
-    /// stay the default until a run shows the shorter lease keeps every healthy node (<c>benchmarks.md</c>, issue 3).
+    /// A lease capped at one interval plus 4 s (8 s at 10,000 nodes with 4 s renewals) brought failover at 10,000
+    /// nodes to 9.6 s, but the 10,000-node throughput run on an overloaded machine then marked healthy nodes
+    /// unreachable; a lease of three intervals leaves two intervals of slack for a late renewal
+    /// (<c>benchmarks.md</c>, issue 3).
     /// </remarks>
     public static NodeHeartbeat ForInterval(TimeSpan interval)
     {

@@ -6,11 +6,12 @@ public class NodeHeartbeatTests
 {
     [Theory]
     [InlineData(1, 1, 4)]
-    [InlineData(2500, 1, 4)]
-    [InlineData(2501, 2, 6)]
+    [InlineData(3400, 1, 4)]
+    [InlineData(3401, 2, 6)]
     [InlineData(5000, 2, 6)]
     [InlineData(7500, 3, 9)]
-    [InlineData(10_000, 4, 12)]
+    [InlineData(10_000, 3, 9)]
+    [InlineData(10_201, 4, 12)]
     [InlineData(1_000_000, 13, 39)]
     public void ForFleet_KeepsRenewalsWithinTheBudget(int nodes, int renewSeconds, int leaseSeconds)
     {
