@@ -149,7 +149,9 @@ public class NodeLifecycleControllerTests
         time.Advance(TimeSpan.FromSeconds(1));
         await pods.WaitUntilAsync(() => Names(pods).SequenceEqual(["app-edge-a1"]), "the pods of the dead nodes evicted");
         Assert.False(harness.Controller.Disruption.ControlPlaneDisrupted);
-        Assert.True(HasTaint(nodes.Informer.Get(null, "edge-b1")!, Unreachable, "NoExecute"));
+
+        // The taint was written before the evictions, but the node and pod watches deliver independently.
+        await nodes.WaitUntilAsync(() => HasTaint(nodes.Informer.Get(null, "edge-b1")!, Unreachable, "NoExecute"), "edge-b1 tainted NoExecute");
     }
 
     [Fact]
