@@ -26,11 +26,11 @@ internal sealed class LocalGatewayState : IGatewayState, IDisposable
 
     public event Action? Changed;
 
-    public IReadOnlyList<Device> ListDevices() => Read(DesiredKind.Device, Info<Device>());
+    public IReadOnlyList<Device> ListDevices() => Read(DesiredKind.Device, NodeJson.TypeInfo<Device>());
 
     public IReadOnlyList<DataRule> ListDataRules()
     {
-        var rules = Read(DesiredKind.DataRule, Info<DataRule>());
+        var rules = Read(DesiredKind.DataRule, NodeJson.TypeInfo<DataRule>());
         foreach (var rule in rules)
         {
             EdgeDefaults.DataRule(rule);
@@ -42,8 +42,6 @@ internal sealed class LocalGatewayState : IGatewayState, IDisposable
     public Secret? GetSecret(string secretNamespace, string name) => _state.GetSecret(secretNamespace, name);
 
     public void Dispose() => _state.Changed -= OnChanged;
-
-    private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)NodeJson.Options.GetTypeInfo(typeof(T));
 
     private List<T> Read<T>(DesiredKind kind, JsonTypeInfo<T> info)
         where T : Core.Meta.KubeObject

@@ -195,7 +195,7 @@ internal sealed class LocalState : IDesiredState, IDisposable
         {
             try
             {
-                var pod = JsonSerializer.Deserialize(json, NodeJsonFor<Pod>());
+                var pod = JsonSerializer.Deserialize(json, NodeJson.TypeInfo<Pod>());
                 if (pod is not null)
                 {
                     pod.Metadata.Namespace ??= key.Namespace;
@@ -212,13 +212,13 @@ internal sealed class LocalState : IDesiredState, IDisposable
         return pods;
     }
 
-    public Pod? GetPod(string podNamespace, string name) => Read(new DesiredKey(DesiredKind.Pod, podNamespace, name), NodeJsonFor<Pod>());
+    public Pod? GetPod(string podNamespace, string name) => Read(new DesiredKey(DesiredKind.Pod, podNamespace, name), NodeJson.TypeInfo<Pod>());
 
     public ConfigMap? GetConfigMap(string configMapNamespace, string name) =>
-        Read(new DesiredKey(DesiredKind.ConfigMap, configMapNamespace, name), NodeJsonFor<ConfigMap>());
+        Read(new DesiredKey(DesiredKind.ConfigMap, configMapNamespace, name), NodeJson.TypeInfo<ConfigMap>());
 
     public Secret? GetSecret(string secretNamespace, string name) =>
-        Read(new DesiredKey(DesiredKind.Secret, secretNamespace, name), NodeJsonFor<Secret>());
+        Read(new DesiredKey(DesiredKind.Secret, secretNamespace, name), NodeJson.TypeInfo<Secret>());
 
     public IReadOnlyList<TaskRecord> ListTasks(string? podUid = null)
     {
@@ -279,9 +279,6 @@ internal sealed class LocalState : IDesiredState, IDisposable
             _connection.Dispose();
         }
     }
-
-    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> NodeJsonFor<T>() =>
-        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)NodeJson.Options.GetTypeInfo(typeof(T));
 
     private static string Describe(DesiredKey key) =>
         key.Namespace.Length == 0 ? $"{key.Kind} {key.Name}" : $"{key.Kind} {key.Namespace}/{key.Name}";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Verge.Core.Serialization;
 
@@ -10,4 +11,7 @@ public static class NodeJson
 {
     /// <summary>Unknown fields are dropped, as with <see cref="VergeJson.Options"/>.</summary>
     public static JsonSerializerOptions Options { get; } = VergeJsonSettings.Create(NodeJsonContext.Default, strict: false);
+
+    /// <summary>The contract of <typeparamref name="T"/> under <see cref="Options"/>.</summary>
+    public static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 }
