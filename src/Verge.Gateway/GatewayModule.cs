@@ -101,8 +101,11 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     /// <summary>Whether the packet interceptors that hold acknowledgements until durable are registered (only once a rule runs).</summary>
     internal bool HoldsAcknowledgements => Volatile.Read(ref _holdingAcks) != 0;
 
-    /// <summary>QoS 0 messages the fast path dropped for subscribers with too much unsent (or a failed connection).</summary>
-    internal long Qos0Dropped => _direct?.Dropped ?? 0;
+    /// <summary>Deliveries the QoS 0 / QoS 1 fast path dropped (<see cref="DirectDelivery.Dropped"/>).</summary>
+    internal long DirectDropped => _direct?.Dropped ?? 0;
+
+    /// <summary>A client's unacknowledged QoS 1 and 2 packets when the fast path serves it, else -1 (<see cref="DirectDelivery.InFlight"/>).</summary>
+    internal int DirectInFlight(string clientId) => _direct?.InFlight(clientId) ?? -1;
 
     /// <summary>Opens the queue, starts the broker, the pipeline, the drain loop and HTTP ingest. Throws if a listener cannot bind.</summary>
     public async Task StartAsync(CancellationToken ct)
@@ -140,9 +143,10 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         _ruleFilters = _pipeline.SetRules(_state.ListDataRules());
         var plain = new SocketServerAdapter(GatewayOptions.ParseEndpoint(_options.MqttListen, nameof(GatewayOptions.MqttListen)));
         IMqttServerAdapter[] adapters = _options.MqttTlsListen is null ? [plain] : [plain, new MQTTnet.Server.Internal.Adapter.MqttTcpServerAdapter()];
-        _direct = new DirectDelivery(plain);
+        _direct = new DirectDelivery();
         _server = new MqttServerFactory().CreateMqttServer(BuildServerOptions(), adapters);
         _server.InterceptingClientEnqueueAsync += _direct.OnEnqueueAsync;
+        _server.ClientUnsubscribedTopicAsync += _direct.OnUnsubscribedAsync;
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
@@ -571,19 +575,17 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     private Task OnInterceptingSubscriptionAsync(InterceptingSubscriptionEventArgs e)
     {
         var (device, local) = Identify(e.ClientId, e.UserName);
-        if (local || e.ClientId == InternalClientId)
-        {
-            return Task.CompletedTask;
-        }
-
-        if (device is null || !TopicAcl.CanSubscribe(device, e.TopicFilter.Topic))
+        if (!local && e.ClientId != InternalClientId && (device is null || !TopicAcl.CanSubscribe(device, e.TopicFilter.Topic)))
         {
             e.ProcessSubscription = false;
             e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
             Counters.AddAclRefused();
             Log.SubscribeRefused(_logger, e.ClientId, e.TopicFilter.Topic);
+            return Task.CompletedTask;
         }
 
+        // Before MQTTnet makes the subscription, so no message meets it before the fast path knows its QoS.
+        _direct?.OnSubscribing(e.ClientId, e.TopicFilter.Topic, e.TopicFilter.QualityOfServiceLevel);
         return Task.CompletedTask;
     }
 

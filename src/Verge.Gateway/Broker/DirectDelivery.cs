@@ -9,14 +9,18 @@ using MQTTnet.Server;
 namespace Verge.Gateway.Broker;
 
 /// <summary>
-/// The fan-out fast path for QoS 0. MQTTnet delivers a message to each subscriber by building a publish packet for
-/// it, queueing it in the subscriber's session and waking that client's send loop, which encodes and writes it: per
-/// delivery an allocation of several objects, a thread hop and an encoding. For the common case (a live QoS 0 message,
-/// not retained, to an MQTT 3.1.x subscriber on the plain listener) this path encodes the PUBLISH once per message
-/// and copies it straight into each subscriber's <see cref="SocketChannel"/>, from MQTTnet's own
-/// InterceptingClientEnqueue event (which runs after MQTTnet matched the subscription, no-local and all). Everything
-/// else (QoS 1 and 2, retained deliveries, MQTT 5 subscribers with their properties, TLS clients) stays on MQTTnet's
-/// path.
+/// The fan-out fast path for QoS 0 and QoS 1. MQTTnet delivers a message to each subscriber by building a publish
+/// packet for it, queueing it in the subscriber's session and waking that client's send loop, which encodes and writes
+/// it; for QoS 1 the session also keeps the packet until the PUBACK, which MQTTnet's receive loop handles after a
+/// thread hop. Per delivery that is an allocation of several objects, two thread hops and an encoding. For the common
+/// case (a live message, not retained, to an MQTT 3.1.x subscriber on the plain listener) this path encodes the PUBLISH
+/// once per message and copies it straight into each subscriber's <see cref="SocketChannel"/>, from MQTTnet's own
+/// InterceptingClientEnqueue event (which runs after MQTTnet matched the subscription, no-local and all). QoS 1 takes
+/// it only for a clean session (nothing to redeliver after the connection ends) whose subscriptions are all QoS 1 or
+/// 2 (so the message goes out at QoS 1), with its packet identifier from the connection's
+/// <see cref="PacketIdWindow"/> and its PUBACK ending in <see cref="DirectConnection"/>. Everything else (QoS 2,
+/// retained deliveries, persistent sessions' QoS 1, MQTT 5 subscribers with their properties, TLS clients) stays on
+/// MQTTnet's path.
 /// </summary>
 internal sealed class DirectDelivery
 {
@@ -29,62 +33,136 @@ internal sealed class DirectDelivery
     [ThreadStatic]
     private static int _threadLength;
 
-    private readonly SocketServerAdapter _listener;
-    private readonly ConcurrentDictionary<string, SocketChannel> _clients = new(StringComparer.Ordinal);
+    [ThreadStatic]
+    private static int _threadIdOffset;
+
+    private readonly ConcurrentDictionary<string, DirectConnection> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DirectConnection> _v5Publishers = new(StringComparer.Ordinal);
     private long _dropped;
 
-    public DirectDelivery(SocketServerAdapter listener) => _listener = listener;
-
-    /// <summary>QoS 0 deliveries dropped because the subscriber had too much waiting or its connection failed.</summary>
+    /// <summary>
+    /// Deliveries dropped: on the fast path because the subscriber had too much waiting to be sent, too many QoS 1
+    /// messages unacknowledged or a failed connection; and MQTTnet's QoS 1 and 2 packets on a connection past its
+    /// identifier window.
+    /// </summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>After a successful CONNECT: a 3.1.x client on the plain listener gets direct QoS 0 deliveries.</summary>
+    /// <summary>After a successful CONNECT: a 3.1.x client on the plain listener gets direct deliveries.</summary>
     public void OnConnected(string clientId, ValidatingConnectionEventArgs e)
     {
-        if (e.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310 && _listener.ChannelOf(e.ChannelAdapter) is { } channel)
+        if (e.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310 && e.ChannelAdapter is DirectConnection connection)
         {
-            _clients[clientId] = channel;
+            if (e.CleanSession == true)
+            {
+                connection.EnableDirectAcks(this);
+            }
+
+            _clients[clientId] = connection;
+            _v5Publishers.TryRemove(clientId, out _);
         }
         else
         {
             _clients.TryRemove(clientId, out _);
+            if (e.ChannelAdapter is DirectConnection v5)
+            {
+                v5.TrackPublishes();
+                _v5Publishers[clientId] = v5;
+            }
+            else
+            {
+                _v5Publishers.TryRemove(clientId, out _);
+            }
         }
     }
 
-    public void OnDisconnected(string clientId) => _clients.TryRemove(clientId, out _);
-
-    public Task OnEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    public void OnDisconnected(string clientId)
     {
-        var message = e.ApplicationMessage;
-        if (message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce || message.Retain || !_clients.TryGetValue(e.ReceiverClientId, out var channel))
-        {
-            return Task.CompletedTask;
-        }
+        _clients.TryRemove(clientId, out _);
+        _v5Publishers.TryRemove(clientId, out _);
+    }
 
-        e.AcceptEnqueue = false;
-        if (!channel.TryWriteDirect(Encode(message)))
+    /// <summary>A client's QoS 1 and 2 packets not yet acknowledged, when the fast path serves it (for tests); else -1.</summary>
+    internal int InFlight(string clientId) => _clients.TryGetValue(clientId, out var connection) && connection.Ids is { } ids ? ids.InFlight : -1;
+
+    internal void CountDropped() => Interlocked.Increment(ref _dropped);
+
+    /// <summary>A subscription the broker is about to make for a client (after the ACL let it through).</summary>
+    public void OnSubscribing(string clientId, string filter, MqttQualityOfServiceLevel qos)
+    {
+        if (_clients.TryGetValue(clientId, out var connection))
         {
-            Interlocked.Increment(ref _dropped);
+            connection.Subscribing(filter, qos);
+        }
+    }
+
+    public Task OnUnsubscribedAsync(ClientUnsubscribedTopicEventArgs e)
+    {
+        if (_clients.TryGetValue(e.ClientId, out var connection))
+        {
+            connection.Unsubscribed(e.TopicFilter);
         }
 
         return Task.CompletedTask;
     }
 
-    /// <summary>PUBLISH, QoS 0, no DUP, no RETAIN (3.1.1 clears RETAIN on live forwarding), encoded once per message and thread.</summary>
-    internal static ReadOnlySpan<byte> Encode(MqttApplicationMessage message)
+    public Task OnEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (message.Retain || !_clients.TryGetValue(e.ReceiverClientId, out var connection))
+        {
+            return Task.CompletedTask;
+        }
+
+        switch (message.QualityOfServiceLevel)
+        {
+            case MqttQualityOfServiceLevel.AtMostOnce:
+                e.AcceptEnqueue = false;
+                if (!connection.Channel.TryWriteDirect(Encode(message, out _)))
+                {
+                    CountDropped();
+                }
+
+                break;
+            case MqttQualityOfServiceLevel.AtLeastOnce when connection.TakesQos1:
+                e.AcceptEnqueue = false;
+                var packet = Encode(message, out var packetIdOffset);
+                if (!connection.TryWritePublish(packet, packetIdOffset))
+                {
+                    CountDropped();
+                }
+
+                if (!_v5Publishers.IsEmpty && _v5Publishers.TryGetValue(e.SenderClientId, out var publisher))
+                {
+                    publisher.DeliveredDirectly();
+                }
+
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// PUBLISH at the message's QoS (0 or 1), no DUP, no RETAIN (3.1.1 clears RETAIN on live forwarding), encoded once
+    /// per message and thread. For QoS 1 the packet identifier is left zero at <paramref name="packetIdOffset"/>, for
+    /// each subscriber's own; for QoS 0 the offset is -1.
+    /// </summary>
+    internal static ReadOnlySpan<byte> Encode(MqttApplicationMessage message, out int packetIdOffset)
     {
         if (ReferenceEquals(_threadMessage, message))
         {
+            packetIdOffset = _threadIdOffset;
             return _threadPacket.AsSpan(0, _threadLength);
         }
 
+        var qos1 = message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtLeastOnce;
         var topicBytes = Encoding.UTF8.GetByteCount(message.Topic);
         var payload = message.Payload;
-        var remaining = checked(2 + topicBytes + (int)payload.Length);
+        var remaining = checked(2 + topicBytes + (qos1 ? 2 : 0) + (int)payload.Length);
         var total = 1 + VariableByteIntegerSize(remaining) + remaining;
         var packet = _threadPacket is { } existing && existing.Length >= total && existing.Length <= 4 * Math.Max(total, 4096) ? existing : new byte[Math.Max(total, 256)];
         var pos = 0;
-        packet[pos++] = 0x30;
+        packet[pos++] = qos1 ? (byte)0x32 : (byte)0x30;
         var value = remaining;
         do
         {
@@ -97,9 +175,18 @@ internal sealed class DirectDelivery
         packet[pos++] = (byte)(topicBytes >> 8);
         packet[pos++] = (byte)topicBytes;
         pos += Encoding.UTF8.GetBytes(message.Topic, packet.AsSpan(pos));
+        packetIdOffset = -1;
+        if (qos1)
+        {
+            packetIdOffset = pos;
+            packet[pos++] = 0;
+            packet[pos++] = 0;
+        }
+
         payload.CopyTo(packet.AsSpan(pos));
         _threadPacket = packet;
         _threadLength = total;
+        _threadIdOffset = packetIdOffset;
         _threadMessage = message;
         return packet.AsSpan(0, total);
     }

@@ -152,9 +152,10 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
 
     /// <summary>
     /// Queues one whole, already encoded packet for sending, next to MQTTnet's own writes (never inside one of its
-    /// packets). False when the connection has failed or more than the pending limit is waiting: the packet is dropped.
+    /// packets), with <paramref name="packetId"/> written at <paramref name="packetIdOffset"/> when that is not negative.
+    /// False when the connection has failed or more than the pending limit is waiting: the packet is dropped.
     /// </summary>
-    public bool TryWriteDirect(ReadOnlySpan<byte> packet)
+    public bool TryWriteDirect(ReadOnlySpan<byte> packet, int packetIdOffset = -1, ushort packetId = 0)
     {
         lock (_gate)
         {
@@ -169,6 +170,12 @@ internal sealed class SocketChannel : IMqttChannel, IThreadPoolWorkItem
             }
 
             packet.CopyTo(_pending.AsSpan(_pendingLength));
+            if (packetIdOffset >= 0)
+            {
+                _pending[_pendingLength + packetIdOffset] = (byte)(packetId >> 8);
+                _pending[_pendingLength + packetIdOffset + 1] = (byte)packetId;
+            }
+
             _pendingLength += packet.Length;
             if (_sendScheduled)
             {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet.Adapter;
@@ -10,14 +9,13 @@ namespace Verge.Gateway.Broker;
 
 /// <summary>
 /// The broker's plain TCP listener: accepts connections on one address and hands each to MQTTnet as a
-/// <see cref="MqttChannelAdapter"/> over a <see cref="SocketChannel"/>, so MQTTnet keeps all protocol handling and
-/// only the byte transport is Verge's. The TLS listener stays MQTTnet's own.
+/// <see cref="DirectConnection"/> (MQTTnet's own <see cref="MqttChannelAdapter"/> over a <see cref="SocketChannel"/>),
+/// so MQTTnet keeps all protocol handling and only the byte transport and the fast paths are Verge's. The TLS listener stays MQTTnet's own.
 /// </summary>
 internal sealed class SocketServerAdapter : IMqttServerAdapter
 {
     private readonly IPEndPoint _endpoint;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<IMqttChannelAdapter, SocketChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private Socket? _listener;
     private Task? _acceptLoop;
     private MqttServerOptions? _options;
@@ -29,9 +27,6 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
 
     /// <summary>The bound address (the actual port when the endpoint asked for port 0).</summary>
     public IPEndPoint? BoundEndpoint => _listener?.LocalEndPoint as IPEndPoint;
-
-    /// <summary>The channel under an adapter this listener created (a plain TCP connection), or null.</summary>
-    public SocketChannel? ChannelOf(IMqttChannelAdapter? adapter) => adapter is not null && _channels.TryGetValue(adapter, out var channel) ? channel : null;
 
     /// <summary>Binds and starts accepting; throws if the address cannot be bound.</summary>
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
@@ -114,21 +109,16 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
             // The channel coalesces the header and payload writes itself, without a joined copy per packet.
             AllowPacketFragmentation = true,
         };
-        _channels[adapter] = channel;
         try
         {
             if (ClientHandler is { } handler)
             {
-                await handler(adapter);
+                await handler(new DirectConnection(channel, adapter));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _logger.Publish(MqttNetLogLevel.Error, "Verge.Gateway", "an MQTT connection failed", null, e);
-        }
-        finally
-        {
-            _channels.TryRemove(adapter, out _);
         }
     }
 }
