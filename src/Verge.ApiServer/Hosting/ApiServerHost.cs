@@ -171,6 +171,11 @@ public sealed partial class ApiServerHost : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken ct = default)
     {
+        if (GcGen0Budget.FallsToItsFloor())
+        {
+            LogGen0Budget(_app.Services.GetRequiredService<ILogger<ApiServerHost>>(), GcGen0Budget.Advice);
+        }
+
         await _app.StartAsync(ct);
         var bound = _app.Urls.FirstOrDefault();
         if (bound is not null && Address.Port == 0)
@@ -417,6 +422,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         var body = JsonSerializer.SerializeToUtf8Bytes(error.ToStatus(), VergeJson.Options.GetTypeInfo(typeof(Status)));
         await ResourceEndpoint.WriteJsonAsync(context, error.Code, body);
     }
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "This machine shows no CPU cache sizes, so .NET gives the garbage collector its smallest gen0 budget and the server collects several times as often; start it with {Setting} (docs/api-server.md, \"Garbage collection\")")]
+    private static partial void LogGen0Budget(ILogger logger, string setting);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Unhandled error serving {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
