@@ -25,6 +25,9 @@ internal static class ServerCommand
     /// <summary>How long <c>verge up</c> waits for its node to be Ready before it gives up.</summary>
     private static readonly TimeSpan NodeReadyTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>How long <c>verge up</c> waits for its agent to stop after Ctrl-C.</summary>
+    internal static readonly TimeSpan AgentStopTimeout = TimeSpan.FromSeconds(15);
+
     public static Command Create(CliContext context, bool up)
     {
         var dataDir = new Option<string>("--data-dir")
@@ -209,14 +212,23 @@ internal static class ServerCommand
         }
     }
 
-    private static async Task StopAgentAsync(CliContext context, Task agent)
+    /// <summary>
+    /// Waits for the cancelled in-process agent, at most <paramref name="timeout"/> (default <see cref="AgentStopTimeout"/>):
+    /// a part of it that does not stop must not keep <c>verge up</c> from returning after Ctrl-C. Its pods keep running
+    /// either way, as they do whenever the agent stops.
+    /// </summary>
+    internal static async Task StopAgentAsync(CliContext context, Task agent, TimeSpan? timeout = null)
     {
         try
         {
-            await agent;
+            await agent.WaitAsync(timeout ?? AgentStopTimeout, context.Time);
         }
         catch (OperationCanceledException)
         {
+        }
+        catch (TimeoutException)
+        {
+            await context.Error.WriteLineAsync($"warning: the agent did not stop within {(timeout ?? AgentStopTimeout).TotalSeconds:0} s; shutting down without it");
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)
         {
