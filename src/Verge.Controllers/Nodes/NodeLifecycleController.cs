@@ -39,6 +39,12 @@ internal sealed partial class NodeLifecycleController : Controller
     public const string NeverUpdatedMessage = "Kubelet never posted node status.";
     public const string RenewedReason = "NodeStatusRenewed";
 
+    /// <summary>
+    /// The shortest time between a monitor pass and one a node's fall asks for. When thousands of nodes go dark
+    /// together, each marked one asks; at most one pass in this time answers them all.
+    /// </summary>
+    internal static readonly TimeSpan EarlyPassGap = TimeSpan.FromMilliseconds(250);
+
     private readonly Informer<Node> _nodes;
     private readonly Informer<Lease> _leases;
     private readonly Informer<Pod> _pods;
@@ -48,6 +54,7 @@ internal sealed partial class NodeLifecycleController : Controller
     private readonly ILogger _logger;
     private readonly SiteDisruption _disruption;
     private long _monitorPasses;
+    private long _lastPassTicks;
 
     /// <summary>Per node: the last heartbeat seen and when (on this controller's clock) it was first seen.</summary>
     private readonly ConcurrentDictionary<string, (HeartbeatMark Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
@@ -137,7 +144,15 @@ internal sealed partial class NodeLifecycleController : Controller
         var stale = now > staleAt;
 
         node = await UpdateConditionsAsync(key, node, stale, ct) ?? node;
-        node = await UpdateTaintsAsync(key, node, stale, ct) ?? node;
+        var tainted = await UpdateTaintsAsync(key, node, stale, ct);
+        node = tainted ?? node;
+        if (tainted is not null && (stale || ReadyCondition(node)?.Status == "False") && !_disruption.IsEvictable(key))
+        {
+            // The node just got its NoSchedule taint: the disruption judgement that may release it for NoExecute (and
+            // its pods for eviction) comes from the monitor pass, so ask for one now rather than within the period.
+            RequestMonitorPass();
+        }
+
         var nextEviction = await EvictAsync(key, node, ct);
 
         TimeSpan? next = stale ? null : staleAt - now + TimeSpan.FromMilliseconds(1);
@@ -158,6 +173,7 @@ internal sealed partial class NodeLifecycleController : Controller
     private void Monitor()
     {
         var now = Time.GetUtcNow();
+        Volatile.Write(ref _lastPassTicks, now.UtcTicks);
         var nodes = _nodes.List();
         var health = new List<NodeHealth>(nodes.Count);
         var attention = new List<string>();
@@ -198,6 +214,13 @@ internal sealed partial class NodeLifecycleController : Controller
         }
 
         Interlocked.Increment(ref _monitorPasses);
+    }
+
+    /// <summary>Queues a monitor pass at once, or <see cref="EarlyPassGap"/> after the last one if that was sooner.</summary>
+    private void RequestMonitorPass()
+    {
+        var sinceLast = Time.GetUtcNow() - new DateTimeOffset(Volatile.Read(ref _lastPassTicks), TimeSpan.Zero);
+        Queue.AddAfter(MonitorKey, EarlyPassGap - sinceLast);
     }
 
     /// <summary>Sets every condition to Unknown when the node is stale; restores what it reported once it is not.</summary>

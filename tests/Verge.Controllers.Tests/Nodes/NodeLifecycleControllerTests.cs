@@ -85,6 +85,35 @@ public class NodeLifecycleControllerTests
     }
 
     [Fact]
+    public async Task Reconcile_WhenANodeIsMarkedUnreachable_ReleasesItForEvictionAtOnce_NotAtTheNextPeriodicPass()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateNodeAsync(cluster, "edge-1", ready: "True", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
+        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
+        await cluster.CreateAsync(NewPod("intolerant", "edge-1"));
+        var nodes = await cluster.TrackAsync<Node>();
+        var pods = await cluster.TrackAsync<Pod>();
+
+        // A periodic pass far longer than the test: only the pass the marked node asks for can release it.
+        await using var harness = await Harness.StartAsync(cluster, time, new NodeLifecycleOptions { MonitorPeriod = TimeSpan.FromHours(1) });
+        await harness.IdleAsync(cluster, "edge-0", "edge-1");
+        var passes = harness.Controller.MonitorPasses;
+        await RenewAsync(cluster, harness, time, "edge-0");
+        time.Advance(TimeSpan.FromSeconds(3));
+        await harness.IdleAsync(cluster, "edge-0", "edge-1");
+        await RenewAsync(cluster, harness, time, "edge-0");
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        var node = await WaitForNodeAsync(nodes, n => IsUnknown(n) && HasTaint(n, Unreachable, "NoExecute"), "edge-1 unknown and released for eviction");
+        await pods.WaitUntilAsync(() => !Names(pods).Contains("intolerant"), "the intolerant pod evicted");
+        Assert.True(harness.Controller.MonitorPasses > passes);
+        Assert.Contains(node.Spec.Taints!, t => t.Key == Unreachable && t.Effect == "NoSchedule");
+    }
+
+    [Fact]
     public async Task Reconcile_WhenReadyIsFalse_TaintsNotReadyAndEvictsIntolerantPods()
     {
         await using var cluster = await TestCluster.StartAsync(controllers: false);
