@@ -92,7 +92,10 @@ public sealed class PodLogTests : IAsyncLifetime
 
         await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.3",
             "the pod's status reaches the API while the log's reader is stalled", seconds: 30);
-        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The stream ends once the relay's buffers and the HTTP response's are full and a chunk has waited a second;
+        // alone that takes seconds, with the whole suite running beside it it once took more than 30.
+        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(90));
     }
 
     [Fact]

@@ -18,12 +18,10 @@ public class NodeLifecycleControllerTests
     {
         await using var cluster = await TestCluster.StartAsync(controllers: false);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await CreateNodeAsync(cluster, "edge-1", ready: "True", time.GetUtcNow());
-        await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
+        await CreateRenewingNodesAsync(cluster, time, "edge-1");
 
         // A healthy peer keeps renewing: with every node dark, nothing would be evicted.
-        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
-        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
+        await CreateRenewingNodesAsync(cluster, time, "edge-0");
         await cluster.CreateAsync(NewPod("intolerant", "edge-1"));
         await cluster.CreateAsync(NewPod("patient", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 10 }));
         await cluster.CreateAsync(NewPod("forever", "edge-1", new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute" }));
@@ -89,10 +87,7 @@ public class NodeLifecycleControllerTests
     {
         await using var cluster = await TestCluster.StartAsync(controllers: false);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await CreateNodeAsync(cluster, "edge-1", ready: "True", time.GetUtcNow());
-        await cluster.CreateAsync(NewLease("edge-1", time.GetUtcNow()));
-        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
-        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
+        await CreateRenewingNodesAsync(cluster, time, "edge-1", "edge-0");
         await cluster.CreateAsync(NewPod("intolerant", "edge-1"));
         var nodes = await cluster.TrackAsync<Node>();
         var pods = await cluster.TrackAsync<Pod>();
@@ -120,8 +115,7 @@ public class NodeLifecycleControllerTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await CreateNodeAsync(cluster, "edge-2", ready: "False", time.GetUtcNow());
         await cluster.CreateAsync(NewLease("edge-2", time.GetUtcNow()));
-        await CreateNodeAsync(cluster, "edge-0", ready: "True", time.GetUtcNow());
-        await cluster.CreateAsync(NewLease("edge-0", time.GetUtcNow()));
+        await CreateRenewingNodesAsync(cluster, time, "edge-0");
         await cluster.CreateAsync(NewPod("intolerant", "edge-2"));
         await cluster.CreateAsync(NewPod("tolerant", "edge-2", new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists" }));
         var nodes = await cluster.TrackAsync<Node>();
@@ -262,6 +256,16 @@ public class NodeLifecycleControllerTests
 
             // The controller notes a renewal when its informer sees it, on its own clock: let it see this one first.
             await harness.Leases.WaitForRevisionAsync(Objects.RevisionOf(lease), CancellationToken.None);
+        }
+    }
+
+    /// <summary>Ready nodes, each with a Lease renewed now.</summary>
+    private static async Task CreateRenewingNodesAsync(TestCluster cluster, FakeTimeProvider time, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            await CreateNodeAsync(cluster, name, ready: "True", time.GetUtcNow());
+            await cluster.CreateAsync(NewLease(name, time.GetUtcNow()));
         }
     }
 

@@ -36,7 +36,8 @@ public class ReplicaSetControllerTests
         await cluster.StartNodeAsync();
         var replicaSets = await cluster.TrackAsync<ReplicaSet>();
         var rs = TestCluster.NewReplicaSet("web", 1);
-        rs.Spec.MinReadySeconds = 1;
+        // Long enough that even a loaded machine reports the pod Ready before it counts as available.
+        rs.Spec.MinReadySeconds = 5;
         await cluster.CreateAsync(rs);
 
         var ready = await replicaSets.WaitForAsync("web", r => r.Status is { ReadyReplicas: 1 }, "1 ready");
