@@ -101,8 +101,11 @@ internal sealed partial class GatewayModule : IAsyncDisposable
     /// <summary>Whether the packet interceptors that hold acknowledgements until durable are registered (only once a rule runs).</summary>
     internal bool HoldsAcknowledgements => Volatile.Read(ref _holdingAcks) != 0;
 
-    /// <summary>Deliveries the QoS 0 / QoS 1 fast path dropped (<see cref="DirectDelivery.Dropped"/>).</summary>
+    /// <summary>QoS 0 deliveries the fast path dropped (<see cref="DirectDelivery.Dropped"/>).</summary>
     internal long DirectDropped => _direct?.Dropped ?? 0;
+
+    /// <summary>Connections closed for leaving too many QoS 1 and 2 messages unacknowledged (<see cref="DirectDelivery.WindowsClosed"/>).</summary>
+    internal long DirectWindowsClosed => _direct?.WindowsClosed ?? 0;
 
     /// <summary>A client's unacknowledged QoS 1 and 2 packets when the fast path serves it, else -1 (<see cref="DirectDelivery.InFlight"/>).</summary>
     internal int DirectInFlight(string clientId) => _direct?.InFlight(clientId) ?? -1;
@@ -607,7 +610,6 @@ internal sealed partial class GatewayModule : IAsyncDisposable
         {
             _buckets.TryRemove(e.ClientId, out _);
             _acks.TryRemove(e.ClientId, out _);
-            _direct?.OnDisconnected(e.ClientId);
             if (device is not null)
             {
                 _lastSeenReported.TryRemove(device, out _);

@@ -10,7 +10,7 @@ namespace Verge.Gateway.Broker;
 /// <summary>
 /// One plain TCP connection as MQTTnet sees it: MQTTnet's own <see cref="MqttChannelAdapter"/> over a
 /// <see cref="SocketChannel"/> does all the packet work, and this adapter around it adds what the fast paths of
-/// <see cref="DirectDelivery"/> need. Once a connection qualifies for the QoS 1 fast path (<see cref="EnableDirectAcks"/>),
+/// <see cref="DirectDelivery"/> need. Once a connection qualifies for the QoS 1 fast path (<see cref="Accepting"/>),
 /// every QoS 1 and 2 PUBLISH sent on it takes its packet identifier from one <see cref="PacketIdWindow"/>, MQTTnet's
 /// too (the identifier MQTTnet chose is replaced before the packet is encoded; its session finds the packet again by
 /// the new one), and a PUBACK for a fast-path identifier ends here instead of going on to MQTTnet.
@@ -28,11 +28,15 @@ internal sealed class DirectConnection : IMqttChannelAdapter
     private volatile PacketIdWindow? _ids;
     private volatile int _qos0FilterCount;
     private DirectDelivery? _delivery;
+    private string? _clientId;
+    private bool _v3;
     private readonly Lock _publishes = new();
     private HashSet<ushort>? _deliveredDirectly;
     private bool _tracksPublishes;
     private ushort _receivedPublishId;
     private long _lastPassedMs;
+    private long _passEveryMs = PassAcknowledgementMs;
+    private volatile bool _qos1OnServerPath;
 
     public DirectConnection(SocketChannel channel, MqttChannelAdapter inner)
     {
@@ -45,8 +49,11 @@ internal sealed class DirectConnection : IMqttChannelAdapter
     /// <summary>The identifiers in flight, once the QoS 1 fast path serves this connection.</summary>
     public PacketIdWindow? Ids => _ids;
 
-    /// <summary>True when a live QoS 1 message for this client can take the fast path: it delivers at QoS 1.</summary>
-    public bool TakesQos1 => _ids is not null && _qos0FilterCount == 0;
+    /// <summary>
+    /// True when a live QoS 1 message for this client can take the fast path: it delivers at QoS 1, and no QoS 1
+    /// message of this connection has gone to MQTTnet's queue (<see cref="KeepQos1OnServerPath"/>).
+    /// </summary>
+    public bool TakesQos1 => _ids is not null && _qos0FilterCount == 0 && !_qos1OnServerPath;
 
     public long BytesSent => _inner.BytesSent;
 
@@ -63,22 +70,55 @@ internal sealed class DirectConnection : IMqttChannelAdapter
     public MqttPacketFormatterAdapter PacketFormatterAdapter => _inner.PacketFormatterAdapter;
 
     /// <summary>
-    /// Starts the QoS 1 fast path's identifier bookkeeping. Called when the CONNECT is accepted, before MQTTnet sends
-    /// the CONNACK, so no QoS 1 or 2 packet has gone out under MQTTnet's own identifiers. Packets of MQTTnet's that
-    /// find the window full are not sent, and counted as dropped by <paramref name="delivery"/>.
+    /// The CONNECT of <paramref name="clientId"/> on this connection was accepted. The fast paths take it only once
+    /// MQTTnet has sent the CONNACK (<see cref="SendPacketAsync"/>): by then MQTTnet has made this connection the
+    /// session's client (taking the session over from an older connection with the same id), and nothing can be
+    /// written before the CONNACK. An MQTT 3.1.x client with a clean session also gets the QoS 1 identifier window now,
+    /// before MQTTnet sends anything, so none of MQTTnet's packets goes out under an identifier of its own.
     /// </summary>
-    public void EnableDirectAcks(DirectDelivery delivery)
+    public void Accepting(DirectDelivery delivery, string clientId, bool v3, bool cleanSession, ushort keepAliveSeconds)
     {
         _delivery = delivery;
-        _ids ??= new PacketIdWindow();
+        _clientId = clientId;
+        _v3 = v3;
+        _tracksPublishes = !v3;
+        if (keepAliveSeconds > 0)
+        {
+            // MQTTnet closes a connection silent for 1.5 keep-alive periods; pass an acknowledgement on well within it.
+            _passEveryMs = Math.Min(PassAcknowledgementMs, keepAliveSeconds * 250L);
+        }
+
+        if (v3 && cleanSession)
+        {
+            _ids ??= new PacketIdWindow();
+        }
     }
 
     /// <summary>
-    /// For an MQTT 5 publisher: from now on, note the identifier of each QoS 1 PUBLISH received, so that
-    /// <see cref="DeliveredDirectly"/> can mark it. MQTTnet does not count the subscribers the fast path served and
-    /// would answer "no matching subscribers" when those were all there were.
+    /// A QoS 1 message for this client went to MQTTnet's queue (this connection had too much unsent): so do all later
+    /// ones, for the rest of the connection, so that none overtakes it.
     /// </summary>
-    public void TrackPublishes() => _tracksPublishes = true;
+    public void KeepQos1OnServerPath() => _qos1OnServerPath = true;
+
+    /// <summary>
+    /// A client that leaves <see cref="PacketIdWindow.MaxInFlight"/> QoS 1 and 2 messages unacknowledged (or never
+    /// acknowledges the oldest) gets no new identifier: the connection is closed, as for a protocol error; with its
+    /// clean session it starts afresh when it reconnects.
+    /// </summary>
+    public void CloseForUnacknowledged()
+    {
+        _delivery?.CountWindowClosed();
+        Channel.Dispose();
+    }
+
+    /// <summary>The connection ended: the fast paths forget it (only it, not a newer connection with the same id).</summary>
+    public void Closed()
+    {
+        if (_delivery is { } delivery && _clientId is { } id)
+        {
+            delivery.Unregister(id, this);
+        }
+    }
 
     /// <summary>
     /// The QoS 1 message this client is publishing reached a subscriber on the fast path: its PUBACK says Success.
@@ -117,23 +157,29 @@ internal sealed class DirectConnection : IMqttChannelAdapter
     }
 
     /// <summary>
-    /// Sends one encoded QoS 1 PUBLISH under a fresh packet identifier, written at <paramref name="packetIdOffset"/>.
-    /// False (nothing sent) when the window is full, the connection failed or too much is waiting to be sent.
+    /// Sends one encoded QoS 1 PUBLISH under a fresh packet identifier, written at <paramref name="packetIdOffset"/>;
+    /// or says why not (nothing sent): too much waiting to be sent or a failed connection, or the window full.
     /// </summary>
-    public bool TryWritePublish(ReadOnlySpan<byte> packet, int packetIdOffset)
+    public DirectWrite TryWritePublish(ReadOnlySpan<byte> packet, int packetIdOffset)
     {
-        if (_ids is not { } ids || ids.Take(PacketOwner.Direct) is var id && id == 0)
+        if (_ids is not { } ids)
         {
-            return false;
+            return DirectWrite.Full;
+        }
+
+        var id = ids.Take(PacketOwner.Direct);
+        if (id == 0)
+        {
+            return DirectWrite.WindowFull;
         }
 
         if (Channel.TryWriteDirect(packet, packetIdOffset, id))
         {
-            return true;
+            return DirectWrite.Written;
         }
 
         ids.Release(id);
-        return false;
+        return DirectWrite.Full;
     }
 
     public Task ConnectAsync(CancellationToken cancellationToken) => _inner.ConnectAsync(cancellationToken);
@@ -160,14 +206,25 @@ internal sealed class DirectConnection : IMqttChannelAdapter
             var id = ids.Take(PacketOwner.Server);
             if (id == 0)
             {
-                _delivery?.CountDropped();
+                CloseForUnacknowledged();
                 return Task.CompletedTask;
             }
 
             publish.PacketIdentifier = id;
         }
 
+        if (packet is MqttConnAckPacket { ReasonCode: MqttConnectReasonCode.Success, ReturnCode: MqttConnectReturnCode.ConnectionAccepted } && _delivery is not null)
+        {
+            return SendConnAckAsync(packet, cancellationToken);
+        }
+
         return _inner.SendPacketAsync(packet, cancellationToken);
+    }
+
+    private async Task SendConnAckAsync(MqttPacket connAck, CancellationToken cancellationToken)
+    {
+        await _inner.SendPacketAsync(connAck, cancellationToken);
+        _delivery!.Register(_clientId!, this, _v3);
     }
 
     public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
@@ -185,12 +242,16 @@ internal sealed class DirectConnection : IMqttChannelAdapter
             {
                 if (packet is MqttPubAckPacket ack)
                 {
-                    // A fast-path acknowledgement passed on now and then finds nothing in MQTTnet's session, or at
-                    // worst an unsent packet of MQTTnet's still under its original identifier, whose record only
-                    // feeds MQTTnet's acknowledgement event and the redelivery of persistent sessions, neither used here.
-                    if (ids.Release(ack.PacketIdentifier) == PacketOwner.Direct && now - _lastPassedMs < PassAcknowledgementMs)
+                    if (ids.Release(ack.PacketIdentifier) == PacketOwner.Direct)
                     {
-                        continue;
+                        if (now - _lastPassedMs < _passEveryMs)
+                        {
+                            continue;
+                        }
+
+                        // Passed on for the keep-alive only: under identifier 0, which no PUBLISH carries, so MQTTnet
+                        // finds nothing to acknowledge (its counter and this window both start at 1).
+                        ack.PacketIdentifier = 0;
                     }
                 }
                 else if (packet is MqttPubCompPacket complete)
@@ -204,5 +265,21 @@ internal sealed class DirectConnection : IMqttChannelAdapter
         }
     }
 
-    public void Dispose() => _inner.Dispose();
+    public void Dispose()
+    {
+        Closed();
+        _inner.Dispose();
+    }
+}
+
+/// <summary>What became of a fast-path QoS 1 delivery.</summary>
+internal enum DirectWrite
+{
+    Written,
+
+    /// <summary>Too much waiting to be sent (or the connection failed): MQTTnet's queue takes it instead.</summary>
+    Full,
+
+    /// <summary>No packet identifier free: the client is not acknowledging.</summary>
+    WindowFull,
 }

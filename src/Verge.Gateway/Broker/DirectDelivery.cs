@@ -39,52 +39,55 @@ internal sealed class DirectDelivery
     private readonly ConcurrentDictionary<string, DirectConnection> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DirectConnection> _v5Publishers = new(StringComparer.Ordinal);
     private long _dropped;
+    private long _windowClosed;
 
-    /// <summary>
-    /// Deliveries dropped: on the fast path because the subscriber had too much waiting to be sent, too many QoS 1
-    /// messages unacknowledged or a failed connection; and MQTTnet's QoS 1 and 2 packets on a connection past its
-    /// identifier window.
-    /// </summary>
+    /// <summary>QoS 0 deliveries dropped because the subscriber had too much waiting to be sent, or a failed connection.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>After a successful CONNECT: a 3.1.x client on the plain listener gets direct deliveries.</summary>
+    /// <summary>Connections closed because their client left <see cref="PacketIdWindow.MaxInFlight"/> messages unacknowledged.</summary>
+    public long WindowsClosed => Interlocked.Read(ref _windowClosed);
+
+    /// <summary>
+    /// After a successful CONNECT on the plain listener: a 3.1.x client gets direct deliveries, an MQTT 5 publisher's
+    /// PUBACKs are watched, both from when MQTTnet has sent the CONNACK (<see cref="Register"/>).
+    /// </summary>
     public void OnConnected(string clientId, ValidatingConnectionEventArgs e)
     {
-        if (e.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310 && e.ChannelAdapter is DirectConnection connection)
+        if (e.ChannelAdapter is DirectConnection connection)
         {
-            if (e.CleanSession == true)
-            {
-                connection.EnableDirectAcks(this);
-            }
+            var v3 = e.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310;
+            connection.Accepting(this, clientId, v3, e.CleanSession == true, e.KeepAlivePeriod ?? 0);
+        }
+    }
 
+    /// <summary>The CONNACK went out on <paramref name="connection"/>: it is now the client's connection.</summary>
+    internal void Register(string clientId, DirectConnection connection, bool v3)
+    {
+        if (v3)
+        {
             _clients[clientId] = connection;
             _v5Publishers.TryRemove(clientId, out _);
         }
         else
         {
+            _v5Publishers[clientId] = connection;
             _clients.TryRemove(clientId, out _);
-            if (e.ChannelAdapter is DirectConnection v5)
-            {
-                v5.TrackPublishes();
-                _v5Publishers[clientId] = v5;
-            }
-            else
-            {
-                _v5Publishers.TryRemove(clientId, out _);
-            }
         }
     }
 
-    public void OnDisconnected(string clientId)
+    /// <summary>The connection ended: forgotten, unless a newer connection with the same client id took its place.</summary>
+    internal void Unregister(string clientId, DirectConnection connection)
     {
-        _clients.TryRemove(clientId, out _);
-        _v5Publishers.TryRemove(clientId, out _);
+        _clients.TryRemove(KeyValuePair.Create(clientId, connection));
+        _v5Publishers.TryRemove(KeyValuePair.Create(clientId, connection));
     }
+
+    internal void CountDropped() => Interlocked.Increment(ref _dropped);
+
+    internal void CountWindowClosed() => Interlocked.Increment(ref _windowClosed);
 
     /// <summary>A client's QoS 1 and 2 packets not yet acknowledged, when the fast path serves it (for tests); else -1.</summary>
     internal int InFlight(string clientId) => _clients.TryGetValue(clientId, out var connection) && connection.Ids is { } ids ? ids.InFlight : -1;
-
-    internal void CountDropped() => Interlocked.Increment(ref _dropped);
 
     /// <summary>A subscription the broker is about to make for a client (after the ACL let it through).</summary>
     public void OnSubscribing(string clientId, string filter, MqttQualityOfServiceLevel qos)
@@ -108,6 +111,9 @@ internal sealed class DirectDelivery
     public Task OnEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
     {
         var message = e.ApplicationMessage;
+        // MQTTnet 5.2 raises this event for the retained messages a new subscription gets too, which must keep their
+        // RETAIN flag, and the event does not tell them from live messages the publisher marked RETAIN: both take
+        // MQTTnet's path (see docs/gateway.md, "Performance", on the order this can change).
         if (message.Retain || !_clients.TryGetValue(e.ReceiverClientId, out var connection))
         {
             return Task.CompletedTask;
@@ -124,16 +130,25 @@ internal sealed class DirectDelivery
 
                 break;
             case MqttQualityOfServiceLevel.AtLeastOnce when connection.TakesQos1:
-                e.AcceptEnqueue = false;
                 var packet = Encode(message, out var packetIdOffset);
-                if (!connection.TryWritePublish(packet, packetIdOffset))
+                switch (connection.TryWritePublish(packet, packetIdOffset))
                 {
-                    CountDropped();
-                }
+                    case DirectWrite.Written:
+                        e.AcceptEnqueue = false;
+                        if (!_v5Publishers.IsEmpty && _v5Publishers.TryGetValue(e.SenderClientId, out var publisher))
+                        {
+                            publisher.DeliveredDirectly();
+                        }
 
-                if (!_v5Publishers.IsEmpty && _v5Publishers.TryGetValue(e.SenderClientId, out var publisher))
-                {
-                    publisher.DeliveredDirectly();
+                        break;
+                    case DirectWrite.Full:
+                        // MQTTnet's queue (bounded by MaxInFlight messages) takes this one and every later one.
+                        connection.KeepQos1OnServerPath();
+                        break;
+                    case DirectWrite.WindowFull:
+                        e.AcceptEnqueue = false;
+                        connection.CloseForUnacknowledged();
+                        break;
                 }
 
                 break;

@@ -109,16 +109,21 @@ internal sealed class SocketServerAdapter : IMqttServerAdapter
             // The channel coalesces the header and payload writes itself, without a joined copy per packet.
             AllowPacketFragmentation = true,
         };
+        var connection = new DirectConnection(channel, adapter);
         try
         {
             if (ClientHandler is { } handler)
             {
-                await handler(new DirectConnection(channel, adapter));
+                await handler(connection);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _logger.Publish(MqttNetLogLevel.Error, "Verge.Gateway", "an MQTT connection failed", null, e);
+        }
+        finally
+        {
+            connection.Closed();
         }
     }
 }
