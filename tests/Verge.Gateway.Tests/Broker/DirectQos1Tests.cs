@@ -164,6 +164,29 @@ public sealed class DirectQos1Tests
     }
 
     [Fact]
+    public async Task APersistentSession_StaysOnMqttnetsPath_AndGetsItsUnacknowledgedMessageAgainAfterReconnecting()
+    {
+        await using var gw = await GatewayHarness.StartAsync(OneDevice());
+        using var pub = await gw.ConnectAsync("d1", "pw1", MqttProtocolVersion.V311);
+        RawPacket first;
+        using (var sub = await RawMqttClient.ConnectAsync(gw.MqttPort, "persistent-sub", "app", "app-secret", cleanSession: false))
+        {
+            await sub.SubscribeAsync("devices/d1/telemetry", qos: 1);
+            Assert.Equal(-1, gw.Module.DirectInFlight("persistent-sub"));
+            await pub.PublishAsync(Message("devices/d1/telemetry", [42], MqttQualityOfServiceLevel.AtLeastOnce));
+            first = await sub.ReadAsync();
+            Assert.Equal(1, first.Qos);
+        }
+
+        // Gone without acknowledging: the session keeps the message and sends it again on the next connection.
+        using var again = await RawMqttClient.ConnectAsync(gw.MqttPort, "persistent-sub", "app", "app-secret", cleanSession: false);
+        var resent = await again.ReadAsync();
+        Assert.Equal(3, resent.Type);
+        Assert.Equal(1, resent.Qos);
+        Assert.Equal([42], resent.Payload);
+    }
+
+    [Fact]
     public async Task SubscriberWithAQos0Subscription_GetsQos1MessagesAtQos0_UntilItSubscribesAtQos1()
     {
         await using var gw = await GatewayHarness.StartAsync(OneDevice());
