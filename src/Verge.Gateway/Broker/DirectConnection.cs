@@ -238,26 +238,9 @@ internal sealed class DirectConnection : IMqttChannelAdapter
                 _receivedPublishId = publish.PacketIdentifier;
             }
 
-            if (_ids is { } ids)
+            if (_ids is { } ids && EndsHere(ids, packet, now))
             {
-                if (packet is MqttPubAckPacket ack)
-                {
-                    if (ids.Release(ack.PacketIdentifier) == PacketOwner.Direct)
-                    {
-                        if (now - _lastPassedMs < _passEveryMs)
-                        {
-                            continue;
-                        }
-
-                        // Passed on for the keep-alive only: under identifier 0, which no PUBLISH carries, so MQTTnet
-                        // finds nothing to acknowledge (its counter and this window both start at 1).
-                        ack.PacketIdentifier = 0;
-                    }
-                }
-                else if (packet is MqttPubCompPacket complete)
-                {
-                    ids.Release(complete.PacketIdentifier);
-                }
+                continue;
             }
 
             _lastPassedMs = now;
@@ -265,11 +248,35 @@ internal sealed class DirectConnection : IMqttChannelAdapter
         }
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Releases the identifier an acknowledgement frees; true for a fast-path PUBACK that MQTTnet need not see. One
+    /// such PUBACK every <see cref="_passEveryMs"/> goes on for the keep-alive, under identifier 0, which no PUBLISH
+    /// carries, so MQTTnet finds nothing to acknowledge (its counter and this window both start at 1).
+    /// </summary>
+    private bool EndsHere(PacketIdWindow ids, MqttPacket packet, long now)
     {
-        Closed();
-        _inner.Dispose();
+        if (packet is MqttPubCompPacket complete)
+        {
+            ids.Release(complete.PacketIdentifier);
+            return false;
+        }
+
+        if (packet is not MqttPubAckPacket ack || ids.Release(ack.PacketIdentifier) != PacketOwner.Direct)
+        {
+            return false;
+        }
+
+        if (now - _lastPassedMs < _passEveryMs)
+        {
+            return true;
+        }
+
+        ack.PacketIdentifier = 0;
+        return false;
     }
+
+    /// <summary>Disposes MQTTnet's adapter; the fast paths forget the connection when its handler ends (<see cref="Closed"/>).</summary>
+    public void Dispose() => _inner.Dispose();
 }
 
 /// <summary>What became of a fast-path QoS 1 delivery.</summary>
