@@ -221,8 +221,13 @@ internal static class ClusterHarness
         var dataDir = NewDataDir();
         try
         {
+            var lifecycle = new LogEventCounter();
             await using var host = await ApiServerHost.CreateAsync(new ApiServerOptions { DataDir = dataDir, Listen = "127.0.0.1:0" },
-                services => services.AddVergeControllers(), ct);
+                services =>
+                {
+                    services.AddVergeControllers();
+                    services.AddSingleton<ILoggerProvider>(lifecycle);
+                }, ct);
             await host.StartAsync(ct);
             using var cluster = ClusterConnection.FromKubeconfig(host.AdminKubeconfigPath);
             using var client = cluster.CreateClient(http2: true);
@@ -250,6 +255,7 @@ internal static class ClusterHarness
             var onA = watch.Snapshot().Values.Count(p => p.Node?.StartsWith("a-", StringComparison.Ordinal) == true);
             var onB = watch.WhenAsync(pods => pods.Values.Count(p => p.Phase == "Running" && !p.Deleting && p.Node?.StartsWith("b-", StringComparison.Ordinal) == true) >= n);
 
+            lifecycle.Reset();
             var killedAt = Stopwatch.GetTimestamp();
             var killedUtc = DateTimeOffset.UtcNow;
             a.Kill();
@@ -271,6 +277,10 @@ internal static class ClusterHarness
                 "simulator `a` killed with SIGKILL"));
             rows.Add(($"3. SIGKILL of `a` to all {n} replicas Running on `b` nodes", $"{fromKill.TotalSeconds:F2} s"));
             rows.Add(("3. last lease renewal of an `a` node (max renewTime) to all replicas Running on `b` nodes", $"{fromHeartbeat.TotalSeconds:F2} s (last renewal {(killedUtc - lastRenew).TotalMilliseconds:F0} ms before the kill)"));
+            string SinceKill(long timestamp) => timestamp == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{Stopwatch.GetElapsedTime(killedAt, timestamp).TotalSeconds:F2} s");
+            var (firstMark, lastMark) = lifecycle.Marks;
+            rows.Add(("3. SIGKILL to the first / the last node marked unreachable", $"{SinceKill(firstMark)} / {SinceKill(lastMark)} ({lifecycle[LogEventCounter.NodeUnreachable]} marked)"));
+            rows.Add(("3. evictions after SIGKILL", string.Join("; ", lifecycle.Evictions.Select(e => $"{SinceKill(e.Timestamp)} {e.Message.Split(" from node ")[^1]}"))));
         }
         finally
         {

@@ -22,10 +22,25 @@ internal sealed class LogEventCounter : ILoggerProvider
     public const int ControlPlaneDisrupted = 4805;
 
     private readonly ConcurrentDictionary<int, int> _counts = new();
+    private readonly ConcurrentQueue<(long Timestamp, int EventId, string Message)> _timeline = new();
+    private long _firstMark;
+    private long _lastMark;
+
+    /// <summary>When (<see cref="System.Diagnostics.Stopwatch"/> timestamps) the first and the last node was marked unreachable; 0 when none was.</summary>
+    public (long First, long Last) Marks => (Interlocked.Read(ref _firstMark), Interlocked.Read(ref _lastMark));
+
+    /// <summary>Each eviction, with its message, when it was logged.</summary>
+    public IReadOnlyList<(long Timestamp, int EventId, string Message)> Evictions => [.. _timeline];
 
     public int this[int eventId] => _counts.TryGetValue(eventId, out var n) ? n : 0;
 
-    public void Reset() => _counts.Clear();
+    public void Reset()
+    {
+        _counts.Clear();
+        _timeline.Clear();
+        Interlocked.Exchange(ref _firstMark, 0);
+        Interlocked.Exchange(ref _lastMark, 0);
+    }
 
     public ILogger CreateLogger(string categoryName) => new Counter(this);
 
@@ -45,6 +60,16 @@ internal sealed class LogEventCounter : ILoggerProvider
             if (eventId.Id is NodeUnreachable or PodEvicted or SiteState or ControlPlaneDisrupted)
             {
                 owner._counts.AddOrUpdate(eventId.Id, 1, (_, n) => n + 1);
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (eventId.Id == PodEvicted)
+                {
+                    owner._timeline.Enqueue((now, eventId.Id, formatter(state, exception)));
+                }
+                else if (eventId.Id == NodeUnreachable)
+                {
+                    Interlocked.CompareExchange(ref owner._firstMark, now, 0);
+                    Interlocked.Exchange(ref owner._lastMark, now);
+                }
             }
         }
     }
