@@ -97,16 +97,17 @@ internal sealed partial class ControllerManager : BackgroundService
 
         // The scheduling loop asks for its typed informers (nodes, priority classes) before the garbage collector
         // creates untyped ones for every kind.
-        using var scheduler = new SchedulingLoop(informers, _client, _time, _loggers, Identity, _options.Scheduling);
         var nodes = informers.For<Node>();
         var leases = informers.For<Lease>();
+        var heartbeats = new NodeHeartbeats(nodes, leases, _options.NodeLifecycle, _time);
+        using var scheduler = new SchedulingLoop(informers, _client, _time, _loggers, Identity, _options.Scheduling, heartbeats.IsLapsed);
         var daemonSets = informers.For<DaemonSet>();
         var revisions = informers.For<ControllerRevision>();
         var gcInformers = ResourceCatalog.All.Where(t => t.Kind != "Event").Select(informers.For).ToList();
         using var replicaSetController = new ReplicaSetController(replicaSets, pods, _client, events, _time, _loggers.CreateLogger<ReplicaSetController>(), _options);
         using var deploymentController = new DeploymentController(deployments, replicaSets, pods, _client, events, _time, _loggers.CreateLogger<DeploymentController>(), _options);
         using var garbageCollector = new GarbageCollector(gcInformers, _client, _time, _loggers.CreateLogger<GarbageCollector>(), _options);
-        using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle);
+        using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle, heartbeats);
         using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, revisions, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
         LogLeading(_logger, Identity);
         Volatile.Read(ref _leading).TrySetResult();

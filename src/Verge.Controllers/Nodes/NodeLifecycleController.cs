@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Verge.Controllers.ReplicaSets;
 using Verge.Controllers.Runtime;
@@ -45,6 +44,9 @@ internal sealed partial class NodeLifecycleController : Controller
     /// </summary>
     internal static readonly TimeSpan EarlyPassGap = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>The pod informer's index by <c>spec.nodeName</c>.</summary>
+    internal const string PodsByNode = "spec.nodeName";
+
     private readonly Informer<Node> _nodes;
     private readonly Informer<Lease> _leases;
     private readonly Informer<Pod> _pods;
@@ -56,8 +58,7 @@ internal sealed partial class NodeLifecycleController : Controller
     private long _monitorPasses;
     private long _lastPassTicks;
 
-    /// <summary>Per node: the last heartbeat seen and when (on this controller's clock) it was first seen.</summary>
-    private readonly ConcurrentDictionary<string, (HeartbeatMark Mark, DateTimeOffset SeenAt)> _health = new(StringComparer.Ordinal);
+    private readonly NodeHeartbeats _heartbeats;
 
     /// <summary>Per node: the conditions it reported before they were set to Unknown, restored when it comes back.</summary>
     private readonly ConcurrentDictionary<string, List<NodeCondition>> _reported = new(StringComparer.Ordinal);
@@ -74,10 +75,12 @@ internal sealed partial class NodeLifecycleController : Controller
         TimeProvider time,
         ILogger logger,
         ControllerOptions options,
-        NodeLifecycleOptions lifecycle)
+        NodeLifecycleOptions lifecycle,
+        NodeHeartbeats? heartbeats = null)
         : base("node-lifecycle", time, logger, options)
     {
         lifecycle.Validate();
+        _heartbeats = heartbeats ?? new NodeHeartbeats(nodes, leases, lifecycle, time);
         _nodes = nodes;
         _leases = leases;
         _pods = pods;
@@ -97,6 +100,7 @@ internal sealed partial class NodeLifecycleController : Controller
             OnAdd = OnLease,
             OnUpdate = (_, lease) => OnLease(lease),
         });
+        pods.AddIndex(PodsByNode, p => p.Spec.NodeName);
         pods.AddHandler(new InformerHandler<Pod>
         {
             OnAdd = OnPod,
@@ -108,6 +112,26 @@ internal sealed partial class NodeLifecycleController : Controller
     protected override IEnumerable<IInformer> Informers => [_nodes, _leases, _pods];
 
     protected override int Workers => _lifecycle.Workers;
+
+    /// <summary>
+    /// The monitor pass, and a node that hosts pods, go ahead of the other nodes. When thousands of nodes go dark
+    /// together each needs a status and a taint write; their pods should not wait behind the empty ones, nor the pass
+    /// that releases nodes for NoExecute behind the thousands it queued a second before.
+    /// </summary>
+    protected override bool IsUrgent(string key) => key == MonitorKey || HostsActivePods(key);
+
+    private bool HostsActivePods(string node)
+    {
+        foreach (var pod in _pods.ByIndex(PodsByNode, node))
+        {
+            if (PodState.IsActive(pod))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The disruption judgement of the last monitor pass.</summary>
     internal SiteDisruption Disruption => _disruption;
@@ -126,7 +150,7 @@ internal sealed partial class NodeLifecycleController : Controller
         var node = _nodes.Get(null, key);
         if (node is null)
         {
-            _health.TryRemove(key, out _);
+            _heartbeats.Forget(key);
             _reported.TryRemove(key, out _);
             foreach (var seen in _taintSeen.Keys.Where(k => k.Node == key))
             {
@@ -139,8 +163,7 @@ internal sealed partial class NodeLifecycleController : Controller
 
         Observe(key);
         var now = Time.GetUtcNow();
-        var seenAt = _health.TryGetValue(key, out var health) ? health.SeenAt : now;
-        var staleAt = seenAt + GraceOf(key);
+        var staleAt = _heartbeats.StaleAt(key) ?? now + GraceOf(key);
         var stale = now > staleAt;
 
         node = await UpdateConditionsAsync(key, node, stale, ct) ?? node;
@@ -181,7 +204,7 @@ internal sealed partial class NodeLifecycleController : Controller
         {
             var name = node.Metadata.Name!;
             Observe(name);
-            var stale = _health.TryGetValue(name, out var seen) && now > seen.SeenAt + GraceOf(name);
+            var stale = _heartbeats.StaleAt(name) is { } staleAt && now > staleAt;
             var notReady = stale || ReadyCondition(node)?.Status != "True";
             health.Add(new NodeHealth(name, SiteDisruption.SiteOf(node), notReady));
             if (notReady || node.Spec.Taints?.Exists(t => t.Key is NodeTaints.Unreachable or NodeTaints.NotReady) == true)
@@ -436,7 +459,7 @@ internal sealed partial class NodeLifecycleController : Controller
 
         var now = Time.GetUtcNow();
         DateTimeOffset? next = null;
-        foreach (var pod in _pods.List().Where(p => p.Spec.NodeName == key && PodState.IsActive(p)))
+        foreach (var pod in _pods.ByIndex(PodsByNode, key).Where(PodState.IsActive))
         {
             var at = EvictionTime(key, pod, noExecute, now);
             if (at is not { } deadline)
@@ -524,57 +547,10 @@ internal sealed partial class NodeLifecycleController : Controller
         Enqueue(name);
     }
 
-    /// <summary>Records the node's current heartbeat; true when it changed since last seen.</summary>
-    private bool Observe(string name)
-    {
-        var lease = _leases.Get(_lifecycle.LeaseNamespace, name);
-        var heartbeat = _nodes.Get(null, name) is { } node ? ReadyCondition(node)?.LastHeartbeatTime : null;
-        var mark = new HeartbeatMark(lease?.Metadata.Uid, lease?.Spec.RenewTime?.UtcTicks, heartbeat?.UtcTicks);
-        if (_health.TryGetValue(name, out var seen) && seen.Mark == mark)
-        {
-            // Unchanged, the common case (the monitor looks at every node every second): no allocation, no write.
-            return false;
-        }
+    private bool Observe(string name) => _heartbeats.Observe(name);
 
-        var now = Time.GetUtcNow();
-        var changed = new StrongBox<bool>();
-        _health.AddOrUpdate(
-            name,
-            static (_, arg) =>
-            {
-                arg.Changed.Value = true;
-                return (arg.Mark, arg.Now);
-            },
-            static (_, old, arg) =>
-            {
-                if (old.Mark == arg.Mark)
-                {
-                    return old;
-                }
-
-                arg.Changed.Value = true;
-                return (arg.Mark, arg.Now);
-            },
-            (Mark: mark, Now: now, Changed: changed));
-        return changed.Value;
-    }
-
-    /// <summary>
-    /// How long the node's heartbeat may stay unchanged: the grace period, or the <c>leaseDurationSeconds</c> its Lease
-    /// declares when that is longer (a large fleet renews less often, see <see cref="NodeHeartbeat"/>), at most
-    /// <see cref="NodeHeartbeat.MaxLeaseDuration"/>.
-    /// </summary>
-    internal TimeSpan GraceOf(string name)
-    {
-        var grace = _lifecycle.GracePeriod;
-        if (_leases.Get(_lifecycle.LeaseNamespace, name)?.Spec.LeaseDurationSeconds is { } seconds)
-        {
-            var declared = TimeSpan.FromSeconds(Math.Min(seconds, NodeHeartbeat.MaxLeaseDuration.TotalSeconds));
-            grace = declared > grace ? declared : grace;
-        }
-
-        return grace;
-    }
+    /// <inheritdoc cref="NodeHeartbeats.GraceOf"/>
+    internal TimeSpan GraceOf(string name) => _heartbeats.GraceOf(name);
 
     private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
 
@@ -609,6 +585,3 @@ internal sealed partial class NodeLifecycleController : Controller
     [LoggerMessage(EventId = 4806, Level = LogLevel.Information, Message = "A node is Ready again; evictions resume")]
     private static partial void LogControlPlaneRecovered(ILogger logger);
 }
-
-/// <summary>What identifies one heartbeat of a node: its Lease (uid and renewTime) and its Ready condition's lastHeartbeatTime.</summary>
-internal readonly record struct HeartbeatMark(string? LeaseUid, long? RenewTicks, long? HeartbeatTicks);

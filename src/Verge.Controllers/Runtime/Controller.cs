@@ -25,7 +25,7 @@ internal abstract partial class Controller : IDisposable
         Time = time;
         Options = options;
         _logger = logger;
-        Queue = new WorkQueue<string>(time, new ItemBackoff<string>(options.BaseBackoff, options.MaxBackoff));
+        Queue = new WorkQueue<string>(time, new ItemBackoff<string>(options.BaseBackoff, options.MaxBackoff), IsUrgent);
     }
 
     public string Name { get; }
@@ -40,6 +40,12 @@ internal abstract partial class Controller : IDisposable
     protected abstract IEnumerable<IInformer> Informers { get; }
 
     protected abstract int Workers { get; }
+
+    /// <summary>
+    /// Whether a key goes ahead of the others in the queue, asked whenever it is queued; none does unless a controller
+    /// says so. Runs on the threads that queue keys (informer handlers, timers): it must be cheap and thread-safe.
+    /// </summary>
+    protected virtual bool IsUrgent(string key) => false;
 
     /// <summary>Reconciles one key; returns a delay after which to reconcile it again, or null.</summary>
     protected abstract Task<TimeSpan?> ReconcileAsync(string key, CancellationToken ct);

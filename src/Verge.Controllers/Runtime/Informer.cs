@@ -43,7 +43,8 @@ internal interface IInformer
 
 /// <summary>
 /// A typed, local, eventually consistent copy of one kind: an initial list at the watch cache's revision, then the
-/// watch from that revision, kept in an index by namespace/name, by namespace and by owner UID. A watcher that
+/// watch from that revision, kept in an index by namespace/name, by namespace, by owner UID and by any field a controller asks for
+/// (<see cref="AddIndex"/>). A watcher that
 /// falls behind is resubscribed from the last revision seen; when that revision is compacted away the informer
 /// relists and tells its handlers what changed meanwhile. Objects handed out are shared: callers copy
 /// (<see cref="Objects.Clone{T}"/>) before changing them.
@@ -61,6 +62,9 @@ internal sealed partial class Informer<T> : IInformer
     /// <summary>Per namespace ("" for cluster-scoped objects): the objects without a controller ownerReference.</summary>
     private readonly Dictionary<string, HashSet<(string? Ns, string Name)>> _orphans = new(StringComparer.Ordinal);
     private readonly List<InformerHandler<T>> _handlers = [];
+
+    /// <summary>Indexes by one string of each object (<see cref="AddIndex"/>); an array, so an event walks it without a copy.</summary>
+    private FieldIndex[] _fieldIndexes = [];
 
     /// <summary>The handlers as an array replaced whenever one is added, so a watch event reads them without a copy.</summary>
     private InformerHandler<T>[] _handlerArray = [];
@@ -109,6 +113,40 @@ internal sealed partial class Informer<T> : IInformer
         OnUpdate = handler.OnUpdate is { } update ? (a, b) => update(a, b) : null,
         OnDelete = handler.OnDelete is { } delete ? o => delete(o) : null,
     });
+
+    /// <summary>
+    /// Indexes the objects by one string of theirs (a pod's node name), for <see cref="ByIndex"/>; objects for which
+    /// <paramref name="keyOf"/> returns null or empty are not in it. Adding an index under a name that exists does
+    /// nothing, so controllers that share this informer may each ask for the one they read.
+    /// </summary>
+    public void AddIndex(string name, Func<T, string?> keyOf)
+    {
+        lock (_lock)
+        {
+            if (Array.Exists(_fieldIndexes, i => i.Name == name))
+            {
+                return;
+            }
+
+            var index = new FieldIndex(name, keyOf);
+            foreach (var (key, obj) in _items)
+            {
+                index.Add(key, obj);
+            }
+
+            _fieldIndexes = [.. _fieldIndexes, index];
+        }
+    }
+
+    /// <summary>The objects whose key in the index <paramref name="name"/> is <paramref name="value"/>.</summary>
+    public IReadOnlyList<T> ByIndex(string name, string value)
+    {
+        lock (_lock)
+        {
+            var index = Array.Find(_fieldIndexes, i => i.Name == name) ?? throw new InvalidOperationException($"no index {name} on the {Type} informer");
+            return index.Map.TryGetValue(value, out var keys) ? [.. keys.Select(k => _items[k])] : [];
+        }
+    }
 
     public T? Get(string? ns, string name)
     {
@@ -385,9 +423,20 @@ internal sealed partial class Informer<T> : IInformer
         released?.ForEach(r => r.TrySetResult());
     }
 
-    /// <summary>Whether two versions of one object sit in the same index entries: the same owners, in order, and the same controller or none.</summary>
-    private static bool SameIndexEntries(T a, T b)
+    /// <summary>
+    /// Whether two versions of one object sit in the same index entries: the same owners, in order, the same
+    /// controller or none, and the same key in each field index.
+    /// </summary>
+    private bool SameIndexEntries(T a, T b)
     {
+        foreach (var index in _fieldIndexes)
+        {
+            if (!string.Equals(index.KeyOf(a), index.KeyOf(b), StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
         var (x, y) = (a.Metadata.OwnerReferences, b.Metadata.OwnerReferences);
         if ((x?.Count ?? 0) != (y?.Count ?? 0))
         {
@@ -462,6 +511,11 @@ internal sealed partial class Informer<T> : IInformer
     private void Insert((string? Ns, string Name) key, T obj)
     {
         _items[key] = obj;
+        foreach (var index in _fieldIndexes)
+        {
+            index.Add(key, obj);
+        }
+
         if (key.Ns is { } ns)
         {
             if (!_byNamespace.TryGetValue(ns, out var names))
@@ -498,6 +552,11 @@ internal sealed partial class Informer<T> : IInformer
     private void Remove((string? Ns, string Name) key, T obj)
     {
         _items.Remove(key);
+        foreach (var index in _fieldIndexes)
+        {
+            index.Remove(key, obj);
+        }
+
         if (key.Ns is { } ns && _byNamespace.TryGetValue(ns, out var names))
         {
             names.Remove(key);
@@ -522,6 +581,39 @@ internal sealed partial class Informer<T> : IInformer
         if (_orphans.TryGetValue(key.Ns ?? "", out var orphans) && orphans.Remove(key) && orphans.Count == 0)
         {
             _orphans.Remove(key.Ns ?? "");
+        }
+    }
+
+    /// <summary>One index of <see cref="AddIndex"/>: the keys of the objects under each value.</summary>
+    private sealed class FieldIndex(string name, Func<T, string?> keyOf)
+    {
+        public string Name => name;
+
+        public Func<T, string?> KeyOf => keyOf;
+
+        public Dictionary<string, HashSet<(string? Ns, string Name)>> Map { get; } = new(StringComparer.Ordinal);
+
+        public void Add((string? Ns, string Name) key, T obj)
+        {
+            if (keyOf(obj) is not { Length: > 0 } value)
+            {
+                return;
+            }
+
+            if (!Map.TryGetValue(value, out var keys))
+            {
+                Map[value] = keys = [];
+            }
+
+            keys.Add(key);
+        }
+
+        public void Remove((string? Ns, string Name) key, T obj)
+        {
+            if (keyOf(obj) is { Length: > 0 } value && Map.TryGetValue(value, out var keys) && keys.Remove(key) && keys.Count == 0)
+            {
+                Map.Remove(value);
+            }
         }
     }
 

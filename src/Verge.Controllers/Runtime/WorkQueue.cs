@@ -49,13 +49,16 @@ internal sealed class ItemBackoff<T>(TimeSpan baseDelay, TimeSpan maxDelay)
 /// A rate-limited work queue with client-go's semantics: an item is queued at most once however often it is
 /// added; an item being processed is not handed to a second worker, and if it is added meanwhile it is queued again
 /// when the first worker calls <see cref="Done"/>. Delayed adds (<see cref="AddAfter"/>, <see cref="AddRateLimited"/>)
-/// run on <see cref="TimeProvider"/> timers, so tests drive them with a fake clock.
+/// run on <see cref="TimeProvider"/> timers, so tests drive them with a fake clock. Items the queue's urgency test
+/// picks when they are queued are handed out before all others, first in first out among themselves.
 /// </summary>
 internal sealed class WorkQueue<T> : IDisposable
     where T : notnull
 {
     private readonly Lock _lock = new();
     private readonly Queue<T> _queue = new();
+    private readonly Queue<T> _urgent = new();
+    private readonly Func<T, bool>? _isUrgent;
     private readonly HashSet<T> _dirty = [];
     private readonly HashSet<T> _processing = [];
     private readonly Dictionary<T, (DateTimeOffset ReadyAt, ITimer Timer)> _waiting = [];
@@ -64,10 +67,17 @@ internal sealed class WorkQueue<T> : IDisposable
     private readonly TimeProvider _time;
     private readonly ItemBackoff<T> _backoff;
 
-    public WorkQueue(TimeProvider time, ItemBackoff<T>? backoff = null)
+    /// <param name="time">The clock of delayed adds.</param>
+    /// <param name="backoff">The per-item backoff of <see cref="AddRateLimited"/>.</param>
+    /// <param name="isUrgent">
+    /// Whether an item goes ahead of the others; asked each time the item is queued (not when it is already waiting),
+    /// outside the queue's lock.
+    /// </param>
+    public WorkQueue(TimeProvider time, ItemBackoff<T>? backoff = null, Func<T, bool>? isUrgent = null)
     {
         _time = time;
         _backoff = backoff ?? ItemBackoff<T>.Default();
+        _isUrgent = isUrgent;
     }
 
     /// <summary>How many items wait to be handed out (delayed items not counted).</summary>
@@ -77,7 +87,7 @@ internal sealed class WorkQueue<T> : IDisposable
         {
             lock (_lock)
             {
-                return _queue.Count;
+                return _queue.Count + _urgent.Count;
             }
         }
     }
@@ -89,7 +99,7 @@ internal sealed class WorkQueue<T> : IDisposable
         {
             lock (_lock)
             {
-                return _queue.Count + _processing.Count;
+                return _queue.Count + _urgent.Count + _processing.Count;
             }
         }
     }
@@ -110,6 +120,7 @@ internal sealed class WorkQueue<T> : IDisposable
 
     public void Add(T item)
     {
+        var urgent = _isUrgent?.Invoke(item) == true;
         lock (_lock)
         {
             if (_shutdown.IsCancellationRequested || !_dirty.Add(item))
@@ -123,7 +134,7 @@ internal sealed class WorkQueue<T> : IDisposable
                 return;
             }
 
-            _queue.Enqueue(item);
+            (urgent ? _urgent : _queue).Enqueue(item);
         }
 
         _available.Release();
@@ -184,7 +195,7 @@ internal sealed class WorkQueue<T> : IDisposable
 
         lock (_lock)
         {
-            var item = _queue.Dequeue();
+            var item = _urgent.Count > 0 ? _urgent.Dequeue() : _queue.Dequeue();
             _dirty.Remove(item);
             _processing.Add(item);
             return (item, true);
@@ -194,6 +205,7 @@ internal sealed class WorkQueue<T> : IDisposable
     /// <summary>Marks the item processed; if it was added meanwhile, it is queued again.</summary>
     public void Done(T item)
     {
+        var urgent = _isUrgent?.Invoke(item) == true;
         lock (_lock)
         {
             _processing.Remove(item);
@@ -202,7 +214,7 @@ internal sealed class WorkQueue<T> : IDisposable
                 return;
             }
 
-            _queue.Enqueue(item);
+            (urgent ? _urgent : _queue).Enqueue(item);
         }
 
         _available.Release();

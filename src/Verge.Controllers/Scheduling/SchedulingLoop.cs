@@ -17,7 +17,9 @@ namespace Verge.Controllers.Scheduling;
 /// written back: bindings through the binding subresource's compare-and-swap, failures as the PodScheduled
 /// condition and a <c>FailedScheduling</c> event, preemptions as deletions of the victims and the preemptor's
 /// <c>status.nominatedNodeName</c>. Pods that failed are tried again, with backoff, when a node is added or changes
-/// or a bound pod goes away.
+/// or a bound pod goes away. A node whose heartbeat has lapsed (as the node lifecycle controller of the same term
+/// sees it) gets no new pods, even before the controller has marked it unreachable: it stays in the snapshot with the
+/// <c>node.kubernetes.io/unreachable</c> NoSchedule taint the controller will give it, until it renews.
 /// </summary>
 /// <remarks>
 /// Informer handlers only post changes to a channel; the snapshot and the pending queues belong to the loop alone,
@@ -36,6 +38,14 @@ internal sealed partial class SchedulingLoop : IDisposable
     private readonly SchedulingLoopOptions _options;
     private readonly WriteOptions _write;
     private readonly ResourceType _podType = ResourceCatalog.For<Pod>();
+    private static readonly TimeSpan LapseCheckPeriod = TimeSpan.FromSeconds(1);
+    private readonly Func<string, bool>? _nodeLapsed;
+
+    /// <summary>Nodes found lapsed when a pod was about to be bound to them; tainted in the snapshot until they renew.</summary>
+    private readonly HashSet<string> _lapsed = new(StringComparer.Ordinal);
+
+    /// <summary>While <see cref="_lapsed"/> is not empty: a look every second for nodes that renewed.</summary>
+    private ITimer? _lapseCheck;
     private readonly Channel<Change> _changes = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ClusterSnapshot _snapshot = new();
     private readonly Dictionary<string, Entry> _pending = new(StringComparer.Ordinal);
@@ -44,13 +54,22 @@ internal sealed partial class SchedulingLoop : IDisposable
     private bool _globalDefaultKnown;
     private int _batches;
 
-    public SchedulingLoop(InformerFactory informers, ApiClient client, TimeProvider time, ILoggerFactory loggers, string identity, SchedulingLoopOptions? options = null)
+    /// <param name="nodeLapsed">Whether a node's heartbeat has lapsed (<see cref="Nodes.NodeHeartbeats.IsLapsed"/>); null never treats one so.</param>
+    public SchedulingLoop(
+        InformerFactory informers,
+        ApiClient client,
+        TimeProvider time,
+        ILoggerFactory loggers,
+        string identity,
+        SchedulingLoopOptions? options = null,
+        Func<string, bool>? nodeLapsed = null)
     {
         ArgumentNullException.ThrowIfNull(informers);
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(loggers);
         _options = options ?? new SchedulingLoopOptions();
         _options.Validate();
+        _nodeLapsed = nodeLapsed;
         _time = time;
         _logger = loggers.CreateLogger<SchedulingLoop>();
         _client = new ApiClient(client.Service, _options.Component);
@@ -128,6 +147,7 @@ internal sealed partial class SchedulingLoop : IDisposable
 
     public void Dispose()
     {
+        _lapseCheck?.Dispose();
         foreach (var entry in _pending.Values)
         {
             entry.Timer?.Dispose();
@@ -168,7 +188,7 @@ internal sealed partial class SchedulingLoop : IDisposable
         switch (change)
         {
             case NodeChanged(var old, var node):
-                _snapshot.AddOrUpdateNode(node);
+                _snapshot.AddOrUpdateNode(_lapsed.Contains(node.Metadata.Name!) ? AsLapsed(node) : node);
                 if (old is null || SchedulingRelevant(old, node))
                 {
                     MoveUnschedulable();
@@ -177,6 +197,7 @@ internal sealed partial class SchedulingLoop : IDisposable
                 break;
             case NodeRemoved(var node):
                 _snapshot.RemoveNode(node.Metadata.Name!);
+                _lapsed.Remove(node.Metadata.Name!);
                 break;
             case PodChanged(var pod):
                 OnPod(pod);
@@ -192,6 +213,9 @@ internal sealed partial class SchedulingLoop : IDisposable
                 break;
             case ClassesChanged:
                 _globalDefaultKnown = false;
+                break;
+            case LapseCheck:
+                ReleaseRenewed();
                 break;
             case Retry(var key, var epoch):
                 if (_pending.TryGetValue(key, out var entry) && entry.Epoch == epoch)
@@ -385,6 +409,7 @@ internal sealed partial class SchedulingLoop : IDisposable
 
     private async Task ScheduleBatchAsync(List<Entry> batch, CancellationToken ct)
     {
+        ReleaseRenewed();
         var byKey = batch.ToDictionary(e => e.Key, StringComparer.Ordinal);
         var pods = batch.Select(e => WithPriority(e.Pod)).ToList();
         var plan = Scheduler.Scheduler.Schedule(_snapshot, pods, OptionsForBatch());
@@ -399,6 +424,15 @@ internal sealed partial class SchedulingLoop : IDisposable
         {
             var entry = byKey[Objects.KeyOf(binding.Pod)];
             handled.Add(entry.Key);
+            if (_nodeLapsed?.Invoke(binding.NodeName) == true)
+            {
+                // Dead, most likely, and not yet marked: place the pod again with the node tainted.
+                _snapshot.Unbind(entry.Pod);
+                MarkLapsed(binding.NodeName);
+                Activate(entry);
+                continue;
+            }
+
             var pod = entry.Pod;
             work.Add(async token => outcomes.Enqueue((entry, await BindAsync(pod, binding.NodeName, token))));
         }
@@ -487,6 +521,68 @@ internal sealed partial class SchedulingLoop : IDisposable
                     break;
             }
         }
+    }
+
+    /// <summary>Taints a node whose heartbeat lapsed in the snapshot, until it renews (<see cref="ReleaseRenewed"/>).</summary>
+    private void MarkLapsed(string name)
+    {
+        if (!_lapsed.Add(name))
+        {
+            return;
+        }
+
+        // A node that renews before the node lifecycle controller marks it changes nothing the informers see: without
+        // this look, pods left unschedulable meanwhile would wait for the unschedulable flush.
+        _lapseCheck ??= _time.CreateTimer(_ => Post(LapseCheck.Instance), null, LapseCheckPeriod, LapseCheckPeriod);
+        if (_nodes.Get(null, name) is { } node)
+        {
+            _snapshot.AddOrUpdateNode(AsLapsed(node));
+        }
+
+        LogNodeLapsed(_logger, name);
+    }
+
+    /// <summary>Gives the nodes of <see cref="_lapsed"/> that renewed their heartbeat back to the snapshot as they are.</summary>
+    private void ReleaseRenewed()
+    {
+        if (_lapsed.Count == 0)
+        {
+            return;
+        }
+
+        var renewed = _lapsed.Where(name => _nodeLapsed?.Invoke(name) != true).ToList();
+        foreach (var name in renewed)
+        {
+            _lapsed.Remove(name);
+            if (_nodes.Get(null, name) is { } node)
+            {
+                _snapshot.AddOrUpdateNode(node);
+            }
+        }
+
+        if (renewed.Count > 0)
+        {
+            MoveUnschedulable();
+        }
+
+        if (_lapsed.Count == 0)
+        {
+            _lapseCheck?.Dispose();
+            _lapseCheck = null;
+        }
+    }
+
+    /// <summary>The node with the unreachable NoSchedule taint the node lifecycle controller gives a lapsed node.</summary>
+    private static Node AsLapsed(Node node)
+    {
+        if (node.Spec.Taints?.Exists(t => t is { Key: Nodes.NodeTaints.Unreachable, Effect: Nodes.NodeTaints.NoSchedule }) == true)
+        {
+            return node;
+        }
+
+        var copy = Objects.Clone(node);
+        (copy.Spec.Taints ??= []).Add(new Taint { Key = Nodes.NodeTaints.Unreachable, Effect = Nodes.NodeTaints.NoSchedule });
+        return copy;
     }
 
     private SchedulerOptions OptionsForBatch()
@@ -708,6 +804,11 @@ internal sealed partial class SchedulingLoop : IDisposable
         public static ClassesChanged Instance { get; } = new();
     }
 
+    private sealed record LapseCheck : Change
+    {
+        public static LapseCheck Instance { get; } = new();
+    }
+
     private sealed record Retry(string Key, long Epoch) : Change;
 
     [LoggerMessage(EventId = 4811, Level = LogLevel.Information, Message = "Scheduling loop started")]
@@ -718,6 +819,9 @@ internal sealed partial class SchedulingLoop : IDisposable
 
     [LoggerMessage(EventId = 4813, Level = LogLevel.Debug, Message = "Binding {Pod} lost a race: {Reason}")]
     private static partial void LogBindConflict(ILogger logger, string pod, string reason);
+
+    [LoggerMessage(EventId = 4815, Level = LogLevel.Information, Message = "Node {Node} missed its heartbeat: no new pods until it renews")]
+    private static partial void LogNodeLapsed(ILogger logger, string node);
 
     [LoggerMessage(EventId = 4814, Level = LogLevel.Warning, Message = "Scheduler failed to {Action} {Target}: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, string action, string target, string reason);

@@ -234,6 +234,44 @@ public class NodeLifecycleControllerTests
         Assert.Equal(added, controller.EvictionTime("n", NewPod("d", "n", new Toleration { Key = "other", Operator = "Exists" }), taints, added));
     }
 
+    [Fact]
+    public async Task Queue_PutsTheMonitorPassAndNodesWithActivePodsAheadOfTheOthers()
+    {
+        // Thousands of nodes going dark together each need writes; the few that host pods must not wait behind them.
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+        Informer<T> Idle<T>()
+            where T : KubeObject => new(ResourceCatalog.For<T>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+        var events = new EventRecorder(cluster.Client, time, "c", "i", NullLogger.Instance);
+        using var controller = new NodeLifecycleController(Idle<Node>(), Idle<Lease>(), pods, cluster.Client, events, time, NullLogger.Instance,
+            new ControllerOptions(), new NodeLifecycleOptions());
+        using var stop = new CancellationTokenSource();
+        var run = pods.RunAsync(stop.Token);
+        await cluster.CreateAsync(NewPod("running", "busy"));
+        await cluster.CreateAsync(NewPod("finished", "done"));
+        var last = await cluster.Client.MutateAsync<Pod>("default", "finished", "status", p =>
+        {
+            p.Status = new PodStatus { Phase = "Succeeded" };
+            return true;
+        }, CancellationToken.None);
+        await pods.WaitForRevisionAsync(Objects.RevisionOf(last!), CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        // Not run: the queue keeps what is added, and the constructor added the monitor pass.
+        controller.Enqueue("idle");
+        controller.Enqueue("done");
+        controller.Enqueue("busy");
+        var order = new List<string>();
+        while (controller.Queue.Count > 0)
+        {
+            order.Add((await controller.Queue.GetAsync(CancellationToken.None)).Item);
+        }
+
+        Assert.Equal([NodeLifecycleController.MonitorKey, "busy", "idle", "done"], order);
+        await stop.CancelAsync();
+        await run;
+    }
+
     private static NodeLifecycleController NewDetachedController()
     {
         var time = new FakeTimeProvider();

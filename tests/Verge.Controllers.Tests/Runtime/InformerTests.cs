@@ -95,6 +95,42 @@ public class InformerTests
         await run;
     }
 
+    [Fact]
+    public async Task ByIndex_FollowsTheIndexedFieldThroughCreateUpdateAndDelete_AndIndexesWhatWasListedBefore()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var informer = new Informer<ConfigMap>(ResourceCatalog.For<ConfigMap>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
+        static string? Site(ConfigMap c) => c.Data?.GetValueOrDefault("site");
+        informer.AddIndex("site", Site);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await cluster.CreateAsync(new ConfigMap { Metadata = new ObjectMeta { Name = "x", Namespace = "default" }, Data = new() { ["site"] = "north" } });
+        await cluster.CreateAsync(new ConfigMap { Metadata = new ObjectMeta { Name = "y", Namespace = "default" }, Data = new() { ["site"] = "north" } });
+        var last = Objects.RevisionOf(await cluster.CreateAsync(new ConfigMap { Metadata = new ObjectMeta { Name = "none", Namespace = "default" } }));
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Equal(["x", "y"], Names(informer.ByIndex("site", "north")));
+        Assert.Empty(informer.ByIndex("site", "south"));
+
+        // y moves south, a change of the data alone (the owners stay): it must leave north's entry.
+        await cluster.UpdateAsync<ConfigMap>("y", c => c.Data!["site"] = "south");
+        last = Objects.RevisionOf((await cluster.Client.DeleteAsync(ResourceCatalog.For<ConfigMap>(), "default", "x", null, null, CancellationToken.None))!);
+        await informer.WaitForRevisionAsync(last, CancellationToken.None).WaitAsync(TestCluster.WaitLimit);
+
+        Assert.Empty(informer.ByIndex("site", "north"));
+        Assert.Equal("south", Site(Assert.Single(informer.ByIndex("site", "south"))));
+
+        // An index asked for later covers what the informer already holds; asking again under the same name keeps the first.
+        informer.AddIndex("name", c => c.Metadata.Name);
+        informer.AddIndex("site", c => "ignored");
+        Assert.Equal(["none"], Names(informer.ByIndex("name", "none")));
+        Assert.Equal(["y"], Names(informer.ByIndex("site", "south")));
+        Assert.Throws<InvalidOperationException>(() => informer.ByIndex("missing", "x"));
+
+        await stop.CancelAsync();
+        await run;
+    }
+
     private static List<string> Names(IEnumerable<ConfigMap> items) => [.. items.Select(c => c.Metadata.Name!).Order(StringComparer.Ordinal)];
 
     [Fact]

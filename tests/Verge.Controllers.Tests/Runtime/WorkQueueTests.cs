@@ -36,6 +36,33 @@ public class WorkQueueTests
     }
 
     [Fact]
+    public async Task GetAsync_HandsOutUrgentItemsFirst_InTheOrderTheyCame_AndAsksAgainWhenAnItemIsQueuedAgain()
+    {
+        var urgent = new HashSet<string> { "u1", "u2" };
+        using var queue = new WorkQueue<string>(_time, isUrgent: item => urgent.Contains(item));
+        queue.Add("a");
+        queue.Add("u1");
+        queue.Add("b");
+        queue.AddAfter("u2", TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(4, queue.Count);
+        Assert.Equal("u1", (await queue.GetAsync(CancellationToken.None)).Item);
+        Assert.Equal("u2", (await queue.GetAsync(CancellationToken.None)).Item);
+
+        // "a" became urgent while it waited: it stays where it was queued; queued again after Done, it goes ahead.
+        urgent.Add("a");
+        Assert.Equal("a", (await queue.GetAsync(CancellationToken.None)).Item);
+        queue.Add("c");
+        queue.Add("a");
+        queue.Done("a");
+        Assert.Equal("a", (await queue.GetAsync(CancellationToken.None)).Item);
+        Assert.Equal("b", (await queue.GetAsync(CancellationToken.None)).Item);
+        Assert.Equal("c", (await queue.GetAsync(CancellationToken.None)).Item);
+        Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
     public void AddRateLimited_WhenItemKeepsFailing_DoublesTheDelayFromFiveMilliseconds()
     {
         using var queue = new WorkQueue<string>(_time);

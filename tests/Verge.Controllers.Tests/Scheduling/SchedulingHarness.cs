@@ -32,14 +32,15 @@ internal sealed class SchedulingHarness : IAsyncDisposable
     }
 
     /// <summary>Starts the loop (with short backoffs so retries come quickly).</summary>
-    public void StartScheduler()
+    /// <param name="nodeLapsed">Which nodes' heartbeats have lapsed, as the node lifecycle controller would say.</param>
+    public void StartScheduler(Func<string, bool>? nodeLapsed = null)
     {
         var informers = new InformerFactory(Cluster.Service, Cluster.Cache, TimeProvider.System, NullLoggerFactory.Instance);
         _loop = new SchedulingLoop(informers, Cluster.Client, TimeProvider.System, NullLoggerFactory.Instance, "scheduler-under-test", new SchedulingLoopOptions
         {
             InitialBackoff = TimeSpan.FromMilliseconds(10),
             MaxBackoff = TimeSpan.FromMilliseconds(100),
-        });
+        }, nodeLapsed);
         _run = Task.WhenAll(informers.RunAsync(_stop.Token), _loop.RunAsync(_stop.Token));
     }
 

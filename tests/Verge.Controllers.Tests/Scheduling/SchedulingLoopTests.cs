@@ -27,6 +27,27 @@ public class SchedulingLoopTests
     }
 
     [Fact]
+    public async Task Loop_WhenANodesHeartbeatHasLapsed_PlacesNothingThereUntilItRenews()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("dark", "16", "64Gi"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("live", "2", "2Gi"));
+        var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal) { ["dark"] = 0 };
+        h.StartScheduler(name => lapsed.ContainsKey(name));
+
+        // "dark" has the most room, so spreading by free resources would choose it; it has not renewed its heartbeat.
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("first", "100Mi"));
+        Assert.Equal("live", (await h.WaitForBoundAsync("first")).Spec.NodeName);
+
+        // Only "dark" can hold this one: it waits, told why, until the node renews (no change of the Node object).
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("big", "3Gi"));
+        var failed = await h.WaitForEventAsync("big", "FailedScheduling");
+        Assert.Contains("1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }", failed.Message, StringComparison.Ordinal);
+        lapsed.TryRemove("dark", out _);
+        Assert.Equal("dark", (await h.WaitForBoundAsync("big")).Spec.NodeName);
+    }
+
+    [Fact]
     public async Task Loop_WhenAPodFitsNowhere_LeavesItPendingWithTheReason()
     {
         await using var h = await SchedulingHarness.StartClusterAsync();
