@@ -76,11 +76,14 @@ internal sealed partial class NodeLifecycleController : Controller
         ILogger logger,
         ControllerOptions options,
         NodeLifecycleOptions lifecycle,
-        NodeHeartbeats? heartbeats = null)
+        NodeHeartbeats heartbeats)
         : base("node-lifecycle", time, logger, options)
     {
         lifecycle.Validate();
-        _heartbeats = heartbeats ?? new NodeHeartbeats(nodes, leases, lifecycle, time);
+        _heartbeats = heartbeats;
+
+        // Before any handler that may queue a node, since queueing asks the index (IsUrgent).
+        pods.AddIndex(PodsByNode, p => p.Spec.NodeName);
         _nodes = nodes;
         _leases = leases;
         _pods = pods;
@@ -100,7 +103,6 @@ internal sealed partial class NodeLifecycleController : Controller
             OnAdd = OnLease,
             OnUpdate = (_, lease) => OnLease(lease),
         });
-        pods.AddIndex(PodsByNode, p => p.Spec.NodeName);
         pods.AddHandler(new InformerHandler<Pod>
         {
             OnAdd = OnPod,
@@ -114,23 +116,34 @@ internal sealed partial class NodeLifecycleController : Controller
     protected override int Workers => _lifecycle.Workers;
 
     /// <summary>
-    /// The monitor pass, and a node that hosts pods, go ahead of the other nodes. When thousands of nodes go dark
-    /// together each needs a status and a taint write; their pods should not wait behind the empty ones, nor the pass
-    /// that releases nodes for NoExecute behind the thousands it queued a second before.
+    /// Ahead of the other nodes go: the monitor pass; a node hosting a pod that its NoExecute taints would move; and a
+    /// node marked unreachable whose heartbeat is back. When thousands of nodes go dark together each needs a status
+    /// and a taint write; the pods that must move should not wait behind the empty nodes (nor behind DaemonSet pods,
+    /// which stay), the pass that releases nodes for NoExecute should not wait behind the thousands it queued a second
+    /// before, and a node that returns should get its room back before the dead ones are all marked.
     /// </summary>
-    protected override bool IsUrgent(string key) => key == MonitorKey || HostsActivePods(key);
-
-    private bool HostsActivePods(string node)
+    protected override bool IsUrgent(string key)
     {
-        foreach (var pod in _pods.ByIndex(PodsByNode, node))
+        if (key == MonitorKey)
         {
-            if (PodState.IsActive(pod))
-            {
-                return true;
-            }
+            return true;
         }
 
-        return false;
+        if (_nodes.Get(null, key) is { } node && node.Spec.Taints?.Exists(t => t.Key == NodeTaints.Unreachable) == true
+            && !_heartbeats.IsLapsed(key))
+        {
+            return true;
+        }
+
+        return _pods.AnyByIndex(PodsByNode, key, pod => PodState.IsActive(pod)
+            && !(StaysForever(pod, NodeTaints.Unreachable) && StaysForever(pod, NodeTaints.NotReady)));
+    }
+
+    /// <summary>Whether the pod tolerates this controller's NoExecute taint of <paramref name="key"/> without a time limit.</summary>
+    private static bool StaysForever(Pod pod, string key)
+    {
+        var matching = NodeTaints.Matching(pod.Spec.Tolerations, new Taint { Key = key, Effect = NodeTaints.NoExecute }).ToList();
+        return matching.Count > 0 && matching.TrueForAll(t => t.TolerationSeconds is null);
     }
 
     /// <summary>The disruption judgement of the last monitor pass.</summary>

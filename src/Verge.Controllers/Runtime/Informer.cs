@@ -148,6 +148,27 @@ internal sealed partial class Informer<T> : IInformer
         }
     }
 
+    /// <summary>Whether an object under <paramref name="value"/> in the index <paramref name="name"/> matches; without a copy of the list.</summary>
+    public bool AnyByIndex(string name, string value, Func<T, bool> predicate)
+    {
+        lock (_lock)
+        {
+            var index = Array.Find(_fieldIndexes, i => i.Name == name) ?? throw new InvalidOperationException($"no index {name} on the {Type} informer");
+            if (index.Map.TryGetValue(value, out var keys))
+            {
+                foreach (var key in keys)
+                {
+                    if (predicate(_items[key]))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+
     public T? Get(string? ns, string name)
     {
         lock (_lock)

@@ -120,7 +120,19 @@ internal sealed class WorkQueue<T> : IDisposable
 
     public void Add(T item)
     {
-        var urgent = _isUrgent?.Invoke(item) == true;
+        if (_isUrgent is not null)
+        {
+            lock (_lock)
+            {
+                if (_dirty.Contains(item))
+                {
+                    // Queued already: no need to ask (the common case of a key added again and again).
+                    return;
+                }
+            }
+        }
+
+        var urgent = IsUrgent(item);
         lock (_lock)
         {
             if (_shutdown.IsCancellationRequested || !_dirty.Add(item))
@@ -205,7 +217,16 @@ internal sealed class WorkQueue<T> : IDisposable
     /// <summary>Marks the item processed; if it was added meanwhile, it is queued again.</summary>
     public void Done(T item)
     {
-        var urgent = _isUrgent?.Invoke(item) == true;
+        lock (_lock)
+        {
+            if (!_dirty.Contains(item) || _shutdown.IsCancellationRequested)
+            {
+                _processing.Remove(item);
+                return;
+            }
+        }
+
+        var urgent = IsUrgent(item);
         lock (_lock)
         {
             _processing.Remove(item);
@@ -241,6 +262,19 @@ internal sealed class WorkQueue<T> : IDisposable
         ShutDown();
         _shutdown.Dispose();
         _available.Dispose();
+    }
+
+    /// <summary>The urgency test; one that throws counts as not urgent, so the queue's state never depends on it.</summary>
+    private bool IsUrgent(T item)
+    {
+        try
+        {
+            return _isUrgent?.Invoke(item) == true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return false;
+        }
     }
 
     private void Fire(T item)

@@ -424,11 +424,10 @@ internal sealed partial class SchedulingLoop : IDisposable
         {
             var entry = byKey[Objects.KeyOf(binding.Pod)];
             handled.Add(entry.Key);
-            if (_nodeLapsed?.Invoke(binding.NodeName) == true)
+            if (RefuseLapsed(binding.NodeName, entry.Pod))
             {
-                // Dead, most likely, and not yet marked: place the pod again with the node tainted.
+                // Dead, most likely, and not yet marked: place the pod again, now that the node is tainted.
                 _snapshot.Unbind(entry.Pod);
-                MarkLapsed(binding.NodeName);
                 Activate(entry);
                 continue;
             }
@@ -453,6 +452,18 @@ internal sealed partial class SchedulingLoop : IDisposable
         {
             var entry = byKey[Objects.KeyOf(preemption.Pod)];
             handled.Add(entry.Key);
+            if (RefuseLapsed(preemption.NominatedNodeName, entry.Pod))
+            {
+                // No victim dies for a node that is most likely dead itself; they keep their room in the snapshot.
+                foreach (var victim in preemption.Victims)
+                {
+                    failedVictims.Enqueue(victim);
+                }
+
+                Activate(entry);
+                continue;
+            }
+
             MarkUnschedulable(entry, now);
             var pod = entry.Pod;
             var report = ShouldReport(entry, preemption.Message, preemption.NominatedNodeName);
@@ -523,6 +534,22 @@ internal sealed partial class SchedulingLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="pod"/> must not go to <paramref name="nodeName"/> because the node's heartbeat has
+    /// lapsed. Such a node is held (<see cref="MarkLapsed"/>) either way; a pod that tolerates the unreachable
+    /// NoSchedule taint may still go there, as it may to a node the node lifecycle controller has marked.
+    /// </summary>
+    private bool RefuseLapsed(string nodeName, Pod pod)
+    {
+        if (_nodeLapsed?.Invoke(nodeName) != true)
+        {
+            return false;
+        }
+
+        MarkLapsed(nodeName);
+        return !Nodes.NodeTaints.IsTolerated(pod.Spec.Tolerations, LapseTaint());
+    }
+
     /// <summary>Taints a node whose heartbeat lapsed in the snapshot, until it renews (<see cref="ReleaseRenewed"/>).</summary>
     private void MarkLapsed(string name)
     {
@@ -545,12 +572,7 @@ internal sealed partial class SchedulingLoop : IDisposable
     /// <summary>Gives the nodes of <see cref="_lapsed"/> that renewed their heartbeat back to the snapshot as they are.</summary>
     private void ReleaseRenewed()
     {
-        if (_lapsed.Count == 0)
-        {
-            return;
-        }
-
-        var renewed = _lapsed.Where(name => _nodeLapsed?.Invoke(name) != true).ToList();
+        var renewed = _lapsed.Count == 0 ? [] : _lapsed.Where(name => _nodeLapsed?.Invoke(name) != true).ToList();
         foreach (var name in renewed)
         {
             _lapsed.Remove(name);
@@ -565,6 +587,7 @@ internal sealed partial class SchedulingLoop : IDisposable
             MoveUnschedulable();
         }
 
+        // Also after the last held node was deleted.
         if (_lapsed.Count == 0)
         {
             _lapseCheck?.Dispose();
@@ -581,9 +604,11 @@ internal sealed partial class SchedulingLoop : IDisposable
         }
 
         var copy = Objects.Clone(node);
-        (copy.Spec.Taints ??= []).Add(new Taint { Key = Nodes.NodeTaints.Unreachable, Effect = Nodes.NodeTaints.NoSchedule });
+        (copy.Spec.Taints ??= []).Add(LapseTaint());
         return copy;
     }
+
+    private static Taint LapseTaint() => new() { Key = Nodes.NodeTaints.Unreachable, Effect = Nodes.NodeTaints.NoSchedule };
 
     private SchedulerOptions OptionsForBatch()
     {

@@ -244,12 +244,19 @@ public class NodeLifecycleControllerTests
         Informer<T> Idle<T>()
             where T : KubeObject => new(ResourceCatalog.For<T>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
         var events = new EventRecorder(cluster.Client, time, "c", "i", NullLogger.Instance);
-        using var controller = new NodeLifecycleController(Idle<Node>(), Idle<Lease>(), pods, cluster.Client, events, time, NullLogger.Instance,
-            new ControllerOptions(), new NodeLifecycleOptions());
+        var (nodes, leases, options) = (Idle<Node>(), Idle<Lease>(), new NodeLifecycleOptions());
+        using var controller = new NodeLifecycleController(nodes, leases, pods, cluster.Client, events, time, NullLogger.Instance,
+            new ControllerOptions(), options, new NodeHeartbeats(nodes, leases, options, time));
         using var stop = new CancellationTokenSource();
         var run = pods.RunAsync(stop.Token);
         await cluster.CreateAsync(NewPod("running", "busy"));
         await cluster.CreateAsync(NewPod("finished", "done"));
+
+        // A DaemonSet's pod stays on a dark node (it tolerates both NoExecute taints without limit): nothing to hurry for.
+        await cluster.CreateAsync(NewPod("daemon", "daemon",
+            new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute" },
+            new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists", Effect = "NoExecute" }));
+        await cluster.CreateAsync(NewPod("patient", "patient", new Toleration { Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 600 }));
         var last = await cluster.Client.MutateAsync<Pod>("default", "finished", "status", p =>
         {
             p.Status = new PodStatus { Phase = "Succeeded" };
@@ -260,14 +267,16 @@ public class NodeLifecycleControllerTests
         // Not run: the queue keeps what is added, and the constructor added the monitor pass.
         controller.Enqueue("idle");
         controller.Enqueue("done");
+        controller.Enqueue("daemon");
         controller.Enqueue("busy");
+        controller.Enqueue("patient");
         var order = new List<string>();
         while (controller.Queue.Count > 0)
         {
             order.Add((await controller.Queue.GetAsync(CancellationToken.None)).Item);
         }
 
-        Assert.Equal([NodeLifecycleController.MonitorKey, "busy", "idle", "done"], order);
+        Assert.Equal([NodeLifecycleController.MonitorKey, "busy", "patient", "idle", "done", "daemon"], order);
         await stop.CancelAsync();
         await run;
     }
@@ -278,8 +287,9 @@ public class NodeLifecycleControllerTests
         var client = new ApiClient(null!, "tests");
         Informer<T> Informer<T>()
             where T : KubeObject => new(ResourceCatalog.For<T>(), null!, null!, time, NullLogger.Instance);
-        return new NodeLifecycleController(Informer<Node>(), Informer<Lease>(), Informer<Pod>(), client,
-            new EventRecorder(client, time, "c", "i", NullLogger.Instance), time, NullLogger.Instance, new ControllerOptions(), new NodeLifecycleOptions());
+        var (nodes, leases, options) = (Informer<Node>(), Informer<Lease>(), new NodeLifecycleOptions());
+        return new NodeLifecycleController(nodes, leases, Informer<Pod>(), client, new EventRecorder(client, time, "c", "i", NullLogger.Instance),
+            time, NullLogger.Instance, new ControllerOptions(), options, new NodeHeartbeats(nodes, leases, options, time));
     }
 
     private static async Task RenewAsync(TestCluster cluster, Harness harness, FakeTimeProvider time, params string[] names)
@@ -385,7 +395,7 @@ public class NodeLifecycleControllerTests
             Pods = new Informer<Pod>(ResourceCatalog.For<Pod>(), cluster.Service, cluster.Cache, TimeProvider.System, NullLogger.Instance);
             var events = new EventRecorder(cluster.Client, time, "verge-controller-manager", "test", NullLogger.Instance);
             Controller = new NodeLifecycleController(Nodes, Leases, Pods, cluster.Client, events, time, NullLogger.Instance,
-                new ControllerOptions(), options);
+                new ControllerOptions(), options, new NodeHeartbeats(Nodes, Leases, options, time));
         }
 
         public Informer<Node> Nodes { get; }

@@ -48,6 +48,22 @@ public class SchedulingLoopTests
     }
 
     [Fact]
+    public async Task Loop_WhenAPodToleratesUnreachable_MayStillGoToALapsedNode()
+    {
+        // As it may to a node the node lifecycle controller has marked; refusing it would retry it without end.
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("dark", "16", "64Gi"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("live", "2", "2Gi"));
+        h.StartScheduler(name => name == "dark");
+
+        var pod = SchedulingHarness.NewPod("agent", "3Gi");
+        pod.Spec.Tolerations = [new Toleration { Operator = "Exists" }];
+        await h.Cluster.CreateAsync(pod);
+
+        Assert.Equal("dark", (await h.WaitForBoundAsync("agent")).Spec.NodeName);
+    }
+
+    [Fact]
     public async Task Loop_WhenAPodFitsNowhere_LeavesItPendingWithTheReason()
     {
         await using var h = await SchedulingHarness.StartClusterAsync();
@@ -125,6 +141,31 @@ public class SchedulingLoopTests
         Assert.Null(h.Pods.Informer.Get("default", "low"));
         var nominated = await h.Cluster.GetAsync<Pod>("high");
         Assert.Equal("only", nominated!.Status?.NominatedNodeName);
+    }
+
+    [Fact]
+    public async Task Loop_WhenTheOnlyNodeForPreemptionHasLapsed_PreemptsNothing()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
+        var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        h.StartScheduler(name => lapsed.ContainsKey(name));
+        var low = SchedulingHarness.NewPod("low", "1536Mi");
+        low.Spec.PriorityClassName = "low";
+        await h.Cluster.CreateAsync(low);
+        await h.WaitForBoundAsync("low");
+
+        lapsed["only"] = 0;
+        var high = SchedulingHarness.NewPod("high", "1536Mi");
+        high.Spec.PriorityClassName = "high";
+        await h.Cluster.CreateAsync(high);
+
+        var failed = await h.WaitForEventAsync("high", "FailedScheduling");
+        Assert.Contains("untolerated taint {node.kubernetes.io/unreachable: }", failed.Message, StringComparison.Ordinal);
+        Assert.NotNull(await h.Cluster.GetAsync<Pod>("low"));
+        Assert.DoesNotContain(h.Events.List(), e => e.Reason == "Preempted");
     }
 
     [Fact]
