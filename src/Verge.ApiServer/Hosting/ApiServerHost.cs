@@ -87,7 +87,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
 
         var channelMetrics = new ChannelMetrics();
-        var builder = WebApplication.CreateSlimBuilder();
+        // Verge reads no appsettings.json, and the host's default watch of it covers the whole current directory, data
+        // directory included (`.verge` by default): every store write woke a file-watcher thread.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Verge", LogLevel.Information);
 
