@@ -177,6 +177,8 @@ internal static class ClusterHarness
                 rows.Add(($"2. creates done (API calls returned)", $"{createTime.TotalSeconds:F2} s"));
                 rows.Add(($"2. first create to all {m} pods bound (spec.nodeName, seen on the watch)", $"{toBound.TotalSeconds:F2} s = {m / toBound.TotalSeconds:F0} pods/s"));
                 rows.Add(($"2. first create to all {m} pods Running (marked by the simulator)", $"{toRunning.TotalSeconds:F2} s = {m / toRunning.TotalSeconds:F0} pods/s"));
+                rows.Add(("2. steady rate: pods/s from the 25% to the 75% pod first seen Running (start-up, JIT warm-up and tail left out)",
+                    watch.RunningRate(m / 4, (3 * m / 4) - 1) is { } steady ? $"{steady:F0} pods/s" : "-"));
                 rows.Add(("2. CPU until all Running: server process (server, controllers, scheduler, harness clients and watch) / simulator process",
                     $"{serverCpu.TotalSeconds:F1} s ({serverCpu / toRunning:F2} cores) / {simCpu.TotalSeconds:F1} s ({simCpu / toRunning:F2} cores) of {Environment.ProcessorCount}"));
                 var renewalsDuring = idleWrites / idleTime.TotalSeconds * toRunning.TotalSeconds;

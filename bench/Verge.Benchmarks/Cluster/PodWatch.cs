@@ -18,6 +18,9 @@ internal sealed class PodWatch : IAsyncDisposable
     private readonly List<(Func<IReadOnlyDictionary<string, PodState>, bool> Condition, TaskCompletionSource<long> Done)> _waiters = [];
     private int _boundEver;
     private int _runningEver;
+
+    /// <summary>When each pod was first seen Running, in that order (<see cref="Stopwatch"/> timestamps).</summary>
+    private readonly List<long> _runningAt = [];
     private readonly HashSet<string> _seenBound = [];
     private readonly HashSet<string> _seenRunning = [];
     private string? _error;
@@ -131,6 +134,23 @@ internal sealed class PodWatch : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Pods per second from the <paramref name="from"/>-th to the <paramref name="to"/>-th pod first seen Running (0
+    /// based), or null before that many were: the rate with the start-up and the tail left out.
+    /// </summary>
+    public double? RunningRate(int from, int to)
+    {
+        lock (_pods)
+        {
+            if (to >= _runningAt.Count || to <= from)
+            {
+                return null;
+            }
+
+            return (to - from) / Stopwatch.GetElapsedTime(_runningAt[from], _runningAt[to]).TotalSeconds;
+        }
+    }
+
     public Dictionary<string, PodState> Snapshot()
     {
         lock (_pods)
@@ -237,6 +257,7 @@ internal sealed class PodWatch : IAsyncDisposable
                     if (phase == "Running" && _seenRunning.Add(name))
                     {
                         _runningEver++;
+                        _runningAt.Add(at);
                     }
                 }
 
