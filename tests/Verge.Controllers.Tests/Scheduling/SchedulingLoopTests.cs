@@ -29,11 +29,8 @@ public class SchedulingLoopTests
     [Fact]
     public async Task Loop_WhenANodesHeartbeatHasLapsed_PlacesNothingThereUntilItRenews()
     {
-        await using var h = await SchedulingHarness.StartClusterAsync();
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("dark", "16", "64Gi"));
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("live", "2", "2Gi"));
         var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal) { ["dark"] = 0 };
-        h.StartScheduler(name => lapsed.ContainsKey(name));
+        await using var h = await StartWithDarkAndLiveAsync(name => lapsed.ContainsKey(name));
 
         // "dark" has the most room, so spreading by free resources would choose it; it has not renewed its heartbeat.
         await h.Cluster.CreateAsync(SchedulingHarness.NewPod("first", "100Mi"));
@@ -51,16 +48,23 @@ public class SchedulingLoopTests
     public async Task Loop_WhenAPodToleratesUnreachable_MayStillGoToALapsedNode()
     {
         // As it may to a node the node lifecycle controller has marked; refusing it would retry it without end.
-        await using var h = await SchedulingHarness.StartClusterAsync();
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("dark", "16", "64Gi"));
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("live", "2", "2Gi"));
-        h.StartScheduler(name => name == "dark");
+        await using var h = await StartWithDarkAndLiveAsync(name => name == "dark");
 
         var pod = SchedulingHarness.NewPod("agent", "3Gi");
         pod.Spec.Tolerations = [new Toleration { Operator = "Exists" }];
         await h.Cluster.CreateAsync(pod);
 
         Assert.Equal("dark", (await h.WaitForBoundAsync("agent")).Spec.NodeName);
+    }
+
+    /// <summary>A big node "dark" that spreading by free room would choose, and a small one "live".</summary>
+    private static async Task<SchedulingHarness> StartWithDarkAndLiveAsync(Func<string, bool> lapsed)
+    {
+        var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("dark", "16", "64Gi"));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("live", "2", "2Gi"));
+        h.StartScheduler(lapsed);
+        return h;
     }
 
     [Fact]
@@ -120,19 +124,9 @@ public class SchedulingLoopTests
     [Fact]
     public async Task Loop_WhenTheNodeIsFull_HigherPriorityPreemptsLower()
     {
-        await using var h = await SchedulingHarness.StartClusterAsync();
-        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
-        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
-        h.StartScheduler();
-        var low = SchedulingHarness.NewPod("low", "1536Mi");
-        low.Spec.PriorityClassName = "low";
-        await h.Cluster.CreateAsync(low);
-        await h.WaitForBoundAsync("low");
+        await using var h = await StartWithLowPriorityPodOnTheOnlyNodeAsync(_ => false);
 
-        var high = SchedulingHarness.NewPod("high", "1536Mi");
-        high.Spec.PriorityClassName = "high";
-        await h.Cluster.CreateAsync(high);
+        await CreateHighPriorityPodAsync(h);
 
         var preempted = await h.WaitForEventAsync("low", "Preempted");
         Assert.EndsWith("on node only", preempted.Message, StringComparison.Ordinal);
@@ -146,26 +140,38 @@ public class SchedulingLoopTests
     [Fact]
     public async Task Loop_WhenTheOnlyNodeForPreemptionHasLapsed_PreemptsNothing()
     {
-        await using var h = await SchedulingHarness.StartClusterAsync();
-        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
-        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
-        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
         var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
-        h.StartScheduler(name => lapsed.ContainsKey(name));
-        var low = SchedulingHarness.NewPod("low", "1536Mi");
-        low.Spec.PriorityClassName = "low";
-        await h.Cluster.CreateAsync(low);
-        await h.WaitForBoundAsync("low");
+        await using var h = await StartWithLowPriorityPodOnTheOnlyNodeAsync(name => lapsed.ContainsKey(name));
 
         lapsed["only"] = 0;
-        var high = SchedulingHarness.NewPod("high", "1536Mi");
-        high.Spec.PriorityClassName = "high";
-        await h.Cluster.CreateAsync(high);
+        await CreateHighPriorityPodAsync(h);
 
         var failed = await h.WaitForEventAsync("high", "FailedScheduling");
         Assert.Contains("untolerated taint {node.kubernetes.io/unreachable: }", failed.Message, StringComparison.Ordinal);
         Assert.NotNull(await h.Cluster.GetAsync<Pod>("low"));
         Assert.DoesNotContain(h.Events.List(), e => e.Reason == "Preempted");
+    }
+
+    /// <summary>PriorityClasses "low" and "high", and a "low" pod taking most of the only node.</summary>
+    private static async Task<SchedulingHarness> StartWithLowPriorityPodOnTheOnlyNodeAsync(Func<string, bool> lapsed)
+    {
+        var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
+        h.StartScheduler(lapsed);
+        var low = SchedulingHarness.NewPod("low", "1536Mi");
+        low.Spec.PriorityClassName = "low";
+        await h.Cluster.CreateAsync(low);
+        await h.WaitForBoundAsync("low");
+        return h;
+    }
+
+    private static async Task CreateHighPriorityPodAsync(SchedulingHarness h)
+    {
+        var high = SchedulingHarness.NewPod("high", "1536Mi");
+        high.Spec.PriorityClassName = "high";
+        await h.Cluster.CreateAsync(high);
     }
 
     [Fact]
