@@ -43,10 +43,9 @@ internal interface IInformer
 
 /// <summary>
 /// A typed, local, eventually consistent copy of one kind: an initial list at the watch cache's revision, then the
-/// watch from that revision, kept in an index by namespace/name, by namespace, by owner UID and by any field a controller asks for
-/// (<see cref="AddIndex"/>). A watcher that
-/// falls behind is resubscribed from the last revision seen; when that revision is compacted away the informer
-/// relists and tells its handlers what changed meanwhile. Objects handed out are shared: callers copy
+/// watch from that revision, kept in an index by namespace/name, by namespace, by owner UID and by any field a
+/// controller asks for (<see cref="AddIndex"/>). A watcher that falls behind is resubscribed from the last revision
+/// seen; when that revision is compacted away the informer relists and tells its handlers what changed meanwhile. Objects handed out are shared: callers copy
 /// (<see cref="Objects.Clone{T}"/>) before changing them.
 /// </summary>
 internal sealed partial class Informer<T> : IInformer
