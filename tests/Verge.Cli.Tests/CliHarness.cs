@@ -56,6 +56,7 @@ internal sealed class CliHarness : IDisposable
     public void Dispose()
     {
         StopHostProcesses();
+        DeletePodNetworks();
         foreach (var dir in new[] { WorkingDirectory, HomeDirectory })
         {
             try
@@ -113,6 +114,40 @@ internal sealed class CliHarness : IDisposable
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
                 // It ended meanwhile.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the network namespaces of the pods an agent of <c>verge up</c> set up here. Pods outlive their agent by
+    /// design, so a test that stops <c>up</c> while a pod has its network (or is still starting) would leave the
+    /// namespace behind; the CNI records under the data directory name them.
+    /// </summary>
+    private void DeletePodNetworks()
+    {
+        if (!Directory.Exists(WorkingDirectory))
+        {
+            return;
+        }
+
+        var prefix = new Verge.Agent.Networking.CniOptions().NetnsPrefix;
+        var records = Directory.EnumerateFiles(WorkingDirectory, "*.json", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(Path.GetDirectoryName(f)) == "pods" && Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(f))) == "cni");
+        foreach (var record in records)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("ip", ["netns", "delete", prefix + Path.GetFileNameWithoutExtension(record)])
+            {
+                RedirectStandardError = true,
+            };
+            try
+            {
+                using var ip = System.Diagnostics.Process.Start(info)!;
+                ip.StandardError.ReadToEnd();
+                ip.WaitForExit();
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // No ip on this machine: no namespace was made either.
             }
         }
     }
