@@ -18,7 +18,8 @@ namespace Verge.Controllers.Nodes;
 /// </remarks>
 internal sealed class NodeHeartbeats(Informer<Node> nodes, Informer<Lease> leases, NodeLifecycleOptions options, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, (HeartbeatMark Mark, DateTimeOffset SeenAt)> _seen = new(StringComparer.Ordinal);
+    /// <summary>Per node: the last heartbeat, when it was first seen, and whether it changed since the node was first seen.</summary>
+    private readonly ConcurrentDictionary<string, (HeartbeatMark Mark, DateTimeOffset SeenAt, bool Renewed)> _seen = new(StringComparer.Ordinal);
 
     /// <summary>Records the node's current heartbeat; true when it changed since last seen.</summary>
     public bool Observe(string name)
@@ -39,7 +40,7 @@ internal sealed class NodeHeartbeats(Informer<Node> nodes, Informer<Lease> lease
             static (_, arg) =>
             {
                 arg.Changed.Value = true;
-                return (arg.Mark, arg.Now);
+                return (arg.Mark, arg.Now, false);
             },
             static (_, old, arg) =>
             {
@@ -49,7 +50,7 @@ internal sealed class NodeHeartbeats(Informer<Node> nodes, Informer<Lease> lease
                 }
 
                 arg.Changed.Value = true;
-                return (arg.Mark, arg.Now);
+                return (arg.Mark, arg.Now, old.Renewed || old.Mark.Renews(arg.Mark));
             },
             (Mark: mark, Now: now, Changed: changed));
         return changed.Value;
@@ -60,6 +61,13 @@ internal sealed class NodeHeartbeats(Informer<Node> nodes, Informer<Lease> lease
 
     /// <summary>Whether the node's last heartbeat is older than its grace (false for a node never observed). Thread-safe.</summary>
     public bool IsLapsed(string name) => StaleAt(name) is { } at && time.GetUtcNow() > at;
+
+    /// <summary>
+    /// Whether this process has seen the node's heartbeat change since it first saw the node. A new leader sees every
+    /// heartbeat for the first time: that a node it finds marked unreachable has a heartbeat says nothing of whether it
+    /// is alive, only a change does.
+    /// </summary>
+    public bool HasRenewed(string name) => _seen.TryGetValue(name, out var seen) && seen.Renewed;
 
     public void Forget(string name) => _seen.TryRemove(name, out _);
 
@@ -82,4 +90,14 @@ internal sealed class NodeHeartbeats(Informer<Node> nodes, Informer<Lease> lease
 }
 
 /// <summary>What identifies one heartbeat of a node: its Lease (uid and renewTime) and its Ready condition's lastHeartbeatTime.</summary>
-internal readonly record struct HeartbeatMark(string? LeaseUid, long? RenewTicks, long? HeartbeatTicks);
+internal readonly record struct HeartbeatMark(string? LeaseUid, long? RenewTicks, long? HeartbeatTicks)
+{
+    /// <summary>
+    /// Whether <paramref name="next"/> is a new heartbeat after this one: a part seen before changed. A part seen for
+    /// the first time (the Lease listed before the Node, or the other way round) is not one.
+    /// </summary>
+    public bool Renews(HeartbeatMark next) =>
+        (LeaseUid is not null && next.LeaseUid != LeaseUid)
+        || (RenewTicks is not null && next.RenewTicks != RenewTicks)
+        || (HeartbeatTicks is not null && next.HeartbeatTicks != HeartbeatTicks);
+}

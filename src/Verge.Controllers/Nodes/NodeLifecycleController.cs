@@ -129,8 +129,7 @@ internal sealed partial class NodeLifecycleController : Controller
             return true;
         }
 
-        if (_nodes.Get(null, key) is { } node && node.Spec.Taints?.Exists(t => t.Key == NodeTaints.Unreachable) == true
-            && !_heartbeats.IsLapsed(key))
+        if (_nodes.Get(null, key) is { } node && IsMarkedUnreachable(node) && _heartbeats.HasRenewed(key) && !_heartbeats.IsLapsed(key))
         {
             return true;
         }
@@ -177,7 +176,10 @@ internal sealed partial class NodeLifecycleController : Controller
         Observe(key);
         var now = Time.GetUtcNow();
         var staleAt = _heartbeats.StaleAt(key) ?? now + GraceOf(key);
-        var stale = now > staleAt;
+
+        // A node found marked (by an earlier leader) stays so until its heartbeat is seen to change: the first sight of
+        // an old heartbeat is not a sign of life.
+        var stale = now > staleAt || (IsMarkedUnreachable(node) && !_heartbeats.HasRenewed(key));
 
         node = await UpdateConditionsAsync(key, node, stale, ct) ?? node;
         var tainted = await UpdateTaintsAsync(key, node, stale, ct);
@@ -564,6 +566,11 @@ internal sealed partial class NodeLifecycleController : Controller
 
     /// <inheritdoc cref="NodeHeartbeats.GraceOf"/>
     internal TimeSpan GraceOf(string name) => _heartbeats.GraceOf(name);
+
+    /// <summary>Whether the node carries this controller's unreachable marks: Ready Unknown by it, or the unreachable taint.</summary>
+    private static bool IsMarkedUnreachable(Node node) =>
+        ReadyCondition(node) is { Status: "Unknown", Reason: UnknownReason or NeverUpdatedReason }
+        || node.Spec.Taints?.Exists(t => t.Key == NodeTaints.Unreachable) == true;
 
     private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
 

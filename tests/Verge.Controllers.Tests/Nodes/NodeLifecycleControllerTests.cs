@@ -235,6 +235,34 @@ public class NodeLifecycleControllerTests
     }
 
     [Fact]
+    public async Task Reconcile_InANewTerm_KeepsANodeMarkedUnreachableUntilItsHeartbeatChanges()
+    {
+        // A new leader sees every heartbeat for the first time; an old one must not make a dead node Ready again.
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateRenewingNodesAsync(cluster, time, "edge-0", "edge-1");
+        var nodes = await cluster.TrackAsync<Node>();
+        await using (var first = await Harness.StartAsync(cluster, time))
+        {
+            await RenewAsync(cluster, first, time, "edge-0", "edge-1");
+            time.Advance(TimeSpan.FromSeconds(3));
+            await RenewAsync(cluster, first, time, "edge-0");
+            time.Advance(TimeSpan.FromSeconds(2));
+            await WaitForNodeAsync(nodes, n => n.Metadata.Name == "edge-1" && IsUnknown(n) && HasUnreachable(n), "edge-1 marked by the first term");
+            await first.IdleAsync(cluster, "edge-0", "edge-1");
+        }
+
+        await using var second = await Harness.StartAsync(cluster, time);
+        await RenewAsync(cluster, second, time, "edge-0");
+        await second.IdleAsync(cluster, "edge-0", "edge-1");
+        var kept = (await cluster.Client.GetAsync<Node>(null, "edge-1", CancellationToken.None))!;
+        Assert.True(IsUnknown(kept) && HasUnreachable(kept), "the new term restored a node whose heartbeat it never saw change");
+
+        await RenewAsync(cluster, second, time, "edge-1");
+        await WaitForNodeAsync(nodes, n => n.Metadata.Name == "edge-1" && !IsUnknown(n) && !HasUnreachable(n), "edge-1 restored once it renews");
+    }
+
+    [Fact]
     public async Task Queue_PutsTheMonitorPassAndNodesWithActivePodsAheadOfTheOthers()
     {
         // Thousands of nodes going dark together each need writes; the few that host pods must not wait behind them.
