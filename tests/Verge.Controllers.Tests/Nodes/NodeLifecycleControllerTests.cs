@@ -244,9 +244,13 @@ public class NodeLifecycleControllerTests
         var nodes = await cluster.TrackAsync<Node>();
         await using (var first = await Harness.StartAsync(cluster, time))
         {
+            // Idle before each step of the fake clock, so that no reconcile sets its timer across a step.
             await RenewAsync(cluster, first, time, "edge-0", "edge-1");
+            await first.IdleAsync(cluster, "edge-0", "edge-1");
             time.Advance(TimeSpan.FromSeconds(3));
+            await first.IdleAsync(cluster, "edge-0", "edge-1");
             await RenewAsync(cluster, first, time, "edge-0");
+            await first.IdleAsync(cluster, "edge-0", "edge-1");
             time.Advance(TimeSpan.FromSeconds(2));
             await WaitForNodeAsync(nodes, n => n.Metadata.Name == "edge-1" && IsUnknown(n) && HasUnreachable(n), "edge-1 marked by the first term");
             await first.IdleAsync(cluster, "edge-0", "edge-1");
