@@ -173,7 +173,7 @@ internal sealed partial class NodeLifecycleController : Controller
             return null;
         }
 
-        Observe(key);
+        _heartbeats.Observe(key);
         var now = Time.GetUtcNow();
         var staleAt = _heartbeats.StaleAt(key) ?? now + GraceOf(key);
 
@@ -218,7 +218,7 @@ internal sealed partial class NodeLifecycleController : Controller
         foreach (var node in nodes)
         {
             var name = node.Metadata.Name!;
-            Observe(name);
+            _heartbeats.Observe(name);
             var stale = _heartbeats.StaleAt(name) is { } staleAt && now > staleAt;
             var notReady = stale || ReadyCondition(node)?.Status != "True";
             health.Add(new NodeHealth(name, SiteDisruption.SiteOf(node), notReady));
@@ -537,7 +537,7 @@ internal sealed partial class NodeLifecycleController : Controller
         }
 
         var name = lease.Metadata.Name!;
-        var renewed = Observe(name);
+        var renewed = _heartbeats.Observe(name);
 
         // A healthy node's renewal changes nothing; only a node marked unreachable needs a look.
         if (renewed && _nodes.Get(null, name) is { } node
@@ -558,11 +558,9 @@ internal sealed partial class NodeLifecycleController : Controller
 
     private void ObserveAndEnqueue(string name)
     {
-        Observe(name);
+        _heartbeats.Observe(name);
         Enqueue(name);
     }
-
-    private bool Observe(string name) => _heartbeats.Observe(name);
 
     /// <inheritdoc cref="NodeHeartbeats.GraceOf"/>
     internal TimeSpan GraceOf(string name) => _heartbeats.GraceOf(name);
