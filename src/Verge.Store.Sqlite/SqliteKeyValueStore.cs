@@ -7,7 +7,8 @@ namespace Verge.Store.Sqlite;
 /// <summary>
 /// The embedded store: a revisioned key-value log in one SQLite file (the kine model). One writer loop owns the write
 /// connection and commits queued writes in batches (group commit, <c>synchronous=FULL</c> in WAL mode), then publishes
-/// the batch's events to watchers; reads use their own connections and never wait for the writer.
+/// the batch's events to watchers; reads use their own connections and never wait for the writer, and a read of a key
+/// the writer has written since the store opened is answered from memory (<see cref="LatestValues"/>).
 /// One process opens a database file at a time.
 /// </summary>
 public sealed class SqliteKeyValueStore : IKeyValueStore
@@ -33,6 +34,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
     private readonly SqliteCommand _insert;
     private readonly SqliteCommand _compact;
     private readonly ReadConnectionPool _readers;
+    private readonly LatestValues _latest;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, SqliteCommand> _getCommands = [];
     private readonly SqliteStoreOptions _options;
     private readonly WatchHub _hub;
@@ -54,6 +56,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
         _revision = revision;
         _compacted = compacted;
         _readers = new ReadConnectionPool(readConnectionString, options.ReadConnectionPoolSize);
+        _latest = new LatestValues(options.LatestValueCacheSize);
         _hub = new WatchHub(options.WatchBufferSize);
 
         _selectNewest = Prepare(SelectNewestSql, "$name");
@@ -120,6 +123,12 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        if (_latest.TryGet(key, out var latest))
+        {
+            return ValueTask.FromResult(latest);
+        }
+
         var connection = RentReader();
         try
         {
@@ -352,6 +361,8 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
             return;
         }
 
+        // The newest values first: once the revision or an event is out, a read of those keys must see them.
+        _latest.Record(events);
         Volatile.Write(ref _revision, revision);
         Volatile.Write(ref _compacted, compacted);
         if (events.Count > 0)

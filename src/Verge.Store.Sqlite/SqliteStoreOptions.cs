@@ -22,11 +22,20 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public bool DurableCommits { get; set; } = true;
 
+    /// <summary>
+    /// How many recently written keys the store keeps the newest value of in memory, so that reading them (as every
+    /// update does first) needs no SQLite statement; 0 turns it off. The values are the bytes the watch events of
+    /// those writes share. Size it above the number of keys written over and over (a fleet's Leases and Nodes): it
+    /// starts empty when full.
+    /// </summary>
+    public int LatestValueCacheSize { get; set; } = 65_536;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchSize, 1, nameof(MaxBatchSize));
         ArgumentOutOfRangeException.ThrowIfNegative(ReadConnectionPoolSize, nameof(ReadConnectionPoolSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(WatchBufferSize, 1, nameof(WatchBufferSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(WatchHistoryPageSize, 1, nameof(WatchHistoryPageSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(LatestValueCacheSize, nameof(LatestValueCacheSize));
     }
 }
