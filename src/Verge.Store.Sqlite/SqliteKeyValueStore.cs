@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Verge.Store.Watch;
@@ -35,6 +36,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
     private readonly SqliteCommand _compact;
     private readonly ReadConnectionPool _readers;
     private readonly LatestValues _latest;
+    private readonly HashSet<string> _writtenInBatch = new(StringComparer.Ordinal);
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, SqliteCommand> _getCommands = [];
     private readonly SqliteStoreOptions _options;
     private readonly WatchHub _hub;
@@ -313,6 +315,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
             }
 
             events.Clear();
+            _writtenInBatch.Clear();
             CommitBatch(batch, events);
         }
     }
@@ -378,7 +381,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
 
     private void Apply(WriteOperation operation, ref long revision, List<WatchEvent> events)
     {
-        var newest = ReadNewest(operation.Key);
+        var newest = FindNewest(operation.Key);
         bool live = newest is { Deleted: false };
         switch (operation.Kind)
         {
@@ -419,6 +422,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
 
         revision = id;
         events.Add(watchEvent);
+        _writtenInBatch.Add(operation.Key);
     }
 
     private long Compact(WriteOperation operation, long revision, long compacted)
@@ -438,6 +442,25 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
         _compact.Parameters["$to"].Value = operation.Revision;
         _compact.ExecuteNonQuery();
         return operation.Revision;
+    }
+
+    /// <summary>
+    /// The key's newest row: from the newest values in memory when they hold it (the write then costs no read and no
+    /// copy of the value), unless this batch wrote it already, whose row only the open transaction has.
+    /// </summary>
+    private NewestRow? FindNewest(string key)
+    {
+        if (!_writtenInBatch.Contains(key)
+            && _latest.TryGet(key, out var held)
+            && held is not null
+            && MemoryMarshal.TryGetArray(held.Value, out var bytes)
+            && bytes.Offset == 0
+            && bytes.Count == bytes.Array!.Length)
+        {
+            return new NewestRow(held.ModRevision, Deleted: false, held.CreateRevision, bytes.Array);
+        }
+
+        return ReadNewest(key);
     }
 
     private NewestRow? ReadNewest(string key)

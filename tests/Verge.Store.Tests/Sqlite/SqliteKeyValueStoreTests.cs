@@ -26,17 +26,20 @@ public sealed class SqliteKeyValueStoreTests : KeyValueStoreConformanceTests
     }
 
     [Fact]
-    public async Task Get_OfAKeyThisStoreWrote_IsServedFromMemory()
+    public async Task GetAndUpdate_OfAKeyThisStoreWrote_AreServedFromMemory()
     {
         var path = Path.Combine(_directory, "latest.db");
         await using var store = await SqliteKeyValueStore.OpenAsync(path);
         var written = await store.CreateAsync("/a", new byte[] { 1 });
         await WriteBehindTheStoreAsync(path, "/a", id: written.ModRevision + 10, value: 9);
 
-        // The row added behind the store's back is newer in the file; the read comes from what the store wrote.
+        // The row added behind the store's back is newer in the file; the read and the writer's compare-and-swap
+        // go by what the store wrote.
         var read = await store.GetAsync("/a");
         Assert.Equal(new byte[] { 1 }, read!.Value.ToArray());
         Assert.Equal(written.ModRevision, read.ModRevision);
+        var updated = await store.UpdateAsync("/a", new byte[] { 2 }, written.ModRevision);
+        Assert.Equal(written.CreateRevision, updated.CreateRevision);
     }
 
     [Fact]
