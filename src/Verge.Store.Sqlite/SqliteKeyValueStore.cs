@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Verge.Store.Watch;
@@ -414,8 +413,9 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
                 break;
             default:
                 // A tombstone keeps the deleted value, so delete events and history carry it.
-                Insert(id, operation.Key, created: false, deleted: true, newest!.Value.CreateRevision, prevRevision, newest.Value.Value);
-                operation.Result = new KeyValue(operation.Key, newest.Value.Value, newest.Value.CreateRevision, id);
+                var deletedValue = newest!.Value.Value.ToArray();
+                Insert(id, operation.Key, created: false, deleted: true, newest.Value.CreateRevision, prevRevision, deletedValue);
+                operation.Result = new KeyValue(operation.Key, deletedValue, newest.Value.CreateRevision, id);
                 watchEvent = new WatchEvent(WatchEventType.Deleted, operation.Result, newest.Value.ToKeyValue(operation.Key));
                 break;
         }
@@ -450,14 +450,9 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
     /// </summary>
     private NewestRow? FindNewest(string key)
     {
-        if (!_writtenInBatch.Contains(key)
-            && _latest.TryGet(key, out var held)
-            && held is not null
-            && MemoryMarshal.TryGetArray(held.Value, out var bytes)
-            && bytes.Offset == 0
-            && bytes.Count == bytes.Array!.Length)
+        if (!_writtenInBatch.Contains(key) && _latest.TryGet(key, out var held) && held is not null)
         {
-            return new NewestRow(held.ModRevision, Deleted: false, held.CreateRevision, bytes.Array);
+            return new NewestRow(held.ModRevision, Deleted: false, held.CreateRevision, held.Value);
         }
 
         return ReadNewest(key);
@@ -620,7 +615,7 @@ public sealed class SqliteKeyValueStore : IKeyValueStore
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    private readonly record struct NewestRow(long Id, bool Deleted, long CreateRevision, byte[] Value)
+    private readonly record struct NewestRow(long Id, bool Deleted, long CreateRevision, ReadOnlyMemory<byte> Value)
     {
         public KeyValue ToKeyValue(string key) => new(key, Value, CreateRevision, Id);
     }
