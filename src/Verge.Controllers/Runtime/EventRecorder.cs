@@ -14,17 +14,18 @@ internal static class EventTypes
 
 /// <summary>
 /// Writes core/v1 Events about objects, as client-go's legacy recorder does: one Event per distinct occurrence,
-/// named <c>{object}.{hex unix nanoseconds}</c>, and identical occurrences (same object, source, type, reason and
-/// message) folded into the existing Event by raising its <c>count</c> and <c>lastTimestamp</c>, so a controller
-/// that retries does not flood the namespace. Recording never fails the caller: errors are logged.
+/// named <c>{object}.{hex unix nanoseconds}</c>; identical occurrences (same object, source, type, reason and
+/// message) folded into the existing Event by raising its <c>count</c> and <c>lastTimestamp</c>; similar ones combined
+/// and each object's writes budgeted by the <see cref="EventCorrelator"/>. So a controller that retries, or that acts on
+/// thousands of objects at once, does not flood the namespace. Recording never fails the caller: errors are logged.
 /// </summary>
 internal sealed partial class EventRecorder(ApiClient client, TimeProvider time, string component, string instance, ILogger logger)
 {
     private const int CacheSize = 4096;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, LinkedListNode<(string Key, string Namespace, string Name)>> _seen = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Key, string Namespace, string Name)> _recent = new();
+    private readonly LruCache<(string Namespace, string Name)> _written = new(CacheSize);
+    private readonly EventCorrelator _correlator = new(time);
     private long _lastStamp;
 
     public string Component => component;
@@ -35,16 +36,24 @@ internal sealed partial class EventRecorder(ApiClient client, TimeProvider time,
     {
         var reference = Reference(involved);
         var ns = reference.Namespace ?? "default";
-        var key = string.Join('\u0000', component, reference.Kind, reference.Namespace, reference.Name, reference.Uid, reference.ApiVersion, type, reason, message);
+        var objectKey = string.Join('\u0000', component, reference.Kind, reference.Namespace, reference.Name, reference.Uid, reference.ApiVersion);
+        var outcome = _correlator.Correlate(objectKey, type, reason, message);
+        if (outcome.Skip)
+        {
+            LogOverBudget(logger, reason, reference.Kind ?? "", reference.Name ?? "", message);
+            return;
+        }
+
         var now = Objects.Now(time);
         try
         {
-            if (Lookup(key) is { } existing)
+            if (Lookup(outcome.Key) is { } existing)
             {
                 var updated = await client.MutateAsync<Event>(existing.Namespace, existing.Name, null, ev =>
                 {
                     ev.Count = (ev.Count ?? 1) + 1;
                     ev.LastTimestamp = now;
+                    ev.Message = outcome.Message;
                     return true;
                 }, ct);
                 if (updated is not null)
@@ -58,7 +67,7 @@ internal sealed partial class EventRecorder(ApiClient client, TimeProvider time,
                 Metadata = new ObjectMeta { Name = $"{reference.Name}.{NextStamp():x}", Namespace = ns },
                 InvolvedObject = reference,
                 Reason = reason,
-                Message = message,
+                Message = outcome.Message,
                 Type = type,
                 Source = new EventSource { Component = component },
                 FirstTimestamp = now,
@@ -67,7 +76,7 @@ internal sealed partial class EventRecorder(ApiClient client, TimeProvider time,
                 ReportingComponent = component,
                 ReportingInstance = instance,
             }, ct);
-            Remember(key, ns, created.Metadata.Name!);
+            Remember(outcome.Key, ns, created.Metadata.Name!);
         }
         catch (Exception e) when (e is ApiException or Store.StoreException or IOException)
         {
@@ -110,14 +119,7 @@ internal sealed partial class EventRecorder(ApiClient client, TimeProvider time,
     {
         lock (_lock)
         {
-            if (!_seen.TryGetValue(key, out var node))
-            {
-                return null;
-            }
-
-            _recent.Remove(node);
-            _recent.AddFirst(node);
-            return (node.Value.Namespace, node.Value.Name);
+            return _written.TryGet(key, out var written) ? written : null;
         }
     }
 
@@ -125,20 +127,13 @@ internal sealed partial class EventRecorder(ApiClient client, TimeProvider time,
     {
         lock (_lock)
         {
-            if (_seen.Remove(key, out var stale))
-            {
-                _recent.Remove(stale);
-            }
-
-            _seen[key] = _recent.AddFirst((key, ns, name));
-            if (_recent.Count > CacheSize)
-            {
-                _seen.Remove(_recent.Last!.Value.Key);
-                _recent.RemoveLast();
-            }
+            _written.Set(key, (ns, name));
         }
     }
 
     [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Could not record event {Reason} about {Name}: {Error}")]
     private static partial void LogRecordFailed(ILogger logger, string reason, string name, string error);
+
+    [LoggerMessage(EventId = 4302, Level = LogLevel.Debug, Message = "Not recording event {Reason} about {Kind} {Name}, over its budget of events: {Message}")]
+    private static partial void LogOverBudget(ILogger logger, string reason, string kind, string name, string message);
 }

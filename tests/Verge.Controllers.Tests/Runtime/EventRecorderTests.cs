@@ -35,4 +35,37 @@ public class EventRecorderTests
         Assert.StartsWith("web.", repeated.Metadata.Name, StringComparison.Ordinal);
         Assert.Equal("Warning", Assert.Single(events, e => e.Reason == "FailedCreate").Type);
     }
+
+    [Fact]
+    public async Task Record_WhenAnObjectHasManySimilarEvents_CombinesThemAndStopsAtItsBudget()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 3, 1, 8, 0, 0, TimeSpan.Zero));
+        var recorder = new EventRecorder(cluster.Client, time, "verge-controller-manager", "node-a_1234", NullLogger.Instance);
+        var rs = await cluster.CreateAsync(TestCluster.NewReplicaSet("web", 0));
+
+        for (var i = 1; i <= 40; i++)
+        {
+            await recorder.NormalAsync(rs, "SuccessfulCreate", $"Created pod: web-{i}", CancellationToken.None);
+        }
+
+        var events = (await cluster.TrackAsync<Event>()).List();
+        var own = events.Where(e => !e.Message!.StartsWith(EventCorrelator.CombinedPrefix, StringComparison.Ordinal)).ToList();
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => $"Created pod: web-{i}"), own.Select(e => e.Message).Order(StringComparer.Ordinal));
+        Assert.All(own, e => Assert.Equal(1, e.Count));
+
+        // The 10th to the 25th (the burst) went to one combined Event; the 26th to the 40th were not written.
+        var combined = Assert.Single(events, e => e.Message!.StartsWith(EventCorrelator.CombinedPrefix, StringComparison.Ordinal));
+        Assert.Equal(16, combined.Count);
+        Assert.Equal("(combined from similar events): Created pod: web-25", combined.Message);
+        Assert.Equal("SuccessfulCreate", combined.Reason);
+        Assert.Equal(rs.Metadata.Uid, combined.InvolvedObject.Uid);
+
+        time.Advance(EventCorrelator.RefillEvery);
+        await recorder.NormalAsync(rs, "SuccessfulCreate", "Created pod: web-41", CancellationToken.None);
+        combined = await cluster.Client.GetAsync<Event>("default", combined.Metadata.Name!, CancellationToken.None);
+        Assert.Equal(17, combined!.Count);
+        Assert.Equal("(combined from similar events): Created pod: web-41", combined.Message);
+        Assert.Equal(time.GetUtcNow(), combined.LastTimestamp);
+    }
 }
