@@ -425,7 +425,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         await ResourceEndpoint.WriteJsonAsync(context, error.Code, body);
     }
 
-    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "This machine shows no CPU cache sizes, so .NET gives the garbage collector its smallest gen0 budget and the server collects several times as often; start it with {Setting} (docs/api-server.md, \"Garbage collection\")")]
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "This machine shows no CPU cache sizes, so workstation GC gets its smallest gen0 budget and the server collects several times as often; start it under server GC (DOTNET_gcServer=1, the default of verge) or with {Setting} (docs/api-server.md, \"Garbage collection\")")]
     private static partial void LogGen0Budget(ILogger logger, string setting);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Unhandled error serving {Method} {Path}")]
