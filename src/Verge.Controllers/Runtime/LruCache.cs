@@ -9,8 +9,6 @@ internal sealed class LruCache<TValue>(int capacity)
     private readonly Dictionary<string, LinkedListNode<(string Key, TValue Value)>> _entries = new(StringComparer.Ordinal);
     private readonly LinkedList<(string Key, TValue Value)> _recent = new();
 
-    public int Count => _entries.Count;
-
     /// <summary>The value under <paramref name="key"/>, which becomes the most recently used.</summary>
     public bool TryGet(string key, out TValue value)
     {
