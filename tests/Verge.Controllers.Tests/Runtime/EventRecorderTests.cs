@@ -2,19 +2,27 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Verge.Controllers.Runtime;
 using Verge.Controllers.Tests.Support;
+using Verge.Core.Apps;
 using Verge.Core.Core;
 
 namespace Verge.Controllers.Tests.Runtime;
 
 public class EventRecorderTests
 {
+    /// <summary>A cluster without controllers, a recorder on a fake clock, and a ReplicaSet to record about.</summary>
+    private static async Task<(TestCluster Cluster, FakeTimeProvider Time, EventRecorder Recorder, ReplicaSet Rs)> StartAsync()
+    {
+        var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 3, 1, 8, 0, 0, TimeSpan.Zero));
+        var recorder = new EventRecorder(cluster.Client, time, "verge-controller-manager", "node-a_1234", NullLogger.Instance);
+        return (cluster, time, recorder, await cluster.CreateAsync(TestCluster.NewReplicaSet("web", 0)));
+    }
+
     [Fact]
     public async Task Record_WhenTheSameEventRepeats_RaisesCountOnOneEvent()
     {
-        await using var cluster = await TestCluster.StartAsync(controllers: false);
-        var time = new FakeTimeProvider(new DateTimeOffset(2025, 3, 1, 8, 0, 0, TimeSpan.Zero));
-        var recorder = new EventRecorder(cluster.Client, time, "verge-controller-manager", "node-a_1234", NullLogger.Instance);
-        var rs = await cluster.CreateAsync(TestCluster.NewReplicaSet("web", 0));
+        var (cluster, time, recorder, rs) = await StartAsync();
+        await using var _ = cluster;
 
         await recorder.NormalAsync(rs, "SuccessfulCreate", "Created pod: web-abcde", CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(30));
@@ -39,10 +47,8 @@ public class EventRecorderTests
     [Fact]
     public async Task Record_WhenAnObjectHasManySimilarEvents_CombinesThemAndStopsAtItsBudget()
     {
-        await using var cluster = await TestCluster.StartAsync(controllers: false);
-        var time = new FakeTimeProvider(new DateTimeOffset(2025, 3, 1, 8, 0, 0, TimeSpan.Zero));
-        var recorder = new EventRecorder(cluster.Client, time, "verge-controller-manager", "node-a_1234", NullLogger.Instance);
-        var rs = await cluster.CreateAsync(TestCluster.NewReplicaSet("web", 0));
+        var (cluster, time, recorder, rs) = await StartAsync();
+        await using var _ = cluster;
 
         for (var i = 1; i <= 40; i++)
         {
