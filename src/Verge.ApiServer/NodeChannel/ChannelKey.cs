@@ -11,8 +11,11 @@ internal readonly record struct ChannelKey(ObjectKind Kind, string Namespace, st
     public override string ToString() => $"{Kind} {Namespace}/{Name}";
 }
 
-/// <summary>An object as the hub keeps it: its revision and its Kubernetes JSON (with resourceVersion).</summary>
-internal sealed record HubObject(ChannelKey Key, long Revision, byte[] Json);
+/// <summary>
+/// An object as the hub keeps it: its revision and its Kubernetes JSON (with resourceVersion), bytes nothing changes
+/// once made (the watch cache's event bytes are kept as they are, not copied).
+/// </summary>
+internal sealed record HubObject(ChannelKey Key, long Revision, ReadOnlyMemory<byte> Json);
 
 /// <summary>The ConfigMaps and Secrets a pod uses: volumes, env valueFrom, envFrom and imagePullSecrets.</summary>
 internal static class PodReferences

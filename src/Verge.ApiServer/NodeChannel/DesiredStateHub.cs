@@ -359,7 +359,7 @@ internal sealed partial class DesiredStateHub(
                 affected.UnionWith(Unindex(e.Type, key));
                 if (!deleted)
                 {
-                    affected.UnionWith(Index(e.Type, ns, e.Name, e.Revision, e.CurrentJson.ToArray(), e.Current));
+                    affected.UnionWith(Index(e.Type, ns, e.Name, e.Revision, e.CurrentJsonMemory, e.Current));
                 }
             }
 
@@ -385,7 +385,7 @@ internal sealed partial class DesiredStateHub(
         : ObjectKind.Unspecified;
 
     /// <summary>Adds an object to the index; returns the nodes whose set it may change.</summary>
-    private List<string> Index(ResourceType type, string ns, string name, long revision, byte[] json, KubeObject obj)
+    private List<string> Index(ResourceType type, string ns, string name, long revision, ReadOnlyMemory<byte> json, KubeObject obj)
     {
         if (type == NodeType)
         {

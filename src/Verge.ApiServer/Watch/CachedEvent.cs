@@ -48,6 +48,9 @@ internal sealed class CachedEvent
     /// <summary>The object after the change (for a delete: its last state), with resourceVersion = the event's revision.</summary>
     public ReadOnlySpan<byte> CurrentJson => _current;
 
+    /// <summary>The same bytes, to keep: the event owns them and never changes them.</summary>
+    public ReadOnlyMemory<byte> CurrentJsonMemory => _current;
+
     public KubeObject Current => _currentObject ??= ObjectCodec.Decode(Type, _current, Revision);
 
     public KubeObject? Previous => _previous is not { } previous ? null : _previousObject ??= ObjectCodec.Decode(Type, previous.Span, _previousRevision);
