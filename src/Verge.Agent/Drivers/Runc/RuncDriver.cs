@@ -113,7 +113,10 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         {
             if (await QueryStateAsync(config.Id, ct) is { Status: not "stopped" })
             {
-                throw new DriverException($"a container with id {config.Id} already exists", "CreateContainerError");
+                // Started by an agent that stopped before it recorded the task (killed between the start and its
+                // local state): the id names the same pod, container and instance, so that container is this task.
+                return await AdoptAsync(config.Id, bundle, ct)
+                    ?? throw new DriverException($"a container with id {config.Id} already exists", "CreateContainerError");
             }
 
             // Left over from a start that was interrupted: clear it and start afresh.
@@ -182,6 +185,35 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
             throw new DriverException($"cannot create container {config.Id}: {e.Message}", e, "CreateContainerError");
         }
+    }
+
+    /// <summary>The handle of a live container this driver started under <paramref name="id"/>, from its bundle; null if none.</summary>
+    private async Task<TaskHandle?> AdoptAsync(string id, string bundle, CancellationToken ct)
+    {
+        var path = Path.Combine(bundle, "handle.json");
+        RuncTaskState? state;
+        try
+        {
+            state = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, ct), RuncJsonContext.Default.RuncTaskState);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (state is null || state.RuncId != id)
+        {
+            return null;
+        }
+
+        var handle = new TaskHandle(Name, id, JsonSerializer.Serialize(state, RuncJsonContext.Default.RuncTaskState), new DateTimeOffset(File.GetLastWriteTimeUtc(path)));
+        if (!await RecoverAsync(handle, ct))
+        {
+            return null;
+        }
+
+        LogAdopted(id);
+        return handle;
     }
 
     public async Task<TaskExit> WaitAsync(TaskHandle handle, CancellationToken ct)
@@ -785,6 +817,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 5840, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
     private partial void LogCleanupFailed(string id, string reason);
+
+    [LoggerMessage(EventId = 5841, Level = LogLevel.Warning, Message = "Container {Id} was already running, started before the agent last stopped; adopted it instead of starting it again")]
+    private partial void LogAdopted(string id);
 
     [LoggerMessage(EventId = 5838, Level = LogLevel.Warning, Message = "Container {Id} ended after its monitor died; its exit status is lost")]
     private partial void LogExitLost(string id);

@@ -335,6 +335,27 @@ public sealed class RuncDriverTests
     }
 
     [Fact]
+    public async Task Start_OfAContainerAStoppedAgentStartedButNeverRecorded_AdoptsIt()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "echo up; while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 7");
+        var first = await harness.StartAsync(config);
+        await RuncHarness.WaitForLogAsync(config, "up");
+        var pid = (await harness.Driver.InspectAsync(first, RuncHarness.Timeout)).Pid;
+
+        // A new agent process that never learned of the task starts the same instance again.
+        var restarted = harness.NewDriver();
+        var adopted = await restarted.StartAsync(config, RuncHarness.Timeout);
+
+        var state = await restarted.InspectAsync(adopted, RuncHarness.Timeout);
+        Assert.Equal(TaskPhase.Running, state.Phase);
+        Assert.Equal(pid, state.Pid);
+        Assert.Equal(1, File.ReadAllLines(config.LogPath).Count(l => l.Contains("up", StringComparison.Ordinal)));
+        Assert.Equal(0, (await restarted.ExecAsync(adopted, ["touch", "/tmp/go"], TimeSpan.FromSeconds(30), RuncHarness.Timeout)).ExitCode);
+        Assert.Equal(7, (await restarted.WaitAsync(adopted, RuncHarness.Timeout)).ExitCode);
+    }
+
+    [Fact]
     public async Task Recover_AfterTaskFinished_ReportsExitWithoutRestarting()
     {
         await using var harness = new RuncHarness();
