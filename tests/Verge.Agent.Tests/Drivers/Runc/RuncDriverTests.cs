@@ -315,22 +315,11 @@ public sealed class RuncDriverTests
     public async Task Recover_InNewDriverInstance_ReattachesToRunningContainerAndGetsItsExitCode()
     {
         await using var harness = new RuncHarness();
-        var config = harness.Task("/bin/sh", "-c", "echo up; while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 7");
-        var handle = await harness.StartAsync(config);
-        await RuncHarness.WaitForLogAsync(config, "up");
-        var pid = (await harness.Driver.InspectAsync(handle, RuncHarness.Timeout)).Pid;
+        var (_, handle, pid) = await StartWaitingTaskAsync(harness);
 
         var restarted = harness.NewDriver();
         Assert.True(await restarted.RecoverAsync(handle, RuncHarness.Timeout));
-        var state = await restarted.InspectAsync(handle, RuncHarness.Timeout);
-        Assert.Equal(TaskPhase.Running, state.Phase);
-        Assert.Equal(pid, state.Pid);
-
-        var exec = await restarted.ExecAsync(handle, ["touch", "/tmp/go"], TimeSpan.FromSeconds(30), RuncHarness.Timeout);
-        Assert.Equal(0, exec.ExitCode);
-        var exit = await restarted.WaitAsync(handle, RuncHarness.Timeout);
-
-        Assert.Equal(7, exit.ExitCode);
+        await AssertRunningThenExits7Async(restarted, handle, pid);
         Assert.Equal(7, (await harness.NewDriver().WaitAsync(handle, RuncHarness.Timeout)).ExitCode);
     }
 
@@ -338,21 +327,33 @@ public sealed class RuncDriverTests
     public async Task Start_OfAContainerAStoppedAgentStartedButNeverRecorded_AdoptsIt()
     {
         await using var harness = new RuncHarness();
-        var config = harness.Task("/bin/sh", "-c", "echo up; while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 7");
-        var first = await harness.StartAsync(config);
-        await RuncHarness.WaitForLogAsync(config, "up");
-        var pid = (await harness.Driver.InspectAsync(first, RuncHarness.Timeout)).Pid;
+        var (config, _, pid) = await StartWaitingTaskAsync(harness);
 
         // A new agent process that never learned of the task starts the same instance again.
         var restarted = harness.NewDriver();
         var adopted = await restarted.StartAsync(config, RuncHarness.Timeout);
 
-        var state = await restarted.InspectAsync(adopted, RuncHarness.Timeout);
+        Assert.Equal(1, File.ReadAllLines(config.LogPath).Count(l => l.Contains("up", StringComparison.Ordinal)));
+        await AssertRunningThenExits7Async(restarted, adopted, pid);
+    }
+
+    /// <summary>A task that prints "up" and runs until /tmp/go exists, then exits 7; returns once it printed.</summary>
+    private static async Task<(TaskConfig Config, TaskHandle Handle, int? Pid)> StartWaitingTaskAsync(RuncHarness harness)
+    {
+        var config = harness.Task("/bin/sh", "-c", "echo up; while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 7");
+        var handle = await harness.StartAsync(config);
+        await RuncHarness.WaitForLogAsync(config, "up");
+        return (config, handle, (await harness.Driver.InspectAsync(handle, RuncHarness.Timeout)).Pid);
+    }
+
+    /// <summary>The task of <see cref="StartWaitingTaskAsync"/> runs as <paramref name="pid"/> under this driver and exits 7 when let go.</summary>
+    private static async Task AssertRunningThenExits7Async(RuncDriver driver, TaskHandle handle, int? pid)
+    {
+        var state = await driver.InspectAsync(handle, RuncHarness.Timeout);
         Assert.Equal(TaskPhase.Running, state.Phase);
         Assert.Equal(pid, state.Pid);
-        Assert.Equal(1, File.ReadAllLines(config.LogPath).Count(l => l.Contains("up", StringComparison.Ordinal)));
-        Assert.Equal(0, (await restarted.ExecAsync(adopted, ["touch", "/tmp/go"], TimeSpan.FromSeconds(30), RuncHarness.Timeout)).ExitCode);
-        Assert.Equal(7, (await restarted.WaitAsync(adopted, RuncHarness.Timeout)).ExitCode);
+        Assert.Equal(0, (await driver.ExecAsync(handle, ["touch", "/tmp/go"], TimeSpan.FromSeconds(30), RuncHarness.Timeout)).ExitCode);
+        Assert.Equal(7, (await driver.WaitAsync(handle, RuncHarness.Timeout)).ExitCode);
     }
 
     [Fact]
