@@ -359,7 +359,7 @@ internal sealed partial class DesiredStateHub(
                 affected.UnionWith(Unindex(e.Type, key));
                 if (!deleted)
                 {
-                    affected.UnionWith(Index(e.Type, ns, e.Name, e.Revision, e.CurrentJsonMemory, e.Current));
+                    affected.UnionWith(Index(e.Type, ns, e.Name, e.Revision, e.CurrentJson, e.Current));
                 }
             }
 

@@ -45,11 +45,11 @@ internal sealed class CachedEvent
 
     public long Revision { get; }
 
-    /// <summary>The object after the change (for a delete: its last state), with resourceVersion = the event's revision.</summary>
-    public ReadOnlySpan<byte> CurrentJson => _current;
-
-    /// <summary>The same bytes, to keep: the event owns them and never changes them.</summary>
-    public ReadOnlyMemory<byte> CurrentJsonMemory => _current;
+    /// <summary>
+    /// The object after the change (for a delete: its last state), with resourceVersion = the event's revision. The
+    /// event owns these bytes and never changes them, so they may be kept.
+    /// </summary>
+    public ReadOnlyMemory<byte> CurrentJson => _current;
 
     public KubeObject Current => _currentObject ??= ObjectCodec.Decode(Type, _current, Revision);
 

@@ -190,23 +190,23 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     /// <summary>The handle of a live container this driver started under <paramref name="id"/>, from its bundle; null if none.</summary>
     private async Task<TaskHandle?> AdoptAsync(string id, string bundle, CancellationToken ct)
     {
+        // The file holds the task's state as StartAsync put it in the handle.
         var path = Path.Combine(bundle, "handle.json");
-        RuncTaskState? state;
+        string json;
         try
         {
-            state = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, ct), RuncJsonContext.Default.RuncTaskState);
+            json = await File.ReadAllTextAsync(path, ct);
+            if (JsonSerializer.Deserialize(json, RuncJsonContext.Default.RuncTaskState)?.RuncId != id)
+            {
+                return null;
+            }
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
             return null;
         }
 
-        if (state is null || state.RuncId != id)
-        {
-            return null;
-        }
-
-        var handle = new TaskHandle(Name, id, JsonSerializer.Serialize(state, RuncJsonContext.Default.RuncTaskState), new DateTimeOffset(File.GetLastWriteTimeUtc(path)));
+        var handle = new TaskHandle(Name, id, json, new DateTimeOffset(File.GetLastWriteTimeUtc(path)));
         if (!await RecoverAsync(handle, ct))
         {
             return null;
