@@ -55,13 +55,13 @@ public class ApiServerFixture : IAsyncLifetime
     }
 
     /// <summary>An HttpClient authenticated with the admin client certificate from the kubeconfig.</summary>
-    public HttpClient AdminClient()
+    public HttpClient AdminClient(Action<SocketsHttpHandler>? configure = null)
     {
         var config = YamlReader.ReadSingle(File.ReadAllText(KubeconfigPath))!;
         var user = config["users"]![0]!["user"]!;
         var cert = Encoding.UTF8.GetString(Convert.FromBase64String(user["client-certificate-data"]!.GetValue<string>()));
         var key = Encoding.UTF8.GetString(Convert.FromBase64String(user["client-key-data"]!.GetValue<string>()));
-        return NewClient(X509Certificate2.CreateFromPem(cert, key));
+        return NewClient(X509Certificate2.CreateFromPem(cert, key), configure);
     }
 
     /// <summary>An HttpClient that trusts the cluster CA but presents no credentials.</summary>
@@ -75,11 +75,12 @@ public class ApiServerFixture : IAsyncLifetime
         return NewClient(X509Certificate2.CreateFromPem(cert, key));
     }
 
-    private HttpClient NewClient(X509Certificate2? certificate)
+    private HttpClient NewClient(X509Certificate2? certificate, Action<SocketsHttpHandler>? configure = null)
     {
         var caPem = File.ReadAllText(Path.Combine(DataDir, "pki", "ca.crt"));
         var ca = X509Certificate2.CreateFromPem(caPem);
         var handler = new SocketsHttpHandler();
+        configure?.Invoke(handler);
         handler.SslOptions.RemoteCertificateValidationCallback = (_, serverCert, _, _) =>
         {
             using var chain = new X509Chain();

@@ -59,6 +59,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     private int _connected;
     private int _pendingEvents;
     private int _sessionTasks;
+    private int _logStreamsAwaitingWindow;
     private SessionQueues? _queues;
     private long _sessions;
     private long _droppedEvents;
@@ -127,6 +128,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
 
     /// <summary>Pod statuses waiting to be sent (one per pod: newer statuses replace older ones).</summary>
     internal int PendingStatuses => _statuses.Count;
+
+    /// <summary>Log streams of the current session that have used their window and wait for the server to grant more.</summary>
+    internal int LogStreamsAwaitingWindow => Volatile.Read(ref _logStreamsAwaitingWindow);
 
     /// <summary>Raised after every complete catch-up (once per session), once the state holds it durably.</summary>
     public event Action? Synced;
@@ -322,7 +326,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         HeldDigestSent = !hello.HeldSha256.IsEmpty;
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
         var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, logChunks.Reader, session.Token) };
-        var logStreams = new ConcurrentDictionary<string, CancellationTokenSource>(StringComparer.Ordinal);
+        var logStreams = new ConcurrentDictionary<string, LogStreamControl>(StringComparer.Ordinal);
         var imports = new Dictionary<string, ChunkStream>(StringComparer.Ordinal);
         var snapshot = new List<DesiredChange>();
         var synced = false;
@@ -389,16 +393,23 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                         break;
                     case ServerMessage.BodyOneofCase.LogRequest:
                         var request = message.LogRequest;
-                        var cancel = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
-                        logStreams[request.StreamId] = cancel;
-                        Track(tasks, StreamLogAsync(request, logChunks.Writer, cancel, logStreams));
+                        var control = new LogStreamControl(CancellationTokenSource.CreateLinkedTokenSource(session.Token), request.Window);
+                        logStreams[request.StreamId] = control;
+                        Track(tasks, StreamLogAsync(request, logChunks.Writer, control, logStreams));
+                        break;
+                    case ServerMessage.BodyOneofCase.LogWindow:
+                        if (logStreams.TryGetValue(message.LogWindow.StreamId, out var granted))
+                        {
+                            granted.Grant(message.LogWindow.Chunks);
+                        }
+
                         break;
                     case ServerMessage.BodyOneofCase.LogCancel:
                         if (logStreams.TryRemove(message.LogCancel.StreamId, out var cancelled))
                         {
                             try
                             {
-                                await cancelled.CancelAsync();
+                                await cancelled.Cancel.CancelAsync();
                             }
                             catch (ObjectDisposedException)
                             {
@@ -653,9 +664,9 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         }
     }
 
-    private async Task StreamLogAsync(LogRequest request, ChannelWriter<Outgoing> outbound, CancellationTokenSource cancel, ConcurrentDictionary<string, CancellationTokenSource> streams)
+    private async Task StreamLogAsync(LogRequest request, ChannelWriter<Outgoing> outbound, LogStreamControl control, ConcurrentDictionary<string, LogStreamControl> streams)
     {
-        var ct = cancel.Token;
+        var ct = control.Cancel.Token;
         var query = new LogQuery(
             request.Namespace,
             request.Pod,
@@ -676,6 +687,19 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                     for (var offset = 0; offset < chunk.Length; offset += MaxLogChunk)
                     {
                         var part = chunk.Slice(offset, Math.Min(MaxLogChunk, chunk.Length - offset));
+                        if (!control.TryTakeRoom())
+                        {
+                            Interlocked.Increment(ref _logStreamsAwaitingWindow);
+                            try
+                            {
+                                await control.TakeRoomAsync(ct);
+                            }
+                            finally
+                            {
+                                Interlocked.Decrement(ref _logStreamsAwaitingWindow);
+                            }
+                        }
+
                         await outbound.WriteAsync(new Outgoing(new AgentMessage { Log = new LogData { StreamId = request.StreamId, Data = ByteString.CopyFrom(part.Span) } }), ct);
                     }
                 }
@@ -700,7 +724,49 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         finally
         {
             streams.TryRemove(request.StreamId, out _);
+            control.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A log stream's cancellation and, when the server gave one (LogRequest.window), its window: the chunks it may
+    /// still send before the server grants more (LogWindow) as the reader takes them. A reader that stops reading so
+    /// pauses the stream here instead of filling the link with chunks the server has no room for.
+    /// </summary>
+    private sealed class LogStreamControl(CancellationTokenSource cancel, int window) : IDisposable
+    {
+        private readonly SemaphoreSlim? _room = window > 0 ? new SemaphoreSlim(window) : null;
+
+        public CancellationTokenSource Cancel => cancel;
+
+        public void Grant(int chunks)
+        {
+            if (_room is not null && chunks > 0)
+            {
+                try
+                {
+                    _room.Release(chunks);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream ended meanwhile.
+                }
+                catch (SemaphoreFullException)
+                {
+                    // More room than a count holds: as good as no window.
+                }
+            }
+        }
+
+        /// <summary>Takes room for one chunk if there is some (always, without a window).</summary>
+        public bool TryTakeRoom() => _room is null || _room.Wait(0, CancellationToken.None);
+
+        public Task TakeRoomAsync(CancellationToken ct) => _room!.WaitAsync(ct);
+
+        public void Dispose()
+        {
             cancel.Dispose();
+            _room?.Dispose();
         }
     }
 

@@ -89,6 +89,7 @@ internal sealed partial class ResourceEndpoint
                     if (!chunk.Data.IsEmpty)
                     {
                         await context.Response.Body.WriteAsync(chunk.Data.Memory, ct);
+                        stream.Taken();
                     }
 
                     if (chunk.End || chunk.Error.Length > 0)

@@ -9,14 +9,24 @@ namespace Verge.ApiServer.NodeChannel;
 /// pod's node session, and the agent's LogData chunks for that id come back through <see cref="LogStream"/>.
 /// Closing the stream before its end sends LogCancel; a session that ends fails its streams.
 /// </summary>
+/// <remarks>
+/// Each stream has a window of <see cref="Window"/> chunks: the agent sends no more than that ahead of what the
+/// reader has taken, and the server grants more (LogWindow) as the reader takes them. A reader that stops reading so
+/// pauses its stream at the agent, and never holds up the session's receive loop, which also carries the node's
+/// heartbeats, statuses and acknowledgements.
+/// </remarks>
 internal sealed class PodLogRelay(DesiredStateHub hub)
 {
-    private const int ChunkBuffer = 64;
+    /// <summary>Chunks (of at most 32 KiB) an agent may send ahead of the reader.</summary>
+    internal const int Window = 16;
+
+    /// <summary>Room for the window and the stream's last chunk, which needs no window.</summary>
+    private const int ChunkBuffer = Window + 1;
 
     /// <summary>
-    /// How long a chunk may wait for room in its stream's buffer. The wait holds up the session's receive loop, and so
-    /// everything else the node sends (heartbeats every second, statuses, acknowledgements): a reader that has not
-    /// taken a chunk for this long has stopped reading, and its stream is ended instead.
+    /// How long a chunk beyond the window (from an agent that predates windows) may wait for room in its stream's
+    /// buffer. The wait holds up the session's receive loop, and so everything else the node sends: a reader that has
+    /// not taken a chunk for this long has stopped reading, and its stream is ended instead.
     /// </summary>
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(1);
 
@@ -32,6 +42,7 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
         }
 
         request.StreamId = Guid.NewGuid().ToString("N");
+        request.Window = Window;
         var chunks = Channel.CreateBounded<LogData>(new BoundedChannelOptions(ChunkBuffer) { SingleReader = true, SingleWriter = true });
         _streams[request.StreamId] = (chunks, session);
         var registration = session.Closed.Register(() =>
@@ -41,8 +52,9 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
     }
 
     /// <summary>
-    /// Hands a chunk from the agent to its stream, waiting while the HTTP client is slow, but not once it has stopped
-    /// reading (<see cref="StallLimit"/>): that stream then ends with an error and the agent is told to stop it.
+    /// Hands a chunk from the agent to its stream. An agent that keeps to its window always finds room; one that
+    /// sends beyond it waits while the HTTP client is slow, but not once it has stopped reading
+    /// (<see cref="StallLimit"/>): that stream then ends with an error and the agent is told to stop it.
     /// </summary>
     public async ValueTask DeliverAsync(LogData data, CancellationToken ct)
     {
@@ -89,10 +101,25 @@ internal sealed class PodLogRelay(DesiredStateHub hub)
 /// <summary>One relayed log stream.</summary>
 internal sealed class LogStream(PodLogRelay relay, NodeSession session, string streamId, Channel<LogData> chunks, CancellationTokenRegistration registration) : IAsyncDisposable
 {
+    private int _taken;
+
     public ChannelReader<LogData> Chunks => chunks.Reader;
 
     /// <summary>Set once the agent sent end = true.</summary>
     public bool Ended { get; set; }
+
+    /// <summary>
+    /// The reader has taken a chunk (written it to the HTTP response): every half window, the agent may send that
+    /// many more. Granting by halves keeps the agent sending while the grant travels, with one message per 8 chunks.
+    /// </summary>
+    public void Taken()
+    {
+        if (++_taken == PodLogRelay.Window / 2)
+        {
+            _taken = 0;
+            session.Send(new ServerMessage { LogWindow = new LogWindow { StreamId = streamId, Chunks = PodLogRelay.Window / 2 } });
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -22,6 +22,7 @@ internal sealed class ChannelHarness : IAsyncDisposable
     private readonly string _dataDir = Directory.CreateTempSubdirectory("verge-channel-").FullName;
     private readonly List<IDisposable> _disposables = [];
     private ApiServerOptions _options = null!;
+    private X509Certificate2 _adminCertificate = null!;
 
     private ChannelHarness()
     {
@@ -42,7 +43,8 @@ internal sealed class ChannelHarness : IAsyncDisposable
         harness.Host = await ApiServerHost.CreateAsync(options);
         await harness.Host.StartAsync();
         var (cert, key) = harness.Ca.IssueClient("test-admin", [UserInfo.MastersGroup], TimeSpan.FromHours(1));
-        harness.Admin = harness.Client(X509Certificate2.CreateFromPem(cert, key));
+        harness._adminCertificate = X509Certificate2.CreateFromPem(cert, key);
+        harness.Admin = harness.Client(harness._adminCertificate);
         return harness;
     }
 
@@ -117,10 +119,14 @@ internal sealed class ChannelHarness : IAsyncDisposable
         },
     };
 
-    public HttpClient Client(X509Certificate2 certificate)
+    /// <summary>Another admin client, on connections of its own, its handler set up by <paramref name="configure"/>.</summary>
+    public HttpClient AdminClient(Action<SocketsHttpHandler> configure) => Client(_adminCertificate, configure);
+
+    public HttpClient Client(X509Certificate2 certificate, Action<SocketsHttpHandler>? configure = null)
     {
         var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
         var handler = new SocketsHttpHandler();
+        configure?.Invoke(handler);
         handler.SslOptions.RemoteCertificateValidationCallback = (_, serverCert, _, _) =>
         {
             using var chain = new X509Chain();

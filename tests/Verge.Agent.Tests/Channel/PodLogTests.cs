@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Verge.Agent.Channel;
 using Verge.NodeChannel.Protocol;
@@ -74,10 +75,11 @@ public sealed class PodLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Logs_FollowedByAClientThatStopsReading_DoNotHoldUpTheNodesOtherTraffic()
+    public async Task Logs_FollowedByAClientThatStopsReading_PauseAtTheAgent_WithoutHoldingUpTheNodesOtherTraffic()
     {
         // kubectl logs -f piped into a pager nobody scrolls: the HTTP client stops reading while the container keeps
-        // writing. The node's statuses and heartbeats share the session with the log chunks and must still get through.
+        // writing. The stream pauses at the agent, once its window is used; the node's statuses and heartbeats share
+        // the session with the log chunks and still get through; and the stream goes on when the reader does.
         var pod = await _harness.CreatePodAsync("a", "n1");
         var uid = pod["metadata"]!["uid"]!.GetValue<string>();
         var logs = new EndlessLogSource();
@@ -85,17 +87,31 @@ public sealed class PodLogTests : IAsyncLifetime
         await using var running = new RunningClient(client);
         await running.SyncedAsync();
 
-        using var response = await _harness.Admin.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        // A small socket receive buffer, so that the response fills the loopback connection after some hundred
+        // kilobytes instead of the tens of megabytes the kernel's buffer tuning would allow.
+        using var reader = _harness.AdminClient(handler => handler.ConnectCallback = SmallReceiveBufferAsync);
+        using var response = await reader.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(200, (int)response.StatusCode);
-        await EventuallyAsync(() => logs.Bytes > 8 * 1024 * 1024, "the container has written more than the relay buffers");
+        await EventuallyAsync(() => client.LogStreamsAwaitingWindow == 1, "the agent has used the stream's window and waits for more", seconds: 60);
         client.PublishPodStatus("default", "a", uid, new Verge.Core.Core.PodStatus { Phase = "Running", PodIP = "10.1.0.3" });
 
         await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/a"))!["status"]?["podIP"]?.GetValue<string>() == "10.1.0.3",
             "the pod's status reaches the API while the log's reader is stalled", seconds: 30);
 
-        // The stream ends once the relay's buffers and the HTTP response's are full and a chunk has waited a second;
-        // alone that takes seconds, with the whole suite running beside it it once took more than 30.
-        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(90));
+        await using (var body = await response.Content.ReadAsStreamAsync())
+        {
+            var read = 0L;
+            var buffer = new byte[64 * 1024];
+            while (read < 16 * 1024 * 1024)
+            {
+                var n = await body.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.True(n > 0, $"the paused stream ended after {read} bytes instead of going on");
+                read += n;
+            }
+        }
+
+        response.Dispose();
+        await logs.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -285,6 +301,21 @@ public sealed class PodLogTests : IAsyncLifetime
     }
 
     /// <summary>A container that writes without end: 32 KiB lines as fast as they are taken, until cancelled.</summary>
+    private static async ValueTask<Stream> SmallReceiveBufferAsync(SocketsHttpConnectionContext context, CancellationToken ct)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     private sealed class EndlessLogSource : ILogSource
     {
         private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);

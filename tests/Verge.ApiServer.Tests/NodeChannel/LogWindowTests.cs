@@ -1,0 +1,127 @@
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Google.Protobuf;
+using Verge.ApiServer.NodeChannel;
+using Verge.ApiServer.Security;
+using Verge.NodeChannel.Protocol;
+
+namespace Verge.ApiServer.Tests.NodeChannel;
+
+/// <summary>The window of a relayed log stream, with the agent's end spoken by a raw gRPC client.</summary>
+public sealed class LogWindowTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
+{
+    private static readonly ByteString Chunk = ByteString.CopyFrom(new byte[32 * 1024]);
+
+    private CertificateAuthority Ca => (CertificateAuthority)server.Host.Services.GetService(typeof(CertificateAuthority))!;
+
+    [Fact]
+    public async Task LogRequest_GivesTheAgentAWindow_AndTheServerGrantsMoreAsTheReaderTakesChunks()
+    {
+        await using var agent = await ConnectAsync("logw-1");
+        using var admin = server.AdminClient();
+        var read = Task.Run(async () =>
+        {
+            using var response = await admin.GetAsync("/api/v1/namespaces/default/pods/logw-1/log", HttpCompletionOption.ResponseHeadersRead);
+            return (await response.Content.ReadAsByteArrayAsync()).Length;
+        });
+        var request = (await NextAsync(agent, ServerMessage.BodyOneofCase.LogRequest)).LogRequest;
+        Assert.Equal(PodLogRelay.Window, request.Window);
+
+        for (var i = 0; i < request.Window; i++)
+        {
+            await agent.SendAsync(new AgentMessage { Log = new LogData { StreamId = request.StreamId, Data = Chunk } });
+        }
+
+        // The reader takes the chunks as they come: the server grants the window back by halves.
+        var granted = 0;
+        while (granted < request.Window)
+        {
+            var grant = (await NextAsync(agent, ServerMessage.BodyOneofCase.LogWindow)).LogWindow;
+            Assert.Equal((request.StreamId, PodLogRelay.Window / 2), (grant.StreamId, grant.Chunks));
+            granted += grant.Chunks;
+        }
+
+        await agent.SendAsync(new AgentMessage { Log = new LogData { StreamId = request.StreamId, End = true } });
+        Assert.Equal(request.Window * Chunk.Length, await read.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task LogStream_OfAnAgentThatIgnoresItsWindow_EndsOnceTheReaderStopsReading()
+    {
+        // An agent from before windows sends as fast as the link takes it. Once the reader stops reading and the
+        // relay's buffer is full, a chunk waits at most a second: then the stream ends and the agent is told.
+        await using var agent = await ConnectAsync("logw-2");
+        using var reader = server.AdminClient(handler => handler.ConnectCallback = SmallReceiveBufferAsync);
+        var get = reader.GetAsync("/api/v1/namespaces/default/pods/logw-2/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        var request = (await NextAsync(agent, ServerMessage.BodyOneofCase.LogRequest)).LogRequest;
+        using var stop = new CancellationTokenSource();
+        var flood = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await agent.SendAsync(new AgentMessage { Log = new LogData { StreamId = request.StreamId, Data = Chunk } });
+            }
+        });
+
+        var cancel = (await NextAsync(agent, ServerMessage.BodyOneofCase.LogCancel)).LogCancel;
+
+        Assert.Equal(request.StreamId, cancel.StreamId);
+        await stop.CancelAsync();
+        await flood.WaitAsync(TimeSpan.FromSeconds(20));
+        using var response = await get;
+        Assert.Equal(200, (int)response.StatusCode);
+    }
+
+    /// <summary>Opens the channel of a node with one pod bound to it, past the session's first catch-up.</summary>
+    private async Task<RawChannel> ConnectAsync(string node)
+    {
+        using (var admin = server.AdminClient())
+        {
+            var pod = $$$"""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{{node}}}"},"spec":{"nodeName":"{{{node}}}","containers":[{"name":"c","image":"busybox"}]}}""";
+            using var created = await admin.PostAsync("/api/v1/namespaces/default/pods", new StringContent(pod, Encoding.UTF8, "application/json"));
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        var (cert, key) = Ca.IssueClient("system:node:" + node, ["system:nodes"], TimeSpan.FromHours(1));
+        var channel = RawChannel.Open(server.Address, X509Certificate2.CreateFromPem(cert, key), Ca.Certificate);
+        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = node } });
+        while (await channel.NextAsync() is not { BodyCase: ServerMessage.BodyOneofCase.Sync, Sync.Complete: true })
+        {
+        }
+
+        return channel;
+    }
+
+    /// <summary>The next message of <paramref name="kind"/>, past the others (acknowledgements, later catch-ups).</summary>
+    private static async Task<ServerMessage> NextAsync(RawChannel channel, ServerMessage.BodyOneofCase kind)
+    {
+        while (true)
+        {
+            var message = await channel.NextAsync();
+            if (message.BodyCase == kind)
+            {
+                return message;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A socket with a small receive buffer, so that a response nobody reads fills the loopback connection after some
+    /// hundred kilobytes instead of the tens of megabytes the kernel's buffer tuning would allow.
+    /// </summary>
+    private static async ValueTask<Stream> SmallReceiveBufferAsync(SocketsHttpConnectionContext context, CancellationToken ct)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
