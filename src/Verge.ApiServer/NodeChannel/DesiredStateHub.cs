@@ -156,6 +156,7 @@ internal sealed partial class DesiredStateHub(
             }
 
             _sessions[session.NodeName] = session;
+            FingerprintPodsOf(session.NodeName);
             var snapshot = lastRevision == 0;
             var changes = new List<ObjectChange>();
             foreach (var (key, obj) in desired)
@@ -400,8 +401,10 @@ internal sealed partial class DesiredStateHub(
             case Pod pod:
                 var node = pod.Spec.NodeName;
                 var refs = PodReferences.Of(pod);
-                var fingerprint = DesiredFingerprint(pod);
-                if (_pendingPod is { } previous && previous.Object.Key == key && previous.Fingerprint == fingerprint)
+                // Only a node with a session has a revision to keep: a pod of a node without one (a node away, or one
+                // without an agent) takes its fingerprint when the node connects (FingerprintPodsOf).
+                UInt128? fingerprint = !string.IsNullOrEmpty(node) && _sessions.ContainsKey(node) ? DesiredFingerprint(pod) : null;
+                if (fingerprint is not null && _pendingPod is { } previous && previous.Object.Key == key && previous.Fingerprint == fingerprint)
                 {
                     // Only the status changed (most often the node's own report): the node already has everything
                     // it acts on, so the pod keeps the revision the node knows and nothing is sent.
@@ -596,6 +599,24 @@ internal sealed partial class DesiredStateHub(
 
     private void Refresh(NodeSession session, long revision) => Refresh(session, revision, DesiredFor(session.NodeName));
 
+    /// <summary>Takes the fingerprints a node's pods went without while the node had no session (see <see cref="Index"/>).</summary>
+    private void FingerprintPodsOf(string node)
+    {
+        if (!_podsByNode.TryGetValue(node, out var keys))
+        {
+            return;
+        }
+
+        foreach (var key in keys)
+        {
+            if (_pods.TryGetValue(key, out var entry) && entry.Fingerprint is null
+                && JsonSerializer.Deserialize(entry.Object.Json.Span, PodType.TypeInfo) is Pod pod)
+            {
+                _pods[key] = entry with { Fingerprint = DesiredFingerprint(pod) };
+            }
+        }
+    }
+
     /// <summary>
     /// What of a pod its node acts on: the object without status, resourceVersion and managedFields (and with its
     /// uid, so a pod re-created under the same name differs).
@@ -620,7 +641,7 @@ internal sealed partial class DesiredStateHub(
         return BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
 
-    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, UInt128 Fingerprint);
+    private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, UInt128? Fingerprint);
 
     private sealed record DeviceEntry(HubObject Object, string? Node, ChannelKey[] References);
 
