@@ -394,11 +394,32 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
-    public async Task Start_OfATaskThatIsStillRunning_IsRefused()
+    public async Task Start_OfATaskAStoppedAgentStartedButNeverRecorded_AdoptsIt()
     {
+        // The agent was killed between a start and saving its handle; the next agent starts the same instance again.
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var first = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+        var pid = (await Driver.InspectAsync(first, Token())).Pid;
+        await RetireDriverAsync();
+
+        var adopted = await StartAsync(task);
+
+        var state = await Driver.InspectAsync(adopted, Token());
+        Assert.Equal((TaskPhase.Running, pid), (state.Phase, state.Pid));
+        Assert.Single((await ReadLogAsync(task)).Split('\n'), line => line == "ready");
+        await Driver.StopAsync(adopted, TimeSpan.FromSeconds(5), Token());
+        Assert.False(ProcScan.IsRunning(pid!.Value));
+    }
+
+    [Fact]
+    public async Task Start_OfATaskStillRunningWithoutTheStateItsStartWrote_IsRefused()
+    {
+        // A task started by an agent from before the start wrote its state: nothing to adopt it from.
         var task = NewTask("echo ready; while :; do sleep 0.1; done");
         await StartAsync(task);
         await AssertLogContainsAsync(task, "ready");
+        File.Delete(Path.Combine(StateDir, task.Id, "state.json"));
 
         var error = await Assert.ThrowsAsync<DriverException>(() => Driver.StartAsync(task, Token()));
 

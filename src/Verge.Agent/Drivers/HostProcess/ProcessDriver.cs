@@ -21,14 +21,21 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     /// <summary>How much of an exec command's output is kept (kubelet keeps 10 KiB of a probe's output, too).</summary>
     internal const int MaxExecOutput = 10 * 1024;
 
+    /// <summary>The task's state as its start wrote it (pids left out), in the task's directory: for adoption.</summary>
+    private const string StateFile = "state.json";
+
+    /// <summary>The monitor's pid, which the monitor writes first thing.</summary>
+    private const string MonitorFile = "monitor";
+
     // The monitor. Everything that varies arrives as a positional argument, never as script text:
     // $1 log file, $2 task dir, $3 the inner script, $4 setsid, then the inner script's arguments.
-    // It appends its own and the task's output to the log, starts the task in a new session, records the task's
-    // pid, waits, and records the exit status (128+N when killed by signal N). Readers treat an empty file as
-    // "not written yet", so no rename (an external command the task's PATH might not find) is needed.
+    // It records its own pid, appends its own and the task's output to the log, starts the task in a new session,
+    // records the task's pid, waits, and records the exit status (128+N when killed by signal N). Readers treat an
+    // empty file as "not written yet", so no rename (an external command the task's PATH might not find) is needed.
     private const string MonitorScript = """
         log=$1 dir=$2 inner=$3 setsid=$4
         shift 4
+        echo "$$" >"$dir/monitor"
         exec >>"$log" 2>&1 </dev/null
         "$setsid" "$0" -c "$inner" verge-task "$@" &
         child=$!
@@ -120,10 +127,12 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         var dir = Path.Combine(_options.StateDirectory, config.Id);
         if (Directory.Exists(dir))
         {
-            var previous = ReadPid(dir);
-            if (previous is { } pid && !File.Exists(Path.Combine(dir, "exit")) && StartedBefore(pid, Path.Combine(dir, "pid")))
+            if (await RunningAsync(dir, config.Id, ct) is { } pid)
             {
-                throw new DriverException($"task {config.Id} is already running (pid {pid})", "CreateContainerError");
+                // The id names the pod, the container and the instance: a task of this id still running is the one
+                // being started, started by an agent that stopped before it recorded the task.
+                return Adopt(config.Id, dir, pid)
+                    ?? throw new DriverException($"task {config.Id} is already running (pid {pid})", "CreateContainerError");
             }
 
             Directory.Delete(dir, recursive: true);
@@ -176,6 +185,43 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             await RemoveCgroupsAsync(ct, [.. Controllers.Select(c => Path.Combine(_options.CgroupRoot, c, _options.CgroupParent, config.Id))]);
             Directory.Delete(dir, recursive: true);
             throw e as DriverException ?? new DriverException($"cannot prepare task {config.Id}: {e.Message}", e, "CreateContainerError");
+        }
+
+        var state = new ProcessTaskState
+        {
+            Directory = dir,
+            Pid = 0,
+            PidStartTicks = 0,
+            MonitorPid = 0,
+            MonitorStartTicks = 0,
+            BootId = ThisBoot,
+            WorkingDir = workingDir,
+            Env = env,
+            MemoryCgroup = memoryCgroup,
+            PidsCgroup = pidsCgroup,
+            CpuCgroup = cpuCgroup,
+            Wrapper = wrapper,
+        };
+
+        // What a later agent needs to adopt the task should this one stop before it returns the handle (the pids
+        // come from the monitor's files then). Only the agent's user may read it: the environment may hold values
+        // from Secrets.
+        var stateOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            stateOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            await using var file = new FileStream(Path.Combine(dir, StateFile), stateOptions);
+            await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(state.ToJson()), CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await RemoveCgroupsAsync(ct, memoryCgroup, pidsCgroup, cpuCgroup);
+            Directory.Delete(dir, recursive: true);
+            throw new DriverException($"cannot prepare task {config.Id}: {e.Message}", e, "CreateContainerError");
         }
 
         var startInfo = new ProcessStartInfo(_options.SetsidPath)
@@ -246,24 +292,56 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         _monitors[config.Id] = monitor;
-
-        var state = new ProcessTaskState
+        state = state with
         {
-            Directory = dir,
             Pid = taskPid,
             PidStartTicks = HostProcesses.StartTicks(taskPid) ?? 0,
             MonitorPid = monitorPid,
             MonitorStartTicks = monitorTicks,
-            BootId = ThisBoot,
-            WorkingDir = workingDir,
-            Env = env,
-            MemoryCgroup = memoryCgroup,
-            PidsCgroup = pidsCgroup,
-            CpuCgroup = cpuCgroup,
-            Wrapper = wrapper,
         };
         LogStarted(config.Id, taskPid, executable);
         return new TaskHandle(DriverName, config.Id, state.ToJson(), _time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// The pid of the task a monitor in <paramref name="dir"/> started and that still runs, or null. A monitor that is
+    /// alive but has not written the task's pid yet is waited for: a start now would run the task twice.
+    /// </summary>
+    private async Task<int?> RunningAsync(string dir, string id, CancellationToken ct)
+    {
+        var exit = Path.Combine(dir, "exit");
+        var monitorFile = Path.Combine(dir, MonitorFile);
+        if (ReadPid(dir) is null && !File.Exists(exit) && ReadNumber(monitorFile) is { } monitor
+            && StartedBefore((int)monitor, monitorFile) && HostProcesses.StartTicks((int)monitor) is { } ticks)
+        {
+            await WaitForPidAsync(dir, (int)monitor, ticks, id, ct);
+        }
+
+        return ReadPid(dir) is { } pid && !File.Exists(exit) && StartedBefore(pid, Path.Combine(dir, "pid")) ? pid : null;
+    }
+
+    /// <summary>
+    /// A handle for the running task <paramref name="pid"/> of <paramref name="dir"/>, from the state its start wrote
+    /// and the monitor's pid file; null for a task started by a driver from before those files.
+    /// </summary>
+    private TaskHandle? Adopt(string id, string dir, int pid)
+    {
+        var stateFile = Path.Combine(dir, StateFile);
+        if (!File.Exists(stateFile) || ReadNumber(Path.Combine(dir, MonitorFile)) is not { } monitor)
+        {
+            return null;
+        }
+
+        var written = ProcessTaskState.Parse(new TaskHandle(DriverName, id, File.ReadAllText(stateFile), _time.GetUtcNow()));
+        var state = written with
+        {
+            Pid = pid,
+            PidStartTicks = HostProcesses.StartTicks(pid) ?? 0,
+            MonitorPid = (int)monitor,
+            MonitorStartTicks = HostProcesses.StartTicks((int)monitor) ?? 0,
+        };
+        LogAdopted(id, pid);
+        return new TaskHandle(DriverName, id, state.ToJson(), _time.GetUtcNow());
     }
 
     public async Task<TaskExit> WaitAsync(TaskHandle handle, CancellationToken ct)
@@ -822,4 +900,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 5406, Level = LogLevel.Warning, Message = "Process task {Id}: the {Resource} limit is not enforced here (needs root and cgroup v1)")]
     private partial void LogLimitUnenforced(string id, string resource);
+
+    [LoggerMessage(EventId = 5407, Level = LogLevel.Warning, Message = "Process task {Id} is already running as pid {Pid}, started by an agent that stopped before recording it; adopting it")]
+    private partial void LogAdopted(string id, int pid);
 }
