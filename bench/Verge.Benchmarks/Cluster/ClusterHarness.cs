@@ -198,6 +198,15 @@ internal static class ClusterHarness
                 rows.Add(("2. nodes marked unreachable during the run (lease not renewed for the grace period) / pods evicted by NoExecute taints",
                     $"{lifecycle[LogEventCounter.NodeUnreachable] - marksBefore} / {lifecycle[LogEventCounter.PodEvicted] - evictionsBefore}" +
                     $" (site state changes {lifecycle[LogEventCounter.SiteState]}, all-sites-dark {lifecycle[LogEventCounter.ControlPlaneDisrupted]})"));
+                if (lifecycle.SiteChanges is { Count: > 0 } siteChanges)
+                {
+                    // When, from the first create (negative: during registration), and what: a site judged disrupted
+                    // while no node was marked means heartbeats were seen late.
+                    string At(long timestamp) => string.Create(CultureInfo.InvariantCulture, $"{(timestamp - t0) / (double)Stopwatch.Frequency:F1} s");
+                    rows.Add(("2. site state changes: the first and the last, from the first create",
+                        $"{At(siteChanges[0].Timestamp)} {siteChanges[0].Message}; {At(siteChanges[^1].Timestamp)} {siteChanges[^1].Message}"));
+                }
+
                 var full = Memory();
                 rows.Add(($"2. server process with {options.Nodes} nodes and {m} Running pods: working set / managed heap", $"{Mib(full.WorkingSet)} / {Mib(full.Heap)}"));
                 var perNode = watch.Snapshot().Values.Where(p => p.Node is not null).GroupBy(p => p.Node).Select(g => g.Count()).ToList();

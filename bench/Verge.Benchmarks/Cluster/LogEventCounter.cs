@@ -23,6 +23,7 @@ internal sealed class LogEventCounter : ILoggerProvider
 
     private readonly ConcurrentDictionary<int, int> _counts = new();
     private readonly ConcurrentQueue<(long Timestamp, int EventId, string Message)> _timeline = new();
+    private readonly ConcurrentQueue<(long Timestamp, string Message)> _siteChanges = new();
     private long _firstMark;
     private long _lastMark;
 
@@ -32,12 +33,16 @@ internal sealed class LogEventCounter : ILoggerProvider
     /// <summary>Each eviction, with its message, when it was logged.</summary>
     public IReadOnlyList<(long Timestamp, int EventId, string Message)> Evictions => [.. _timeline];
 
+    /// <summary>Each site state change, with its message, when it was logged.</summary>
+    public IReadOnlyList<(long Timestamp, string Message)> SiteChanges => [.. _siteChanges];
+
     public int this[int eventId] => _counts.TryGetValue(eventId, out var n) ? n : 0;
 
     public void Reset()
     {
         _counts.Clear();
         _timeline.Clear();
+        _siteChanges.Clear();
         Interlocked.Exchange(ref _firstMark, 0);
         Interlocked.Exchange(ref _lastMark, 0);
     }
@@ -64,6 +69,10 @@ internal sealed class LogEventCounter : ILoggerProvider
                 if (eventId.Id == PodEvicted)
                 {
                     owner._timeline.Enqueue((now, eventId.Id, formatter(state, exception)));
+                }
+                else if (eventId.Id == SiteState)
+                {
+                    owner._siteChanges.Enqueue((now, formatter(state, exception)));
                 }
                 else if (eventId.Id == NodeUnreachable)
                 {
