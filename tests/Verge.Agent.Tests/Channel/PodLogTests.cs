@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Verge.Agent.Channel;
 using Verge.NodeChannel.Protocol;
+using Verge.Tests.Shared;
 using static Verge.Agent.Tests.Channel.ChannelHarness;
 
 namespace Verge.Agent.Tests.Channel;
@@ -89,7 +89,7 @@ public sealed class PodLogTests : IAsyncLifetime
 
         // A small socket receive buffer, so that the response fills the loopback connection after some hundred
         // kilobytes instead of the tens of megabytes the kernel's buffer tuning would allow.
-        using var reader = _harness.AdminClient(handler => handler.ConnectCallback = SmallReceiveBufferAsync);
+        using var reader = _harness.AdminClient(handler => handler.ConnectCallback = SmallReceiveBuffer.ConnectAsync);
         using var response = await reader.GetAsync("/api/v1/namespaces/default/pods/a/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(200, (int)response.StatusCode);
         await EventuallyAsync(() => client.LogStreamsAwaitingWindow == 1, "the agent has used the stream's window and waits for more", seconds: 60);
@@ -297,22 +297,6 @@ public sealed class PodLogTests : IAsyncLifetime
         finally
         {
             Directory.Delete(cache, recursive: true);
-        }
-    }
-
-    /// <summary>A container that writes without end: 32 KiB lines as fast as they are taken, until cancelled.</summary>
-    private static async ValueTask<Stream> SmallReceiveBufferAsync(SocketsHttpConnectionContext context, CancellationToken ct)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
-        try
-        {
-            await socket.ConnectAsync(context.DnsEndPoint, ct);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 

@@ -1,10 +1,10 @@
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Google.Protobuf;
 using Verge.ApiServer.NodeChannel;
 using Verge.ApiServer.Security;
 using Verge.NodeChannel.Protocol;
+using Verge.Tests.Shared;
 
 namespace Verge.ApiServer.Tests.NodeChannel;
 
@@ -52,7 +52,7 @@ public sealed class LogWindowTests(ApiServerFixture server) : IClassFixture<ApiS
         // An agent from before windows sends as fast as the link takes it. Once the reader stops reading and the
         // relay's buffer is full, a chunk waits at most a second: then the stream ends and the agent is told.
         await using var agent = await ConnectAsync("logw-2");
-        using var reader = server.AdminClient(handler => handler.ConnectCallback = SmallReceiveBufferAsync);
+        using var reader = server.AdminClient(handler => handler.ConnectCallback = SmallReceiveBuffer.ConnectAsync);
         var get = reader.GetAsync("/api/v1/namespaces/default/pods/logw-2/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
         var request = (await NextAsync(agent, ServerMessage.BodyOneofCase.LogRequest)).LogRequest;
         using var stop = new CancellationTokenSource();
@@ -103,25 +103,6 @@ public sealed class LogWindowTests(ApiServerFixture server) : IClassFixture<ApiS
             {
                 return message;
             }
-        }
-    }
-
-    /// <summary>
-    /// A socket with a small receive buffer, so that a response nobody reads fills the loopback connection after some
-    /// hundred kilobytes instead of the tens of megabytes the kernel's buffer tuning would allow.
-    /// </summary>
-    private static async ValueTask<Stream> SmallReceiveBufferAsync(SocketsHttpConnectionContext context, CancellationToken ct)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
-        try
-        {
-            await socket.ConnectAsync(context.DnsEndPoint, ct);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 }
