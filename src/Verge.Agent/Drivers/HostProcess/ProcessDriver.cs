@@ -214,8 +214,9 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         try
         {
-            await using var file = new FileStream(Path.Combine(dir, StateFile), stateOptions);
-            await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(state.ToJson()), CancellationToken.None);
+            // Written synchronously (a few hundred bytes): the start reaches the monitor's launch without yielding.
+            using var file = new FileStream(Path.Combine(dir, StateFile), stateOptions);
+            file.Write(System.Text.Encoding.UTF8.GetBytes(state.ToJson()));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
