@@ -23,7 +23,6 @@ internal sealed class LogEventCounter : ILoggerProvider
 
     private readonly ConcurrentDictionary<int, int> _counts = new();
     private readonly ConcurrentQueue<(long Timestamp, int EventId, string Message)> _timeline = new();
-    private readonly ConcurrentQueue<(long Timestamp, string Message)> _siteChanges = new();
     private long _firstMark;
     private long _lastMark;
 
@@ -31,10 +30,10 @@ internal sealed class LogEventCounter : ILoggerProvider
     public (long First, long Last) Marks => (Interlocked.Read(ref _firstMark), Interlocked.Read(ref _lastMark));
 
     /// <summary>Each eviction, with its message, when it was logged.</summary>
-    public IReadOnlyList<(long Timestamp, int EventId, string Message)> Evictions => [.. _timeline];
+    public IReadOnlyList<(long Timestamp, int EventId, string Message)> Evictions => [.. _timeline.Where(e => e.EventId == PodEvicted)];
 
     /// <summary>Each site state change, with its message, when it was logged.</summary>
-    public IReadOnlyList<(long Timestamp, string Message)> SiteChanges => [.. _siteChanges];
+    public IReadOnlyList<(long Timestamp, int EventId, string Message)> SiteChanges => [.. _timeline.Where(e => e.EventId == SiteState)];
 
     public int this[int eventId] => _counts.TryGetValue(eventId, out var n) ? n : 0;
 
@@ -42,7 +41,6 @@ internal sealed class LogEventCounter : ILoggerProvider
     {
         _counts.Clear();
         _timeline.Clear();
-        _siteChanges.Clear();
         Interlocked.Exchange(ref _firstMark, 0);
         Interlocked.Exchange(ref _lastMark, 0);
     }
@@ -66,13 +64,9 @@ internal sealed class LogEventCounter : ILoggerProvider
             {
                 owner._counts.AddOrUpdate(eventId.Id, 1, (_, n) => n + 1);
                 var now = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (eventId.Id == PodEvicted)
+                if (eventId.Id is PodEvicted or SiteState)
                 {
                     owner._timeline.Enqueue((now, eventId.Id, formatter(state, exception)));
-                }
-                else if (eventId.Id == SiteState)
-                {
-                    owner._siteChanges.Enqueue((now, formatter(state, exception)));
                 }
                 else if (eventId.Id == NodeUnreachable)
                 {

@@ -609,9 +609,9 @@ internal sealed partial class DesiredStateHub(
 
         foreach (var key in keys)
         {
-            if (_pods.TryGetValue(key, out var entry) && entry.Fingerprint is null
-                && JsonSerializer.Deserialize(entry.Object.Json.Span, PodType.TypeInfo) is Pod pod)
+            if (_pods.TryGetValue(key, out var entry) && entry.Fingerprint is null)
             {
+                var pod = (Pod)ObjectCodec.Decode(PodType, entry.Object.Json.Span, entry.Object.Revision);
                 _pods[key] = entry with { Fingerprint = DesiredFingerprint(pod) };
             }
         }
