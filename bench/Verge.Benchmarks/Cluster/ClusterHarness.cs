@@ -164,7 +164,7 @@ internal static class ClusterHarness
                 }
 
                 Console.WriteLine($"created in {createTime.TotalSeconds:F2} s; waiting for bound and Running");
-                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {watch.Resumed} watch resumes; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
+                using var progress = new Timer(_ => Console.WriteLine($"  {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {watch.Seen} created, {watch.BoundNow} bound, {watch.RunningNow} Running now; ever {watch.Ever()}; {watch.Deleted} deleted; {watch.Events} events; {watch.Resumed} watch resumes; {lifecycle[LogEventCounter.NodeUnreachable]} unreachable marks"), null, 5000, 5000);
                 var tBound = await bound.WaitAsync(options.MaxDuration, ct);
                 var tRunning = await running.WaitAsync(options.MaxDuration, ct);
                 var serverCpu = Process.GetCurrentProcess().TotalProcessorTime - serverCpu0;

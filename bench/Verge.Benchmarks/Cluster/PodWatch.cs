@@ -104,6 +104,9 @@ internal sealed class PodWatch : IAsyncDisposable
     /// <summary>Pods now Running and not being deleted (read inside a condition).</summary>
     public int RunningNow { get; private set; }
 
+    /// <summary>Pods the watch holds now: created and not yet deleted (read inside a condition or for progress).</summary>
+    public int Seen => _pods.Count;
+
     /// <summary>Pods deleted (DELETED events) since the watch opened.</summary>
     public int Deleted { get; private set; }
 
