@@ -118,7 +118,7 @@ internal static class TypedMergePatch
     }
 
     /// <summary>A new object of the contract's type with every property the contract reads and writes set from <paramref name="value"/>.</summary>
-    private static object ShallowCopy(object value, JsonTypeInfo info)
+    internal static object ShallowCopy(object value, JsonTypeInfo info)
     {
         var copy = info.CreateObject!();
         foreach (var property in info.Properties)

@@ -52,6 +52,7 @@ internal static class KindRegistrations
             ShortNames = ["po"], Categories = ["all"], HasStatus = true, TypeInfo = VergeJsonContext.Default.Pod,
             ApplyDefaults = o => CoreDefaults.Pod((Pod)o),
             Validate = (o, old) => PodValidation.ValidatePod((Pod)o, (Pod?)old),
+            ValidateStatusUpdate = (o, old) => PodValidation.ValidatePodStatusUpdate((Pod)o, (Pod)old),
             Columns =
             [
                 new("Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", o => Tables.PodReady((Pod)o)),

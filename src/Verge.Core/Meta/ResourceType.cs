@@ -48,6 +48,13 @@ public sealed class ResourceType
     /// </summary>
     public Func<KubeObject, KubeObject?, IReadOnlyList<FieldError>> Validate { get; init; } = static (_, _) => [];
 
+    /// <summary>
+    /// Validates a write to the <c>status</c> subresource (the new object, then the stored one), as Kubernetes' status
+    /// strategies do: such a write takes metadata and spec from the stored object, which were validated when they were
+    /// written, so only what the status may hold is checked. Null for kinds whose status writes get <see cref="Validate"/>.
+    /// </summary>
+    public Func<KubeObject, KubeObject, IReadOnlyList<FieldError>>? ValidateStatusUpdate { get; init; }
+
     /// <summary>The columns of <c>kubectl get</c> after NAME (and before AGE, which the server adds).</summary>
     public IReadOnlyList<TableColumn> Columns { get; init; } = [];
 

@@ -37,6 +37,83 @@ public static class PodValidation
         return errors;
     }
 
+    /// <summary>
+    /// Validates a write to a pod's <c>status</c>, as Kubernetes' ValidatePodStatusUpdate: condition types, a nominated
+    /// node name that changed, and the pod's and host's IPs. Spec and metadata are the stored pod's and are not checked
+    /// again.
+    /// </summary>
+    public static List<FieldError> ValidatePodStatusUpdate(Pod pod, Pod old)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        ArgumentNullException.ThrowIfNull(old);
+        var errors = new List<FieldError>();
+        if (pod.Status is not { } status)
+        {
+            return errors;
+        }
+
+        for (var i = 0; i < (status.Conditions?.Count ?? 0); i++)
+        {
+            var type = status.Conditions![i].Type;
+            if (!PodConditionTypes.Contains(type))
+            {
+                foreach (var message in NameValidation.IsQualifiedName(type))
+                {
+                    errors.Add(FieldError.Invalid($"status.conditions[{i}].type", type, message));
+                }
+            }
+        }
+
+        if (status.NominatedNodeName is { Length: > 0 } nominated && nominated != old.Status?.NominatedNodeName)
+        {
+            foreach (var message in NameValidation.IsDns1123Subdomain(nominated))
+            {
+                errors.Add(FieldError.Invalid("status.nominatedNodeName", nominated, message));
+            }
+        }
+
+        ValidateStatusIps(status.PodIP, status.PodIPs?.Select(ip => ip.Ip).ToList(), "status.podIPs", errors);
+        ValidateStatusIps(status.HostIP, status.HostIPs?.Select(ip => ip.Ip).ToList(), "status.hostIPs", errors);
+        return errors;
+    }
+
+    /// <summary>The condition types Kubernetes itself sets on pods, which need not be qualified names.</summary>
+    private static readonly HashSet<string> PodConditionTypes = new(StringComparer.Ordinal)
+    {
+        "PodScheduled", "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "DisruptionTarget",
+    };
+
+    /// <summary>Kubernetes' validatePodIPs and validateHostIPs: every IP valid, none twice, the first the singular field.</summary>
+    private static void ValidateStatusIps(string? single, List<string>? ips, string path, List<FieldError> errors)
+    {
+        if (ips is not { Count: > 0 })
+        {
+            return;
+        }
+
+        if (ips[0] != single)
+        {
+            errors.Add(FieldError.Invalid($"{path}[0].ip", ips[0], $"must be equal to {path[..^1]}"));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < ips.Count; i++)
+        {
+            if (!IsIp(ips[i]))
+            {
+                errors.Add(FieldError.Invalid($"{path}[{i}].ip", ips[i], "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
+            }
+            else if (!seen.Add(ips[i]))
+            {
+                errors.Add(FieldError.Duplicate($"{path}[{i}].ip", ips[i]));
+            }
+        }
+    }
+
+    /// <summary>An IPv4 address in four dotted parts or an IPv6 address (not the short forms like "10" that parsing also takes).</summary>
+    private static bool IsIp(string value) =>
+        System.Net.IPAddress.TryParse(value, out _) && (value.Contains(':', StringComparison.Ordinal) || value.Count(c => c == '.') == 3);
+
     private const string PodUpdateForbidden =
         "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 

@@ -132,6 +132,25 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task StatusPatch_WithAnInvalidPodIp_IsRefusedWith422_AndTheStoredPodStaysAsItWas()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-badip"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).ReadObjectAsync();
+
+        var patched = await PatchAsync("/api/v1/namespaces/default/pods/wp-badip/status",
+            """{"status":{"phase":"Running","podIP":"10.0.0.300","podIPs":[{"ip":"10.0.0.300"}],"conditions":[{"type":"bad type!","status":"True"}]}}""");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, patched.StatusCode);
+        var status = await patched.ReadObjectAsync();
+        Assert.Equal("Status", status["kind"]!.GetValue<string>());
+        Assert.Equal("Invalid", status["reason"]!.GetValue<string>());
+        var fields = status["details"]!["causes"]!.AsArray().Select(c => c!["field"]!.GetValue<string>()).ToList();
+        Assert.Equal(["status.conditions[0].type", "status.podIPs[0].ip"], fields);
+        var stored = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-badip")).ReadObjectAsync();
+        Assert.Equal(created["metadata"]!["resourceVersion"]!.GetValue<string>(), stored["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task StatusPatch_WithAFieldVergeDoesNotKeep_WarnsAsTheStrategicMergePathDoes_AndStrictRefusesIt()
     {
         var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-unknown"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";

@@ -20,6 +20,60 @@ public sealed class PodValidationTests
 
     private static List<string> Errors(Pod pod) => PodValidation.ValidatePod(pod, null).Select(e => e.ToString()).ToList();
 
+    private static List<string> StatusErrors(PodStatus status, PodStatus? old = null)
+    {
+        var pod = NewPod();
+        pod.Status = status;
+        var stored = NewPod();
+        stored.Status = old;
+        return PodValidation.ValidatePodStatusUpdate(pod, stored).Select(e => e.ToString()).ToList();
+    }
+
+    [Fact]
+    public void ValidatePodStatusUpdate_OfWhatAnAgentReports_ReturnsNoErrors()
+    {
+        Assert.Empty(StatusErrors(new PodStatus
+        {
+            Phase = "Running",
+            Conditions = [new PodCondition { Type = "Ready", Status = "True" }, new PodCondition { Type = "example.com/warm", Status = "False" }],
+            PodIP = "10.88.0.7",
+            PodIPs = [new PodIP { Ip = "10.88.0.7" }, new PodIP { Ip = "fd00::7" }],
+            HostIP = "192.168.1.20",
+            HostIPs = [new HostIP { Ip = "192.168.1.20" }],
+            NominatedNodeName = "edge-1",
+        }));
+    }
+
+    [Fact]
+    public void ValidatePodStatusUpdate_ChecksConditionTypesIpsAndANewNominatedNode()
+    {
+        var errors = StatusErrors(new PodStatus
+        {
+            Conditions = [new PodCondition { Type = "", Status = "True" }, new PodCondition { Type = "not a name", Status = "True" }],
+            PodIP = "10.0.0.1",
+            PodIPs = [new PodIP { Ip = "10.0.0.2" }, new PodIP { Ip = "10" }, new PodIP { Ip = "10.0.0.2" }],
+            NominatedNodeName = "Edge_1",
+        });
+
+        Assert.Equal(
+        [
+            "status.conditions[0].type: Invalid value: \"\": name part must be non-empty",
+            "status.conditions[0].type: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            "status.conditions[1].type: Invalid value: \"not a name\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            "status.nominatedNodeName: Invalid value: \"Edge_1\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+            "status.podIPs[0].ip: Invalid value: \"10.0.0.2\": must be equal to status.podIP",
+            "status.podIPs[1].ip: Invalid value: \"10\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            "status.podIPs[2].ip: Duplicate value: \"10.0.0.2\"",
+        ], errors);
+    }
+
+    [Fact]
+    public void ValidatePodStatusUpdate_LeavesANominatedNodeThatDidNotChange()
+    {
+        var status = new PodStatus { NominatedNodeName = "Legacy_Name" };
+        Assert.Empty(StatusErrors(status, new PodStatus { NominatedNodeName = "Legacy_Name" }));
+    }
+
     [Fact]
     public void ValidatePod_WhenDefaultedPodIsValid_ReturnsNoErrors()
     {
