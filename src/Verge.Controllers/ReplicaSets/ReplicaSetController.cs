@@ -204,10 +204,11 @@ internal sealed partial class ReplicaSetController : Controller
         if (plan.Create > 0)
         {
             var remaining = plan.Create;
+            var template = ReplicaSetPlanner.EncodeTemplate(rs);
             for (var batch = 1; remaining > 0; batch *= 2)
             {
                 var size = Math.Min(batch, remaining);
-                var results = await Task.WhenAll(Enumerable.Range(0, size).Select(_ => _podControl.CreateAsync(key, rs, ReplicaSetPlanner.PodFromTemplate(rs), ct)));
+                var results = await Task.WhenAll(Enumerable.Range(0, size).Select(_ => _podControl.CreateAsync(key, rs, ReplicaSetPlanner.PodFromTemplate(rs, template), ct)));
                 remaining -= size;
                 if (results.FirstOrDefault(e => e is not null) is { } error)
                 {

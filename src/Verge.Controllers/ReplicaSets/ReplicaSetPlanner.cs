@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.Text.Json;
 using Verge.Controllers.Runtime;
 using Verge.Core.Apps;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Serialization;
 
 namespace Verge.Controllers.ReplicaSets;
 
@@ -147,10 +149,19 @@ internal static class ReplicaSetPlanner
     }
 
     /// <summary>A new pod from the ReplicaSet's template: generated name, template labels and annotations, controller reference.</summary>
-    public static Pod PodFromTemplate(ReplicaSet rs)
+    public static Pod PodFromTemplate(ReplicaSet rs) => PodFromTemplate(rs, EncodeTemplate(rs));
+
+    /// <summary>
+    /// The ReplicaSet's pod template, encoded once for the pods of one scale-up: each pod decodes its own copy
+    /// instead of a copy of the whole ReplicaSet, status and managedFields included, being made for every pod.
+    /// </summary>
+    public static byte[] EncodeTemplate(ReplicaSet rs) =>
+        JsonSerializer.SerializeToUtf8Bytes(rs.Spec.Template, VergeJsonContext.Default.PodTemplateSpec);
+
+    /// <summary>As <see cref="PodFromTemplate(ReplicaSet)"/>, from the template <see cref="EncodeTemplate"/> encoded.</summary>
+    public static Pod PodFromTemplate(ReplicaSet rs, byte[] encodedTemplate)
     {
-        var copy = Objects.Clone(rs);
-        var template = copy.Spec.Template;
+        var template = JsonSerializer.Deserialize(encodedTemplate, VergeJsonContext.Default.PodTemplateSpec)!;
         return new Pod
         {
             Metadata = new ObjectMeta

@@ -133,4 +133,22 @@ public class ReplicaSetPlannerTests
         Assert.True(owner is { Kind: "ReplicaSet", ApiVersion: "apps/v1", Name: "web", Uid: "u1", Controller: true, BlockOwnerDeletion: true });
         Assert.NotSame(rs.Spec.Template.Metadata!.Labels, pod.Metadata.Labels);
     }
+
+    [Fact]
+    public void PodFromTemplate_OfOneEncodedTemplate_GivesEveryPodItsOwnCopy()
+    {
+        var rs = NewReplicaSet(2);
+        rs.Spec.Template.Spec = new PodSpec { Containers = [new Container { Name = "c", Image = "img:1" }] };
+        var template = ReplicaSetPlanner.EncodeTemplate(rs);
+
+        var first = ReplicaSetPlanner.PodFromTemplate(rs, template);
+        var second = ReplicaSetPlanner.PodFromTemplate(rs, template);
+        first.Metadata.Labels!["tier"] = "changed";
+        first.Spec.Containers[0].Image = "changed";
+
+        Assert.Equal("front", second.Metadata.Labels!["tier"]);
+        Assert.Equal("img:1", second.Spec.Containers[0].Image);
+        Assert.Equal("img:1", rs.Spec.Template.Spec.Containers[0].Image);
+        Assert.Equal("front", rs.Spec.Template.Metadata!.Labels!["tier"]);
+    }
 }
