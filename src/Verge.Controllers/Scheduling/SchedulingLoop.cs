@@ -7,6 +7,7 @@ using Verge.Controllers.Runtime;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Scheduling;
+using Verge.Core.Serialization;
 using Verge.Scheduler;
 
 namespace Verge.Controllers.Scheduling;
@@ -657,7 +658,7 @@ internal sealed partial class SchedulingLoop : IDisposable
         var uid = pod.Metadata.Uid;
         try
         {
-            await _client.Service.UpdateAsync(_podType, pod.Metadata.Namespace, name, null, current =>
+            await _client.Service.UpdateFromStoredAsync(_podType, pod.Metadata.Namespace, name, null, current =>
             {
                 // The binding subresource's compare-and-swap: a pod is assigned once.
                 var stored = (Pod)current!;
@@ -676,9 +677,7 @@ internal sealed partial class SchedulingLoop : IDisposable
                     throw ApiException.Conflict(_podType, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {stored.Metadata.Uid}");
                 }
 
-                stored.Spec.NodeName = nodeName;
-                stored.Metadata.ResourceVersion = null;
-                return stored;
+                return WithNodeName(stored, nodeName);
             }, _write, allowCreate: false, ct);
         }
         catch (ApiException e) when (e.Code == 404)
@@ -703,6 +702,21 @@ internal sealed partial class SchedulingLoop : IDisposable
 
         await _events.NormalAsync(pod, "Scheduled", $"Successfully assigned {pod.Metadata.Namespace}/{name} to {nodeName}", ct);
         return Outcome.Bound;
+    }
+
+    /// <summary>
+    /// The stored pod with <paramref name="nodeName"/> set, leaving the stored pod as it is: new top-level, metadata and
+    /// spec objects, everything below them shared (the update's own decode of the stored bytes, which it only reads),
+    /// so a binding decodes the stored pod once, not twice.
+    /// </summary>
+    internal static Pod WithNodeName(Pod stored, string nodeName)
+    {
+        var bound = (Pod)TypedMergePatch.ShallowCopy(stored, VergeJsonContext.Default.Pod);
+        bound.Metadata = (ObjectMeta)TypedMergePatch.ShallowCopy(stored.Metadata, VergeJsonContext.Default.ObjectMeta);
+        bound.Spec = (PodSpec)TypedMergePatch.ShallowCopy(stored.Spec, VergeJsonContext.Default.PodSpec);
+        bound.Spec.NodeName = nodeName;
+        bound.Metadata.ResourceVersion = null;
+        return bound;
     }
 
     private async Task ReportUnschedulableAsync(Pod pod, string message, string? nominated, CancellationToken ct)

@@ -27,6 +27,28 @@ public class SchedulingLoopTests
     }
 
     [Fact]
+    public void WithNodeName_SetsOnlyTheNodeName_AndLeavesTheStoredPodAsItWas()
+    {
+        var stored = SchedulingHarness.NewPod("web", "2Gi");
+        stored.Metadata.ResourceVersion = "42";
+        stored.Metadata.Labels = new() { ["app"] = "web" };
+        stored.Spec.Tolerations = [new Toleration { Key = "k", Operator = "Exists" }];
+        stored.Status = new PodStatus { Phase = "Pending", Conditions = [new PodCondition { Type = "PodScheduled", Status = "False" }] };
+        var before = System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod);
+
+        var bound = Verge.Controllers.Scheduling.SchedulingLoop.WithNodeName(stored, "edge-1");
+
+        Assert.Equal(before, System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod));
+        Assert.Equal("edge-1", bound.Spec.NodeName);
+        Assert.Null(bound.Metadata.ResourceVersion);
+        stored.Spec.NodeName = "edge-1";
+        stored.Metadata.ResourceVersion = null;
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod),
+            System.Text.Json.JsonSerializer.Serialize(bound, Verge.Core.Serialization.VergeJsonContext.Default.Pod));
+    }
+
+    [Fact]
     public async Task Loop_WhenANodesHeartbeatHasLapsed_PlacesNothingThereUntilItRenews()
     {
         var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal) { ["dark"] = 0 };
