@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Net;
 using System.Text.Json;
 
@@ -205,108 +203,77 @@ internal sealed class PodWatch : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Reads watch events until the stream ends (or an ERROR event). Each line is parsed from the bytes as they
-    /// arrive, not made a string first: the harness shares the server's process and cores, and a pod brings three
-    /// events, so what the harness spends per event is taken from the server's figures.
-    /// </summary>
     private async Task ReadAsync(Stream stream, CancellationToken ct)
     {
-        var reader = PipeReader.Create(stream);
-        try
+        using var reader = new StreamReader(stream);
+        while (await reader.ReadLineAsync(ct) is { } line)
         {
-            while (true)
+            if (line.Length == 0)
             {
-                var result = await reader.ReadAsync(ct);
-                var buffer = result.Buffer;
-                while (buffer.PositionOf((byte)'\n') is { } end)
+                continue;
+            }
+
+            var at = Stopwatch.GetTimestamp();
+            using var doc = JsonDocument.Parse(line);
+            var type = doc.RootElement.GetProperty("type").GetString();
+            var obj = doc.RootElement.GetProperty("object");
+            if (type == "ERROR")
+            {
+                _error = obj.GetRawText();
+                return;
+            }
+
+            if (obj.TryGetProperty("metadata", out var m) && m.TryGetProperty("resourceVersion", out var r) && r.GetString() is { Length: > 0 } version)
+            {
+                _resourceVersion = version;
+            }
+
+            if (type is not ("ADDED" or "MODIFIED" or "DELETED"))
+            {
+                continue;
+            }
+
+            var meta = obj.GetProperty("metadata");
+            var name = meta.GetProperty("name").GetString()!;
+            string? node = obj.TryGetProperty("spec", out var spec) && spec.TryGetProperty("nodeName", out var n) ? n.GetString() : null;
+            string? phase = obj.TryGetProperty("status", out var status) && status.TryGetProperty("phase", out var p) ? p.GetString() : null;
+            var deleting = meta.TryGetProperty("deletionTimestamp", out var dt) && dt.ValueKind == JsonValueKind.String;
+            lock (_pods)
+            {
+                Events++;
+                Count(_pods.GetValueOrDefault(name), -1);
+                if (type == "DELETED")
                 {
-                    var line = buffer.Slice(0, end);
-                    buffer = buffer.Slice(buffer.GetPosition(1, end));
-                    if (!line.IsEmpty && !Take(line))
+                    _pods.Remove(name);
+                    Deleted++;
+                }
+                else
+                {
+                    var state = new PodState(node, phase, deleting);
+                    _pods[name] = state;
+                    Count(state, +1);
+                    if (!string.IsNullOrEmpty(node) && _seenBound.Add(name))
                     {
-                        return;
+                        _boundEver++;
+                    }
+
+                    if (phase == "Running" && _seenRunning.Add(name))
+                    {
+                        _runningEver++;
+                        _runningAt.Add(at);
                     }
                 }
 
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
+                for (var i = _waiters.Count - 1; i >= 0; i--)
                 {
-                    return;
+                    if (_waiters[i].Condition(_pods))
+                    {
+                        _waiters[i].Done.TrySetResult(at);
+                        _waiters.RemoveAt(i);
+                    }
                 }
             }
         }
-        finally
-        {
-            await reader.CompleteAsync();
-        }
-    }
-
-    /// <summary>Takes one watch event into the pods' states; false for an ERROR event, which ends the watch.</summary>
-    private bool Take(ReadOnlySequence<byte> line)
-    {
-        var at = Stopwatch.GetTimestamp();
-        using var doc = JsonDocument.Parse(line);
-        var type = doc.RootElement.GetProperty("type").GetString();
-        var obj = doc.RootElement.GetProperty("object");
-        if (type == "ERROR")
-        {
-            _error = obj.GetRawText();
-            return false;
-        }
-
-        if (obj.TryGetProperty("metadata", out var m) && m.TryGetProperty("resourceVersion", out var r) && r.GetString() is { Length: > 0 } version)
-        {
-            _resourceVersion = version;
-        }
-
-        if (type is not ("ADDED" or "MODIFIED" or "DELETED"))
-        {
-            return true;
-        }
-
-        var meta = obj.GetProperty("metadata");
-        var name = meta.GetProperty("name").GetString()!;
-        string? node = obj.TryGetProperty("spec", out var spec) && spec.TryGetProperty("nodeName", out var n) ? n.GetString() : null;
-        string? phase = obj.TryGetProperty("status", out var status) && status.TryGetProperty("phase", out var p) ? p.GetString() : null;
-        var deleting = meta.TryGetProperty("deletionTimestamp", out var dt) && dt.ValueKind == JsonValueKind.String;
-        lock (_pods)
-        {
-            Events++;
-            Count(_pods.GetValueOrDefault(name), -1);
-            if (type == "DELETED")
-            {
-                _pods.Remove(name);
-                Deleted++;
-            }
-            else
-            {
-                var state = new PodState(node, phase, deleting);
-                _pods[name] = state;
-                Count(state, +1);
-                if (!string.IsNullOrEmpty(node) && _seenBound.Add(name))
-                {
-                    _boundEver++;
-                }
-
-                if (phase == "Running" && _seenRunning.Add(name))
-                {
-                    _runningEver++;
-                    _runningAt.Add(at);
-                }
-            }
-
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Condition(_pods))
-                {
-                    _waiters[i].Done.TrySetResult(at);
-                    _waiters.RemoveAt(i);
-                }
-            }
-        }
-
-        return true;
     }
 
     public async ValueTask DisposeAsync()
