@@ -662,7 +662,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         var status = StatusProperty(type);
         if (KeepsOnlyStatus(type, subresource))
         {
-            var fresh = SharingSpecOf(type, old) ?? ObjectCodec.Decode(type, stored.Value.Span, stored.ModRevision);
+            var fresh = TypedMergePatch.TopLevelCopy(type, old) ?? ObjectCodec.Decode(type, stored.Value.Span, stored.ModRevision);
             if (status is not null)
             {
                 var value = status.Get!(desired);
@@ -680,19 +680,6 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         }
 
         return next;
-    }
-
-    private static readonly JsonTypeInfo MetadataInfo = VergeJson.StrictOptions.GetTypeInfo(typeof(ObjectMeta));
-
-    /// <summary>A top-level copy of <paramref name="old"/> with its own copy of metadata's fields, or null when the contract cannot make one.</summary>
-    private static KubeObject? SharingSpecOf(ResourceType type, KubeObject old) =>
-        TypedMergePatch.Copyable(type.TypeInfo) && TypedMergePatch.Copyable(MetadataInfo) ? WithOwnMetadata(type, old) : null;
-
-    private static KubeObject WithOwnMetadata(ResourceType type, KubeObject old)
-    {
-        var copy = (KubeObject)TypedMergePatch.ShallowCopy(old, type.TypeInfo);
-        copy.Metadata = (ObjectMeta)TypedMergePatch.ShallowCopy(old.Metadata, MetadataInfo);
-        return copy;
     }
 
     private static readonly ConditionalWeakTable<JsonTypeInfo, JsonPropertyInfo?> StatusProperties = new();

@@ -83,7 +83,7 @@ internal static class TypedMergePatch
         public KubeObject ApplyToCopy()
         {
             var copy = (KubeObject)Copy(_target, _root);
-            copy.Metadata = (ObjectMeta)ShallowCopy(_target.Metadata, VergeJson.StrictOptions.GetTypeInfo(typeof(ObjectMeta)));
+            copy.Metadata = (ObjectMeta)ShallowCopy(_target.Metadata, MetadataInfo);
             return copy;
         }
 
@@ -115,6 +115,25 @@ internal static class TypedMergePatch
 
             return copy;
         }
+    }
+
+    private static readonly JsonTypeInfo MetadataInfo = VergeJson.StrictOptions.GetTypeInfo(typeof(ObjectMeta));
+
+    /// <summary>
+    /// A new object sharing everything with <paramref name="obj"/> below its top level and its metadata's fields, which
+    /// are its own: what a write may set on it (resourceVersion) leaves <paramref name="obj"/> as it is. Null when the
+    /// kind's contract cannot make one.
+    /// </summary>
+    internal static KubeObject? TopLevelCopy(ResourceType type, KubeObject obj)
+    {
+        if (!Copyable(type.TypeInfo) || !Copyable(MetadataInfo))
+        {
+            return null;
+        }
+
+        var copy = (KubeObject)ShallowCopy(obj, type.TypeInfo);
+        copy.Metadata = (ObjectMeta)ShallowCopy(obj.Metadata, MetadataInfo);
+        return copy;
     }
 
     /// <summary>A new object of the contract's type with every property the contract reads and writes set from <paramref name="value"/>.</summary>

@@ -148,17 +148,18 @@ internal static class ReplicaSetPlanner
         return status;
     }
 
-    /// <summary>A new pod from the ReplicaSet's template: generated name, template labels and annotations, controller reference.</summary>
-    public static Pod PodFromTemplate(ReplicaSet rs) => PodFromTemplate(rs, EncodeTemplate(rs));
-
     /// <summary>
     /// The ReplicaSet's pod template, encoded once for the pods of one scale-up: each pod decodes its own copy
-    /// instead of a copy of the whole ReplicaSet, status and managedFields included, being made for every pod.
+    /// (<see cref="PodFromTemplate"/>) instead of a copy of the whole ReplicaSet, status and managedFields included,
+    /// being made for every pod.
     /// </summary>
     public static byte[] EncodeTemplate(ReplicaSet rs) =>
         JsonSerializer.SerializeToUtf8Bytes(rs.Spec.Template, VergeJsonContext.Default.PodTemplateSpec);
 
-    /// <summary>As <see cref="PodFromTemplate(ReplicaSet)"/>, from the template <see cref="EncodeTemplate"/> encoded.</summary>
+    /// <summary>
+    /// A new pod from the ReplicaSet's template as <see cref="EncodeTemplate"/> encoded it: generated name, template
+    /// labels and annotations, controller reference.
+    /// </summary>
     public static Pod PodFromTemplate(ReplicaSet rs, byte[] encodedTemplate)
     {
         var template = JsonSerializer.Deserialize(encodedTemplate, VergeJsonContext.Default.PodTemplateSpec)!;

@@ -711,8 +711,7 @@ internal sealed partial class SchedulingLoop : IDisposable
     /// </summary>
     internal static Pod WithNodeName(Pod stored, string nodeName)
     {
-        var bound = (Pod)TypedMergePatch.ShallowCopy(stored, VergeJsonContext.Default.Pod);
-        bound.Metadata = (ObjectMeta)TypedMergePatch.ShallowCopy(stored.Metadata, VergeJsonContext.Default.ObjectMeta);
+        var bound = (Pod)TypedMergePatch.TopLevelCopy(ResourceCatalog.For<Pod>(), stored)!;
         bound.Spec = (PodSpec)TypedMergePatch.ShallowCopy(stored.Spec, VergeJsonContext.Default.PodSpec);
         bound.Spec.NodeName = nodeName;
         bound.Metadata.ResourceVersion = null;

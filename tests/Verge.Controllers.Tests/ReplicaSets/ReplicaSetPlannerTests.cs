@@ -125,7 +125,7 @@ public class ReplicaSetPlannerTests
     {
         var rs = NewReplicaSet(1);
 
-        var pod = ReplicaSetPlanner.PodFromTemplate(rs);
+        var pod = ReplicaSetPlanner.PodFromTemplate(rs, ReplicaSetPlanner.EncodeTemplate(rs));
 
         Assert.Equal("web-", pod.Metadata.GenerateName);
         Assert.Equal("front", pod.Metadata.Labels!["tier"]);
