@@ -99,7 +99,6 @@ public static class Scheduler
 
             var toFind = state.Options.FeasibleNodesToFind(state.NodeCount);
             _feasible.Clear();
-            _histogram.Clear();
             var start = state.NextStart;
             var slots = state.SlotCount;
             var visited = 0;
@@ -111,24 +110,19 @@ public static class Scheduler
                     slot -= slots;
                 }
 
-                var node = state.Node(slot);
-                if (node is null)
+                // Whether a node fits does not depend on the order of the filters, so the walk asks the spread
+                // constraints first: they read two arrays by slot, where the others read the node itself, and with
+                // a tight maxSkew they turn most nodes away. Why a node does not fit is only needed when none does
+                // (Explain, below, in kube-scheduler's order).
+                if (state.Node(slot) is not { } node || !TopologySpread.Admits(pod, slot))
                 {
                     continue;
                 }
 
                 _reasons.Clear();
-                var code = FilterChain.Run(pod, node, registry, _reasons);
-                state.Statuses[slot] = code;
-                if (code == FitCode.Fit)
+                if (FilterChain.Run(pod, node, registry, _reasons) == FitCode.Fit)
                 {
                     _feasible.Add(slot);
-                    continue;
-                }
-
-                foreach (var reason in _reasons)
-                {
-                    _histogram[reason] = _histogram.GetValueOrDefault(reason) + 1;
                 }
             }
 
@@ -139,6 +133,7 @@ public static class Scheduler
                 return;
             }
 
+            Explain(pod, registry);
             var message = FitMessage(state.NodeCount, _histogram);
             if (!state.Options.EnablePreemption)
             {
@@ -162,6 +157,29 @@ public static class Scheduler
             state.Assume(pod.Info, candidate.Slot);
             preemptions.Add(new PodPreemption(pod.Pod, state.Node(candidate.Slot)!.Name,
                 [.. candidate.Victims.Select(BatchState.Reference)], message));
+        }
+
+        /// <summary>
+        /// For a pod no node fits (so every node was walked): each node's verdict and reason as kube-scheduler's
+        /// filter order gives them, the first filter to reject the node, for the message and for preemption.
+        /// </summary>
+        private void Explain(PendingPod pod, Snapshot.ResourceRegistry registry)
+        {
+            _histogram.Clear();
+            for (var slot = 0; slot < state.SlotCount; slot++)
+            {
+                if (state.Node(slot) is not { } node)
+                {
+                    continue;
+                }
+
+                _reasons.Clear();
+                state.Statuses[slot] = FilterChain.Run(pod, node, registry, _reasons);
+                foreach (var reason in _reasons)
+                {
+                    _histogram[reason] = _histogram.GetValueOrDefault(reason) + 1;
+                }
+            }
         }
 
         private void Bind(PendingPod pod, int slot, List<PodBinding> bindings)

@@ -47,6 +47,22 @@ public sealed class TopologySpreadTests
     }
 
     [Fact]
+    public void Schedule_WhenANodeFailsBothResourcesAndSpread_ReportsItAsKubeSchedulerDoes_UnderResources()
+    {
+        // The walk asks the spread first, but the reasons come in kube-scheduler's filter order: resources, then spread.
+        var snapshot = ClusterSnapshot.From(
+        [
+            Node("n1", memory: "1Gi", labels: Labels("verge.dev/site=s1")),
+            Node("n2", memory: "1Gi", labels: Labels("verge.dev/site=s2")),
+        ], [Web("w1", "n1"), Web("w2", "n1")]);
+        var pod = Pod("w3", memory: "2Gi", labels: Labels("app=web")).WithSpread(Spread(Conventions.SiteLabel, 1, "web"));
+
+        var plan = Scheduler.Schedule(snapshot, [pod], new SchedulerOptions { EnablePreemption = false });
+
+        Assert.Equal("0/2 nodes are available: 2 Insufficient memory.", Message(plan));
+    }
+
+    [Fact]
     public void Schedule_NodeSelectorLimitsDomainsToItsOwn()
     {
         // Only s1 is eligible for this pod, so s1 alone sets the minimum and the pod fits there.
