@@ -54,4 +54,10 @@ internal sealed record HollowNodeOptions
 
     /// <summary>Up to this many nodes each watch their own pods (fieldSelector spec.nodeName); more share one watch on all pods.</summary>
     public int PerNodeWatchLimit { get; init; } = 8;
+
+    /// <summary>
+    /// The <c>timeoutSeconds</c> of each pod watch (whole seconds, at least 1), after which the server ends it and the
+    /// simulator resumes from its last resourceVersion, as client-go's reflectors do; null for none.
+    /// </summary>
+    public TimeSpan? PodWatchTimeout { get; init; }
 }

@@ -36,6 +36,8 @@ internal sealed class HollowNodeSimulator : IDisposable
     private DateTimeOffset _since;
     private long _renewals;
     private long _errors;
+    private long _watchResumes;
+    private long _relists;
     private long _reportedErrors;
     private string? _lastError;
 
@@ -220,10 +222,19 @@ internal sealed class HollowNodeSimulator : IDisposable
     {
         var query = fieldSelector is null ? "" : "fieldSelector=" + Uri.EscapeDataString(fieldSelector);
         string? resourceVersion = null;
+        var started = false;
         while (true)
         {
             try
             {
+                if (started)
+                {
+                    // The watch ended (the server closes one that falls behind, or its timeout came) or failed:
+                    // counted, since a relist of every pod costs both sides far more than a resumed watch.
+                    Interlocked.Increment(ref resourceVersion is null ? ref _relists : ref _watchResumes);
+                }
+
+                started = true;
                 if (resourceVersion is null)
                 {
                     var list = await _client.GetAsync("/api/v1/pods" + (query.Length == 0 ? "" : "?" + query), ct);
@@ -250,6 +261,7 @@ internal sealed class HollowNodeSimulator : IDisposable
                 }
 
                 var path = "/api/v1/pods?" + (query.Length == 0 ? "" : query + "&") + "watch=1&allowWatchBookmarks=true"
+                    + (_options.PodWatchTimeout is { } timeout ? $"&timeoutSeconds={Math.Max(1, (long)timeout.TotalSeconds)}" : "")
                     + (resourceVersion.Length == 0 ? "" : "&resourceVersion=" + Uri.EscapeDataString(resourceVersion));
                 await foreach (var frame in _client.WatchAsync(path, JsonType, ct))
                 {
@@ -412,7 +424,8 @@ internal sealed class HollowNodeSimulator : IDisposable
             await Task.Delay(_options.SummaryInterval, _time, ct);
             var renewals = Renewals;
             var errors = Interlocked.Read(ref _errors);
-            var line = $"{_nodes.Count} nodes, {RunningPods} pods running, {renewals - last} lease renewals in {Format(_options.SummaryInterval)}, {errors} errors";
+            var line = $"{_nodes.Count} nodes, {RunningPods} pods running, {renewals - last} lease renewals in {Format(_options.SummaryInterval)}, {errors} errors"
+                + $", pod watch resumed {Interlocked.Read(ref _watchResumes)} and relisted {Interlocked.Read(ref _relists)} times";
             last = renewals;
             await WriteLineAsync(_out, line);
             if (errors != _reportedErrors && Volatile.Read(ref _lastError) is { } error)

@@ -39,6 +39,31 @@ public sealed class HollowNodeSimulatorTests(ServerFixture server) : IClassFixtu
         Assert.Equal("", errors.Text);
     }
 
+    [Fact]
+    public async Task Run_WhenThePodWatchEnds_ResumesIt_AndCountsItInTheSummary()
+    {
+        using var client = new KubeClient(Kubeconfig.Load([server.KubeconfigPath]).Resolve(null));
+        var output = new LineWaiter();
+        var errors = new LineWaiter();
+        var options = new HollowNodeOptions
+        {
+            Count = 1,
+            Prefix = "resume",
+            SummaryInterval = TimeSpan.FromMilliseconds(100),
+            PodWatchTimeout = TimeSpan.FromSeconds(1),
+        };
+        using var simulator = new HollowNodeSimulator(client, options, TimeProvider.System, output, errors);
+        using var stop = new CancellationTokenSource();
+        var run = simulator.RunAsync(stop.Token);
+        await output.WaitForAsync("registered 1 nodes");
+
+        // The server ends each watch after a second; the simulator watches again from where it was, with no list.
+        await output.WaitForAsync("pod watch resumed 2 and relisted 0 times");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Equal("", errors.Text);
+    }
+
     private static System.Text.Json.Nodes.JsonNode Ready(System.Text.Json.Nodes.JsonNode node) =>
         node["status"]!["conditions"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "Ready")!;
 }
