@@ -180,30 +180,20 @@ internal sealed partial class ResourceEndpoint
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
         var binding = RequestBody.Parse(body, RequestBody.FormatOf(context.Request, patch: false)) as JsonObject
             ?? throw ApiException.BadRequest("a Binding object is required");
+        var kind = binding["target"]?["kind"]?.GetValue<string>();
+        if (!string.IsNullOrEmpty(kind) && kind != "Node")
+        {
+            throw ApiException.Invalid(path.Type, path.Name!, [FieldError.NotSupported("target.kind", kind, ["Node", "<empty>"])]);
+        }
+
         var node = binding["target"]?["name"]?.GetValue<string>();
         if (string.IsNullOrEmpty(node))
         {
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.Required("target.name")]);
         }
 
-        // The binding sets spec.nodeName on the copy it is given, which then needs no copy of its own.
-        await service.UpdateAsync(path.Type, path.Namespace, path.Name!, null, current =>
-        {
-            var pod = (Pod)current!;
-            if (pod.Spec.NodeName is { Length: > 0 } existing)
-            {
-                throw ApiException.Conflict(path.Type, path.Name!, $"pod {path.Name} is already assigned to node \"{existing}\"");
-            }
+        await PodBinder.BindAsync(service, path.Namespace, path.Name!, node, binding["metadata"]?["uid"]?.GetValue<string>(), options.DryRun, ct);
 
-            if (pod.Metadata.DeletionTimestamp is not null)
-            {
-                throw ApiException.Conflict(path.Type, path.Name!, "pod is being deleted, cannot be assigned to a host");
-            }
-
-            pod.Spec.NodeName = node;
-            pod.Metadata.ResourceVersion = null;
-            return pod;
-        }, options, allowCreate: false, ct);
         await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
             new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
     }

@@ -296,6 +296,56 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     }
 
     /// <summary>
+    /// A storage-level update, as Kubernetes' GuaranteedUpdate makes a binding: <paramref name="change"/> gets the
+    /// stored object (a decode nothing else holds, which it must only read; it may throw an
+    /// <see cref="ApiException"/> to refuse) and returns the object to write, which may share with it what it did
+    /// not change. No defaults, admission, validation, managedFields or generation: only for a write the server makes
+    /// itself and whose whole change it knows. Compare-and-swap, read again on a conflict; with
+    /// <paramref name="dryRun"/> the change is made and checked but not written.
+    /// </summary>
+    public async Task<UpdateResult> WriteStoredAsync(ResourceType type, string? ns, string name, Func<KubeObject, KubeObject> change, bool dryRun, CancellationToken ct)
+    {
+        var key = ObjectCodec.Key(type, ns, name);
+        var gate = LockFor(key);
+        await gate.WaitAsync(ct);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
+                var next = change(ObjectCodec.Decode(type, current.Value.Span, current.ModRevision));
+                if (dryRun)
+                {
+                    return new UpdateResult(next, false);
+                }
+
+                var encoded = ObjectCodec.Encode(type, next);
+                try
+                {
+                    var kv = Written(type, await store.UpdateAsync(key, encoded, current.ModRevision, ct));
+                    next.Metadata.ResourceVersion = Rv(kv.ModRevision);
+                    return new UpdateResult(next, false, encoded, kv.ModRevision);
+                }
+                catch (RevisionConflictException) when (attempt < MaxConflictRetries)
+                {
+                }
+                catch (RevisionConflictException)
+                {
+                    throw ApiException.Modified(type, name);
+                }
+                catch (KeyNotFoundStoreException)
+                {
+                    throw ApiException.NotFound(type, name);
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Deletes an object: objects with finalizers get a deletionTimestamp and stay until the last finalizer is
     /// removed; others are removed at once. The propagation policy becomes a finalizer as in Kubernetes:
     /// <c>Foreground</c> adds <c>foregroundDeletion</c> and <c>Orphan</c> (or <c>orphanDependents: true</c>) adds

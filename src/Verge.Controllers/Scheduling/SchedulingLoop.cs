@@ -655,30 +655,10 @@ internal sealed partial class SchedulingLoop : IDisposable
     private async Task<Outcome> BindAsync(Pod pod, string nodeName, CancellationToken ct)
     {
         var name = pod.Metadata.Name!;
-        var uid = pod.Metadata.Uid;
         try
         {
-            await _client.Service.UpdateFromStoredAsync(_podType, pod.Metadata.Namespace, name, null, current =>
-            {
-                // The binding subresource's compare-and-swap: a pod is assigned once.
-                var stored = (Pod)current!;
-                if (stored.Spec.NodeName is { Length: > 0 } existing)
-                {
-                    throw ApiException.Conflict(_podType, name, $"pod {name} is already assigned to node \"{existing}\"");
-                }
-
-                if (stored.Metadata.DeletionTimestamp is not null)
-                {
-                    throw ApiException.Conflict(_podType, name, "pod is being deleted, cannot be assigned to a host");
-                }
-
-                if (uid is not null && stored.Metadata.Uid != uid)
-                {
-                    throw ApiException.Conflict(_podType, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {stored.Metadata.Uid}");
-                }
-
-                return WithNodeName(stored, nodeName);
-            }, _write, allowCreate: false, ct);
+            // The binding subresource's compare-and-swap: a pod is assigned once. It also sets PodScheduled True.
+            await PodBinder.BindAsync(_client.Service, pod.Metadata.Namespace, name, nodeName, pod.Metadata.Uid, dryRun: false, ct);
         }
         catch (ApiException e) when (e.Code == 404)
         {
@@ -695,27 +675,8 @@ internal sealed partial class SchedulingLoop : IDisposable
             return Outcome.Failed;
         }
 
-        if (pod.Status?.Conditions?.Any(c => c is { Type: "PodScheduled", Status: "False" }) == true)
-        {
-            await SetScheduledConditionAsync(pod, "True", null, null, null, ct);
-        }
-
         await _events.NormalAsync(pod, "Scheduled", $"Successfully assigned {pod.Metadata.Namespace}/{name} to {nodeName}", ct);
         return Outcome.Bound;
-    }
-
-    /// <summary>
-    /// The stored pod with <paramref name="nodeName"/> set, leaving the stored pod as it is: new top-level, metadata and
-    /// spec objects, everything below them shared (the update's own decode of the stored bytes, which it only reads),
-    /// so a binding decodes the stored pod once, not twice.
-    /// </summary>
-    internal static Pod WithNodeName(Pod stored, string nodeName)
-    {
-        var bound = (Pod)TypedMergePatch.TopLevelCopy(ResourceCatalog.For<Pod>(), stored)!;
-        bound.Spec = (PodSpec)TypedMergePatch.ShallowCopy(stored.Spec, VergeJsonContext.Default.PodSpec);
-        bound.Spec.NodeName = nodeName;
-        bound.Metadata.ResourceVersion = null;
-        return bound;
     }
 
     private async Task ReportUnschedulableAsync(Pod pod, string message, string? nominated, CancellationToken ct)

@@ -98,6 +98,27 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task Binding_ToAnotherKindThanNode_Is422_AndADryRunChecksButBindsNothing()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-bind-dry"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod));
+        const string path = "/api/v1/namespaces/default/pods/wp-bind-dry/binding";
+
+        var wrongKind = await Api.StatusOf(await _client.PostAsync(path,
+            Api.Json("""{"apiVersion":"v1","kind":"Binding","metadata":{"name":"wp-bind-dry"},"target":{"kind":"Pod","name":"n1"}}""")), 422);
+        Assert.Equal("target.kind", wrongKind["details"]!["causes"]![0]!["field"]!.GetValue<string>());
+
+        var binding = """{"apiVersion":"v1","kind":"Binding","metadata":{"name":"wp-bind-dry"},"target":{"kind":"Node","name":"n1"}}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(path + "?dryRun=All", Api.Json(binding))).StatusCode);
+        var after = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-bind-dry")).ReadObjectAsync();
+        Assert.Null(after["spec"]!["nodeName"]);
+
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(path, Api.Json(binding))).StatusCode);
+        await Api.StatusOf(await _client.PostAsync(path + "?dryRun=All", Api.Json(binding)), 409);
+        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-no-such-pod/binding", Api.Json(binding)), 404);
+    }
+
+    [Fact]
     public async Task Binding_SetsOnlyNodeName_KeepingStatusAndTheRestOfThePod()
     {
         var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-bind","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
@@ -108,9 +129,18 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
 
         var bound = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-bind")).ReadObjectAsync();
         Assert.Equal("n2", bound["spec"]!["nodeName"]!.GetValue<string>());
+
+        // As Kubernetes' binding: PodScheduled True is the one change to the status; no validation, no new
+        // managedFields entry, no new generation (a storage-level write).
+        var conditions = bound["status"]!["conditions"]!.AsArray();
+        var scheduled = Assert.Single(conditions);
+        Assert.Equal("PodScheduled", scheduled!["type"]!.GetValue<string>());
+        Assert.Equal("True", scheduled["status"]!.GetValue<string>());
+        bound["status"]!.AsObject().Remove("conditions");
         Assert.True(JsonNode.DeepEquals(created["status"], bound["status"]));
         Assert.True(JsonNode.DeepEquals(created["metadata"]!["labels"], bound["metadata"]!["labels"]));
         Assert.True(JsonNode.DeepEquals(created["metadata"]!["managedFields"], bound["metadata"]!["managedFields"]));
+        Assert.True(JsonNode.DeepEquals(created["metadata"]!["generation"], bound["metadata"]!["generation"]));
         bound["spec"]!.AsObject().Remove("nodeName");
         Assert.True(JsonNode.DeepEquals(created["spec"], bound["spec"]));
         Assert.NotEqual(created["metadata"]!["resourceVersion"]!.GetValue<string>(), bound["metadata"]!["resourceVersion"]!.GetValue<string>());

@@ -27,22 +27,27 @@ public class SchedulingLoopTests
     }
 
     [Fact]
-    public void WithNodeName_SetsOnlyTheNodeName_AndLeavesTheStoredPodAsItWas()
+    public void PodBinderBound_SetsTheNodeNameAndPodScheduled_AndLeavesTheStoredPodAsItWas()
     {
         var stored = SchedulingHarness.NewPod("web", "2Gi");
         stored.Metadata.ResourceVersion = "42";
         stored.Metadata.Labels = new() { ["app"] = "web" };
         stored.Spec.Tolerations = [new Toleration { Key = "k", Operator = "Exists" }];
-        stored.Status = new PodStatus { Phase = "Pending", Conditions = [new PodCondition { Type = "PodScheduled", Status = "False" }] };
+        var unschedulable = new PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/1 nodes are available" };
+        stored.Status = new PodStatus { Phase = "Pending", Conditions = [unschedulable] };
         var before = System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod);
+        var now = new DateTimeOffset(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);
 
-        var bound = Verge.Controllers.Scheduling.SchedulingLoop.WithNodeName(stored, "edge-1");
+        var bound = Verge.ApiServer.Registry.PodBinder.Bound(stored, "edge-1", now);
 
         Assert.Equal(before, System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod));
         Assert.Equal("edge-1", bound.Spec.NodeName);
         Assert.Null(bound.Metadata.ResourceVersion);
+        var scheduled = Assert.Single(bound.Status!.Conditions!);
+        Assert.Equal(("PodScheduled", "True", now, null, null), (scheduled.Type, scheduled.Status, scheduled.LastTransitionTime, scheduled.Reason, scheduled.Message));
         stored.Spec.NodeName = "edge-1";
         stored.Metadata.ResourceVersion = null;
+        stored.Status.Conditions = [scheduled];
         Assert.Equal(
             System.Text.Json.JsonSerializer.Serialize(stored, Verge.Core.Serialization.VergeJsonContext.Default.Pod),
             System.Text.Json.JsonSerializer.Serialize(bound, Verge.Core.Serialization.VergeJsonContext.Default.Pod));
