@@ -7,7 +7,6 @@ using Verge.Controllers.Runtime;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Scheduling;
-using Verge.Core.Serialization;
 using Verge.Scheduler;
 
 namespace Verge.Controllers.Scheduling;
@@ -37,7 +36,6 @@ internal sealed partial class SchedulingLoop : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SchedulingLoopOptions _options;
-    private readonly WriteOptions _write;
     private readonly ResourceType _podType = ResourceCatalog.For<Pod>();
     private static readonly TimeSpan LapseCheckPeriod = TimeSpan.FromSeconds(1);
     private readonly Func<string, bool>? _nodeLapsed;
@@ -74,7 +72,6 @@ internal sealed partial class SchedulingLoop : IDisposable
         _time = time;
         _logger = loggers.CreateLogger<SchedulingLoop>();
         _client = new ApiClient(client.Service, _options.Component);
-        _write = new WriteOptions(false, _options.Component, FieldValidation.Ignore, false);
         _events = new EventRecorder(_client, time, _options.Component, identity, loggers.CreateLogger<EventRecorder>());
         _nodes = informers.For<Node>();
         _pods = informers.For<Pod>();
