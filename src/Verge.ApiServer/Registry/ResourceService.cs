@@ -270,22 +270,9 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     return new UpdateResult(old, false, current.Value, current.ModRevision);
                 }
 
-                try
+                if (await SwapAsync(type, key, name, next, encoded, current.ModRevision, string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries, ct) is { } written)
                 {
-                    var kv = Written(type, await store.UpdateAsync(key, encoded, current.ModRevision, ct));
-                    next.Metadata.ResourceVersion = Rv(kv.ModRevision);
-                    return new UpdateResult(next, false, encoded, kv.ModRevision);
-                }
-                catch (RevisionConflictException) when (string.IsNullOrEmpty(pinned) && attempt < MaxConflictRetries)
-                {
-                }
-                catch (RevisionConflictException)
-                {
-                    throw ApiException.Modified(type, name);
-                }
-                catch (KeyNotFoundStoreException)
-                {
-                    throw ApiException.NotFound(type, name);
+                    return written;
                 }
             }
         }
@@ -319,29 +306,42 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     return new UpdateResult(next, false);
                 }
 
-                var encoded = ObjectCodec.Encode(type, next);
-                try
+                if (await SwapAsync(type, key, name, next, ObjectCodec.Encode(type, next), current.ModRevision, attempt < MaxConflictRetries, ct) is { } written)
                 {
-                    var kv = Written(type, await store.UpdateAsync(key, encoded, current.ModRevision, ct));
-                    next.Metadata.ResourceVersion = Rv(kv.ModRevision);
-                    return new UpdateResult(next, false, encoded, kv.ModRevision);
-                }
-                catch (RevisionConflictException) when (attempt < MaxConflictRetries)
-                {
-                }
-                catch (RevisionConflictException)
-                {
-                    throw ApiException.Modified(type, name);
-                }
-                catch (KeyNotFoundStoreException)
-                {
-                    throw ApiException.NotFound(type, name);
+                    return written;
                 }
             }
         }
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// An update's compare-and-swap write of <paramref name="next"/> over <paramref name="revision"/>: the result, or
+    /// null when another write came first and <paramref name="retry"/> lets the caller read again; a 409 when it does
+    /// not, a 404 when the object is gone.
+    /// </summary>
+    private async Task<UpdateResult?> SwapAsync(ResourceType type, string key, string name, KubeObject next, byte[] encoded, long revision, bool retry, CancellationToken ct)
+    {
+        try
+        {
+            var kv = Written(type, await store.UpdateAsync(key, encoded, revision, ct));
+            next.Metadata.ResourceVersion = Rv(kv.ModRevision);
+            return new UpdateResult(next, false, encoded, kv.ModRevision);
+        }
+        catch (RevisionConflictException) when (retry)
+        {
+            return null;
+        }
+        catch (RevisionConflictException)
+        {
+            throw ApiException.Modified(type, name);
+        }
+        catch (KeyNotFoundStoreException)
+        {
+            throw ApiException.NotFound(type, name);
         }
     }
 
