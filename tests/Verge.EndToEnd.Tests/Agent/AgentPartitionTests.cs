@@ -147,10 +147,21 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
 
     private static async Task<List<string>> RuncRunningAsync(string runcRoot)
     {
-        var list = JsonNode.Parse(await EdgeTools.RunAsync("runc", ["--root", runcRoot, "list", "-f", "json"]));
-        return list is JsonArray items
-            ? [.. items.Where(i => (string?)i!["status"] == "running").Select(i => (string)i!["id"]!)]
-            : [];
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var list = JsonNode.Parse(await EdgeTools.RunAsync("runc", ["--root", runcRoot, "list", "-f", "json"]));
+                return list is JsonArray items
+                    ? [.. items.Where(i => (string?)i!["status"] == "running").Select(i => (string)i!["id"]!)]
+                    : [];
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("no such file or directory", StringComparison.Ordinal))
+            {
+                // runc list reads the state directory, then each container's state: a container deleted between the
+                // two (the agent replacing the one it saw crash) fails the whole list. The next list no longer has it.
+            }
+        }
     }
 
     /// <summary>
