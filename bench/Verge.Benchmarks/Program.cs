@@ -73,6 +73,7 @@ static async Task<int> RunAsync(string mode, string[] rest)
                                                   [--seed 1] [--strategy least|most]
                        Verge.Benchmarks cluster [--nodes 1000] [--pods 10000] [--sites 10] [--workload deployments|pods]
                                                 [--failover-nodes N] [--phases throughput,failover] [--flow-control on|off]
+                                                [--renew-interval 10s] [--max-minutes 15]
                        Verge.Benchmarks rules [--messages 5000000] [--devices 1000] [--rate 10000]
                        Verge.Benchmarks queue [--messages 200000] [--size 200] [--producers 64] [--batch 1000]
                                               [--dir DIR] [--sqlite]

@@ -33,7 +33,8 @@ internal static class ClusterHarness
             $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC");
         Console.WriteLine($"options: nodes={options.Nodes} pods={options.Pods} sites={options.Sites} workload={options.Workload} " +
             $"replicas={options.Replicas} spread={options.WhenUnsatisfiable} failover-nodes={options.EffectiveFailoverNodes} " +
-            $"failover-replicas={options.FailoverReplicas} flow-control={(options.FlowControl ? "on" : "off")} phases={string.Join(',', options.Phases)}; simulator {verge}");
+            $"failover-replicas={options.FailoverReplicas} flow-control={(options.FlowControl ? "on" : "off")} phases={string.Join(',', options.Phases)} " +
+            $"renew-interval={(options.RenewInterval is { } renew ? $"{renew.TotalMilliseconds:0}ms" : "fleet default")}; simulator {verge}");
         try
         {
             if (options.Phases.Contains("throughput"))
@@ -78,7 +79,7 @@ internal static class ClusterHarness
             var before = Memory();
 
             var registering = Stopwatch.GetTimestamp();
-            await using var sim = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.Nodes, options.Sites, "hollow");
+            await using var sim = SimulatorProcess.Start(verge, host.AdminKubeconfigPath, options.Nodes, options.Sites, "hollow", options.RenewInterval);
             await sim.WaitRegisteredAsync(TimeSpan.FromMinutes(5), ct);
             var registration = Stopwatch.GetElapsedTime(registering);
             await Task.Delay(TimeSpan.FromSeconds(5), ct); // the controllers and the scheduler take in the new nodes first

@@ -35,6 +35,12 @@ internal sealed class ClusterHarnessOptions
 
     public TimeSpan MaxDuration { get; private set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How often the throughput phase's nodes renew their leases; null leaves it to the simulator, which picks the
+    /// fleet default for its count. A longer interval shows what the heartbeats cost the pod pipeline.
+    /// </summary>
+    public TimeSpan? RenewInterval { get; private set; }
+
     public int EffectiveFailoverNodes => FailoverNodes >= 0 ? FailoverNodes : Nodes;
 
     public static ClusterHarnessOptions Parse(string[] args)
@@ -55,6 +61,7 @@ internal sealed class ClusterHarnessOptions
                 case "--failover-replicas": o.FailoverReplicas = Positive(name, value); break;
                 case "--max-minutes": o.MaxDuration = TimeSpan.FromMinutes(Positive(name, value)); break;
                 case "--verge": o.VergeDll = value; break;
+                case "--renew-interval": o.RenewInterval = Interval(name, value); break;
                 case "--flow-control":
                     o.FlowControl = value is "on" or "off" ? value == "on" : throw new ArgumentException("--flow-control takes on or off");
                     break;
@@ -82,6 +89,21 @@ internal sealed class ClusterHarnessOptions
         }
 
         return o;
+    }
+
+    /// <summary>Whole seconds or milliseconds ("10s", "500ms"), at most the simulator's longest renew interval.</summary>
+    private static TimeSpan Interval(string name, string value)
+    {
+        var (digits, unit) = value.EndsWith("ms", StringComparison.Ordinal) ? (value[..^2], 1)
+            : value.EndsWith('s') ? (value[..^1], 1000)
+            : (string.Empty, 0);
+        if (unit == 0 || !int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1
+            || TimeSpan.FromMilliseconds((double)n * unit) > Verge.Core.Coordination.NodeHeartbeat.MaxRenewInterval)
+        {
+            throw new ArgumentException($"{name} takes a duration such as 10s or 500ms, at most {Verge.Core.Coordination.NodeHeartbeat.MaxRenewInterval.TotalSeconds:0}s; got \"{value}\"");
+        }
+
+        return TimeSpan.FromMilliseconds((double)n * unit);
     }
 
     private static int Positive(string name, string value)

@@ -66,12 +66,12 @@ internal static partial class SimCommand
         return command;
     }
 
-    /// <summary>A renew interval given on the command line, with the lease <see cref="NodeHeartbeat.ForInterval"/> gives it (at least the fleet default, at most 40 s).</summary>
+    /// <summary>A renew interval given on the command line, with the lease <see cref="NodeHeartbeat.ForInterval"/> gives it (at least the fleet default).</summary>
     private static NodeHeartbeat LeaseTimings(string text, int count)
     {
-        if (!DurationText.TryParse(text, out var interval) || interval <= TimeSpan.Zero || interval > NodeHeartbeat.MaxLeaseDuration)
+        if (!DurationText.TryParse(text, out var interval) || interval <= TimeSpan.Zero || interval > NodeHeartbeat.MaxRenewInterval)
         {
-            throw new CliException($"error: invalid --renew-interval \"{text}\": want a duration such as 1s or 500ms (at most {NodeHeartbeat.MaxLeaseDuration.TotalSeconds:0}s)");
+            throw new CliException($"error: invalid --renew-interval \"{text}\": want a duration such as 1s or 500ms, at most {NodeHeartbeat.MaxRenewInterval.TotalSeconds:0}s (the lease lasts three intervals, at most {NodeHeartbeat.MaxLeaseDuration.TotalSeconds:0}s)");
         }
 
         var lease = NodeHeartbeat.ForFleet(count).LeaseDuration;

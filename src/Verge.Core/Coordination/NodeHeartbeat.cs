@@ -26,6 +26,13 @@ public sealed record NodeHeartbeat
     /// <summary>The longest lease duration the node lifecycle controller honours (Kubernetes' own grace is 40 - 50 s).</summary>
     public static readonly TimeSpan MaxLeaseDuration = TimeSpan.FromSeconds(40);
 
+    /// <summary>
+    /// The longest renew interval <see cref="ForInterval"/> takes: three intervals must fit in
+    /// <see cref="MaxLeaseDuration"/>, or the lease would leave a late renewal no slack and healthy nodes would be
+    /// marked unreachable (Kubernetes renews every 10 s with a 40 s lease).
+    /// </summary>
+    public static readonly TimeSpan MaxRenewInterval = TimeSpan.FromSeconds(13);
+
     public NodeHeartbeat(TimeSpan renewInterval, TimeSpan leaseDuration)
     {
         if (renewInterval <= TimeSpan.Zero || leaseDuration < renewInterval || leaseDuration > MaxLeaseDuration)
@@ -55,13 +62,13 @@ public sealed record NodeHeartbeat
     /// </summary>
     public static NodeHeartbeat ForFleet(int nodes)
     {
-        var seconds = Math.Clamp((nodes + RenewalBudget - 1) / RenewalBudget, 1, 13);
+        var seconds = Math.Clamp((nodes + RenewalBudget - 1) / RenewalBudget, 1, (int)MaxRenewInterval.TotalSeconds);
         return seconds == 1 ? Default : ForInterval(TimeSpan.FromSeconds(seconds));
     }
 
     /// <summary>
-    /// Timings for nodes that renew every <paramref name="interval"/>: a lease of three intervals, at least the
-    /// default 4 s, at most <see cref="MaxLeaseDuration"/>, in whole seconds.
+    /// Timings for nodes that renew every <paramref name="interval"/> (at most <see cref="MaxRenewInterval"/>): a
+    /// lease of three intervals, at least the default 4 s, in whole seconds.
     /// </summary>
     /// <remarks>
     /// A lease capped at one interval plus 4 s (8 s at 10,000 nodes with 4 s renewals) brought failover at 10,000
@@ -71,13 +78,13 @@ public sealed record NodeHeartbeat
     /// </remarks>
     public static NodeHeartbeat ForInterval(TimeSpan interval)
     {
-        if (interval <= TimeSpan.Zero || interval > MaxLeaseDuration)
+        if (interval <= TimeSpan.Zero || interval > MaxRenewInterval)
         {
-            throw new ArgumentException($"a node heartbeat needs a positive renew interval up to {MaxLeaseDuration.TotalSeconds:0} s");
+            throw new ArgumentException($"a node heartbeat needs a positive renew interval up to {MaxRenewInterval.TotalSeconds:0} s");
         }
 
         var lease = interval * 3 < Default.LeaseDuration ? Default.LeaseDuration : interval * 3;
         lease = TimeSpan.FromSeconds(Math.Ceiling(lease.TotalSeconds));
-        return new NodeHeartbeat(interval, lease > MaxLeaseDuration ? MaxLeaseDuration : lease);
+        return new NodeHeartbeat(interval, lease);
     }
 }

@@ -196,6 +196,7 @@ public sealed class HollowNodeTests(ServerFixture server) : IClassFixture<Server
     [Theory]
     [InlineData("--count", "0", "error: invalid --count 0: want at least 1")]
     [InlineData("--renew-interval", "soon", "error: invalid --renew-interval \"soon\": want a duration such as 1s or 500ms")]
+    [InlineData("--renew-interval", "40s", "error: invalid --renew-interval \"40s\": want a duration such as 1s or 500ms, at most 13s")]
     [InlineData("--name-prefix", "Bad_Prefix", "error: invalid --name-prefix \"Bad_Prefix\"")]
     public async Task Nodes_WhenFlagsAreInvalid_FailsWithOneLine(string flag, string value, string error)
     {

@@ -27,12 +27,26 @@ public class NodeHeartbeatTests
     [InlineData(2000, 6)]
     [InlineData(4000, 12)]
     [InlineData(1500, 5)]
-    [InlineData(20_000, 40)]
+    [InlineData(10_000, 30)]
+    [InlineData(13_000, 39)]
     public void ForInterval_GivesThreeIntervalsOfAtLeastFourSeconds(int renewMilliseconds, int leaseSeconds)
     {
         var heartbeat = NodeHeartbeat.ForInterval(TimeSpan.FromMilliseconds(renewMilliseconds));
 
         Assert.Equal(leaseSeconds, heartbeat.LeaseDurationSeconds);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(13_001)]
+    [InlineData(20_000)]
+    [InlineData(40_000)]
+    public void ForInterval_WhenThreeIntervalsWouldNotFitTheLongestLease_Throws(int renewMilliseconds)
+    {
+        // A 40 s interval used to get a 40 s lease: no slack, so every late renewal marked a healthy node unreachable.
+        var error = Assert.Throws<ArgumentException>(() => NodeHeartbeat.ForInterval(TimeSpan.FromMilliseconds(renewMilliseconds)));
+
+        Assert.Contains("up to 13 s", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
