@@ -180,19 +180,33 @@ internal sealed partial class ResourceEndpoint
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
         var binding = RequestBody.Parse(body, RequestBody.FormatOf(context.Request, patch: false)) as JsonObject
             ?? throw ApiException.BadRequest("a Binding object is required");
-        var kind = binding["target"]?["kind"]?.GetValue<string>();
+        var bodyKind = BindingText(binding, "kind");
+        var apiVersion = BindingText(binding, "apiVersion");
+        if (bodyKind is { Length: > 0 } && bodyKind != "Binding" || apiVersion is { Length: > 0 } && apiVersion != "v1")
+        {
+            throw ApiException.BadRequest($"the body is a {bodyKind ?? "(no kind)"} of {apiVersion ?? "(no apiVersion)"}, not a v1 Binding");
+        }
+
+        var metadata = BindingObject(binding, "metadata");
+        if (BindingText(metadata, "name") != path.Name)
+        {
+            throw ApiException.BadRequest("name in URL does not match name in Binding object");
+        }
+
+        var target = BindingObject(binding, "target");
+        var kind = BindingText(target, "kind");
         if (!string.IsNullOrEmpty(kind) && kind != "Node")
         {
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.NotSupported("target.kind", kind, ["Node", "<empty>"])]);
         }
 
-        var node = binding["target"]?["name"]?.GetValue<string>();
+        var node = BindingText(target, "name");
         if (string.IsNullOrEmpty(node))
         {
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.Required("target.name")]);
         }
 
-        await PodBinder.BindAsync(service, path.Namespace, path.Name!, node, binding["metadata"]?["uid"]?.GetValue<string>(), options.DryRun, ct);
+        await PodBinder.BindAsync(service, path.Namespace, path.Name!, node, BindingText(metadata, "uid"), options.DryRun, ct);
 
         await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
             new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
@@ -370,6 +384,22 @@ internal sealed partial class ResourceEndpoint
     private static void Warn(HttpContext context, string message) =>
         context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
 
+    /// <summary>A member of a Binding body that must be an object when present (null when absent or null).</summary>
+    private static JsonObject? BindingObject(JsonObject parent, string field) => parent[field] switch
+    {
+        null => null,
+        JsonObject value => value,
+        var other => throw ApiException.BadRequest($"Binding in version \"v1\" cannot be handled as a Binding: {field} must be an object, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
+    };
+
+    /// <summary>A member of a Binding body that must be a string when present (null when absent or null).</summary>
+    private static string? BindingText(JsonObject? parent, string field) => parent?[field] switch
+    {
+        null => null,
+        JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
+        var other => throw ApiException.BadRequest($"Binding in version \"v1\" cannot be handled as a Binding: {field} must be a string, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
+    };
+
     private async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext context, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
@@ -384,14 +414,33 @@ internal sealed partial class ResourceEndpoint
             }
             catch (JsonException e)
             {
-                throw ApiException.BadRequest($"invalid DeleteOptions: {e.Message}");
+                // The serializer's message names .NET types; the field's path says what is wrong in the client's terms.
+                var field = e.Path is { Length: > 2 } jsonPath ? jsonPath[2..] : "the body";
+                throw ApiException.BadRequest($"DeleteOptions in version \"v1\" cannot be handled: {field} has the wrong type");
             }
         }
 
         var query = context.Request.Query;
-        if (query["dryRun"].ToString() == "All")
+        var dryRun = query["dryRun"].ToString();
+        if (dryRun == "All")
         {
             delete.DryRun = ["All"];
+        }
+        else if (dryRun.Length > 0)
+        {
+            throw ApiException.BadRequest($"Invalid dry run value: {dryRun}; the only supported value is \"All\"");
+        }
+
+        if (delete.DryRun?.FirstOrDefault(v => v != "All") is { } invalid)
+        {
+            throw ApiException.BadRequest($"Invalid dry run value: {invalid}; the only supported value is \"All\"");
+        }
+
+        if (query["gracePeriodSeconds"].ToString() is { Length: > 0 } grace)
+        {
+            delete.GracePeriodSeconds = long.TryParse(grace, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                ? seconds
+                : throw ApiException.BadRequest($"invalid gracePeriodSeconds \"{grace}\": must be a whole number of seconds");
         }
 
         if (query["propagationPolicy"].ToString() is { Length: > 0 } policy)

@@ -115,7 +115,48 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
 
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(path, Api.Json(binding))).StatusCode);
         await Api.StatusOf(await _client.PostAsync(path + "?dryRun=All", Api.Json(binding)), 409);
-        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-no-such-pod/binding", Api.Json(binding)), 404);
+        await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-no-such-pod/binding",
+            Api.Json(binding.Replace("wp-bind-dry", "wp-no-such-pod", StringComparison.Ordinal))), 404);
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Binding","metadata":{"name":"wp-bind-bad"},"target":"n1"}""", "target must be an object")]
+    [InlineData("""{"kind":"Binding","metadata":"x","target":{"name":"n1"}}""", "metadata must be an object")]
+    [InlineData("""{"kind":"Binding","metadata":{"name":"wp-bind-bad"},"target":{"name":5}}""", "name must be a string")]
+    [InlineData("""{"kind":"Binding","metadata":{"name":"wp-bind-bad","uid":5},"target":{"name":"n1"}}""", "uid must be a string")]
+    [InlineData("""{"kind":"Binding","metadata":{"name":"other"},"target":{"name":"n1"}}""", "name in URL does not match name in Binding object")]
+    [InlineData("""{"kind":"Binding","target":{"name":"n1"}}""", "name in URL does not match name in Binding object")]
+    [InlineData("""{"kind":"Pod","metadata":{"name":"wp-bind-bad"},"target":{"name":"n1"}}""", "not a v1 Binding")]
+    public async Task Binding_WhoseBodyIsMalformed_Is400_AndBindsNothing(string body, string message)
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-bind-bad"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod));
+
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-bind-bad/binding", Api.Json(body)), 400);
+
+        Assert.Contains(message, status["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var after = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-bind-bad")).ReadObjectAsync();
+        Assert.Null(after["spec"]!["nodeName"]);
+    }
+
+    [Theory]
+    [InlineData("?dryRun=true")]
+    [InlineData("?dryRun=all")]
+    [InlineData("?gracePeriodSeconds=abc")]
+    public async Task Delete_WithAnInvalidQueryParameter_Is400_AndDeletesNothing(string query)
+    {
+        const string path = "/api/v1/namespaces/default/configmaps/wp-delete-bad";
+        await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wp-delete-bad"}}"""));
+
+        await Api.StatusOf(await _client.DeleteAsync(path + query), 400);
+        await Api.StatusOf(await _client.DeleteAsync("/api/v1/namespaces/default/configmaps" + query), 400);
+        using var bogusBody = new HttpRequestMessage(HttpMethod.Delete, path) { Content = Api.Json("""{"kind":"DeleteOptions","dryRun":["Bogus"]}""") };
+        await Api.StatusOf(await _client.SendAsync(bogusBody), 400);
+        using var wrongType = new HttpRequestMessage(HttpMethod.Delete, path) { Content = Api.Json("""{"kind":"DeleteOptions","gracePeriodSeconds":"x"}""") };
+        var typed = await Api.StatusOf(await _client.SendAsync(wrongType), 400);
+
+        Assert.DoesNotContain("System.", typed["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync(path)).StatusCode);
     }
 
     [Fact]
