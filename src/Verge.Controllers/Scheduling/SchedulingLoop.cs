@@ -253,6 +253,12 @@ internal sealed partial class SchedulingLoop : IDisposable
             return;
         }
 
+        // A pod nominated by preemption keeps the room its victims left until it is bound (or nominated elsewhere).
+        if (pod.Status?.NominatedNodeName != _snapshot.NominationOf(pod.Metadata.Namespace, pod.Metadata.Name!))
+        {
+            _snapshot.Nominate(WithPriority(pod), pod.Status?.NominatedNodeName);
+        }
+
         if (_pending.TryGetValue(key, out var entry))
         {
             var before = entry.Pod;
@@ -275,6 +281,7 @@ internal sealed partial class SchedulingLoop : IDisposable
 
     private void Forget(string key)
     {
+        _snapshot.ClearNomination(key);
         if (_pending.Remove(key, out var entry))
         {
             entry.Removed = true;
@@ -464,6 +471,7 @@ internal sealed partial class SchedulingLoop : IDisposable
 
             MarkUnschedulable(entry, now);
             var pod = entry.Pod;
+            _snapshot.Nominate(WithPriority(pod), preemption.NominatedNodeName);
             var report = ShouldReport(entry, preemption.Message, preemption.NominatedNodeName);
             foreach (var victim in preemption.Victims)
             {

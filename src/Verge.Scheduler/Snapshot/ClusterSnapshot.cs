@@ -15,6 +15,7 @@ public sealed class ClusterSnapshot
     private readonly Dictionary<string, int> _slotsByName = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeSlots = new();
     private readonly Dictionary<string, string> _nodeOfPod = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _nominatedTo = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<PodInfo>> _podsOfMissingNodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TopologyIndex> _topologyByKey = new(StringComparer.Ordinal);
     private readonly List<TopologyIndex> _topologies = [];
@@ -190,6 +191,42 @@ public sealed class ClusterSnapshot
 
         return true;
     }
+
+    /// <summary>
+    /// Records that a pending pod is nominated to a node by preemption (its <c>status.nominatedNodeName</c>), or with a
+    /// null node that it no longer is. Its room on that node is then held against pods of no higher priority
+    /// (<see cref="Filters.ResourceFit"/>) until it is bound, nominated elsewhere or forgotten
+    /// (<see cref="ClearNomination"/>). A node not in the snapshot holds nothing.
+    /// </summary>
+    public void Nominate(Pod pod, string? nodeName)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var key = PodInfo.KeyOf(pod.Metadata.Namespace, pod.Metadata.Name);
+        ClearNomination(key);
+        if (string.IsNullOrEmpty(nodeName) || !_slotsByName.TryGetValue(nodeName, out var slot))
+        {
+            return;
+        }
+
+        var node = _slots[slot]!;
+        node.Nominated = [.. node.Nominated ?? [], PodInfo.Create(pod, Resources, registerResources: true)];
+        _nominatedTo[key] = nodeName;
+    }
+
+    /// <summary>Drops a pod's nomination, if it has one (it was bound, deleted or is no longer nominated).</summary>
+    public void ClearNomination(string key)
+    {
+        if (_nominatedTo.Remove(key, out var nodeName) && _slotsByName.TryGetValue(nodeName, out var slot)
+            && _slots[slot]!.Nominated is { } nominated)
+        {
+            // A new list, not a change in place: a batch's copies of the node share the old one.
+            _slots[slot]!.Nominated = nominated.Count == 1 ? null : nominated.Where(p => p.Key != key).ToList();
+        }
+    }
+
+    /// <summary>The node a pending pod is nominated to, or null.</summary>
+    public string? NominationOf(string? podNamespace, string podName) =>
+        _nominatedTo.GetValueOrDefault(PodInfo.KeyOf(podNamespace, podName));
 
     /// <summary>Forgets a bound pod (deleted, finished or evicted).</summary>
     public bool Unbind(string? podNamespace, string podName) => Unbind(PodInfo.KeyOf(podNamespace, podName));

@@ -64,6 +64,12 @@ internal sealed class NodeInfo
 
     public int PortCount { get; private set; }
 
+    /// <summary>
+    /// Pending pods nominated to this node by preemption (<c>status.nominatedNodeName</c>), not yet bound: their room is
+    /// held against pods of no higher priority, so the room their victims left is not taken by others meanwhile.
+    /// </summary>
+    public List<PodInfo>? Nominated { get; set; }
+
     public long AllocatableOf(int index) => (uint)index < (uint)Allocatable.Length ? Allocatable[index] : 0;
 
     public long RequestedOf(int index) => (uint)index < (uint)Requested.Length ? Requested[index] : 0;
@@ -151,6 +157,7 @@ internal sealed class NodeInfo
         NonZeroMemory = NonZeroMemory,
         Pods = [.. Pods],
         PortCount = PortCount,
+        Nominated = Nominated,
     };
 
     public void AddPod(PodInfo pod)

@@ -165,6 +165,38 @@ public class SchedulingLoopTests
     }
 
     [Fact]
+    public async Task Loop_AfterAPreemption_AReplacementOfTheVictimDoesNotTakeTheNominatedPodsRoom()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "low" }, Value = 10 });
+        await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
+        h.StartScheduler();
+        // The victim takes a while to go, as a pod on a node does (here a finalizer holds it): its room is free in
+        // the scheduler's eyes from the preemption on, and the nominated pod waits for it to be gone.
+        var low = SchedulingHarness.NewPod("low", "1536Mi");
+        low.Spec.PriorityClassName = "low";
+        low.Metadata.Finalizers = ["verge.dev/test-hold"];
+        await h.Cluster.CreateAsync(low);
+        await h.WaitForBoundAsync("low");
+        await CreateHighPriorityPodAsync(h);
+        await h.WaitForEventAsync("low", "Preempted");
+
+        // What a ReplicaSet does for its preempted pod: a new one of the same priority, at once.
+        var replacement = SchedulingHarness.NewPod("low-replacement", "1536Mi");
+        replacement.Spec.PriorityClassName = "low";
+        await h.Cluster.CreateAsync(replacement);
+        var failed = await h.WaitForEventAsync("low-replacement", "FailedScheduling");
+        Assert.Contains("Insufficient memory", failed.Message, StringComparison.Ordinal);
+        await h.Cluster.UpdateAsync<Pod>("low", pod => pod.Metadata.Finalizers = null);
+
+        var bound = await h.WaitForBoundAsync("high");
+        Assert.Equal("only", bound.Spec.NodeName);
+        Assert.Null((await h.Cluster.GetAsync<Pod>("low-replacement"))!.Spec.NodeName);
+        Assert.Single(h.Events.List(), e => e.Reason == "Preempted");
+    }
+
+    [Fact]
     public async Task Loop_WhenTheOnlyNodeForPreemptionHasLapsed_PreemptsNothing()
     {
         var lapsed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);

@@ -22,6 +22,26 @@ public sealed class PreemptorTests
     }
 
     [Fact]
+    public void Nomination_HoldsTheVictimsRoom_AgainstPodsOfNoHigherPriority_UntilCleared()
+    {
+        // The victim is gone and its replacement (same priority) is pending: the room belongs to the nominated pod.
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "5")], [Pod("other", cpu: "1", priority: 1, node: "a")]);
+        snapshot.Nominate(Pod("high", cpu: "3", priority: 10), "a");
+
+        var held = Schedule(snapshot, Pod("replacement", cpu: "3", priority: 10));
+        Assert.StartsWith("0/1 nodes are available: 1 Insufficient cpu.", Message(held), StringComparison.Ordinal);
+        Assert.Empty(held.Preemptions);
+        Assert.Empty(Schedule(snapshot, Pod("replacement", cpu: "3", priority: 1)).Bindings);
+        Assert.Equal("a", NodeOf(Schedule(snapshot, Pod("small", cpu: "1", priority: 1)), "small"));
+        Assert.Equal("a", NodeOf(Schedule(snapshot, Pod("high", cpu: "3", priority: 10)), "high"));
+        Assert.Equal("a", NodeOf(Schedule(snapshot, Pod("higher", cpu: "3", priority: 20)), "higher"));
+
+        snapshot.ClearNomination("default/high");
+        Assert.Null(snapshot.NominationOf("default", "high"));
+        Assert.Equal("a", NodeOf(Schedule(snapshot, Pod("replacement", cpu: "3", priority: 1)), "replacement"));
+    }
+
+    [Fact]
     public void Preempt_PrefersNodeWhoseHighestVictimPriorityIsLowest()
     {
         var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
