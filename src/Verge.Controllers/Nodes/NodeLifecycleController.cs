@@ -66,6 +66,10 @@ internal sealed partial class NodeLifecycleController : Controller
     /// <summary>When a NoExecute taint without timeAdded was first seen.</summary>
     private readonly ConcurrentDictionary<(string Node, string Key, string? Value), DateTimeOffset> _taintSeen = new();
 
+    /// <summary>Nodes that pods are bound to but that do not exist, and since when this process has seen them so.</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _missingSince = new(StringComparer.Ordinal);
+    private bool _orphansSwept;
+
     public NodeLifecycleController(
         Informer<Node> nodes,
         Informer<Lease> leases,
@@ -170,8 +174,10 @@ internal sealed partial class NodeLifecycleController : Controller
             }
 
             ForgetWrites(key);
-            return null;
+            return await DeleteOrphansAsync(key, ct);
         }
+
+        _missingSince.TryRemove(key, out _);
 
         _heartbeats.Observe(key);
         var now = Time.GetUtcNow();
@@ -213,6 +219,16 @@ internal sealed partial class NodeLifecycleController : Controller
         var now = Time.GetUtcNow();
         Volatile.Write(ref _lastPassTicks, now.UtcTicks);
         var nodes = _nodes.List();
+        if (!_orphansSwept && _nodes.Synced.IsCompleted && _pods.Synced.IsCompleted)
+        {
+            // Once per term: pods listed before the nodes were known were not checked for a missing node (OnPod).
+            _orphansSwept = true;
+            foreach (var pod in _pods.List())
+            {
+                OnPod(pod);
+            }
+        }
+
         var health = new List<NodeHealth>(nodes.Count);
         var attention = new List<string>();
         foreach (var node in nodes)
@@ -463,6 +479,41 @@ internal sealed partial class NodeLifecycleController : Controller
         return true;
     }
 
+    /// <summary>
+    /// Deletes the pods bound to a node that does not exist (deleted, or never registered), once it has been missing
+    /// for <see cref="NodeLifecycleOptions.OrphanQuarantine"/>, as Kubernetes' pod garbage collector does: nothing
+    /// else would ever delete them, and their controllers count them as running. Returns when to look again.
+    /// </summary>
+    private async Task<TimeSpan?> DeleteOrphansAsync(string key, CancellationToken ct)
+    {
+        var orphans = _pods.ByIndex(PodsByNode, key).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        if (orphans.Count == 0)
+        {
+            _missingSince.TryRemove(key, out _);
+            return null;
+        }
+
+        var now = Time.GetUtcNow();
+        var since = _missingSince.GetOrAdd(key, now);
+        if (now - since < _lifecycle.OrphanQuarantine)
+        {
+            return since + _lifecycle.OrphanQuarantine - now + TimeSpan.FromMilliseconds(1);
+        }
+
+        foreach (var pod in orphans)
+        {
+            await _events.NormalAsync(pod, "DeletionByPodGC", $"Deleting pod {pod.Metadata.Namespace}/{pod.Metadata.Name}: its node {key} no longer exists", ct);
+            if (await _client.DeleteAsync(pod, ct) is { } deleted)
+            {
+                RecordWrite(key, _pods, Objects.RevisionOf(deleted));
+                LogOrphanDeleted(_logger, pod.Metadata.Namespace ?? "", pod.Metadata.Name!, key);
+            }
+        }
+
+        _missingSince.TryRemove(key, out _);
+        return null;
+    }
+
     /// <summary>Deletes the pods on the node that must go now; returns when the next tolerating pod's time runs out.</summary>
     private async Task<DateTimeOffset?> EvictAsync(string key, Node node, CancellationToken ct)
     {
@@ -549,9 +600,18 @@ internal sealed partial class NodeLifecycleController : Controller
 
     private void OnPod(Pod pod)
     {
-        if (pod.Spec.NodeName is { Length: > 0 } name && _nodes.Get(null, name) is { } node
-            && node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true)
+        if (pod.Spec.NodeName is not { Length: > 0 } name)
         {
+            return;
+        }
+
+        var node = _nodes.Get(null, name);
+        if (node is null
+            ? pod.Metadata.DeletionTimestamp is null && _nodes.Synced.IsCompleted
+            : node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true)
+        {
+            // A pod on a node that does not exist (once the nodes are known) is an orphan to delete after the
+            // quarantine (DeleteOrphansAsync).
             Enqueue(name);
         }
     }
@@ -593,6 +653,9 @@ internal sealed partial class NodeLifecycleController : Controller
 
     [LoggerMessage(EventId = 4803, Level = LogLevel.Information, Message = "Evicted pod {Namespace}/{Pod} from node {Node}")]
     private static partial void LogEvicted(ILogger logger, string @namespace, string pod, string node);
+
+    [LoggerMessage(EventId = 4809, Level = LogLevel.Information, Message = "Deleted pod {Namespace}/{Pod}: its node {Node} no longer exists")]
+    private static partial void LogOrphanDeleted(ILogger logger, string @namespace, string pod, string node);
 
     [LoggerMessage(EventId = 4804, Level = LogLevel.Warning, Message = "Site {Site} went from {From} to {To}")]
     private static partial void LogSiteState(ILogger logger, string site, DisruptionState from, DisruptionState to);

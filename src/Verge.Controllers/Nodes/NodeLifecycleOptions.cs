@@ -20,6 +20,13 @@ public sealed class NodeLifecycleOptions
     /// <summary>How often every node is checked, besides the checks that Lease and Node events trigger.</summary>
     public TimeSpan MonitorPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a node that pods are bound to must be missing (deleted, or never registered) before those pods are
+    /// deleted; Kubernetes' pod garbage collector waits 40 s too, so that a node whose object is slow to appear does not
+    /// lose its pods.
+    /// </summary>
+    public TimeSpan OrphanQuarantine { get; set; } = TimeSpan.FromSeconds(40);
+
     /// <summary>The namespace of the nodes' Leases.</summary>
     public string LeaseNamespace { get; set; } = Verge.Core.Coordination.Lease.NodeLeaseNamespace;
 
@@ -50,9 +57,9 @@ public sealed class NodeLifecycleOptions
 
     public void Validate()
     {
-        if (GracePeriod <= TimeSpan.Zero || MonitorPeriod <= TimeSpan.Zero)
+        if (GracePeriod <= TimeSpan.Zero || MonitorPeriod <= TimeSpan.Zero || OrphanQuarantine < TimeSpan.Zero)
         {
-            throw new ArgumentException("the node grace and monitor periods must be positive");
+            throw new ArgumentException("the node grace and monitor periods must be positive, and the orphan quarantine not negative");
         }
 
         if (Workers < 1)

@@ -109,6 +109,36 @@ public class NodeLifecycleControllerTests
     }
 
     [Fact]
+    public async Task Reconcile_WhenANodeIsDeleted_DeletesItsPodsAfterTheQuarantine()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateRenewingNodesAsync(cluster, time, "edge-0", "edge-9");
+        var stays = new[]
+        {
+            new Toleration { Key = Unreachable, Operator = "Exists", Effect = "NoExecute" },
+            new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists", Effect = "NoExecute" },
+        };
+        await cluster.CreateAsync(NewPod("kept", "edge-0", stays));
+        await cluster.CreateAsync(NewPod("orphan", "edge-9", stays));
+        await cluster.CreateAsync(NewPod("never-registered", "edge-new", stays));
+        var pods = await cluster.TrackAsync<Pod>();
+        await using var harness = await Harness.StartAsync(cluster, time);
+        await harness.IdleAsync(cluster, "edge-0", "edge-9");
+
+        await cluster.Client.DeleteAsync(ResourceCatalog.For<Node>(), null, "edge-9", null, null, CancellationToken.None);
+        await harness.Nodes.WaitForRevisionAsync(await cluster.Service.Store.GetCurrentRevisionAsync(), CancellationToken.None);
+        await harness.IdleAsync(cluster, "edge-0");
+        time.Advance(new NodeLifecycleOptions().OrphanQuarantine - TimeSpan.FromSeconds(1));
+        await harness.IdleAsync(cluster, "edge-0");
+        Assert.Equal(["kept", "never-registered", "orphan"], Names(pods));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        await pods.WaitUntilAsync(() => Names(pods).SequenceEqual(["kept"]), "the pods of missing nodes deleted");
+    }
+
+    [Fact]
     public async Task Reconcile_WhenReadyIsFalse_TaintsNotReadyAndEvictsIntolerantPods()
     {
         await using var cluster = await TestCluster.StartAsync(controllers: false);
