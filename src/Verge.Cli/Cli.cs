@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Verge.Cli.Client;
@@ -17,12 +18,24 @@ internal static partial class Cli
     {
         var root = BuildRoot(context);
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+
+        // A word that looks like a flag but is none would otherwise be taken as a name (`delete cm x --dry-run`
+        // deleted x, then looked for an object called "--dry-run"): kubectl refuses it before doing anything.
+        var unknownFlag = parse.CommandResult.Children.OfType<ArgumentResult>()
+            .SelectMany(a => a.Tokens).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-');
+        if (parse.Errors.Count > 0 || unknownFlag is not null)
         {
             // One line instead of the usage text: scripts read stderr, people run --help.
-            var command = string.Join(' ', parse.CommandResult.Command.Name == root.Name ? ["verge"] : ["verge", parse.CommandResult.Command.Name]);
-            var messages = string.Join(' ', parse.Errors.Select(e => WhiteSpace().Replace(e.Message, " ").Trim()));
-            Terminal.WriteError(context, $"error: {messages} See '{command} --help'.");
+            var path = new List<string>();
+            for (var result = parse.CommandResult; result is not null; result = result.Parent as CommandResult)
+            {
+                path.Insert(0, result.Command == root ? "verge" : result.Command.Name);
+            }
+
+            var messages = parse.Errors.Count > 0
+                ? string.Join(' ', parse.Errors.Select(e => WhiteSpace().Replace(e.Message, " ").Trim()))
+                : $"unknown flag: {unknownFlag}";
+            Terminal.WriteError(context, $"error: {messages.TrimEnd('.')}. See '{string.Join(' ', path)} --help'.");
             return 1;
         }
 

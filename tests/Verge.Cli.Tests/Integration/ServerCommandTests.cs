@@ -61,7 +61,10 @@ public sealed class ServerCommandTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "get" }, "error: Required argument missing for command: 'get'. See 'verge get --help'.\n")]
-    [InlineData(new[] { "get", "pods", "-o", "bogus" }, "error: Argument 'bogus' not recognized. Must be one of: 'wide' 'yaml' 'json' 'name' See 'verge get --help'.\n")]
+    [InlineData(new[] { "get", "pods", "-o", "bogus" }, "error: Argument 'bogus' not recognized. Must be one of: 'wide' 'yaml' 'json' 'name'. See 'verge get --help'.\n")]
+    [InlineData(new[] { "delete", "cm", "fx", "--dry-run=client" }, "error: unknown flag: --dry-run=client. See 'verge delete --help'.\n")]
+    [InlineData(new[] { "get", "pods", "--show-labels" }, "error: unknown flag: --show-labels. See 'verge get --help'.\n")]
+    [InlineData(new[] { "token", "create", "--usage", "bad" }, "error: Argument 'bad' not recognized. Must be one of: 'join' 'api'. See 'verge token create --help'.\n")]
     [InlineData(new[] { "frobnicate" }, "error: Unrecognized command or argument 'frobnicate'. See 'verge --help'.\n")]
     public async Task Run_WhenArgumentsInvalid_PrintsOneErrorLineAndExitsNonZero(string[] args, string expected)
     {
