@@ -42,9 +42,18 @@ internal sealed partial class ResourceEndpoint
         var obj = Decode(context, path.Type, node, options);
         var written = await service.UpdateAsync(path.Type, path.Namespace, path.Name!, path.Subresource,
             current => current is null ? obj : Patcher.RecordManager(path.Type, current, obj, options.FieldManager, "Update", time.GetUtcNow(), path.Subresource),
-            options, allowCreate: path.Type.Kind is not ("Pod" or "Namespace"), ct);
+            options, allowCreate: AllowsCreateOnUpdate(path), ct);
         await WriteJsonAsync(context, written.Created ? 201 : 200, written.Json(path.Type));
     }
+
+    /// <summary>
+    /// Whether a PUT of an object that does not exist creates it: only for the kinds whose Kubernetes strategy allows
+    /// create on update (Leases, Events, Services, Endpoints and the like), never for a subresource. For the rest
+    /// (ConfigMaps, Secrets, Deployments, Pods ...) it is a 404, as <c>kubectl replace</c> of a missing object expects.
+    /// </summary>
+    private static bool AllowsCreateOnUpdate(ResourcePath path) =>
+        path.Subresource is null && path.Type.Kind is "Lease" or "Event" or "Endpoints" or "EndpointSlice" or "LimitRange"
+            or "ServiceAccount" or "Service" or "Role" or "RoleBinding" or "ClusterRole" or "ClusterRoleBinding";
 
     private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {

@@ -161,6 +161,13 @@ internal static class DescribePrinter
         }
     }
 
+    /// <summary>A Secret value's length in bytes, as kubectl shows it: of the decoded value, not of its base64 text.</summary>
+    private static int SecretLength(string base64)
+    {
+        var buffer = new byte[base64.Length];
+        return Convert.TryFromBase64String(base64, buffer, out var written) ? written : base64.Length;
+    }
+
     private static void Nested(StringBuilder text, JsonNode? node, int indent, bool hideValues = false)
     {
         var pad = new string(' ', indent);
@@ -179,7 +186,7 @@ internal static class DescribePrinter
                     }
                     else
                     {
-                        var shown = hideValues ? $"{Scalar(value).Length} bytes" : Scalar(value);
+                        var shown = hideValues ? $"{SecretLength(Scalar(value))} bytes" : Scalar(value);
                         text.Append(pad).Append(key).Append(": ").Append(shown).Append('\n');
                     }
                 }

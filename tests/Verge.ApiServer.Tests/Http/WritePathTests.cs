@@ -139,6 +139,19 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
         Assert.Null(after["spec"]!["nodeName"]);
     }
 
+    [Fact]
+    public async Task Put_OfAMissingObject_CreatesOnlyKindsThatAllowIt()
+    {
+        var configMap = await Api.StatusOf(await _client.PutAsync("/api/v1/namespaces/default/configmaps/wp-put-new",
+            Api.Json("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wp-put-new"}}""")), 404);
+        Assert.Equal("NotFound", configMap["reason"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/v1/namespaces/default/configmaps/wp-put-new")).StatusCode);
+
+        var lease = await _client.PutAsync("/apis/coordination.k8s.io/v1/namespaces/default/leases/wp-put-new",
+            Api.Json("""{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"wp-put-new"},"spec":{"holderIdentity":"a"}}"""));
+        Assert.Equal(HttpStatusCode.Created, lease.StatusCode);
+    }
+
     [Theory]
     [InlineData("?dryRun=true")]
     [InlineData("?dryRun=all")]
