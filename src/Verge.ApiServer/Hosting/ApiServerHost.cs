@@ -62,6 +62,13 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         var dataDir = Path.GetFullPath(options.DataDir);
         Directory.CreateDirectory(dataDir);
         var (host, port) = ParseListen(options.Listen);
+        EnsureCanListen(host, port, options.Listen, "--listen");
+        if (!string.IsNullOrEmpty(options.MqttListen))
+        {
+            var (mqttHost, mqttPort) = ParseListen(options.MqttListen, "--mqtt-listen");
+            EnsureCanListen(mqttHost, mqttPort, options.MqttListen, "--mqtt-listen");
+        }
+
         var time = TimeProvider.System;
 
         var store = await OpenStoreAsync(options.Store, dataDir, ct);
@@ -199,6 +206,38 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _store.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Binds the address once before anything starts, so that a port in use or an address of another machine is one
+    /// clear line naming the flag, not a host that fails half-started (its controllers already leading) with a stack
+    /// trace in the log. The server binds again right after; a port taken in between still fails, as before.
+    /// </summary>
+    private static void EnsureCanListen(IPAddress host, int port, string listen, string flag)
+    {
+        if (port == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(host.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            probe.Bind(new IPEndPoint(host, port));
+            probe.Listen(1);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            var reason = e.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.AddressAlreadyInUse => "the port is in use (is another verge server running there?)",
+                System.Net.Sockets.SocketError.AddressNotAvailable => "the address is not one of this machine's",
+                System.Net.Sockets.SocketError.AccessDenied => "permission denied (ports below 1024 need root)",
+                _ => e.Message,
+            };
+            throw new ArgumentException($"{flag} {listen}: cannot listen there: {reason}", e);
+        }
     }
 
     internal static (IPAddress Host, int Port) ParseListen(string listen, string flag = "--listen")

@@ -59,6 +59,20 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Equal("error: --listen must be HOST:PORT, got \"nonsense\"\n", result.Error);
     }
 
+    [Fact]
+    public async Task Server_WhenThePortIsInUse_FailsWithOneLineNamingTheFlag()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var listen = $"127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var result = await _cli.RunAsync("server", "--data-dir", Path.Combine(_cli.WorkingDirectory, "busy"), "--listen", listen);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: --listen {listen}: cannot listen there: the port is in use (is another verge server running there?)\n", result.Error);
+        Assert.DoesNotContain("   at ", result.Out, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "get" }, "error: Required argument missing for command: 'get'. See 'verge get --help'.\n")]
     [InlineData(new[] { "get", "pods", "-o", "bogus" }, "error: Argument 'bogus' not recognized. Must be one of: 'wide' 'yaml' 'json' 'name'. See 'verge get --help'.\n")]
