@@ -26,7 +26,8 @@ internal sealed partial class ResourceEndpoint
         Authorization.CheckCreate(context, path.Type, path.Namespace, obj);
         var created = await service.CreateAsync(path.Type, path.Namespace, obj, options,
             (candidate, _) => Patcher.RecordManager(path.Type, null, candidate, options.FieldManager, "Update", time.GetUtcNow()), ct);
-        await WriteObjectAsync(context, options.DryRun ? 200 : 201, path.Type, created);
+        // As Kubernetes: 201 for a dry run too (nothing is stored, but the answer is what a create would give).
+        await WriteObjectAsync(context, 201, path.Type, created);
     }
 
     private async Task ReplaceAsync(HttpContext context, ResourcePath path, CancellationToken ct)

@@ -312,7 +312,7 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     public async Task DryRun_ValidatesWithoutPersisting()
     {
         var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         await Api.StatusOf(await _client.GetAsync("/api/v1/namespaces/default/configmaps/crud-dry"), 404);
     }
 
