@@ -1,5 +1,6 @@
 using System.Text;
 using Verge.Core.Core;
+using Verge.Core.Scheduling;
 using Verge.Scheduler.Filters;
 using Verge.Scheduler.Framework;
 using Verge.Scheduler.Preemption;
@@ -138,6 +139,13 @@ public static class Scheduler
             if (!state.Options.EnablePreemption)
             {
                 failures.Add(new PodFailure(pod.Pod, message));
+                return;
+            }
+
+            if (pod.Pod.Spec.PreemptionPolicy == PriorityClasses.Never)
+            {
+                // kube-scheduler's words for a pod that may not preempt (DefaultPreemption's PodEligibleToPreemptOthers).
+                failures.Add(new PodFailure(pod.Pod, message + " not eligible due to preemptionPolicy=Never."));
                 return;
             }
 

@@ -73,7 +73,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
         if (obj is Pod pod)
         {
-            await AdmitPriorityAsync(type, pod, ct);
+            await AdmitPriorityAsync(pod, ct);
         }
 
         var generated = string.IsNullOrEmpty(meta.Name) && !string.IsNullOrEmpty(meta.GenerateName);
@@ -91,6 +91,11 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             }
 
             Validate(type, obj, null);
+            if (obj is PriorityClass pc)
+            {
+                await AdmitPriorityClassAsync(pc, ct);
+            }
+
             if (options.DryRun)
             {
                 return obj;
@@ -239,6 +244,11 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 var owned = decodeCopy ? ReferenceEquals(desired, given) : !ReferenceEquals(desired, old);
                 var next = PrepareForUpdate(type, old, desired, subresource, owned, current);
                 Validate(type, next, old, subresource);
+                if (next is PriorityClass pc)
+                {
+                    await AdmitPriorityClassAsync(pc, ct);
+                }
+
                 if (options.DryRun)
                 {
                     return new UpdateResult(next, false);
@@ -546,10 +556,41 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     }
 
     /// <summary>
-    /// The Priority admission step: a new pod's spec.priority comes from the PriorityClass it names, or from the
-    /// global default class; a class that does not exist is refused with 403, as Kubernetes does.
+    /// The Priority admission step: a new pod's spec.priority and spec.preemptionPolicy come from the PriorityClass it
+    /// names, or from the global default class; a class that does not exist, or a priority or policy that disagrees
+    /// with the class, is refused with 403, as Kubernetes does.
     /// </summary>
-    private async Task AdmitPriorityAsync(ResourceType type, Pod pod, CancellationToken ct)
+    private async Task AdmitPriorityAsync(Pod pod, CancellationToken ct)
+    {
+        var classes = await PriorityClassesAsync(ct);
+        var errors = PriorityClasses.AdmitPod(pod, name => classes.FirstOrDefault(c => c.Metadata.Name == name), PriorityClasses.GlobalDefault(classes));
+        if (errors.Count == 0)
+        {
+            return;
+        }
+
+        var name = pod.Metadata.Name ?? pod.Metadata.GenerateName ?? "";
+        var reason = errors[0].Type == FieldErrorType.NotFound
+            ? $"no PriorityClass with name {pod.Spec.PriorityClassName} was found"
+            : errors[0].Detail;
+        throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: {reason}", new StatusDetails { Name = name, Kind = "pods" });
+    }
+
+    /// <summary>
+    /// The Priority admission step for a PriorityClass being written: a second global default is refused with 403,
+    /// as Kubernetes does (the scheduler would otherwise have to pick one, and pods would get a priority no one chose).
+    /// </summary>
+    private async Task AdmitPriorityClassAsync(PriorityClass pc, CancellationToken ct)
+    {
+        if (pc.GlobalDefault == true && PriorityClasses.SecondGlobalDefault(pc, await PriorityClassesAsync(ct)) is { } reason)
+        {
+            var name = pc.Metadata.Name ?? "";
+            throw new ApiException(403, "Forbidden", $"priorityclasses.scheduling.k8s.io \"{name}\" is forbidden: {reason}",
+                new StatusDetails { Name = name, Group = "scheduling.k8s.io", Kind = "priorityclasses" });
+        }
+    }
+
+    private async Task<List<PriorityClass>> PriorityClassesAsync(CancellationToken ct)
     {
         var classType = PriorityClassType;
         var now = time.GetUtcNow();
@@ -563,22 +604,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             _priorityClasses = snapshot;
         }
 
-        var classes = snapshot.Value;
-        var errors = PriorityClasses.AdmitPod(pod, name => classes.FirstOrDefault(c => c.Metadata.Name == name), PriorityClasses.GlobalDefault(classes));
-        if (errors.Count == 0)
-        {
-            return;
-        }
-
-        var name = pod.Metadata.Name ?? pod.Metadata.GenerateName ?? "";
-        if (errors[0].Type == FieldErrorType.NotFound)
-        {
-            throw new ApiException(403, "Forbidden",
-                $"pods \"{name}\" is forbidden: no PriorityClass with name {pod.Spec.PriorityClassName} was found",
-                new StatusDetails { Name = name, Kind = "pods" });
-        }
-
-        throw ApiException.Invalid(type, name, errors);
+        return snapshot.Value;
     }
 
     private async Task RequireNamespaceAcceptsContentAsync(string ns, CancellationToken ct)

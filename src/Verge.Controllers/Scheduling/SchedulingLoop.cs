@@ -366,8 +366,8 @@ internal sealed partial class SchedulingLoop : IDisposable
     // ---- Priorities ----
 
     /// <summary>
-    /// The pod with <c>spec.priority</c> resolved from its PriorityClass (or the global default) when admission has not
-    /// set it; a copy when it changes, since informer objects are shared.
+    /// The pod with <c>spec.priority</c> and <c>spec.preemptionPolicy</c> resolved from its PriorityClass (or the
+    /// global default) when admission has not set them; a copy when they change, since informer objects are shared.
     /// </summary>
     private Pod WithPriority(Pod pod)
     {
@@ -385,13 +385,15 @@ internal sealed partial class SchedulingLoop : IDisposable
         var pc = PriorityClasses.ClassOf(pod, name => _classes.Get(null, name), _globalDefault, out _);
         var value = pc?.Value ?? 0;
         var libraryValue = PriorityClasses.FindBuiltIn(pod.Spec.PriorityClassName)?.Value ?? 0;
-        if (value == libraryValue)
+        var policy = pod.Spec.PreemptionPolicy ?? pc?.PreemptionPolicy;
+        if (value == libraryValue && policy == pod.Spec.PreemptionPolicy)
         {
             return pod;
         }
 
         var copy = Objects.Clone(pod);
         copy.Spec.Priority = value;
+        copy.Spec.PreemptionPolicy = policy;
         return copy;
     }
 

@@ -73,6 +73,9 @@ public sealed class PodSpec
     [Description("The priority value. The higher the value, the higher the priority.")]
     public int? Priority { get; set; }
 
+    [Description("PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.")]
+    public string? PreemptionPolicy { get; set; }
+
     [Description("RuntimeClassName refers to a RuntimeClass object which should be used to run this pod.")]
     public string? RuntimeClassName { get; set; }
 

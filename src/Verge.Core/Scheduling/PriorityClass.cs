@@ -150,9 +150,10 @@ public static class PriorityClasses
     }
 
     /// <summary>
-    /// What the Priority admission plugin does when a pod is created: sets <c>spec.priority</c> from the class the
-    /// pod names (or the global default), and refuses a class that does not exist or a priority that disagrees with
-    /// the class. Returns the errors (empty when the pod was admitted).
+    /// What the Priority admission plugin does when a pod is created: sets <c>spec.priority</c> and
+    /// <c>spec.preemptionPolicy</c> from the class the pod names, or from the global default (whose name it then
+    /// writes into <c>spec.priorityClassName</c>); refuses a class that does not exist, or a priority or preemption
+    /// policy that disagrees with the class. Returns the errors (empty when the pod was admitted).
     /// </summary>
     public static List<FieldError> AdmitPod(Pod pod, Func<string, PriorityClass?> lookup, PriorityClass? globalDefault)
     {
@@ -173,8 +174,39 @@ public static class PriorityClasses
             return errors;
         }
 
+        var policy = pc?.PreemptionPolicy ?? PreemptLowerPriority;
+        if (pod.Spec.PreemptionPolicy is { } givenPolicy && givenPolicy != policy)
+        {
+            errors.Add(FieldError.Forbidden("spec.preemptionPolicy",
+                $"the string value of PreemptionPolicy ({givenPolicy}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"));
+            return errors;
+        }
+
+        if (string.IsNullOrEmpty(pod.Spec.PriorityClassName) && pc is not null)
+        {
+            pod.Spec.PriorityClassName = pc.Metadata.Name;
+        }
+
         pod.Spec.Priority = value;
+        pod.Spec.PreemptionPolicy = policy;
         return errors;
+    }
+
+    /// <summary>
+    /// What the Priority admission plugin checks when a PriorityClass is written: only one class may be the global
+    /// default. Returns the message of the refusal (Kubernetes answers it with 403), or null.
+    /// </summary>
+    public static string? SecondGlobalDefault(PriorityClass pc, IEnumerable<PriorityClass> existing)
+    {
+        ArgumentNullException.ThrowIfNull(pc);
+        ArgumentNullException.ThrowIfNull(existing);
+        if (pc.GlobalDefault != true)
+        {
+            return null;
+        }
+
+        var other = existing.FirstOrDefault(c => c.GlobalDefault == true && c.Metadata.Name != pc.Metadata.Name);
+        return other is null ? null : $"PriorityClass {other.Metadata.Name} is already marked as default. Only one default can exist";
     }
 
     private static string? KnownSystemClassError(PriorityClass pc)

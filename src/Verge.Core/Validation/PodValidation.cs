@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Quantities;
+using Verge.Core.Scheduling;
 using Verge.Core.Serialization;
 
 namespace Verge.Core.Validation;
@@ -241,6 +242,13 @@ public static class PodValidation
         if (spec.DnsPolicy is { Length: > 0 } dnsPolicy && !DnsPolicies.Contains(dnsPolicy))
         {
             errors.Add(FieldError.NotSupported($"{path}.dnsPolicy", dnsPolicy, DnsPolicies));
+        }
+
+        if (spec.PreemptionPolicy is { } preemption
+            && preemption is not (PriorityClasses.PreemptLowerPriority or PriorityClasses.Never))
+        {
+            errors.Add(FieldError.NotSupported($"{path}.preemptionPolicy", preemption,
+                [PriorityClasses.Never, PriorityClasses.PreemptLowerPriority]));
         }
 
         MetadataValidation.ValidateLabels(spec.NodeSelector, $"{path}.nodeSelector", errors);

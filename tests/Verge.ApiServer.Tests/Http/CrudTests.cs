@@ -295,6 +295,44 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task PriorityClass_ASecondGlobalDefault_IsForbidden_AndPodsGetTheDefaultsNameAndPolicy()
+    {
+        const string Classes = "/apis/scheduling.k8s.io/v1/priorityclasses";
+        var first = """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"fleet-default"},"value":7,"globalDefault":true,"preemptionPolicy":"Never"}""";
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(Classes, Api.Json(first))).StatusCode);
+        try
+        {
+            var second = """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"other-default"},"value":8,"globalDefault":true}""";
+            var status = await Api.StatusOf(await _client.PostAsync(Classes, Api.Json(second)), 403);
+            Assert.Equal("priorityclasses.scheduling.k8s.io \"other-default\" is forbidden: PriorityClass fleet-default is already marked as default. Only one default can exist",
+                status["message"]!.GetValue<string>());
+
+            var plain = second.Replace("\"globalDefault\":true", "\"globalDefault\":false", StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(Classes, Api.Json(plain))).StatusCode);
+            var promote = new HttpRequestMessage(HttpMethod.Patch, Classes + "/other-default")
+            {
+                Content = Api.Json("""{"globalDefault":true}""", "application/merge-patch+json"),
+            };
+            await Api.StatusOf(await _client.SendAsync(promote), 403);
+
+            var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"defaulted"},"spec":{"containers":[{"name":"c","image":"i"}]}}""";
+            var spec = (await (await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod))).ReadObjectAsync())["spec"]!;
+            Assert.Equal(("fleet-default", 7, "Never"),
+                (spec["priorityClassName"]!.GetValue<string>(), spec["priority"]!.GetValue<int>(), spec["preemptionPolicy"]!.GetValue<string>()));
+
+            var contrary = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"contrary"},"spec":{"preemptionPolicy":"PreemptLowerPriority","containers":[{"name":"c","image":"i"}]}}""";
+            var refused = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(contrary)), 403);
+            Assert.Contains("the string value of PreemptionPolicy (PreemptLowerPriority) must not be provided in pod spec", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _client.DeleteAsync(Classes + "/fleet-default");
+            await _client.DeleteAsync(Classes + "/other-default");
+            await _client.DeleteAsync("/api/v1/namespaces/default/pods/defaulted");
+        }
+    }
+
+    [Fact]
     public async Task Pod_RightAfterItsPriorityClassIsDeleted_IsForbidden()
     {
         var pc = """{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"short-lived"},"value":100}""";

@@ -48,6 +48,48 @@ public class PriorityClassTests
     }
 
     [Fact]
+    public void AdmitPod_TakesThePreemptionPolicyFromTheClass_AndNamesTheDefaultClass()
+    {
+        var never = new PriorityClass { Metadata = new ObjectMeta { Name = "batch" }, Value = 10, GlobalDefault = true, PreemptionPolicy = "Never" };
+        var named = PodNaming("high");
+        Assert.Empty(PriorityClasses.AdmitPod(named, Classes.GetValueOrDefault, never));
+        Assert.Equal("PreemptLowerPriority", named.Spec.PreemptionPolicy);
+
+        var defaulted = PodNaming(null);
+        Assert.Empty(PriorityClasses.AdmitPod(defaulted, Classes.GetValueOrDefault, never));
+        Assert.Equal(("batch", 10, "Never"), (defaulted.Spec.PriorityClassName, defaulted.Spec.Priority, defaulted.Spec.PreemptionPolicy));
+
+        var none = PodNaming(null);
+        Assert.Empty(PriorityClasses.AdmitPod(none, Classes.GetValueOrDefault, null));
+        Assert.Equal((null, 0, "PreemptLowerPriority"), (none.Spec.PriorityClassName, none.Spec.Priority, none.Spec.PreemptionPolicy));
+    }
+
+    [Fact]
+    public void AdmitPod_WhenThePreemptionPolicyDisagreesWithTheClass_IsForbidden()
+    {
+        var pod = PodNaming("high");
+        pod.Spec.PreemptionPolicy = "Never";
+        var error = Assert.Single(PriorityClasses.AdmitPod(pod, Classes.GetValueOrDefault, null));
+        Assert.Equal("spec.preemptionPolicy", error.Field);
+        Assert.Contains("computed PreemptLowerPriority from the given PriorityClass name", error.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SecondGlobalDefault_NamesTheClassThatAlreadyIsTheDefault()
+    {
+        var existing = new[]
+        {
+            new PriorityClass { Metadata = new ObjectMeta { Name = "first" }, Value = 1, GlobalDefault = true },
+            new PriorityClass { Metadata = new ObjectMeta { Name = "plain" }, Value = 2 },
+        };
+        var second = new PriorityClass { Metadata = new ObjectMeta { Name = "second" }, Value = 3, GlobalDefault = true };
+
+        Assert.Equal("PriorityClass first is already marked as default. Only one default can exist", PriorityClasses.SecondGlobalDefault(second, existing));
+        Assert.Null(PriorityClasses.SecondGlobalDefault(existing[0], existing));
+        Assert.Null(PriorityClasses.SecondGlobalDefault(existing[1], existing));
+    }
+
+    [Fact]
     public void AdmitPod_WhenTheClassIsMissing_ReportsNotFound()
     {
         var error = Assert.Single(PriorityClasses.AdmitPod(PodNaming("nope"), Classes.GetValueOrDefault, null));

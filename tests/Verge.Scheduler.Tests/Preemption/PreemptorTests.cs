@@ -22,6 +22,20 @@ public sealed class PreemptorTests
     }
 
     [Fact]
+    public void Preempt_APodWhosePolicyIsNever_EvictsNothing_AndSaysWhy()
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2")], [Pod("low", cpu: "2", priority: 1, node: "a")]);
+        var pod = Pod("high", cpu: "2", priority: 10);
+        pod.Spec.PreemptionPolicy = "Never";
+
+        var plan = Schedule(snapshot, pod);
+
+        Assert.Empty(plan.Preemptions);
+        Assert.Empty(plan.Bindings);
+        Assert.Equal("0/1 nodes are available: 1 Insufficient cpu. not eligible due to preemptionPolicy=Never.", Message(plan));
+    }
+
+    [Fact]
     public void Nomination_HoldsTheVictimsRoom_AgainstPodsOfNoHigherPriority_UntilCleared()
     {
         // The victim is gone and its replacement (same priority) is pending: the room belongs to the nominated pod.
