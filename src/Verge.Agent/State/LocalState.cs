@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Verge.Agent.Channel;
 using Verge.Core.Core;
+using Verge.Core.IO;
 using Verge.Core.Serialization;
 
 namespace Verge.Agent.State;
@@ -24,7 +25,13 @@ internal sealed class LocalState : IDesiredState, IDisposable
     private readonly Dictionary<(string PodUid, string Container), TaskRecord> _tasks = [];
     private long _lastRevision;
 
-    private LocalState(SqliteConnection connection) => _connection = connection;
+    private readonly OwnerLock _owner;
+
+    private LocalState(SqliteConnection connection, OwnerLock owner)
+    {
+        _connection = connection;
+        _owner = owner;
+    }
 
     /// <summary>Raised after every applied batch (on the caller's thread, outside any lock).</summary>
     public event Action<DesiredStateChange>? Changed;
@@ -48,6 +55,9 @@ internal sealed class LocalState : IDesiredState, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
         Directory.CreateDirectory(dataDir);
         var path = Path.Combine(dataDir, "agent.db");
+
+        // Two agents on one state directory would both start and stop the pods it records.
+        var owner = OwnerLock.Acquire(path, $"the agent state directory {dataDir}");
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -69,13 +79,14 @@ internal sealed class LocalState : IDesiredState, IDisposable
                     pod_uid TEXT NOT NULL, container TEXT NOT NULL, record BLOB NOT NULL,
                     PRIMARY KEY(pod_uid, container));
                 """);
-            var state = new LocalState(connection) { DatabasePath = path };
+            var state = new LocalState(connection, owner) { DatabasePath = path };
             state.Load();
             return state;
         }
         catch
         {
             connection.Dispose();
+            owner.Dispose();
             throw;
         }
     }
@@ -277,6 +288,7 @@ internal sealed class LocalState : IDesiredState, IDisposable
         lock (_lock)
         {
             _connection.Dispose();
+            _owner.Dispose();
         }
     }
 

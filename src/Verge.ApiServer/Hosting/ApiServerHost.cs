@@ -16,6 +16,7 @@ using Verge.ApiServer.Nodes;
 using Verge.ApiServer.Registry;
 using Verge.ApiServer.Security;
 using Verge.ApiServer.Watch;
+using Verge.Core.IO;
 using Verge.Core.Meta;
 using Verge.Core.Serialization;
 using Verge.Store;
@@ -31,11 +32,14 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly IKeyValueStore _store;
+    private readonly OwnerLock _owner;
+    private int _disposed;
 
-    private ApiServerHost(WebApplication app, IKeyValueStore store, string kubeconfigPath, Uri address)
+    private ApiServerHost(WebApplication app, IKeyValueStore store, OwnerLock owner, string kubeconfigPath, Uri address)
     {
         _app = app;
         _store = store;
+        _owner = owner;
         AdminKubeconfigPath = kubeconfigPath;
         Address = address;
     }
@@ -71,107 +75,117 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
         var time = TimeProvider.System;
 
-        var store = await OpenStoreAsync(options.Store, dataDir, ct);
-        var pki = Path.Combine(dataDir, "pki");
-        var ca = CertificateAuthority.LoadOrCreate(pki, time);
-        var dnsNames = new List<string> { "localhost", Dns.GetHostName() };
-        dnsNames.AddRange(options.ExtraSans);
-        var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
-        if (!host.Equals(IPAddress.Any) && !host.Equals(IPAddress.IPv6Any) && !addresses.Contains(host))
+        var (store, owner) = await OpenStoreAsync(options.Store, dataDir, ct);
+        try
         {
-            addresses.Add(host);
-        }
-
-        if (!string.IsNullOrEmpty(options.MqttListen))
-        {
-            var (mqttHost, _) = ParseListen(options.MqttListen, "--mqtt-listen");
-            if (!mqttHost.Equals(IPAddress.Any) && !mqttHost.Equals(IPAddress.IPv6Any) && !addresses.Contains(mqttHost))
+            var pki = Path.Combine(dataDir, "pki");
+            var ca = CertificateAuthority.LoadOrCreate(pki, time);
+            var dnsNames = new List<string> { "localhost", Dns.GetHostName() };
+            dnsNames.AddRange(options.ExtraSans);
+            var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+            if (!host.Equals(IPAddress.Any) && !host.Equals(IPAddress.IPv6Any) && !addresses.Contains(host))
             {
-                addresses.Add(mqttHost);
+                addresses.Add(host);
             }
-        }
 
-        var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
-
-        var channelMetrics = new ChannelMetrics();
-        // Verge reads no appsettings.json, and the host's default watch of it covers the whole current directory, data
-        // directory included (`.verge` by default): every store write woke a file-watcher thread.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Verge", LogLevel.Information);
-
-        // With this category enabled at any level, ASP.NET Core starts an Activity and a logging scope for every
-        // request (its request start and finish lines, Information and Debug, are below the minimum level anyway):
-        // a node's lease renewal paid for both. Errors of a request are logged by HandleAsync and by Kestrel.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
-
-            // Node channel sessions are long-lived HTTP/2 streams: pings notice a dead agent link within seconds.
-            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(5);
-            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
-
-            // Long label selectors travel in the URL; Kubernetes accepts request headers up to about 1 MiB.
-            kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;
-            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 1024 * 1024;
-            kestrel.Limits.MaxConcurrentConnections = null;
-            kestrel.Listen(host, port, listen =>
+            if (!string.IsNullOrEmpty(options.MqttListen))
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.Use(channelMetrics.Middleware);
-                listen.UseHttps(new HttpsConnectionAdapterOptions
+                var (mqttHost, _) = ParseListen(options.MqttListen, "--mqtt-listen");
+                if (!mqttHost.Equals(IPAddress.Any) && !mqttHost.Equals(IPAddress.IPv6Any) && !addresses.Contains(mqttHost))
                 {
-                    ServerCertificate = serving,
-                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                    ClientCertificateValidation = (_, _, _) => true,
+                    addresses.Add(mqttHost);
+                }
+            }
+
+            var serving = ca.LoadOrIssueServing(pki, dnsNames, addresses);
+
+            var channelMetrics = new ChannelMetrics();
+            // Verge reads no appsettings.json, and the host's default watch of it covers the whole current directory, data
+            // directory included (`.verge` by default): every store write woke a file-watcher thread.
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Verge", LogLevel.Information);
+
+            // With this category enabled at any level, ASP.NET Core starts an Activity and a logging scope for every
+            // request (its request start and finish lines, Information and Debug, are below the minimum level anyway):
+            // a node's lease renewal paid for both. Errors of a request are logged by HandleAsync and by Kestrel.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes * RequestBody.DrainFactor;
+                kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+
+                // Node channel sessions are long-lived HTTP/2 streams: pings notice a dead agent link within seconds.
+                kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(5);
+                kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+
+                // Long label selectors travel in the URL; Kubernetes accepts request headers up to about 1 MiB.
+                kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
+                kestrel.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;
+                kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 1024 * 1024;
+                kestrel.Limits.MaxConcurrentConnections = null;
+                kestrel.Listen(host, port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.Use(channelMetrics.Middleware);
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = serving,
+                        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                        ClientCertificateValidation = (_, _, _) => true,
+                    });
+                    listen.Use(listen.ApplicationServices.GetRequiredService<StatefulSessionTickets>().Middleware);
                 });
-                listen.Use(listen.ApplicationServices.GetRequiredService<StatefulSessionTickets>().Middleware);
             });
-        });
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<StatefulSessionTickets>();
-        builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(ca);
-        builder.Services.AddSingleton<ResourceService>();
-        builder.Services.AddSingleton(sp => new WatchCache(store, sp.GetRequiredService<ILogger<WatchCache>>(), options.WatchCacheCapacity, options.BookmarkInterval, time));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<WatchCache>());
-        builder.Services.AddHostedService<NamespaceFinalizer>();
-        builder.Services.AddHostedService<Compactor>();
-        builder.Services.AddSingleton<ResourceEndpoint>();
-        builder.Services.AddSingleton<FlowControl>();
-        builder.Services.AddSingleton<Authentication>();
-        builder.Services.AddSingleton<NodeAuthorizer>();
-        builder.Services.AddSingleton<BootstrapTokenStore>();
-        builder.Services.AddSingleton<JoinEndpoint>();
-        builder.Services.AddSingleton<ImageImportEndpoint>();
-        builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
-        builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
-        builder.Services.AddSingleton(channelMetrics);
-        builder.Services.AddNodeChannel(options.NodeChannel);
-        builder.Services.AddSingleton(options.Cloud);
-        builder.Services.AddSingleton(new ServingCertificate(serving));
-        builder.Services.AddSingleton<DeviceCommands>();
-        builder.Services.AddSingleton<DeviceReportWriter>();
-        builder.Services.AddSingleton<UplinkReceiver>();
-        builder.Services.AddSingleton<CloudEndpoint>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<CloudEndpoint>());
-        configure?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.UseNodeChannel();
-        app.Run(context => HandleAsync(context, app.Services));
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<StatefulSessionTickets>();
+            builder.Services.AddSingleton(time);
+            builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton(ca);
+            builder.Services.AddSingleton<ResourceService>();
+            builder.Services.AddSingleton(sp => new WatchCache(store, sp.GetRequiredService<ILogger<WatchCache>>(), options.WatchCacheCapacity, options.BookmarkInterval, time));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WatchCache>());
+            builder.Services.AddHostedService<NamespaceFinalizer>();
+            builder.Services.AddHostedService<Compactor>();
+            builder.Services.AddSingleton<ResourceEndpoint>();
+            builder.Services.AddSingleton<FlowControl>();
+            builder.Services.AddSingleton<Authentication>();
+            builder.Services.AddSingleton<NodeAuthorizer>();
+            builder.Services.AddSingleton<BootstrapTokenStore>();
+            builder.Services.AddSingleton<JoinEndpoint>();
+            builder.Services.AddSingleton<ImageImportEndpoint>();
+            builder.Services.AddSingleton(new DiscoveryDocuments([.. ResourceCatalog.All, .. AccessReviews.Types], VersionInfo.GitVersion));
+            builder.Services.AddSingleton(_ => OpenApiRoutes.Create(ResourceCatalog.All));
+            builder.Services.AddSingleton(channelMetrics);
+            builder.Services.AddNodeChannel(options.NodeChannel);
+            builder.Services.AddSingleton(options.Cloud);
+            builder.Services.AddSingleton(new ServingCertificate(serving));
+            builder.Services.AddSingleton<DeviceCommands>();
+            builder.Services.AddSingleton<DeviceReportWriter>();
+            builder.Services.AddSingleton<UplinkReceiver>();
+            builder.Services.AddSingleton<CloudEndpoint>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<CloudEndpoint>());
+            configure?.Invoke(builder.Services);
+            var app = builder.Build();
+            app.Use(EndLongRequestsOnStop(app.Lifetime.ApplicationStopping));
+            app.UseNodeChannel();
+            app.Run(context => HandleAsync(context, app.Services));
 
-        var service = app.Services.GetRequiredService<ResourceService>();
-        await SystemNamespaces.EnsureAsync(service, ct);
+            var service = app.Services.GetRequiredService<ResourceService>();
+            await SystemNamespaces.EnsureAsync(service, ct);
 
-        var kubeconfigPath = Path.Combine(dataDir, "admin.kubeconfig");
-        var address = new Uri($"https://{FormatHost(host)}:{port}");
-        WriteAdminKubeconfig(ca, kubeconfigPath, address);
-        return new ApiServerHost(app, store, kubeconfigPath, address);
+            var kubeconfigPath = Path.Combine(dataDir, "admin.kubeconfig");
+            var address = new Uri($"https://{FormatHost(host)}:{port}");
+            WriteAdminKubeconfig(ca, kubeconfigPath, address);
+            return new ApiServerHost(app, store, owner, kubeconfigPath, address);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            owner.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -203,9 +217,15 @@ public sealed partial class ApiServerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _store.DisposeAsync();
+        _owner.Dispose();
     }
 
     /// <summary>
@@ -273,19 +293,25 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         : host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]"
         : host.ToString();
 
-    private static async Task<IKeyValueStore> OpenStoreAsync(string spec, string dataDir, CancellationToken ct)
+    private static async Task<(IKeyValueStore Store, OwnerLock Owner)> OpenStoreAsync(string spec, string dataDir, CancellationToken ct)
     {
-        if (spec == "sqlite")
-        {
-            return await SqliteKeyValueStore.OpenAsync(Path.Combine(dataDir, "state.db"), null, ct);
-        }
+        var (path, flag) = spec == "sqlite"
+            ? (Path.Combine(dataDir, "state.db"), $"--data-dir {dataDir}")
+            : spec.StartsWith("sqlite:", StringComparison.Ordinal)
+                ? (spec["sqlite:".Length..], $"--store {spec}")
+                : throw new ArgumentException($"--store must be \"sqlite\" or \"sqlite:PATH\" (etcd comes later), got \"{spec}\"");
 
-        if (spec.StartsWith("sqlite:", StringComparison.Ordinal))
+        // The store keeps its current revision in memory: a second server writing the same file would reuse revisions.
+        var owner = OwnerLock.Acquire(path, $"{flag}: the store {path}");
+        try
         {
-            return await SqliteKeyValueStore.OpenAsync(spec["sqlite:".Length..], null, ct);
+            return (await SqliteKeyValueStore.OpenAsync(path, null, ct), owner);
         }
-
-        throw new ArgumentException($"--store must be \"sqlite\" or \"sqlite:PATH\" (etcd comes later), got \"{spec}\"");
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
     }
 
     private static void WriteAdminKubeconfig(CertificateAuthority ca, string path, Uri address)
@@ -294,6 +320,30 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         var text = Kubeconfig.Render("verge", address.ToString().TrimEnd('/'), ca.CertificatePem, "verge-admin", cert, key);
         CertificateAuthority.WriteSecret(path, text);
     }
+
+    /// <summary>
+    /// Ends watches and followed logs when the server begins to stop, as Kubernetes' API server does: their clients
+    /// reconnect (to another replica, or to this one once it is back). Kestrel otherwise waited for them until its
+    /// shutdown timeout (30 s) with the port already closed, and the controllers, still leading, took the nodes whose
+    /// renewals it refused meanwhile for dead and evicted their pods. Node channel sessions end on the same signal
+    /// (NodeChannelService). Requests that end on their own keep their token as it is: linking costs an allocation,
+    /// and a lease renewal is over long before a stop matters.
+    /// </summary>
+    private static Func<HttpContext, RequestDelegate, Task> EndLongRequestsOnStop(CancellationToken stopping) => (context, next) =>
+    {
+        if (IsLongLived(context.Request))
+        {
+            var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            context.RequestAborted = linked.Token;
+            context.Response.RegisterForDispose(linked);
+        }
+
+        return next(context);
+    };
+
+    private static bool IsLongLived(HttpRequest request) =>
+        request.Method == "GET" && request.QueryString.HasValue
+        && (request.Query["watch"].ToString() is "true" or "1" || request.Query["follow"].ToString() is "true" or "1");
 
     private static async Task HandleAsync(HttpContext context, IServiceProvider services)
     {

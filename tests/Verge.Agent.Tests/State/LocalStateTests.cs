@@ -31,6 +31,16 @@ public sealed class LocalStateTests : IDisposable
     }
 
     [Fact]
+    public void Open_WhileAnotherAgentHoldsTheDirectory_IsRefused()
+    {
+        using var first = LocalState.Open(_dir);
+
+        var error = Assert.Throws<IOException>(() => LocalState.Open(_dir));
+
+        Assert.Equal($"the agent state directory {_dir} is in use by another process; stop that one first", error.Message);
+    }
+
+    [Fact]
     public async Task Snapshot_RemovesHeldObjectsItDoesNotName()
     {
         using var state = LocalState.Open(_dir);
