@@ -45,6 +45,28 @@ public sealed class SchedulingTests : ServerTestBase
     }
 
     [Fact]
+    public async Task Drain_EvictsANodesPods_WhichRunAgainOnTheOthers()
+    {
+        await using var nodes = await Simulator.StartAsync(Server, "drain", count: 3, sites: 1);
+        await Kubectl.OkAsync("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s");
+        Assert.Contains("created", await Kubectl.OkAsync("apply", "-f", Manifest));
+        await Kubectl.OkAsync("scale", "deploy/edge-microservice", "--replicas=3");
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var drained = (await RunningPodsAsync())[0].Node;
+
+        // kubectl drain finds the eviction subresource in discovery and posts a protobuf Eviction for each pod.
+        var output = await Kubectl.OkAsync("drain", drained, "--ignore-daemonsets", "--timeout=60s");
+        Assert.Contains($"node/{drained} drained", output);
+        Assert.Contains("evicted", output);
+
+        Assert.Contains("successfully rolled out", await Kubectl.OkAsync("rollout", "status", "deploy/edge-microservice", "--timeout=60s"));
+        var pods = await RunningPodsAsync();
+        Assert.Equal(3, pods.Count);
+        Assert.DoesNotContain(pods, p => p.Node == drained);
+        Assert.Equal("true", await Kubectl.OkAsync("get", "node", drained, "-o", "jsonpath={.spec.unschedulable}"));
+    }
+
+    [Fact]
     public async Task PodThatFitsNowhere_StaysPendingWithTheSchedulersReason()
     {
         await using var nodes = await Simulator.StartAsync(Server, "small", count: 2, sites: 1);

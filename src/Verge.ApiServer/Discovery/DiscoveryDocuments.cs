@@ -179,6 +179,7 @@ internal sealed class DiscoveryDocuments
         if (type.Kind == "Pod" && type.Group.Length == 0)
         {
             yield return ("binding", null, null, "Binding", ["create"]);
+            yield return ("eviction", "policy", "v1", "Eviction", ["create"]);
         }
     }
 

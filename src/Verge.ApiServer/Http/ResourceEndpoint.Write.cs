@@ -222,6 +222,47 @@ internal sealed partial class ResourceEndpoint
             new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
     }
 
+    /// <summary>
+    /// The <c>eviction</c> subresource (policy/v1 Eviction), which <c>kubectl drain</c> uses: deletes the pod with the
+    /// Eviction's deleteOptions and answers 201 with a Success Status, as Kubernetes does. Verge serves no
+    /// PodDisruptionBudgets, so no eviction is refused for one (Kubernetes would answer 429 while a budget forbids it).
+    /// </summary>
+    private async Task EvictAsync(HttpContext context, ResourcePath path, CancellationToken ct)
+    {
+        var format = RequestBody.FormatOf(context.Request, patch: false);
+        var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
+        var node = format == BodyFormat.Protobuf && body.Length > 0
+            ? DecodeProtobuf(context, body, "policy/v1", "Eviction")
+            : RequestBody.Parse(body, format);
+        if (node is not JsonObject eviction)
+        {
+            throw ApiException.BadRequest("an Eviction object is required");
+        }
+
+        var kind = BindingText(eviction, "kind", "Eviction");
+        var apiVersion = BindingText(eviction, "apiVersion", "Eviction");
+        if (kind is { Length: > 0 } && kind != "Eviction" || apiVersion is { Length: > 0 } && apiVersion is not ("policy/v1" or "policy/v1beta1"))
+        {
+            throw ApiException.BadRequest($"the body is a {kind ?? "(no kind)"} of {apiVersion ?? "(no apiVersion)"}, not a policy/v1 Eviction");
+        }
+
+        var metadata = BindingObject(eviction, "metadata", "Eviction");
+        if (BindingText(metadata, "name", "Eviction") != path.Name)
+        {
+            throw ApiException.BadRequest("name in URL does not match name in Eviction object");
+        }
+
+        if (BindingText(metadata, "namespace", "Eviction") is { Length: > 0 } ns && ns != path.Namespace)
+        {
+            throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+        }
+
+        var delete = DeleteOptionsFrom(context, BindingObject(eviction, "deleteOptions", "Eviction"), "Eviction.deleteOptions");
+        await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
+        await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
+            new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
+    }
+
     private async Task GetScaleAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
         var (obj, _) = await service.GetAsync(path.Type, path.Namespace, path.Name!, ct);
@@ -318,11 +359,20 @@ internal sealed partial class ResourceEndpoint
             throw ApiException.UnsupportedMediaType(context.Request.ContentType);
         }
 
+        return DecodeProtobuf(context, body, path.Type.ApiVersion, path.Type.Kind);
+    }
+
+    /// <summary>
+    /// Decodes a protobuf body that is not an object of the URL's resource (DeleteOptions, Eviction), or is;
+    /// <paramref name="apiVersion"/> and <paramref name="kind"/> stand in for an empty TypeMeta.
+    /// </summary>
+    private static JsonObject DecodeProtobuf(HttpContext context, byte[] body, string apiVersion, string kind)
+    {
         var ignored = new List<string>();
         JsonObject node;
         try
         {
-            node = KubernetesProtobuf.Decode(body, path.Type, ignored);
+            node = KubernetesProtobuf.Decode(body, apiVersion, kind, ignored);
         }
         catch (FormatException e)
         {
@@ -394,30 +444,53 @@ internal sealed partial class ResourceEndpoint
     private static void Warn(HttpContext context, string message) =>
         context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
 
-    /// <summary>A member of a Binding body that must be an object when present (null when absent or null).</summary>
-    private static JsonObject? BindingObject(JsonObject parent, string field) => parent[field] switch
+    /// <summary>
+    /// A member of a Binding (or <paramref name="kind"/>) body that must be an object when present (null when absent
+    /// or null).
+    /// </summary>
+    private static JsonObject? BindingObject(JsonObject parent, string field, string kind = "Binding") => parent[field] switch
     {
         null => null,
         JsonObject value => value,
-        var other => throw ApiException.BadRequest($"Binding in version \"v1\" cannot be handled as a Binding: {field} must be an object, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
+        var other => throw ApiException.BadRequest($"{kind} in version \"v1\" cannot be handled as a {kind}: {field} must be an object, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
     };
 
-    /// <summary>A member of a Binding body that must be a string when present (null when absent or null).</summary>
-    private static string? BindingText(JsonObject? parent, string field) => parent?[field] switch
+    /// <summary>
+    /// A member of a Binding (or <paramref name="kind"/>) body that must be a string when present (null when absent
+    /// or null).
+    /// </summary>
+    private static string? BindingText(JsonObject? parent, string field, string kind = "Binding") => parent?[field] switch
     {
         null => null,
         JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
-        var other => throw ApiException.BadRequest($"Binding in version \"v1\" cannot be handled as a Binding: {field} must be a string, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
+        var other => throw ApiException.BadRequest($"{kind} in version \"v1\" cannot be handled as a {kind}: {field} must be a string, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
     };
 
     private async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext context, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
-        var delete = new DeleteOptions();
-        if (body.Length > 0)
+        if (body.Length == 0)
         {
-            var node = RequestBody.Parse(body, BodyFormat.Json) as JsonObject
-                ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object");
+            return DeleteOptionsFrom(context, null, "DeleteOptions");
+        }
+
+        // kubectl drain and kubectl's typed deletes send DeleteOptions as protobuf.
+        var format = RequestBody.FormatOf(context.Request, patch: false);
+        var node = format == BodyFormat.Protobuf
+            ? DecodeProtobuf(context, body, "v1", "DeleteOptions")
+            : RequestBody.Parse(body, format);
+        return DeleteOptionsFrom(context, node as JsonObject ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object"), "DeleteOptions");
+    }
+
+    /// <summary>
+    /// DeleteOptions from a body's tree (null when there is none) and the request's query parameters, which win;
+    /// <paramref name="what"/> names the body in errors.
+    /// </summary>
+    private static DeleteOptions DeleteOptionsFrom(HttpContext context, JsonObject? node, string what)
+    {
+        var delete = new DeleteOptions();
+        if (node is not null)
+        {
             try
             {
                 delete = node.Deserialize(ApiServerJsonContext.Default.DeleteOptions) ?? delete;
@@ -426,7 +499,7 @@ internal sealed partial class ResourceEndpoint
             {
                 // The serializer's message names .NET types; the field's path says what is wrong in the client's terms.
                 var field = e.Path is { Length: > 2 } jsonPath ? jsonPath[2..] : "the body";
-                throw ApiException.BadRequest($"DeleteOptions in version \"v1\" cannot be handled: {field} has the wrong type");
+                throw ApiException.BadRequest($"{what} in version \"v1\" cannot be handled: {field} has the wrong type");
             }
         }
 

@@ -48,6 +48,9 @@ internal sealed partial class ResourceEndpoint(
             case "POST" when path.Subresource == "binding":
                 await BindAsync(context, path, ct);
                 break;
+            case "POST" when path.Subresource == "eviction":
+                await EvictAsync(context, path, ct);
+                break;
             case "PUT" when path.IsItem:
                 await ReplaceAsync(context, path, ct);
                 break;

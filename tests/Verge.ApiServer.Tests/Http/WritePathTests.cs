@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Verge.ApiServer.Tests.Protobuf;
 
 namespace Verge.ApiServer.Tests.Http;
 
@@ -137,6 +138,81 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
         Assert.Contains(message, status["message"]!.GetValue<string>(), StringComparison.Ordinal);
         var after = await (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-bind-bad")).ReadObjectAsync();
         Assert.Null(after["spec"]!["nodeName"]);
+    }
+
+    [Fact]
+    public async Task Eviction_DeletesThePod_AndAnswers201Success_ADryRunDeletesNothing()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-evict"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod));
+        const string path = "/api/v1/namespaces/default/pods/wp-evict/eviction";
+        var eviction = """{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"wp-evict","namespace":"default"}}""";
+
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(path + "?dryRun=All", Api.Json(eviction))).StatusCode);
+        var dryRunInBody = eviction.Replace("}}", "},\"deleteOptions\":{\"dryRun\":[\"All\"]}}", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(path, Api.Json(dryRunInBody))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-evict")).StatusCode);
+
+        var evicted = await _client.PostAsync(path, Api.Json(eviction));
+        Assert.Equal(HttpStatusCode.Created, evicted.StatusCode);
+        var status = await evicted.ReadObjectAsync();
+        Assert.Equal(("Status", "Success"), (status["kind"]!.GetValue<string>(), status["status"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-evict")).StatusCode);
+        await Api.StatusOf(await _client.PostAsync(path, Api.Json(eviction)), 404);
+    }
+
+    [Fact]
+    public async Task Eviction_AndDelete_TakeDeleteOptionsInProtobuf_AsKubectlSendsThem()
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-evict-pb"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod));
+        const string podPath = "/api/v1/namespaces/default/pods/wp-evict-pb";
+
+        // DeleteOptions {5: dryRun ["All"]}, encoded with the apiVersion of the deleted resource, as client-go does.
+        var dryRunDelete = ProtoWriter.Body("v1", "DeleteOptions", o => o.String(5, "All"));
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, podPath) { Content = AsProtobuf(dryRunDelete) })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(delete)).StatusCode);
+        }
+
+        var dryRunEviction = ProtoWriter.Body("policy/v1", "Eviction", e => e
+            .Message(1, m => m.String(1, "wp-evict-pb").String(3, "default"))
+            .Message(2, o => o.String(5, "All")));
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(podPath + "/eviction", AsProtobuf(dryRunEviction))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync(podPath)).StatusCode);
+
+        var eviction = ProtoWriter.Body("policy/v1", "Eviction", e => e
+            .Message(1, m => m.String(1, "wp-evict-pb").String(3, "default"))
+            .Message(2, o => o.Int(1, 0)));
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync(podPath + "/eviction", AsProtobuf(eviction))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync(podPath)).StatusCode);
+
+        static ByteArrayContent AsProtobuf(byte[] body)
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.kubernetes.protobuf");
+            return content;
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Eviction","metadata":{"name":"other"}}""", "name in URL does not match name in Eviction object")]
+    [InlineData("""{"kind":"Eviction"}""", "name in URL does not match name in Eviction object")]
+    [InlineData("""{"kind":"Eviction","metadata":{"name":"wp-evict-bad","namespace":"kube-system"}}""", "does not match the namespace sent on the request")]
+    [InlineData("""{"kind":"Binding","metadata":{"name":"wp-evict-bad"}}""", "not a policy/v1 Eviction")]
+    [InlineData("""{"kind":"Eviction","metadata":{"name":"wp-evict-bad"},"deleteOptions":5}""", "deleteOptions must be an object")]
+    [InlineData("""{"kind":"Eviction","metadata":{"name":"wp-evict-bad"},"deleteOptions":{"gracePeriodSeconds":"x"}}""", "gracePeriodSeconds has the wrong type")]
+    [InlineData("""{"kind":"Eviction","metadata":{"name":"wp-evict-bad"},"deleteOptions":{"dryRun":["Bogus"]}}""", "Invalid dry run value: Bogus")]
+    [InlineData("[]", "an Eviction object is required")]
+    public async Task Eviction_WhoseBodyIsMalformed_Is400_AndDeletesNothing(string body, string message)
+    {
+        var pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"wp-evict-bad"},"spec":{"containers":[{"name":"c","image":"img:1"}]}}""";
+        await _client.PostAsync("/api/v1/namespaces/default/pods", Api.Json(pod));
+
+        var status = await Api.StatusOf(await _client.PostAsync("/api/v1/namespaces/default/pods/wp-evict-bad/eviction", Api.Json(body)), 400);
+
+        Assert.Contains(message, status["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/api/v1/namespaces/default/pods/wp-evict-bad")).StatusCode);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Verge.ApiServer.Tests.Protobuf;
 
 /// <summary>
 /// A plain-HTTP stand-in for the API server on 127.0.0.1 that kubectl can create objects against: it answers
-/// discovery for namespaces, configmaps, secrets and deployments, records each POST (content type and body), and
+/// discovery for namespaces, configmaps, secrets, deployments and priorityclasses, records each POST (content type and body), and
 /// answers it with the body decoded by <see cref="KubernetesProtobuf"/> as JSON, as Verge does.
 /// </summary>
 internal sealed class CaptureServer : IDisposable
@@ -112,7 +112,9 @@ internal sealed class CaptureServer : IDisposable
             Posts.Enqueue(recorded);
             var type = path.StartsWith("/apis/apps/v1/", StringComparison.Ordinal)
                 ? ResourceCatalog.FindByKind("apps/v1", "Deployment")!
-                : ResourceCatalog.Find("", "v1", path.Split('/')[^1])!;
+                : path.StartsWith("/apis/scheduling.k8s.io/v1/", StringComparison.Ordinal)
+                    ? ResourceCatalog.FindByKind("scheduling.k8s.io/v1", "PriorityClass")!
+                    : ResourceCatalog.Find("", "v1", path.Split('/')[^1])!;
             JsonObject answer;
             try
             {
@@ -132,7 +134,7 @@ internal sealed class CaptureServer : IDisposable
         {
             "/version" => """{"major":"1","minor":"32","gitVersion":"v1.32.0"}""",
             "/api" => """{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}""",
-            "/apis" => """{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]}""",
+            "/apis" => """{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"scheduling.k8s.io","versions":[{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}}]}""",
             "/api/v1" => """
                 {"kind":"APIResourceList","groupVersion":"v1","resources":[
                  {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["create","get","list"]},
@@ -142,6 +144,10 @@ internal sealed class CaptureServer : IDisposable
             "/apis/apps/v1" => """
                 {"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
                  {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["create","get","list"]}]}
+                """,
+            "/apis/scheduling.k8s.io/v1" => """
+                {"kind":"APIResourceList","groupVersion":"scheduling.k8s.io/v1","resources":[
+                 {"name":"priorityclasses","singularName":"priorityclass","namespaced":false,"kind":"PriorityClass","verbs":["create","get","list"]}]}
                 """,
             _ => null,
         };

@@ -38,6 +38,8 @@ public sealed class KubectlLiveTests : IDisposable
         ["create", "deployment", "web", "--image=busybox", "--replicas", "0", "--port", "8080", "--", "sleep", "3600"],
         ["create", "deployment", "multi", "--image=nginx", "--image=redis", "--replicas", "3"],
         ["-n", "edge", "create", "deployment", "args", "--image=busybox", "--", "/bin/sh", "-c", "echo hi"],
+        ["create", "priorityclass", "batch", "--value=10", "--preemption-policy=Never", "--description=batch work", "--global-default"],
+        ["create", "priorityclass", "plain", "--value=0"],
     ];
 
     [Theory]

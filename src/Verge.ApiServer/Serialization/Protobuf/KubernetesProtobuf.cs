@@ -43,6 +43,16 @@ internal static class KubernetesProtobuf
     public static JsonObject Decode(ReadOnlySpan<byte> body, ResourceType type, ICollection<string>? ignored)
     {
         ArgumentNullException.ThrowIfNull(type);
+        return Decode(body, type.ApiVersion, type.Kind, ignored);
+    }
+
+    /// <summary>
+    /// As <see cref="Decode(ReadOnlySpan{byte}, ResourceType, ICollection{string}?)"/> for a body that is not an object
+    /// of a resource (DeleteOptions, Eviction): <paramref name="apiVersion"/> and <paramref name="kind"/> stand in for
+    /// an empty TypeMeta.
+    /// </summary>
+    public static JsonObject Decode(ReadOnlySpan<byte> body, string apiVersion, string kind, ICollection<string>? ignored)
+    {
         if (!body.StartsWith(Magic))
         {
             throw new FormatException("the body is not Kubernetes protobuf: it does not start with the magic bytes \"k8s\\0\"");
@@ -59,9 +69,9 @@ internal static class KubernetesProtobuf
             throw new FormatException($"protobuf bodies with contentType \"{envelope.ContentType}\" are not supported");
         }
 
-        var apiVersion = envelope.ApiVersion.Length > 0 ? envelope.ApiVersion : type.ApiVersion;
-        var kind = envelope.Kind.Length > 0 ? envelope.Kind : type.Kind;
-        if (!KubernetesSchema.Kinds.TryGetValue((apiVersion, kind), out var message))
+        apiVersion = envelope.ApiVersion.Length > 0 ? envelope.ApiVersion : apiVersion;
+        kind = envelope.Kind.Length > 0 ? envelope.Kind : kind;
+        if (KubernetesSchema.MessageOf(apiVersion, kind) is not { } message)
         {
             throw new FormatException(
                 $"protobuf bodies of kind {kind} ({apiVersion}) are not supported; send it as application/json or application/yaml");

@@ -23,6 +23,7 @@ internal static class KubernetesSchema
         DefineVolumes();
         DefinePodStatus();
         DefineApps();
+        DefinePolicyAndScheduling();
         Messages = Defined.ToFrozenDictionary();
         foreach (var message in Messages.Values)
         {
@@ -44,8 +45,17 @@ internal static class KubernetesSchema
             [("apps/v1", "ReplicaSet")] = Messages["ReplicaSet"],
             [("apps/v1", "DaemonSet")] = Messages["DaemonSet"],
             [("autoscaling/v1", "Scale")] = Messages["Scale"],
+            [("policy/v1", "Eviction")] = Messages["Eviction"],
+            [("scheduling.k8s.io/v1", "PriorityClass")] = Messages["PriorityClass"],
         }.ToFrozenDictionary();
     }
+
+    /// <summary>
+    /// The message of a kind: one of <see cref="Kinds"/>, or DeleteOptions, which Kubernetes registers in every group
+    /// version (a client encodes it with the apiVersion of the resource it deletes).
+    /// </summary>
+    public static ProtoMessage? MessageOf(string apiVersion, string kind) =>
+        kind == "DeleteOptions" ? Messages["DeleteOptions"] : Kinds.GetValueOrDefault((apiVersion, kind));
 
     /// <summary>Every message, by name.</summary>
     public static FrozenDictionary<string, ProtoMessage> Messages { get; }
@@ -723,6 +733,30 @@ internal static class KubernetesSchema
             Time(3, "lastTransitionTime"),
             Str(4, "reason"),
             Str(5, "message"));
+    }
+
+    /// <summary>meta/v1 DeleteOptions, policy/v1 Eviction (kubectl drain) and scheduling/v1 PriorityClass.</summary>
+    private static void DefinePolicyAndScheduling()
+    {
+        Add("Preconditions",
+            Str(1, "uid", Keep),
+            Str(2, "resourceVersion", Keep));
+        Add("DeleteOptions",
+            I64(1, "gracePeriodSeconds", Keep),
+            Msg(2, "preconditions", "Preconditions"),
+            Bool(3, "orphanDependents", Keep),
+            Str(4, "propagationPolicy", Keep),
+            Strs(5, "dryRun"),
+            Bool(6, "ignoreStoreReadErrorWithClusterBreakingPotential", Keep));
+        Add("Eviction",
+            Msg(1, "metadata", "ObjectMeta"),
+            Msg(2, "deleteOptions", "DeleteOptions"));
+        Add("PriorityClass",
+            Msg(1, "metadata", "ObjectMeta"),
+            I32(2, "value", Keep),
+            Bool(3, "globalDefault"),
+            Str(4, "description"),
+            Str(5, "preemptionPolicy", Keep));
     }
 
     private static void Add(string name, params ProtoField[] fields) => Defined.Add(name, new ProtoMessage(name, fields));
