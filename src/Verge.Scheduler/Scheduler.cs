@@ -98,8 +98,33 @@ public static class Scheduler
                 }
             }
 
-            var toFind = state.Options.FeasibleNodesToFind(state.NodeCount);
             _feasible.Clear();
+            if (pod.OnlyNodes is { } only)
+            {
+                // The pod may go to these nodes alone (a daemon pod names its node): filter them, not the cluster.
+                foreach (var name in only)
+                {
+                    if (state.Snapshot.SlotOf(name) is var slot and >= 0 && state.Node(slot) is { } named && TopologySpread.Admits(pod, slot))
+                    {
+                        _reasons.Clear();
+                        if (FilterChain.Run(pod, named, registry, _reasons) == FitCode.Fit)
+                        {
+                            _feasible.Add(slot);
+                        }
+                    }
+                }
+
+                if (_feasible.Count > 0)
+                {
+                    Bind(pod, _feasible.Count == 1 ? _feasible[0] : Pick(pod), bindings);
+                    return;
+                }
+
+                Unplaceable(pod, registry, preemptions, failures);
+                return;
+            }
+
+            var toFind = state.Options.FeasibleNodesToFind(state.NodeCount);
             var start = state.NextStart;
             var slots = state.SlotCount;
             var visited = 0;
@@ -134,6 +159,12 @@ public static class Scheduler
                 return;
             }
 
+            Unplaceable(pod, registry, preemptions, failures);
+        }
+
+        /// <summary>No node fits the pod: say why, and preempt when that can help.</summary>
+        private void Unplaceable(PendingPod pod, Snapshot.ResourceRegistry registry, List<PodPreemption> preemptions, List<PodFailure> failures)
+        {
             Explain(pod, registry);
             var message = FitMessage(state.NodeCount, _histogram);
             if (!state.Options.EnablePreemption)

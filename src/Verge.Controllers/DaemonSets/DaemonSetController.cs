@@ -15,9 +15,10 @@ namespace Verge.Controllers.DaemonSets;
 /// (<see cref="DaemonSetPlanner"/>), and reports the status <c>kubectl get ds</c> shows.
 /// </summary>
 /// <remarks>
-/// Daemon pods are created with <c>spec.nodeName</c> set, not with a node affinity for the scheduler to honour: a
-/// daemon pod has exactly one possible node, so the scheduler would add a round trip and nothing else, and a site
-/// whose link to the scheduler is down still gets its daemons.
+/// Daemon pods are created unbound, with a required node affinity for their one node (<see cref="DaemonSetPlanner.PodFor"/>),
+/// and the scheduler binds them, as in Kubernetes: its filters then hold for them too (a daemon that does not fit
+/// beside what already runs there stays Pending with the scheduler's reason, or preempts lower priorities, instead of
+/// overcommitting the node; host ports and the pod count are checked).
 /// </remarks>
 internal sealed partial class DaemonSetController : Controller
 {

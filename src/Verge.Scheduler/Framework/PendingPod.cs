@@ -64,6 +64,13 @@ internal sealed class PendingPod
     /// <summary>Identifies the pod's node selector and required affinity, so pods sharing them share eligibility.</summary>
     public required string AffinitySignature { get; init; }
 
+    /// <summary>
+    /// The only nodes the required affinity allows by name (<c>matchFields</c> on <c>metadata.name</c> with In in every
+    /// term, as DaemonSet pods carry), or null when it allows others: the scheduler then filters just these instead of
+    /// walking the cluster, as kube-scheduler's NodeAffinity PreFilter does.
+    /// </summary>
+    public string[]? OnlyNodes { get; init; }
+
     public bool HasNodeConstraints => NodeSelector.Length > 0 || RequiredTerms is not null;
 
     public Pod Pod => Info.Pod;
@@ -95,6 +102,7 @@ internal sealed class PendingPod
             Info = info,
             NodeSelector = nodeSelector,
             RequiredTerms = required,
+            OnlyNodes = NamedNodes(required),
             PreferredTerms = nodeAffinity?.PreferredDuringSchedulingIgnoredDuringExecution?.ToArray() ?? [],
             Tolerations = spec.Tolerations?.ToArray() ?? [],
             HardSpread = [.. hard],
@@ -107,6 +115,44 @@ internal sealed class PendingPod
             AffinitySignature = (nodeSelector.Length == 0 && required is null ? "" : Signature(nodeSelector, required))
                 + (runtimeClass is null ? "" : "|rc=" + runtimeClass),
         };
+    }
+
+    /// <summary>kube-scheduler's NodeAffinity PreFilter: the union over terms of the names each term's requirements allow.</summary>
+    private static string[]? NamedNodes(List<NodeSelectorTerm>? terms)
+    {
+        if (terms is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var term in terms)
+        {
+            HashSet<string>? termNames = null;
+            foreach (var r in term.MatchFields ?? [])
+            {
+                if (r.Key == "metadata.name" && r.Operator == "In")
+                {
+                    if (termNames is null)
+                    {
+                        termNames = new HashSet<string>(r.Values ?? [], StringComparer.Ordinal);
+                    }
+                    else
+                    {
+                        termNames.IntersectWith(r.Values ?? []);
+                    }
+                }
+            }
+
+            if (termNames is null)
+            {
+                return null;
+            }
+
+            names.UnionWith(termNames);
+        }
+
+        return [.. names.Order(StringComparer.Ordinal)];
     }
 
     private static SpreadConstraint CompileSpread(TopologySpreadConstraint constraint, PodInfo pod, ClusterSnapshot snapshot)

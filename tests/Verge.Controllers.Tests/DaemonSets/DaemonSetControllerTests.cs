@@ -6,6 +6,7 @@ using Verge.Controllers.Tests.Support;
 using Verge.Core.Apps;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Quantities;
 
 namespace Verge.Controllers.Tests.DaemonSets;
 
@@ -36,6 +37,13 @@ public class DaemonSetControllerTests
         Assert.Equal(ds.Metadata.Uid, Objects.ControllerOf(pod)!.Uid);
         Assert.Equal(DaemonSetPlanner.Hash(ds), pod.Metadata.Labels![DaemonSetPlanner.HashLabel]);
         Assert.Contains(pod.Spec.Tolerations!, t => t.Key == "node.kubernetes.io/unreachable" && t.Effect == "NoExecute" && t.TolerationSeconds is null);
+
+        // The pod names its node through a required affinity for the scheduler to honour, and is not bound yet.
+        Assert.Null(pod.Spec.NodeName);
+        var term = Assert.Single(pod.Spec.Affinity!.NodeAffinity!.RequiredDuringSchedulingIgnoredDuringExecution!.NodeSelectorTerms);
+        var field = Assert.Single(term.MatchFields!);
+        Assert.Equal(("metadata.name", "In"), (field.Key, field.Operator));
+        Assert.Equal([DaemonSetPlanner.TargetNode(pod)!], field.Values!);
 
         // n2 leaves site a and n3 joins it: the pod moves.
         await cluster.Client.MutateAsync<Node>(null, "n2", null, n => (n.Metadata.Labels!["verge.dev/site"] = "b") is not null, CancellationToken.None);
@@ -71,7 +79,7 @@ public class DaemonSetControllerTests
 
         var fewestAvailable = int.MaxValue;
         pods.Observe = informer => fewestAvailable = Math.Min(fewestAvailable,
-            informer.List("default").Where(p => PodState.IsActive(p) && PodState.IsReady(p)).Select(p => p.Spec.NodeName).Distinct().Count());
+            informer.List("default").Where(p => PodState.IsActive(p) && PodState.IsReady(p)).Select(DaemonSetPlanner.TargetNode).Distinct().Count());
         var updated = await cluster.UpdateAsync<DaemonSet>("agent", d => d.Spec.Template.Spec!.Containers[0].Image = "registry.example/agent:2");
         var hash = DaemonSetPlanner.Hash(updated);
 
@@ -122,6 +130,55 @@ public class DaemonSetControllerTests
     }
 
     [Fact]
+    public void Plan_WithMaxSurge_StartsTheNewPodBesideTheOldOne_AndDeletesTheOldOnceTheNewIsAvailable()
+    {
+        var now = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var ds = NewDaemonSet("agent");
+        ds.Metadata.Uid = "ds-uid";
+        ds.Spec.UpdateStrategy = new DaemonSetUpdateStrategy
+        {
+            Type = "RollingUpdate",
+            RollingUpdate = new RollingUpdateDaemonSet { MaxSurge = new IntOrString(1), MaxUnavailable = new IntOrString(0) },
+        };
+        Node[] nodes = [.. new[] { "n1", "n2", "n3" }.Select(n => new Node { Metadata = new ObjectMeta { Name = n } })];
+        var hash = DaemonSetPlanner.Hash(ds);
+        Pod PodOn(string node, string podHash, bool ready)
+        {
+            var pod = DaemonSetPlanner.PodFor(ds, podHash, node);
+            pod.Metadata.Name = $"{node}-{podHash}";
+            pod.Metadata.Uid = pod.Metadata.Name;
+            pod.Spec.NodeName = node;
+            pod.Status = new PodStatus
+            {
+                Phase = "Running",
+                Conditions = [new PodCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = now.AddMinutes(-1) }],
+            };
+            return pod;
+        }
+
+        // Every node runs an available pod of the old template: one new pod starts, beside its old one, nothing goes.
+        List<Pod> old = [PodOn("n1", "old", true), PodOn("n2", "old", true), PodOn("n3", "old", true)];
+        var start = DaemonSetPlanner.Plan(ds, hash, nodes, old, now);
+        Assert.Equal(["n1"], start.CreateOn);
+        Assert.Empty(start.Delete);
+
+        // The new pod is not available yet: it uses up the surge, so nothing else happens.
+        var waiting = DaemonSetPlanner.Plan(ds, hash, nodes, [.. old, PodOn("n1", hash, false)], now);
+        Assert.Empty(waiting.CreateOn);
+        Assert.Empty(waiting.Delete);
+
+        // It is available: its old pod goes, and the next node gets its new pod.
+        var next = DaemonSetPlanner.Plan(ds, hash, nodes, [.. old, PodOn("n1", hash, true)], now);
+        Assert.Equal(["n1-old"], next.Delete.Select(p => p.Metadata.Name));
+        Assert.Equal(["n2"], next.CreateOn);
+
+        // An old pod that is not available is replaced at once, beyond the surge.
+        var broken = DaemonSetPlanner.Plan(ds, hash, nodes, [PodOn("n1", "old", true), PodOn("n1", hash, false), PodOn("n2", "old", false), PodOn("n3", "old", true)], now);
+        Assert.Equal(["n2"], broken.CreateOn);
+        Assert.Empty(broken.Delete);
+    }
+
+    [Fact]
     public void Evaluate_HonoursSelectorAffinityAndTaintsWithTheImplicitTolerations()
     {
         var spec = new PodSpec
@@ -162,8 +219,9 @@ public class DaemonSetControllerTests
         return revisions.List();
     }
 
+    /// <summary>The nodes the active pods are for (no scheduler runs here, so the pods stay unbound).</summary>
     private static List<string> PodNodes(Tracker<Pod> pods) =>
-        [.. pods.List().Where(PodState.IsActive).Select(p => p.Spec.NodeName ?? "").Order(StringComparer.Ordinal)];
+        [.. pods.List().Where(PodState.IsActive).Select(p => DaemonSetPlanner.TargetNode(p) ?? "").Order(StringComparer.Ordinal)];
 
     private static Task<Node> CreateNodeAsync(TestCluster cluster, string name, string site) =>
         cluster.CreateAsync(new Node { Metadata = new ObjectMeta { Name = name, Labels = new() { ["verge.dev/site"] = site } } });

@@ -28,6 +28,28 @@ public sealed class NodeAffinityFilterTests
     }
 
     [Fact]
+    public void NodeNameField_FiltersOnlyTheNamedNodes_AndExplainsTheOthersAsAffinity()
+    {
+        // A daemon pod names its node with matchFields on metadata.name; the scheduler looks at that node alone.
+        var pod = Pod("daemon", cpu: "2");
+        pod.Spec.Affinity = new Affinity
+        {
+            NodeAffinity = new NodeAffinity
+            {
+                RequiredDuringSchedulingIgnoredDuringExecution = new NodeSelector
+                {
+                    NodeSelectorTerms = [new NodeSelectorTerm { MatchFields = [new NodeSelectorRequirement { Key = "metadata.name", Operator = "In", Values = ["b"] }] }],
+                },
+            },
+        };
+        Assert.Equal("b", Place(pod));
+
+        var full = ClusterSnapshot.From([Node("a"), Node("b", cpu: "1"), Node("c")], []);
+        var plan = Scheduler.Schedule(full, [pod], new SchedulerOptions { EnablePreemption = false });
+        Assert.Equal("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector.", Message(plan));
+    }
+
+    [Fact]
     public void NodeSelector_NoMatch_ReportsAffinityReason()
     {
         var pod = Pod("p");
