@@ -176,7 +176,7 @@ public static class Scheduler
             if (pod.Pod.Spec.PreemptionPolicy == PriorityClasses.Never)
             {
                 // kube-scheduler's words for a pod that may not preempt (DefaultPreemption's PodEligibleToPreemptOthers).
-                failures.Add(new PodFailure(pod.Pod, message + " not eligible due to preemptionPolicy=Never."));
+                failures.Add(new PodFailure(pod.Pod, message + " preemption: not eligible due to preemptionPolicy=Never."));
                 return;
             }
 

@@ -242,6 +242,12 @@ internal sealed class SchemaRegistry
             }
         }
 
+        if (Attribute<RetainKeysAttribute>(provider) is not null)
+        {
+            schema = schema.Count == 1 && schema.ContainsKey("$ref") ? new JsonObject { ["allOf"] = new JsonArray(schema) } : schema;
+            schema["x-kubernetes-patch-strategy"] = "retainKeys";
+        }
+
         if (description is null)
         {
             return schema;

@@ -81,7 +81,9 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         {
             if (generated)
             {
-                meta.Name = meta.GenerateName + NameSuffix();
+                // As Kubernetes' SimpleNameGenerator: the base is cut to 58 characters, so a generated name fits 63.
+                var stem = meta.GenerateName!;
+                meta.Name = (stem.Length > MaxGeneratedNameLength ? stem[..MaxGeneratedNameLength] : stem) + NameSuffix();
             }
 
             obj = PrepareForCreate(type, obj);
@@ -854,6 +856,8 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             throw ApiException.Invalid(type, obj.Metadata.Name ?? obj.Metadata.GenerateName ?? "", errors);
         }
     }
+
+    private const int MaxGeneratedNameLength = 63 - 5;
 
     private static string NameSuffix()
     {

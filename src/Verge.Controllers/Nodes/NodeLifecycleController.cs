@@ -518,6 +518,7 @@ internal sealed partial class NodeLifecycleController : Controller
     private async Task<DateTimeOffset?> EvictAsync(string key, Node node, CancellationToken ct)
     {
         var noExecute = node.Spec.Taints?.Where(t => t.Effect == NodeTaints.NoExecute).ToList();
+        ForgetGoneTaints(key, noExecute);
         if (noExecute is not { Count: > 0 })
         {
             return null;
@@ -549,6 +550,19 @@ internal sealed partial class NodeLifecycleController : Controller
         }
 
         return next;
+    }
+
+    /// <summary>
+    /// Forgets when the node's NoExecute taints without a <c>timeAdded</c> were first seen, for those no longer on it:
+    /// a taint put back starts its pods' tolerationSeconds again, as Kubernetes' taint manager cancels a pod's
+    /// scheduled eviction when the taint is removed (it used to count from the first sighting, and evicted at once).
+    /// </summary>
+    internal void ForgetGoneTaints(string node, List<Taint>? noExecute)
+    {
+        foreach (var seen in _taintSeen.Keys.Where(k => k.Node == node && noExecute?.Any(t => t.Key == k.Key && t.Value == k.Value) != true))
+        {
+            _taintSeen.TryRemove(seen, out _);
+        }
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ public sealed class DeploymentSpec
     public PodTemplateSpec Template { get; set; } = new();
 
     [Description("The deployment strategy to use to replace existing pods with new ones.")]
+    [RetainKeys]
     public DeploymentStrategy? Strategy { get; set; }
 
     [Description("Minimum number of seconds for which a newly created pod should be ready without any of its container crashing, for it to be considered available. Defaults to 0.")]

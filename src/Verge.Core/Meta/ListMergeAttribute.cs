@@ -19,3 +19,11 @@ public sealed class MergeKeyAttribute(string key) : Attribute
 /// </summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class MergeSetAttribute : Attribute;
+
+/// <summary>
+/// Marks an object field whose strategic merge patch strategy is <c>retainKeys</c> (Kubernetes' <c>patchStrategy:"retainKeys"</c>):
+/// kubectl then sends the keys to keep, so a patch that changes the union's discriminator (a Deployment's strategy
+/// from RollingUpdate to Recreate) clears the member it no longer names.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class RetainKeysAttribute : Attribute;

@@ -347,6 +347,18 @@ public sealed class CrudTests(ApiServerFixture server) : IClassFixture<ApiServer
     }
 
     [Fact]
+    public async Task GenerateName_IsCutSoTheGeneratedNameFits63Characters()
+    {
+        var stem = new string('a', 70) + "-";
+        var body = $$$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"{{{stem}}}"}}""";
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(body))).ReadObjectAsync();
+
+        var name = created["metadata"]!["name"]!.GetValue<string>();
+        Assert.Equal(63, name.Length);
+        Assert.StartsWith(new string('a', 58), name, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DryRun_ValidatesWithoutPersisting()
     {
         var response = await _client.PostAsync("/api/v1/namespaces/default/configmaps?dryRun=All", Api.Json(Api.ConfigMap("crud-dry")));

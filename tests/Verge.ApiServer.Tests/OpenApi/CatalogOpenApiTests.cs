@@ -26,6 +26,16 @@ public sealed class CatalogOpenApiTests
     }
 
     [Fact]
+    public void Deployment_Strategy_RetainsKeys_SoApplyCanSwitchToRecreate()
+    {
+        // Without it kubectl apply sent {"type":"Recreate"}, the defaulted rollingUpdate stayed, and validation refused.
+        var strategy = OpenApiDocumentsTests.Parse(Documents.GroupVersions["apis/apps/v1"])["components"]!["schemas"]!["io.k8s.api.apps.v1.DeploymentSpec"]!["properties"]!["strategy"]!;
+
+        Assert.Equal("retainKeys", strategy["x-kubernetes-patch-strategy"]!.GetValue<string>());
+        Assert.Equal("#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy", strategy["allOf"]![0]!["$ref"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Deployment_ContainersOfItsPodTemplate_AreMergedByName()
     {
         var apps = Document("apps", "v1");

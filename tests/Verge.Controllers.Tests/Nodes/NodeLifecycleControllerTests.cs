@@ -265,6 +265,23 @@ public class NodeLifecycleControllerTests
     }
 
     [Fact]
+    public void EvictionTime_OfATaintRemovedAndPutBack_StartsTheTolerationAgain()
+    {
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var taints = new List<Taint> { new() { Key = "maintenance", Value = "1", Effect = "NoExecute" } };
+        var pod = NewPod("w", "n", new Toleration { Key = "maintenance", Operator = "Exists", Effect = "NoExecute", TolerationSeconds = 20 });
+        using var controller = NewDetachedController();
+
+        Assert.Equal(start.AddSeconds(20), controller.EvictionTime("n", pod, taints, start));
+        controller.ForgetGoneTaints("n", taints);
+        Assert.Equal(start.AddSeconds(20), controller.EvictionTime("n", pod, taints, start.AddSeconds(5)));
+
+        controller.ForgetGoneTaints("n", []);
+        var back = start.AddSeconds(30);
+        Assert.Equal(back.AddSeconds(20), controller.EvictionTime("n", pod, taints, back));
+    }
+
+    [Fact]
     public async Task Reconcile_InANewTerm_KeepsANodeMarkedUnreachableUntilItsHeartbeatChanges()
     {
         // A new leader sees every heartbeat for the first time; an old one must not make a dead node Ready again.

@@ -32,7 +32,7 @@ public sealed class PreemptorTests
 
         Assert.Empty(plan.Preemptions);
         Assert.Empty(plan.Bindings);
-        Assert.Equal("0/1 nodes are available: 1 Insufficient cpu. not eligible due to preemptionPolicy=Never.", Message(plan));
+        Assert.Equal("0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.", Message(plan));
     }
 
     [Fact]
