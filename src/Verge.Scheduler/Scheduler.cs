@@ -101,29 +101,41 @@ public static class Scheduler
             _feasible.Clear();
             if (pod.OnlyNodes is { } only)
             {
-                // The pod may go to these nodes alone (a daemon pod names its node): filter them, not the cluster.
-                foreach (var name in only)
-                {
-                    if (state.Snapshot.SlotOf(name) is var slot and >= 0 && state.Node(slot) is { } named && TopologySpread.Admits(pod, slot))
-                    {
-                        _reasons.Clear();
-                        if (FilterChain.Run(pod, named, registry, _reasons) == FitCode.Fit)
-                        {
-                            _feasible.Add(slot);
-                        }
-                    }
-                }
+                FilterNamed(pod, only, registry);
+            }
+            else
+            {
+                WalkCluster(pod, registry);
+            }
 
-                if (_feasible.Count > 0)
-                {
-                    Bind(pod, _feasible.Count == 1 ? _feasible[0] : Pick(pod), bindings);
-                    return;
-                }
-
-                Unplaceable(pod, registry, preemptions, failures);
+            if (_feasible.Count > 0)
+            {
+                Bind(pod, _feasible.Count == 1 ? _feasible[0] : Pick(pod), bindings);
                 return;
             }
 
+            Unplaceable(pod, registry, preemptions, failures);
+        }
+
+        /// <summary>The pod may go to these nodes alone (a daemon pod names its node): filter them, not the cluster.</summary>
+        private void FilterNamed(PendingPod pod, string[] only, Snapshot.ResourceRegistry registry)
+        {
+            foreach (var name in only)
+            {
+                if (state.Snapshot.SlotOf(name) is var slot and >= 0 && state.Node(slot) is { } named && TopologySpread.Admits(pod, slot))
+                {
+                    _reasons.Clear();
+                    if (FilterChain.Run(pod, named, registry, _reasons) == FitCode.Fit)
+                    {
+                        _feasible.Add(slot);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Walks the nodes from where the last pod stopped until enough are feasible, as kube-scheduler does.</summary>
+        private void WalkCluster(PendingPod pod, Snapshot.ResourceRegistry registry)
+        {
             var toFind = state.Options.FeasibleNodesToFind(state.NodeCount);
             var start = state.NextStart;
             var slots = state.SlotCount;
@@ -153,13 +165,6 @@ public static class Scheduler
             }
 
             state.NextStart = (start + visited) % slots;
-            if (_feasible.Count > 0)
-            {
-                Bind(pod, _feasible.Count == 1 ? _feasible[0] : Pick(pod), bindings);
-                return;
-            }
-
-            Unplaceable(pod, registry, preemptions, failures);
         }
 
         /// <summary>No node fits the pod: say why, and preempt when that can help.</summary>

@@ -190,36 +190,35 @@ internal sealed partial class ResourceEndpoint
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
         var binding = RequestBody.Parse(body, RequestBody.FormatOf(context.Request, patch: false)) as JsonObject
             ?? throw ApiException.BadRequest("a Binding object is required");
-        var bodyKind = BindingText(binding, "kind");
-        var apiVersion = BindingText(binding, "apiVersion");
+        var bodyKind = BodyText(binding, "kind", "Binding");
+        var apiVersion = BodyText(binding, "apiVersion", "Binding");
         if (bodyKind is { Length: > 0 } && bodyKind != "Binding" || apiVersion is { Length: > 0 } && apiVersion != "v1")
         {
             throw ApiException.BadRequest($"the body is a {bodyKind ?? "(no kind)"} of {apiVersion ?? "(no apiVersion)"}, not a v1 Binding");
         }
 
-        var metadata = BindingObject(binding, "metadata");
-        if (BindingText(metadata, "name") != path.Name)
+        var metadata = BodyObject(binding, "metadata", "Binding");
+        if (BodyText(metadata, "name", "Binding") != path.Name)
         {
             throw ApiException.BadRequest("name in URL does not match name in Binding object");
         }
 
-        var target = BindingObject(binding, "target");
-        var kind = BindingText(target, "kind");
+        var target = BodyObject(binding, "target", "Binding");
+        var kind = BodyText(target, "kind", "Binding");
         if (!string.IsNullOrEmpty(kind) && kind != "Node")
         {
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.NotSupported("target.kind", kind, ["Node", "<empty>"])]);
         }
 
-        var node = BindingText(target, "name");
+        var node = BodyText(target, "name", "Binding");
         if (string.IsNullOrEmpty(node))
         {
             throw ApiException.Invalid(path.Type, path.Name!, [FieldError.Required("target.name")]);
         }
 
-        await PodBinder.BindAsync(service, path.Namespace, path.Name!, node, BindingText(metadata, "uid"), options.DryRun, ct);
+        await PodBinder.BindAsync(service, path.Namespace, path.Name!, node, BodyText(metadata, "uid", "Binding"), options.DryRun, ct);
 
-        await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
-            new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
+        await WriteCreatedAsync(context);
     }
 
     /// <summary>
@@ -239,29 +238,32 @@ internal sealed partial class ResourceEndpoint
             throw ApiException.BadRequest("an Eviction object is required");
         }
 
-        var kind = BindingText(eviction, "kind", "Eviction");
-        var apiVersion = BindingText(eviction, "apiVersion", "Eviction");
+        var kind = BodyText(eviction, "kind", "Eviction");
+        var apiVersion = BodyText(eviction, "apiVersion", "Eviction");
         if (kind is { Length: > 0 } && kind != "Eviction" || apiVersion is { Length: > 0 } && apiVersion is not ("policy/v1" or "policy/v1beta1"))
         {
             throw ApiException.BadRequest($"the body is a {kind ?? "(no kind)"} of {apiVersion ?? "(no apiVersion)"}, not a policy/v1 Eviction");
         }
 
-        var metadata = BindingObject(eviction, "metadata", "Eviction");
-        if (BindingText(metadata, "name", "Eviction") != path.Name)
+        var metadata = BodyObject(eviction, "metadata", "Eviction");
+        if (BodyText(metadata, "name", "Eviction") != path.Name)
         {
             throw ApiException.BadRequest("name in URL does not match name in Eviction object");
         }
 
-        if (BindingText(metadata, "namespace", "Eviction") is { Length: > 0 } ns && ns != path.Namespace)
+        if (BodyText(metadata, "namespace", "Eviction") is { Length: > 0 } ns && ns != path.Namespace)
         {
             throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
         }
 
-        var delete = DeleteOptionsFrom(context, BindingObject(eviction, "deleteOptions", "Eviction"), "Eviction.deleteOptions");
+        var delete = DeleteOptionsFrom(context, BodyObject(eviction, "deleteOptions", "Eviction"), "Eviction.deleteOptions");
         await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
-        await WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
-            new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
+        await WriteCreatedAsync(context);
     }
+
+    /// <summary>The answer to a binding or an eviction: 201 with a Success Status, as Kubernetes gives.</summary>
+    private static Task WriteCreatedAsync(HttpContext context) => WriteJsonAsync(context, 201, JsonSerializer.SerializeToUtf8Bytes(
+        new Status { Outcome = "Success", Code = 201 }, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status))));
 
     private async Task GetScaleAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
@@ -444,22 +446,16 @@ internal sealed partial class ResourceEndpoint
     private static void Warn(HttpContext context, string message) =>
         context.Response.Headers.Append("Warning", $"299 - \"{message.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
 
-    /// <summary>
-    /// A member of a Binding (or <paramref name="kind"/>) body that must be an object when present (null when absent
-    /// or null).
-    /// </summary>
-    private static JsonObject? BindingObject(JsonObject parent, string field, string kind = "Binding") => parent[field] switch
+    /// <summary>A member of a <paramref name="kind"/> body (Binding, Eviction) that must be an object when present (null when absent or null).</summary>
+    private static JsonObject? BodyObject(JsonObject parent, string field, string kind) => parent[field] switch
     {
         null => null,
         JsonObject value => value,
         var other => throw ApiException.BadRequest($"{kind} in version \"v1\" cannot be handled as a {kind}: {field} must be an object, not {other.GetValueKind().ToString().ToLowerInvariant()}"),
     };
 
-    /// <summary>
-    /// A member of a Binding (or <paramref name="kind"/>) body that must be a string when present (null when absent
-    /// or null).
-    /// </summary>
-    private static string? BindingText(JsonObject? parent, string field, string kind = "Binding") => parent?[field] switch
+    /// <summary>A member of a <paramref name="kind"/> body (Binding, Eviction) that must be a string when present (null when absent or null).</summary>
+    private static string? BodyText(JsonObject? parent, string field, string kind) => parent?[field] switch
     {
         null => null,
         JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),

@@ -4,6 +4,7 @@ using Verge.Controllers.Runtime;
 using Verge.Core.Apps;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Selectors;
 
 namespace Verge.Controllers.DaemonSets;
 
@@ -253,7 +254,7 @@ internal static class DaemonSetPlanner
         var nodeAffinity = (spec.Affinity ??= new Affinity()).NodeAffinity ??= new NodeAffinity();
         nodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution = new NodeSelector
         {
-            NodeSelectorTerms = [new NodeSelectorTerm { MatchFields = [new NodeSelectorRequirement { Key = NodeNameField, Operator = "In", Values = [node] }] }],
+            NodeSelectorTerms = [new NodeSelectorTerm { MatchFields = [new NodeSelectorRequirement { Key = NodeSelectorMatching.NodeNameField, Operator = "In", Values = [node] }] }],
         };
         DaemonSetEligibility.AddImplicitTolerations(spec);
         return new Pod
@@ -284,8 +285,6 @@ internal static class DaemonSetPlanner
         }
 
         var terms = pod.Spec.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution?.NodeSelectorTerms;
-        return terms is [{ MatchFields: [{ Key: NodeNameField, Operator: "In", Values: [var name] }] }] ? name : null;
+        return terms is [{ MatchFields: [{ Key: NodeSelectorMatching.NodeNameField, Operator: "In", Values: [var name] }] }] ? name : null;
     }
-
-    private const string NodeNameField = "metadata.name";
 }

@@ -40,10 +40,13 @@ public static class NodeSelectorMatching
         }
     }
 
+    /// <summary>The one node field a node selector's <c>matchFields</c> may name.</summary>
+    public const string NodeNameField = "metadata.name";
+
     public static bool MatchesField(NodeSelectorRequirement requirement, string nodeName)
     {
         ArgumentNullException.ThrowIfNull(requirement);
-        return requirement.Key == "metadata.name" && requirement.Operator switch
+        return requirement.Key == NodeNameField && requirement.Operator switch
         {
             "In" => requirement.Values is not null && requirement.Values.Contains(nodeName),
             "NotIn" => requirement.Values is null || !requirement.Values.Contains(nodeName),

@@ -131,7 +131,7 @@ internal sealed class PendingPod
             HashSet<string>? termNames = null;
             foreach (var r in term.MatchFields ?? [])
             {
-                if (r.Key == "metadata.name" && r.Operator == "In")
+                if (r.Key == NodeSelectorMatching.NodeNameField && r.Operator == "In")
                 {
                     if (termNames is null)
                     {
