@@ -359,7 +359,9 @@ internal sealed class HollowNodeSimulator : IDisposable
 
         await StartPodWorkAsync("run/" + uid, async () =>
         {
-            var status = HollowObjects.RunningPodStatus(pod, node, node.NextPodIp(), _time.GetUtcNow());
+            // A pod marked not Ready while its node was out of reach is Ready again, at the address it had.
+            var podIp = pod["status"]?["podIP"]?.GetValue<string>() is { Length: > 0 } ip ? ip : node.NextPodIp();
+            var status = HollowObjects.RunningPodStatus(pod, node, podIp, _time.GetUtcNow());
             try
             {
                 await _client.SendAsync(HttpMethod.Patch, path + "/status", status.ToJsonString(), MergePatch, JsonType, ct);

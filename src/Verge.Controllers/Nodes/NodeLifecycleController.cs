@@ -38,6 +38,10 @@ internal sealed partial class NodeLifecycleController : Controller
     public const string NeverUpdatedMessage = "Kubelet never posted node status.";
     public const string RenewedReason = "NodeStatusRenewed";
 
+    /// <summary>The reason and message of a pod's Ready condition set to False because its node is not Ready.</summary>
+    public const string PodsNotReadyReason = "NodeNotReady";
+    public const string PodsNotReadyMessage = "Node is not ready";
+
     /// <summary>
     /// The shortest time between a monitor pass and one a node's fall asks for. When thousands of nodes go dark
     /// together, each marked one asks; at most one pass in this time answers them all.
@@ -198,6 +202,7 @@ internal sealed partial class NodeLifecycleController : Controller
         }
 
         var nextEviction = await EvictAsync(key, node, ct);
+        await UpdatePodsReadyAsync(key, notReady: stale || ReadyCondition(node)?.Status != "True", ct);
 
         TimeSpan? next = stale ? null : staleAt - now + TimeSpan.FromMilliseconds(1);
         if (nextEviction is { } at)
@@ -418,7 +423,9 @@ internal sealed partial class NodeLifecycleController : Controller
 
     /// <summary>
     /// unreachable while stale, not-ready while Ready is False: NoSchedule at once, NoExecute only while the site's
-    /// disruption judgement releases the node for eviction.
+    /// disruption judgement releases the node for eviction. As Kubernetes' NoSchedule tainting pass, also
+    /// unschedulable while the node is cordoned and a pressure taint while the node reports that pressure (a stale
+    /// node's conditions are Unknown: no pressure taint).
     /// </summary>
     private async Task<Node?> UpdateTaintsAsync(string key, Node node, bool stale, CancellationToken ct)
     {
@@ -430,6 +437,11 @@ internal sealed partial class NodeLifecycleController : Controller
             (NodeTaints.Unreachable, NodeTaints.NoExecute, stale && evictable),
             (NodeTaints.NotReady, NodeTaints.NoSchedule, notReady),
             (NodeTaints.NotReady, NodeTaints.NoExecute, notReady && evictable),
+            (NodeTaints.Unschedulable, NodeTaints.NoSchedule, node.Spec.Unschedulable == true),
+            (NodeTaints.MemoryPressure, NodeTaints.NoSchedule, !stale && HasCondition(node, "MemoryPressure")),
+            (NodeTaints.DiskPressure, NodeTaints.NoSchedule, !stale && HasCondition(node, "DiskPressure")),
+            (NodeTaints.PidPressure, NodeTaints.NoSchedule, !stale && HasCondition(node, "PIDPressure")),
+            (NodeTaints.NetworkUnavailable, NodeTaints.NoSchedule, !stale && HasCondition(node, "NetworkUnavailable")),
         ];
         if (wanted.All(w => HasTaint(node, w.Key, w.Effect) == w.Present))
         {
@@ -553,6 +565,50 @@ internal sealed partial class NodeLifecycleController : Controller
     }
 
     /// <summary>
+    /// While the node is not Ready, sets the Ready condition of its Ready pods to False (reason
+    /// <see cref="PodsNotReadyReason"/>), as Kubernetes' MarkPodsNotReady: whatever the node last reported, nobody knows
+    /// that they still serve, and the counts of their DaemonSets and Deployments must not count them. Once the node is
+    /// Ready again, the pods still so marked get back the Ready its agent last reported. An agent publishes a pod's
+    /// status only when it changes, and a short cut need not even end its session: without this a pod that ran
+    /// untouched through the outage would stay not Ready. Any status the agent publishes replaces the whole condition,
+    /// reason included, so a mark still there means nothing newer was reported. Pods being deleted are left alone:
+    /// nothing counts them any more.
+    /// </summary>
+    private async Task UpdatePodsReadyAsync(string key, bool notReady, CancellationToken ct)
+    {
+        foreach (var pod in _pods.ByIndex(PodsByNode, key).Where(p => PodState.IsActive(p) && NeedsReadyUpdate(p, notReady)))
+        {
+            var uid = pod.Metadata.Uid;
+            var written = await _client.MutateAsync<Pod>(pod.Metadata.Namespace, pod.Metadata.Name!, "status", current =>
+            {
+                if (current.Metadata.Uid != uid || current.Spec.NodeName != key || !NeedsReadyUpdate(current, notReady))
+                {
+                    return false;
+                }
+
+                var ready = PodState.ReadyCondition(current)!;
+                ready.Status = notReady ? "False" : "True";
+                ready.Reason = notReady ? PodsNotReadyReason : null;
+                ready.Message = notReady ? PodsNotReadyMessage : null;
+                ready.LastTransitionTime = Objects.Now(Time);
+                return true;
+            }, ct);
+            if (written is not null)
+            {
+                RecordWrite(key, _pods, Objects.RevisionOf(written));
+                if (notReady)
+                {
+                    await _events.WarningAsync(written, PodsNotReadyReason, PodsNotReadyMessage, ct);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the pod is Ready on a node that is not, or still marked by this controller on a node that is.</summary>
+    private static bool NeedsReadyUpdate(Pod pod, bool nodeNotReady) => PodState.ReadyCondition(pod) is { } ready
+        && (nodeNotReady ? ready.Status == "True" : ready.Status == "False" && ready.Reason == PodsNotReadyReason);
+
+    /// <summary>
     /// Forgets when the node's NoExecute taints without a <c>timeAdded</c> were first seen, for those no longer on it:
     /// a taint put back starts its pods' tolerationSeconds again, as Kubernetes' taint manager cancels a pod's
     /// scheduled eviction when the taint is removed (it used to count from the first sighting, and evicted at once).
@@ -622,10 +678,12 @@ internal sealed partial class NodeLifecycleController : Controller
         var node = _nodes.Get(null, name);
         if (node is null
             ? pod.Metadata.DeletionTimestamp is null && _nodes.Synced.IsCompleted
-            : node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true)
+            : node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true
+                || (PodState.IsActive(pod) && NeedsReadyUpdate(pod, ReadyCondition(node)?.Status != "True")))
         {
             // A pod on a node that does not exist (once the nodes are known) is an orphan to delete after the
-            // quarantine (DeleteOrphansAsync).
+            // quarantine (DeleteOrphansAsync); a Ready pod on a node that is not is marked not Ready, and such a mark
+            // is lifted when the node is Ready (UpdatePodsReadyAsync).
             Enqueue(name);
         }
     }
@@ -645,6 +703,9 @@ internal sealed partial class NodeLifecycleController : Controller
         || node.Spec.Taints?.Exists(t => t.Key == NodeTaints.Unreachable) == true;
 
     private static NodeCondition? ReadyCondition(Node node) => node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
+
+    private static bool HasCondition(Node node, string type) =>
+        node.Status?.Conditions?.Exists(c => c.Type == type && c.Status == "True") == true;
 
     private static bool HasTaint(Node node, string taintKey, string effect) =>
         node.Spec.Taints?.Any(t => t.Key == taintKey && t.Effect == effect) == true;

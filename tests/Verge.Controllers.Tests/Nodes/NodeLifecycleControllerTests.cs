@@ -165,6 +165,107 @@ public class NodeLifecycleControllerTests
     }
 
     [Fact]
+    public async Task Reconcile_WhenANodeIsNotReady_MarksItsReadyPodsNotReady_UntilItIsReadyAgain()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateNodeAsync(cluster, "edge-2", ready: "False", time.GetUtcNow());
+        await cluster.CreateAsync(NewLease("edge-2", time.GetUtcNow()));
+        await CreateRenewingNodesAsync(cluster, time, "edge-0");
+        var stays = new Toleration { Key = "node.kubernetes.io/not-ready", Operator = "Exists" };
+        foreach (var (name, node) in new[] { ("stays", "edge-2"), ("elsewhere", "edge-0") })
+        {
+            await cluster.CreateAsync(NewPod(name, node, stays));
+            await ReportReadyAsync(cluster, name);
+        }
+
+        var pods = await cluster.TrackAsync<Pod>();
+        var events = await cluster.TrackAsync<Event>();
+        await using var harness = await Harness.StartAsync(cluster, time);
+
+        await pods.WaitUntilAsync(() => ReadyOf(pods, "stays") == "False", "the pod on the not-ready node marked not Ready");
+        await events.WaitUntilAsync(() => events.List().Any(e => e.Reason == "NodeNotReady"), "the pod's NodeNotReady event");
+        var marked = Assert.Single(events.List(), e => e.Reason == "NodeNotReady");
+        Assert.Equal("stays", marked.InvolvedObject.Name);
+        Assert.Equal("Warning", marked.Type);
+        Assert.Equal("Node is not ready", marked.Message);
+        var condition = pods.Informer.Get("default", "stays")!.Status!.Conditions!.Single(c => c.Type == "Ready");
+        Assert.Equal(("NodeNotReady", "Node is not ready"), (condition.Reason, condition.Message));
+        Assert.Equal("Running", pods.Informer.Get("default", "stays")!.Status!.Phase);
+
+        // The node's agent reports the pod Ready again while the node is still not Ready: marked again.
+        await ReportReadyAsync(cluster, "stays");
+        await pods.WaitUntilAsync(() => ReadyOf(pods, "stays") == "False", "the pod marked not Ready again");
+        await harness.IdleAsync(cluster, "edge-0", "edge-2");
+        var eventsBefore = events.List().Count;
+
+        // Once the node is Ready, the pod gets back the Ready its agent reported, which need not report it again.
+        await cluster.Client.MutateAsync<Node>(null, "edge-2", "status", n =>
+        {
+            n.Status!.Conditions!.Single(c => c.Type == "Ready").Status = "True";
+            return true;
+        }, CancellationToken.None);
+        await pods.WaitUntilAsync(() => ReadyOf(pods, "stays") == "True", "the pod Ready again");
+        condition = pods.Informer.Get("default", "stays")!.Status!.Conditions!.Single(c => c.Type == "Ready");
+        Assert.Null(condition.Reason);
+
+        // A pod its agent reported not Ready itself is not the controller's to make Ready.
+        await cluster.Client.MutateAsync<Pod>("default", "elsewhere", "status", p =>
+        {
+            p.Status = new PodStatus { Phase = "Running", Conditions = [new PodCondition { Type = "Ready", Status = "False", Reason = "ContainersNotReady" }] };
+            return true;
+        }, CancellationToken.None);
+        await harness.Pods.WaitForRevisionAsync(await cluster.Service.Store.GetCurrentRevisionAsync(), CancellationToken.None);
+        await harness.IdleAsync(cluster, "edge-0", "edge-2");
+        Assert.Equal("False", ReadyOf(pods, "elsewhere"));
+        Assert.Equal(eventsBefore, events.List().Count);
+    }
+
+    [Fact]
+    public async Task Reconcile_TaintsACordonedNodeUnschedulable_AndANodeUnderPressure_UntilThatEnds()
+    {
+        await using var cluster = await TestCluster.StartAsync(controllers: false);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await CreateRenewingNodesAsync(cluster, time, "edge-0", "edge-1");
+        var nodes = await cluster.TrackAsync<Node>();
+        await using var harness = await Harness.StartAsync(cluster, time);
+        await harness.IdleAsync(cluster, "edge-0", "edge-1");
+
+        // kubectl cordon sets spec.unschedulable; kubectl uncordon clears it.
+        await cluster.Client.MutateAsync<Node>(null, "edge-1", null, n => (n.Spec.Unschedulable = true) == true, CancellationToken.None);
+        var node = await WaitForNodeAsync(nodes, n => HasTaint(n, "node.kubernetes.io/unschedulable", "NoSchedule"), "the unschedulable taint");
+        Assert.Null(Assert.Single(node.Spec.Taints!).TimeAdded);
+        await cluster.Client.MutateAsync<Node>(null, "edge-1", null, n => (n.Spec.Unschedulable = null) is null, CancellationToken.None);
+        await WaitForNodeAsync(nodes, n => n.Spec.Taints is null, "the unschedulable taint removed");
+
+        await SetConditionAsync(cluster, "edge-1", "MemoryPressure", "True");
+        await SetConditionAsync(cluster, "edge-1", "DiskPressure", "False");
+        node = await WaitForNodeAsync(nodes, n => HasTaint(n, "node.kubernetes.io/memory-pressure", "NoSchedule"), "the memory-pressure taint");
+        Assert.Equal(["node.kubernetes.io/memory-pressure"], node.Spec.Taints!.Select(t => t.Key));
+        await SetConditionAsync(cluster, "edge-1", "MemoryPressure", "False");
+        await WaitForNodeAsync(nodes, n => n.Spec.Taints is null, "the memory-pressure taint removed");
+    }
+
+    private static Task<Node?> SetConditionAsync(TestCluster cluster, string node, string type, string status) =>
+        cluster.Client.MutateAsync<Node>(null, node, "status", n =>
+        {
+            var conditions = n.Status!.Conditions!;
+            conditions.RemoveAll(c => c.Type == type);
+            conditions.Add(new NodeCondition { Type = type, Status = status, Reason = "NodeReported" });
+            return true;
+        }, CancellationToken.None);
+
+    private static Task<Pod?> ReportReadyAsync(TestCluster cluster, string pod) =>
+        cluster.Client.MutateAsync<Pod>("default", pod, "status", p =>
+        {
+            p.Status = new PodStatus { Phase = "Running", Conditions = [new PodCondition { Type = "Ready", Status = "True" }] };
+            return true;
+        }, CancellationToken.None);
+
+    private static string? ReadyOf(Tracker<Pod> pods, string name) =>
+        pods.Informer.Get("default", name)?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status;
+
+    [Fact]
     public async Task Reconcile_WhenEveryNodeGoesDarkAtOnce_MarksThemUnreachableButEvictsNothing()
     {
         await using var cluster = await TestCluster.StartAsync(controllers: false);

@@ -66,6 +66,12 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
                 Timeout,
                 () => cluster.Kubectl.OkAsync("get", "node", Node, "-o", "yaml"));
 
+            // Nobody knows that the pods of a node out of reach still serve: they are marked not Ready.
+            await EdgeTools.EventuallyAsync(
+                async () => await PodReadyAsync("e2e-steady") == "False" ? "not ready" : null,
+                Timeout,
+                async () => (await cluster.PodAsync("e2e-steady"))?["status"]?.ToJsonString() ?? "no pod");
+
             // Heal: the node comes back Ready and reports the local restart; nothing healthy was restarted.
             await netns.HealAsync();
             await restarted.WaitForLineAsync($"Agent {Node} is in sync", Timeout);
@@ -84,6 +90,7 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
                 Timeout,
                 () => cluster.Kubectl.OkAsync("get", "node", Node, "-o", "yaml"));
 
+            await PodReadyAgainAsync("e2e-steady");
             var steadyAfter = (await cluster.PodAsync("e2e-steady"))!["status"]!["containerStatuses"]![0]!;
             Assert.Equal(0, (int)steadyAfter["restartCount"]!);
             Assert.Equal((string?)steady["status"]!["containerStatuses"]![0]!["containerID"], (string?)steadyAfter["containerID"]);
@@ -95,6 +102,17 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
             output.WriteLine($"node channel bytes for {Node}: {bytesBeforeCut} before the cut, {bytesAfterHeal} after the heal and resync: {bytesAfterHeal - bytesBeforeCut} bytes across the partition, the agent restart and the resync");
             Assert.True(bytesAfterHeal > bytesBeforeCut, "the resync exchanged no bytes");
             Assert.False(restarted.HasExited, restarted.Output);
+
+            // A second cut, short, with the agent running throughout: its session may outlive the cut, and its pods
+            // change nothing, so it reports nothing; the control plane makes them Ready again when the node is.
+            await netns.CutAsync();
+            await EdgeTools.EventuallyAsync(
+                async () => await PodReadyAsync("e2e-steady") == "False" ? "not ready" : null,
+                Timeout,
+                async () => (await cluster.PodAsync("e2e-steady"))?["status"]?.ToJsonString() ?? "no pod");
+            await netns.HealAsync();
+            await PodReadyAgainAsync("e2e-steady");
+            Assert.Equal(steadyPid, await RuncPidAsync(runcRoot, steadyTask));
         }
         finally
         {
@@ -120,6 +138,19 @@ public sealed class AgentPartitionTests(EdgeCluster cluster, ITestOutputHelper o
     {
         var node = JsonNode.Parse(await cluster.Kubectl.OkAsync("get", "node", Node, "-o", "json"))!;
         var ready = node["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
+        return (string?)ready?["status"];
+    }
+
+    private async Task PodReadyAgainAsync(string name) =>
+        await EdgeTools.EventuallyAsync(
+            async () => await PodReadyAsync(name) == "True" ? "ready" : null,
+            Timeout,
+            async () => (await cluster.PodAsync(name))?["status"]?.ToJsonString() ?? "no pod");
+
+    private async Task<string?> PodReadyAsync(string name)
+    {
+        var pod = await cluster.PodAsync(name);
+        var ready = pod?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
         return (string?)ready?["status"];
     }
 
