@@ -505,7 +505,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
         }
 
         context.Response.Clear();
-        if (error.Details?.RetryAfterSeconds is { } retryAfter)
+        if (error.Details?.RetryAfterSeconds is { } retryAfter and > 0)
         {
             context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }

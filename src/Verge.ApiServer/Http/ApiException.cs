@@ -26,7 +26,7 @@ public sealed class ApiException : Exception
     {
         Outcome = "Failure",
         Message = Message,
-        Reason = Reason,
+        Reason = Reason.Length == 0 ? null : Reason,
         Details = Details,
         Code = Code,
     };

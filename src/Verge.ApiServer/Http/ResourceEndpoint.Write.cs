@@ -223,8 +223,8 @@ internal sealed partial class ResourceEndpoint
 
     /// <summary>
     /// The <c>eviction</c> subresource (policy/v1 Eviction), which <c>kubectl drain</c> uses: deletes the pod with the
-    /// Eviction's deleteOptions and answers 201 with a Success Status, as Kubernetes does. Verge serves no
-    /// PodDisruptionBudgets, so no eviction is refused for one (Kubernetes would answer 429 while a budget forbids it).
+    /// Eviction's deleteOptions unless its PodDisruptionBudget forbids it (<see cref="PodEvictor"/>) and answers 201
+    /// with a Success Status, as Kubernetes does.
     /// </summary>
     private async Task EvictAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
@@ -257,7 +257,7 @@ internal sealed partial class ResourceEndpoint
         }
 
         var delete = DeleteOptionsFrom(context, BodyObject(eviction, "deleteOptions", "Eviction"), "Eviction.deleteOptions");
-        await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
+        await PodEvictor.EvictAsync(service, path.Namespace!, path.Name!, delete, ct);
         await WriteCreatedAsync(context);
     }
 

@@ -34,7 +34,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     private SemaphoreSlim LockFor(string key) => _keyLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(key) % KeyLockStripes)];
 
     /// <summary>Kinds whose status a create through the main resource resets, as Kubernetes' strategies do.</summary>
-    private static readonly HashSet<string> ResetStatusOnCreate = ["Pod", "Deployment", "ReplicaSet", "DaemonSet"];
+    private static readonly HashSet<string> ResetStatusOnCreate = ["Pod", "Deployment", "ReplicaSet", "DaemonSet", "PodDisruptionBudget"];
 
     public IKeyValueStore Store => store;
 

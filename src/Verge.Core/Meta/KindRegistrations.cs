@@ -3,6 +3,7 @@ using Verge.Core.Apps;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Edge;
+using Verge.Core.Policy;
 using Verge.Core.Scheduling;
 using Verge.Core.Serialization;
 using Verge.Core.Validation;
@@ -214,6 +215,21 @@ internal static class KindRegistrations
             TypeInfo = VergeJsonContext.Default.Lease,
             Validate = (o, old) => CoordinationValidation.ValidateLease((Lease)o, (Lease?)old),
             Columns = [new("Holder", "string", "The holder of the lease", o => ((Lease)o).Spec.HolderIdentity)],
+        },
+        new()
+        {
+            Group = "policy", Version = "v1", Kind = "PodDisruptionBudget", Plural = "poddisruptionbudgets", Singular = "poddisruptionbudget", Namespaced = true,
+            ShortNames = ["pdb"], HasStatus = true, TypeInfo = VergeJsonContext.Default.PodDisruptionBudget,
+            // As in Kubernetes, whose status is a struct: every budget has one, zero until the controller fills it.
+            ApplyDefaults = o => ((PodDisruptionBudget)o).Status ??= new PodDisruptionBudgetStatus(),
+            Validate = (o, _) => DisruptionBudgets.Validate((PodDisruptionBudget)o),
+            ValidateStatusUpdate = (o, _) => DisruptionBudgets.ValidateStatusUpdate((PodDisruptionBudget)o),
+            Columns =
+            [
+                new("Min Available", "string", "The minimum number of pods that must be available.", o => ((PodDisruptionBudget)o).Spec.MinAvailable?.StringValue ?? "N/A"),
+                new("Max Unavailable", "string", "The maximum number of pods that may be unavailable.", o => ((PodDisruptionBudget)o).Spec.MaxUnavailable?.StringValue ?? "N/A"),
+                new("Allowed Disruptions", "integer", "Calculated number of pods that may be disrupted at this time.", o => ((PodDisruptionBudget)o).Status?.DisruptionsAllowed ?? 0),
+            ],
         },
         new()
         {

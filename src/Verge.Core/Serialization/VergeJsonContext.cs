@@ -5,6 +5,7 @@ using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Edge;
 using Verge.Core.Meta;
+using Verge.Core.Policy;
 using Verge.Core.Quantities;
 using Verge.Core.Scheduling;
 using Verge.Core.Selectors;
@@ -32,6 +33,7 @@ namespace Verge.Core.Serialization;
 [JsonSerializable(typeof(ControllerRevision))]
 [JsonSerializable(typeof(Lease))]
 [JsonSerializable(typeof(PriorityClass))]
+[JsonSerializable(typeof(PodDisruptionBudget))]
 [JsonSerializable(typeof(Site))]
 [JsonSerializable(typeof(Device))]
 [JsonSerializable(typeof(DataRule))]

@@ -254,7 +254,7 @@ public static class AppsValidation
         }
     }
 
-    private static void ValidatePositiveIntOrPercent(IntOrString? value, string path, List<FieldError> errors)
+    internal static void ValidatePositiveIntOrPercent(IntOrString? value, string path, List<FieldError> errors)
     {
         if (value is not { } v)
         {
@@ -274,7 +274,7 @@ public static class AppsValidation
         }
     }
 
-    private static void NotMoreThan100Percent(IntOrString? value, string path, List<FieldError> errors)
+    internal static void NotMoreThan100Percent(IntOrString? value, string path, List<FieldError> errors)
     {
         if (value is { IsPercent: true } v && IntOrPercentValue(v) > 100)
         {

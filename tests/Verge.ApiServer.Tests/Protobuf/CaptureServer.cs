@@ -114,7 +114,9 @@ internal sealed class CaptureServer : IDisposable
                 ? ResourceCatalog.FindByKind("apps/v1", "Deployment")!
                 : path.StartsWith("/apis/scheduling.k8s.io/v1/", StringComparison.Ordinal)
                     ? ResourceCatalog.FindByKind("scheduling.k8s.io/v1", "PriorityClass")!
-                    : ResourceCatalog.Find("", "v1", path.Split('/')[^1])!;
+                    : path.StartsWith("/apis/policy/v1/", StringComparison.Ordinal)
+                        ? ResourceCatalog.FindByKind("policy/v1", "PodDisruptionBudget")!
+                        : ResourceCatalog.Find("", "v1", path.Split('/')[^1])!;
             JsonObject answer;
             try
             {
@@ -134,7 +136,7 @@ internal sealed class CaptureServer : IDisposable
         {
             "/version" => """{"major":"1","minor":"32","gitVersion":"v1.32.0"}""",
             "/api" => """{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}""",
-            "/apis" => """{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"scheduling.k8s.io","versions":[{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}}]}""",
+            "/apis" => """{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"scheduling.k8s.io","versions":[{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"scheduling.k8s.io/v1","version":"v1"}},{"name":"policy","versions":[{"groupVersion":"policy/v1","version":"v1"}],"preferredVersion":{"groupVersion":"policy/v1","version":"v1"}}]}""",
             "/api/v1" => """
                 {"kind":"APIResourceList","groupVersion":"v1","resources":[
                  {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["create","get","list"]},
@@ -148,6 +150,10 @@ internal sealed class CaptureServer : IDisposable
             "/apis/scheduling.k8s.io/v1" => """
                 {"kind":"APIResourceList","groupVersion":"scheduling.k8s.io/v1","resources":[
                  {"name":"priorityclasses","singularName":"priorityclass","namespaced":false,"kind":"PriorityClass","verbs":["create","get","list"]}]}
+                """,
+            "/apis/policy/v1" => """
+                {"kind":"APIResourceList","groupVersion":"policy/v1","resources":[
+                 {"name":"poddisruptionbudgets","singularName":"poddisruptionbudget","namespaced":true,"kind":"PodDisruptionBudget","shortNames":["pdb"],"verbs":["create","get","list"]}]}
                 """,
             _ => null,
         };

@@ -40,6 +40,8 @@ public sealed class KubectlLiveTests : IDisposable
         ["-n", "edge", "create", "deployment", "args", "--image=busybox", "--", "/bin/sh", "-c", "echo hi"],
         ["create", "priorityclass", "batch", "--value=10", "--preemption-policy=Never", "--description=batch work", "--global-default"],
         ["create", "priorityclass", "plain", "--value=0"],
+        ["create", "pdb", "web", "--selector=app=web", "--min-available=1"],
+        ["-n", "edge", "create", "poddisruptionbudget", "half", "--selector=app in (a,b),!canary", "--max-unavailable=50%"],
     ];
 
     [Theory]

@@ -15,6 +15,7 @@ public sealed class ResourceCatalogTests
     [InlineData("apps", "v1", "deployments", "Deployment", "deploy")]
     [InlineData("apps", "v1", "replicasets", "ReplicaSet", "rs")]
     [InlineData("apps", "v1", "daemonsets", "DaemonSet", "ds")]
+    [InlineData("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", "pdb")]
     [InlineData("edge.verge.dev", "v1", "devices", "Device", "dev")]
     [InlineData("edge.verge.dev", "v1", "datarules", "DataRule", "dr")]
     public void Find_ByPlural_ReturnsTheKindWithItsShortName(string group, string version, string plural, string kind, string shortName)
@@ -28,9 +29,9 @@ public sealed class ResourceCatalogTests
     }
 
     [Fact]
-    public void All_HasFifteenKinds_AndTheAllCategoryOnWorkloads()
+    public void All_HasSixteenKinds_AndTheAllCategoryOnWorkloads()
     {
-        Assert.Equal(15, ResourceCatalog.All.Count);
+        Assert.Equal(16, ResourceCatalog.All.Count);
         Assert.Equal(["DaemonSet", "Deployment", "Pod", "ReplicaSet"], ResourceCatalog.All.Where(t => t.Categories.Contains("all")).Select(t => t.Kind).Order(StringComparer.Ordinal));
         Assert.NotNull(ResourceCatalog.For<Deployment>().Scale);
         Assert.NotNull(ResourceCatalog.For<ReplicaSet>().Scale);

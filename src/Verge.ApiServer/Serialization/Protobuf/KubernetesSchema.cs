@@ -46,6 +46,7 @@ internal static class KubernetesSchema
             [("apps/v1", "DaemonSet")] = Messages["DaemonSet"],
             [("autoscaling/v1", "Scale")] = Messages["Scale"],
             [("policy/v1", "Eviction")] = Messages["Eviction"],
+            [("policy/v1", "PodDisruptionBudget")] = Messages["PodDisruptionBudget"],
             [("scheduling.k8s.io/v1", "PriorityClass")] = Messages["PriorityClass"],
         }.ToFrozenDictionary();
     }
@@ -735,7 +736,7 @@ internal static class KubernetesSchema
             Str(5, "message"));
     }
 
-    /// <summary>meta/v1 DeleteOptions, policy/v1 Eviction (kubectl drain) and scheduling/v1 PriorityClass.</summary>
+    /// <summary>meta/v1 DeleteOptions, policy/v1 Eviction (kubectl drain) and PodDisruptionBudget, and scheduling/v1 PriorityClass.</summary>
     private static void DefinePolicyAndScheduling()
     {
         Add("Preconditions",
@@ -757,6 +758,32 @@ internal static class KubernetesSchema
             Bool(3, "globalDefault"),
             Str(4, "description"),
             Str(5, "preemptionPolicy", Keep));
+
+        // kubectl create poddisruptionbudget. status.disruptedPods (a map of Times) is not read: a create resets the
+        // status, and a client that sends one gets the unknown-field warning.
+        Add("PodDisruptionBudget",
+            Msg(1, "metadata", "ObjectMeta"),
+            Msg(2, "spec", "PodDisruptionBudgetSpec"),
+            Msg(3, "status", "PodDisruptionBudgetStatus"));
+        Add("PodDisruptionBudgetSpec",
+            IntOrStr(1, "minAvailable"),
+            Msg(2, "selector", "LabelSelector"),
+            IntOrStr(3, "maxUnavailable"),
+            Str(4, "unhealthyPodEvictionPolicy"));
+        Add("PodDisruptionBudgetStatus",
+            I64(1, "observedGeneration"),
+            I32(3, "disruptionsAllowed", Keep),
+            I32(4, "currentHealthy", Keep),
+            I32(5, "desiredHealthy", Keep),
+            I32(6, "expectedPods", Keep),
+            Msgs(7, "conditions", "Condition"));
+        Add("Condition",
+            Str(1, "type", Keep),
+            Str(2, "status", Keep),
+            I64(3, "observedGeneration"),
+            Time(4, "lastTransitionTime"),
+            Str(5, "reason", Keep),
+            Str(6, "message", Keep));
     }
 
     private static void Add(string name, params ProtoField[] fields) => Defined.Add(name, new ProtoMessage(name, fields));
