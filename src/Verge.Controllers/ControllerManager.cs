@@ -4,6 +4,7 @@ using Verge.ApiServer.Registry;
 using Verge.ApiServer.Watch;
 using Verge.Controllers.DaemonSets;
 using Verge.Controllers.Deployments;
+using Verge.Controllers.Disruption;
 using Verge.Controllers.GarbageCollection;
 using Verge.Controllers.Nodes;
 using Verge.Controllers.ReplicaSets;
@@ -13,13 +14,15 @@ using Verge.Core.Apps;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Policy;
 
 namespace Verge.Controllers;
 
 /// <summary>
 /// Runs the controllers inside <c>verge server</c>, on the leader only: it campaigns for the
 /// <c>kube-system/verge-controller-manager</c> Lease, and while it holds it runs fresh informers and the
-/// ReplicaSet, Deployment and garbage collection controllers; when leadership is lost they stop and it campaigns
+/// ReplicaSet, Deployment, garbage collection, node lifecycle, DaemonSet and disruption controllers and the scheduling
+/// loop; when leadership is lost they stop and it campaigns
 /// again. A failure of a term is logged and followed by a jittered pause.
 /// </summary>
 internal sealed partial class ControllerManager : BackgroundService
@@ -103,12 +106,14 @@ internal sealed partial class ControllerManager : BackgroundService
         using var scheduler = new SchedulingLoop(informers, _client, _time, _loggers, Identity, _options.Scheduling, heartbeats.IsLapsed);
         var daemonSets = informers.For<DaemonSet>();
         var revisions = informers.For<ControllerRevision>();
+        var budgets = informers.For<PodDisruptionBudget>();
         var gcInformers = ResourceCatalog.All.Where(t => t.Kind != "Event").Select(informers.For).ToList();
         using var replicaSetController = new ReplicaSetController(replicaSets, pods, _client, events, _time, _loggers.CreateLogger<ReplicaSetController>(), _options);
         using var deploymentController = new DeploymentController(deployments, replicaSets, pods, _client, events, _time, _loggers.CreateLogger<DeploymentController>(), _options);
         using var garbageCollector = new GarbageCollector(gcInformers, _client, _time, _loggers.CreateLogger<GarbageCollector>(), _options);
         using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle, heartbeats);
         using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, revisions, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
+        using var disruptionController = new DisruptionController(budgets, pods, replicaSets, deployments, _client, events, _time, _loggers.CreateLogger<DisruptionController>(), _options);
         LogLeading(_logger, Identity);
         Volatile.Read(ref _leading).TrySetResult();
         try
@@ -120,7 +125,8 @@ internal sealed partial class ControllerManager : BackgroundService
                 garbageCollector.RunAsync(ct),
                 scheduler.RunAsync(ct),
                 nodeLifecycleController.RunAsync(ct),
-                daemonSetController.RunAsync(ct));
+                daemonSetController.RunAsync(ct),
+                disruptionController.RunAsync(ct));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

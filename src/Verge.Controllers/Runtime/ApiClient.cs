@@ -70,6 +70,31 @@ internal sealed class ApiClient(ResourceService service, string fieldManager)
         }
     }
 
+    /// <summary>
+    /// Writes the status of <paramref name="read"/> as <paramref name="change"/> sets it on a fresh copy, pinned to the
+    /// resourceVersion it was read at (a 409 when the object changed since, as Kubernetes' UpdateStatus). Returns null
+    /// when the object is gone.
+    /// </summary>
+    public async Task<KubeObject?> UpdateStatusAsync(ResourceType type, KubeObject read, Action<KubeObject> change, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(read.Metadata.ResourceVersion);
+        try
+        {
+            var (written, _) = await service.UpdateAsync(type, read.Metadata.Namespace, read.Metadata.Name!, "status", current =>
+            {
+                var obj = current!;
+                obj.Metadata.ResourceVersion = read.Metadata.ResourceVersion;
+                change(obj);
+                return obj;
+            }, _write, allowCreate: false, ct);
+            return written;
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Deletes the object if it still has <paramref name="uid"/>; true when it was there to delete.</summary>
     public async Task<KubeObject?> DeleteAsync(ResourceType type, string? ns, string name, string? uid, string? propagationPolicy, CancellationToken ct)
     {
