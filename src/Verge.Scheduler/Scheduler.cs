@@ -196,6 +196,7 @@ public static class Scheduler
             foreach (var victim in candidate.Victims)
             {
                 state.Evict(victim, candidate.Slot);
+                state.TakeDisruptions(victim);
             }
 
             state.Assume(pod.Info, candidate.Slot);

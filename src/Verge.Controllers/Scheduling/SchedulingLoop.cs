@@ -6,6 +6,7 @@ using Verge.ApiServer.Registry;
 using Verge.Controllers.Runtime;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Policy;
 using Verge.Core.Scheduling;
 using Verge.Scheduler;
 
@@ -31,6 +32,10 @@ internal sealed partial class SchedulingLoop : IDisposable
     private readonly Informer<Node> _nodes;
     private readonly Informer<Pod> _pods;
     private readonly Informer<PriorityClass> _classes;
+    private readonly Informer<PodDisruptionBudget> _budgets;
+
+    /// <summary>Set by the budget informer's handlers; the loop hands the budgets to the snapshot before its next batch.</summary>
+    private volatile bool _budgetsChanged = true;
     private readonly ApiClient _client;
     private readonly EventRecorder _events;
     private readonly TimeProvider _time;
@@ -76,6 +81,7 @@ internal sealed partial class SchedulingLoop : IDisposable
         _nodes = informers.For<Node>();
         _pods = informers.For<Pod>();
         _classes = informers.For<PriorityClass>();
+        _budgets = informers.For<PodDisruptionBudget>();
         _nodes.AddHandler(new InformerHandler<Node>
         {
             OnAdd = n => Post(new NodeChanged(null, n)),
@@ -94,6 +100,12 @@ internal sealed partial class SchedulingLoop : IDisposable
             OnUpdate = (_, _) => Post(ClassesChanged.Instance),
             OnDelete = _ => Post(ClassesChanged.Instance),
         });
+        _budgets.AddHandler(new InformerHandler<PodDisruptionBudget>
+        {
+            OnAdd = _ => _budgetsChanged = true,
+            OnUpdate = (_, _) => _budgetsChanged = true,
+            OnDelete = _ => _budgetsChanged = true,
+        });
     }
 
     /// <summary>Pods waiting to be scheduled (active, backing off or unschedulable); for tests and diagnostics.</summary>
@@ -104,7 +116,7 @@ internal sealed partial class SchedulingLoop : IDisposable
     /// <summary>Runs until <paramref name="ct"/> is cancelled; the informers must be run alongside (by their factory).</summary>
     public async Task RunAsync(CancellationToken ct)
     {
-        await Task.WhenAll(_nodes.Synced, _pods.Synced, _classes.Synced).WaitAsync(ct);
+        await Task.WhenAll(_nodes.Synced, _pods.Synced, _classes.Synced, _budgets.Synced).WaitAsync(ct);
         LogStarted(_logger);
         try
         {
@@ -419,6 +431,13 @@ internal sealed partial class SchedulingLoop : IDisposable
         ReleaseRenewed();
         var byKey = batch.ToDictionary(e => e.Key, StringComparer.Ordinal);
         var pods = batch.Select(e => WithPriority(e.Pod)).ToList();
+        if (_budgetsChanged)
+        {
+            // Preemption spares the pods whose budgets allow no disruption, as kube-scheduler reads them from its lister.
+            _budgetsChanged = false;
+            _snapshot.SetDisruptionBudgets(_budgets.List());
+        }
+
         var plan = Scheduler.Scheduler.Schedule(_snapshot, pods, OptionsForBatch());
         _snapshot.Apply(plan);
 

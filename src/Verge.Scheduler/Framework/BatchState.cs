@@ -57,6 +57,27 @@ internal sealed class BatchState
 
     public NodeInfo? Node(int slot) => _nodes[slot];
 
+    private int[]? _budgetsAllowed;
+
+    /// <summary>
+    /// The disruptions each of the snapshot's budgets still allows in this batch: its status's count less the victims
+    /// of this batch's preemptions it covers.
+    /// </summary>
+    public int[] BudgetsAllowed => _budgetsAllowed ??= [.. Snapshot.DisruptionBudgets.Select(b => b.Allowed)];
+
+    /// <summary>Counts a preemption's victim against the budgets that cover it.</summary>
+    public void TakeDisruptions(PodInfo victim)
+    {
+        var budgets = Snapshot.DisruptionBudgets;
+        for (var i = 0; i < budgets.Count; i++)
+        {
+            if (budgets[i].Counts(victim))
+            {
+                BudgetsAllowed[i]--;
+            }
+        }
+    }
+
     public int SlotOf(string nodeName)
     {
         for (var slot = 0; slot < SlotCount; slot++)

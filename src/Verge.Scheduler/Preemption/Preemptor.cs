@@ -4,8 +4,11 @@ using Verge.Scheduler.Snapshot;
 
 namespace Verge.Scheduler.Preemption;
 
-/// <summary>The node a pod can preempt its way onto and whom it evicts there.</summary>
-internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims)
+/// <summary>
+/// The node a pod can preempt its way onto, whom it evicts there, and how many of those victims a PodDisruptionBudget
+/// would rather keep (their eviction takes a budget below zero allowed disruptions).
+/// </summary>
+internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims, int BudgetViolations = 0)
 {
     public int MaxPriority => Victims.Max(v => v.Priority);
 
@@ -14,9 +17,11 @@ internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims)
 
 /// <summary>
 /// When a pod fits nowhere: on every node whose failure eviction could cure, remove all pods of lower priority, check
-/// that the pod then fits, and give back (most important first) every pod it can do without. The node whose victims
-/// have the lowest highest priority wins, then the fewest victims, then the lowest sum of priorities, then walk order.
-/// Pods of equal or higher priority are never victims.
+/// that the pod then fits, and give back every pod it can do without: first the pods whose eviction would break a
+/// PodDisruptionBudget, then the others, each group most important first (kube-scheduler's SelectVictimsOnNode). The
+/// node with the fewest budget-breaking victims wins, then the one whose victims have the lowest highest priority,
+/// then the fewest victims, then the lowest sum of priorities, then walk order. Pods of equal or higher priority are
+/// never victims; a budget is preferred, not guaranteed: when only breaking it makes room, it is broken.
 /// </summary>
 internal static class Preemptor
 {
@@ -57,6 +62,11 @@ internal static class Preemptor
     /// <summary>Whether <paramref name="a"/> is the better place to preempt than <paramref name="b"/>.</summary>
     public static bool Better(PreemptionCandidate a, PreemptionCandidate b)
     {
+        if (a.BudgetViolations != b.BudgetViolations)
+        {
+            return a.BudgetViolations < b.BudgetViolations;
+        }
+
         if (a.MaxPriority != b.MaxPriority)
         {
             return a.MaxPriority < b.MaxPriority;
@@ -99,15 +109,27 @@ internal static class Preemptor
         }
 
         var victims = new List<PodInfo>();
-        foreach (var candidate in potential)
+        var violations = 0;
+        var violating = ViolatingBudgets(state, potential);
+        foreach (var reprieveViolating in (bool[])[true, false])
         {
-            trial.AddPod(candidate);
-            state.RecordTrial(candidate, node.Slot, +1);
-            if (!Fits(state, pod, trial, scratch))
+            for (var i = 0; i < potential.Count; i++)
             {
-                trial.RemovePod(candidate.Key);
-                state.RecordTrial(candidate, node.Slot, -1);
-                victims.Add(candidate);
+                if (violating[i] != reprieveViolating)
+                {
+                    continue;
+                }
+
+                var candidate = potential[i];
+                trial.AddPod(candidate);
+                state.RecordTrial(candidate, node.Slot, +1);
+                if (!Fits(state, pod, trial, scratch))
+                {
+                    trial.RemovePod(candidate.Key);
+                    state.RecordTrial(candidate, node.Slot, -1);
+                    victims.Add(candidate);
+                    violations += reprieveViolating ? 1 : 0;
+                }
             }
         }
 
@@ -116,7 +138,36 @@ internal static class Preemptor
             state.RecordTrial(victim, node.Slot, +1);
         }
 
-        return victims.Count == 0 ? null : new PreemptionCandidate(node.Slot, victims);
+        return victims.Count == 0 ? null : new PreemptionCandidate(node.Slot, victims, violations);
+    }
+
+    /// <summary>
+    /// Which of the potential victims (most important first) would break a budget if all of them went: each takes one
+    /// disruption from every budget that covers it and has not counted it yet, and breaks the budget whose count then
+    /// falls below zero (kube-scheduler's filterPodsWithPDBViolation, over what this batch's earlier preemptions left).
+    /// </summary>
+    private static bool[] ViolatingBudgets(BatchState state, List<PodInfo> potential)
+    {
+        var violating = new bool[potential.Count];
+        var budgets = state.Snapshot.DisruptionBudgets;
+        if (budgets.Count == 0)
+        {
+            return violating;
+        }
+
+        var allowed = (int[])state.BudgetsAllowed.Clone();
+        for (var i = 0; i < potential.Count; i++)
+        {
+            for (var b = 0; b < budgets.Count; b++)
+            {
+                if (budgets[b].Counts(potential[i]) && --allowed[b] < 0)
+                {
+                    violating[i] = true;
+                }
+            }
+        }
+
+        return violating;
     }
 
     /// <summary>Cheap bound before the dry run: even with every lower-priority pod gone, do the resources suffice?</summary>

@@ -40,6 +40,19 @@ public sealed class ClusterSnapshot
 
     internal ResourceRegistry Resources { get; } = new();
 
+    /// <summary>The PodDisruptionBudgets preemption tries not to break (<see cref="SetDisruptionBudgets"/>).</summary>
+    internal IReadOnlyList<Preemption.DisruptionBudgetInfo> DisruptionBudgets { get; private set; } = [];
+
+    /// <summary>
+    /// Replaces the PodDisruptionBudgets preemption reads: when it must choose victims, it spares first the pods whose
+    /// eviction would take a budget below zero allowed disruptions, and prefers nodes where fewer victims do so.
+    /// </summary>
+    public void SetDisruptionBudgets(IEnumerable<Core.Policy.PodDisruptionBudget> budgets)
+    {
+        ArgumentNullException.ThrowIfNull(budgets);
+        DisruptionBudgets = [.. budgets.Select(Preemption.DisruptionBudgetInfo.Create)];
+    }
+
     /// <summary>Node slots; null entries are free. Slot order is the order the scheduler walks nodes in.</summary>
     internal NodeInfo?[] Slots => _slots;
 

@@ -154,4 +154,64 @@ public sealed class PreemptorTests
         Assert.Null(snapshot.NodeOf("default", "low"));
         Assert.Null(snapshot.NodeOf("default", "high"));
     }
+
+    [Fact]
+    public void Preempt_PrefersANodeWhoseVictimsNoBudgetNeeds_OverLowerPriorities()
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("web-a", cpu: "2", priority: 1, node: "a", labels: Labels("app=web")),
+            Pod("db-b", cpu: "2", priority: 5, node: "b", labels: Labels("app=db")),
+        ]);
+        snapshot.SetDisruptionBudgets([Budget("web", allowed: 0)]);
+
+        var preemption = Assert.Single(Schedule(snapshot, Pod("p", cpu: "2", priority: 10)).Preemptions);
+
+        Assert.Equal(("b", "db-b"), (preemption.NominatedNodeName, Assert.Single(preemption.Victims).Name));
+    }
+
+    [Fact]
+    public void Preempt_OnANode_SparesTheBudgetsPodsFirst_ButBreaksTheBudgetWhenNothingElseMakesRoom()
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "3")],
+        [
+            Pod("web-1", cpu: "1", priority: 1, node: "a", labels: Labels("app=web")),
+            Pod("web-2", cpu: "1", priority: 1, node: "a", labels: Labels("app=web")),
+            Pod("db", cpu: "1", priority: 3, node: "a", labels: Labels("app=db")),
+        ]);
+        snapshot.SetDisruptionBudgets([Budget("web", allowed: 1)]);
+
+        // Without the budget the two lowest priorities would go; with it one web pod stays and db goes instead.
+        var spared = Assert.Single(Schedule(snapshot, Pod("p", cpu: "2", priority: 10)).Preemptions);
+        Assert.Equal(["db", "web-1"], spared.Victims.Select(v => v.Name).Order());
+
+        // Room for three needs every pod gone: the budget is broken rather than the pod left pending.
+        var broken = Assert.Single(Schedule(snapshot, Pod("q", cpu: "3", priority: 10)).Preemptions);
+        Assert.Equal(3, broken.Victims.Count);
+    }
+
+    [Fact]
+    public void Preempt_LaterPodsOfABatch_SeeTheDisruptionsEarlierOnesTook()
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2"), Node("c", cpu: "2")],
+        [
+            Pod("web-a", cpu: "2", priority: 1, node: "a", labels: Labels("app=web")),
+            Pod("web-b", cpu: "2", priority: 1, node: "b", labels: Labels("app=web")),
+            Pod("db-c", cpu: "2", priority: 2, node: "c", labels: Labels("app=db")),
+        ]);
+        snapshot.SetDisruptionBudgets([Budget("web", allowed: 1)]);
+
+        var plan = Schedule(snapshot, Pod("p1", cpu: "2", priority: 10), Pod("p2", cpu: "2", priority: 10));
+
+        Assert.Equal(2, plan.Preemptions.Count);
+        var victims = plan.Preemptions.SelectMany(p => p.Victims).Select(v => v.Name).Order().ToList();
+        Assert.Equal(["db-c", "web-a"], victims);
+    }
+
+    private static Core.Policy.PodDisruptionBudget Budget(string app, int allowed) => new()
+    {
+        Metadata = new Core.Meta.ObjectMeta { Name = app, Namespace = "default" },
+        Spec = new Core.Policy.PodDisruptionBudgetSpec { Selector = new Core.Selectors.LabelSelector { MatchLabels = new() { ["app"] = app } } },
+        Status = new Core.Policy.PodDisruptionBudgetStatus { DisruptionsAllowed = allowed },
+    };
 }
