@@ -60,6 +60,31 @@ internal sealed partial class ReplicaSetController : Controller
 
     protected override int Workers => Options.ReplicaSetWorkers;
 
+    /// <summary>
+    /// The active pods of every ReplicaSet that shares this one's controller (the other revisions of its Deployment),
+    /// these included, as Kubernetes' getIndirectlyRelatedPods: a scale-down prefers the pods on nodes crowded with
+    /// them, so that a rolling update does not leave the new revision doubled up beside the old one.
+    /// </summary>
+    private List<Pod> RelatedPods(ReplicaSet rs, IReadOnlyList<Pod> owned)
+    {
+        if (Objects.ControllerOf(rs)?.Uid is not { Length: > 0 } controllerUid)
+        {
+            return [.. owned];
+        }
+
+        var ns = rs.Metadata.Namespace;
+        var related = new List<Pod>(owned);
+        foreach (var sibling in _replicaSets.Claimable(ns, controllerUid))
+        {
+            if (sibling.Metadata.Uid is { Length: > 0 } uid && uid != rs.Metadata.Uid && Objects.ControllerOf(sibling)?.Uid == controllerUid)
+            {
+                related.AddRange(_pods.Claimable(ns, uid).Where(p => PodState.IsActive(p) && Objects.ControllerOf(p)?.Uid == uid));
+            }
+        }
+
+        return related;
+    }
+
     protected override async Task<TimeSpan?> ReconcileAsync(string key, CancellationToken ct)
     {
         var (ns, name) = Objects.SplitKey(key);
@@ -87,7 +112,7 @@ internal sealed partial class ReplicaSetController : Controller
         Exception? failure = null;
         if (rs.Metadata.DeletionTimestamp is null)
         {
-            var plan = ReplicaSetPlanner.Plan(rs, owned, Options.BurstReplicas, Time.GetUtcNow());
+            var plan = ReplicaSetPlanner.Plan(rs, owned, Options.BurstReplicas, Time.GetUtcNow(), () => RelatedPods(rs, owned));
             try
             {
                 await ExecuteAsync(key, rs, plan, ct);

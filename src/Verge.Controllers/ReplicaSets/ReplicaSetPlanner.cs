@@ -26,14 +26,18 @@ internal static class ReplicaSetPlanner
 {
     public const string DeletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost";
 
-    /// <summary>The plan that brings <paramref name="owned"/> (active pods) to the desired count, at most <paramref name="burst"/> changes.</summary>
-    public static ReplicaSetPlan Plan(ReplicaSet rs, IReadOnlyList<Pod> owned, int burst, DateTimeOffset now)
+    /// <summary>
+    /// The plan that brings <paramref name="owned"/> (active pods) to the desired count, at most <paramref name="burst"/>
+    /// changes. <paramref name="related"/> gives, for a scale-down only, the active pods of the ReplicaSets that share
+    /// this one's controller, these included (<see cref="PodsToDelete"/>); without it, the owned pods.
+    /// </summary>
+    public static ReplicaSetPlan Plan(ReplicaSet rs, IReadOnlyList<Pod> owned, int burst, DateTimeOffset now, Func<IReadOnlyList<Pod>>? related = null)
     {
         var diff = owned.Count - (rs.Spec.Replicas ?? 1);
         return diff switch
         {
             < 0 => new ReplicaSetPlan(Math.Min(-diff, burst), []),
-            > 0 => new ReplicaSetPlan(0, PodsToDelete(owned, Math.Min(diff, burst), now)),
+            > 0 => new ReplicaSetPlan(0, PodsToDelete(owned, related?.Invoke() ?? owned, Math.Min(diff, burst), now)),
             _ => ReplicaSetPlan.None,
         };
     }
@@ -41,14 +45,16 @@ internal static class ReplicaSetPlanner
     /// <summary>
     /// The <paramref name="count"/> pods to delete, in Kubernetes' order of preference: unscheduled before
     /// scheduled, Pending before Unknown before Running, not ready before ready, lower deletion cost first, pods
-    /// doubled up on a node first, ready for a shorter time first, more restarts first, newer first.
+    /// doubled up on a node first, ready for a shorter time first, more restarts first, newer first. A pod is doubled
+    /// up by the <paramref name="related"/> pods on its node: its own ReplicaSet's and those of the other revisions of
+    /// its Deployment, as Kubernetes ranks them.
     /// </summary>
-    public static IReadOnlyList<Pod> PodsToDelete(IReadOnlyList<Pod> pods, int count, DateTimeOffset now)
+    public static IReadOnlyList<Pod> PodsToDelete(IReadOnlyList<Pod> pods, IReadOnlyList<Pod> related, int count, DateTimeOffset now)
     {
-        var perNode = pods.Where(p => !string.IsNullOrEmpty(p.Spec.NodeName))
+        var perNode = related.Where(p => !string.IsNullOrEmpty(p.Spec.NodeName))
             .GroupBy(p => p.Spec.NodeName!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var ranked = pods.Select(p => (Pod: p, Rank: string.IsNullOrEmpty(p.Spec.NodeName) ? 0 : perNode[p.Spec.NodeName!])).ToList();
+        var ranked = pods.Select(p => (Pod: p, Rank: string.IsNullOrEmpty(p.Spec.NodeName) ? 0 : perNode.GetValueOrDefault(p.Spec.NodeName!))).ToList();
         ranked.Sort((a, b) => CompareForDeletion(a.Pod, a.Rank, b.Pod, b.Rank, now));
         return [.. ranked.Take(count).Select(r => r.Pod)];
     }

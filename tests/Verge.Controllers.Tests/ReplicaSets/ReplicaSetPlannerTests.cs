@@ -65,7 +65,7 @@ public class ReplicaSetPlannerTests
             NewPod("unscheduled", null, phase: "Pending"),
         };
 
-        var order = ReplicaSetPlanner.PodsToDelete(pods, 5, Now).Select(p => p.Metadata.Name).ToList();
+        var order = ReplicaSetPlanner.PodsToDelete(pods, pods, 5, Now).Select(p => p.Metadata.Name).ToList();
 
         Assert.Equal(["unscheduled", "pending", "not-ready", "ready-new", "ready-old"], order);
     }
@@ -82,9 +82,24 @@ public class ReplicaSetPlannerTests
             NewPod("crowded-b", "n4", ready: true, restarts: 3),
         };
 
-        var order = ReplicaSetPlanner.PodsToDelete(pods, 5, Now).Select(p => p.Metadata.Name).ToList();
+        var order = ReplicaSetPlanner.PodsToDelete(pods, pods, 5, Now).Select(p => p.Metadata.Name).ToList();
 
         Assert.Equal(["cheap", "crowded-b", "crowded-a", "alone", "costly"], order);
+    }
+
+    [Fact]
+    public void PodsToDelete_CountsThePodsOfTheOtherRevisionsOnTheNode()
+    {
+        // Equal but for the node: alone, "a" would go first (by name, the last tie-break).
+        var pods = new List<Pod> { NewPod("a", "n1", ready: true), NewPod("b", "n2", ready: true) };
+        Assert.Equal("a", ReplicaSetPlanner.PodsToDelete(pods, pods, 1, Now)[0].Metadata.Name);
+
+        // A pod of the Deployment's old ReplicaSet shares n2: "b" is the doubled-up one.
+        List<Pod> related = [.. pods, NewPod("old-revision", "n2", ready: true)];
+        Assert.Equal("b", ReplicaSetPlanner.PodsToDelete(pods, related, 1, Now)[0].Metadata.Name);
+
+        var rs = NewReplicaSet(1);
+        Assert.Equal("b", Assert.Single(ReplicaSetPlanner.Plan(rs, pods, burst: 500, Now, () => related).Delete).Metadata.Name);
     }
 
     [Fact]
