@@ -683,7 +683,36 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         obj.Kind = type.Kind;
         type.ApplyDefaults(obj);
         LabelNamespace(type, obj);
+        DropEmptyLists(meta);
         return obj;
+    }
+
+    /// <summary>
+    /// Empty ownerReferences, finalizers, labels and annotations are stored as absent, as Kubernetes' omitempty
+    /// fields are: a garbage collector or controller that removes the last owner reference, or a client that sends
+    /// <c>labels: {}</c>, leaves no empty field behind.
+    /// </summary>
+    private static void DropEmptyLists(ObjectMeta meta)
+    {
+        if (meta.OwnerReferences is { Count: 0 })
+        {
+            meta.OwnerReferences = null;
+        }
+
+        if (meta.Finalizers is { Count: 0 })
+        {
+            meta.Finalizers = null;
+        }
+
+        if (meta.Labels is { Count: 0 })
+        {
+            meta.Labels = null;
+        }
+
+        if (meta.Annotations is { Count: 0 })
+        {
+            meta.Annotations = null;
+        }
     }
 
     private static KubeObject PrepareForUpdate(ResourceType type, KubeObject old, KubeObject desired, string? subresource, bool owned, KeyValue stored)
@@ -710,6 +739,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
 
         type.ApplyDefaults(next);
         LabelNamespace(type, next);
+        DropEmptyLists(meta);
         meta.Generation = oldMeta.Generation;
         if (type.HasStatus && !KeepsOnlyStatus(type, subresource) && SpecChanged(type, old, next))
         {

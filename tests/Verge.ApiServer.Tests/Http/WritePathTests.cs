@@ -43,6 +43,28 @@ public sealed class WritePathTests(ApiServerFixture server) : IClassFixture<ApiS
     }
 
     [Fact]
+    public async Task EmptyOwnerReferencesFinalizersLabelsAndAnnotations_AreStoredAsAbsent_AsKubernetesOmitsThem()
+    {
+        const string path = "/api/v1/namespaces/default/configmaps/wp-empty";
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(
+            """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wp-empty","labels":{},"annotations":{},"finalizers":[],"ownerReferences":[]}}"""))).ReadObjectAsync();
+        foreach (var field in new[] { "labels", "annotations", "finalizers", "ownerReferences" })
+        {
+            Assert.False(created["metadata"]!.AsObject().ContainsKey(field), field);
+        }
+
+        // A garbage collector that removes the last owner (by a merge patch that sets the list empty) leaves no [].
+        var owner = """{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"3f1c0b5e-0000-4000-8000-000000000001"}""";
+        var owned = await (await PatchAsync(path, """{"metadata":{"ownerReferences":[""" + owner + "]}}")).ReadObjectAsync();
+        Assert.Single(owned["metadata"]!["ownerReferences"]!.AsArray());
+        var released = await (await PatchAsync(path, """{"metadata":{"ownerReferences":[],"labels":{"a":null}}}""")).ReadObjectAsync();
+        Assert.False(released["metadata"]!.AsObject().ContainsKey("ownerReferences"));
+        Assert.False(released["metadata"]!.AsObject().ContainsKey("labels"));
+        var read = await (await _client.GetAsync(path)).ReadObjectAsync();
+        Assert.False(read["metadata"]!.AsObject().ContainsKey("ownerReferences"));
+    }
+
+    [Fact]
     public async Task LeaseRenewal_ByMergePatch_AnswersWithTheObjectAGetThenReturns_AndMovesOnlyItsOwnEntrysTime()
     {
         const string leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
