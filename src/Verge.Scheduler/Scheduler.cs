@@ -219,7 +219,17 @@ public static class Scheduler
                 }
 
                 _reasons.Clear();
-                state.Statuses[slot] = FilterChain.Run(pod, node, registry, _reasons);
+                if (pod.OnlyNodes is { } only && Array.IndexOf(only, node.Name) < 0)
+                {
+                    // Left out by the PreFilter, as kube-scheduler 1.31+ counts such nodes: no eviction brings them in.
+                    state.Statuses[slot] = FitCode.Unresolvable;
+                    _reasons.Add(Reasons.NodeAffinityPreFilter);
+                }
+                else
+                {
+                    state.Statuses[slot] = FilterChain.Run(pod, node, registry, _reasons);
+                }
+
                 foreach (var reason in _reasons)
                 {
                     _histogram[reason] = _histogram.GetValueOrDefault(reason) + 1;

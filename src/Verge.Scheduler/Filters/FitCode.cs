@@ -18,6 +18,9 @@ internal static class Reasons
 {
     public const string Unschedulable = "node(s) were unschedulable";
     public const string NodeAffinity = "node(s) didn't match Pod's node affinity/selector";
+
+    /// <summary>A node the NodeAffinity PreFilter left out: one the pod's required node affinity does not name (v1.31+).</summary>
+    public const string NodeAffinityPreFilter = "node(s) didn't satisfy plugin(s) [NodeAffinity]";
     public const string NodePorts = "node(s) didn't have free ports for the requested pod ports";
     public const string TooManyPods = "Too many pods";
     public const string SpreadConstraints = "node(s) didn't match pod topology spread constraints";

@@ -12,7 +12,11 @@ internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims, int 
 {
     public int MaxPriority => Victims.Max(v => v.Priority);
 
-    public long PrioritySum => Victims.Sum(v => (long)v.Priority);
+    /// <summary>
+    /// The victims' priorities summed as kube-scheduler sums them, each raised by 2^31 so that none counts as less
+    /// than nothing: of two nodes whose victims' highest priority is the same, fewer victims almost always win.
+    /// </summary>
+    public long PrioritySum => Victims.Sum(v => (long)v.Priority + int.MaxValue + 1L);
 }
 
 /// <summary>
@@ -20,7 +24,8 @@ internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims, int 
 /// that the pod then fits, and give back every pod it can do without: first the pods whose eviction would break a
 /// PodDisruptionBudget, then the others, each group most important first (kube-scheduler's SelectVictimsOnNode). The
 /// node with the fewest budget-breaking victims wins, then the one whose victims have the lowest highest priority,
-/// then the fewest victims, then the lowest sum of priorities, then walk order. Pods of equal or higher priority are
+/// then the lowest sum of priorities (each raised by 2^31, as kube-scheduler sums them), then the fewest victims,
+/// then walk order. Pods of equal or higher priority are
 /// never victims; a budget is preferred, not guaranteed: when only breaking it makes room, it is broken.
 /// </summary>
 internal static class Preemptor
@@ -72,12 +77,12 @@ internal static class Preemptor
             return a.MaxPriority < b.MaxPriority;
         }
 
-        if (a.Victims.Count != b.Victims.Count)
+        if (a.PrioritySum != b.PrioritySum)
         {
-            return a.Victims.Count < b.Victims.Count;
+            return a.PrioritySum < b.PrioritySum;
         }
 
-        return a.PrioritySum < b.PrioritySum;
+        return a.Victims.Count < b.Victims.Count;
     }
 
     private static PreemptionCandidate? SelectVictims(BatchState state, PendingPod pod, NodeInfo node, List<string> scratch)

@@ -46,7 +46,7 @@ public sealed class NodeAffinityFilterTests
 
         var full = ClusterSnapshot.From([Node("a"), Node("b", cpu: "1"), Node("c")], []);
         var plan = Scheduler.Schedule(full, [pod], new SchedulerOptions { EnablePreemption = false });
-        Assert.Equal("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector.", Message(plan));
+        Assert.Equal("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity].", Message(plan));
     }
 
     [Fact]
