@@ -567,6 +567,15 @@ public sealed class TopologySpreadConstraint
 
     [Description("MinDomains indicates a minimum number of eligible domains.")]
     public int? MinDomains { get; set; }
+
+    [Description("NodeAffinityPolicy indicates how we will treat Pod's nodeAffinity/nodeSelector when calculating pod topology spread skew: Honor (only nodes matching nodeAffinity/nodeSelector are included in the calculations) or Ignore (all nodes are included). If this value is nil, the behavior is equivalent to the Honor policy.")]
+    public string? NodeAffinityPolicy { get; set; }
+
+    [Description("NodeTaintsPolicy indicates how we will treat node taints when calculating pod topology spread skew: Honor (nodes without taints, along with tainted nodes for which the incoming pod has a toleration, are included) or Ignore (node taints are ignored; all nodes are included). If this value is nil, the behavior is equivalent to the Ignore policy.")]
+    public string? NodeTaintsPolicy { get; set; }
+
+    [Description("MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be calculated. The keys are used to lookup values from the incoming pod labels, those key-value labels are ANDed with labelSelector to select the group of existing pods over which spreading will be calculated for the incoming pod. The same key is forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when LabelSelector isn't set. Keys that don't exist in the incoming pod labels will be ignored. A null or empty list means only match against labelSelector.")]
+    public List<string>? MatchLabelKeys { get; set; }
 }
 
 /// <summary>core/v1 Affinity.</summary>

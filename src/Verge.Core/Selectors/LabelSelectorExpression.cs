@@ -189,6 +189,27 @@ public sealed class LabelSelectorExpression
         return new LabelSelectorExpression(Sort(requirements));
     }
 
+    /// <summary>
+    /// This selector with each of <paramref name="labels"/> required as well (<c>key=value</c>), as Kubernetes'
+    /// mergeLabelSetWithSelector ANDs a pod's matchLabelKeys values into its spread selector. As there, a selector
+    /// that matches nothing brings no requirements of its own: the result is the labels alone.
+    /// </summary>
+    public LabelSelectorExpression WithLabels(IEnumerable<KeyValuePair<string, string>> labels)
+    {
+        var requirements = new List<LabelRequirement>();
+        foreach (var (key, value) in labels)
+        {
+            requirements.Add(new LabelRequirement(key, SelectorOperator.Equals, [value]));
+        }
+
+        if (!MatchesNothing)
+        {
+            requirements.AddRange(Requirements);
+        }
+
+        return new LabelSelectorExpression(Sort(requirements));
+    }
+
     /// <summary>Builds a requirement, checking the key, the values and their count as Kubernetes' NewRequirement does.</summary>
     /// <exception cref="FormatException">The requirement is not valid.</exception>
     public static LabelRequirement NewRequirement(string key, SelectorOperator op, IReadOnlyList<string> values)

@@ -4,6 +4,7 @@ using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Quantities;
 using Verge.Core.Scheduling;
+using Verge.Core.Selectors;
 using Verge.Core.Serialization;
 
 namespace Verge.Core.Validation;
@@ -19,6 +20,7 @@ public static class PodValidation
     private static readonly string[] TaintEffects = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
     private static readonly string[] TolerationOperators = ["Equal", "Exists"];
     private static readonly string[] SpreadActions = ["DoNotSchedule", "ScheduleAnyway"];
+    private static readonly string[] NodeInclusionPolicies = ["Honor", "Ignore"];
     private static readonly string[] Schemes = ["HTTP", "HTTPS"];
     private static readonly string[] HostPathTypes = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
     private static readonly string[] NodeSelectorOperators = ["DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"];
@@ -1169,7 +1171,54 @@ public static class PodValidation
                 }
             }
 
+            ValidateNodeInclusionPolicy(constraint.NodeAffinityPolicy, $"{itemPath}.nodeAffinityPolicy", errors);
+            ValidateNodeInclusionPolicy(constraint.NodeTaintsPolicy, $"{itemPath}.nodeTaintsPolicy", errors);
+            ValidateMatchLabelKeys(constraint.MatchLabelKeys, constraint.LabelSelector, $"{itemPath}.matchLabelKeys", errors);
             SelectorValidation.ValidateLabelSelector(constraint.LabelSelector, $"{itemPath}.labelSelector", errors);
+        }
+    }
+
+    private static void ValidateNodeInclusionPolicy(string? policy, string path, List<FieldError> errors)
+    {
+        if (policy is not null && !NodeInclusionPolicies.Contains(policy))
+        {
+            errors.Add(FieldError.NotSupported(path, policy, NodeInclusionPolicies));
+        }
+    }
+
+    /// <summary>
+    /// Kubernetes v1.32's ValidateMatchLabelKeysInTopologySpread: the keys need a labelSelector to be ANDed with, must
+    /// be label names, and must not be keys the labelSelector already names.
+    /// </summary>
+    private static void ValidateMatchLabelKeys(List<string>? keys, LabelSelector? selector, string path, List<FieldError> errors)
+    {
+        if (keys is not { Count: > 0 })
+        {
+            return;
+        }
+
+        var selectorKeys = new HashSet<string>(StringComparer.Ordinal);
+        if (selector is null)
+        {
+            errors.Add(FieldError.Forbidden(path, "must not be specified when labelSelector is not set"));
+        }
+        else
+        {
+            selectorKeys.UnionWith(selector.MatchLabels?.Keys.AsEnumerable() ?? []);
+            selectorKeys.UnionWith(selector.MatchExpressions?.Select(e => e.Key) ?? []);
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            foreach (var message in NameValidation.IsQualifiedName(keys[i]))
+            {
+                errors.Add(FieldError.Invalid($"{path}[{i}]", keys[i], message));
+            }
+
+            if (selectorKeys.Contains(keys[i]))
+            {
+                errors.Add(FieldError.Invalid($"{path}[{i}]", keys[i], "exists in both matchLabelKeys and labelSelector"));
+            }
         }
     }
 }

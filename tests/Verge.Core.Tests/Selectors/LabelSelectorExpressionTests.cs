@@ -109,4 +109,20 @@ public sealed class LabelSelectorExpressionTests
         Assert.Equal(original.ToString(), reparsed.ToString());
         Assert.Equal(original.Matches(Labels), reparsed.Matches(Labels));
     }
+
+    [Fact]
+    public void WithLabels_AndsEachPairIntoTheSelector_AndANothingSelectorBecomesThePairsAlone()
+    {
+        var selector = LabelSelectorExpression.FromLabelSelector(new LabelSelector { MatchLabels = new() { ["app"] = "web" } });
+        Dictionary<string, string> hash = new() { ["pod-template-hash"] = "abc" };
+
+        var merged = selector.WithLabels(hash);
+        var fromNothing = LabelSelectorExpression.Nothing.WithLabels(hash);
+
+        Assert.Equal("app=web,pod-template-hash=abc", merged.ToString());
+        Assert.True(merged.Matches(new Dictionary<string, string> { ["app"] = "web", ["pod-template-hash"] = "abc" }));
+        Assert.False(merged.Matches(new Dictionary<string, string> { ["app"] = "web", ["pod-template-hash"] = "old" }));
+        Assert.False(merged.Matches(new Dictionary<string, string> { ["pod-template-hash"] = "abc" }));
+        Assert.True(fromNothing.Matches(new Dictionary<string, string> { ["pod-template-hash"] = "abc" }));
+    }
 }

@@ -219,6 +219,59 @@ public sealed class PodValidationTests
     }
 
     [Fact]
+    public void ValidatePod_TopologySpreadNodeInclusionPolicies_AreHonorOrIgnore()
+    {
+        var errors = Errors(NewPod(s => s.TopologySpreadConstraints =
+        [
+            new TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "zone", WhenUnsatisfiable = "DoNotSchedule", NodeAffinityPolicy = "Honor", NodeTaintsPolicy = "Ignore" },
+            new TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "site", WhenUnsatisfiable = "DoNotSchedule", NodeAffinityPolicy = "honor", NodeTaintsPolicy = "" },
+        ]));
+        Assert.Equal(
+        [
+            "spec.topologySpreadConstraints[1].nodeAffinityPolicy: Unsupported value: \"honor\": supported values: \"Honor\", \"Ignore\"",
+            "spec.topologySpreadConstraints[1].nodeTaintsPolicy: Unsupported value: \"\": supported values: \"Honor\", \"Ignore\"",
+        ], errors);
+    }
+
+    [Fact]
+    public void ValidatePod_TopologySpreadMatchLabelKeys_NeedASelector_NotNamingItsKeys_AndAreLabelNames()
+    {
+        var selector = new Verge.Core.Selectors.LabelSelector
+        {
+            MatchLabels = new() { ["app"] = "web" },
+            MatchExpressions = [new Verge.Core.Selectors.LabelSelectorRequirement { Key = "tier", Operator = "Exists" }],
+        };
+        var errors = Errors(NewPod(s => s.TopologySpreadConstraints =
+        [
+            new TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "zone", WhenUnsatisfiable = "DoNotSchedule", LabelSelector = selector, MatchLabelKeys = ["pod-template-hash", "app", "tier", "bad key"] },
+            new TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "site", WhenUnsatisfiable = "DoNotSchedule", MatchLabelKeys = ["pod-template-hash"] },
+        ]));
+        Assert.Equal(4, errors.Count);
+        Assert.Equal("spec.topologySpreadConstraints[0].matchLabelKeys[1]: Invalid value: \"app\": exists in both matchLabelKeys and labelSelector", errors[0]);
+        Assert.Equal("spec.topologySpreadConstraints[0].matchLabelKeys[2]: Invalid value: \"tier\": exists in both matchLabelKeys and labelSelector", errors[1]);
+        Assert.StartsWith("spec.topologySpreadConstraints[0].matchLabelKeys[3]: Invalid value: \"bad key\": name part must consist of alphanumeric characters", errors[2], StringComparison.Ordinal);
+        Assert.Equal("spec.topologySpreadConstraints[1].matchLabelKeys: Forbidden: must not be specified when labelSelector is not set", errors[3]);
+    }
+
+    [Fact]
+    public void ValidatePod_TopologySpreadMatchLabelKeys_WithTheirOwnKeys_AreValid()
+    {
+        Assert.Empty(Errors(NewPod(s => s.TopologySpreadConstraints =
+        [
+            new TopologySpreadConstraint
+            {
+                MaxSkew = 1,
+                TopologyKey = "zone",
+                WhenUnsatisfiable = "ScheduleAnyway",
+                LabelSelector = new Verge.Core.Selectors.LabelSelector { MatchLabels = new() { ["app"] = "web" } },
+                MatchLabelKeys = ["pod-template-hash", "example.com/revision"],
+                NodeAffinityPolicy = "Ignore",
+                NodeTaintsPolicy = "Honor",
+            },
+        ])));
+    }
+
+    [Fact]
     public void ValidatePod_EnvNeedsAName_AndOneSource()
     {
         var errors = Errors(NewPod(s => s.Containers[0].Env = [new EnvVar { Name = "1BAD" }, new EnvVar { Name = "A", ValueFrom = new EnvVarSource() }]));
