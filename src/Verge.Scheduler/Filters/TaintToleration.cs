@@ -24,6 +24,24 @@ internal static class TaintToleration
         return FitCode.Fit;
     }
 
+    /// <summary>
+    /// Whether the pod tolerates every NoSchedule and NoExecute taint of the node, the cordon's
+    /// <c>node.kubernetes.io/unschedulable:NoSchedule</c> included (Kubernetes puts that taint on a cordoned node; Verge
+    /// reads the flag): the nodes a spread constraint with <c>nodeTaintsPolicy: Honor</c> counts.
+    /// </summary>
+    public static bool ToleratesHardTaints(PendingPod pod, NodeInfo node)
+    {
+        foreach (var taint in node.HardTaints)
+        {
+            if (!ToleratedBy(taint, pod.Tolerations))
+            {
+                return false;
+            }
+        }
+
+        return !node.Unschedulable || NodeUnschedulable.Tolerates(pod.Tolerations);
+    }
+
     /// <summary>Untolerated PreferNoSchedule taints, the raw score (fewer is better).</summary>
     public static int CountIntolerablePreferNoSchedule(PendingPod pod, NodeInfo node)
     {

@@ -6,7 +6,8 @@ namespace Verge.Scheduler.Filters;
 /// <summary>
 /// DoNotSchedule spread constraints: the node must carry every constraint's topology key, and placing the pod there
 /// must keep (matching pods in the node's domain + 1 if the pod matches itself) - (the smallest count over eligible
-/// domains) within maxSkew. With fewer eligible domains than minDomains the smallest count is taken as 0.
+/// domains) within maxSkew. With fewer eligible domains than minDomains the smallest count is taken as 0. Which nodes
+/// are eligible, and so whose pods are counted, follows each constraint's nodeAffinityPolicy and nodeTaintsPolicy.
 /// </summary>
 internal static class TopologySpread
 {

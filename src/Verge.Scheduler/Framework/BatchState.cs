@@ -228,27 +228,22 @@ internal sealed class BatchState
             return;
         }
 
+        // A node counts for a constraint when it carries every key of the pod's constraints of the same kind and
+        // passes the constraint's node-inclusion policies, as kube-scheduler's PodTopologySpread decides per node.
         var keys = constraints.Length == 1 ? "" : string.Join(',', constraints.Select(c => c.Topology.Key).Distinct().Order(StringComparer.Ordinal));
-        var eligibilityKey = pod.AffinitySignature + "#" + keys;
-        bool[]? eligible = null;
-        if (pod.HasNodeConstraints || pod.RuntimeClass is not null || keys.Length > 0)
-        {
-            if (!_eligibility.TryGetValue(eligibilityKey, out eligible))
-            {
-                eligible = new bool[SlotCount];
-                for (var slot = 0; slot < SlotCount; slot++)
-                {
-                    eligible[slot] = _nodes[slot] is { } node && NodeAffinityFilter.MatchesRequired(pod, node)
-                        && RuntimeClassFilter.Supports(pod, node)
-                        && constraints.All(c => c.Topology.DomainOf(slot) >= 0);
-                }
-
-                _eligibility[eligibilityKey] = eligible;
-            }
-        }
-
+        var honoredKey = pod.AffinitySignature + "#" + keys;
+        var nodeConstraints = pod.HasNodeConstraints || pod.RuntimeClass is not null;
         foreach (var constraint in constraints)
         {
+            var eligibilityKey = constraint is { HonorsNodeAffinity: true, HonorsTaints: false }
+                ? honoredKey
+                : (constraint.HonorsNodeAffinity ? pod.AffinitySignature : "") + "#" + keys + (constraint.HonorsTaints ? "#" + pod.TolerationSignature : "");
+            bool[]? eligible = null;
+            if ((constraint.HonorsNodeAffinity && nodeConstraints) || constraint.HonorsTaints || keys.Length > 0)
+            {
+                eligible = Eligibility(pod, constraint, constraints, eligibilityKey);
+            }
+
             var key = string.Join('\u0001', pod.Info.Namespace, constraint.SelectorText, constraint.Topology.Key, eligibilityKey);
             if (!_trackers.TryGetValue(key, out var tracker))
             {
@@ -258,6 +253,42 @@ internal sealed class BatchState
 
             constraint.Tracker = tracker;
         }
+    }
+
+    /// <summary>The slots whose pods <paramref name="constraint"/> counts, computed once per batch for each key.</summary>
+    private bool[] Eligibility(PendingPod pod, SpreadConstraint constraint, SpreadConstraint[] constraints, string eligibilityKey)
+    {
+        if (_eligibility.TryGetValue(eligibilityKey, out var eligible))
+        {
+            return eligible;
+        }
+
+        // A lone constraint's own key is left out (its tracker skips nodes without it anyway), so the array depends
+        // only on what the cache key names and pods spreading on different keys can share it.
+        eligible = new bool[SlotCount];
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            eligible[slot] = _nodes[slot] is { } node
+                && (constraints.Length == 1 || HasEveryKey(constraints, slot))
+                && (!constraint.HonorsNodeAffinity || (NodeAffinityFilter.MatchesRequired(pod, node) && RuntimeClassFilter.Supports(pod, node)))
+                && (!constraint.HonorsTaints || TaintToleration.ToleratesHardTaints(pod, node));
+        }
+
+        _eligibility[eligibilityKey] = eligible;
+        return eligible;
+    }
+
+    private static bool HasEveryKey(SpreadConstraint[] constraints, int slot)
+    {
+        foreach (var constraint in constraints)
+        {
+            if (constraint.Topology.DomainOf(slot) < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private SpreadTracker CreateTracker(string ns, SpreadConstraint constraint, bool[]? eligible)

@@ -4,7 +4,10 @@ using Verge.Scheduler.Snapshot;
 
 namespace Verge.Scheduler.Framework;
 
-/// <summary>One topology spread constraint, compiled: its key's index, selector and whether the pod itself matches.</summary>
+/// <summary>
+/// One topology spread constraint, compiled: its key's index, its selector (with the pod's own values of its
+/// matchLabelKeys ANDed in), whether the pod itself matches, and which nodes its node-inclusion policies count.
+/// </summary>
 internal sealed class SpreadConstraint
 {
     public required TopologyIndex Topology { get; init; }
@@ -12,6 +15,12 @@ internal sealed class SpreadConstraint
     public required int MaxSkew { get; init; }
 
     public required int MinDomains { get; init; }
+
+    /// <summary><c>nodeAffinityPolicy: Honor</c> (the default): only nodes the pod's node selector, required affinity and runtime class allow count.</summary>
+    public bool HonorsNodeAffinity { get; init; } = true;
+
+    /// <summary><c>nodeTaintsPolicy: Honor</c> (default Ignore): nodes with a NoSchedule or NoExecute taint the pod does not tolerate do not count.</summary>
+    public bool HonorsTaints { get; init; }
 
     public required LabelSelectorExpression Selector { get; init; }
 
@@ -71,6 +80,9 @@ internal sealed class PendingPod
     /// </summary>
     public string[]? OnlyNodes { get; init; }
 
+    /// <summary>Identifies the pod's tolerations, so pods whose spread honours taints share eligibility; "" when none does.</summary>
+    public string TolerationSignature { get; init; } = "";
+
     public bool HasNodeConstraints => NodeSelector.Length > 0 || RequiredTerms is not null;
 
     public Pod Pod => Info.Pod;
@@ -94,6 +106,7 @@ internal sealed class PendingPod
             (constraint.WhenUnsatisfiable == "ScheduleAnyway" ? soft : hard).Add(compiled);
         }
 
+        var tolerations = spec.Tolerations?.ToArray() ?? [];
         var annotations = pod.Metadata.Annotations;
         var site = annotations?.GetValueOrDefault(Conventions.SiteAnnotation);
         var runtimeClass = string.IsNullOrWhiteSpace(spec.RuntimeClassName) ? null : spec.RuntimeClassName.Trim();
@@ -104,7 +117,8 @@ internal sealed class PendingPod
             RequiredTerms = required,
             OnlyNodes = NamedNodes(required),
             PreferredTerms = nodeAffinity?.PreferredDuringSchedulingIgnoredDuringExecution?.ToArray() ?? [],
-            Tolerations = spec.Tolerations?.ToArray() ?? [],
+            Tolerations = tolerations,
+            TolerationSignature = hard.Exists(c => c.HonorsTaints) || soft.Exists(c => c.HonorsTaints) ? Signature(tolerations) : "",
             HardSpread = [.. hard],
             SoftSpread = [.. soft],
             Site = string.IsNullOrWhiteSpace(site) ? null : site.Trim(),
@@ -158,6 +172,12 @@ internal sealed class PendingPod
     private static SpreadConstraint CompileSpread(TopologySpreadConstraint constraint, PodInfo pod, ClusterSnapshot snapshot)
     {
         var selector = LabelSelectorExpression.FromLabelSelector(constraint.LabelSelector);
+        if (constraint.MatchLabelKeys is { Count: > 0 } keys && OwnValues(keys, pod.Labels) is { Count: > 0 } own)
+        {
+            // kube-scheduler ANDs key=value into the selector for each key the pod has, and skips keys it lacks.
+            selector = selector.WithLabels(own);
+        }
+
         (string, string)? single = null;
         if (!selector.MatchesNothing && selector.Requirements.Count == 1
             && selector.Requirements[0] is { Operator: SelectorOperator.Equals or SelectorOperator.DoubleEquals or SelectorOperator.In, Values.Count: 1 } r)
@@ -170,11 +190,38 @@ internal sealed class PendingPod
             Topology = snapshot.Topology(constraint.TopologyKey),
             MaxSkew = Math.Max(1, constraint.MaxSkew),
             MinDomains = constraint.MinDomains ?? 1,
+            HonorsNodeAffinity = constraint.NodeAffinityPolicy != "Ignore",
+            HonorsTaints = constraint.NodeTaintsPolicy == "Honor",
             Selector = selector,
             SelectorText = selector.MatchesNothing ? "<nothing>" : selector.ToString(),
             SelfMatch = selector.Matches(pod.Labels) ? 1 : 0,
             SingleLabel = single,
         };
+    }
+
+    private static List<KeyValuePair<string, string>>? OwnValues(List<string> keys, Dictionary<string, string> labels)
+    {
+        List<KeyValuePair<string, string>>? own = null;
+        foreach (var key in keys)
+        {
+            if (labels.TryGetValue(key, out var value) && (own is null || !own.Exists(p => p.Key == key)))
+            {
+                (own ??= []).Add(new(key, value));
+            }
+        }
+
+        return own;
+    }
+
+    private static string Signature(Toleration[] tolerations)
+    {
+        var sb = new System.Text.StringBuilder("t:");
+        foreach (var t in tolerations)
+        {
+            sb.Append(t.Key).Append(' ').Append(t.Operator).Append(' ').Append(t.Value).Append(' ').Append(t.Effect).Append(';');
+        }
+
+        return sb.ToString();
     }
 
     private static string Signature(KeyValuePair<string, string>[] nodeSelector, List<NodeSelectorTerm>? terms)

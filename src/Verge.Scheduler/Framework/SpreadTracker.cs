@@ -5,8 +5,9 @@ namespace Verge.Scheduler.Framework;
 
 /// <summary>
 /// Pods matching one spread selector counted per topology domain, over the nodes eligible for the pods that share it
-/// (those that match their node selector and affinity and carry every key their constraints name). A batch keeps one
-/// per distinct (namespace, selector, key, eligibility) and moves the counts as it assumes and evicts pods.
+/// (those that carry every key their constraints name and pass the constraint's node-inclusion policies: by default
+/// the pod's node selector, affinity and runtime class, and with nodeTaintsPolicy Honor its tolerations). A batch keeps
+/// one per distinct (namespace, selector, key, eligibility) and moves the counts as it assumes and evicts pods.
 /// </summary>
 internal sealed class SpreadTracker
 {
