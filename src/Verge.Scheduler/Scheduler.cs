@@ -185,6 +185,13 @@ public static class Scheduler
                 return;
             }
 
+            if (VictimsStillGoing(pod))
+            {
+                // The room an earlier preemption made is on its way: preempting again would take more than it needs.
+                failures.Add(new PodFailure(pod.Pod, message + " preemption: not eligible due to a terminating pod on the nominated node."));
+                return;
+            }
+
             var preemptionHistogram = new Dictionary<string, int>(StringComparer.Ordinal);
             var candidate = Preemptor.Find(state, pod, preemptionHistogram);
             if (candidate is null)
@@ -202,6 +209,30 @@ public static class Scheduler
             state.Assume(pod.Info, candidate.Slot);
             preemptions.Add(new PodPreemption(pod.Pod, state.Node(candidate.Slot)!.Name,
                 [.. candidate.Victims.Select(BatchState.Reference)], message));
+        }
+
+        /// <summary>
+        /// Whether a pod lower in priority is still terminating on the node the pod is nominated to, kube-scheduler's
+        /// PodEligibleToPreemptOthers: its victims are going, and the pod waits for them rather than preempt again
+        /// (unless that node can no longer take it whatever is evicted).
+        /// </summary>
+        private bool VictimsStillGoing(PendingPod pod)
+        {
+            if (pod.NominatedNode is null || state.Snapshot.SlotOf(pod.NominatedNode) is not (var slot and >= 0)
+                || state.Node(slot) is not { } node || state.Statuses[slot] == FitCode.Unresolvable)
+            {
+                return false;
+            }
+
+            foreach (var held in node.Pods)
+            {
+                if (held.Terminating && held.Priority < pod.Info.Priority)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         /// <summary>

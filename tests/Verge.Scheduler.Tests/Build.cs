@@ -108,6 +108,13 @@ internal static class Build
         return pod;
     }
 
+    /// <summary>The pod being deleted (its node has yet to stop it).</summary>
+    public static Pod Terminating(this Pod pod)
+    {
+        pod.Metadata.DeletionTimestamp = DateTimeOffset.UnixEpoch;
+        return pod;
+    }
+
     public static Pod WithTolerations(this Pod pod, params Toleration[] tolerations)
     {
         pod.Spec.Tolerations = [.. tolerations];

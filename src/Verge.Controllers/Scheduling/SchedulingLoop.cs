@@ -240,11 +240,14 @@ internal sealed partial class SchedulingLoop : IDisposable
     private void OnPod(Pod pod)
     {
         var key = Objects.KeyOf(pod);
-        var released = pod.Metadata.DeletionTimestamp is not null || pod.Status?.Phase is "Succeeded" or "Failed";
+
+        // A bound pod being deleted keeps its room until it is gone (its node may take its grace period to stop it),
+        // as in kube-scheduler; a finished one holds nothing.
+        var finished = pod.Status?.Phase is "Succeeded" or "Failed";
         if (!string.IsNullOrEmpty(pod.Spec.NodeName))
         {
             Forget(key);
-            if (released)
+            if (finished)
             {
                 if (_snapshot.Unbind(pod))
                 {
@@ -259,7 +262,7 @@ internal sealed partial class SchedulingLoop : IDisposable
             return;
         }
 
-        if (released || !Serves(pod))
+        if (finished || pod.Metadata.DeletionTimestamp is not null || !Serves(pod))
         {
             Forget(key);
             return;

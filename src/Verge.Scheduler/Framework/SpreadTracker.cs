@@ -105,7 +105,7 @@ internal sealed class SpreadTracker
     /// <summary>Counts <paramref name="pod"/> on <paramref name="slot"/> (delta +1) or uncounts it (-1) if it matches.</summary>
     public void Record(PodInfo pod, int slot, int delta)
     {
-        if (pod.Namespace != Namespace || !IsEligible(slot))
+        if (pod.Namespace != Namespace || pod.Terminating || !IsEligible(slot))
         {
             return;
         }

@@ -359,7 +359,7 @@ public sealed class ClusterSnapshot
 
     private void CountAtoms(PodInfo pod, TopologyIndex topology, int domain, int delta)
     {
-        if (domain < 0)
+        if (domain < 0 || pod.Terminating)
         {
             return;
         }

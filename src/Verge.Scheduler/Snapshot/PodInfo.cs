@@ -38,6 +38,7 @@ internal sealed class PodInfo
         NonZeroMilliCpu = nonZeroCpu;
         NonZeroMemory = nonZeroMemory;
         HostPorts = hostPorts;
+        Terminating = pod.Metadata.DeletionTimestamp is not null;
         RequiredAntiAffinity = Framework.AffinityTerm.CompileRequired(pod.Spec.Affinity?.PodAntiAffinity, ns);
     }
 
@@ -62,6 +63,12 @@ internal sealed class PodInfo
     public long NonZeroMemory { get; }
 
     public HostPort[] HostPorts { get; }
+
+    /// <summary>
+    /// Being deleted: it still holds its resources, ports and pod slot until it is gone, as in kube-scheduler (its node
+    /// may take seconds to stop it), but no longer counts towards topology spread.
+    /// </summary>
+    public bool Terminating { get; }
 
     /// <summary>The pod's required anti-affinity terms (empty for most pods): new pods they match keep out of their domains.</summary>
     public Framework.AffinityTerm[] RequiredAntiAffinity { get; }

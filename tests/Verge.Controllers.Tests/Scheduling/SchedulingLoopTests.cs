@@ -172,8 +172,8 @@ public class SchedulingLoopTests
         await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
         await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
         h.StartScheduler();
-        // The victim takes a while to go, as a pod on a node does (here a finalizer holds it): its room is free in
-        // the scheduler's eyes from the preemption on, and the nominated pod waits for it to be gone.
+        // The victim takes a while to go, as a pod on a node does (here a finalizer holds it): it keeps its room until
+        // it is gone, and the nominated pod waits for it rather than preempt again.
         var low = SchedulingHarness.NewPod("low", "1536Mi");
         low.Spec.PriorityClassName = "low";
         low.Metadata.Finalizers = ["verge.dev/test-hold"];
@@ -194,6 +194,29 @@ public class SchedulingLoopTests
         Assert.Equal("only", bound.Spec.NodeName);
         Assert.Null((await h.Cluster.GetAsync<Pod>("low-replacement"))!.Spec.NodeName);
         Assert.Single(h.Events.List(), e => e.Reason == "Preempted");
+    }
+
+    [Fact]
+    public async Task Loop_APodBeingDeleted_KeepsItsRoomUntilItIsGone()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
+        h.StartScheduler();
+
+        // Its node takes a while to stop it (here a finalizer holds it), as during a rolling update or a drain.
+        var old = SchedulingHarness.NewPod("old", "1536Mi");
+        old.Metadata.Finalizers = ["verge.dev/test-hold"];
+        await h.Cluster.CreateAsync(old);
+        await h.WaitForBoundAsync("old");
+        await h.Cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", "old", null, null, CancellationToken.None);
+        await h.Pods.WaitForAsync("old", p => p.Metadata.DeletionTimestamp is not null, "old being deleted");
+
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("new", "1536Mi"));
+        var failed = await h.WaitForEventAsync("new", "FailedScheduling");
+        Assert.StartsWith("0/1 nodes are available: 1 Insufficient memory.", failed.Message, StringComparison.Ordinal);
+
+        await h.Cluster.UpdateAsync<Pod>("old", pod => pod.Metadata.Finalizers = null);
+        Assert.Equal("only", (await h.WaitForBoundAsync("new")).Spec.NodeName);
     }
 
     [Fact]

@@ -23,6 +23,27 @@ public sealed class TopologySpreadTests
     }
 
     [Fact]
+    public void Schedule_APodBeingDeleted_DoesNotCountTowardsTheSpread_ButKeepsItsRoom()
+    {
+        // w1 and w1b are going: site s1 counts as empty, as in kube-scheduler (counted, it would have 2 to s2's 1 and
+        // only n2 would do), though they still hold their cpu there.
+        var snapshot = ClusterSnapshot.From(
+        [
+            Node("n1", cpu: "2", labels: Labels("verge.dev/site=s1")),
+            Node("n2", labels: Labels("verge.dev/site=s2")),
+        ],
+        [
+            Pod("w1", cpu: "1", node: "n1", labels: Labels("app=web")).Terminating(),
+            Pod("w1b", cpu: "1", node: "n1", labels: Labels("app=web")).Terminating(),
+            Web("w2", "n2"),
+        ]);
+
+        Assert.Equal("n1", NodeOf(Schedule(snapshot, Web("w3")), "w3"));
+        var big = Pod("big", cpu: "2", labels: Labels("app=web")).WithSpread(Spread(Conventions.SiteLabel, 1, "web"));
+        Assert.StartsWith("0/2 nodes are available: 1 Insufficient cpu", Message(Schedule(snapshot, big)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Schedule_Batch_SpreadsAcrossSitesEvenly()
     {
         var plan = Schedule(Sites(), Web("a"), Web("b"), Web("c"), Web("d"), Web("e"), Web("f"));

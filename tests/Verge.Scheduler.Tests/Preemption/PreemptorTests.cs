@@ -36,6 +36,28 @@ public sealed class PreemptorTests
     }
 
     [Fact]
+    public void Preempt_WhileTheVictimsOfTheNominationAreTerminating_WaitsForThem_InsteadOfPreemptingAgain()
+    {
+        // The earlier victim is still stopping on "a" and holds its cpu; "b" has another pod the preemptor could take.
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("victim", cpu: "2", priority: 1, node: "a").Terminating(),
+            Pod("bystander", cpu: "2", priority: 1, node: "b"),
+        ]);
+        var pod = Pod("high", cpu: "2", priority: 10);
+        pod.Status = new Verge.Core.Core.PodStatus { NominatedNodeName = "a" };
+
+        var plan = Schedule(snapshot, pod);
+
+        Assert.Empty(plan.Preemptions);
+        Assert.Equal("0/2 nodes are available: 2 Insufficient cpu. preemption: not eligible due to a terminating pod on the nominated node.", Message(plan));
+
+        // Once the victim is gone, the room is there.
+        snapshot.Unbind("default", "victim");
+        Assert.Equal("a", NodeOf(Schedule(snapshot, pod), "high"));
+    }
+
+    [Fact]
     public void Nomination_HoldsTheVictimsRoom_AgainstPodsOfNoHigherPriority_UntilCleared()
     {
         // The victim is gone and its replacement (same priority) is pending: the room belongs to the nominated pod.
