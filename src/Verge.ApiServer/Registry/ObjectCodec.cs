@@ -117,17 +117,75 @@ internal static class ObjectCodec
             }
             catch (JsonException e) when (IsUnknownMember(e))
             {
-                var field = FieldOf(e);
-                if (strict)
+                // The serializer stops at the first unknown member; Kubernetes names them all.
+                var fields = new List<string>();
+                UnknownFields(node, VergeJson.StrictOptions.GetTypeInfo(type.TypeInfo.Type), "", fields);
+                if (fields.Count == 0)
                 {
-                    throw ApiException.BadRequest($"strict decoding error: unknown field \"{field}\"");
+                    fields.Add(FieldOf(e));
                 }
 
-                unknownField!($"unknown field \"{field}\"");
+                if (strict)
+                {
+                    throw ApiException.BadRequest($"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: strict decoding error: "
+                        + string.Join(", ", fields.Select(f => $"unknown field \"{f}\"")));
+                }
+
+                foreach (var field in fields)
+                {
+                    unknownField!($"unknown field \"{field}\"");
+                }
             }
         }
 
         return Deserialize(type, node, VergeJson.Options);
+    }
+
+    /// <summary>
+    /// The members of <paramref name="node"/> that <paramref name="info"/> does not declare, as Kubernetes' strict
+    /// decoding paths (<c>spec.containers[0].foo</c>), in the order they come; values with their own converter
+    /// (quantities, int-or-string) are not looked into.
+    /// </summary>
+    private static void UnknownFields(JsonNode? node, JsonTypeInfo info, string path, List<string> found)
+    {
+        switch (info.Kind)
+        {
+            case JsonTypeInfoKind.Object when node is JsonObject obj:
+                foreach (var (name, value) in obj)
+                {
+                    var member = path.Length == 0 ? name : path + "." + name;
+                    var property = info.Properties.FirstOrDefault(p => p.Name == name);
+                    if (property is null)
+                    {
+                        if (!info.Properties.Any(p => p.IsExtensionData))
+                        {
+                            found.Add(member);
+                        }
+                    }
+                    else if (value is not null)
+                    {
+                        UnknownFields(value, info.Options.GetTypeInfo(property.PropertyType), member, found);
+                    }
+                }
+
+                break;
+            case JsonTypeInfoKind.Enumerable when node is JsonArray array && info.ElementType is { } element:
+                var elementInfo = info.Options.GetTypeInfo(element);
+                for (var i = 0; i < array.Count; i++)
+                {
+                    UnknownFields(array[i], elementInfo, $"{path}[{i}]", found);
+                }
+
+                break;
+            case JsonTypeInfoKind.Dictionary when node is JsonObject map && info.ElementType is { } valueType:
+                var valueInfo = info.Options.GetTypeInfo(valueType);
+                foreach (var (key, value) in map)
+                {
+                    UnknownFields(value, valueInfo, path + "." + key, found);
+                }
+
+                break;
+        }
     }
 
     private static KubeObject Deserialize(ResourceType type, JsonNode node, JsonSerializerOptions options)

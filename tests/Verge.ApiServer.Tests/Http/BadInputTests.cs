@@ -160,6 +160,24 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
     }
 
     [Fact]
+    public async Task UnknownFields_AreAllNamed_WithTheirPaths_AsKubernetesStrictDecodingDoes()
+    {
+        var body = """
+            {"apiVersion":"apps/v1","bar":1,"kind":"Deployment","metadata":{"name":"strict-all","foo":2},
+             "spec":{"selector":{"matchLabels":{"app":"s"}},"template":{"metadata":{"labels":{"app":"s"}},
+             "spec":{"containers":[{"name":"c","image":"i","imagePullPolcy":"Always","resources":{"requests":{"cpu":"1"}}}]}}}}
+            """;
+        var strict = await Api.StatusOf(await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", Api.Json(body)), 400);
+        Assert.Equal(
+            "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"bar\", unknown field \"metadata.foo\", unknown field \"spec.template.spec.containers[0].imagePullPolcy\"",
+            strict["message"]!.GetValue<string>());
+
+        var warn = await _client.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldValidation=Warn", Api.Json(body));
+        Assert.Equal(HttpStatusCode.Created, warn.StatusCode);
+        Assert.Equal(3, warn.Headers.GetValues("Warning").Count(w => w.Contains("unknown field", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task OversizedBody_IsRequestEntityTooLarge()
     {
         var big = Api.ConfigMap("big", data: "{\"k\":\"" + new string('x', 300 * 1024) + "\"}");
