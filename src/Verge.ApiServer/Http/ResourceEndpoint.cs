@@ -84,6 +84,14 @@ internal sealed partial class ResourceEndpoint(
 
     private async Task GetAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
+        // A get at a resourceVersion serves data at least that new: a version that is not one is a 400, one the store
+        // has not reached the 504 kube-apiserver answers once its watch cache has waited for it in vain.
+        if (context.Request.Query["resourceVersion"].ToString() is { Length: > 0 } requested && requested != "0"
+            && ParseRevision(requested) is var wanted && await service.Store.GetCurrentRevisionAsync(ct) is var current && wanted > current)
+        {
+            throw ApiException.Timeout($"Too large resource version: {wanted}, current: {current}");
+        }
+
         var kv = await service.GetRawAsync(path.Type, path.Namespace, path.Name!, ct) ?? throw ApiException.NotFound(path.Type, path.Name!);
         if (MediaTypes.Negotiate(context.Request) == ResponseShape.Table)
         {

@@ -214,6 +214,21 @@ public sealed class BadInputTests(ApiServerFixture server) : IClassFixture<ApiSe
     }
 
     [Fact]
+    public async Task Get_AtAResourceVersion_ThatIsNotOne_Is400_AndOneNotYetReached_Is504()
+    {
+        var created = await (await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("rv-get")))).ReadObjectAsync();
+        var rv = created["metadata"]!["resourceVersion"]!.GetValue<string>();
+        const string path = "/api/v1/namespaces/default/configmaps/rv-get";
+
+        var bad = await Api.StatusOf(await _client.GetAsync(path + "?resourceVersion=abc"), 400);
+        Assert.Equal("invalid resource version: \"abc\"", bad["message"]!.GetValue<string>());
+        var future = await Api.StatusOf(await _client.GetAsync(path + "?resourceVersion=999999999"), 504);
+        Assert.StartsWith("Too large resource version: 999999999, current: ", future["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync(path + "?resourceVersion=" + rv)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync(path + "?resourceVersion=0")).StatusCode);
+    }
+
+    [Fact]
     public async Task JsonPatch_FailedTest_IsUnprocessable_BadOperation_IsBadRequest()
     {
         await _client.PostAsync("/api/v1/namespaces/default/configmaps", Api.Json(Api.ConfigMap("jp")));
