@@ -212,9 +212,10 @@ public static class Scheduler
         }
 
         /// <summary>
-        /// Whether a pod lower in priority is still terminating on the node the pod is nominated to, kube-scheduler's
-        /// PodEligibleToPreemptOthers: its victims are going, and the pod waits for them rather than preempt again
-        /// (unless that node can no longer take it whatever is evicted).
+        /// Whether a victim of a preemption, lower in priority, is still terminating on the node the pod is nominated
+        /// to, kube-scheduler's PodEligibleToPreemptOthers: the victims are going, and the pod waits for them rather than
+        /// preempt again (unless that node can no longer take it whatever is evicted). A pod stuck terminating for
+        /// another reason (a finalizer) does not make it wait.
         /// </summary>
         private bool VictimsStillGoing(PendingPod pod)
         {
@@ -226,7 +227,7 @@ public static class Scheduler
 
             foreach (var held in node.Pods)
             {
-                if (held.Terminating && held.Priority < pod.Info.Priority)
+                if (held.Terminating && held.Priority < pod.Info.Priority && state.Snapshot.WasPreempted(held.Key))
                 {
                     return true;
                 }

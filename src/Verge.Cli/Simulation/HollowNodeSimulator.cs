@@ -351,15 +351,17 @@ internal sealed class HollowNodeSimulator : IDisposable
             return;
         }
 
-        if (HollowObjects.IsRunning(pod))
+        if (HollowObjects.IsRunning(pod) || HollowObjects.IsMarkedNotReady(pod))
         {
+            // A pod the control plane marked not Ready while it did not hear from the node is as the node left it:
+            // an agent reports only changes, and the control plane lifts the mark once the node is Ready again.
+            // Reporting it Ready at once would mark it again, and so on, while the node's heartbeat is late.
             _running[uid] = node.Name;
             return;
         }
 
         await StartPodWorkAsync("run/" + uid, async () =>
         {
-            // A pod marked not Ready while its node was out of reach is Ready again, at the address it had.
             var podIp = pod["status"]?["podIP"]?.GetValue<string>() is { Length: > 0 } ip ? ip : node.NextPodIp();
             var status = HollowObjects.RunningPodStatus(pod, node, podIp, _time.GetUtcNow());
             try

@@ -113,6 +113,13 @@ internal static class HollowObjects
             c?["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True");
     }
 
+    /// <summary>Whether the node lifecycle controller marked the pod not Ready because its node was not (reason NodeNotReady).</summary>
+    public static bool IsMarkedNotReady(JsonNode pod) =>
+        pod["status"]?["phase"]?.GetValue<string>() == "Running"
+        && pod["status"]?["conditions"] is JsonArray conditions
+        && conditions.Any(c => c?["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "False"
+            && c["reason"]?.GetValue<string>() == "NodeNotReady");
+
     /// <summary>The status that marks a pod Running on <paramref name="node"/>, as a merge patch of the /status subresource.</summary>
     public static JsonObject RunningPodStatus(JsonNode pod, HollowNode node, string podIp, DateTimeOffset now)
     {

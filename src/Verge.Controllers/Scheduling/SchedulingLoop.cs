@@ -214,6 +214,7 @@ internal sealed partial class SchedulingLoop : IDisposable
                 break;
             case PodRemoved(var pod):
                 Forget(Objects.KeyOf(pod));
+                _snapshot.ForgetPreempted(pod.Metadata.Namespace, pod.Metadata.Name!);
                 if (!string.IsNullOrEmpty(pod.Spec.NodeName))
                 {
                     _snapshot.Unbind(pod);
@@ -530,8 +531,8 @@ internal sealed partial class SchedulingLoop : IDisposable
         foreach (var victim in failedVictims)
         {
             // The eviction did not happen: the victim still holds its room.
-            if (_pods.Get(victim.Namespace, victim.Name) is { } still && !string.IsNullOrEmpty(still.Spec.NodeName)
-                && still.Metadata.DeletionTimestamp is null)
+            _snapshot.ForgetPreempted(victim.Namespace, victim.Name);
+            if (_pods.Get(victim.Namespace, victim.Name) is { } still && !string.IsNullOrEmpty(still.Spec.NodeName))
             {
                 _snapshot.Bind(WithPriority(still));
             }

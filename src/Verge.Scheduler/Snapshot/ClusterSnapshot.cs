@@ -16,6 +16,9 @@ public sealed class ClusterSnapshot
     private readonly Stack<int> _freeSlots = new();
     private readonly Dictionary<string, string> _nodeOfPod = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _nominatedTo = new(StringComparer.Ordinal);
+
+    /// <summary>Pods evicted by a preemption, until they are gone (<see cref="ForgetPreempted"/>).</summary>
+    private readonly HashSet<string> _preempted = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<PodInfo>> _podsOfMissingNodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TopologyIndex> _topologyByKey = new(StringComparer.Ordinal);
     private readonly List<TopologyIndex> _topologies = [];
@@ -256,8 +259,10 @@ public sealed class ClusterSnapshot
         _nodeOfPod.GetValueOrDefault(PodInfo.KeyOf(podNamespace, podName));
 
     /// <summary>
-    /// Assumes a plan took effect: binds its bindings and unbinds its preemption victims. Preempting pods are not
-    /// bound; they come back in a later batch with <c>status.nominatedNodeName</c> set once their victims are gone.
+    /// Assumes a plan took effect: binds its bindings and unbinds its preemption victims (a pod is gone as soon as it
+    /// is deleted, unless a finalizer holds it: then it is being deleted already, and keeps its room until it is gone,
+    /// since no event would bring it back). Preempting pods are not bound; they come back in a later batch with
+    /// <c>status.nominatedNodeName</c> set once their victims are gone.
     /// </summary>
     public void Apply(SchedulingPlan plan)
     {
@@ -266,7 +271,12 @@ public sealed class ClusterSnapshot
         {
             foreach (var victim in preemption.Victims)
             {
-                Unbind(victim.Namespace, victim.Name);
+                var key = PodInfo.KeyOf(victim.Namespace, victim.Name);
+                _preempted.Add(key);
+                if (!IsTerminating(key))
+                {
+                    Unbind(key);
+                }
             }
         }
 
@@ -277,6 +287,16 @@ public sealed class ClusterSnapshot
     }
 
     internal bool IsBound(string key) => _nodeOfPod.ContainsKey(key);
+
+    /// <summary>Whether the pod was evicted by a preemption and is not yet gone (kube-scheduler's podTerminatingByPreemption).</summary>
+    internal bool WasPreempted(string key) => _preempted.Contains(key);
+
+    /// <summary>The pod is gone, or its eviction failed: it is no longer a victim on its way out.</summary>
+    public void ForgetPreempted(string? podNamespace, string podName) => _preempted.Remove(PodInfo.KeyOf(podNamespace, podName));
+
+    private bool IsTerminating(string key) =>
+        _nodeOfPod.TryGetValue(key, out var nodeName) && _slotsByName.TryGetValue(nodeName, out var slot)
+        && _slots[slot]!.Pods.Find(p => p.Key == key) is { Terminating: true };
 
     internal int SlotOf(string nodeName) => _slotsByName.TryGetValue(nodeName, out var slot) ? slot : -1;
 

@@ -112,6 +112,29 @@ public sealed class HollowNodeTests(ServerFixture server) : IClassFixture<Server
     }
 
     [Fact]
+    public void IsMarkedNotReady_OnlyForTheNodeLifecycleControllersMark()
+    {
+        static JsonNode Pod(string ready, string? reason)
+        {
+            var condition = new JsonObject { ["type"] = "Ready", ["status"] = ready };
+            if (reason is not null)
+            {
+                condition["reason"] = reason;
+            }
+
+            return new JsonObject
+            {
+                ["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.0.0.1", ["conditions"] = new JsonArray(condition) },
+            };
+        }
+
+        Assert.True(HollowObjects.IsMarkedNotReady(Pod("False", "NodeNotReady")));
+        Assert.False(HollowObjects.IsMarkedNotReady(Pod("False", "ContainersNotReady")));
+        Assert.False(HollowObjects.IsMarkedNotReady(Pod("True", null)));
+        Assert.True(HollowObjects.IsRunning(Pod("True", null)));
+    }
+
+    [Fact]
     public async Task Pods_WhenOnAnotherNode_AreLeftAlone()
     {
         var prefix = NewPrefix("mine");

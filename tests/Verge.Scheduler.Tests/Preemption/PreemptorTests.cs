@@ -38,13 +38,18 @@ public sealed class PreemptorTests
     [Fact]
     public void Preempt_WhileTheVictimsOfTheNominationAreTerminating_WaitsForThem_InsteadOfPreemptingAgain()
     {
-        // The earlier victim is still stopping on "a" and holds its cpu; "b" has another pod the preemptor could take.
         var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
         [
-            Pod("victim", cpu: "2", priority: 1, node: "a").Terminating(),
-            Pod("bystander", cpu: "2", priority: 1, node: "b"),
+            Pod("victim", cpu: "2", priority: 1, node: "a"),
+            Pod("bystander", cpu: "2", priority: 3, node: "b"),
         ]);
         var pod = Pod("high", cpu: "2", priority: 10);
+        var first = Schedule(snapshot, pod);
+        Assert.Equal(["victim"], Assert.Single(first.Preemptions).Victims.Select(v => v.Name));
+        snapshot.Apply(first);
+
+        // A finalizer holds the victim: it is being deleted, and holds its cpu on "a" until it is gone.
+        snapshot.Bind(Pod("victim", cpu: "2", priority: 1, node: "a").Terminating());
         pod.Status = new Verge.Core.Core.PodStatus { NominatedNodeName = "a" };
 
         var plan = Schedule(snapshot, pod);
@@ -54,7 +59,39 @@ public sealed class PreemptorTests
 
         // Once the victim is gone, the room is there.
         snapshot.Unbind("default", "victim");
+        snapshot.ForgetPreempted("default", "victim");
         Assert.Equal("a", NodeOf(Schedule(snapshot, pod), "high"));
+    }
+
+    [Fact]
+    public void Preempt_APodStuckTerminatingThatNoPreemptionEvicted_DoesNotStopAnother()
+    {
+        // "stuck" is being deleted but a finalizer holds it; it was never a victim, so the pod may preempt elsewhere.
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("stuck", cpu: "2", priority: 1, node: "a").Terminating(),
+            Pod("bystander", cpu: "2", priority: 3, node: "b"),
+        ]);
+        var pod = Pod("high", cpu: "2", priority: 10);
+        pod.Status = new Verge.Core.Core.PodStatus { NominatedNodeName = "a" };
+
+        var preemption = Assert.Single(Schedule(snapshot, pod).Preemptions);
+
+        Assert.Equal(["stuck"], preemption.Victims.Select(v => v.Name));
+    }
+
+    [Fact]
+    public void Apply_KeepsAVictimThatWasAlreadyTerminating_UntilItIsGone()
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2")], [Pod("going", cpu: "2", priority: 1, node: "a").Terminating()]);
+        var plan = Schedule(snapshot, Pod("high", cpu: "2", priority: 10));
+        Assert.Equal(["going"], Assert.Single(plan.Preemptions).Victims.Select(v => v.Name));
+
+        snapshot.Apply(plan);
+
+        // Deleting it again writes nothing, so no event would bring it back: it keeps its room.
+        Assert.Equal("a", snapshot.NodeOf("default", "going"));
+        Assert.StartsWith("0/1 nodes are available: 1 Insufficient cpu.", Message(Schedule(snapshot, Pod("low", cpu: "2", priority: 1))), StringComparison.Ordinal);
     }
 
     [Fact]
