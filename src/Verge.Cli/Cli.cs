@@ -56,6 +56,13 @@ internal static partial class Cli
     {
         var root = new RootCommand("Verge: an edge orchestrator that speaks the Kubernetes API");
         root.SetAction(parse => new System.CommandLine.Help.HelpAction().Invoke(parse));
+
+        // --version says what `verge version` says (it used to print the assembly's version, 1.0.0).
+        if (root.Options.OfType<VersionOption>().FirstOrDefault() is { } version)
+        {
+            version.Action = new PrintVersion(context);
+        }
+
         root.Subcommands.Add(ServerCommand.Create(context, up: false));
         root.Subcommands.Add(ServerCommand.Create(context, up: true));
         root.Subcommands.Add(ApplyCommand.Create(context));
@@ -70,6 +77,15 @@ internal static partial class Cli
         root.Subcommands.Add(Verge.Agent.Hosting.AgentCommandLine.CreateGateway("gateway", Verge.Agent.Hosting.AgentHost.RunAsync));
         root.Subcommands.Add(TokenCommand.Create(context));
         return root;
+    }
+
+    private sealed class PrintVersion(CliContext context) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            context.Out.WriteLine(Verge.ApiServer.Hosting.VersionInfo.Verge);
+            return 0;
+        }
     }
 
     /// <summary>Runs a verb; every failure becomes one line on stderr and exit code 1, never a stack trace.</summary>

@@ -26,9 +26,22 @@ internal static class DescribeCommand
         var resource = await session.Discovery.ResolveAsync(kind, ct);
         var ns = resource.Namespaced ? session.NamespaceOr(parse.GetValue(options.Namespace)) : null;
         var first = true;
+        var failed = false;
         foreach (var name in names)
         {
-            var obj = (JsonObject)await session.Client.GetAsync(resource.ItemPath(ns, name), ct);
+            JsonObject obj;
+            try
+            {
+                obj = (JsonObject)await session.Client.GetAsync(resource.ItemPath(ns, name), ct);
+            }
+            catch (ApiStatusException e) when (names.Count > 1)
+            {
+                // As kubectl: say so and go on with the others; the exit code tells that one was missing.
+                Terminal.WriteError(context, e.ToErrorLine());
+                failed = true;
+                continue;
+            }
+
             obj["apiVersion"] ??= resource.ApiVersion;
             obj["kind"] ??= resource.Kind;
             var events = await EventsAsync(session, resource, ns, name, ct);
@@ -41,7 +54,7 @@ internal static class DescribeCommand
             first = false;
         }
 
-        return 0;
+        return failed ? 1 : 0;
     }
 
     /// <summary>The events about the object; none when the server has no events or cannot filter them.</summary>

@@ -51,6 +51,15 @@ internal static class GetCommand
         {
             var parts = typed.Split('/', 2);
             (typed, name) = (parts[0], parts[1]);
+            if (typed.Length == 0 || name.Length == 0)
+            {
+                throw new CliException("error: arguments in resource/name form must have a single resource and name");
+            }
+        }
+
+        if (name is not null && request.AllNamespaces)
+        {
+            throw new CliException("error: a resource cannot be retrieved by name across all namespaces");
         }
 
         using var session = options.Open(context, parse);

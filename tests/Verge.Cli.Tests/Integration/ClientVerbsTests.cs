@@ -203,6 +203,36 @@ public sealed class ClientVerbsTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task VersionFlag_PrintsTheSameVersionAsTheVersionCommand()
+    {
+        var result = await _cli.RunAsync("--version");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(Verge.ApiServer.Hosting.VersionInfo.Verge + "\n", result.Out);
+    }
+
+    [Fact]
+    public async Task GetAndDescribe_RefuseWhatKubectlRefuses_AndDescribeGoesOnPastAMissingName()
+    {
+        var ns = await NewNamespaceAsync();
+        var file = _cli.WriteFile($"{ns}-cm.yaml", $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: here\n  namespace: {ns}\n");
+        Assert.Equal(0, (await RunAsync("apply", "-f", file)).ExitCode);
+
+        var slash = await RunAsync("get", "configmaps/");
+        Assert.Equal((1, "error: arguments in resource/name form must have a single resource and name\n"), (slash.ExitCode, slash.Error));
+        var across = await RunAsync("get", "configmap", "here", "-A");
+        Assert.Equal((1, "error: a resource cannot be retrieved by name across all namespaces\n"), (across.ExitCode, across.Error));
+
+        var described = await RunAsync("describe", "configmap", "gone-1", "here", "gone-2", "-n", ns);
+        Assert.Equal(1, described.ExitCode);
+        Assert.Contains("Name:", described.Out, StringComparison.Ordinal);
+        Assert.Contains("here", described.Out, StringComparison.Ordinal);
+        Assert.Equal(
+            "Error from server (NotFound): configmaps \"gone-1\" not found\nError from server (NotFound): configmaps \"gone-2\" not found\n",
+            described.Error);
+    }
+
+    [Fact]
     public async Task Get_WhenKubeconfigInLocalVergeDirectory_FindsItWithoutFlags()
     {
         _cli.WriteFile(".verge/admin.kubeconfig", File.ReadAllText(server.KubeconfigPath));
