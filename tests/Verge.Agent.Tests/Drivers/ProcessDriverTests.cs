@@ -316,10 +316,11 @@ public sealed class ProcessDriverTests : DriverConformanceTests
         var task = NewTask("echo started; while :; do sleep 0.1; done");
         using var cancel = new CancellationTokenSource();
         var start = driver.StartAsync(task, cancel.Token);
-        var started = ProcScan.Naming(task.Id);
         try
         {
-            Assert.NotEmpty(started);
+            // The start spawns the gated shell; on a busy machine that can come after StartAsync has returned its task.
+            await Channel.ChannelHarness.EventuallyAsync(() => ProcScan.Naming(task.Id).Count > 0, "the gated start's process", seconds: 30);
+            Assert.False(start.IsCompleted);
 
             await cancel.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
