@@ -175,6 +175,7 @@ internal static class GetCommand
             result = node;
         }
 
+        var documents = 0;
         if (request.Output == "name")
         {
             foreach (var item in items)
@@ -182,9 +183,17 @@ internal static class GetCommand
                 await context.Out.WriteLineAsync($"{resource.DisplayName}/{item["metadata"]?["name"]?.GetValue<string>()}");
             }
         }
-        else
+        else if (!request.Watch)
         {
             await context.Out.WriteAsync(Render(result, request.Output!));
+        }
+        else
+        {
+            // As kubectl get -w: the objects one by one, not as a List, and YAML documents apart with ---.
+            foreach (var item in items)
+            {
+                await context.Out.WriteAsync(Document(item, request.Output!, documents++ > 0));
+            }
         }
 
         if (!request.Watch)
@@ -213,12 +222,16 @@ internal static class GetCommand
 
             await context.Out.WriteAsync(request.Output == "name"
                 ? $"{resource.DisplayName}/{obj["metadata"]?["name"]?.GetValue<string>()}\n"
-                : Render(obj, request.Output!));
+                : Document(obj, request.Output!, documents++ > 0));
             await context.Out.FlushAsync(ct);
         }
 
         return 0;
     }
+
+    /// <summary>One object of a watch's output: a YAML document after the first starts with <c>---</c>.</summary>
+    private static string Document(JsonNode node, string output, bool afterAnother) =>
+        (afterAnother && output == "yaml" ? "---\n" : "") + Render(node, output);
 
     private static string Render(JsonNode node, string output) =>
         output == "json" ? YamlOutput.ToJson(node) + "\n" : YamlOutput.ToYaml(node);

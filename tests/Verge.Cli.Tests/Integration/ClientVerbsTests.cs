@@ -167,6 +167,33 @@ public sealed class ClientVerbsTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task Get_WhenWatchingAsYaml_PrintsEachObjectAsItsOwnDocument()
+    {
+        var ns = await NewNamespaceAsync();
+        var first = _cli.WriteFile($"{ns}-w1.yaml", $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n  namespace: {ns}\n");
+        Assert.Equal(0, (await RunAsync("apply", "-f", first)).ExitCode);
+        using var output = new LineWaiter();
+        using var stop = new CancellationTokenSource();
+        var watching = Cli.RunAsync(
+            ["get", "configmaps", "-n", ns, "-w", "-o", "yaml", "--kubeconfig", server.KubeconfigPath],
+            _cli.Context(output, TextWriter.Null),
+            stop.Token);
+        await output.WaitForAsync("name: first");
+
+        var second = _cli.WriteFile($"{ns}-w2.yaml", $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n  namespace: {ns}\n");
+        Assert.Equal(0, (await RunAsync("apply", "-f", second)).ExitCode);
+        await output.WaitForAsync("name: second");
+        await stop.CancelAsync();
+
+        Assert.Equal(0, await watching);
+        var documents = output.Text.Split("---\n");
+        Assert.Equal(2, documents.Length);
+        Assert.DoesNotContain("kind: List", output.Text, StringComparison.Ordinal);
+        Assert.Contains("name: first", documents[0], StringComparison.Ordinal);
+        Assert.Contains("name: second", documents[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_WhenWatching_PrintsTableThenARowPerChangeUntilCancelled()
     {
         var ns = await NewNamespaceAsync();
