@@ -192,21 +192,22 @@ public sealed class LabelSelectorExpression
     /// <summary>
     /// This selector with each of <paramref name="labels"/> required as well (<c>key=value</c>), as Kubernetes'
     /// mergeLabelSetWithSelector ANDs a pod's matchLabelKeys values into its spread selector. As there, a selector
-    /// that matches nothing brings no requirements of its own: the result is the labels alone.
+    /// that matches nothing stays so.
     /// </summary>
     public LabelSelectorExpression WithLabels(IEnumerable<KeyValuePair<string, string>> labels)
     {
+        if (MatchesNothing)
+        {
+            return this;
+        }
+
         var requirements = new List<LabelRequirement>();
         foreach (var (key, value) in labels)
         {
             requirements.Add(new LabelRequirement(key, SelectorOperator.Equals, [value]));
         }
 
-        if (!MatchesNothing)
-        {
-            requirements.AddRange(Requirements);
-        }
-
+        requirements.AddRange(Requirements);
         return new LabelSelectorExpression(Sort(requirements));
     }
 

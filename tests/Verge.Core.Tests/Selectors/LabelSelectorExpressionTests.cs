@@ -111,7 +111,7 @@ public sealed class LabelSelectorExpressionTests
     }
 
     [Fact]
-    public void WithLabels_AndsEachPairIntoTheSelector_AndANothingSelectorBecomesThePairsAlone()
+    public void WithLabels_AndsEachPairIntoTheSelector_AndANothingSelectorStaysNothing()
     {
         var selector = LabelSelectorExpression.FromLabelSelector(new LabelSelector { MatchLabels = new() { ["app"] = "web" } });
         Dictionary<string, string> hash = new() { ["pod-template-hash"] = "abc" };
@@ -123,6 +123,7 @@ public sealed class LabelSelectorExpressionTests
         Assert.True(merged.Matches(new Dictionary<string, string> { ["app"] = "web", ["pod-template-hash"] = "abc" }));
         Assert.False(merged.Matches(new Dictionary<string, string> { ["app"] = "web", ["pod-template-hash"] = "old" }));
         Assert.False(merged.Matches(new Dictionary<string, string> { ["pod-template-hash"] = "abc" }));
-        Assert.True(fromNothing.Matches(new Dictionary<string, string> { ["pod-template-hash"] = "abc" }));
+        Assert.True(fromNothing.MatchesNothing);
+        Assert.False(fromNothing.Matches(new Dictionary<string, string> { ["pod-template-hash"] = "abc" }));
     }
 }
