@@ -1,3 +1,4 @@
+using Verge.Controllers.ReplicaSets;
 using Verge.Core.Core;
 using Verge.Core.Meta;
 using Verge.Core.Policy;
@@ -59,7 +60,7 @@ internal static class DisruptionPlanner
         }
 
         var (disrupted, notDeleted, recheckAt) = DisruptedPods(pdb, pods, now);
-        var current = pods.Count(p => p.Metadata.DeletionTimestamp is null && !disrupted.ContainsKey(p.Metadata.Name!) && DisruptionBudgets.IsPodReady(p));
+        var current = pods.Count(p => p.Metadata.DeletionTimestamp is null && !disrupted.ContainsKey(p.Metadata.Name!) && PodState.IsReady(p));
         var allowed = expected <= 0 ? 0 : Math.Max(0, current - desired);
         var status = new PodDisruptionBudgetStatus
         {

@@ -26,8 +26,9 @@ internal static class TaintToleration
 
     /// <summary>
     /// Whether the pod tolerates every NoSchedule and NoExecute taint of the node, the cordon's
-    /// <c>node.kubernetes.io/unschedulable:NoSchedule</c> included (Kubernetes puts that taint on a cordoned node; Verge
-    /// reads the flag): the nodes a spread constraint with <c>nodeTaintsPolicy: Honor</c> counts.
+    /// <c>node.kubernetes.io/unschedulable:NoSchedule</c> included (the node lifecycle controller puts that taint on a
+    /// cordoned node; the flag counts before it has): the nodes a spread constraint with <c>nodeTaintsPolicy: Honor</c>
+    /// counts.
     /// </summary>
     public static bool ToleratesHardTaints(PendingPod pod, NodeInfo node)
     {
