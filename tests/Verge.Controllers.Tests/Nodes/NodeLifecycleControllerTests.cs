@@ -215,8 +215,10 @@ public class NodeLifecycleControllerTests
             p.Status = new PodStatus { Phase = "Running", Conditions = [new PodCondition { Type = "Ready", Status = "False", Reason = "ContainersNotReady" }] };
             return true;
         }, CancellationToken.None);
+        await pods.WaitUntilAsync(() => ReadyOf(pods, "elsewhere") == "False", "the agent's report seen");
         await harness.Pods.WaitForRevisionAsync(await cluster.Service.Store.GetCurrentRevisionAsync(), CancellationToken.None);
         await harness.IdleAsync(cluster, "edge-0", "edge-2");
+        await pods.Informer.WaitForRevisionAsync(await cluster.Service.Store.GetCurrentRevisionAsync(), CancellationToken.None);
         Assert.Equal("False", ReadyOf(pods, "elsewhere"));
         Assert.Equal(eventsBefore, events.List().Count);
     }
