@@ -46,6 +46,13 @@ public interface IStatusPublisher
 {
     void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status);
 
+    /// <summary>
+    /// The pod, being deleted, is stopped and cleaned up on this node: the control plane may remove it, ending its
+    /// graceful deletion. <paramref name="status"/> is its last status (null when the agent has none, as after a
+    /// restart). Replaces any status of the pod still waiting to be sent.
+    /// </summary>
+    void PublishPodTerminated(string podNamespace, string podName, string podUid, PodStatus? status);
+
     void PublishEvent(Event recorded);
 }
 

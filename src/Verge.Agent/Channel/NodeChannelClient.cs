@@ -138,7 +138,13 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     /// <summary>Completes after the first complete catch-up.</summary>
     public Task FirstSync => _firstSync.Task;
 
-    public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status)
+    public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status) =>
+        QueuePodStatus(podNamespace, podName, podUid, status, terminated: false);
+
+    public void PublishPodTerminated(string podNamespace, string podName, string podUid, PodStatus? status) =>
+        QueuePodStatus(podNamespace, podName, podUid, status, terminated: true);
+
+    private void QueuePodStatus(string podNamespace, string podName, string podUid, PodStatus? status, bool terminated)
     {
         _statuses[podUid] = new Pending<PodStatusUpdate>(
             NextReportSequence(),
@@ -147,7 +153,8 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                 Namespace = podNamespace,
                 Name = podName,
                 Uid = podUid,
-                StatusJson = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, NodeJsonContext.Default.PodStatus)),
+                StatusJson = status is null ? ByteString.Empty : ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(status, NodeJsonContext.Default.PodStatus)),
+                Terminated = terminated,
             });
 
         // Wakes the flush loop: a status after a quiet spell goes out at once, later ones wait for the next flush.

@@ -274,6 +274,9 @@ public static partial class AgentHost
         public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status) =>
             Target?.PublishPodStatus(podNamespace, podName, podUid, status);
 
+        public void PublishPodTerminated(string podNamespace, string podName, string podUid, PodStatus? status) =>
+            Target?.PublishPodTerminated(podNamespace, podName, podUid, status);
+
         public void PublishEvent(Event recorded) => Target?.PublishEvent(recorded);
     }
 

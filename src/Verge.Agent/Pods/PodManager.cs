@@ -25,10 +25,14 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     private readonly PodWorkerContext _ctx;
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _terminating = new(StringComparer.Ordinal);
+
+    // Pods being deleted whose termination this run has confirmed to the control plane (values unused).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _confirmed = new(StringComparer.Ordinal);
     private volatile PodWorker[] _snapshot = [];
     private readonly SemaphoreSlim _sync = new(1, 1);
     private readonly CancellationTokenSource _life = new();
     private bool _started;
+    private int _disposed;
 
     public PodManager(PodWorkerContext context)
     {
@@ -78,9 +82,8 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             {
                 if (!desired.TryGetValue(uid, out var pod) || pod.Metadata.DeletionTimestamp is not null)
                 {
-                    var grace = pod?.Metadata.DeletionGracePeriodSeconds ?? pod?.Spec.TerminationGracePeriodSeconds;
                     _workers.Remove(uid);
-                    _terminating[uid] = TerminateAsync(worker, grace is { } g ? TimeSpan.FromSeconds(Math.Max(0, g)) : null);
+                    _terminating[uid] = TerminateAsync(worker, pod);
                 }
                 else
                 {
@@ -114,14 +117,31 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
             _snapshot = [.. _workers.Values];
 
-            // Pods left over from an earlier run whose pod is gone: their tasks, or a network an agent that died
-            // during a set-up or tear-down left without a task.
+            // Pods left over from an earlier run whose pod is gone or being deleted: their tasks, or a network an
+            // agent that died during a set-up or tear-down left without a task.
             foreach (var uid in _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).Distinct().ToList())
             {
-                if (!desired.ContainsKey(uid) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
+                var pod = desired.GetValueOrDefault(uid);
+                if ((pod is null || pod.Metadata.DeletionTimestamp is not null) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
                 {
-                    _terminating[uid] = CleanUpOrphanAsync(uid);
+                    _terminating[uid] = CleanUpOrphanAsync(uid, pod);
                 }
+            }
+
+            // Pods being deleted that this node holds nothing of any more: an earlier run stopped them (or never ran
+            // them), and the control plane may not have heard. Confirmed once per run; the channel resends until
+            // the server acknowledges.
+            foreach (var (uid, pod) in desired)
+            {
+                if (pod.Metadata.DeletionTimestamp is not null && !_terminating.ContainsKey(uid) && _confirmed.TryAdd(uid, 0))
+                {
+                    _ctx.Publisher.PublishPodTerminated(pod.Metadata.Namespace ?? "", pod.Metadata.Name ?? "", uid, null);
+                }
+            }
+
+            foreach (var uid in _confirmed.Keys.Where(uid => !desired.ContainsKey(uid)).ToList())
+            {
+                _confirmed.TryRemove(uid, out _);
             }
         }
         finally
@@ -163,9 +183,14 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             : new PodLogTarget(worker.Uid, worker.Name, worker.ContainerNames, worker.InitContainerNames, worker.LogStates);
     }
 
-    /// <summary>Stops every worker, leaving containers running for the next agent run to recover.</summary>
+    /// <summary>Stops every worker, leaving containers running for the next agent run to recover. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _ctx.State.Changed -= OnChanged;
         await _life.CancelAsync();
         await _sync.WaitAsync();
@@ -215,13 +240,23 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         });
     }
 
-    private async Task TerminateAsync(PodWorker worker, TimeSpan? grace)
+    /// <summary>
+    /// Stops a worker's pod for good. <paramref name="deleted"/> is the pod as local state holds it when it is being
+    /// deleted (null when it is simply no longer meant for this node): its grace period applies, and once everything
+    /// is stopped and removed the control plane hears that the pod may go.
+    /// </summary>
+    private async Task TerminateAsync(PodWorker worker, Pod? deleted)
     {
         await Task.Yield();
+        var grace = deleted?.Metadata.DeletionGracePeriodSeconds ?? deleted?.Spec.TerminationGracePeriodSeconds;
         try
         {
-            await worker.TerminateAsync(grace, CancellationToken.None);
+            await worker.TerminateAsync(grace is { } g ? TimeSpan.FromSeconds(Math.Max(0, g)) : null, CancellationToken.None);
             LogTerminated(_ctx.Logger, worker.PodDescription);
+            if (deleted is not null)
+            {
+                Confirm(deleted, worker.LastStatus);
+            }
         }
         catch (Exception e)
         {
@@ -234,9 +269,22 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         }
     }
 
-    private async Task CleanUpOrphanAsync(string uid)
+    /// <summary>Tells the control plane that a pod being deleted is gone from this node.</summary>
+    private void Confirm(Pod deleted, PodStatus? status)
+    {
+        _confirmed[deleted.Metadata.Uid!] = 0;
+        _ctx.Publisher.PublishPodTerminated(deleted.Metadata.Namespace ?? "", deleted.Metadata.Name ?? "", deleted.Metadata.Uid!, status);
+    }
+
+    /// <summary>
+    /// Removes what an earlier run left of a pod: its tasks (stopped first), network, volumes and files. When the pod
+    /// is being deleted (<paramref name="deleted"/>), its grace period applies and the control plane hears once all is
+    /// gone.
+    /// </summary>
+    private async Task CleanUpOrphanAsync(string uid, Pod? deleted)
     {
         await Task.Yield();
+        var grace = TimeSpan.FromSeconds(Math.Max(0, deleted?.Metadata.DeletionGracePeriodSeconds ?? 30));
         try
         {
             foreach (var task in _ctx.State.ListTasks(uid))
@@ -245,7 +293,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 {
                     if (await driver.RecoverAsync(handle, CancellationToken.None))
                     {
-                        await driver.StopAsync(handle, TimeSpan.FromSeconds(30), CancellationToken.None);
+                        await driver.StopAsync(handle, grace, CancellationToken.None);
                     }
 
                     await driver.DestroyAsync(handle, CancellationToken.None);
@@ -259,6 +307,11 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             if (Directory.Exists(dir))
             {
                 Directory.Delete(dir, recursive: true);
+            }
+
+            if (deleted is not null)
+            {
+                Confirm(deleted, null);
             }
         }
         catch (Exception e)

@@ -90,6 +90,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     /// <summary>The status last published for the pod, or null before the first; readable from any thread.</summary>
     public PodStatus? LastStatus => Volatile.Read(ref _lastStatus);
 
+    // Set by TerminateAsync: the pod will not run again, so its phase is terminal.
+    private bool _stopped;
+
     /// <summary>The containers' log state, readable from any thread.</summary>
     public IReadOnlyDictionary<string, ContainerLogState> LogStates => _logStates;
 
@@ -148,6 +151,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     public async Task TerminateAsync(TimeSpan? gracePeriod, CancellationToken ct)
     {
         await StopLoopAsync();
+        _stopped = true;
         var grace = gracePeriod ?? TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30));
         var running = _init.Concat(_app).Where(s => s.Handle is not null && s.Phase == ContainerPhase.Running).ToList();
         await Task.WhenAll(running.Select(async slot =>
@@ -929,6 +933,12 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     {
         var input = Input();
         var phase = PodPlanner.Phase(input);
+        if (_stopped && phase is not ("Succeeded" or "Failed"))
+        {
+            // A pod stopped for good is finished, as the kubelet reports a deleted pod: Succeeded when every
+            // container ran and exited 0, Failed otherwise.
+            phase = _app.All(s => s.Exit?.ExitCode == 0) ? "Succeeded" : "Failed";
+        }
         var facts = new PodStatusFacts(
             _podIp,
             _ctx.Options.HostIp,

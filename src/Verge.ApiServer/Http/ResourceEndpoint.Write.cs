@@ -125,7 +125,8 @@ internal sealed partial class ResourceEndpoint
 
         var delete = await ReadDeleteOptionsAsync(context, ct);
         var (obj, removed) = await service.DeleteAsync(path.Type, path.Namespace, path.Name!, delete, ct);
-        await WriteObjectAsync(context, removed || obj.Metadata.DeletionTimestamp is null ? 200 : 202, path.Type, obj);
+        // 202 while finalizers hold the object; a pod waiting for its node is a 200, as in Kubernetes.
+        await WriteObjectAsync(context, removed || obj.Metadata.Finalizers is not { Count: > 0 } ? 200 : 202, path.Type, obj);
     }
 
     private async Task DeleteCollectionAsync(HttpContext context, ResourcePath path, CancellationToken ct)

@@ -172,47 +172,109 @@ internal sealed partial class NodeStatusWriter(
         return result;
     }
 
-    /// <summary>Writes each pod's status, for pods bound to <paramref name="node"/> with the uid the agent named.</summary>
+    /// <summary>
+    /// Writes each pod's status, for pods bound to <paramref name="node"/> with the uid the agent named; then removes
+    /// the pods the agent says it has terminated (<see cref="PodStatusUpdate.Terminated"/>).
+    /// </summary>
     public async Task WritePodStatusesAsync(string node, PodStatusBatch batch, CancellationToken ct)
     {
         foreach (var update in batch.Updates)
         {
-            PodStatus status;
-            try
+            PodStatus? status = null;
+            if (!update.StatusJson.IsEmpty || !update.Terminated)
             {
-                status = JsonSerializer.Deserialize(update.StatusJson.Span, VergeJsonContext.Default.PodStatus)
-                    ?? throw new JsonException("null");
-            }
-            catch (JsonException e)
-            {
-                LogRefused(logger, node, $"status of pod {update.Namespace}/{update.Name}", "it is not a PodStatus as JSON: " + e.Message);
-                continue;
-            }
-
-            try
-            {
-                await service.UpdateAsync(PodType, update.Namespace, update.Name, "status", current =>
+                try
                 {
-                    var pod = (Pod)current!;
-                    if (pod.Spec.NodeName != node)
-                    {
-                        throw ApiException.Forbidden(NodeUser(node), "update", PodType, update.Namespace, update.Name);
-                    }
-
-                    if (pod.Metadata.Uid != update.Uid)
-                    {
-                        throw ApiException.Conflict(PodType, update.Name, $"the pod's uid is {pod.Metadata.Uid}, not {update.Uid}");
-                    }
-
-                    pod.Status = status;
-                    pod.Metadata.ResourceVersion = null;
-                    return pod;
-                }, _write, allowCreate: false, ct);
+                    status = JsonSerializer.Deserialize(update.StatusJson.Span, VergeJsonContext.Default.PodStatus)
+                        ?? throw new JsonException("null");
+                }
+                catch (JsonException e)
+                {
+                    LogRefused(logger, node, $"status of pod {update.Namespace}/{update.Name}", "it is not a PodStatus as JSON: " + e.Message);
+                    continue;
+                }
             }
-            catch (ApiException e)
+
+            if (status is not null)
             {
-                LogRefused(logger, node, $"status of pod {update.Namespace}/{update.Name}", e.Message);
+                await WritePodStatusAsync(node, update, status, ct);
             }
+
+            // Removed even when its last status could not be written: a pod its node no longer runs must not stay.
+            if (update.Terminated)
+            {
+                await RemoveTerminatedPodAsync(node, update, ct);
+            }
+        }
+    }
+
+    private async Task WritePodStatusAsync(string node, PodStatusUpdate update, PodStatus status, CancellationToken ct)
+    {
+        try
+        {
+            await service.UpdateAsync(PodType, update.Namespace, update.Name, "status", current =>
+            {
+                var pod = (Pod)current!;
+                if (pod.Spec.NodeName != node)
+                {
+                    throw ApiException.Forbidden(NodeUser(node), "update", PodType, update.Namespace, update.Name);
+                }
+
+                if (pod.Metadata.Uid != update.Uid)
+                {
+                    throw ApiException.Conflict(PodType, update.Name, $"the pod's uid is {pod.Metadata.Uid}, not {update.Uid}");
+                }
+
+                pod.Status = status;
+                pod.Metadata.ResourceVersion = null;
+                return pod;
+            }, _write, allowCreate: false, ct);
+        }
+        catch (ApiException e)
+        {
+            LogRefused(logger, node, $"status of pod {update.Namespace}/{update.Name}", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Ends the graceful deletion of a pod its node has terminated: removes it (grace period 0, the uid as a
+    /// precondition), if it is bound to the node and being deleted. A pod already gone, or re-created under the same
+    /// name, is left alone: the agent confirms again after a restart or a lost acknowledgement.
+    /// </summary>
+    private async Task RemoveTerminatedPodAsync(string node, PodStatusUpdate update, CancellationToken ct)
+    {
+        try
+        {
+            var (stored, _) = await service.GetAsync(PodType, update.Namespace, update.Name, ct);
+            if (stored is not Pod pod || pod.Metadata.Uid != update.Uid)
+            {
+                return;
+            }
+
+            if (pod.Spec.NodeName != node)
+            {
+                throw ApiException.Forbidden(NodeUser(node), "delete", PodType, update.Namespace, update.Name);
+            }
+
+            if (pod.Metadata.DeletionTimestamp is null)
+            {
+                LogRefused(logger, node, $"removal of pod {update.Namespace}/{update.Name}", "the pod is not being deleted");
+                return;
+            }
+
+            await service.DeleteAsync(PodType, update.Namespace, update.Name, new DeleteOptions
+            {
+                GracePeriodSeconds = 0,
+                Preconditions = new Preconditions { Uid = update.Uid },
+            }, ct);
+        }
+        catch (ApiException e) when (e.Code is 404 or 409)
+        {
+            // Gone already, or a new pod of the same name.
+        }
+        catch (ApiException e)
+        {
+            LogRefused(logger, node, $"removal of pod {update.Namespace}/{update.Name}", e.Message);
         }
     }
 

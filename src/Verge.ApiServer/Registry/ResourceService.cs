@@ -256,9 +256,11 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     return new UpdateResult(next, false);
                 }
 
-                if (next.Metadata.DeletionTimestamp is not null && (next.Metadata.Finalizers is null || next.Metadata.Finalizers.Count == 0))
+                if (next.Metadata.DeletionTimestamp is not null && (next.Metadata.Finalizers is null || next.Metadata.Finalizers.Count == 0)
+                    && next.Metadata.DeletionGracePeriodSeconds is null or 0)
                 {
-                    // The last finalizer is gone from an object being deleted: delete it now.
+                    // The last finalizer is gone from an object being deleted: delete it now (a pod whose graceful
+                    // deletion is still under way waits for its node instead, as Kubernetes' ShouldDeleteDuringUpdate).
                     try
                     {
                         var deleted = Written(type, await store.DeleteAsync(key, current.ModRevision, ct));
@@ -363,6 +365,14 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
     /// <c>Foreground</c> adds <c>foregroundDeletion</c> and <c>Orphan</c> (or <c>orphanDependents: true</c>) adds
     /// <c>orphan</c>, for the garbage collector to finish; <c>Background</c> adds neither. A later delete may change
     /// the policy of an object already being deleted. Returns the object as it was deleted (or marked).
+    /// <para>
+    /// Pods are deleted gracefully, as Kubernetes' pod strategy and <c>BeforeDelete</c> do: a pod bound to a node and
+    /// not finished gets a deletionTimestamp its grace period ahead (the delete's <c>gracePeriodSeconds</c>, else the
+    /// pod's <c>terminationGracePeriodSeconds</c>; a negative one counts as 1) and stays, Terminating, until its node
+    /// has stopped it and deletes it with a grace period of 0. A later delete may only shorten the grace period, and
+    /// cannot change the finalizers of a pod whose graceful deletion is pending. An unbound or finished pod, or a
+    /// delete with <c>gracePeriodSeconds=0</c>, removes the pod at once.
+    /// </para>
     /// </summary>
     public async Task<(KubeObject Object, bool Removed)> DeleteAsync(
         ResourceType type,
@@ -394,6 +404,21 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                     $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
             }
 
+            // marked: the pod's deletionTimestamp or grace period changed; graceful: it must wait for its node.
+            var marked = false;
+            if (type.Kind == "Pod" && type.Group.Length == 0)
+            {
+                var deletion = GracefulPodDeletion((Pod)obj, delete);
+                if (deletion == GracefulDeletion.Pending)
+                {
+                    return (obj, false);
+                }
+
+                marked = deletion == GracefulDeletion.Marked;
+            }
+
+            var graceful = marked && obj.Metadata.DeletionGracePeriodSeconds > 0;
+
             var existing = obj.Metadata.Finalizers ?? [];
             // Events are not garbage collected (the collector does not watch them), so they take no policy finalizer.
             var updated = type.Kind == "Event" && type.Group.Length == 0 ? existing : GarbageCollectionFinalizers(existing, delete);
@@ -404,9 +429,9 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 finalizers = [.. finalizers, .. NamespaceFinalizers(obj)];
             }
 
-            if (finalizers.Count > 0)
+            if (finalizers.Count > 0 || graceful)
             {
-                if (obj.Metadata.DeletionTimestamp is not null && !finalizersChanged)
+                if (obj.Metadata.DeletionTimestamp is not null && !finalizersChanged && !marked)
                 {
                     return (obj, false);
                 }
@@ -460,6 +485,63 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
                 throw ApiException.NotFound(type, name);
             }
         }
+    }
+
+    private enum GracefulDeletion
+    {
+        /// <summary>Nothing to wait for: the pod goes now (or when its finalizers are gone).</summary>
+        Now,
+
+        /// <summary>The pod was given (or had shortened) a deletionTimestamp and grace period: write it and keep it.</summary>
+        Marked,
+
+        /// <summary>A graceful deletion at least as short is already under way: nothing changes.</summary>
+        Pending,
+    }
+
+    /// <summary>
+    /// Kubernetes' pod <c>CheckGracefulDelete</c> and <c>BeforeDelete</c>: marks <paramref name="pod"/> for a graceful
+    /// deletion when it must wait for its node, shortens one under way when the delete asks for less time, or says the
+    /// pod may go now.
+    /// </summary>
+    private GracefulDeletion GracefulPodDeletion(Pod pod, DeleteOptions delete)
+    {
+        var meta = pod.Metadata;
+        // A negative grace period counts as 1 s, from the delete as from the pod's spec.
+        var requested = delete.GracePeriodSeconds is { } asked ? (asked < 0 ? 1 : asked) : (long?)null;
+        if (meta.DeletionTimestamp is { } at)
+        {
+            if (meta.DeletionGracePeriodSeconds is not ({ } current and > 0))
+            {
+                return GracefulDeletion.Now;
+            }
+
+            if (requested is not { } shorter || shorter >= current)
+            {
+                return GracefulDeletion.Pending;
+            }
+
+            // Written even when it becomes 0 (the node's confirmation): a pod that still has finalizers then goes
+            // as soon as they are gone.
+            meta.DeletionTimestamp = at.AddSeconds(shorter - current);
+            meta.DeletionGracePeriodSeconds = shorter;
+            return GracefulDeletion.Marked;
+        }
+
+        var period = requested ?? (pod.Spec.TerminationGracePeriodSeconds is { } spec ? (spec < 0 ? 1 : spec) : 0);
+        if (string.IsNullOrEmpty(pod.Spec.NodeName) || pod.Status?.Phase is "Succeeded" or "Failed" || period == 0)
+        {
+            return GracefulDeletion.Now;
+        }
+
+        meta.DeletionTimestamp = Now().AddSeconds(period);
+        meta.DeletionGracePeriodSeconds = period;
+        if (meta.Generation is { } generation)
+        {
+            meta.Generation = generation + 1;
+        }
+
+        return GracefulDeletion.Marked;
     }
 
     /// <summary>

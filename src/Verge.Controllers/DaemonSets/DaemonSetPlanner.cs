@@ -30,6 +30,12 @@ internal static class DaemonSetPlanner
         var byNode = owned.Where(p => p.Metadata.DeletionTimestamp is null)
             .GroupBy(p => TargetNode(p) ?? "", StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+
+        // Nodes where a daemon pod is still terminating: its replacement waits until it is gone, as in Kubernetes
+        // (two daemon pods would otherwise hold the same host ports and devices at once).
+        var terminating = owned.Where(p => p.Metadata.DeletionTimestamp is not null && TargetNode(p) is not null)
+            .Select(p => TargetNode(p)!)
+            .ToHashSet(StringComparer.Ordinal);
         var create = new List<string>();
         var delete = new List<Pod>();
         var status = new DaemonSetStatus { ObservedGeneration = ds.Metadata.Generation, CollisionCount = ds.Status?.CollisionCount };
@@ -74,7 +80,11 @@ internal static class DaemonSetPlanner
             {
                 if (shouldRun)
                 {
-                    create.Add(name);
+                    if (!terminating.Contains(name))
+                    {
+                        create.Add(name);
+                    }
+
                     kept.Add(new NodePods(name, shouldRun, null, null));
                 }
 

@@ -4,6 +4,7 @@ using Verge.Controllers.ReplicaSets;
 using Verge.Controllers.Runtime;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
+using Verge.Core.Meta;
 
 namespace Verge.Controllers.Nodes;
 
@@ -37,6 +38,8 @@ internal sealed partial class NodeLifecycleController : Controller
     public const string NeverUpdatedReason = "NodeStatusNeverUpdated";
     public const string NeverUpdatedMessage = "Kubelet never posted node status.";
     public const string RenewedReason = "NodeStatusRenewed";
+
+    private static readonly ResourceType PodType = ResourceCatalog.For<Pod>();
 
     /// <summary>The reason and message of a pod's Ready condition set to False because its node is not Ready.</summary>
     public const string PodsNotReadyReason = "NodeNotReady";
@@ -494,11 +497,12 @@ internal sealed partial class NodeLifecycleController : Controller
     /// <summary>
     /// Deletes the pods bound to a node that does not exist (deleted, or never registered), once it has been missing
     /// for <see cref="NodeLifecycleOptions.OrphanQuarantine"/>, as Kubernetes' pod garbage collector does: nothing
-    /// else would ever delete them, and their controllers count them as running. Returns when to look again.
+    /// else would ever delete them, and their controllers count them as running. They go at once, those already
+    /// Terminating included: no node is left to confirm that they stopped. Returns when to look again.
     /// </summary>
     private async Task<TimeSpan?> DeleteOrphansAsync(string key, CancellationToken ct)
     {
-        var orphans = _pods.ByIndex(PodsByNode, key).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        var orphans = _pods.ByIndex(PodsByNode, key).Where(p => p.Metadata.DeletionGracePeriodSeconds is not 0).ToList();
         if (orphans.Count == 0)
         {
             _missingSince.TryRemove(key, out _);
@@ -515,7 +519,7 @@ internal sealed partial class NodeLifecycleController : Controller
         foreach (var pod in orphans)
         {
             await _events.NormalAsync(pod, "DeletionByPodGC", $"Deleting pod {pod.Metadata.Namespace}/{pod.Metadata.Name}: its node {key} no longer exists", ct);
-            if (await _client.DeleteAsync(pod, ct) is { } deleted)
+            if (await _client.DeleteAsync(PodType, pod.Metadata.Namespace, pod.Metadata.Name!, pod.Metadata.Uid, null, ct, gracePeriodSeconds: 0) is { } deleted)
             {
                 RecordWrite(key, _pods, Objects.RevisionOf(deleted));
                 LogOrphanDeleted(_logger, pod.Metadata.Namespace ?? "", pod.Metadata.Name!, key);

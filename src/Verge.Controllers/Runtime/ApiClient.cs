@@ -95,8 +95,11 @@ internal sealed class ApiClient(ResourceService service, string fieldManager)
         }
     }
 
-    /// <summary>Deletes the object if it still has <paramref name="uid"/>; true when it was there to delete.</summary>
-    public async Task<KubeObject?> DeleteAsync(ResourceType type, string? ns, string name, string? uid, string? propagationPolicy, CancellationToken ct)
+    /// <summary>
+    /// Deletes the object if it still has <paramref name="uid"/> (a pod gracefully, unless
+    /// <paramref name="gracePeriodSeconds"/> says otherwise); the object as deleted or marked, null when it was gone.
+    /// </summary>
+    public async Task<KubeObject?> DeleteAsync(ResourceType type, string? ns, string name, string? uid, string? propagationPolicy, CancellationToken ct, long? gracePeriodSeconds = null)
     {
         try
         {
@@ -104,6 +107,7 @@ internal sealed class ApiClient(ResourceService service, string fieldManager)
             {
                 Preconditions = uid is null ? null : new Preconditions { Uid = uid },
                 PropagationPolicy = propagationPolicy,
+                GracePeriodSeconds = gracePeriodSeconds,
             }, ct);
             return obj;
         }

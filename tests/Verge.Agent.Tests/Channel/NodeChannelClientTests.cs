@@ -300,6 +300,35 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodTerminated_EndsTheGracefulDeletion_OnlyOfTheNodesOwnPodsBeingDeleted()
+    {
+        var leaving = await _harness.CreatePodAsync("leaving", "n1");
+        var running = await _harness.CreatePodAsync("running", "n1");
+        var theirs = await _harness.CreatePodAsync("theirs", "n2");
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/leaving");
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/theirs");
+        var marked = await _harness.GetAsync("/api/v1/namespaces/default/pods/leaving");
+        Assert.NotNull(marked!["metadata"]!["deletionTimestamp"]);
+        Assert.Equal(30, marked["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<int>());
+
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
+        client.PublishPodTerminated("default", "theirs", Uid(theirs), null);
+        client.PublishPodTerminated("default", "running", Uid(running), new PodStatus { Phase = "Failed" });
+        client.PublishPodTerminated("default", "leaving", Uid(leaving), new PodStatus { Phase = "Succeeded" });
+        await using var session = new RunningClient(client);
+
+        await EventuallyAsync(async () => await _harness.GetAsync("/api/v1/namespaces/default/pods/leaving") is null, "the terminated pod is removed");
+        await EventuallyAsync(() => client.PendingStatuses == 0, "every report sent");
+
+        // A pod not being deleted keeps running in the API (its status is written), another node's pod stays Terminating.
+        var kept = await _harness.GetAsync("/api/v1/namespaces/default/pods/running");
+        Assert.Null(kept!["metadata"]!["deletionTimestamp"]);
+        Assert.NotNull((await _harness.GetAsync("/api/v1/namespaces/default/pods/theirs"))!["metadata"]!["deletionTimestamp"]);
+    }
+
+    private static string Uid(JsonObject obj) => obj["metadata"]!["uid"]!.GetValue<string>();
+
+    [Fact]
     public async Task Heartbeat_CreatesTheNodeLease_AndRenewsIt()
     {
         await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState()));

@@ -27,6 +27,9 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
 
     public ConcurrentQueue<(string Id, TimeSpan Grace)> Stops { get; } = new();
 
+    /// <summary>The exit code of a stopped task: null for a KILL (137, signal 9), else a clean exit on TERM.</summary>
+    public int? StopExitCode { get; set; }
+
     public ConcurrentQueue<string> Destroyed { get; } = new();
 
     public ConcurrentQueue<string> Recovered { get; } = new();
@@ -89,7 +92,7 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
         Stops.Enqueue((handle.Id, gracePeriod));
         if (_tasks.TryGetValue(handle.Id, out var task))
         {
-            task.Exit.TrySetResult(new TaskExit(137, 9, false, _time.GetUtcNow()));
+            task.Exit.TrySetResult(StopExitCode is { } code ? new TaskExit(code, null, false, _time.GetUtcNow()) : new TaskExit(137, 9, false, _time.GetUtcNow()));
         }
 
         return Task.CompletedTask;

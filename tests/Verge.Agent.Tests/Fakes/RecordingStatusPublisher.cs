@@ -9,12 +9,34 @@ internal sealed class RecordingStatusPublisher : IStatusPublisher
     private readonly Lock _lock = new();
     private readonly List<(string Uid, PodStatus Status)> _statuses = [];
     private readonly List<Event> _events = [];
+    private readonly List<string> _terminated = [];
 
     public void PublishPodStatus(string podNamespace, string podName, string podUid, PodStatus status)
     {
         lock (_lock)
         {
             _statuses.Add((podUid, status));
+        }
+    }
+
+    public void PublishPodTerminated(string podNamespace, string podName, string podUid, PodStatus? status)
+    {
+        lock (_lock)
+        {
+            _terminated.Add(podUid);
+            if (status is not null)
+            {
+                _statuses.Add((podUid, status));
+            }
+        }
+    }
+
+    /// <summary>How many times the pod's termination was confirmed.</summary>
+    public int TerminatedCount(string uid)
+    {
+        lock (_lock)
+        {
+            return _terminated.Count(u => u == uid);
         }
     }
 

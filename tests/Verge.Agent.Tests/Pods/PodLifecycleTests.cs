@@ -291,5 +291,50 @@ public sealed class PodLifecycleTests
 
         await PodTestHost.Eventually(() => !host.Driver.Stops.IsEmpty, "stopped");
         Assert.Equal(TimeSpan.FromSeconds(3), host.Driver.Stops.Single().Grace);
+
+        // Once stopped and cleaned up, the control plane hears that the pod may go: once, with a terminal status.
+        var podDir = Path.Combine(host.DataDir, "pods", "uid-leaving");
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-leaving") == 1, "termination confirmed");
+        Assert.False(Directory.Exists(podDir));
+        Assert.Equal("Failed", host.Status(pod)!.Phase);
+        Assert.NotNull(host.Container(pod)!.State!.Terminated);
+
+        // Later changes of local state do not confirm it again.
+        await host.ApplyAsync(PodTestHost.MakePod("other"));
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "the other pod running");
+        Assert.Equal(1, host.Publisher.TerminatedCount("uid-leaving"));
+    }
+
+    [Fact]
+    public async Task PodThatExitsZeroWhenStopped_EndsSucceeded()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("clean");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        host.Driver.StopExitCode = 0;
+
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 30;
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-clean") == 1, "termination confirmed");
+        Assert.Equal("Succeeded", host.Status(pod)!.Phase);
+    }
+
+    [Fact]
+    public async Task PodRemovedFromLocalState_IsStopped_WithoutAConfirmation()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        await host.ApplyAsync(PodTestHost.MakePod("forced"));
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+
+        // A force delete: the pod is gone from the API already, nobody waits for the node.
+        await host.DeleteAsync(DesiredKind.Pod, "default", "forced");
+
+        await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0 && host.State.ListTasks("uid-forced").Count == 0, "cleaned up");
+        Assert.Equal(0, host.Publisher.TerminatedCount("uid-forced"));
     }
 }

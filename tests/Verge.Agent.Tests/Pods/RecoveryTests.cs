@@ -47,6 +47,51 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task PodDeletedWhileTheAgentWasDown_IsStoppedFromItsLeftovers_ThenConfirmed()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("deleted-meanwhile");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
+
+        // The deletion reaches local state while no pod manager runs (the agent died as it arrived).
+        await host.Manager.DisposeAsync();
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 5;
+        await host.ApplyAsync(pod);
+        await host.RestartAgentAsync();
+
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-deleted-meanwhile") == 1, "termination confirmed");
+        Assert.Equal(TimeSpan.FromSeconds(5), host.Driver.Stops.Single().Grace);
+        Assert.Empty(host.State.ListTasks("uid-deleted-meanwhile"));
+        Assert.Contains("uid-deleted-meanwhile", host.Network.TornDown);
+        Assert.Equal(0, host.Driver.RunningCount("app"));
+    }
+
+    [Fact]
+    public async Task PodAlreadyStoppedBeforeARestart_IsConfirmedAgainOnce()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("stopped-before");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 5;
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-stopped-before") == 1, "termination confirmed");
+
+        // The confirmation may not have reached the server: the next run sends it again, once, with nothing to stop.
+        await host.RestartAgentAsync();
+        await host.ApplyAsync(PodTestHost.MakePod("other"));
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "the other pod running");
+
+        Assert.Equal(1, host.Publisher.TerminatedCount("uid-stopped-before"));
+        Assert.Single(host.Driver.Stops);
+    }
+
+    [Fact]
     public async Task AfterReboot_LostTaskStartsAgain_WithRestartCountContinued()
     {
         await using var host = new PodTestHost();

@@ -179,6 +179,30 @@ public class DaemonSetControllerTests
     }
 
     [Fact]
+    public void Plan_WhileADaemonPodIsTerminating_WaitsForItToGoBeforeStartingItsReplacement()
+    {
+        var now = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var ds = NewDaemonSet("agent");
+        ds.Metadata.Uid = "ds-uid";
+        Node[] nodes = [new Node { Metadata = new ObjectMeta { Name = "n1" } }, new Node { Metadata = new ObjectMeta { Name = "n2" } }];
+        var hash = DaemonSetPlanner.Hash(ds);
+        var leaving = DaemonSetPlanner.PodFor(ds, "old", "n1");
+        leaving.Metadata.Name = "n1-old";
+        leaving.Spec.NodeName = "n1";
+        leaving.Metadata.DeletionTimestamp = now.AddSeconds(30);
+        leaving.Metadata.DeletionGracePeriodSeconds = 30;
+
+        // The node's old pod still holds its host ports and devices: only the node without any pod gets one.
+        var waiting = DaemonSetPlanner.Plan(ds, hash, nodes, [leaving], now);
+        Assert.Equal(["n2"], waiting.CreateOn);
+        Assert.Empty(waiting.Delete);
+        Assert.Equal(2, waiting.Status.NumberUnavailable);
+
+        // Gone: its replacement starts.
+        Assert.Equal(["n1", "n2"], DaemonSetPlanner.Plan(ds, hash, nodes, [], now).CreateOn);
+    }
+
+    [Fact]
     public void Evaluate_HonoursSelectorAffinityAndTaintsWithTheImplicitTolerations()
     {
         var spec = new PodSpec

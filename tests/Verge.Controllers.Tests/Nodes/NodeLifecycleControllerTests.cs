@@ -59,6 +59,10 @@ public class NodeLifecycleControllerTests
         Assert.True(time.GetUtcNow() - lastRenewal > TimeSpan.FromSeconds(4));
         await pods.WaitUntilAsync(() => !Names(pods).Contains("intolerant"), "the intolerant pod evicted");
         Assert.Equal(["forever", "patient"], Names(pods));
+
+        // Evicted gracefully: Terminating for its grace period, until a node confirms it stopped.
+        var evicted = pods.List().Single(p => p.Metadata.Name == "intolerant");
+        Assert.Equal(30, evicted.Metadata.DeletionGracePeriodSeconds);
         var events = await cluster.TrackAsync<Event>();
         var eviction = Assert.Single(events.List(), e => e.Reason == "TaintManagerEviction");
         Assert.Equal("Marking for deletion Pod default/intolerant", eviction.Message);
@@ -335,7 +339,7 @@ public class NodeLifecycleControllerTests
             await harness.IdleAsync(cluster, [.. dark, .. alive]);
         }
 
-        await pods.WaitUntilAsync(() => pods.List().Count == 4, "one dark node's pod evicted");
+        await pods.WaitUntilAsync(() => Names(pods).Count == 4, "one dark node's pod evicted");
         Assert.Equal(DisruptionState.PartialDisruption, harness.Controller.Disruption.States["plant-a"]);
         for (var i = 0; i < 4; i++)
         {
@@ -344,10 +348,10 @@ public class NodeLifecycleControllerTests
             await harness.IdleAsync(cluster, [.. dark, .. alive]);
         }
 
-        Assert.Equal(4, pods.List().Count);
+        Assert.Equal(4, Names(pods).Count);
         await RenewAsync(cluster, harness, time, alive);
         time.Advance(TimeSpan.FromSeconds(2));
-        await pods.WaitUntilAsync(() => pods.List().Count == 3, "a second dark node's pod evicted 10 s later");
+        await pods.WaitUntilAsync(() => Names(pods).Count == 3, "a second dark node's pod evicted 10 s later");
         Assert.Contains("app-edge-a4", Names(pods));
         Assert.Contains("app-edge-b1", Names(pods));
     }
@@ -549,7 +553,12 @@ public class NodeLifecycleControllerTests
         },
     };
 
-    private static List<string> Names(Tracker<Pod> pods) => [.. pods.List().Select(p => p.Metadata.Name!).Order(StringComparer.Ordinal)];
+    /// <summary>
+    /// The pods not being deleted: an evicted pod stays, Terminating, until its node confirms it stopped, and these
+    /// nodes have no agent.
+    /// </summary>
+    private static List<string> Names(Tracker<Pod> pods) =>
+        [.. pods.List().Where(p => p.Metadata.DeletionTimestamp is null).Select(p => p.Metadata.Name!).Order(StringComparer.Ordinal)];
 
     private static bool IsUnknown(Node n) => n.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status == "Unknown";
 

@@ -157,6 +157,7 @@ public class SchedulingLoopTests
 
         var preempted = await h.WaitForEventAsync("low", "Preempted");
         Assert.EndsWith("on node only", preempted.Message, StringComparison.Ordinal);
+        await ConfirmStoppedAsync(h, "low");
         var bound = await h.WaitForBoundAsync("high");
         Assert.Equal("only", bound.Spec.NodeName);
         Assert.Null(h.Pods.Informer.Get("default", "low"));
@@ -172,11 +173,10 @@ public class SchedulingLoopTests
         await h.Cluster.CreateAsync(new PriorityClass { Metadata = new ObjectMeta { Name = "high" }, Value = 1000 });
         await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
         h.StartScheduler();
-        // The victim takes a while to go, as a pod on a node does (here a finalizer holds it): it keeps its room until
-        // it is gone, and the nominated pod waits for it rather than preempt again.
+        // The victim takes a while to go, as a pod on a node does (Terminating until its node confirms): it keeps its
+        // room until it is gone, and the nominated pod waits for it rather than preempt again.
         var low = SchedulingHarness.NewPod("low", "1536Mi");
         low.Spec.PriorityClassName = "low";
-        low.Metadata.Finalizers = ["verge.dev/test-hold"];
         await h.Cluster.CreateAsync(low);
         await h.WaitForBoundAsync("low");
         await CreateHighPriorityPodAsync(h);
@@ -188,7 +188,7 @@ public class SchedulingLoopTests
         await h.Cluster.CreateAsync(replacement);
         var failed = await h.WaitForEventAsync("low-replacement", "FailedScheduling");
         Assert.Contains("Insufficient memory", failed.Message, StringComparison.Ordinal);
-        await h.Cluster.UpdateAsync<Pod>("low", pod => pod.Metadata.Finalizers = null);
+        await ConfirmStoppedAsync(h, "low");
 
         var bound = await h.WaitForBoundAsync("high");
         Assert.Equal("only", bound.Spec.NodeName);
@@ -203,10 +203,9 @@ public class SchedulingLoopTests
         await h.Cluster.CreateAsync(SchedulingHarness.NewNode("only", "4", "2Gi"));
         h.StartScheduler();
 
-        // Its node takes a while to stop it (here a finalizer holds it), as during a rolling update or a drain.
-        var old = SchedulingHarness.NewPod("old", "1536Mi");
-        old.Metadata.Finalizers = ["verge.dev/test-hold"];
-        await h.Cluster.CreateAsync(old);
+        // Its node takes a while to stop it (Terminating for up to its grace period), as during a rolling update or
+        // a drain.
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("old", "1536Mi"));
         await h.WaitForBoundAsync("old");
         await h.Cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", "old", null, null, CancellationToken.None);
         await h.Pods.WaitForAsync("old", p => p.Metadata.DeletionTimestamp is not null, "old being deleted");
@@ -215,8 +214,16 @@ public class SchedulingLoopTests
         var failed = await h.WaitForEventAsync("new", "FailedScheduling");
         Assert.StartsWith("0/1 nodes are available: 1 Insufficient memory.", failed.Message, StringComparison.Ordinal);
 
-        await h.Cluster.UpdateAsync<Pod>("old", pod => pod.Metadata.Finalizers = null);
+        await ConfirmStoppedAsync(h, "old");
         Assert.Equal("only", (await h.WaitForBoundAsync("new")).Spec.NodeName);
+    }
+
+    /// <summary>What the node does once it has stopped a pod being deleted: deletes it with a grace period of 0.</summary>
+    private static async Task ConfirmStoppedAsync(SchedulingHarness h, string name)
+    {
+        var pod = await h.Pods.WaitForAsync(name, p => p.Metadata.DeletionTimestamp is not null, name + " being deleted");
+        Assert.True(pod.Metadata.DeletionGracePeriodSeconds > 0, "the pod waits for its node");
+        await h.Cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", name, pod.Metadata.Uid, null, CancellationToken.None, gracePeriodSeconds: 0);
     }
 
     [Fact]
