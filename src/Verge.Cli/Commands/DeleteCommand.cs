@@ -12,19 +12,56 @@ internal static class DeleteCommand
         var words = new Argument<string[]>("KIND NAME") { Description = "The kind and the names to delete", Arity = ArgumentArity.ZeroOrMore };
         var files = new Option<string[]>("--filename", "-f") { Description = "Delete the objects of a manifest file, directory or - (stdin)" };
         var ignoreNotFound = new Option<bool>("--ignore-not-found") { Description = "Treat objects that do not exist as deleted" };
+        var gracePeriod = new Option<int>("--grace-period")
+        {
+            Description = "Seconds a pod's node has to stop it (negative: the pod's own terminationGracePeriodSeconds); 0 needs --force",
+            DefaultValueFactory = _ => -1,
+        };
+        var force = new Option<bool>("--force")
+        {
+            Description = "Remove pods from the API at once, without waiting for their nodes to confirm that they stopped",
+        };
         var options = new ClientOptions();
         var command = new Command("delete", "Delete objects by kind and name, or those in manifests");
         command.Arguments.Add(words);
         command.Options.Add(files);
         command.Options.Add(ignoreNotFound);
+        command.Options.Add(gracePeriod);
+        command.Options.Add(force);
         options.AddTo(command);
         command.SetAction((parse, ct) => Cli.GuardAsync(context, () => RunAsync(
-            context, parse, options, parse.GetValue(words) ?? [], parse.GetValue(files) ?? [], parse.GetValue(ignoreNotFound), ct)));
+            context, parse, options, parse.GetValue(words) ?? [], parse.GetValue(files) ?? [], parse.GetValue(ignoreNotFound),
+            GracePeriodSeconds(context, parse.GetValue(gracePeriod), parse.GetValue(force)), ct)));
         return command;
     }
 
+    /// <summary>
+    /// The <c>gracePeriodSeconds</c> to send, as kubectl decides it: <c>--force</c> alone means 0 (with kubectl's
+    /// warning), <c>--grace-period=0</c> without <c>--force</c> becomes 1 so that nothing is removed by accident, and
+    /// a negative value sends none (each pod's own grace period applies).
+    /// </summary>
+    internal static int? GracePeriodSeconds(CliContext context, int gracePeriod, bool force)
+    {
+        if (force && gracePeriod < 0)
+        {
+            gracePeriod = 0;
+        }
+
+        if (gracePeriod == 0 && !force)
+        {
+            gracePeriod = 1;
+        }
+
+        if (force && gracePeriod == 0)
+        {
+            context.Error.WriteLine("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.");
+        }
+
+        return gracePeriod < 0 ? null : gracePeriod;
+    }
+
     private static async Task<int> RunAsync(
-        CliContext context, ParseResult parse, ClientOptions options, string[] words, string[] files, bool ignoreNotFound, CancellationToken ct)
+        CliContext context, ParseResult parse, ClientOptions options, string[] words, string[] files, bool ignoreNotFound, int? gracePeriodSeconds, CancellationToken ct)
     {
         if (files.Length > 0 && words.Length > 0)
         {
@@ -63,7 +100,8 @@ internal static class DeleteCommand
         {
             try
             {
-                await session.Client.SendAsync(HttpMethod.Delete, resource.ItemPath(ns, name), null, null, "application/json", ct);
+                var path = resource.ItemPath(ns, name) + (gracePeriodSeconds is { } grace ? $"?gracePeriodSeconds={grace.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
+                await session.Client.SendAsync(HttpMethod.Delete, path, null, null, "application/json", ct);
                 context.Out.WriteLine($"{resource.DisplayName} \"{name}\" deleted");
             }
             catch (ApiStatusException e) when (e.IsNotFound && ignoreNotFound)

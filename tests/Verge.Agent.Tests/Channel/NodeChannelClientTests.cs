@@ -56,7 +56,13 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
         await _harness.PatchAsync("/api/v1/namespaces/default/configmaps/cm1", """{"data":{"value":"changed"}}""");
         await EventuallyAsync(() => state.Object(DesiredKind.ConfigMap, "cm1")["data"]!["value"]!.GetValue<string>() == "changed", "cm1's update arrives");
 
+        // A graceful delete reaches the node as the pod with its deletionTimestamp (the node stops it, then
+        // confirms); the node's confirmation removes it, and with it the config only it used.
         await _harness.DeleteAsync("/api/v1/namespaces/default/pods/a");
+        await EventuallyAsync(() => state.Holds(DesiredKind.Pod, "a") && state.Object(DesiredKind.Pod, "a")["metadata"]!["deletionTimestamp"] is not null,
+            "pod a arrives marked for deletion");
+        Assert.True(state.Holds(DesiredKind.ConfigMap, "cm1"));
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/a?gracePeriodSeconds=0");
         await EventuallyAsync(() => !state.Holds(DesiredKind.Pod, "a") && !state.Holds(DesiredKind.ConfigMap, "cm1"), "pod a and the config only it used are deleted");
         Assert.False(state.Holds(DesiredKind.Pod, "other"));
     }
@@ -82,7 +88,7 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
 
         Assert.Equal(24, state.Objects().Count);
         await _harness.PatchAsync("/api/v1/namespaces/default/configmaps/cm1", """{"data":{"value":"changed"}}""");
-        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/b");
+        await _harness.DeleteAsync("/api/v1/namespaces/default/pods/b?gracePeriodSeconds=0");
         await _harness.CreatePodAsync("d", "n1");
         await _harness.CreatePodAsync("elsewhere", "n2");
         var before = state.Batches.Count;

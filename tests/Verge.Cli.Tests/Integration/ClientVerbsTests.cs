@@ -141,6 +141,31 @@ public sealed class ClientVerbsTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task Delete_OfABoundPod_LeavesItTerminatingWithTheGracePeriod_AndForceRemovesIt()
+    {
+        var ns = await NewNamespaceAsync();
+        var file = _cli.WriteFile("bound.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: bound}\nspec:\n  nodeName: edge-gone\n  containers: [{name: c, image: busybox}]\n");
+        await RunAsync("apply", "-f", file, "-n", ns);
+
+        var graceful = await RunAsync("delete", "pod", "bound", "--grace-period=5", "-n", ns);
+        var terminating = await RunAsync("get", "pod", "bound", "-n", ns);
+        var marked = YamlReader.ReadSingle((await RunAsync("get", "pod", "bound", "-n", ns, "-o", "yaml")).Out)!;
+        var zeroWithoutForce = await RunAsync("delete", "pod", "bound", "--grace-period=0", "-n", ns);
+        var afterZero = YamlReader.ReadSingle((await RunAsync("get", "pod", "bound", "-n", ns, "-o", "yaml")).Out)!;
+        var forced = await RunAsync("delete", "pod", "bound", "--force", "-n", ns);
+        var gone = await RunAsync("get", "pod", "bound", "-n", ns);
+
+        Assert.Equal((0, "pod \"bound\" deleted\n"), (graceful.ExitCode, graceful.Out));
+        Assert.Contains("Terminating", terminating.OutLines[1], StringComparison.Ordinal);
+        Assert.Equal(5, marked["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        Assert.Equal(0, zeroWithoutForce.ExitCode);
+        Assert.Equal(1, afterZero["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        Assert.Equal((0, "pod \"bound\" deleted\n"), (forced.ExitCode, forced.Out));
+        Assert.StartsWith("Warning: Immediate deletion does not wait for confirmation", forced.Error, StringComparison.Ordinal);
+        Assert.Equal((1, $"Error from server (NotFound): pods \"bound\" not found\n"), (gone.ExitCode, gone.Error));
+    }
+
+    [Fact]
     public async Task Delete_WhenManifestGiven_DeletesItsObjects()
     {
         var ns = await NewNamespaceAsync();

@@ -63,6 +63,67 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task DeletedPod_StaysTerminatingUntilTheAgentHasStoppedIt_ThenKubectlDeleteReturns()
+    {
+        const string name = "e2e-graceful";
+        await cluster.ApplyAsync(Pod(name, """
+                command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 1; done"]
+            """).Replace("terminationGracePeriodSeconds: 1", "terminationGracePeriodSeconds: 20", StringComparison.Ordinal));
+        using var watch = System.Diagnostics.Process.Start(cluster.Kubectl.StartInfo("get", "pod", name, "-w", "--output-watch-events"))!;
+        watch.StandardInput.Close();
+        var rows = new List<string>();
+        var reading = Task.Run(async () =>
+        {
+            while (await watch.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (rows)
+                {
+                    rows.Add(line);
+                }
+            }
+        });
+        try
+        {
+            await EdgeTools.EventuallyAsync(
+                async () => (string?)(await cluster.PodAsync(name))?["status"]?["containerStatuses"]?[0]?["state"]?["running"]?["startedAt"] is not null ? "running" : null,
+                PodTimeout,
+                async () => (await cluster.PodAsync(name))?["status"]?.ToJsonString() ?? "no pod");
+
+            // kubectl delete waits until the pod is gone: the agent stops it (TERM, which the script honours) and
+            // then confirms; until then the pod is Terminating.
+            var deleted = await cluster.Kubectl.RunAsync("delete", "pod", name, "--timeout=60s");
+            Assert.True(deleted.ExitCode == 0, deleted.ToString());
+            Assert.Contains($"pod \"{name}\" deleted", deleted.Stdout, StringComparison.Ordinal);
+            Assert.Null(await cluster.PodAsync(name));
+
+            await EdgeTools.EventuallyAsync(
+                () => Task.FromResult(Snapshot(rows).Any(r => r.StartsWith("DELETED", StringComparison.Ordinal)) ? "deleted" : null),
+                TimeSpan.FromSeconds(30),
+                () => Task.FromResult(string.Join('\n', Snapshot(rows))));
+            var seen = Snapshot(rows);
+            output.WriteLine(string.Join('\n', seen));
+            var terminating = seen.FindIndex(r => r.StartsWith("MODIFIED", StringComparison.Ordinal) && r.Contains("Terminating", StringComparison.Ordinal));
+            Assert.True(terminating >= 0, "the pod was seen Terminating:\n" + string.Join('\n', seen));
+            Assert.True(terminating < seen.FindIndex(r => r.StartsWith("DELETED", StringComparison.Ordinal)));
+            Assert.Contains("Killing: Stopping container app", await cluster.EventsAsync(name), StringComparison.Ordinal);
+        }
+        finally
+        {
+            watch.Kill();
+            await reading.WaitAsync(TimeSpan.FromSeconds(10));
+            await cluster.DeletePodsAsync(name);
+        }
+    }
+
+    private static List<string> Snapshot(List<string> rows)
+    {
+        lock (rows)
+        {
+            return [.. rows];
+        }
+    }
+
+    [Fact]
     public async Task MemoryLimit_WhenExceeded_ContainerIsOomKilledAndRestartedWithBackOff()
     {
         await cluster.ApplyAsync(Pod("e2e-oom", """
