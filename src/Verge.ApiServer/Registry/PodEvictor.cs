@@ -43,7 +43,7 @@ internal static class PodEvictor
             // pod is deleted at the version that was judged, so one that started meanwhile is judged again.
             try
             {
-                await service.DeleteAsync(PodType, ns, name, EnforceResourceVersion(pod) && !callerPinned ? Pinned(delete, pod) : delete, ct);
+                await MarkAndDeleteAsync(service, ns, name, EnforceResourceVersion(pod) && !callerPinned ? Pinned(delete, pod) : delete, ct);
                 return;
             }
             catch (ApiException e) when (e.Code == 409 && e.Reason == "Conflict" && !callerPinned && attempt < MaxAttempts)
@@ -74,13 +74,52 @@ internal static class PodEvictor
 
         try
         {
-            await service.DeleteAsync(PodType, ns, name, pinned && !callerPinned ? Pinned(delete, pod) : delete, ct);
+            await MarkAndDeleteAsync(service, ns, name, pinned && !callerPinned ? Pinned(delete, pod) : delete, ct);
         }
         catch (ApiException e) when (e.Code == 409 && pinned && !callerPinned)
         {
             // The pod changed since it was judged (it may be ready now): the client tries again.
             throw StillProcessing(budgets[0].Metadata.Name!);
         }
+    }
+
+    /// <summary>
+    /// Kubernetes' addConditionAndDeletePod: sets the <c>DisruptionTarget</c> condition (reason
+    /// <c>EvictionByEvictionAPI</c>) on the newest pod, checking the delete's preconditions against it (409 otherwise),
+    /// then deletes it; a delete pinned to a resourceVersion moves to the one the condition's write produced. A dry
+    /// run writes nothing.
+    /// </summary>
+    private static async Task MarkAndDeleteAsync(ResourceService service, string ns, string name, DeleteOptions delete, CancellationToken ct)
+    {
+        if (!delete.DryRunAll)
+        {
+            var now = service.Now();
+            var options = new WriteOptions(false, "kube-apiserver", FieldValidation.Ignore, false);
+            var (written, _) = await service.UpdateAsync(PodType, ns, name, "status", current =>
+            {
+                var latest = (Pod)current!;
+                if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != latest.Metadata.Uid)
+                {
+                    throw ApiException.Conflict(PodType, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {latest.Metadata.Uid}");
+                }
+
+                if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != latest.Metadata.ResourceVersion)
+                {
+                    throw ApiException.Conflict(PodType, name,
+                        $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {latest.Metadata.ResourceVersion}");
+                }
+
+                DisruptionTarget.Mark(latest, DisruptionTarget.EvictionReason, DisruptionTarget.EvictionMessage, now);
+                latest.Metadata.ResourceVersion = null;
+                return latest;
+            }, options, allowCreate: false, ct);
+            if (delete.Preconditions?.ResourceVersion is { Length: > 0 })
+            {
+                delete = Pinned(delete, (Pod)written);
+            }
+        }
+
+        await service.DeleteAsync(PodType, ns, name, delete, ct);
     }
 
     /// <summary>How often a write that lost a compare-and-swap is tried again (Kubernetes' EvictionsRetry has 20 steps).</summary>

@@ -5,6 +5,7 @@ using Verge.Controllers.Runtime;
 using Verge.Core.Coordination;
 using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Policy;
 
 namespace Verge.Controllers.Nodes;
 
@@ -557,6 +558,7 @@ internal sealed partial class NodeLifecycleController : Controller
             }
 
             await _events.NormalAsync(pod, "TaintManagerEviction", $"Marking for deletion Pod {pod.Metadata.Namespace}/{pod.Metadata.Name}", ct);
+            await _client.MarkDisruptionTargetAsync(pod, DisruptionTarget.TaintReason, DisruptionTarget.TaintMessage, now, ct);
             var deleted = await _client.DeleteAsync(pod, ct);
             if (deleted is not null)
             {

@@ -1,6 +1,8 @@
 using Verge.ApiServer.Http;
 using Verge.ApiServer.Registry;
+using Verge.Core.Core;
 using Verge.Core.Meta;
+using Verge.Core.Policy;
 
 namespace Verge.Controllers.Runtime;
 
@@ -94,6 +96,14 @@ internal sealed class ApiClient(ResourceService service, string fieldManager)
             return null;
         }
     }
+
+    /// <summary>
+    /// Sets the <c>DisruptionTarget</c> condition on <paramref name="pod"/>, if it is still the pod of that uid, before
+    /// a deletion for a disruption (Kubernetes' preemption and taint eviction do the same). Null when it is gone.
+    /// </summary>
+    public Task<Pod?> MarkDisruptionTargetAsync(Pod pod, string reason, string message, DateTimeOffset now, CancellationToken ct) =>
+        MutateAsync<Pod>(pod.Metadata.Namespace, pod.Metadata.Name!, "status",
+            latest => latest.Metadata.Uid == pod.Metadata.Uid && DisruptionTarget.Mark(latest, reason, message, now), ct);
 
     /// <summary>
     /// Deletes the object if it still has <paramref name="uid"/> (a pod gracefully, unless

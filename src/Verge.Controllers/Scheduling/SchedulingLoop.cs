@@ -763,6 +763,12 @@ internal sealed partial class SchedulingLoop : IDisposable
     {
         try
         {
+            if (victim is not null)
+            {
+                await _client.MarkDisruptionTargetAsync(victim, DisruptionTarget.PreemptionReason,
+                    DisruptionTarget.PreemptionMessage(preemptor.Spec.SchedulerName), _time.GetUtcNow(), ct);
+            }
+
             var deleted = await _client.DeleteAsync(_podType, reference.Namespace, reference.Name, victim?.Metadata.Uid, null, ct);
             if (deleted is not null)
             {

@@ -161,7 +161,7 @@ public sealed class GracefulPodDeletionTests(ApiServerFixture server) : IClassFi
     }
 
     [Fact]
-    public async Task Eviction_OfABoundPod_LeavesItTerminating()
+    public async Task Eviction_OfABoundPod_LeavesItTerminating_MarkedAsADisruptionTarget()
     {
         await CreatePodAsync("gd-evicted", "edge-1");
         var eviction = """{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"gd-evicted","namespace":"default"},"deleteOptions":{"gracePeriodSeconds":5}}""";
@@ -169,7 +169,11 @@ public sealed class GracefulPodDeletionTests(ApiServerFixture server) : IClassFi
         var response = await _client.PostAsync(PodPath("gd-evicted") + "/eviction", Api.Json(eviction));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.Equal(5, Grace((await GetAsync("gd-evicted"))!));
+        var evicted = (await GetAsync("gd-evicted"))!;
+        Assert.Equal(5, Grace(evicted));
+        var condition = evicted["status"]!["conditions"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "DisruptionTarget")!;
+        Assert.Equal(("True", "EvictionByEvictionAPI", "Eviction API: evicting"),
+            (condition["status"]!.GetValue<string>(), condition["reason"]!.GetValue<string>(), condition["message"]!.GetValue<string>()));
         await DeleteAsync("gd-evicted", "?gracePeriodSeconds=0");
     }
 }

@@ -63,6 +63,8 @@ public class NodeLifecycleControllerTests
         // Evicted gracefully: Terminating for its grace period, until a node confirms it stopped.
         var evicted = pods.List().Single(p => p.Metadata.Name == "intolerant");
         Assert.Equal(30, evicted.Metadata.DeletionGracePeriodSeconds);
+        var target = evicted.Status!.Conditions!.Single(c => c.Type == "DisruptionTarget");
+        Assert.Equal(("True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint"), (target.Status, target.Reason, target.Message));
         var events = await cluster.TrackAsync<Event>();
         var eviction = Assert.Single(events.List(), e => e.Reason == "TaintManagerEviction");
         Assert.Equal("Marking for deletion Pod default/intolerant", eviction.Message);

@@ -157,7 +157,10 @@ public class SchedulingLoopTests
 
         var preempted = await h.WaitForEventAsync("low", "Preempted");
         Assert.EndsWith("on node only", preempted.Message, StringComparison.Ordinal);
-        await ConfirmStoppedAsync(h, "low");
+        var victim = await ConfirmStoppedAsync(h, "low");
+        var target = victim.Status!.Conditions!.Single(c => c.Type == "DisruptionTarget");
+        Assert.Equal(("True", "PreemptionByScheduler", "default-scheduler: preempting to accommodate a higher priority pod"),
+            (target.Status, target.Reason, target.Message));
         var bound = await h.WaitForBoundAsync("high");
         Assert.Equal("only", bound.Spec.NodeName);
         Assert.Null(h.Pods.Informer.Get("default", "low"));
@@ -218,12 +221,16 @@ public class SchedulingLoopTests
         Assert.Equal("only", (await h.WaitForBoundAsync("new")).Spec.NodeName);
     }
 
-    /// <summary>What the node does once it has stopped a pod being deleted: deletes it with a grace period of 0.</summary>
-    private static async Task ConfirmStoppedAsync(SchedulingHarness h, string name)
+    /// <summary>
+    /// What the node does once it has stopped a pod being deleted: deletes it with a grace period of 0. Returns the pod
+    /// as it was while terminating.
+    /// </summary>
+    private static async Task<Pod> ConfirmStoppedAsync(SchedulingHarness h, string name)
     {
         var pod = await h.Pods.WaitForAsync(name, p => p.Metadata.DeletionTimestamp is not null, name + " being deleted");
         Assert.True(pod.Metadata.DeletionGracePeriodSeconds > 0, "the pod waits for its node");
         await h.Cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", name, pod.Metadata.Uid, null, CancellationToken.None, gracePeriodSeconds: 0);
+        return pod;
     }
 
     [Fact]
