@@ -163,7 +163,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 var driver = _ctx.Drivers.Get(slot.Handle!.Driver) ?? _driver;
                 if (driver is not null)
                 {
-                    await driver.StopAsync(slot.Handle!, grace, ct);
+                    await driver.StopAsync(slot.Handle!, await RunPreStopAsync(slot, driver, grace, ct), ct);
                     var state = await driver.InspectAsync(slot.Handle!, ct);
                     var exit = state.Exit ?? new TaskExit(137, 9, false, _ctx.Time.GetUtcNow());
                     slot.Exit = Termination(slot, exit);
@@ -320,6 +320,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         Event("Normal", "Started", $"Started container {slot.Name}", slot);
         Attach(slot, driver);
         PublishLogStates();
+        await RunPostStartAsync(slot, driver, ct);
     }
 
     async Task IContainerOperations.StopAsync(StopStep step, CancellationToken ct)
@@ -334,8 +335,60 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         Event("Normal", "Killing", step.Message, slot);
         var probe = step.Reason == "DefinitionChanged" ? null : slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
         var grace = TimeSpan.FromSeconds(probe?.TerminationGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30);
-        await _ctx.Drivers.Get(slot.Handle.Driver)!.StopAsync(slot.Handle, grace, ct);
+        var driver = _ctx.Drivers.Get(slot.Handle.Driver)!;
+        await driver.StopAsync(slot.Handle, await RunPreStopAsync(slot, driver, grace, ct), ct);
     }
+
+    /// <summary>The least grace period a container gets after its preStop hook, as the kubelet's minimumGracePeriodInSeconds.</summary>
+    private static readonly TimeSpan MinimumGracePeriod = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Runs the container's preStop hook before it is stopped (the kubelet's executePreStopHook), within the grace
+    /// period; a failure is a <c>FailedPreStopHook</c> event and the stop goes on. Returns the grace period the hook
+    /// left for TERM to KILL, at least 2 s.
+    /// </summary>
+    private async Task<TimeSpan> RunPreStopAsync(ContainerSlot slot, IWorkloadDriver driver, TimeSpan grace, CancellationToken ct)
+    {
+        if (slot.Spec.Lifecycle?.PreStop is not { } hook || slot.Handle is not { } handle)
+        {
+            return grace;
+        }
+
+        var started = _ctx.Time.GetTimestamp();
+        if (await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, HookAddress, grace, _ctx.Time, ct) is { } failure)
+        {
+            Event("Warning", "FailedPreStopHook", failure, slot);
+        }
+
+        var left = grace - _ctx.Time.GetElapsedTime(started);
+        return left < MinimumGracePeriod ? MinimumGracePeriod : left;
+    }
+
+    /// <summary>
+    /// Runs the container's postStart hook right after it started, as the kubelet does before it goes on with the
+    /// pod; a failure is a <c>FailedPostStartHook</c> event and the container is stopped, to be restarted as its
+    /// restart policy says.
+    /// </summary>
+    private async Task RunPostStartAsync(ContainerSlot slot, IWorkloadDriver driver, CancellationToken ct)
+    {
+        if (slot.Spec.Lifecycle?.PostStart is not { } hook || slot.Handle is not { } handle)
+        {
+            return;
+        }
+
+        var failure = await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, HookAddress, Timeout.InfiniteTimeSpan, _ctx.Time, ct);
+        if (failure is null || slot.Handle != handle || slot.Phase != ContainerPhase.Running)
+        {
+            return;
+        }
+
+        Event("Warning", "FailedPostStartHook", failure, slot);
+        Event("Normal", "Killing", "FailedPostStartHook", slot);
+        await driver.StopAsync(handle, TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30)), ct);
+    }
+
+    /// <summary>Where a hook's HTTP GET goes when it names no host: the pod's IP (the node's on the host network).</summary>
+    private string? HookAddress => _pod.Spec.HostNetwork == true ? _ctx.Options.HostIp : _podIp;
 
     private static bool SameDefinition(Container a, Container b) =>
         JsonSerializer.Serialize(a, NodeJsonContext.Default.Container) == JsonSerializer.Serialize(b, NodeJsonContext.Default.Container);

@@ -35,7 +35,7 @@ internal static class ProbeRunner
 {
     // kubelet does not verify the certificate of an HTTPS probe: a probe checks liveness, not identity.
 #pragma warning disable CA5359
-    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    internal static readonly HttpClient Http = new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
         UseProxy = false,
@@ -120,10 +120,10 @@ internal static class ProbeRunner
     private static bool AcceptAnyCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate,
         System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors) => true;
 
-    private static string FormatHost(string? host) =>
+    internal static string FormatHost(string? host) =>
         string.IsNullOrEmpty(host) ? "127.0.0.1" : host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
 
-    private static int ResolvePort(Verge.Core.Quantities.IntOrString port, Container container)
+    internal static int ResolvePort(Verge.Core.Quantities.IntOrString port, Container container)
     {
         if (!port.IsString)
         {

@@ -129,6 +129,9 @@ public sealed class Container
     [Description("StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully.")]
     public Probe? StartupProbe { get; set; }
 
+    [Description("Actions that the management system should take in response to container lifecycle events.")]
+    public Lifecycle? Lifecycle { get; set; }
+
     [Description("Path at which the file to which the container's termination message will be written is mounted. Defaults to /dev/termination-log.")]
     public string? TerminationMessagePath { get; set; }
 
@@ -322,6 +325,42 @@ public sealed class Probe
 
     [Description("Optional duration in seconds the pod needs to terminate gracefully upon probe failure.")]
     public long? TerminationGracePeriodSeconds { get; set; }
+}
+
+/// <summary>core/v1 Lifecycle: the hooks run after a container starts and before it is stopped.</summary>
+[Description("Lifecycle describes actions that the management system should take in response to container lifecycle events.")]
+public sealed class Lifecycle
+{
+    [Description("PostStart is called immediately after a container is created. If the handler fails, the container is terminated and restarted according to its restart policy.")]
+    public LifecycleHandler? PostStart { get; set; }
+
+    [Description("PreStop is called immediately before a container is terminated due to an API request or management event such as liveness/startup probe failure. The container is terminated after the handler completes or the grace period runs out.")]
+    public LifecycleHandler? PreStop { get; set; }
+}
+
+/// <summary>core/v1 LifecycleHandler: exactly one of its actions.</summary>
+[Description("LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and only one of the fields, except TCPSocket must be specified.")]
+public sealed class LifecycleHandler
+{
+    [Description("Exec specifies a command to execute in the container.")]
+    public ExecAction? Exec { get; set; }
+
+    [Description("HTTPGet specifies an HTTP GET request to perform.")]
+    public HttpGetAction? HttpGet { get; set; }
+
+    [Description("Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward compatibility.")]
+    public TcpSocketAction? TcpSocket { get; set; }
+
+    [Description("Sleep represents a duration that the container should sleep.")]
+    public SleepAction? Sleep { get; set; }
+}
+
+/// <summary>core/v1 SleepAction.</summary>
+[Description("SleepAction describes a \"sleep\" action.")]
+public sealed class SleepAction
+{
+    [Description("Seconds is the number of seconds to sleep.")]
+    public long Seconds { get; set; }
 }
 
 /// <summary>core/v1 ExecAction.</summary>

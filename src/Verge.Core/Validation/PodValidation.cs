@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Verge.Core.Core;
@@ -231,6 +232,18 @@ public static class PodValidation
         var containerNames = new HashSet<string>(StringComparer.Ordinal);
         ValidateContainers(spec.InitContainers, $"{path}.initContainers", volumeNames, containerNames, errors, required: false);
         ValidateContainers(spec.Containers, $"{path}.containers", volumeNames, containerNames, errors, required: true);
+        for (var i = 0; i < (spec.InitContainers?.Count ?? 0); i++)
+        {
+            if (spec.InitContainers![i].Lifecycle is not null)
+            {
+                errors.Add(FieldError.Forbidden($"{path}.initContainers[{i}].lifecycle", "may not be set for init containers without restartPolicy=Always"));
+            }
+        }
+
+        for (var i = 0; i < (spec.Containers?.Count ?? 0); i++)
+        {
+            ValidateLifecycle(spec.Containers![i].Lifecycle, spec.TerminationGracePeriodSeconds, $"{path}.containers[{i}].lifecycle", errors);
+        }
 
         if (spec.RestartPolicy is null or "")
         {
@@ -786,6 +799,38 @@ public static class PodValidation
         }
     }
 
+    /// <summary>Kubernetes' validateLifecycle: each hook has exactly one handler; a sleep fits the grace period.</summary>
+    private static void ValidateLifecycle(Lifecycle? lifecycle, long? gracePeriod, string path, List<FieldError> errors)
+    {
+        foreach (var (hook, name) in new[] { (lifecycle?.PostStart, "postStart"), (lifecycle?.PreStop, "preStop") })
+        {
+            if (hook is null)
+            {
+                continue;
+            }
+
+            var hookPath = $"{path}.{name}";
+            var handlers = ValidateHandler(hook.Exec, hook.HttpGet, hook.TcpSocket, hookPath, errors);
+            if (hook.Sleep is { } sleep)
+            {
+                if (handlers++ > 0)
+                {
+                    errors.Add(FieldError.Forbidden($"{hookPath}.sleep", "may not specify more than 1 handler type"));
+                }
+                else if (gracePeriod is { } grace && (sleep.Seconds <= 0 || sleep.Seconds > grace))
+                {
+                    errors.Add(FieldError.Invalid($"{hookPath}.sleep", sleep.Seconds, string.Create(CultureInfo.InvariantCulture,
+                        $"must be greater than 0 and less than terminationGracePeriodSeconds ({grace}). Enable AllowPodLifecycleSleepActionZeroValue feature gate for zero sleep.")));
+                }
+            }
+
+            if (handlers == 0)
+            {
+                errors.Add(FieldError.Required(hookPath, "must specify a handler type"));
+            }
+        }
+    }
+
     private static void ValidateProbe(Probe? probe, string path, List<FieldError> errors, bool successMustBeOne)
     {
         if (probe is null)
@@ -793,8 +838,32 @@ public static class PodValidation
             return;
         }
 
+        if (ValidateHandler(probe.Exec, probe.HttpGet, probe.TcpSocket, path, errors) == 0)
+        {
+            errors.Add(FieldError.Required(path, "must specify a handler type"));
+        }
+
+        NonNegative(probe.InitialDelaySeconds, $"{path}.initialDelaySeconds", errors);
+        AtLeastOne(probe.TimeoutSeconds, $"{path}.timeoutSeconds", errors);
+        AtLeastOne(probe.PeriodSeconds, $"{path}.periodSeconds", errors);
+        AtLeastOne(probe.SuccessThreshold, $"{path}.successThreshold", errors);
+        AtLeastOne(probe.FailureThreshold, $"{path}.failureThreshold", errors);
+        if (successMustBeOne && probe.SuccessThreshold is { } success and > 0 and not 1)
+        {
+            errors.Add(FieldError.Invalid($"{path}.successThreshold", success, "must be 1"));
+        }
+
+        if (probe.TerminationGracePeriodSeconds is { } grace and <= 0)
+        {
+            errors.Add(FieldError.Invalid($"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"));
+        }
+    }
+
+    /// <summary>The handlers probes and hooks share (Kubernetes' validateHandler); returns how many are set.</summary>
+    private static int ValidateHandler(ExecAction? execAction, HttpGetAction? httpGet, TcpSocketAction? tcpSocket, string path, List<FieldError> errors)
+    {
         var handlers = 0;
-        if (probe.Exec is { } exec)
+        if (execAction is { } exec)
         {
             handlers++;
             if (exec.Command is not { Count: > 0 })
@@ -803,7 +872,7 @@ public static class PodValidation
             }
         }
 
-        if (probe.HttpGet is { } http)
+        if (httpGet is { } http)
         {
             if (handlers++ > 0)
             {
@@ -824,7 +893,7 @@ public static class PodValidation
             }
         }
 
-        if (probe.TcpSocket is { } tcp)
+        if (tcpSocket is { } tcp)
         {
             if (handlers++ > 0)
             {
@@ -836,25 +905,7 @@ public static class PodValidation
             }
         }
 
-        if (handlers == 0)
-        {
-            errors.Add(FieldError.Required(path, "must specify a handler type"));
-        }
-
-        NonNegative(probe.InitialDelaySeconds, $"{path}.initialDelaySeconds", errors);
-        AtLeastOne(probe.TimeoutSeconds, $"{path}.timeoutSeconds", errors);
-        AtLeastOne(probe.PeriodSeconds, $"{path}.periodSeconds", errors);
-        AtLeastOne(probe.SuccessThreshold, $"{path}.successThreshold", errors);
-        AtLeastOne(probe.FailureThreshold, $"{path}.failureThreshold", errors);
-        if (successMustBeOne && probe.SuccessThreshold is { } success and > 0 and not 1)
-        {
-            errors.Add(FieldError.Invalid($"{path}.successThreshold", success, "must be 1"));
-        }
-
-        if (probe.TerminationGracePeriodSeconds is { } grace and <= 0)
-        {
-            errors.Add(FieldError.Invalid($"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"));
-        }
+        return handlers;
     }
 
     private static void NonNegative(int? value, string path, List<FieldError> errors)

@@ -306,6 +306,85 @@ public sealed class PodLifecycleTests
     }
 
     [Fact]
+    public async Task PreStopSleep_RunsBeforeTheStop_WhichGetsTheGracePeriodLeft()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("drain", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1.36",
+            Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Sleep = new SleepAction { Seconds = 3 } } },
+        });
+        pod.Spec.TerminationGracePeriodSeconds = 10;
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 10;
+        await host.ApplyAsync(pod);
+
+        // The stop waits for the hook's 3 s of (fake) time, then gets what is left of the 10 s.
+        await host.AdvanceUntil(() => !host.Driver.Stops.IsEmpty, TimeSpan.FromSeconds(1), "stopped after the hook");
+        Assert.InRange(host.Driver.Stops.Single().Grace, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(7));
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-drain") == 1, "termination confirmed");
+    }
+
+    [Fact]
+    public async Task PreStopExecThatFails_IsAWarningEvent_AndTheStopGoesOn()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("hooked", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1.36",
+            Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Exec = new ExecAction { Command = ["deregister", "--now"] } } },
+        });
+        pod.Spec.TerminationGracePeriodSeconds = 7;
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        host.Driver.ExecResults["deregister"] = new Verge.Agent.Drivers.ExecResult(3, "registry unreachable\n", false);
+
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 7;
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-hooked") == 1, "termination confirmed");
+        Assert.Contains(host.Driver.ExecCommands, c => c == ("app", "deregister --now"));
+        var failed = Assert.Single(host.Publisher.Events, e => e.Reason == "FailedPreStopHook");
+        Assert.Equal("Warning", failed.Type);
+        Assert.Equal(
+            "Exec lifecycle hook ([deregister --now]) for Container \"app\" in Pod \"hooked_default(uid-hooked)\" failed - error: command 'deregister --now' exited with 3: registry unreachable, message: \"registry unreachable\"",
+            failed.Message);
+        Assert.Equal(TimeSpan.FromSeconds(7), host.Driver.Stops.Single().Grace);
+    }
+
+    [Fact]
+    public async Task PostStartExec_RunsAfterTheStart_AndAFailureStopsTheContainerForARestart()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.ExecResults["warm-up"] = new Verge.Agent.Drivers.ExecResult(1, "", false);
+        var pod = PodTestHost.MakePod("warm", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1.36",
+            Lifecycle = new Lifecycle { PostStart = new LifecycleHandler { Exec = new ExecAction { Command = ["warm-up"] } } },
+        });
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Publisher.Events.Any(e => e.Reason == "FailedPostStartHook"), "the hook failed");
+        await PodTestHost.Eventually(() => !host.Driver.Stops.IsEmpty, "the container stopped");
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "Killing" && e.Message == "FailedPostStartHook");
+
+        // Once the hook succeeds, the restarted container stays.
+        host.Driver.ExecResults["warm-up"] = new Verge.Agent.Drivers.ExecResult(0, "", false);
+        await host.AdvanceUntil(() => host.Container(pod)?.RestartCount >= 1 && host.Container(pod)?.State?.Running is not null, TimeSpan.FromSeconds(1), "restarted");
+        Assert.True(host.Driver.ExecCommands.Count(c => c == ("app", "warm-up")) >= 2, "the hook ran for each start");
+    }
+
+    [Fact]
     public async Task PodThatExitsZeroWhenStopped_EndsSucceeded()
     {
         await using var host = new PodTestHost();

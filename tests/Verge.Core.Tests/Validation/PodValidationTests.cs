@@ -147,6 +147,41 @@ public sealed class PodValidationTests
     }
 
     [Fact]
+    public void ValidatePod_LifecycleHooks_NeedOneHandlerAndASleepWithinTheGracePeriod()
+    {
+        Assert.Empty(Errors(NewPod(s => s.Containers[0].Lifecycle = new Lifecycle
+        {
+            PostStart = new LifecycleHandler { HttpGet = new HttpGetAction { Path = "/warm", Port = 8080 } },
+            PreStop = new LifecycleHandler { Sleep = new SleepAction { Seconds = 5 } },
+        })));
+
+        var errors = Errors(NewPod(s =>
+        {
+            s.TerminationGracePeriodSeconds = 10;
+            s.Containers[0].Lifecycle = new Lifecycle
+            {
+                PostStart = new LifecycleHandler(),
+                PreStop = new LifecycleHandler { Exec = new ExecAction { Command = ["drain"] }, Sleep = new SleepAction { Seconds = 1 } },
+            };
+            s.Containers.Add(new Container
+            {
+                Name = "second",
+                Image = "nginx:1.27",
+                Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Sleep = new SleepAction { Seconds = 11 } } },
+            });
+            s.InitContainers = [new Container { Name = "init", Image = "busybox", Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Sleep = new SleepAction { Seconds = 1 } } } }];
+        }));
+
+        Assert.Equal(
+        [
+            "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always",
+            "spec.containers[0].lifecycle.postStart: Required value: must specify a handler type",
+            "spec.containers[0].lifecycle.preStop.sleep: Forbidden: may not specify more than 1 handler type",
+            "spec.containers[1].lifecycle.preStop.sleep: Invalid value: 11: must be greater than 0 and less than terminationGracePeriodSeconds (10). Enable AllowPodLifecycleSleepActionZeroValue feature gate for zero sleep.",
+        ], errors);
+    }
+
+    [Fact]
     public void ValidatePod_WhenProbePeriodIsZeroAfterDefaulting_RequiresAtLeastOne()
     {
         var pod = NewPod(s => s.Containers[0].ReadinessProbe = new Probe { Exec = new ExecAction { Command = ["true"] } });

@@ -63,11 +63,15 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task DeletedPod_StaysTerminatingUntilTheAgentHasStoppedIt_ThenKubectlDeleteReturns()
+    public async Task DeletedPod_RunsItsPreStopHook_StaysTerminatingUntilTheAgentHasStoppedIt_ThenKubectlDeleteReturns()
     {
         const string name = "e2e-graceful";
         await cluster.ApplyAsync(Pod(name, """
                 command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 1; done"]
+                lifecycle:
+                  preStop:
+                    exec:
+                      command: ["sh", "-c", "echo deregistering; exit 3"]
             """).Replace("terminationGracePeriodSeconds: 1", "terminationGracePeriodSeconds: 20", StringComparison.Ordinal));
         using var watch = System.Diagnostics.Process.Start(cluster.Kubectl.StartInfo("get", "pod", name, "-w", "--output-watch-events"))!;
         watch.StandardInput.Close();
@@ -105,7 +109,12 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
             var terminating = seen.FindIndex(r => r.StartsWith("MODIFIED", StringComparison.Ordinal) && r.Contains("Terminating", StringComparison.Ordinal));
             Assert.True(terminating >= 0, "the pod was seen Terminating:\n" + string.Join('\n', seen));
             Assert.True(terminating < seen.FindIndex(r => r.StartsWith("DELETED", StringComparison.Ordinal)));
-            Assert.Contains("Killing: Stopping container app", await cluster.EventsAsync(name), StringComparison.Ordinal);
+            var events = await cluster.EventsAsync(name);
+            Assert.Contains("Killing: Stopping container app", events, StringComparison.Ordinal);
+
+            // The preStop hook ran in the container first (it fails on purpose, which does not stop the deletion).
+            Assert.Contains("FailedPreStopHook: Exec lifecycle hook ([sh -c echo deregistering; exit 3]) for Container \"app\"", events, StringComparison.Ordinal);
+            Assert.Contains("exited with 3: deregistering", events, StringComparison.Ordinal);
         }
         finally
         {
