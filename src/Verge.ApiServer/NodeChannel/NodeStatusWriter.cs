@@ -225,7 +225,7 @@ internal sealed partial class NodeStatusWriter(
                     throw ApiException.Conflict(PodType, update.Name, $"the pod's uid is {pod.Metadata.Uid}, not {update.Uid}");
                 }
 
-                pod.Status = status;
+                pod.Status = KeepConditionsOfOthers(status, pod.Status);
                 pod.Metadata.ResourceVersion = null;
                 return pod;
             }, _write, allowCreate: false, ct);
@@ -234,6 +234,30 @@ internal sealed partial class NodeStatusWriter(
         {
             LogRefused(logger, node, $"status of pod {update.Namespace}/{update.Name}", e.Message);
         }
+    }
+
+    /// <summary>The pod conditions a node reports; the others belong to whoever set them (kubelet's PodConditionByKubelet).</summary>
+    private static readonly HashSet<string> NodeConditions = new(StringComparer.Ordinal)
+    {
+        "PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers",
+    };
+
+    /// <summary>
+    /// The reported status with the stored conditions the node does not own and did not report kept, as the kubelet
+    /// carries them over: a <c>DisruptionTarget</c> set by an eviction, or a condition a controller sets for a
+    /// readiness gate, survives the node's next report.
+    /// </summary>
+    private static PodStatus KeepConditionsOfOthers(PodStatus reported, PodStatus? stored)
+    {
+        foreach (var condition in stored?.Conditions ?? [])
+        {
+            if (!NodeConditions.Contains(condition.Type) && reported.Conditions?.Exists(c => c.Type == condition.Type) != true)
+            {
+                (reported.Conditions ??= []).Add(condition);
+            }
+        }
+
+        return reported;
     }
 
     /// <summary>

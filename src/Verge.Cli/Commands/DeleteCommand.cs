@@ -102,7 +102,7 @@ internal static class DeleteCommand
             {
                 var path = resource.ItemPath(ns, name) + (gracePeriodSeconds is { } grace ? $"?gracePeriodSeconds={grace.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");
                 await session.Client.SendAsync(HttpMethod.Delete, path, null, null, "application/json", ct);
-                context.Out.WriteLine($"{resource.DisplayName} \"{name}\" deleted");
+                context.Out.WriteLine($"{resource.DisplayName} \"{name}\" {(gracePeriodSeconds == 0 ? "force deleted" : "deleted")}");
             }
             catch (ApiStatusException e) when (e.IsNotFound && ignoreNotFound)
             {

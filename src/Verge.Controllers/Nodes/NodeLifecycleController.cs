@@ -683,12 +683,12 @@ internal sealed partial class NodeLifecycleController : Controller
 
         var node = _nodes.Get(null, name);
         if (node is null
-            ? pod.Metadata.DeletionTimestamp is null && _nodes.Synced.IsCompleted
+            ? pod.Metadata.DeletionGracePeriodSeconds is not 0 && _nodes.Synced.IsCompleted
             : node.Spec.Taints?.Any(t => t.Effect == NodeTaints.NoExecute) == true
                 || (PodState.IsActive(pod) && NeedsReadyUpdate(pod, ReadyCondition(node)?.Status != "True")))
         {
             // A pod on a node that does not exist (once the nodes are known) is an orphan to delete after the
-            // quarantine (DeleteOrphansAsync); a Ready pod on a node that is not is marked not Ready, and such a mark
+            // quarantine (DeleteOrphansAsync), one still Terminating there included: no node will confirm it; a Ready pod on a node that is not is marked not Ready, and such a mark
             // is lifted when the node is Ready (UpdatePodsReadyAsync).
             Enqueue(name);
         }

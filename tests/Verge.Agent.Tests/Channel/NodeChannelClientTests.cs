@@ -290,6 +290,28 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task PodStatus_KeepsTheConditionsOthersSet_AndReplacesTheNodesOwn()
+    {
+        var pod = await _harness.CreatePodAsync("evicted", "n1");
+        var uid = Uid(pod);
+        await _harness.PatchAsync("/api/v1/namespaces/default/pods/evicted/status",
+            """{"status":{"conditions":[{"type":"DisruptionTarget","status":"True","reason":"EvictionByEvictionAPI","message":"Eviction API: evicting"},{"type":"Ready","status":"True"}]}}""");
+        var client = _harness.NewClient(_harness.Identity("n1"), new InMemoryDesiredState());
+        client.PublishPodStatus("default", "evicted", uid, new PodStatus
+        {
+            Phase = "Running",
+            Conditions = [new PodCondition { Type = "Ready", Status = "False", Reason = "ContainersNotReady" }],
+        });
+
+        await using var running = new RunningClient(client);
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/evicted"))!["status"]?["phase"]?.GetValue<string>() == "Running",
+            "the status is written");
+        var conditions = (await _harness.GetAsync("/api/v1/namespaces/default/pods/evicted"))!["status"]!["conditions"]!.AsArray()
+            .ToDictionary(c => c!["type"]!.GetValue<string>(), c => c!["status"]!.GetValue<string>());
+        Assert.Equal(new Dictionary<string, string> { ["Ready"] = "False", ["DisruptionTarget"] = "True" }, conditions);
+    }
+
+    [Fact]
     public async Task PodStatus_ForAPodOfAnotherNode_IsRefused()
     {
         var pod = await _harness.CreatePodAsync("theirs", "n2");

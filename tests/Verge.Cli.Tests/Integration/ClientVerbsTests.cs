@@ -160,7 +160,7 @@ public sealed class ClientVerbsTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal(5, marked["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
         Assert.Equal(0, zeroWithoutForce.ExitCode);
         Assert.Equal(1, afterZero["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
-        Assert.Equal((0, "pod \"bound\" deleted\n"), (forced.ExitCode, forced.Out));
+        Assert.Equal((0, "pod \"bound\" force deleted\n"), (forced.ExitCode, forced.Out));
         Assert.StartsWith("Warning: Immediate deletion does not wait for confirmation", forced.Error, StringComparison.Ordinal);
         Assert.Equal((1, $"Error from server (NotFound): pods \"bound\" not found\n"), (gone.ExitCode, gone.Error));
     }

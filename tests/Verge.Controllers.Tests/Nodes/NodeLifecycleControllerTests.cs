@@ -128,6 +128,10 @@ public class NodeLifecycleControllerTests
         await cluster.CreateAsync(NewPod("kept", "edge-0", stays));
         await cluster.CreateAsync(NewPod("orphan", "edge-9", stays));
         await cluster.CreateAsync(NewPod("never-registered", "edge-new", stays));
+
+        // Terminating when the controller starts (as after a restart): no node will ever confirm it.
+        await cluster.CreateAsync(NewPod("leaving", "edge-gone", stays));
+        await cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", "leaving", null, null, CancellationToken.None);
         var pods = await cluster.TrackAsync<Pod>();
         await using var harness = await Harness.StartAsync(cluster, time);
         await harness.IdleAsync(cluster, "edge-0", "edge-9");
@@ -141,7 +145,7 @@ public class NodeLifecycleControllerTests
 
         time.Advance(TimeSpan.FromSeconds(2));
 
-        await pods.WaitUntilAsync(() => Names(pods).SequenceEqual(["kept"]), "the pods of missing nodes deleted");
+        await pods.WaitUntilAsync(() => pods.List().Select(p => p.Metadata.Name).SequenceEqual(["kept"]), "the pods of missing nodes deleted, the terminating one too");
     }
 
     [Fact]
