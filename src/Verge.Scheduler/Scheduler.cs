@@ -207,6 +207,11 @@ public static class Scheduler
             }
 
             state.Assume(pod.Info, candidate.Slot);
+            foreach (var victim in candidate.Victims)
+            {
+                state.Hold(victim, candidate.Slot);
+            }
+
             preemptions.Add(new PodPreemption(pod.Pod, state.Node(candidate.Slot)!.Name,
                 [.. candidate.Victims.Select(BatchState.Reference)], message));
         }

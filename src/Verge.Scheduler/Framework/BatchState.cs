@@ -115,6 +115,13 @@ internal sealed class BatchState
         Record(pod, slot, -1);
     }
 
+    /// <summary>
+    /// Puts a preemption's victim back on its node as terminating, after the preemptor was assumed there: it still
+    /// runs until its node stops it, so the rest of the batch may not use its room (the node is then full, or more,
+    /// until it is gone); it no longer counts for spread.
+    /// </summary>
+    public void Hold(PodInfo victim, int slot) => Own(slot).AddPod(victim.AsTerminating());
+
     /// <summary>Counts a pod in (or out of) every tracker, for a what-if during preemption.</summary>
     public void RecordTrial(PodInfo pod, int slot, int delta)
     {

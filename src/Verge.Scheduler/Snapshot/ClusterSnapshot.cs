@@ -259,10 +259,10 @@ public sealed class ClusterSnapshot
         _nodeOfPod.GetValueOrDefault(PodInfo.KeyOf(podNamespace, podName));
 
     /// <summary>
-    /// Assumes a plan took effect: binds its bindings and unbinds its preemption victims (a pod is gone as soon as it
-    /// is deleted, unless a finalizer holds it: then it is being deleted already, and keeps its room until it is gone,
-    /// since no event would bring it back). Preempting pods are not bound; they come back in a later batch with
-    /// <c>status.nominatedNodeName</c> set once their victims are gone.
+    /// Assumes a plan took effect: binds its bindings and marks its preemption victims as terminating. A victim keeps
+    /// its resources, ports and pod slot until it is gone (its node stops it within its grace period, as kube-scheduler
+    /// keeps a deleted pod in its cache), but no longer counts for spread. Preempting pods are not bound; they come
+    /// back in a later batch with <c>status.nominatedNodeName</c> set and are placed once their victims are gone.
     /// </summary>
     public void Apply(SchedulingPlan plan)
     {
@@ -273,10 +273,7 @@ public sealed class ClusterSnapshot
             {
                 var key = PodInfo.KeyOf(victim.Namespace, victim.Name);
                 _preempted.Add(key);
-                if (!IsTerminating(key))
-                {
-                    Unbind(key);
-                }
+                HoldAsTerminating(key);
             }
         }
 
@@ -294,9 +291,19 @@ public sealed class ClusterSnapshot
     /// <summary>The pod is gone, or its eviction failed: it is no longer a victim on its way out.</summary>
     public void ForgetPreempted(string? podNamespace, string podName) => _preempted.Remove(PodInfo.KeyOf(podNamespace, podName));
 
-    private bool IsTerminating(string key) =>
-        _nodeOfPod.TryGetValue(key, out var nodeName) && _slotsByName.TryGetValue(nodeName, out var slot)
-        && _slots[slot]!.Pods.Find(p => p.Key == key) is { Terminating: true };
+    /// <summary>Replaces a bound pod with itself being deleted: its room stays taken, its spread counts go.</summary>
+    private void HoldAsTerminating(string key)
+    {
+        if (!_nodeOfPod.TryGetValue(key, out var nodeName) || !_slotsByName.TryGetValue(nodeName, out var slot)
+            || _slots[slot]!.Pods.Find(p => p.Key == key) is not { Terminating: false } pod)
+        {
+            return;
+        }
+
+        Unbind(key);
+        _nodeOfPod[key] = nodeName;
+        AttachPod(_slots[slot]!, pod.AsTerminating());
+    }
 
     internal int SlotOf(string nodeName) => _slotsByName.TryGetValue(nodeName, out var slot) ? slot : -1;
 

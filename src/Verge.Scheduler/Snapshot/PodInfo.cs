@@ -68,7 +68,12 @@ internal sealed class PodInfo
     /// Being deleted: it still holds its resources, ports and pod slot until it is gone, as in kube-scheduler (its node
     /// may take seconds to stop it), but no longer counts towards topology spread.
     /// </summary>
-    public bool Terminating { get; }
+    public bool Terminating { get; private init; }
+
+    /// <summary>This pod as one being deleted: a preemption's victim keeps its room until its node has stopped it.</summary>
+    public PodInfo AsTerminating() => Terminating
+        ? this
+        : new PodInfo(Pod, Namespace, Name, Labels, Priority, Requests, NonZeroMilliCpu, NonZeroMemory, HostPorts) { Terminating = true };
 
     /// <summary>The pod's required anti-affinity terms (empty for most pods): new pods they match keep out of their domains.</summary>
     public Framework.AffinityTerm[] RequiredAntiAffinity { get; }

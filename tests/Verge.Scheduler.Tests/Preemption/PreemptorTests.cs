@@ -204,14 +204,29 @@ public sealed class PreemptorTests
     }
 
     [Fact]
-    public void Apply_UnbindsVictims()
+    public void Victims_KeepTheirRoomUntilGone_InTheBatchAndAfterIt()
     {
-        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2")], [Pod("low", cpu: "2", node: "a")]);
+        // The victim takes 3 of 4 CPUs; the preemptor needs 2, so 1 would look free were the victim gone at once.
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "4")], [Pod("low", cpu: "3", node: "a")]);
 
-        snapshot.Apply(Schedule(snapshot, Pod("high", cpu: "2", priority: 10)));
+        var high = Pod("high", cpu: "2", priority: 10);
+        var plan = Schedule(snapshot, high, Pod("filler", cpu: "1"));
 
-        Assert.Null(snapshot.NodeOf("default", "low"));
+        Assert.Equal(["low"], Assert.Single(plan.Preemptions).Victims.Select(v => v.Name));
+        Assert.Empty(plan.Bindings);
+
+        // The next batch, as the loop runs it: the victim still there (Terminating), the preemptor's room held by
+        // its nomination. Neither the victim's room nor the nominated room goes to another pod.
+        snapshot.Apply(plan);
+        snapshot.Nominate(high, "a");
+        Assert.Equal("a", snapshot.NodeOf("default", "low"));
         Assert.Null(snapshot.NodeOf("default", "high"));
+        Assert.Empty(Schedule(snapshot, Pod("filler", cpu: "1")).Bindings);
+
+        // Gone: the nominated preemptor is placed.
+        snapshot.Unbind("default", "low");
+        high.Status = new() { NominatedNodeName = "a" };
+        Assert.Equal("a", NodeOf(Schedule(snapshot, high), "high"));
     }
 
     [Fact]
