@@ -28,6 +28,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
     // Pods being deleted whose termination this run has confirmed to the control plane (values unused).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _confirmed = new(StringComparer.Ordinal);
+
+    /// <summary>How long after a failed termination the pod manager syncs again to retry it.</summary>
+    internal static readonly TimeSpan TerminationRetryDelay = TimeSpan.FromSeconds(10);
     private volatile PodWorker[] _snapshot = [];
     private readonly SemaphoreSlim _sync = new(1, 1);
     private readonly CancellationTokenSource _life = new();
@@ -83,7 +86,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 if (!desired.TryGetValue(uid, out var pod) || pod.Metadata.DeletionTimestamp is not null)
                 {
                     _workers.Remove(uid);
-                    _terminating[uid] = TerminateAsync(worker, pod);
+                    StartTermination(uid, () => TerminateAsync(worker, pod));
                 }
                 else
                 {
@@ -119,21 +122,23 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
             // Pods left over from an earlier run whose pod is gone or being deleted: their tasks, or a network an
             // agent that died during a set-up or tear-down left without a task.
-            foreach (var uid in _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).Distinct().ToList())
+            var leftovers = _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).ToHashSet(StringComparer.Ordinal);
+            foreach (var uid in leftovers)
             {
                 var pod = desired.GetValueOrDefault(uid);
                 if ((pod is null || pod.Metadata.DeletionTimestamp is not null) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
                 {
-                    _terminating[uid] = CleanUpOrphanAsync(uid, pod);
+                    StartTermination(uid, () => CleanUpOrphanAsync(uid, pod));
                 }
             }
 
             // Pods being deleted that this node holds nothing of any more: an earlier run stopped them (or never ran
             // them), and the control plane may not have heard. Confirmed once per run; the channel resends until
-            // the server acknowledges.
+            // the server acknowledges. A pod with leftovers is not: a termination that failed keeps its tasks, and a
+            // later cleanup confirms it once it succeeds.
             foreach (var (uid, pod) in desired)
             {
-                if (pod.Metadata.DeletionTimestamp is not null && !_terminating.ContainsKey(uid) && _confirmed.TryAdd(uid, 0))
+                if (pod.Metadata.DeletionTimestamp is not null && !_terminating.ContainsKey(uid) && !leftovers.Contains(uid) && _confirmed.TryAdd(uid, 0))
                 {
                     _ctx.Publisher.PublishPodTerminated(pod.Metadata.Namespace ?? "", pod.Metadata.Name ?? "", uid, null);
                 }
@@ -247,7 +252,6 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     /// </summary>
     private async Task TerminateAsync(PodWorker worker, Pod? deleted)
     {
-        await Task.Yield();
         var grace = deleted?.Metadata.DeletionGracePeriodSeconds ?? deleted?.Spec.TerminationGracePeriodSeconds;
         try
         {
@@ -261,11 +265,62 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         catch (Exception e)
         {
             LogTerminateFailed(_ctx.Logger, worker.PodDescription, e);
+            Failed();
         }
         finally
         {
             await worker.DisposeAsync();
-            _terminating.TryRemove(worker.Uid, out _);
+        }
+    }
+
+    /// <summary>
+    /// Runs a termination under <paramref name="uid"/> in <see cref="_terminating"/>: registered before it can run, and
+    /// removed when it ends (a termination that finished before its registration would otherwise stay registered,
+    /// and keep the pod from ever being cleaned up or confirmed).
+    /// </summary>
+    private void StartTermination(string uid, Func<Task> work)
+    {
+        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _terminating[uid] = RunAsync();
+        registered.SetResult();
+
+        async Task RunAsync()
+        {
+            await registered.Task;
+            try
+            {
+                await work();
+            }
+            finally
+            {
+                _terminating.TryRemove(uid, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A termination failed (a stop, a destroy, the network or the volumes): what is left of the pod stays in local
+    /// state, the pod is not confirmed, and a sync in <see cref="TerminationRetryDelay"/> cleans it up again, as the
+    /// kubelet retries a pod it could not kill.
+    /// </summary>
+    private void Failed()
+    {
+        _ = RetryAsync();
+
+        async Task RetryAsync()
+        {
+            try
+            {
+                await Task.Delay(TerminationRetryDelay, _ctx.Time, _life.Token);
+                await SyncAsync(null, _life.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            catch (Exception e)
+            {
+                LogSyncFailed(_ctx.Logger, e);
+            }
         }
     }
 
@@ -283,7 +338,6 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     /// </summary>
     private async Task CleanUpOrphanAsync(string uid, Pod? deleted)
     {
-        await Task.Yield();
         var grace = TimeSpan.FromSeconds(Math.Max(0, deleted?.Metadata.DeletionGracePeriodSeconds ?? 30));
         try
         {
@@ -317,10 +371,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         catch (Exception e)
         {
             LogTerminateFailed(_ctx.Logger, uid, e);
-        }
-        finally
-        {
-            _terminating.TryRemove(uid, out _);
+            Failed();
         }
     }
 

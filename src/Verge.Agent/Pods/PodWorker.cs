@@ -154,6 +154,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _stopped = true;
         var grace = gracePeriod ?? TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30));
         var running = _init.Concat(_app).Where(s => s.Handle is not null && s.Phase == ContainerPhase.Running).ToList();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         await Task.WhenAll(running.Select(async slot =>
         {
             Event("Normal", "Killing", $"Stopping container {slot.Name}", slot);
@@ -172,6 +173,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             catch (DriverException e)
             {
                 LogStopFailed(_ctx.Logger, slot.Name, PodDescription, e.Message);
+                failures.Enqueue($"stopping container {slot.Name}: {e.Message}");
+                return;
             }
 
             slot.Phase = ContainerPhase.Exited;
@@ -191,10 +194,18 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             catch (DriverException e)
             {
                 LogStopFailed(_ctx.Logger, slot.Name, PodDescription, e.Message);
+                failures.Enqueue($"removing container {slot.Name}: {e.Message}");
             }
         }
 
         PublishStatus(force: false);
+        if (!failures.IsEmpty)
+        {
+            // The task records stay, so a later cleanup stops and removes what is left before the pod is confirmed
+            // gone; its network and volumes stay with them.
+            throw new DriverException(string.Join("; ", failures), "TerminationFailed");
+        }
+
         if (NeedsPodNetwork(_driver?.Name ?? _ctx.Options.DefaultDriver))
         {
             await _ctx.Network.TearDownAsync(Uid, ct);

@@ -27,6 +27,9 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
 
     public ConcurrentQueue<(string Id, TimeSpan Grace)> Stops { get; } = new();
 
+    /// <summary>How many of the next stops fail with a DriverException (the task keeps running).</summary>
+    public int FailingStops;
+
     /// <summary>The exit code of a stopped task: null for a KILL (137, signal 9), else a clean exit on TERM.</summary>
     public int? StopExitCode { get; set; }
 
@@ -90,6 +93,11 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
     public Task StopAsync(TaskHandle handle, TimeSpan gracePeriod, CancellationToken ct)
     {
         Stops.Enqueue((handle.Id, gracePeriod));
+        if (Interlocked.Decrement(ref FailingStops) >= 0)
+        {
+            throw new DriverException("the runtime did not answer", "StopFailed");
+        }
+
         if (_tasks.TryGetValue(handle.Id, out var task))
         {
             task.Exit.TrySetResult(StopExitCode is { } code ? new TaskExit(code, null, false, _time.GetUtcNow()) : new TaskExit(137, 9, false, _time.GetUtcNow()));

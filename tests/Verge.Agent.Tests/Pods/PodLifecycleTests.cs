@@ -385,6 +385,33 @@ public sealed class PodLifecycleTests
     }
 
     [Fact]
+    public async Task TerminationThatFails_IsNotConfirmed_AndIsRetriedUntilItSucceeds()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("stuck");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        host.Driver.FailingStops = 1;
+
+        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = 5;
+        await host.ApplyAsync(pod);
+
+        // The stop failed: the container may still run, so the pod stays (its tasks kept) and is not confirmed.
+        await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1 && host.Manager.TrackedPods == 0, "the first try ended");
+        Assert.Equal(0, host.Publisher.TerminatedCount("uid-stuck"));
+        Assert.NotEmpty(host.State.ListTasks("uid-stuck"));
+        Assert.Equal(1, host.Driver.RunningCount("app"));
+
+        // The retry stops it, cleans up and confirms, with nothing else happening on the node.
+        await host.AdvanceUntil(() => host.Publisher.TerminatedCount("uid-stuck") == 1, TimeSpan.FromSeconds(1), "retried and confirmed");
+        Assert.Equal(0, host.Driver.RunningCount("app"));
+        Assert.Empty(host.State.ListTasks("uid-stuck"));
+        Assert.Equal(TimeSpan.FromSeconds(5), host.Driver.Stops.Last().Grace);
+    }
+
+    [Fact]
     public async Task PodThatExitsZeroWhenStopped_EndsSucceeded()
     {
         await using var host = new PodTestHost();
