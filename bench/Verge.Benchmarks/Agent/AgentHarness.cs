@@ -157,7 +157,8 @@ internal static class AgentHarness
         {
             if (agent is not null)
             {
-                // A deleted pod leaves the API before its processes have ended: the agent stops them afterwards.
+                // A deleted pod leaves the API once the agent has stopped it; its workload's directories may still be
+                // going when the watch reports it gone, and a force-deleted one is stopped afterwards.
                 await WaitNoWorkloadsAsync(agentDir, agent.Id);
                 await agent.StopAsync(TimeSpan.FromSeconds(20));
                 await agent.DisposeAsync();
@@ -298,6 +299,7 @@ internal static class AgentHarness
         }
     }
 
+    /// <summary>Deletes the pods gracefully and waits until they are gone: the agent has stopped each and confirmed it.</summary>
     private static async Task DeleteAllAsync(HttpClient client, PodWatch watch, IReadOnlyList<string> names, CancellationToken ct)
     {
         var gone = watch.WhenAsync(pods => names.All(n => !pods.ContainsKey(n)));

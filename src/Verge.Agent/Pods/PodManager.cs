@@ -26,6 +26,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _terminating = new(StringComparer.Ordinal);
 
+    // Workers whose pod is being stopped, until their termination ends (for their logs).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PodWorker> _stopping = new(StringComparer.Ordinal);
+
     // Pods being deleted whose termination this run has confirmed to the control plane (values unused).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _confirmed = new(StringComparer.Ordinal);
 
@@ -86,6 +89,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 if (!desired.TryGetValue(uid, out var pod) || pod.Metadata.DeletionTimestamp is not null)
                 {
                     _workers.Remove(uid);
+                    _stopping[uid] = worker;
                     StartTermination(uid, () => TerminateAsync(worker, pod));
                 }
                 else
@@ -181,7 +185,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
     public PodLogTarget? Find(string podNamespace, string podName)
     {
-        var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);
+        // A pod being stopped still has its logs (kubectl logs during its grace period shows how it shuts down).
+        var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName)
+            ?? _stopping.Values.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName);
 
         return worker is null
             ? null
@@ -269,6 +275,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         }
         finally
         {
+            _stopping.TryRemove(worker.Uid, out _);
             await worker.DisposeAsync();
         }
     }

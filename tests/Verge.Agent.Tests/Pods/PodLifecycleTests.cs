@@ -324,6 +324,10 @@ public sealed class PodLifecycleTests
         pod.Metadata.DeletionGracePeriodSeconds = 10;
         await host.ApplyAsync(pod);
 
+        // While it shuts down, its logs stay readable (kubectl logs of a Terminating pod).
+        await PodTestHost.Eventually(() => host.Publisher.Events.Any(e => e.Reason == "Killing"), "termination started");
+        Assert.Equal("uid-drain", host.Manager.Find("default", "drain")?.Uid);
+
         // The stop waits for the hook's 3 s of (fake) time, then gets what is left of the 10 s.
         await host.AdvanceUntil(() => !host.Driver.Stops.IsEmpty, TimeSpan.FromSeconds(1), "stopped after the hook");
         Assert.InRange(host.Driver.Stops.Single().Grace, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(7));
