@@ -520,6 +520,24 @@ internal sealed partial class NodeLifecycleController : Controller
         foreach (var pod in orphans)
         {
             await _events.NormalAsync(pod, "DeletionByPodGC", $"Deleting pod {pod.Metadata.Namespace}/{pod.Metadata.Name}: its node {key} no longer exists", ct);
+
+            // As Kubernetes' gcOrphaned: a pod that had not finished is marked Failed, and a disruption target, first.
+            await _client.MutateAsync<Pod>(pod.Metadata.Namespace, pod.Metadata.Name!, "status", latest =>
+            {
+                if (latest.Metadata.Uid != pod.Metadata.Uid)
+                {
+                    return false;
+                }
+
+                var marked = DisruptionTarget.Mark(latest, DisruptionTarget.PodGcReason, DisruptionTarget.PodGcMessage, Time.GetUtcNow());
+                if (latest.Status!.Phase is "Succeeded" or "Failed")
+                {
+                    return marked;
+                }
+
+                latest.Status.Phase = "Failed";
+                return true;
+            }, ct);
             if (await _client.DeleteAsync(PodType, pod.Metadata.Namespace, pod.Metadata.Name!, pod.Metadata.Uid, null, ct, gracePeriodSeconds: 0) is { } deleted)
             {
                 RecordWrite(key, _pods, Objects.RevisionOf(deleted));

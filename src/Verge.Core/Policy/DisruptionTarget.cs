@@ -23,6 +23,10 @@ public static class DisruptionTarget
     public const string TaintReason = "DeletionByTaintManager";
     public const string TaintMessage = "Taint manager: deleting due to NoExecute taint";
 
+    /// <summary>Reason and message of the deletion of a pod whose node is gone (Kubernetes' pod garbage collector).</summary>
+    public const string PodGcReason = "DeletionByPodGC";
+    public const string PodGcMessage = "PodGC: node no longer exists";
+
     public static string PreemptionMessage(string? schedulerName) =>
         $"{(string.IsNullOrEmpty(schedulerName) ? "default-scheduler" : schedulerName)}: preempting to accommodate a higher priority pod";
 

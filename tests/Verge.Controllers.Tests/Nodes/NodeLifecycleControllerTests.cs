@@ -133,6 +133,14 @@ public class NodeLifecycleControllerTests
         await cluster.CreateAsync(NewPod("leaving", "edge-gone", stays));
         await cluster.Client.DeleteAsync(ResourceCatalog.For<Pod>(), "default", "leaving", null, null, CancellationToken.None);
         var pods = await cluster.TrackAsync<Pod>();
+        string? orphanMarked = null;
+        pods.Observe = informer =>
+        {
+            if (informer.Get("default", "orphan") is { } p && p.Status?.Conditions?.Find(c => c.Type == "DisruptionTarget") is { } target)
+            {
+                orphanMarked = $"{p.Status.Phase} {target.Reason}: {target.Message}";
+            }
+        };
         await using var harness = await Harness.StartAsync(cluster, time);
         await harness.IdleAsync(cluster, "edge-0", "edge-9");
 
@@ -146,6 +154,9 @@ public class NodeLifecycleControllerTests
         time.Advance(TimeSpan.FromSeconds(2));
 
         await pods.WaitUntilAsync(() => pods.List().Select(p => p.Metadata.Name).SequenceEqual(["kept"]), "the pods of missing nodes deleted, the terminating one too");
+
+        // Marked Failed and a disruption target before it went, as Kubernetes' pod garbage collector does.
+        Assert.Equal("Failed DeletionByPodGC: PodGC: node no longer exists", orphanMarked);
     }
 
     [Fact]
