@@ -285,9 +285,7 @@ public sealed class PodLifecycleTests
         await host.ApplyAsync(pod);
         await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
 
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 3;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 3);
 
         await PodTestHost.Eventually(() => !host.Driver.Stops.IsEmpty, "stopped");
         Assert.Equal(TimeSpan.FromSeconds(3), host.Driver.Stops.Single().Grace);
@@ -320,9 +318,7 @@ public sealed class PodLifecycleTests
         await host.ApplyAsync(pod);
         await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
 
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 10;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 10);
 
         // While it shuts down, its logs stay readable (kubectl logs of a Terminating pod).
         await PodTestHost.Eventually(() => host.Publisher.Events.Any(e => e.Reason == "Killing"), "termination started");
@@ -350,9 +346,7 @@ public sealed class PodLifecycleTests
         await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
         host.Driver.ExecResults["deregister"] = new Verge.Agent.Drivers.ExecResult(3, "registry unreachable\n", false);
 
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 7;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 7);
 
         await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-hooked") == 1, "termination confirmed");
         Assert.Contains(host.Driver.ExecCommands, c => c == ("app", "deregister --now"));
@@ -398,9 +392,7 @@ public sealed class PodLifecycleTests
         await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
         host.Driver.FailingStops = 1;
 
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 5;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 5);
 
         // The stop failed: the container may still run, so the pod stays (its tasks kept) and is not confirmed.
         await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1 && host.Manager.TrackedPods == 0, "the first try ended");
@@ -425,9 +417,7 @@ public sealed class PodLifecycleTests
         await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
         host.Driver.StopExitCode = 0;
 
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 30;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 30);
 
         await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-clean") == 1, "termination confirmed");
         Assert.Equal("Succeeded", host.Status(pod)!.Phase);

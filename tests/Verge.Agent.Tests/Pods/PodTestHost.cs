@@ -59,6 +59,14 @@ internal sealed class PodTestHost : IAsyncDisposable
 
     public Task ApplyAsync(Pod pod) => ApplyAsync(DesiredKind.Pod, pod.Metadata.Namespace!, pod.Metadata.Name!, JsonSerializer.SerializeToUtf8Bytes(pod, VergeJson.Options));
 
+    /// <summary>What a graceful delete sends the node: the pod with a deletionTimestamp and its grace period.</summary>
+    public Task MarkDeletedAsync(Pod pod, long gracePeriodSeconds)
+    {
+        pod.Metadata.DeletionTimestamp = Time.GetUtcNow();
+        pod.Metadata.DeletionGracePeriodSeconds = gracePeriodSeconds;
+        return ApplyAsync(pod);
+    }
+
     public Task ApplyAsync(ConfigMap cm) => ApplyAsync(DesiredKind.ConfigMap, cm.Metadata.Namespace!, cm.Metadata.Name!, JsonSerializer.SerializeToUtf8Bytes(cm, VergeJson.Options));
 
     public Task ApplyAsync(Secret secret) => ApplyAsync(DesiredKind.Secret, secret.Metadata.Namespace!, secret.Metadata.Name!, JsonSerializer.SerializeToUtf8Bytes(secret, VergeJson.Options));

@@ -57,9 +57,7 @@ public sealed class RecoveryTests
 
         // The deletion reaches local state while no pod manager runs (the agent died as it arrived).
         await host.Manager.DisposeAsync();
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 5;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 5);
         await host.RestartAgentAsync();
 
         await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-deleted-meanwhile") == 1, "termination confirmed");
@@ -77,9 +75,7 @@ public sealed class RecoveryTests
         var pod = PodTestHost.MakePod("stopped-before");
         await host.ApplyAsync(pod);
         await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
-        pod.Metadata.DeletionTimestamp = host.Time.GetUtcNow();
-        pod.Metadata.DeletionGracePeriodSeconds = 5;
-        await host.ApplyAsync(pod);
+        await host.MarkDeletedAsync(pod, 5);
         await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-stopped-before") == 1, "termination confirmed");
 
         // The confirmation may not have reached the server: the next run sends it again, once, with nothing to stop.
