@@ -52,11 +52,7 @@ internal static class LifecycleHooks
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 deadline.CancelAfter(timeout);
-                var host = string.IsNullOrEmpty(get.Host) ? address : get.Host;
-                var scheme = string.Equals(get.Scheme, "HTTPS", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
-                var path = string.IsNullOrEmpty(get.Path) ? "/" : get.Path.StartsWith('/') ? get.Path : "/" + get.Path;
-                using var request = new HttpRequestMessage(HttpMethod.Get,
-                    new Uri($"{scheme}://{ProbeRunner.FormatHost(host)}:{ProbeRunner.ResolvePort(get.Port, container)}{path}"));
+                using var request = new HttpRequestMessage(HttpMethod.Get, ProbeRunner.HttpGetUri(get, container, address));
                 foreach (var header in get.HttpHeaders ?? [])
                 {
                     request.Headers.TryAddWithoutValidation(header.Name, header.Value);

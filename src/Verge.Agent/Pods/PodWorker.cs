@@ -366,7 +366,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         }
 
         var started = _ctx.Time.GetTimestamp();
-        if (await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, HookAddress, grace, _ctx.Time, ct) is { } failure)
+        if (await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, ContainerAddress, grace, _ctx.Time, ct) is { } failure)
         {
             Event("Warning", "FailedPreStopHook", failure, slot);
         }
@@ -387,7 +387,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             return;
         }
 
-        var failure = await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, HookAddress, Timeout.InfiniteTimeSpan, _ctx.Time, ct);
+        var failure = await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, ContainerAddress, Timeout.InfiniteTimeSpan, _ctx.Time, ct);
         if (failure is null || slot.Handle != handle || slot.Phase != ContainerPhase.Running)
         {
             return;
@@ -398,8 +398,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         await driver.StopAsync(handle, TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30)), ct);
     }
 
-    /// <summary>Where a hook's HTTP GET goes when it names no host: the pod's IP (the node's on the host network).</summary>
-    private string? HookAddress => _pod.Spec.HostNetwork == true ? _ctx.Options.HostIp : _podIp;
+    /// <summary>Where a probe or hook with no host of its own connects: the pod's IP (the node's on the host network).</summary>
+    private string? ContainerAddress => _pod.Spec.HostNetwork == true ? _ctx.Options.HostIp : _podIp;
 
     private static bool SameDefinition(Container a, Container b) =>
         JsonSerializer.Serialize(a, NodeJsonContext.Default.Container) == JsonSerializer.Serialize(b, NodeJsonContext.Default.Container);
@@ -843,7 +843,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         var settings = ProbeSettings.From(probe, kind);
         var spec = slot.Spec;
         var handle = slot.Handle!;
-        var address = _pod.Spec.HostNetwork == true ? _ctx.Options.HostIp : _podIp;
+        var address = ContainerAddress;
         _ = Task.Run(
             async () =>
             {

@@ -70,12 +70,7 @@ internal static class ProbeRunner
             timeout.CancelAfter(settings.Timeout);
             if (probe.HttpGet is { } get)
             {
-                var host = string.IsNullOrEmpty(get.Host) ? address : get.Host;
-                var port = ResolvePort(get.Port, container);
-                var scheme = string.Equals(get.Scheme, "HTTPS", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
-                var path = string.IsNullOrEmpty(get.Path) ? "/" : get.Path.StartsWith('/') ? get.Path : "/" + get.Path;
-                var uri = new Uri($"{scheme}://{FormatHost(host)}:{port}{path}");
-                using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+                using var request = new HttpRequestMessage(HttpMethod.Get, HttpGetUri(get, container, address));
                 request.Headers.UserAgent.ParseAdd("kube-probe/1.32");
                 foreach (var header in get.HttpHeaders ?? [])
                 {
@@ -120,10 +115,19 @@ internal static class ProbeRunner
     private static bool AcceptAnyCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate,
         System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors) => true;
 
-    internal static string FormatHost(string? host) =>
+    /// <summary>Where an httpGet handler (a probe's or a lifecycle hook's) sends its request: its host, else the container's address.</summary>
+    internal static Uri HttpGetUri(HttpGetAction get, Container container, string? address)
+    {
+        var host = string.IsNullOrEmpty(get.Host) ? address : get.Host;
+        var scheme = string.Equals(get.Scheme, "HTTPS", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
+        var path = string.IsNullOrEmpty(get.Path) ? "/" : get.Path.StartsWith('/') ? get.Path : "/" + get.Path;
+        return new Uri($"{scheme}://{FormatHost(host)}:{ResolvePort(get.Port, container)}{path}");
+    }
+
+    private static string FormatHost(string? host) =>
         string.IsNullOrEmpty(host) ? "127.0.0.1" : host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
 
-    internal static int ResolvePort(Verge.Core.Quantities.IntOrString port, Container container)
+    private static int ResolvePort(Verge.Core.Quantities.IntOrString port, Container container)
     {
         if (!port.IsString)
         {

@@ -98,17 +98,7 @@ internal static class PodEvictor
             var (written, _) = await service.UpdateAsync(PodType, ns, name, "status", current =>
             {
                 var latest = (Pod)current!;
-                if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != latest.Metadata.Uid)
-                {
-                    throw ApiException.Conflict(PodType, name, $"Precondition failed: UID in precondition: {uid}, UID in object meta: {latest.Metadata.Uid}");
-                }
-
-                if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != latest.Metadata.ResourceVersion)
-                {
-                    throw ApiException.Conflict(PodType, name,
-                        $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {latest.Metadata.ResourceVersion}");
-                }
-
+                ResourceService.CheckPreconditions(PodType, name, latest, delete.Preconditions);
                 DisruptionTarget.Mark(latest, DisruptionTarget.EvictionReason, DisruptionTarget.EvictionMessage, now);
                 latest.Metadata.ResourceVersion = null;
                 return latest;

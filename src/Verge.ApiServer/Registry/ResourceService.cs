@@ -392,17 +392,7 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         {
             var current = await store.GetAsync(key, ct) ?? throw ApiException.NotFound(type, name);
             var obj = ObjectCodec.Decode(type, current.Value.Span, current.ModRevision);
-            if (delete.Preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
-            {
-                throw ApiException.Conflict(type, name,
-                    $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
-            }
-
-            if (delete.Preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
-            {
-                throw ApiException.Conflict(type, name,
-                    $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
-            }
+            CheckPreconditions(type, name, obj, delete.Preconditions);
 
             // marked: the pod's deletionTimestamp or grace period changed; graceful: it must wait for its node.
             var marked = false;
@@ -484,6 +474,22 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
             {
                 throw ApiException.NotFound(type, name);
             }
+        }
+    }
+
+    /// <summary>A delete's preconditions against the object as stored: a 409 in Kubernetes' words when one fails.</summary>
+    public static void CheckPreconditions(ResourceType type, string name, KubeObject obj, Preconditions? preconditions)
+    {
+        if (preconditions?.Uid is { Length: > 0 } uid && uid != obj.Metadata.Uid)
+        {
+            throw ApiException.Conflict(type, name,
+                $"Precondition failed: UID in precondition: {uid}, UID in object meta: {obj.Metadata.Uid}");
+        }
+
+        if (preconditions?.ResourceVersion is { Length: > 0 } rv && rv != obj.Metadata.ResourceVersion)
+        {
+            throw ApiException.Conflict(type, name,
+                $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {obj.Metadata.ResourceVersion}");
         }
     }
 

@@ -706,8 +706,9 @@ internal sealed partial class NodeLifecycleController : Controller
                 || (PodState.IsActive(pod) && NeedsReadyUpdate(pod, ReadyCondition(node)?.Status != "True")))
         {
             // A pod on a node that does not exist (once the nodes are known) is an orphan to delete after the
-            // quarantine (DeleteOrphansAsync), one still Terminating there included: no node will confirm it; a Ready pod on a node that is not is marked not Ready, and such a mark
-            // is lifted when the node is Ready (UpdatePodsReadyAsync).
+            // quarantine (DeleteOrphansAsync), one still Terminating there included: no node will confirm it. A
+            // Ready pod on a node that is not is marked not Ready, and such a mark is lifted when the node is Ready
+            // (UpdatePodsReadyAsync).
             Enqueue(name);
         }
     }
