@@ -91,6 +91,42 @@ public sealed class SchedulingTests : ServerTestBase
     }
 
     [Fact]
+    public async Task GatedPod_WaitsForItsSchedulingGates_ThenIsReadyOnlyOnceItsReadinessGateIs()
+    {
+        await using var nodes = await Simulator.StartAsync(Server, "gates", count: 1, sites: 1);
+        var pod = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: gated
+            spec:
+              schedulingGates:
+              - name: example.com/quota
+              readinessGates:
+              - conditionType: example.com/load-balancer
+              containers:
+              - name: c
+                image: busybox
+            """;
+        await Kubectl.RunWithInputAsync(pod, "apply", "-f", "-");
+        await Kubectl.OkAsync("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s");
+        Assert.Matches(@"gated\s+0/1\s+SchedulingGated", await Kubectl.OkAsync("get", "pod", "gated"));
+
+        var added = await Kubectl.RunAsync("patch", "pod", "gated", "--type=json", "-p", """[{"op":"add","path":"/spec/schedulingGates/-","value":{"name":"example.com/later"}}]""");
+        Assert.NotEqual(0, added.ExitCode);
+        Assert.Contains("only deletion is allowed, but found new scheduling gate 'example.com/later'", added.Stderr);
+
+        await Kubectl.OkAsync("patch", "pod", "gated", "--type=json", "-p", """[{"op":"remove","path":"/spec/schedulingGates"}]""");
+        await Kubectl.OkAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/gated", "--timeout=60s");
+        Assert.Matches(@"gated\s+1/1\s+Running\s+\S+\s+\S+\s+\S+\s+\S+\s+<none>\s+0/1", await Kubectl.OkAsync("get", "pod", "gated", "-o", "wide"));
+        Assert.Equal("False", await Kubectl.OkAsync("get", "pod", "gated", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"));
+
+        await Kubectl.OkAsync("patch", "pod", "gated", "--subresource=status", "-p", """{"status":{"conditions":[{"type":"example.com/load-balancer","status":"True"}]}}""");
+        await Kubectl.OkAsync("wait", "--for=condition=Ready", "pod/gated", "--timeout=60s");
+        Assert.Matches(@"<none>\s+1/1", await Kubectl.OkAsync("get", "pod", "gated", "-o", "wide"));
+    }
+
+    [Fact]
     public async Task Spread_KeepsReplicasOnDifferentSites()
     {
         await using var nodes = await Simulator.StartAsync(Server, "spread", count: 6, sites: 3);

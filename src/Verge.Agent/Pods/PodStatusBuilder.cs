@@ -41,6 +41,11 @@ internal static class PodStatusBuilder
         var unready = appSlots.Where(s => !(s.Ready && s.Phase == ContainerPhase.Running)).Select(s => s.Name).ToList();
         var incomplete = initSlots.Where(s => !(s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0)).Select(s => s.Name).ToList();
 
+        var containersReady = Condition(
+            "ContainersReady",
+            unready.Count == 0 && !terminal,
+            terminal ? "PodCompleted" : unready.Count == 0 ? null : "ContainersNotReady",
+            terminal || unready.Count == 0 ? null : $"containers with unready status: [{string.Join(' ', unready)}]");
         var conditions = new List<PodCondition>
         {
             Condition("PodScheduled", true, null, null),
@@ -49,16 +54,8 @@ internal static class PodStatusBuilder
                 incomplete.Count == 0,
                 incomplete.Count == 0 ? null : "ContainersNotInitialized",
                 incomplete.Count == 0 ? null : $"containers with incomplete status: [{string.Join(' ', incomplete)}]"),
-            Condition(
-                "ContainersReady",
-                unready.Count == 0 && !terminal,
-                terminal ? "PodCompleted" : unready.Count == 0 ? null : "ContainersNotReady",
-                terminal || unready.Count == 0 ? null : $"containers with unready status: [{string.Join(' ', unready)}]"),
-            Condition(
-                "Ready",
-                unready.Count == 0 && !terminal,
-                terminal ? "PodCompleted" : unready.Count == 0 ? null : "ContainersNotReady",
-                terminal || unready.Count == 0 ? null : $"containers with unready status: [{string.Join(' ', unready)}]"),
+            containersReady,
+            ReadyCondition(pod, containersReady),
         };
         foreach (var condition in conditions)
         {
@@ -114,6 +111,36 @@ internal static class PodStatusBuilder
         }
 
         return "Guaranteed";
+    }
+
+    /// <summary>
+    /// Ready as the kubelet's GeneratePodReadyCondition: ContainersReady's verdict while it is not True, then every
+    /// readiness gate's condition (set by others on the pod's status, as the control plane last sent it) must be True.
+    /// </summary>
+    private static PodCondition ReadyCondition(Pod pod, PodCondition containersReady)
+    {
+        if (containersReady.Status != "True")
+        {
+            return Condition("Ready", false, containersReady.Reason, containersReady.Message);
+        }
+
+        var unmet = new List<string>();
+        foreach (var gate in pod.Spec.ReadinessGates ?? [])
+        {
+            var condition = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == gate.ConditionType);
+            if (condition is null)
+            {
+                unmet.Add($"corresponding condition of pod readiness gate \"{gate.ConditionType}\" does not exist.");
+            }
+            else if (condition.Status != "True")
+            {
+                unmet.Add($"the status of pod readiness gate \"{gate.ConditionType}\" is not \"True\", but {condition.Status}");
+            }
+        }
+
+        return unmet.Count == 0
+            ? Condition("Ready", true, null, null)
+            : Condition("Ready", false, "ReadinessGatesNotReady", string.Join(", ", unmet));
     }
 
     private static PodCondition Condition(string type, bool status, string? reason, string? message) => new()

@@ -619,14 +619,15 @@ internal sealed partial class DesiredStateHub(
 
     /// <summary>
     /// What of a pod its node acts on: the object without status, resourceVersion and managedFields (and with its
-    /// uid, so a pod re-created under the same name differs).
+    /// uid, so a pod re-created under the same name differs), but with the status of the conditions its readiness
+    /// gates name, which the node reads to report the pod Ready.
     /// </summary>
     private static UInt128 DesiredFingerprint(Pod pod)
     {
         // A shallow copy with the parts the node does not act on left out, serialized into a reused buffer: no JSON
         // tree, no string (this runs for every pod event, the node's own status reports included).
         var trimmed = (Pod)pod.ShallowCopy();
-        trimmed.Status = null;
+        trimmed.Status = pod.Spec.ReadinessGates is { Count: > 0 } gates ? GateConditions(pod, gates) : null;
         trimmed.Metadata = pod.Metadata.ShallowCopy();
         trimmed.Metadata.ResourceVersion = null;
         trimmed.Metadata.ManagedFields = null;
@@ -640,6 +641,16 @@ internal sealed partial class DesiredStateHub(
         SHA256.HashData(buffer.WrittenSpan, hash);
         return BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
+
+    /// <summary>The type and status of each condition a readiness gate names, as a status for the fingerprint.</summary>
+    private static PodStatus GateConditions(Pod pod, List<PodReadinessGate> gates) => new()
+    {
+        Conditions = [.. gates.Select(g => new PodCondition
+        {
+            Type = g.ConditionType,
+            Status = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == g.ConditionType)?.Status ?? "",
+        })],
+    };
 
     private sealed record PodEntry(HubObject Object, string? Node, ChannelKey[] References, UInt128? Fingerprint);
 

@@ -16,7 +16,7 @@ internal static class PodBinder
     private static readonly ResourceType PodType = ResourceCatalog.For<Pod>();
 
     /// <summary>
-    /// Binds the pod to <paramref name="nodeName"/>. A 409 when it is bound already, being deleted, or (with
+    /// Binds the pod to <paramref name="nodeName"/>. A 409 when it is bound already, being deleted, still gated, or (with
     /// <paramref name="uid"/>) another pod of the same name; a 404 when it is gone. A dry run checks the same and writes
     /// nothing.
     /// </summary>
@@ -32,6 +32,12 @@ internal static class PodBinder
             if (stored.Metadata.DeletionTimestamp is not null)
             {
                 throw ApiException.Conflict(PodType, name, "pod is being deleted, cannot be assigned to a host");
+            }
+
+            if (stored.Spec.SchedulingGates is { Count: > 0 })
+            {
+                // Kubernetes answers this with a plain error (a 500); a conflict with the pod's state says what it is.
+                throw ApiException.Conflict(PodType, name, $"pod {name} has non-empty .spec.schedulingGates");
             }
 
             if (!string.IsNullOrEmpty(uid) && stored.Metadata.Uid != uid)

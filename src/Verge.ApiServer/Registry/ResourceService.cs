@@ -772,7 +772,38 @@ internal sealed class ResourceService(IKeyValueStore store, TimeProvider time)
         type.ApplyDefaults(obj);
         LabelNamespace(type, obj);
         DropEmptyLists(meta);
+        if (obj is Pod pod)
+        {
+            MarkSchedulingGated(pod);
+        }
+
         return obj;
+    }
+
+    /// <summary>
+    /// A pod created with scheduling gates shows why it waits, as Kubernetes' applySchedulingGatedCondition: PodScheduled
+    /// False with reason SchedulingGated (kubectl's STATUS), unless the pod already has a PodScheduled condition.
+    /// </summary>
+    private static void MarkSchedulingGated(Pod pod)
+    {
+        if (pod.Spec.SchedulingGates is not { Count: > 0 })
+        {
+            return;
+        }
+
+        var status = pod.Status ??= new PodStatus { Phase = "Pending" };
+        if (status.Conditions?.Any(c => c.Type == "PodScheduled") == true)
+        {
+            return;
+        }
+
+        (status.Conditions ??= []).Add(new PodCondition
+        {
+            Type = "PodScheduled",
+            Status = "False",
+            Reason = "SchedulingGated",
+            Message = "Scheduling is blocked due to non-empty scheduling gates",
+        });
     }
 
     /// <summary>

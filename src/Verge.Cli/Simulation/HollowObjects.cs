@@ -100,7 +100,10 @@ internal static class HollowObjects
         ["spec"] = LeaseSpec(node, options, now),
     };
 
-    /// <summary>Whether the pod already shows what a hollow node reports: Running, Ready and with an IP.</summary>
+    /// <summary>
+    /// Whether the pod already shows what a hollow node reports: Running, with an IP, and Ready, unless one of its
+    /// readiness gates' conditions is not True (then not Ready, as a kubelet reports it).
+    /// </summary>
     public static bool IsRunning(JsonNode pod)
     {
         var status = pod["status"];
@@ -109,9 +112,17 @@ internal static class HollowObjects
             return false;
         }
 
+        var ready = GatesMet(pod) ? "True" : "False";
         return status["conditions"] is JsonArray conditions && conditions.Any(c =>
-            c?["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True");
+            c?["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == ready);
     }
+
+    /// <summary>Whether the condition each readiness gate of the pod names is True (so with no gates).</summary>
+    private static bool GatesMet(JsonNode pod) =>
+        (pod["spec"]?["readinessGates"] as JsonArray ?? []).All(gate => ConditionsOf(pod).Any(c =>
+            c?["type"]?.GetValue<string>() == gate?["conditionType"]?.GetValue<string>() && c?["status"]?.GetValue<string>() == "True"));
+
+    private static JsonArray ConditionsOf(JsonNode pod) => pod["status"]?["conditions"] as JsonArray ?? [];
 
     /// <summary>Whether the node lifecycle controller marked the pod not Ready because its node was not (reason NodeNotReady).</summary>
     public static bool IsMarkedNotReady(JsonNode pod) =>
@@ -127,9 +138,24 @@ internal static class HollowObjects
         var uid = pod["metadata"]?["uid"]?.GetValue<string>() ?? "";
         var spec = pod["spec"];
         var conditions = new JsonArray();
-        foreach (var type in new[] { "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled" })
+        string[] own = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+        var gatesMet = GatesMet(pod);
+        foreach (var type in own)
         {
-            conditions.Add(new JsonObject { ["type"] = type, ["status"] = "True", ["lastTransitionTime"] = time });
+            var condition = new JsonObject { ["type"] = type, ["status"] = "True", ["lastTransitionTime"] = time };
+            if (type == "Ready" && !gatesMet)
+            {
+                condition["status"] = "False";
+                condition["reason"] = "ReadinessGatesNotReady";
+            }
+
+            conditions.Add(condition);
+        }
+
+        // A merge patch replaces the list: the conditions others set (readiness gates, DisruptionTarget) go back in.
+        foreach (var other in ConditionsOf(pod).Where(c => !own.Contains(c?["type"]?.GetValue<string>())))
+        {
+            conditions.Add(other!.DeepClone());
         }
 
         var containers = new JsonArray();

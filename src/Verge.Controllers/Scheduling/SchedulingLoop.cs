@@ -263,7 +263,9 @@ internal sealed partial class SchedulingLoop : IDisposable
             return;
         }
 
-        if (finished || pod.Metadata.DeletionTimestamp is not null || !Serves(pod))
+        // A gated pod waits outside the queue (kube-scheduler's SchedulingGates PreEnqueue): its gates can only be
+        // removed, and the update that removes the last one brings it in.
+        if (finished || pod.Metadata.DeletionTimestamp is not null || !Serves(pod) || pod.Spec.SchedulingGates is { Count: > 0 })
         {
             Forget(key);
             return;

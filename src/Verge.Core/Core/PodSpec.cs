@@ -81,6 +81,28 @@ public sealed class PodSpec
 
     [Description("TopologySpreadConstraints describes how a group of pods ought to spread across topology domains.")]
     public List<TopologySpreadConstraint>? TopologySpreadConstraints { get; set; }
+
+    [Description("If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\".")]
+    public List<PodReadinessGate>? ReadinessGates { get; set; }
+
+    [Description("SchedulingGates is an opaque list of values that if specified will block scheduling the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated state and the scheduler will not attempt to schedule the pod. SchedulingGates can only be set at pod creation time, and be removed only afterwards.")]
+    public List<PodSchedulingGate>? SchedulingGates { get; set; }
+}
+
+/// <summary>core/v1 PodReadinessGate.</summary>
+[Description("PodReadinessGate contains the reference to a pod condition")]
+public sealed class PodReadinessGate
+{
+    [Description("ConditionType refers to a condition in the pod's condition list with matching type.")]
+    public string ConditionType { get; set; } = "";
+}
+
+/// <summary>core/v1 PodSchedulingGate.</summary>
+[Description("PodSchedulingGate is associated to a Pod to guard its scheduling.")]
+public sealed class PodSchedulingGate
+{
+    [Description("Name of the scheduling gate. Each scheduling gate must have a unique name field.")]
+    public string Name { get; set; } = "";
 }
 
 /// <summary>core/v1 Container.</summary>

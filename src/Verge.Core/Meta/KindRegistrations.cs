@@ -63,6 +63,7 @@ internal static class KindRegistrations
                 new("IP", "string", "IP address allocated to the pod.", o => ((Pod)o).Status?.PodIP, Priority: 1),
                 new("Node", "string", "Name of the Node to which this pod is assigned.", o => ((Pod)o).Spec.NodeName, Priority: 1),
                 new("Nominated Node", "string", "Name of the node nominated by the scheduler.", o => ((Pod)o).Status?.NominatedNodeName, Priority: 1),
+                new("Readiness Gates", "string", "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\".", o => Tables.PodReadinessGates((Pod)o), Priority: 1),
             ],
             SelectableFields = o =>
             {

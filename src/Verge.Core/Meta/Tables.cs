@@ -16,6 +16,19 @@ public static class Tables
         return $"{ready}/{total}";
     }
 
+    /// <summary>READINESS GATES of a pod: the gates whose condition is True over the gates, or <c>&lt;none&gt;</c>.</summary>
+    public static string PodReadinessGates(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        if (pod.Spec.ReadinessGates is not { Count: > 0 } gates)
+        {
+            return "<none>";
+        }
+
+        var met = gates.Count(g => pod.Status?.Conditions?.Any(c => c.Type == g.ConditionType && c.Status == "True") == true);
+        return $"{met}/{gates.Count}";
+    }
+
     /// <summary>RESTARTS of a pod: the restarts of its containers.</summary>
     public static string PodRestarts(Pod pod)
     {
@@ -27,7 +40,8 @@ public static class Tables
     }
 
     /// <summary>
-    /// STATUS of a pod as kubectl computes it: the phase or reason, overridden by the state of init containers
+    /// STATUS of a pod as kubectl computes it: the phase or reason (<c>SchedulingGated</c> while its PodScheduled
+    /// condition says so), overridden by the state of init containers
     /// (<c>Init:0/1</c>, <c>Init:CrashLoopBackOff</c>) and containers (<c>CrashLoopBackOff</c>, <c>Error</c>,
     /// <c>ExitCode:1</c>), and <c>Terminating</c> once deletion started.
     /// </summary>
@@ -39,6 +53,11 @@ public static class Tables
         if (string.IsNullOrEmpty(reason))
         {
             reason = "Pending";
+        }
+
+        if (status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Reason == "SchedulingGated") == true)
+        {
+            reason = "SchedulingGated";
         }
 
         var initializing = false;

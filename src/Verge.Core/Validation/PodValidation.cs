@@ -33,12 +33,34 @@ public static class PodValidation
         ArgumentNullException.ThrowIfNull(pod);
         var errors = new List<FieldError>();
         ValidatePodSpec(pod.Spec, "spec", errors);
+        if (pod.Spec.SchedulingGates is { Count: > 0 } && !string.IsNullOrEmpty(pod.Spec.NodeName) && string.IsNullOrEmpty(old?.Spec.NodeName))
+        {
+            errors.Add(FieldError.Forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"));
+        }
+
         if (old is not null)
         {
+            ValidateOnlyDeletedSchedulingGates(pod.Spec.SchedulingGates, old.Spec.SchedulingGates, errors);
             ValidatePodSpecUpdate(pod.Spec, old.Spec, errors);
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// Kubernetes' validateOnlyDeletedSchedulingGates: a pod's scheduling gates may be removed after its creation, never
+    /// added.
+    /// </summary>
+    private static void ValidateOnlyDeletedSchedulingGates(List<PodSchedulingGate>? gates, List<PodSchedulingGate>? old, List<FieldError> errors)
+    {
+        for (var i = 0; i < (gates?.Count ?? 0); i++)
+        {
+            var name = gates![i].Name;
+            if (old?.Any(g => g.Name == name) != true)
+            {
+                errors.Add(FieldError.Forbidden($"spec.schedulingGates[{i}].name", $"only deletion is allowed, but found new scheduling gate '{name}'"));
+            }
+        }
     }
 
     /// <summary>
@@ -140,6 +162,7 @@ public static class PodValidation
         CopyImages(before, after, "containers");
         CopyImages(before, after, "initContainers");
         CopyField(before, after, "activeDeadlineSeconds");
+        CopyField(before, after, "schedulingGates");
         if (string.IsNullOrEmpty(old.NodeName))
         {
             CopyField(before, after, "nodeName");
@@ -315,6 +338,37 @@ public static class PodValidation
         ValidateTolerations(spec.Tolerations, $"{path}.tolerations", errors);
         ValidateAffinity(spec.Affinity, $"{path}.affinity", errors);
         ValidateTopologySpreadConstraints(spec.TopologySpreadConstraints, $"{path}.topologySpreadConstraints", errors);
+        ValidateGates(spec, path, errors);
+    }
+
+    /// <summary>
+    /// Kubernetes' validateReadinessGates and validateSchedulingGates: qualified names, and no scheduling gate twice.
+    /// </summary>
+    private static void ValidateGates(PodSpec spec, string path, List<FieldError> errors)
+    {
+        for (var i = 0; i < (spec.ReadinessGates?.Count ?? 0); i++)
+        {
+            var type = spec.ReadinessGates![i].ConditionType;
+            foreach (var message in NameValidation.IsQualifiedName(type))
+            {
+                errors.Add(FieldError.Invalid($"{path}.readinessGates[{i}].conditionType", type, message));
+            }
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (spec.SchedulingGates?.Count ?? 0); i++)
+        {
+            var name = spec.SchedulingGates![i].Name;
+            foreach (var message in NameValidation.IsQualifiedName(name))
+            {
+                errors.Add(FieldError.Invalid($"{path}.schedulingGates[{i}]", name, message));
+            }
+
+            if (!seen.Add(name))
+            {
+                errors.Add(FieldError.Duplicate($"{path}.schedulingGates[{i}]", name));
+            }
+        }
     }
 
     private static HashSet<string> ValidateVolumes(List<Volume>? volumes, string path, List<FieldError> errors)

@@ -150,9 +150,9 @@ internal sealed class ChannelHarness : IAsyncDisposable
         return JsonNode.Parse(body)!.AsObject();
     }
 
-    public async Task<JsonObject> PatchAsync(string path, string mergePatch)
+    public async Task<JsonObject> PatchAsync(string path, string patch, string contentType = "application/merge-patch+json")
     {
-        using var response = await Admin.PatchAsync(path, new StringContent(mergePatch, Encoding.UTF8, "application/merge-patch+json"));
+        using var response = await Admin.PatchAsync(path, new StringContent(patch, Encoding.UTF8, contentType));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"PATCH {path}: {(int)response.StatusCode} {body}");
         return JsonNode.Parse(body)!.AsObject();

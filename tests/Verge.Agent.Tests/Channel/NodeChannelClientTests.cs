@@ -290,6 +290,32 @@ public sealed class NodeChannelClientTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task ReadinessGateCondition_SetByAnother_ReachesTheNode_ButTheNodesOwnReportsDoNot()
+    {
+        var pod = await _harness.CreateAsync("/api/v1/namespaces/default/pods",
+            """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"gated"},"spec":{"nodeName":"n1","readinessGates":[{"conditionType":"example.com/lb"}],"containers":[{"name":"main","image":"busybox"}]}}""");
+        var state = new InMemoryDesiredState();
+        await using var running = new RunningClient(_harness.NewClient(_harness.Identity("n1"), state));
+        await running.SyncedAsync();
+        var before = state.ChangesApplied;
+
+        running.Client.PublishPodStatus("default", "gated", Uid(pod), new PodStatus
+        {
+            Phase = "Running",
+            Conditions = [new PodCondition { Type = "Ready", Status = "False", Reason = "ReadinessGatesNotReady" }],
+        });
+        await EventuallyAsync(async () => (await _harness.GetAsync("/api/v1/namespaces/default/pods/gated"))!["status"]?["phase"]?.GetValue<string>() == "Running",
+            "the node's status is in the API");
+        await _harness.PatchAsync("/api/v1/namespaces/default/pods/gated/status",
+            """{"status":{"conditions":[{"type":"example.com/lb","status":"True"}]}}""", "application/strategic-merge-patch+json");
+
+        await EventuallyAsync(() => state.Object(DesiredKind.Pod, "gated")["status"]?["conditions"]?.AsArray()
+            .Any(c => c!["type"]!.GetValue<string>() == "example.com/lb" && c["status"]!.GetValue<string>() == "True") == true,
+            "the gate's condition arrives");
+        Assert.Equal(before + 1, state.ChangesApplied);
+    }
+
+    [Fact]
     public async Task PodStatus_KeepsTheConditionsOthersSet_AndReplacesTheNodesOwn()
     {
         var pod = await _harness.CreatePodAsync("evicted", "n1");

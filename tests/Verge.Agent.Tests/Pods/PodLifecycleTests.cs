@@ -37,6 +37,35 @@ public sealed class PodLifecycleTests
     }
 
     [Fact]
+    public async Task ReadinessGates_HoldReadyUntilTheirConditionsAreTrue()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = PodTestHost.MakePod("gated");
+        pod.Spec.ReadinessGates = [new PodReadinessGate { ConditionType = "example.com/lb" }, new PodReadinessGate { ConditionType = "example.com/dns" }];
+        pod.Status = new PodStatus { Conditions = [new PodCondition { Type = "example.com/dns", Status = "False" }] };
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Running" && host.Container(pod)?.Ready == true, "containers ready");
+        var ready = host.Status(pod)!.Conditions!.Single(c => c.Type == "Ready");
+        Assert.Equal(("False", "ReadinessGatesNotReady"), (ready.Status, ready.Reason));
+        Assert.Equal(
+            "corresponding condition of pod readiness gate \"example.com/lb\" does not exist., the status of pod readiness gate \"example.com/dns\" is not \"True\", but False",
+            ready.Message);
+        Assert.Equal("True", host.Status(pod)!.Conditions!.Single(c => c.Type == "ContainersReady").Status);
+
+        // The control plane sends the pod again once another controller has set both conditions.
+        pod.Status = new PodStatus
+        {
+            Conditions = [new PodCondition { Type = "example.com/dns", Status = "True" }, new PodCondition { Type = "example.com/lb", Status = "True" }],
+        };
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Conditions?.Single(c => c.Type == "Ready").Status == "True", "ready");
+        Assert.Null(host.Status(pod)!.Conditions!.Single(c => c.Type == "Ready").Reason);
+    }
+
+    [Fact]
     public async Task Status_IsPublishedOnlyWhenItChanges()
     {
         await using var host = new PodTestHost();

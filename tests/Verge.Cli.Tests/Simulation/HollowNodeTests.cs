@@ -135,6 +135,42 @@ public sealed class HollowNodeTests(ServerFixture server) : IClassFixture<Server
     }
 
     [Fact]
+    public async Task Pods_WithReadinessGate_AreReadyOnlyOnceTheGateConditionIsTrue()
+    {
+        var prefix = NewPrefix("gate");
+        await using var sim = await StartAsync(1, "--name-prefix", prefix);
+        using var probe = Probe();
+        var pod = Pod(NewPrefix("gated"), $"{prefix}-0001");
+        var name = pod["metadata"]!["name"]!.GetValue<string>();
+        pod["spec"]!["readinessGates"] = new JsonArray(new JsonObject { ["conditionType"] = "example.com/load-balancer" });
+        await probe.CreateAsync("/api/v1/namespaces/default/pods", pod);
+        var query = $"fieldSelector=metadata.name%3D{name}";
+
+        var running = await probe.WaitAsync("/api/v1/namespaces/default/pods", query, HollowObjects.IsRunning);
+        Assert.Equal(("False", "ReadinessGatesNotReady"), ReadyOf(running!));
+
+        // Another controller sets the gate's condition (a strategic merge keeps the node's conditions).
+        var gate = new JsonObject
+        {
+            ["status"] = new JsonObject
+            {
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "example.com/load-balancer", ["status"] = "True" }),
+            },
+        };
+        await probe.Client.SendAsync(HttpMethod.Patch, $"/api/v1/namespaces/default/pods/{name}/status", gate.ToJsonString(),
+            "application/strategic-merge-patch+json", "application/json", CancellationToken.None);
+
+        var ready = await probe.WaitAsync("/api/v1/namespaces/default/pods", query, p => ReadyOf(p).Status == "True");
+        Assert.Contains(ready!["status"]!["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "example.com/load-balancer");
+    }
+
+    private static (string Status, string? Reason) ReadyOf(JsonNode pod)
+    {
+        var ready = pod["status"]!["conditions"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "Ready")!;
+        return (ready["status"]!.GetValue<string>(), ready["reason"]?.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Pods_WhenOnAnotherNode_AreLeftAlone()
     {
         var prefix = NewPrefix("mine");

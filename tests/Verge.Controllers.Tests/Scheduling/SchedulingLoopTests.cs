@@ -289,6 +289,53 @@ public class SchedulingLoopTests
     }
 
     [Fact]
+    public async Task Loop_AGatedPod_WaitsUntilItsLastGateIsRemoved()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        await h.Cluster.CreateAsync(SchedulingHarness.NewNode("n1", "4", "8Gi"));
+        h.StartScheduler();
+        var gated = SchedulingHarness.NewPod("gated", "100Mi");
+        gated.Spec.SchedulingGates = [new PodSchedulingGate { Name = "example.com/quota" }, new PodSchedulingGate { Name = "example.com/image" }];
+        await h.Cluster.CreateAsync(gated);
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("plain", "100Mi"));
+
+        // The plain pod, created after the gated one, is bound: the scheduler has seen both.
+        await h.WaitForBoundAsync("plain");
+        var waiting = h.Pods.Informer.Get("default", "gated")!;
+        Assert.True(string.IsNullOrEmpty(waiting.Spec.NodeName));
+        var condition = Assert.Single(waiting.Status!.Conditions!);
+        Assert.Equal(("PodScheduled", "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates"),
+            (condition.Type, condition.Status, condition.Reason, condition.Message));
+        Assert.Equal("SchedulingGated", Tables.PodStatus(waiting));
+
+        await h.Cluster.UpdateAsync<Pod>("gated", p => p.Spec.SchedulingGates!.RemoveAt(0));
+        await h.Cluster.CreateAsync(SchedulingHarness.NewPod("second", "100Mi"));
+        await h.WaitForBoundAsync("second");
+        Assert.True(string.IsNullOrEmpty(h.Pods.Informer.Get("default", "gated")!.Spec.NodeName));
+        Assert.DoesNotContain(h.Events.List(), e => e.InvolvedObject.Name == "gated");
+
+        await h.Cluster.UpdateAsync<Pod>("gated", p => p.Spec.SchedulingGates = null);
+
+        var bound = await h.WaitForBoundAsync("gated");
+        Assert.Equal("n1", bound.Spec.NodeName);
+        Assert.Equal("Pending", Tables.PodStatus(bound));
+    }
+
+    [Fact]
+    public async Task Binding_OfAGatedPod_IsAConflict()
+    {
+        await using var h = await SchedulingHarness.StartClusterAsync();
+        var gated = SchedulingHarness.NewPod("gated", "100Mi");
+        gated.Spec.SchedulingGates = [new PodSchedulingGate { Name = "example.com/quota" }];
+        await h.Cluster.CreateAsync(gated);
+
+        var e = await Assert.ThrowsAsync<ApiException>(() => Verge.ApiServer.Registry.PodBinder.BindAsync(
+            h.Cluster.Service, "default", "gated", "n1", null, dryRun: false, CancellationToken.None));
+
+        Assert.Equal((409, "Operation cannot be fulfilled on pods \"gated\": pod gated has non-empty .spec.schedulingGates"), (e.Code, e.Message));
+    }
+
+    [Fact]
     public async Task Loop_IgnoresPodsOfAnotherScheduler()
     {
         await using var h = await SchedulingHarness.StartClusterAsync();

@@ -62,6 +62,30 @@ public sealed class ResourceCatalogTests
     }
 
     [Fact]
+    public void PodColumns_ShowSchedulingGatedAndTheReadinessGatesMet()
+    {
+        var pod = new Pod
+        {
+            Spec = new() { ReadinessGates = [new() { ConditionType = "example.com/lb" }, new() { ConditionType = "example.com/dns" }] },
+            Status = new()
+            {
+                Phase = "Pending",
+                Conditions =
+                [
+                    new() { Type = "PodScheduled", Status = "False", Reason = "SchedulingGated" },
+                    new() { Type = "example.com/lb", Status = "True" },
+                    new() { Type = "example.com/dns", Status = "False" },
+                ],
+            },
+        };
+        var gates = ResourceCatalog.For<Pod>().Columns.Single(c => c.Name == "Readiness Gates");
+
+        Assert.Equal("SchedulingGated", Tables.PodStatus(pod));
+        Assert.Equal("1/2", gates.Cell(pod));
+        Assert.Equal("<none>", gates.Cell(new Pod()));
+    }
+
+    [Fact]
     public void NodeStatus_ShowsReadinessAndCordon()
     {
         var node = new Node { Spec = new() { Unschedulable = true }, Status = new() { Conditions = [new() { Type = "Ready", Status = "True" }] } };

@@ -334,4 +334,65 @@ public sealed class PodValidationTests
         Assert.Single(PodValidation.ValidatePod(moved, bound));
         Assert.Equal("n2", moved.Spec.NodeName);
     }
+
+    [Fact]
+    public void ValidatePod_Gates_AreQualifiedNames_AndSchedulingGatesUnique()
+    {
+        var pod = NewPod(s =>
+        {
+            s.ReadinessGates = [new PodReadinessGate { ConditionType = "example.com/lb" }, new PodReadinessGate { ConditionType = "not a name" }];
+            s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/quota" }, new PodSchedulingGate { Name = "example.com/quota" }, new PodSchedulingGate { Name = "" }];
+        });
+
+        Assert.Equal(
+            [
+                "spec.readinessGates[1].conditionType: Invalid value: \"not a name\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+                "spec.schedulingGates[1]: Duplicate value: \"example.com/quota\"",
+                "spec.schedulingGates[2]: Invalid value: \"\": name part must be non-empty",
+                "spec.schedulingGates[2]: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            ],
+            Errors(pod));
+    }
+
+    [Fact]
+    public void ValidatePod_SchedulingGates_ForbidANodeNameAtCreate_AndMayOnlyBeRemovedLater()
+    {
+        var gated = NewPod(s =>
+        {
+            s.NodeName = "n1";
+            s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/a" }, new PodSchedulingGate { Name = "example.com/b" }];
+        });
+        Assert.Equal(["spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared"], Errors(gated));
+
+        var old = NewPod(s => s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/a" }, new PodSchedulingGate { Name = "example.com/b" }]);
+        var removed = NewPod(s => s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/b" }]);
+        var cleared = NewPod();
+        var added = NewPod(s => s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/b" }, new PodSchedulingGate { Name = "example.com/c" }]);
+
+        var boundWhileGated = NewPod(s =>
+        {
+            s.NodeName = "n1";
+            s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/a" }, new PodSchedulingGate { Name = "example.com/b" }];
+        });
+        Assert.Equal(
+            ["spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared"],
+            PodValidation.ValidatePod(boundWhileGated, old).Select(e => e.ToString()));
+        Assert.Empty(PodValidation.ValidatePod(removed, old));
+        Assert.Empty(PodValidation.ValidatePod(cleared, old));
+        Assert.Equal(
+            ["spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/c'"],
+            PodValidation.ValidatePod(added, old).Select(e => e.ToString()));
+        Assert.Equal(
+            ["spec.schedulingGates[0].name: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/a'"],
+            PodValidation.ValidatePod(NewPod(s => s.SchedulingGates = [new PodSchedulingGate { Name = "example.com/a" }]), cleared).Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void ValidatePod_Update_OfReadinessGates_IsForbidden()
+    {
+        var old = NewPod(s => s.ReadinessGates = [new PodReadinessGate { ConditionType = "example.com/lb" }]);
+        var changed = NewPod(s => s.ReadinessGates = [new PodReadinessGate { ConditionType = "example.com/other" }]);
+
+        Assert.Equal("spec", Assert.Single(PodValidation.ValidatePod(changed, old)).Field);
+    }
 }
