@@ -22,6 +22,9 @@ internal sealed class ContainerSlot
 
     public bool Init { get; }
 
+    /// <summary>An init container with <c>restartPolicy: Always</c>: it keeps running beside the app containers.</summary>
+    public bool Sidecar => Init && Spec.RestartPolicy == "Always";
+
     public ContainerPhase Phase { get; set; } = ContainerPhase.NotStarted;
 
     public int RestartCount { get; set; }
@@ -96,7 +99,9 @@ internal sealed class ContainerSlot
         LivenessFailed && !Stopping,
         StartupFailed && !Stopping,
         Lost,
-        SpecChanged && !Stopping && Phase == ContainerPhase.Running);
+        SpecChanged && !Stopping && Phase == ContainerPhase.Running,
+        Sidecar,
+        Started && Phase == ContainerPhase.Running);
 
     public void ResetProbes()
     {

@@ -25,7 +25,9 @@ internal sealed record ContainerView(
     bool LivenessFailed = false,
     bool StartupFailed = false,
     bool Lost = false,
-    bool SpecChanged = false);
+    bool SpecChanged = false,
+    bool Sidecar = false,
+    bool Started = false);
 
 /// <summary>Everything the planner decides on.</summary>
 internal sealed record PlanInput(
@@ -72,7 +74,9 @@ internal sealed record PodPlan(IReadOnlyList<IReadOnlyList<PlanStep>> Groups, IR
 /// The pure reconciler of one pod: from the pod's containers as observed, their back-off and probe results, and the
 /// time, it decides which containers to start, restart or stop, following Kubernetes: init containers one at a time
 /// in order, then every app container; restartPolicy Always, OnFailure or Never; CrashLoopBackOff between restarts.
-/// No I/O and no clock: the same input always gives the same plan.
+/// Sidecars (init containers with restartPolicy Always) start in their turn and hold the next container only until
+/// they have started; they are restarted whatever the pod's policy, and stopped once the app containers are done for
+/// good. No I/O and no clock: the same input always gives the same plan.
 /// </summary>
 internal static class PodPlanner
 {
@@ -85,8 +89,23 @@ internal static class PodPlanner
 
         void Wake(DateTimeOffset at) => wake = wake is { } w && w <= at ? w : at;
 
+        // Once an app container has been started the pod is initialized: a sidecar that exits later is restarted
+        // without holding anything up, as the kubelet does.
+        var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
+        // Once the app containers are done for good, the sidecars are stopped one at a time, the last one first.
+        var stopNext = AppsDone(input) ? input.InitContainers.LastOrDefault(c => c.Sidecar && c.Phase == ContainerPhase.Running) : null;
         foreach (var init in input.InitContainers)
         {
+            if (init.Sidecar)
+            {
+                if (PlanSidecar(input, init, initialized, stopNext, groups, waits, Wake))
+                {
+                    continue;
+                }
+
+                return new PodPlan(groups, waits, wake);
+            }
+
             if (init.Phase == ContainerPhase.Exited && init.ExitCode == 0)
             {
                 continue;
@@ -133,15 +152,70 @@ internal static class PodPlanner
         return new PodPlan(groups, waits, wake);
     }
 
+    /// <summary>
+    /// Plans one sidecar; true when the containers after it may go ahead (it has started, or the pod is initialized
+    /// already). Once the app containers are done for good (<paramref name="stopNext"/> is then the running sidecar to
+    /// stop next, if any), no sidecar is started again.
+    /// </summary>
+    private static bool PlanSidecar(
+        PlanInput input,
+        ContainerView sidecar,
+        bool initialized,
+        ContainerView? stopNext,
+        List<IReadOnlyList<PlanStep>> groups,
+        List<BackOffWait> waits,
+        Action<DateTimeOffset> wake)
+    {
+        var appsDone = AppsDone(input);
+        if (sidecar.Phase == ContainerPhase.Running)
+        {
+            if (sidecar == stopNext)
+            {
+                groups.Add([new StopStep(sidecar.Name, "PodCompleted", $"Stopping container {sidecar.Name}")]);
+            }
+            else if (!appsDone && (sidecar.StartupFailed || sidecar.LivenessFailed || sidecar.SpecChanged))
+            {
+                groups.Add([Stop(sidecar)]);
+            }
+
+            return initialized || sidecar.Started;
+        }
+
+        if (!appsDone)
+        {
+            PlanContainer(input, sidecar, canRestart: true, groups, waits, wake);
+        }
+
+        return initialized;
+    }
+
+    /// <summary>
+    /// Whether the app containers have all finished and none will run again (never under restartPolicy Always).
+    /// </summary>
+    private static bool AppsDone(PlanInput input) =>
+        input.Containers.Count > 0 && input.Containers.All(c => c.Phase == ContainerPhase.Exited && !c.Lost && input.RestartPolicy switch
+        {
+            RestartPolicy.Always => false,
+            RestartPolicy.OnFailure => c.ExitCode == 0,
+            _ => true,
+        });
+
     /// <summary>The pod phase Kubernetes would report for these containers.</summary>
     public static string Phase(PlanInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
         foreach (var init in input.InitContainers)
         {
-            if (init.Phase == ContainerPhase.Exited && init.ExitCode == 0)
+            // A sidecar holds the pod in Pending only until it has started; its exit codes never decide the phase.
+            if ((init.Phase == ContainerPhase.Exited && init.ExitCode == 0) || (init.Sidecar && (initialized || init.Started)))
             {
                 continue;
+            }
+
+            if (init.Sidecar)
+            {
+                return "Pending";
             }
 
             return init.Phase == ContainerPhase.Exited && input.RestartPolicy == RestartPolicy.Never && !init.Lost
@@ -160,6 +234,12 @@ internal static class PodPlanner
         }
 
         if (input.Containers.Any(c => c.Phase == ContainerPhase.Running))
+        {
+            return "Running";
+        }
+
+        // The app containers are done for good; the pod ends once its sidecars have been stopped.
+        if (AppsDone(input) && input.InitContainers.Any(c => c.Sidecar && c.Phase == ContainerPhase.Running))
         {
             return "Running";
         }

@@ -31,15 +31,25 @@ internal static class PodStatusBuilder
         ArgumentNullException.ThrowIfNull(pod);
         ArgumentNullException.ThrowIfNull(facts);
         var waits = (plan?.Waits ?? []).ToDictionary(w => w.Container, StringComparer.Ordinal);
-        var initDone = initSlots.All(s => s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0);
-        var firstPendingInit = initSlots.FirstOrDefault(s => !(s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0));
 
-        var initStatuses = initSlots.Select(s => ContainerStatusOf(s, waits, facts, s == firstPendingInit ? null : "PodInitializing")).ToList();
+        // As the kubelet: a sidecar counts as initialized once it has started, and a pod one of whose app containers
+        // has started stays initialized while its sidecars restart.
+        var appStarted = appSlots.Any(s => s.Phase != ContainerPhase.NotStarted || s.Handle is not null);
+        var incomplete = appStarted
+            ? []
+            : initSlots.Where(s => !(s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0) && !(s.Sidecar && s.Started && s.Phase == ContainerPhase.Running))
+                .Select(s => s.Name).ToList();
+        var initDone = incomplete.Count == 0;
+        var firstPendingInit = incomplete.Count == 0 ? null : initSlots.First(s => s.Name == incomplete[0]);
+
+        var initStatuses = initSlots.Select(s => ContainerStatusOf(s, waits, facts, initDone || s == firstPendingInit || !incomplete.Contains(s.Name) ? null : "PodInitializing")).ToList();
         var appStatuses = appSlots.Select(s => ContainerStatusOf(s, waits, facts, initDone ? null : "PodInitializing")).ToList();
 
         var terminal = phase is "Succeeded" or "Failed";
-        var unready = appSlots.Where(s => !(s.Ready && s.Phase == ContainerPhase.Running)).Select(s => s.Name).ToList();
-        var incomplete = initSlots.Where(s => !(s.Phase == ContainerPhase.Exited && s.Exit?.ExitCode == 0)).Select(s => s.Name).ToList();
+
+        // Sidecars first, then the app containers, as the kubelet lists the unready ones.
+        var unready = initSlots.Where(s => s.Sidecar).Concat(appSlots)
+            .Where(s => !(s.Ready && s.Phase == ContainerPhase.Running)).Select(s => s.Name).ToList();
 
         var containersReady = Condition(
             "ContainersReady",

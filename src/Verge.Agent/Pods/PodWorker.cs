@@ -145,41 +145,24 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     /// <summary>
     /// Stops the pod for good: every running container gets TERM, then KILL after the grace period (the pod's
-    /// terminationGracePeriodSeconds when none is given); then the tasks,
-    /// the network, the volumes and the pod's directory (logs included) are removed.
+    /// terminationGracePeriodSeconds when none is given), sidecars last, one at a time in reverse order, in what is
+    /// left of it (at least 2 s each), as the kubelet does; then the tasks, the network, the volumes and the pod's
+    /// directory (logs included) are removed.
     /// </summary>
     public async Task TerminateAsync(TimeSpan? gracePeriod, CancellationToken ct)
     {
         await StopLoopAsync();
         _stopped = true;
         var grace = gracePeriod ?? TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30));
+        var began = _ctx.Time.GetTimestamp();
         var running = _init.Concat(_app).Where(s => s.Handle is not null && s.Phase == ContainerPhase.Running).ToList();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        await Task.WhenAll(running.Select(async slot =>
+        await Task.WhenAll(running.Where(s => !s.Sidecar).Select(slot => StopForGoodAsync(slot, grace)));
+        foreach (var sidecar in running.Where(s => s.Sidecar).Reverse())
         {
-            Event("Normal", "Killing", $"Stopping container {slot.Name}", slot);
-            slot.InstanceCts?.Cancel();
-            try
-            {
-                var driver = _ctx.Drivers.Get(slot.Handle!.Driver) ?? _driver;
-                if (driver is not null)
-                {
-                    await driver.StopAsync(slot.Handle!, await RunPreStopAsync(slot, driver, grace, ct), ct);
-                    var state = await driver.InspectAsync(slot.Handle!, ct);
-                    var exit = state.Exit ?? new TaskExit(137, 9, false, _ctx.Time.GetUtcNow());
-                    slot.Exit = Termination(slot, exit);
-                }
-            }
-            catch (DriverException e)
-            {
-                LogStopFailed(_ctx.Logger, slot.Name, PodDescription, e.Message);
-                failures.Enqueue($"stopping container {slot.Name}: {e.Message}");
-                return;
-            }
-
-            slot.Phase = ContainerPhase.Exited;
-            slot.InstanceExited.TrySetResult();
-        }));
+            var left = grace - _ctx.Time.GetElapsedTime(began);
+            await StopForGoodAsync(sidecar, left < MinimumGracePeriod ? MinimumGracePeriod : left);
+        }
 
         foreach (var slot in _init.Concat(_app).Where(s => s.Handle is not null))
         {
@@ -217,6 +200,32 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         if (Directory.Exists(dir))
         {
             Directory.Delete(dir, recursive: true);
+        }
+
+        async Task StopForGoodAsync(ContainerSlot slot, TimeSpan grace)
+        {
+            Event("Normal", "Killing", $"Stopping container {slot.Name}", slot);
+            slot.InstanceCts?.Cancel();
+            try
+            {
+                var driver = _ctx.Drivers.Get(slot.Handle!.Driver) ?? _driver;
+                if (driver is not null)
+                {
+                    await driver.StopAsync(slot.Handle!, await RunPreStopAsync(slot, driver, grace, ct), ct);
+                    var state = await driver.InspectAsync(slot.Handle!, ct);
+                    var exit = state.Exit ?? new TaskExit(137, 9, false, _ctx.Time.GetUtcNow());
+                    slot.Exit = Termination(slot, exit);
+                }
+            }
+            catch (DriverException e)
+            {
+                LogStopFailed(_ctx.Logger, slot.Name, PodDescription, e.Message);
+                failures.Enqueue($"stopping container {slot.Name}: {e.Message}");
+                return;
+            }
+
+            slot.Phase = ContainerPhase.Exited;
+            slot.InstanceExited.TrySetResult();
         }
     }
 
@@ -344,7 +353,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
         slot.Stopping = true;
         Event("Normal", "Killing", step.Message, slot);
-        var probe = step.Reason == "DefinitionChanged" ? null : slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
+        var probe = step.Reason != "Unhealthy" ? null : slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
         var grace = TimeSpan.FromSeconds(probe?.TerminationGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30);
         var driver = _ctx.Drivers.Get(slot.Handle.Driver)!;
         await driver.StopAsync(slot.Handle, await RunPreStopAsync(slot, driver, grace, ct), ct);

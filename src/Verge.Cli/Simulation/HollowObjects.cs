@@ -193,23 +193,26 @@ internal static class HollowObjects
             foreach (var container in inits)
             {
                 var name = container?["name"]?.GetValue<string>() ?? "";
+                var sidecar = container?["restartPolicy"]?.GetValue<string>() == "Always";
                 initStatuses.Add(new JsonObject
                 {
                     ["name"] = name,
                     ["ready"] = true,
-                    ["started"] = false,
+                    ["started"] = sidecar,
                     ["restartCount"] = 0,
-                    ["state"] = new JsonObject
-                    {
-                        ["terminated"] = new JsonObject
+                    ["state"] = sidecar
+                        ? new JsonObject { ["running"] = new JsonObject { ["startedAt"] = time } }
+                        : new JsonObject
                         {
-                            ["exitCode"] = 0,
-                            ["reason"] = "Completed",
-                            ["startedAt"] = time,
-                            ["finishedAt"] = time,
-                            ["containerID"] = ContainerId(uid, name),
+                            ["terminated"] = new JsonObject
+                            {
+                                ["exitCode"] = 0,
+                                ["reason"] = "Completed",
+                                ["startedAt"] = time,
+                                ["finishedAt"] = time,
+                                ["containerID"] = ContainerId(uid, name),
+                            },
                         },
-                    },
                     ["image"] = container?["image"]?.GetValue<string>() ?? "",
                     ["imageID"] = ImageId,
                     ["containerID"] = ContainerId(uid, name),

@@ -138,6 +138,9 @@ public sealed class Container
     [Description("Compute Resources required by this container.")]
     public ResourceRequirements? Resources { get; set; }
 
+    [Description("RestartPolicy defines the restart behavior of individual containers in a pod. This field may only be set for init containers, and the only allowed value is \"Always\". Such a \"sidecar\" init container is started in order with the other init containers, the next one starts once it has started (its startupProbe succeeded, or it is running), it keeps running and is restarted whatever the pod's restartPolicy, and it is stopped after the regular containers.")]
+    public string? RestartPolicy { get; set; }
+
     [MergeKey("mountPath")]
     [Description("Pod volumes to mount into the container's filesystem.")]
     public List<VolumeMount>? VolumeMounts { get; set; }

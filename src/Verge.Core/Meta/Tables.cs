@@ -7,14 +7,22 @@ namespace Verge.Core.Meta;
 /// <summary>The cells of <c>kubectl get</c> that need more than a field, computed as kubectl's printers do.</summary>
 public static class Tables
 {
-    /// <summary>READY of a pod: ready containers over containers, such as <c>1/2</c>.</summary>
+    /// <summary>
+    /// READY of a pod: ready containers over containers, such as <c>1/2</c>; sidecars (init containers with
+    /// <c>restartPolicy: Always</c>) count among them, and are ready once started and ready, as kubectl counts them.
+    /// </summary>
     public static string PodReady(Pod pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        var total = pod.Spec.Containers?.Count ?? 0;
-        var ready = pod.Status?.ContainerStatuses?.Count(s => s.Ready) ?? 0;
+        var sidecars = Sidecars(pod);
+        var total = (pod.Spec.Containers?.Count ?? 0) + sidecars.Count;
+        var ready = (pod.Status?.ContainerStatuses?.Count(s => s.Ready) ?? 0)
+            + (pod.Status?.InitContainerStatuses?.Count(s => sidecars.Contains(s.Name) && s.Started == true && s.Ready) ?? 0);
         return $"{ready}/{total}";
     }
+
+    private static HashSet<string> Sidecars(Pod pod) =>
+        [.. (pod.Spec.InitContainers ?? []).Where(c => c.RestartPolicy == "Always").Select(c => c.Name)];
 
     /// <summary>READINESS GATES of a pod: the gates whose condition is True over the gates, or <c>&lt;none&gt;</c>.</summary>
     public static string PodReadinessGates(Pod pod)
@@ -62,10 +70,11 @@ public static class Tables
 
         var initializing = false;
         var initStatuses = status?.InitContainerStatuses ?? [];
+        var sidecars = Sidecars(pod);
         for (var i = 0; i < initStatuses.Count; i++)
         {
             var state = initStatuses[i].State;
-            if (state?.Terminated is { ExitCode: 0 })
+            if (state?.Terminated is { ExitCode: 0 } || (sidecars.Contains(initStatuses[i].Name) && initStatuses[i].Started == true))
             {
                 continue;
             }

@@ -255,17 +255,14 @@ public static class PodValidation
         var containerNames = new HashSet<string>(StringComparer.Ordinal);
         ValidateContainers(spec.InitContainers, $"{path}.initContainers", volumeNames, containerNames, errors, required: false);
         ValidateContainers(spec.Containers, $"{path}.containers", volumeNames, containerNames, errors, required: true);
-        for (var i = 0; i < (spec.InitContainers?.Count ?? 0); i++)
-        {
-            if (spec.InitContainers![i].Lifecycle is not null)
-            {
-                errors.Add(FieldError.Forbidden($"{path}.initContainers[{i}].lifecycle", "may not be set for init containers without restartPolicy=Always"));
-            }
-        }
-
+        ValidateInitContainerKinds(spec, path, errors);
         for (var i = 0; i < (spec.Containers?.Count ?? 0); i++)
         {
             ValidateLifecycle(spec.Containers![i].Lifecycle, spec.TerminationGracePeriodSeconds, $"{path}.containers[{i}].lifecycle", errors);
+            if (spec.Containers[i].RestartPolicy is not null)
+            {
+                errors.Add(FieldError.Forbidden($"{path}.containers[{i}].restartPolicy", "may not be set for non-init containers"));
+            }
         }
 
         if (spec.RestartPolicy is null or "")
@@ -339,6 +336,41 @@ public static class PodValidation
         ValidateAffinity(spec.Affinity, $"{path}.affinity", errors);
         ValidateTopologySpreadConstraints(spec.TopologySpreadConstraints, $"{path}.topologySpreadConstraints", errors);
         ValidateGates(spec, path, errors);
+    }
+
+    /// <summary>
+    /// Kubernetes' validateInitContainers: an init container's restartPolicy may only be Always (a sidecar); a sidecar
+    /// may have lifecycle hooks and probes, any other init container none.
+    /// </summary>
+    private static void ValidateInitContainerKinds(PodSpec spec, string path, List<FieldError> errors)
+    {
+        for (var i = 0; i < (spec.InitContainers?.Count ?? 0); i++)
+        {
+            var container = spec.InitContainers![i];
+            var itemPath = $"{path}.initContainers[{i}]";
+            if (container.RestartPolicy is { } policy && policy != "Always")
+            {
+                errors.Add(FieldError.NotSupported($"{itemPath}.restartPolicy", policy, ["Always"]));
+            }
+
+            if (container.RestartPolicy == "Always")
+            {
+                ValidateLifecycle(container.Lifecycle, spec.TerminationGracePeriodSeconds, $"{itemPath}.lifecycle", errors);
+                continue;
+            }
+
+            foreach (var (field, value) in new (string, object?)[]
+            {
+                ("lifecycle", container.Lifecycle), ("livenessProbe", container.LivenessProbe),
+                ("readinessProbe", container.ReadinessProbe), ("startupProbe", container.StartupProbe),
+            })
+            {
+                if (value is not null)
+                {
+                    errors.Add(FieldError.Forbidden($"{itemPath}.{field}", "may not be set for init containers without restartPolicy=Always"));
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -109,9 +109,10 @@ internal sealed class PodInfo
     }
 
     /// <summary>
-    /// The pod's effective requests as Kubernetes computes them: for each resource, the larger of the sum over app
-    /// containers and the largest single init container. A container without a request for a resource it limits
-    /// requests its limit (API defaulting).
+    /// The pod's effective requests as Kubernetes' PodRequests computes them: for each resource, the larger of the sum
+    /// over app containers and sidecars (init containers with <c>restartPolicy: Always</c>, which keep running), and
+    /// the most any one init container needs while it runs beside the sidecars started before it. A container without
+    /// a request for a resource it limits requests its limit (API defaulting).
     /// </summary>
     public static Dictionary<string, long> PodRequests(PodSpec spec)
     {
@@ -120,22 +121,53 @@ internal sealed class PodInfo
         {
             foreach (var (name, amount) in ContainerRequests(container))
             {
-                sums[name] = Saturating(sums.GetValueOrDefault(name), amount);
+                Add(sums, name, amount);
             }
         }
 
+        var sidecars = new Dictionary<string, long>(StringComparer.Ordinal);
+        var init = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var container in spec.InitContainers ?? [])
         {
-            foreach (var (name, amount) in ContainerRequests(container))
+            var own = ContainerRequests(container).ToList();
+            if (container.RestartPolicy == "Always")
             {
-                if (amount > sums.GetValueOrDefault(name))
+                foreach (var (name, amount) in own)
                 {
-                    sums[name] = amount;
+                    Add(sums, name, amount);
+                    Add(sidecars, name, amount);
+                }
+
+                foreach (var (name, amount) in sidecars)
+                {
+                    Max(init, name, amount);
+                }
+            }
+            else
+            {
+                foreach (var name in own.Select(r => r.Name).Concat(sidecars.Keys).Distinct())
+                {
+                    Max(init, name, Saturating(own.Where(r => r.Name == name).Sum(r => r.Amount), sidecars.GetValueOrDefault(name)));
                 }
             }
         }
 
+        foreach (var (name, amount) in init)
+        {
+            Max(sums, name, amount);
+        }
+
         return sums;
+
+        static void Add(Dictionary<string, long> into, string name, long amount) => into[name] = Saturating(into.GetValueOrDefault(name), amount);
+
+        static void Max(Dictionary<string, long> into, string name, long amount)
+        {
+            if (amount > into.GetValueOrDefault(name))
+            {
+                into[name] = amount;
+            }
+        }
     }
 
     private static IEnumerable<(string Name, long Amount)> ContainerRequests(Container container)
@@ -172,14 +204,29 @@ internal sealed class PodInfo
             memory = Saturating(memory, m);
         }
 
+        // As PodRequests: sidecars add to the app containers, and each init container runs beside the sidecars before it.
+        long sidecarCpu = 0, sidecarMemory = 0, initCpu = 0, initMemory = 0;
         foreach (var container in spec.InitContainers ?? [])
         {
             var (c, m) = NonZero(container);
-            cpu = Math.Max(cpu, c);
-            memory = Math.Max(memory, m);
+            if (container.RestartPolicy == "Always")
+            {
+                cpu = Saturating(cpu, c);
+                memory = Saturating(memory, m);
+                sidecarCpu = Saturating(sidecarCpu, c);
+                sidecarMemory = Saturating(sidecarMemory, m);
+                (c, m) = (sidecarCpu, sidecarMemory);
+            }
+            else
+            {
+                (c, m) = (Saturating(c, sidecarCpu), Saturating(m, sidecarMemory));
+            }
+
+            initCpu = Math.Max(initCpu, c);
+            initMemory = Math.Max(initMemory, m);
         }
 
-        return (cpu, memory);
+        return (Math.Max(cpu, initCpu), Math.Max(memory, initMemory));
     }
 
     private static (long Cpu, long Memory) NonZero(Container container)

@@ -65,6 +65,78 @@ public sealed class PodLifecycleTests
         Assert.Null(host.Status(pod)!.Conditions!.Single(c => c.Type == "Ready").Reason);
     }
 
+    private static Pod SidecarPod(string name, string restartPolicy)
+    {
+        var pod = PodTestHost.MakePod(name, restartPolicy);
+        pod.Spec.InitContainers = [new Container { Name = "proxy", Image = "busybox:1.36", RestartPolicy = "Always" }];
+        return pod;
+    }
+
+    [Fact]
+    public async Task Sidecar_RunsBesideTheApp_IsRestartedUnderNever_AndStopsWhenTheAppIsDone()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = SidecarPod("side", "Never");
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Status(pod)?.Conditions?.Single(c => c.Type == "Ready").Status == "True", "pod ready");
+        var status = host.Status(pod)!;
+        Assert.Equal((1, 1), (host.Driver.RunningCount("proxy"), host.Driver.RunningCount("app")));
+        Assert.Equal("True", status.Conditions!.Single(c => c.Type == "Initialized").Status);
+        var proxy = Assert.Single(status.InitContainerStatuses!);
+        Assert.Equal((true, true), (proxy.Started, proxy.Ready));
+        Assert.NotNull(proxy.State!.Running);
+        pod.Status = status;
+        Assert.Equal(("2/2", "Running"), (Verge.Core.Meta.Tables.PodReady(pod), Verge.Core.Meta.Tables.PodStatus(pod)));
+
+        // The pod never restarts anything, but its sidecar is restarted all the same.
+        host.Driver.Exit("proxy", 1);
+        await PodTestHost.Eventually(() => host.Driver.StartsOf("proxy").Count() == 2 && host.Driver.RunningCount("proxy") == 1, "sidecar restarted");
+        Assert.Equal("True", host.Status(pod)!.Conditions!.Single(c => c.Type == "Initialized").Status);
+
+        // The app's end decides the pod's: the sidecar is stopped, and its exit code does not count.
+        host.Driver.Exit("app", 0);
+        await PodTestHost.Eventually(() => host.Status(pod)?.Phase == "Succeeded", "pod succeeded");
+        Assert.Equal(0, host.Driver.RunningCount("proxy"));
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "Killing" && e.Message == "Stopping container proxy");
+    }
+
+    [Fact]
+    public async Task Sidecar_HoldsTheAppUntilItsStartupProbeSucceeds()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = SidecarPod("probed", "Always");
+        pod.Spec.InitContainers![0].StartupProbe = new Probe { Exec = new ExecAction { Command = ["ready"] }, PeriodSeconds = 1 };
+        host.Driver.ExecResults["proxy"] = new Verge.Agent.Drivers.ExecResult(1, "", false);
+        await host.ApplyAsync(pod);
+
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("proxy") == 1, "sidecar running");
+        await host.AdvanceUntil(() => host.Driver.Execs >= 2, TimeSpan.FromSeconds(1), "startup probe failing");
+        Assert.Equal(0, host.Driver.RunningCount("app"));
+        Assert.Equal("Pending", host.Status(pod)!.Phase);
+        Assert.Equal("PodInitializing", host.Container(pod)!.State!.Waiting!.Reason);
+
+        host.Driver.ExecResults["proxy"] = new Verge.Agent.Drivers.ExecResult(0, "", false);
+        await host.AdvanceUntil(() => host.Driver.RunningCount("app") == 1, TimeSpan.FromSeconds(1), "app started after the sidecar");
+    }
+
+    [Fact]
+    public async Task Sidecar_IsStoppedAfterTheAppContainers_WhenThePodIsDeleted()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var pod = SidecarPod("ordered", "Always");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("proxy") == 1 && host.Driver.RunningCount("app") == 1, "both running");
+
+        await host.MarkDeletedAsync(pod, 10);
+
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-ordered") == 1, "termination confirmed");
+        Assert.Equal(["app", "proxy"], host.Driver.Stops.Select(s => s.Id.Contains("-proxy-", StringComparison.Ordinal) ? "proxy" : "app"));
+    }
+
     [Fact]
     public async Task Status_IsPublishedOnlyWhenItChanges()
     {

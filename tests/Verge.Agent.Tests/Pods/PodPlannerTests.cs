@@ -24,6 +24,55 @@ public sealed class PodPlannerTests
         Assert.Equal([new PullStep("i1"), new StartStep("i1", false, BackOffState.None)], plan.Steps);
     }
 
+    private static ContainerView Sidecar(ContainerPhase phase, bool started = false, int? exitCode = null) =>
+        new("proxy", true, phase, phase != ContainerPhase.NotStarted, exitCode, Now.AddSeconds(-5), exitCode is null ? null : Now.AddSeconds(-1),
+            BackOffState.None, Sidecar: true, Started: started);
+
+    [Fact]
+    public void Plan_Sidecar_HoldsTheNextContainerUntilItHasStarted_ThenStaysRunningBesideIt()
+    {
+        var i2 = Fresh("i2", true);
+
+        Assert.Equal(["proxy"], PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.NotStarted), i2], Fresh("app"))).Steps.OfType<StartStep>().Select(s => s.Container));
+        Assert.Empty(PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running), i2], Fresh("app"))).Steps);
+        Assert.Equal(["i2"], PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running, started: true), i2], Fresh("app"))).Steps.OfType<StartStep>().Select(s => s.Container));
+        var done = i2 with { Phase = ContainerPhase.Exited, Instance = true, ExitCode = 0 };
+        Assert.Equal(["app"], PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running, started: true), done], Fresh("app"))).Steps.OfType<StartStep>().Select(s => s.Container));
+        Assert.Equal("Pending", PodPlanner.Phase(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running), i2], Fresh("app"))));
+    }
+
+    [Fact]
+    public void Plan_Sidecar_IsRestartedWhateverThePodsPolicy_WithoutHoldingUpAnInitializedPod()
+    {
+        var running = new ContainerView("app", false, ContainerPhase.Running, true, null, Now.AddSeconds(-5), null, BackOffState.None);
+
+        var plan = PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Exited, exitCode: 1)], running));
+
+        Assert.Equal([new RemoveStep("proxy"), new PullStep("proxy"), new StartStep("proxy", true, new BackOffState(TimeSpan.FromSeconds(10), Now))], plan.Steps);
+        Assert.Equal("Running", PodPlanner.Phase(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Exited, exitCode: 1)], running)));
+    }
+
+    [Fact]
+    public void Plan_WhenTheAppContainersAreDone_StopsTheSidecarsLastFirst_AndThePodEndsByTheAppsExitCodes()
+    {
+        var app = Exited("app", 0, BackOffState.None);
+        var first = Sidecar(ContainerPhase.Running, started: true) with { Name = "first" };
+        var second = Sidecar(ContainerPhase.Running, started: true) with { Name = "second" };
+
+        var plan = PodPlanner.Plan(Input(RestartPolicy.OnFailure, [first, second], app));
+
+        var stop = Assert.IsType<StopStep>(Assert.Single(plan.Steps));
+        Assert.Equal(("second", "PodCompleted", "Stopping container second"), (stop.Container, stop.Reason, stop.Message));
+        Assert.Equal("Running", PodPlanner.Phase(Input(RestartPolicy.OnFailure, [first, second], app)));
+
+        var stopped = second with { Phase = ContainerPhase.Exited, ExitCode = 143, Started = false };
+        Assert.Equal("first", Assert.IsType<StopStep>(Assert.Single(PodPlanner.Plan(Input(RestartPolicy.OnFailure, [first, stopped], app)).Steps)).Container);
+
+        var allStopped = new[] { first with { Phase = ContainerPhase.Exited, ExitCode = 137, Started = false }, stopped };
+        Assert.Empty(PodPlanner.Plan(Input(RestartPolicy.OnFailure, allStopped, app)).Steps);
+        Assert.Equal("Succeeded", PodPlanner.Phase(Input(RestartPolicy.OnFailure, allStopped, app)));
+    }
+
     [Fact]
     public void Plan_NoInitContainers_StartsEveryAppContainer()
     {

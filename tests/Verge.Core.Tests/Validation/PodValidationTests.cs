@@ -182,6 +182,38 @@ public sealed class PodValidationTests
     }
 
     [Fact]
+    public void ValidatePod_Sidecars_AloneMayHaveProbesAndHooks_AndRestartPolicyIsForInitContainersOnly()
+    {
+        var probe = new Probe { Exec = new ExecAction { Command = ["true"] } };
+        Assert.Empty(Errors(NewPod(s => s.InitContainers =
+        [
+            new Container
+            {
+                Name = "proxy", Image = "envoy", RestartPolicy = "Always", StartupProbe = probe, ReadinessProbe = probe, LivenessProbe = probe,
+                Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Sleep = new SleepAction { Seconds = 1 } } },
+            },
+        ])));
+
+        var errors = Errors(NewPod(s =>
+        {
+            s.InitContainers =
+            [
+                new Container { Name = "setup", Image = "busybox", RestartPolicy = "OnFailure" },
+                new Container { Name = "check", Image = "busybox", ReadinessProbe = probe, StartupProbe = probe },
+            ];
+            s.Containers[0].RestartPolicy = "Always";
+        }));
+
+        Assert.Equal(
+        [
+            "spec.initContainers[0].restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\"",
+            "spec.initContainers[1].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+            "spec.initContainers[1].startupProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+            "spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers",
+        ], errors);
+    }
+
+    [Fact]
     public void ValidatePod_WhenProbePeriodIsZeroAfterDefaulting_RequiresAtLeastOne()
     {
         var pod = NewPod(s => s.Containers[0].ReadinessProbe = new Probe { Exec = new ExecAction { Command = ["true"] } });

@@ -124,6 +124,65 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public async Task SidecarOfAJobLikePod_ServesTheAppThroughItsRun_AndIsStoppedWhenTheAppCompletes()
+    {
+        const string name = "e2e-sidecar";
+        await cluster.ApplyAsync($$"""
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: {{name}}
+            spec:
+              nodeName: {{EdgeCluster.NodeName}}
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 20
+              initContainers:
+              - name: proxy
+                image: busybox:e2e
+                restartPolicy: Always
+                command: ["sh", "-c", "trap 'echo proxy got TERM; exit 0' TERM; echo ok > /shared/ready; while true; do sleep 1; done"]
+                startupProbe:
+                  exec:
+                    command: ["test", "-f", "/shared/ready"]
+                  periodSeconds: 1
+                volumeMounts:
+                - name: shared
+                  mountPath: /shared
+              containers:
+              - name: app
+                image: busybox:e2e
+                command: ["sh", "-c", "cat /shared/ready && sleep 2"]
+                volumeMounts:
+                - name: shared
+                  mountPath: /shared
+              volumes:
+              - name: shared
+                emptyDir: {}
+            """);
+        try
+        {
+            await EdgeTools.EventuallyAsync(
+                async () => (string?)(await cluster.PodAsync(name))?["status"]?["phase"] is "Succeeded" or "Failed" ? "done" : null,
+                PodTimeout,
+                async () => (await cluster.PodAsync(name))?["status"]?.ToJsonString() ?? "no pod");
+
+            var pod = (await cluster.PodAsync(name))!;
+            output.WriteLine(pod["status"]!.ToJsonString());
+            Assert.Equal("Succeeded", (string?)pod["status"]!["phase"]);
+            Assert.Equal(0, (int?)pod["status"]!["containerStatuses"]![0]!["state"]!["terminated"]!["exitCode"]);
+            var proxy = pod["status"]!["initContainerStatuses"]![0]!;
+            Assert.Equal(0, (int?)proxy["state"]!["terminated"]!["exitCode"]);
+            Assert.Equal("ok", (await cluster.Kubectl.OkAsync("logs", name, "-c", "app")).Trim());
+            Assert.Contains("proxy got TERM", await cluster.Kubectl.OkAsync("logs", name, "-c", "proxy"), StringComparison.Ordinal);
+            Assert.Contains("Killing: Stopping container proxy", await cluster.EventsAsync(name), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await cluster.DeletePodsAsync(name);
+        }
+    }
+
     private static List<string> Snapshot(List<string> rows)
     {
         lock (rows)

@@ -91,6 +91,23 @@ public sealed class ClusterSnapshotTests
     }
 
     [Fact]
+    public void PodRequests_WithSidecars_AddThemToTheAppContainers_AndToEachLaterInitContainer()
+    {
+        static Verge.Core.Core.Container Init(string name, string memory, string? restartPolicy = null) =>
+            new() { Name = name, RestartPolicy = restartPolicy, Resources = new() { Requests = new() { ["memory"] = Quantity.Parse(memory) } } };
+        var pod = Pod("p", memory: "1Gi");
+        pod.Spec.InitContainers = [Init("migrate", "512Mi"), Init("proxy", "256Mi", "Always"), Init("warm", "1Gi"), Init("log", "128Mi", "Always")];
+
+        // Running: the app (1Gi) and both sidecars (384Mi) = 1408Mi, more than any init step (warm beside proxy: 1280Mi).
+        Assert.Equal(1408L * 1024 * 1024, PodInfo.PodRequests(pod.Spec)["memory"]);
+
+        // An init step beside the sidecars started before it may need more: warm (1536Mi) beside proxy (256Mi).
+        pod.Spec.InitContainers[2] = Init("warm", "1536Mi");
+        Assert.Equal(1792L * 1024 * 1024, PodInfo.PodRequests(pod.Spec)["memory"]);
+        Assert.Equal(1792L * 1024 * 1024, PodInfo.Create(pod, new ResourceRegistry(), registerResources: true).NonZeroMemory);
+    }
+
+    [Fact]
     public void Priority_ResolvesSystemClassesWhenUnset()
     {
         var pod = Pod("p");
