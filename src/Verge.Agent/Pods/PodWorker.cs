@@ -472,6 +472,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             },
             NetworkNamespacePath = _networkPath,
             Hostname = _pod.Spec.Hostname ?? Name,
+            HostAliases = _pod.Spec.HostAliases,
+            DnsPolicy = _pod.Spec.DnsPolicy,
+            DnsConfig = _pod.Spec.DnsConfig,
             LogPath = _ctx.Options.LogPath(Uid, slot.Name, instance),
         };
     }
