@@ -1,6 +1,5 @@
 using Verge.Core.Core;
 using Verge.Core.Meta;
-using Verge.Core.Quantities;
 
 namespace Verge.Core.Validation;
 
