@@ -1,4 +1,5 @@
 using Verge.Agent.Images;
+using Verge.Core.Core;
 
 namespace Verge.Agent.Drivers;
 
@@ -112,6 +113,15 @@ public sealed record TaskConfig
 
     /// <summary>Hostname inside the container (the pod name).</summary>
     public string? Hostname { get; init; }
+
+    /// <summary>The pod's spec.hostAliases, added to the container's /etc/hosts by drivers that write it.</summary>
+    public IReadOnlyList<HostAlias>? HostAliases { get; init; }
+
+    /// <summary>The pod's spec.dnsPolicy: None starts the container's resolv.conf empty, the others from the node's.</summary>
+    public string? DnsPolicy { get; init; }
+
+    /// <summary>The pod's spec.dnsConfig, merged into the container's resolv.conf by drivers that write it.</summary>
+    public PodDnsConfig? DnsConfig { get; init; }
 
     /// <summary>File that receives the task's stdout and stderr; the agent rotates it.</summary>
     public required string LogPath { get; init; }

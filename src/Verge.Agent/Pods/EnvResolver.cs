@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Text;
 using Verge.Agent.Drivers;
 using Verge.Core.Core;
-using Verge.Core.Quantities;
 
 namespace Verge.Agent.Pods;
 
@@ -244,7 +242,7 @@ internal static class EnvResolver
 
         if (from.FieldRef is { } field)
         {
-            return FieldValue(pod, field.FieldPath, facts);
+            return PodFields.Value(pod, field, facts);
         }
 
         if (from.ResourceFieldRef is { } resource)
@@ -253,89 +251,10 @@ internal static class EnvResolver
                 ? pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []).FirstOrDefault(c => c.Name == name)
                     ?? throw new ContainerConfigException($"container {name} not found")
                 : container;
-            return ResourceValue(target, resource, facts);
+            return PodFields.ResourceValue(target, resource, facts);
         }
 
         return "";
-    }
-
-    private static string FieldValue(Pod pod, string path, PodRuntimeFacts facts)
-    {
-        switch (path)
-        {
-            case "metadata.name":
-                return pod.Metadata.Name ?? "";
-            case "metadata.namespace":
-                return pod.Metadata.Namespace ?? "";
-            case "metadata.uid":
-                return pod.Metadata.Uid ?? "";
-            case "metadata.labels":
-                return FormatMap(pod.Metadata.Labels);
-            case "metadata.annotations":
-                return FormatMap(pod.Metadata.Annotations);
-            case "spec.nodeName":
-                return pod.Spec.NodeName ?? facts.NodeName;
-            case "spec.serviceAccountName":
-                return pod.Spec.ServiceAccountName ?? "";
-            case "status.hostIP":
-            case "status.hostIPs":
-                return facts.HostIp ?? "";
-            case "status.podIP":
-            case "status.podIPs":
-                return facts.PodIp ?? "";
-        }
-
-        if (TrySubscript(path, "metadata.labels", out var label))
-        {
-            return pod.Metadata.Labels?.GetValueOrDefault(label) ?? "";
-        }
-
-        if (TrySubscript(path, "metadata.annotations", out var annotation))
-        {
-            return pod.Metadata.Annotations?.GetValueOrDefault(annotation) ?? "";
-        }
-
-        throw new ContainerConfigException($"unsupported fieldPath: {path}");
-    }
-
-    private static bool TrySubscript(string path, string prefix, out string key)
-    {
-        key = "";
-        if (!path.StartsWith(prefix + "['", StringComparison.Ordinal) || !path.EndsWith("']", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        key = path[(prefix.Length + 2)..^2];
-        return true;
-    }
-
-    private static string FormatMap(Dictionary<string, string>? map) =>
-        string.Join('\n', (map ?? []).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\""));
-
-    private static string ResourceValue(Container container, ResourceFieldSelector selector, PodRuntimeFacts facts)
-    {
-        var limits = container.Resources?.Limits ?? [];
-        var requests = container.Resources?.Requests ?? [];
-        var (dictionary, resource, fallback) = selector.Resource switch
-        {
-            "limits.cpu" => (limits, "cpu", (decimal?)facts.NodeCpuMillis / 1000m),
-            "limits.memory" => (limits, "memory", facts.NodeMemoryBytes),
-            "requests.cpu" => (requests, "cpu", limits.TryGetValue("cpu", out var l) ? l.ToDecimal() : 0m),
-            "requests.memory" => (requests, "memory", limits.TryGetValue("memory", out var m) ? m.ToDecimal() : 0m),
-            _ => throw new ContainerConfigException($"unsupported container resource: {selector.Resource}"),
-        };
-        var amount = dictionary.TryGetValue(resource, out var q) ? q.ToDecimal() : fallback ?? 0m;
-        var divisor = selector.Divisor is { IsValid: true, IsZero: false } d ? d.ToDecimal() : 1m;
-        var scaled = decimal.Ceiling(amount / divisor);
-
-        // kubelet reports at least 1 for a CPU value that rounds to nothing.
-        if (resource == "cpu" && scaled < 1 && amount > 0)
-        {
-            scaled = 1;
-        }
-
-        return scaled.ToString(CultureInfo.InvariantCulture);
     }
 
     private static bool IsEnvVarName(string name) =>

@@ -36,6 +36,11 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     internal static readonly TimeSpan TerminationRetryDelay = TimeSpan.FromSeconds(10);
     private volatile PodWorker[] _snapshot = [];
     private readonly SemaphoreSlim _sync = new(1, 1);
+
+    // Pods the node refused to admit: failed once, never run.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _rejected = new(StringComparer.Ordinal);
+
+    private static readonly string NodeOs = Verge.Agent.Registration.NodeInfoCollector.OperatingSystemName();
     private readonly CancellationTokenSource _life = new();
     private bool _started;
     private int _disposed;
@@ -59,6 +64,47 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         await _ctx.Drivers.FingerprintAllAsync(ct);
         _ctx.State.Changed += OnChanged;
         await SyncAsync(null, ct);
+    }
+
+    /// <summary>
+    /// Fails a pod the node does not admit, as the kubelet's rejectPod: a Warning event with the reason, and the
+    /// phase Failed with the reason and "Pod was rejected: " before the message. Once per pod, and not again for a
+    /// pod already failed (after an agent restart).
+    /// </summary>
+    private void Reject(Pod pod, PodRejection rejection)
+    {
+        var uid = pod.Metadata.Uid!;
+        if (!_rejected.TryAdd(uid, 0) || pod.Status is { Phase: "Failed" } status && status.Reason == rejection.Reason)
+        {
+            return;
+        }
+
+        var ns = pod.Metadata.Namespace ?? "";
+        var name = pod.Metadata.Name ?? "";
+        var now = _ctx.Time.GetUtcNow();
+        _ctx.Publisher.PublishEvent(new Event
+        {
+            ApiVersion = "v1",
+            Kind = "Event",
+            Metadata = new Verge.Core.Meta.ObjectMeta { Name = $"{name}.{Guid.NewGuid().ToString("N")[..16]}", Namespace = ns },
+            InvolvedObject = new ObjectReference { Kind = "Pod", ApiVersion = "v1", Namespace = ns, Name = name, Uid = uid },
+            Reason = rejection.Reason,
+            Message = rejection.Message,
+            Type = "Warning",
+            Source = new EventSource { Component = "kubelet", Host = _ctx.Options.NodeName },
+            ReportingComponent = "kubelet",
+            ReportingInstance = _ctx.Options.NodeName,
+            FirstTimestamp = now,
+            LastTimestamp = now,
+            Count = 1,
+        });
+        _ctx.Publisher.PublishPodStatus(ns, name, uid, new PodStatus
+        {
+            Phase = "Failed",
+            Reason = rejection.Reason,
+            Message = "Pod was rejected: " + rejection.Message,
+            QosClass = PodStatusBuilder.QosClass(pod),
+        });
     }
 
     /// <summary>Brings the workers in line with local state; changed lists the keys of the last batch (null: all).</summary>
@@ -105,9 +151,20 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                     continue;
                 }
 
+                if (PodAdmission.Check(pod, NodeOs) is { } rejection)
+                {
+                    Reject(pod, rejection);
+                    continue;
+                }
+
                 var worker = new PodWorker(pod, _ctx);
                 _workers[uid] = worker;
                 worker.Start();
+            }
+
+            foreach (var uid in _rejected.Keys.Where(uid => !desired.ContainsKey(uid)).ToList())
+            {
+                _rejected.TryRemove(uid, out _);
             }
 
             var configKeys = change?.Keys.Where(k => k.Kind is DesiredKind.ConfigMap or DesiredKind.Secret).ToList();

@@ -24,8 +24,8 @@ internal sealed class VolumeException : Exception
 
 /// <summary>
 /// The volumes of one pod on this node: emptyDir directories under DataDir/pods/UID/volumes (tmpfs for medium
-/// Memory), hostPath checked the way kubelet checks its type, and configMap and secret volumes written as files
-/// atomically (kubelet's AtomicWriter layout: a timestamped directory, a "..data" symlink swapped by rename, and one
+/// Memory), hostPath checked the way kubelet checks its type, and configMap, secret, downwardAPI and projected
+/// volumes written as files atomically (kubelet's AtomicWriter layout: a timestamped directory, a "..data" symlink swapped by rename, and one
 /// symlink per top-level entry), rewritten when the object changes.
 /// </summary>
 internal sealed class PodVolumes
@@ -35,12 +35,18 @@ internal sealed class PodVolumes
     private readonly IPodConfigSource _source;
     private readonly Dictionary<string, string> _paths = new(StringComparer.Ordinal);
     private readonly HashSet<string> _tmpfs = new(StringComparer.Ordinal);
+    private readonly PodRuntimeFacts _facts;
 
-    public PodVolumes(string podDir, IPodConfigSource source)
+    /// <summary>The volumes under <paramref name="podDir"/>; <paramref name="facts"/> give downward API files the node's capacity.</summary>
+    public PodVolumes(string podDir, IPodConfigSource source, PodRuntimeFacts? facts = null)
     {
         _volumesDir = Path.Combine(podDir, "volumes");
         _source = source;
+        _facts = facts ?? new PodRuntimeFacts("", null, null, 0, 0);
     }
+
+    /// <summary>kubelet's default mode of written volume files, 0644.</summary>
+    private const int DefaultMode = 420;
 
     /// <summary>Sets up every volume of the pod (idempotent); throws <see cref="VolumeException"/>.</summary>
     public async Task PrepareAsync(Pod pod, CancellationToken ct)
@@ -53,14 +59,17 @@ internal sealed class PodVolumes
         }
     }
 
-    /// <summary>Rewrites configMap and secret volumes whose content changed; returns whether any did.</summary>
+    /// <summary>
+    /// Rewrites configMap, secret, downwardAPI and projected volumes whose content changed (an object changed, or
+    /// the pod's labels or annotations); returns whether any did.
+    /// </summary>
     public bool Refresh(Pod pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
         var changed = false;
         foreach (var volume in pod.Spec.Volumes ?? [])
         {
-            if ((volume.ConfigMap is not null || volume.Secret is not null) && _paths.ContainsKey(volume.Name))
+            if (IsWritten(volume) && _paths.ContainsKey(volume.Name))
             {
                 try
                 {
@@ -104,7 +113,7 @@ internal sealed class PodVolumes
                 }
             }
 
-            var readOnly = mount.ReadOnly == true || volume.ConfigMap is not null || volume.Secret is not null;
+            var readOnly = mount.ReadOnly == true || IsWritten(volume);
             mounts.Add(new TaskMount(hostPath, mount.MountPath, readOnly));
         }
 
@@ -178,13 +187,13 @@ internal sealed class PodVolumes
             return hostPath.Path;
         }
 
-        if (volume.ConfigMap is not null || volume.Secret is not null)
+        if (IsWritten(volume))
         {
             WriteProjected(pod, volume);
             return Path.Combine(_volumesDir, volume.Name);
         }
 
-        throw new VolumeException(volume.Name, "volume type is not supported on this node (emptyDir, hostPath, configMap and secret are)");
+        throw new VolumeException(volume.Name, "volume type is not supported on this node (emptyDir, hostPath, configMap, secret, downwardAPI and projected are)");
     }
 
     private static async Task CheckHostPathAsync(string volume, HostPathVolumeSource source, CancellationToken ct)
@@ -268,72 +277,103 @@ internal sealed class PodVolumes
         }
     }
 
+    /// <summary>Whether the volume's files are written by the agent (and so rewritten when their sources change).</summary>
+    private static bool IsWritten(Volume volume) =>
+        volume.ConfigMap is not null || volume.Secret is not null || volume.DownwardAPI is not null || volume.Projected is not null;
+
     private bool WriteProjected(Pod pod, Volume volume)
     {
-        var ns = pod.Metadata.Namespace ?? "default";
-        Dictionary<string, byte[]> data;
-        List<KeyToPath>? items;
-        int defaultMode;
-        if (volume.ConfigMap is { } cmSource)
+        var payload = new SortedDictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        if (volume.ConfigMap is { } cm)
         {
-            items = cmSource.Items;
-            defaultMode = cmSource.DefaultMode ?? Convert.ToInt32("644", 8);
-            var cm = _source.GetConfigMap(ns, cmSource.Name ?? "");
-            if (cm is null && cmSource.Optional != true)
-            {
-                throw new VolumeException(volume.Name, $"configmap \"{cmSource.Name}\" not found");
-            }
-
-            data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var (key, value) in cm?.Data ?? [])
-            {
-                data[key] = Encoding.UTF8.GetBytes(value);
-            }
-
-            foreach (var (key, value) in cm?.BinaryData ?? [])
-            {
-                data[key] = value;
-            }
-
-            if (cm is null)
-            {
-                items = null;
-            }
-            else
-            {
-                CheckItems(volume.Name, "configmap", items, data, cmSource.Optional == true);
-            }
+            AddKeys(pod, volume.Name, "configmap", cm.Name, cm.Items, cm.Optional == true, cm.DefaultMode ?? DefaultMode, payload);
+        }
+        else if (volume.Secret is { } secret)
+        {
+            AddKeys(pod, volume.Name, "secret", secret.SecretName, secret.Items, secret.Optional == true, secret.DefaultMode ?? DefaultMode, payload);
+        }
+        else if (volume.DownwardAPI is { } downwardApi)
+        {
+            AddDownwardApi(pod, volume.Name, downwardApi.Items, downwardApi.DefaultMode ?? DefaultMode, payload);
         }
         else
         {
-            var secretSource = volume.Secret!;
-            items = secretSource.Items;
-            defaultMode = secretSource.DefaultMode ?? Convert.ToInt32("644", 8);
-            var secret = _source.GetSecret(ns, secretSource.SecretName ?? "");
-            if (secret is null && secretSource.Optional != true)
+            // A projected volume: every source into one directory, in order, with the volume's default mode.
+            var projected = volume.Projected!;
+            var mode = projected.DefaultMode ?? DefaultMode;
+            foreach (var source in projected.Sources ?? [])
             {
-                throw new VolumeException(volume.Name, $"secret \"{secretSource.SecretName}\" not found");
-            }
-
-            data = secret is null ? [] : EnvResolver.SecretData(secret).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            if (secret is null)
-            {
-                items = null;
-            }
-            else
-            {
-                CheckItems(volume.Name, "secret", items, data, secretSource.Optional == true);
+                if (source.ConfigMap is { } cmSource)
+                {
+                    AddKeys(pod, volume.Name, "configmap", cmSource.Name, cmSource.Items, cmSource.Optional == true, mode, payload);
+                }
+                else if (source.Secret is { } secretSource)
+                {
+                    AddKeys(pod, volume.Name, "secret", secretSource.Name, secretSource.Items, secretSource.Optional == true, mode, payload);
+                }
+                else if (source.DownwardAPI is { } downwardSource)
+                {
+                    AddDownwardApi(pod, volume.Name, downwardSource.Items, mode, payload);
+                }
+                else
+                {
+                    throw new VolumeException(volume.Name, "projected source is not supported on this node (configMap, secret and downwardAPI are)");
+                }
             }
         }
 
-        var payload = new SortedDictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        return AtomicWrite(Path.Combine(_volumesDir, volume.Name), payload);
+    }
+
+    /// <summary>
+    /// The keys of a ConfigMap or Secret (or the listed items, with their paths and modes) as files. A missing object
+    /// or key fails with the kubelet's message unless optional; an optional missing object adds nothing.
+    /// </summary>
+    private void AddKeys(
+        Pod pod, string volume, string kind, string? name, List<KeyToPath>? items, bool optional, int defaultMode,
+        SortedDictionary<string, (byte[] Content, int Mode)> payload)
+    {
+        var ns = pod.Metadata.Namespace ?? "default";
+        Dictionary<string, byte[]>? data = null;
+        if (kind == "configmap")
+        {
+            if (_source.GetConfigMap(ns, name ?? "") is { } cm)
+            {
+                data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+                foreach (var (key, value) in cm.Data ?? [])
+                {
+                    data[key] = Encoding.UTF8.GetBytes(value);
+                }
+
+                foreach (var (key, value) in cm.BinaryData ?? [])
+                {
+                    data[key] = value;
+                }
+            }
+        }
+        else if (_source.GetSecret(ns, name ?? "") is { } secret)
+        {
+            data = EnvResolver.SecretData(secret).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        }
+
+        if (data is null)
+        {
+            if (!optional)
+            {
+                throw new VolumeException(volume, $"{kind} \"{name}\" not found");
+            }
+
+            return;
+        }
+
+        CheckItems(volume, kind, items, data, optional);
         if (items is { Count: > 0 })
         {
             foreach (var item in items)
             {
                 if (data.TryGetValue(item.Key, out var content))
                 {
-                    payload[ValidRelative(volume.Name, item.Path)] = (content, item.Mode ?? defaultMode);
+                    payload[ValidRelative(volume, item.Path)] = (content, item.Mode ?? defaultMode);
                 }
             }
         }
@@ -341,11 +381,45 @@ internal sealed class PodVolumes
         {
             foreach (var (key, content) in data)
             {
-                payload[ValidRelative(volume.Name, key)] = (content, defaultMode);
+                payload[ValidRelative(volume, key)] = (content, defaultMode);
             }
         }
+    }
 
-        return AtomicWrite(Path.Combine(_volumesDir, volume.Name), payload);
+    /// <summary>
+    /// Downward API files, with the values the kubelet writes: the pod field (labels and annotations as sorted
+    /// <c>key="value"</c> lines) or the named container's resource, no trailing newline.
+    /// </summary>
+    private void AddDownwardApi(
+        Pod pod, string volume, List<DownwardApiVolumeFile>? items, int defaultMode, SortedDictionary<string, (byte[] Content, int Mode)> payload)
+    {
+        foreach (var item in items ?? [])
+        {
+            string value;
+            try
+            {
+                if (item.FieldRef is { } field)
+                {
+                    value = PodFields.Value(pod, field, _facts);
+                }
+                else if (item.ResourceFieldRef is { } resource)
+                {
+                    var container = pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []).FirstOrDefault(c => c.Name == resource.ContainerName)
+                        ?? throw new ContainerConfigException($"container {resource.ContainerName} not found");
+                    value = PodFields.ResourceValue(container, resource, _facts);
+                }
+                else
+                {
+                    throw new ContainerConfigException("one of fieldRef and resourceFieldRef is required");
+                }
+            }
+            catch (ContainerConfigException e)
+            {
+                throw new VolumeException(volume, $"error preparing data for downwardAPI volume: {e.Message}");
+            }
+
+            payload[ValidRelative(volume, item.Path)] = (Encoding.UTF8.GetBytes(value), item.Mode ?? defaultMode);
+        }
     }
 
     private static void CheckItems(string volume, string kind, List<KeyToPath>? items, Dictionary<string, byte[]> data, bool optional)

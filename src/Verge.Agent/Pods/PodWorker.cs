@@ -71,7 +71,10 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _init = [.. (pod.Spec.InitContainers ?? []).Select(c => new ContainerSlot(c, init: true))];
         _app = [.. pod.Spec.Containers.Select(c => new ContainerSlot(c, init: false))];
         _runner = new PlanRunner(this, context.Logger, context.Metrics);
-        _volumes = new PodVolumes(context.Options.PodDir(Uid), context.Config);
+        _volumes = new PodVolumes(
+            context.Options.PodDir(Uid),
+            context.Config,
+            new PodRuntimeFacts(context.Options.NodeName, context.Options.HostIp, null, context.Options.NodeCpuMillis, context.Options.NodeMemoryBytes));
         _startTime = pod.Status?.StartTime ?? context.Time.GetUtcNow();
         PodDescription = $"{pod.Metadata.Name}_{pod.Metadata.Namespace}({Uid})";
     }
@@ -110,6 +113,13 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     public void Update(Pod pod) => Post(() =>
     {
         _pod = pod;
+
+        // Downward API files follow the pod's labels and annotations, as the kubelet's periodic volume sync does.
+        if (_volumesReady)
+        {
+            _volumes.Refresh(pod);
+        }
+
         foreach (var slot in _init.Concat(_app))
         {
             var spec = (slot.Init ? pod.Spec.InitContainers : pod.Spec.Containers)?.FirstOrDefault(c => c.Name == slot.Name);
@@ -481,6 +491,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             },
             NetworkNamespacePath = _networkPath,
             Hostname = _pod.Spec.Hostname ?? Name,
+            HostAliases = _pod.Spec.HostAliases,
+            DnsPolicy = _pod.Spec.DnsPolicy,
+            DnsConfig = _pod.Spec.DnsConfig,
             LogPath = _ctx.Options.LogPath(Uid, slot.Name, instance),
         };
     }

@@ -130,7 +130,7 @@ internal static class NodeInfoCollector
         var other => other.ToString().ToLowerInvariant(),
     };
 
-    private static string OperatingSystemName() =>
+    internal static string OperatingSystemName() =>
         OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsWindows() ? "windows" : OperatingSystem.IsMacOS() ? "darwin" : "unknown";
 
     /// <summary>The CPUs the node offers: the processor count, or the cgroup CPU quota when that is smaller.</summary>

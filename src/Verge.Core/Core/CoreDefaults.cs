@@ -50,6 +50,37 @@ public static class CoreDefaults
             {
                 hostPath.Type ??= "";
             }
+
+            if (volume.DownwardAPI is { } downwardApi)
+            {
+                downwardApi.DefaultMode ??= DefaultVolumeMode;
+                DownwardApiFiles(downwardApi.Items);
+            }
+
+            if (volume.Projected is { } projected)
+            {
+                projected.DefaultMode ??= DefaultVolumeMode;
+                foreach (var source in projected.Sources ?? [])
+                {
+                    DownwardApiFiles(source.DownwardAPI?.Items);
+                    if (source.ServiceAccountToken is { } token)
+                    {
+                        token.ExpirationSeconds ??= 3600;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A downward API file's field selector is written against v1 unless it says otherwise.</summary>
+    private static void DownwardApiFiles(List<DownwardApiVolumeFile>? items)
+    {
+        foreach (var item in items ?? [])
+        {
+            if (item.FieldRef is { } fieldRef && string.IsNullOrEmpty(fieldRef.ApiVersion))
+            {
+                fieldRef.ApiVersion = "v1";
+            }
         }
     }
 

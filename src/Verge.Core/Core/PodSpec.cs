@@ -87,6 +87,16 @@ public sealed class PodSpec
 
     [Description("SchedulingGates is an opaque list of values that if specified will block scheduling the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated state and the scheduler will not attempt to schedule the pod. SchedulingGates can only be set at pod creation time, and be removed only afterwards.")]
     public List<PodSchedulingGate>? SchedulingGates { get; set; }
+
+    [MergeKey("ip")]
+    [Description("HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts file if specified.")]
+    public List<HostAlias>? HostAliases { get; set; }
+
+    [Description("Specifies the DNS parameters of a pod. Parameters specified here will be merged to the generated DNS configuration based on DNSPolicy.")]
+    public PodDnsConfig? DnsConfig { get; set; }
+
+    [Description("Specifies the OS of the containers in the pod. Some pod and container fields are restricted if this is set. If the OS field is set to linux, the following fields must be unset: securityContext.windowsOptions. If the OS field is set to windows, the Linux-only security context fields must be unset.")]
+    public PodOS? OS { get; set; }
 }
 
 /// <summary>core/v1 PodReadinessGate.</summary>
@@ -102,6 +112,50 @@ public sealed class PodReadinessGate
 public sealed class PodSchedulingGate
 {
     [Description("Name of the scheduling gate. Each scheduling gate must have a unique name field.")]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>core/v1 HostAlias.</summary>
+[Description("HostAlias holds the mapping between IP and hostnames that will be injected as an entry in the pod's hosts file.")]
+public sealed class HostAlias
+{
+    [Description("IP address of the host file entry.")]
+    public string Ip { get; set; } = "";
+
+    [Description("Hostnames for the above IP address.")]
+    public List<string>? Hostnames { get; set; }
+}
+
+/// <summary>core/v1 PodDNSConfig.</summary>
+[Description("PodDNSConfig defines the DNS parameters of a pod in addition to those generated from DNSPolicy.")]
+public sealed class PodDnsConfig
+{
+    [Description("A list of DNS name server IP addresses. This will be appended to the base nameservers generated from DNSPolicy. Duplicated nameservers will be removed.")]
+    public List<string>? Nameservers { get; set; }
+
+    [Description("A list of DNS search domains for host-name lookup. This will be appended to the base search paths generated from DNSPolicy. Duplicated search paths will be removed.")]
+    public List<string>? Searches { get; set; }
+
+    [Description("A list of DNS resolver options. This will be merged with the base options generated from DNSPolicy. Duplicated entries will be removed. Resolution options given in Options will override those that appear in the base DNSPolicy.")]
+    public List<PodDnsConfigOption>? Options { get; set; }
+}
+
+/// <summary>core/v1 PodDNSConfigOption.</summary>
+[Description("PodDNSConfigOption defines DNS resolver options of a pod.")]
+public sealed class PodDnsConfigOption
+{
+    [Description("Name is this DNS resolver option's name. Required.")]
+    public string? Name { get; set; }
+
+    [Description("Value is this DNS resolver option's value.")]
+    public string? Value { get; set; }
+}
+
+/// <summary>core/v1 PodOS.</summary>
+[Description("PodOS defines the OS parameters of a pod.")]
+public sealed class PodOS
+{
+    [Description("Name is the name of the operating system. The currently supported values are linux and windows.")]
     public string Name { get; set; } = "";
 }
 
@@ -513,6 +567,127 @@ public sealed class Volume
 
     [Description("secret represents a secret that should populate this volume.")]
     public SecretVolumeSource? Secret { get; set; }
+
+    [Description("downwardAPI represents downward API about the pod that should populate this volume.")]
+    public DownwardApiVolumeSource? DownwardAPI { get; set; }
+
+    [Description("projected items for all in one resources secrets, configmaps, and downward API.")]
+    public ProjectedVolumeSource? Projected { get; set; }
+}
+
+/// <summary>core/v1 DownwardAPIVolumeSource.</summary>
+[Description("DownwardAPIVolumeSource represents a volume containing downward API info. Downward API volumes support ownership management and SELinux relabeling.")]
+public sealed class DownwardApiVolumeSource
+{
+    [Description("Items is a list of downward API volume file.")]
+    public List<DownwardApiVolumeFile>? Items { get; set; }
+
+    [Description("Optional: mode bits to use on created files by default. Must be a value between 0 and 0777. Defaults to 0644.")]
+    public int? DefaultMode { get; set; }
+}
+
+/// <summary>core/v1 DownwardAPIVolumeFile.</summary>
+[Description("DownwardAPIVolumeFile represents information to create the file containing the pod field.")]
+public sealed class DownwardApiVolumeFile
+{
+    [Description("Required: Path is the relative path name of the file to be created. Must not be absolute or contain the '..' path. Must be utf-8 encoded. The first item of the relative path must not start with '..'.")]
+    public string Path { get; set; } = "";
+
+    [Description("Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are supported.")]
+    public ObjectFieldSelector? FieldRef { get; set; }
+
+    [Description("Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, requests.cpu and requests.memory) are currently supported.")]
+    public ResourceFieldSelector? ResourceFieldRef { get; set; }
+
+    [Description("Optional: mode bits used to set permissions on this file, must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. If not specified, the volume defaultMode will be used.")]
+    public int? Mode { get; set; }
+}
+
+/// <summary>core/v1 ProjectedVolumeSource.</summary>
+[Description("Represents a projected volume source.")]
+public sealed class ProjectedVolumeSource
+{
+    [Description("sources is the list of volume projections. Each entry in this list handles one source.")]
+    public List<VolumeProjection>? Sources { get; set; }
+
+    [Description("defaultMode are the mode bits used to set permissions on created files by default. Must be a value between 0 and 0777. Defaults to 0644.")]
+    public int? DefaultMode { get; set; }
+}
+
+/// <summary>core/v1 VolumeProjection.</summary>
+[Description("Projection that may be projected along with other supported volume types. Exactly one of these fields must be set.")]
+public sealed class VolumeProjection
+{
+    [Description("secret information about the secret data to project.")]
+    public KeyProjection? Secret { get; set; }
+
+    [Description("downwardAPI information about the downwardAPI data to project.")]
+    public DownwardApiProjection? DownwardAPI { get; set; }
+
+    [Description("configMap information about the configMap data to project.")]
+    public KeyProjection? ConfigMap { get; set; }
+
+    [Description("serviceAccountToken is information about the serviceAccountToken data to project. Not supported by Verge, which has no service account token issuer.")]
+    public ServiceAccountTokenProjection? ServiceAccountToken { get; set; }
+
+    [Description("ClusterTrustBundle allows a pod to access the `.spec.trustBundle` field of ClusterTrustBundle objects in an auto-updating file. Not supported by Verge, which has no ClusterTrustBundle kind.")]
+    public ClusterTrustBundleProjection? ClusterTrustBundle { get; set; }
+}
+
+/// <summary>core/v1 ConfigMapProjection and SecretProjection, which share one shape.</summary>
+[Description("Adapts a ConfigMap or a Secret into a projected volume: its keys (or the listed items) become files.")]
+public sealed class KeyProjection
+{
+    [Description("Name of the referent.")]
+    public string? Name { get; set; }
+
+    [Description("items, if unspecified, each key-value pair in the Data field of the referenced object will be projected into the volume as a file whose name is the key and content is the value.")]
+    public List<KeyToPath>? Items { get; set; }
+
+    [Description("optional specify whether the ConfigMap or Secret or its keys must be defined.")]
+    public bool? Optional { get; set; }
+}
+
+/// <summary>core/v1 DownwardAPIProjection.</summary>
+[Description("Represents downward API info for projecting into a projected volume.")]
+public sealed class DownwardApiProjection
+{
+    [Description("Items is a list of DownwardAPIVolume file.")]
+    public List<DownwardApiVolumeFile>? Items { get; set; }
+}
+
+/// <summary>core/v1 ServiceAccountTokenProjection.</summary>
+[Description("ServiceAccountTokenProjection represents a projected service account token volume.")]
+public sealed class ServiceAccountTokenProjection
+{
+    [Description("audience is the intended audience of the token.")]
+    public string? Audience { get; set; }
+
+    [Description("expirationSeconds is the requested duration of validity of the service account token. Defaults to 1 hour and must be at least 10 minutes.")]
+    public long? ExpirationSeconds { get; set; }
+
+    [Description("path is the path relative to the mount point of the file to project the token into.")]
+    public string Path { get; set; } = "";
+}
+
+/// <summary>core/v1 ClusterTrustBundleProjection.</summary>
+[Description("ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and project their contents into the pod filesystem.")]
+public sealed class ClusterTrustBundleProjection
+{
+    [Description("Select a single ClusterTrustBundle by object name. Mutually-exclusive with signerName and labelSelector.")]
+    public string? Name { get; set; }
+
+    [Description("Select all ClusterTrustBundles that match this signer name. Mutually-exclusive with name.")]
+    public string? SignerName { get; set; }
+
+    [Description("Select all ClusterTrustBundles that match this label selector. Only has effect if signerName is set.")]
+    public LabelSelector? LabelSelector { get; set; }
+
+    [Description("If true, don't block pod startup if the referenced ClusterTrustBundle(s) aren't available.")]
+    public bool? Optional { get; set; }
+
+    [Description("Relative path from the volume root to write the bundle.")]
+    public string Path { get; set; } = "";
 }
 
 /// <summary>core/v1 EmptyDirVolumeSource.</summary>

@@ -11,7 +11,7 @@ using Verge.Core.Serialization;
 namespace Verge.Core.Validation;
 
 /// <summary>Validation of pods and pod templates, following Kubernetes' ValidatePodSpec and its helpers.</summary>
-public static class PodValidation
+public static partial class PodValidation
 {
     private static readonly string[] RestartPolicies = ["Always", "OnFailure", "Never"];
     private static readonly string[] DnsPolicies = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"];
@@ -279,6 +279,10 @@ public static class PodValidation
             errors.Add(FieldError.NotSupported($"{path}.dnsPolicy", dnsPolicy, DnsPolicies));
         }
 
+        ValidateDnsConfig(spec.DnsConfig, spec.DnsPolicy, $"{path}.dnsConfig", errors);
+        ValidateHostAliases(spec.HostAliases, $"{path}.hostAliases", errors);
+        ValidateOS(spec, path, errors);
+
         if (spec.PreemptionPolicy is { } preemption
             && preemption is not (PriorityClasses.PreemptLowerPriority or PriorityClasses.Never))
         {
@@ -493,6 +497,30 @@ public static class PodValidation
                 }
             }
 
+            if (volume.DownwardAPI is { } downwardApi)
+            {
+                if (sources++ > 0)
+                {
+                    errors.Add(FieldError.Forbidden($"{itemPath}.downwardAPI", "may not specify more than 1 volume type"));
+                }
+                else
+                {
+                    ValidateDownwardApiVolume(downwardApi, $"{itemPath}.downwardAPI", errors);
+                }
+            }
+
+            if (volume.Projected is { } projected)
+            {
+                if (sources++ > 0)
+                {
+                    errors.Add(FieldError.Forbidden($"{itemPath}.projected", "may not specify more than 1 volume type"));
+                }
+                else
+                {
+                    ValidateProjectedVolume(projected, $"{itemPath}.projected", errors);
+                }
+            }
+
             if (sources == 0)
             {
                 errors.Add(FieldError.Required(itemPath, "must specify a volume type"));
@@ -516,14 +544,8 @@ public static class PodValidation
             {
                 errors.Add(FieldError.Required($"{path}[{i}].path"));
             }
-            else if (item.Path.StartsWith('/'))
-            {
-                errors.Add(FieldError.Invalid($"{path}[{i}].path", item.Path, "must be a relative path"));
-            }
-            else if (item.Path.Split('/').Contains(".."))
-            {
-                errors.Add(FieldError.Invalid($"{path}[{i}].path", item.Path, "must not contain '..'"));
-            }
+
+            ValidateLocalNonReservedPath(item.Path ?? "", $"{path}[{i}].path", errors);
 
             ValidateMode(item.Mode, $"{path}[{i}].mode", errors);
         }
@@ -531,7 +553,7 @@ public static class PodValidation
 
     private static void ValidateMode(int? mode, string path, List<FieldError> errors)
     {
-        if (mode is < 0 or > 0777)
+        if (mode is < 0 or > 0x1FF) // 0777 octal: C# has no octal literals
         {
             errors.Add(FieldError.Invalid(path, mode.Value, "must be a number between 0 and 0777 (octal), both inclusive"));
         }

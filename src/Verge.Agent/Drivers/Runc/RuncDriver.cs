@@ -471,14 +471,27 @@ internal sealed partial class RuncDriver : IWorkloadDriver
     {
         Directory.CreateDirectory(etc);
         var hostname = config.Hostname ?? config.PodName;
-        var ownAddress = config.NetworkNamespacePath is { } netns ? await FindPodAddressAsync(netns, ct) ?? "127.0.1.1" : "127.0.1.1";
         File.WriteAllText(Path.Combine(etc, "hostname"), hostname + "\n");
-        File.WriteAllText(
-            Path.Combine(etc, "hosts"),
-            $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{ownAddress}\t{hostname}\n");
-        var resolv = File.Exists(_options.ResolvConfPath) ? File.ReadAllText(_options.ResolvConfPath) : string.Empty;
-        File.WriteAllText(Path.Combine(etc, "resolv.conf"), resolv);
+
+        // A pod with its own network gets a generated hosts file; one on the host network gets the node's, as the
+        // kubelet does. Either way the pod's host aliases follow.
+        var hosts = config.NetworkNamespacePath is { } netns
+            ? EtcFiles.PodHosts(hostname, await FindPodAddressAsync(netns, ct) ?? "127.0.1.1", config.HostAliases)
+            : EtcFiles.HostNetworkHosts(ReadNodeFile(_options.HostsPath), config.HostAliases);
+        File.WriteAllText(Path.Combine(etc, "hosts"), hosts);
+
+        var warnings = new List<string>();
+        var resolver = EtcFiles.PodResolver(EtcFiles.ParseResolvConf(ReadNodeFile(_options.ResolvConfPath)), config.DnsPolicy, config.DnsConfig, warnings);
+        foreach (var warning in warnings)
+        {
+            LogDnsConfigForming(config.Id, warning);
+        }
+
+        File.WriteAllText(Path.Combine(etc, "resolv.conf"), EtcFiles.RenderResolvConf(resolver));
     }
+
+    /// <summary>A file of the node's (hosts, resolv.conf), empty when it is missing.</summary>
+    private static string ReadNodeFile(string path) => File.Exists(path) ? File.ReadAllText(path) : string.Empty;
 
     /// <summary>The pod's IPv4 address on eth0 in its network namespace (what Kubernetes maps the hostname to), or null.</summary>
     private async Task<string?> FindPodAddressAsync(string netnsPath, CancellationToken ct)
@@ -817,6 +830,9 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 5840, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
     private partial void LogCleanupFailed(string id, string reason);
+
+    [LoggerMessage(EventId = 5842, Level = LogLevel.Warning, Message = "Container {Id}: {Warning}")]
+    private partial void LogDnsConfigForming(string id, string warning);
 
     [LoggerMessage(EventId = 5841, Level = LogLevel.Warning, Message = "Container {Id} was already running, started before the agent last stopped; adopted it instead of starting it again")]
     private partial void LogAdopted(string id);

@@ -21,8 +21,14 @@ public sealed class RuncDriverOptions
     /// <summary>Whether to layer an overlay mount over the shared image rootfs; when false (or when the mount fails) the rootfs is copied.</summary>
     public bool UseOverlay { get; set; } = true;
 
-    /// <summary>The host file copied to each container as /etc/resolv.conf (empty when missing).</summary>
+    /// <summary>
+    /// The node's resolver configuration, the base of each container's /etc/resolv.conf for every DNS policy but None
+    /// (empty when missing).
+    /// </summary>
     public string ResolvConfPath { get; set; } = "/etc/resolv.conf";
+
+    /// <summary>The node's hosts file, the base of /etc/hosts for containers on the host network (empty when missing).</summary>
+    public string HostsPath { get; set; } = "/etc/hosts";
 
     /// <summary>How long a runc command (state, kill, delete) may take before it is killed.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
