@@ -312,6 +312,7 @@ public static class PodValidation
             }
         }
 
+        SecurityContextValidation.ValidatePodSecurityContext(spec.SecurityContext, spec.HostNetwork == true, $"{path}.securityContext", errors);
         ValidateTolerations(spec.Tolerations, $"{path}.tolerations", errors);
         ValidateAffinity(spec.Affinity, $"{path}.affinity", errors);
         ValidateTopologySpreadConstraints(spec.TopologySpreadConstraints, $"{path}.topologySpreadConstraints", errors);
@@ -512,6 +513,7 @@ public static class PodValidation
             ValidateProbe(container.LivenessProbe, $"{itemPath}.livenessProbe", errors, successMustBeOne: true);
             ValidateProbe(container.ReadinessProbe, $"{itemPath}.readinessProbe", errors, successMustBeOne: false);
             ValidateProbe(container.StartupProbe, $"{itemPath}.startupProbe", errors, successMustBeOne: true);
+            SecurityContextValidation.ValidateSecurityContext(container.SecurityContext, $"{itemPath}.securityContext", errors);
         }
     }
 
