@@ -291,7 +291,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         catch (ContainerConfigException e)
         {
             Event("Warning", "Failed", $"Error: {e.Message}", slot);
-            FailStart(slot, "CreateContainerConfigError", e.Message);
+            FailStart(slot, e.Reason, e.Message);
             throw;
         }
 
@@ -463,6 +463,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             RunAsUser = security?.RunAsUser ?? _pod.Spec.SecurityContext?.RunAsUser,
             RunAsGroup = security?.RunAsGroup ?? _pod.Spec.SecurityContext?.RunAsGroup,
             ReadOnlyRootFilesystem = security?.ReadOnlyRootFilesystem == true,
+            Security = ContainerSecurity.Resolve(_pod, slot.Spec, Path.Combine(_ctx.Options.DataDir, "seccomp")),
             Mounts = mounts,
             Resources = new TaskResources
             {
