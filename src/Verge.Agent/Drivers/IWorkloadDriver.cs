@@ -103,6 +103,9 @@ public sealed record TaskConfig
 
     public bool ReadOnlyRootFilesystem { get; init; }
 
+    /// <summary>The rest of the effective security context (the container's over the pod's).</summary>
+    public TaskSecurity Security { get; init; } = new();
+
     /// <summary>Host directories and files to mount, already prepared by the agent (emptyDir, hostPath, configMap, secret).</summary>
     public IReadOnlyList<TaskMount> Mounts { get; init; } = [];
 
@@ -128,6 +131,51 @@ public sealed record TaskConfig
 }
 
 public sealed record TaskMount(string HostPath, string ContainerPath, bool ReadOnly);
+
+/// <summary>
+/// A container's effective security settings, resolved by the agent from the pod's and the container's security
+/// contexts (the container's win). The defaults are those of a container without any: the runtime's default
+/// capabilities, privilege escalation allowed, no seccomp profile, no sysctls.
+/// </summary>
+public sealed record TaskSecurity
+{
+    /// <summary>privileged: every capability, the host's devices, no masked paths, no seccomp.</summary>
+    public bool Privileged { get; init; }
+
+    /// <summary>allowPrivilegeEscalation; null when unset, which Kubernetes treats as true.</summary>
+    public bool? AllowPrivilegeEscalation { get; init; }
+
+    /// <summary>runAsNonRoot: the task must not start as uid 0, nor as a user name the driver cannot check.</summary>
+    public bool RunAsNonRoot { get; init; }
+
+    /// <summary>capabilities.add, as written ("NET_ADMIN", "CAP_NET_ADMIN" or "ALL").</summary>
+    public IReadOnlyList<string> AddCapabilities { get; init; } = [];
+
+    /// <summary>capabilities.drop, as written.</summary>
+    public IReadOnlyList<string> DropCapabilities { get; init; } = [];
+
+    public SeccompMode Seccomp { get; init; }
+
+    /// <summary>For <see cref="SeccompMode.Localhost"/>: the profile's name as the pod gives it, for messages.</summary>
+    public string? SeccompProfileName { get; init; }
+
+    /// <summary>For <see cref="SeccompMode.Localhost"/>: the profile file's JSON, read by the agent.</summary>
+    public string? SeccompProfileJson { get; init; }
+
+    /// <summary>The pod's sysctls, already checked against the node's allowed set.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Sysctls { get; init; } = [];
+
+    /// <summary>Whether no_new_privs is set: only when allowPrivilegeEscalation is false, as containerd does.</summary>
+    public bool NoNewPrivileges => AllowPrivilegeEscalation == false && !Privileged;
+}
+
+/// <summary>seccompProfile.type; an unset profile is <see cref="Unconfined"/>, Kubernetes' default.</summary>
+public enum SeccompMode
+{
+    Unconfined,
+    RuntimeDefault,
+    Localhost,
+}
 
 /// <summary>Limits from resources.limits; null means unlimited.</summary>
 public sealed record TaskResources

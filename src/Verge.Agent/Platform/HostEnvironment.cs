@@ -4,17 +4,22 @@ namespace Verge.Agent.Platform;
 internal static class HostEnvironment
 {
     /// <summary>Whether the effective uid is 0 (from /proc/self/status, without P/Invoke).</summary>
-    public static bool IsRoot()
+    public static bool IsRoot() => EffectiveUid() == 0;
+
+    /// <summary>The effective uid (from /proc/self/status), or null when it cannot be read.</summary>
+    public static long? EffectiveUid()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
             if (line.StartsWith("Uid:", StringComparison.Ordinal))
             {
-                return line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[2] == "0";
+                return long.TryParse(line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[2], System.Globalization.CultureInfo.InvariantCulture, out var uid)
+                    ? uid
+                    : null;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>The full path of a tool (an absolute path, or a name looked up in PATH and the sbin dirs), or null.</summary>

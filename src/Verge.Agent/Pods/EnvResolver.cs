@@ -28,6 +28,9 @@ internal sealed class ContainerConfigException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>The waiting reason: CreateContainerConfigError, or a more precise one of the kubelet's (SysctlForbidden).</summary>
+    public string Reason { get; init; } = "CreateContainerConfigError";
 }
 
 /// <summary>What the downward API may need besides the pod itself.</summary>

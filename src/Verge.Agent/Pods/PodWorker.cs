@@ -310,7 +310,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         catch (ContainerConfigException e)
         {
             Event("Warning", "Failed", $"Error: {e.Message}", slot);
-            FailStart(slot, "CreateContainerConfigError", e.Message);
+            FailStart(slot, e.Reason, e.Message);
             throw;
         }
 
@@ -482,6 +482,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             RunAsUser = security?.RunAsUser ?? _pod.Spec.SecurityContext?.RunAsUser,
             RunAsGroup = security?.RunAsGroup ?? _pod.Spec.SecurityContext?.RunAsGroup,
             ReadOnlyRootFilesystem = security?.ReadOnlyRootFilesystem == true,
+            Security = ContainerSecurity.Resolve(_pod, slot.Spec, Path.Combine(_ctx.Options.DataDir, "seccomp")),
             Mounts = mounts,
             Resources = new TaskResources
             {

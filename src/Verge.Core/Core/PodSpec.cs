@@ -516,6 +516,31 @@ public sealed class SecurityContext
 
     [Description("The capabilities to add/drop when running containers.")]
     public Capabilities? Capabilities { get; set; }
+
+    [Description("The seccomp options to use by this container. If seccomp options are provided at both the pod & container level, the container options override the pod options.")]
+    public SeccompProfile? SeccompProfile { get; set; }
+}
+
+/// <summary>core/v1 SeccompProfile.</summary>
+[Description("SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source may be set.")]
+public sealed class SeccompProfile
+{
+    [Description("type indicates which kind of seccomp profile will be applied. Valid options are: Localhost (a profile defined in a file on the node), RuntimeDefault (the container runtime default profile), Unconfined (no profile).")]
+    public string Type { get; set; } = "";
+
+    [Description("localhostProfile indicates a profile defined in a file on the node should be used. The profile must be preconfigured on the node to work. Must be a descending path, relative to the kubelet's configured seccomp profile location. Must be set if type is \"Localhost\". Must NOT be set for any other type.")]
+    public string? LocalhostProfile { get; set; }
+}
+
+/// <summary>core/v1 Sysctl.</summary>
+[Description("Sysctl defines a kernel parameter to be set.")]
+public sealed class Sysctl
+{
+    [Description("Name of a property to set.")]
+    public string Name { get; set; } = "";
+
+    [Description("Value of a property to set.")]
+    public string Value { get; set; } = "";
 }
 
 /// <summary>core/v1 Capabilities.</summary>
@@ -547,6 +572,15 @@ public sealed class PodSecurityContext
 
     [Description("A list of groups applied to the first process run in each container, in addition to the container's primary GID.")]
     public List<long>? SupplementalGroups { get; set; }
+
+    [Description("fsGroupChangePolicy defines behavior of changing ownership and permission of the volume before being exposed inside Pod. Valid values are \"OnRootMismatch\" and \"Always\". If not specified, \"Always\" is used.")]
+    public string? FsGroupChangePolicy { get; set; }
+
+    [Description("Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported sysctls (by the container runtime) might fail to launch.")]
+    public List<Sysctl>? Sysctls { get; set; }
+
+    [Description("The seccomp options to use by the containers in this pod.")]
+    public SeccompProfile? SeccompProfile { get; set; }
 }
 
 /// <summary>core/v1 Volume.</summary>

@@ -336,6 +336,7 @@ public static partial class PodValidation
             }
         }
 
+        SecurityContextValidation.ValidatePodSecurityContext(spec.SecurityContext, spec.HostNetwork == true, $"{path}.securityContext", errors);
         ValidateTolerations(spec.Tolerations, $"{path}.tolerations", errors);
         ValidateAffinity(spec.Affinity, $"{path}.affinity", errors);
         ValidateTopologySpreadConstraints(spec.TopologySpreadConstraints, $"{path}.topologySpreadConstraints", errors);
@@ -620,6 +621,7 @@ public static partial class PodValidation
             ValidateProbe(container.LivenessProbe, $"{itemPath}.livenessProbe", errors, successMustBeOne: true);
             ValidateProbe(container.ReadinessProbe, $"{itemPath}.readinessProbe", errors, successMustBeOne: false);
             ValidateProbe(container.StartupProbe, $"{itemPath}.startupProbe", errors, successMustBeOne: true);
+            SecurityContextValidation.ValidateSecurityContext(container.SecurityContext, $"{itemPath}.securityContext", errors);
         }
     }
 

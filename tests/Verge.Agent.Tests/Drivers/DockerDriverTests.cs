@@ -16,6 +16,26 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
         task with { ImageReference = PodmanService.Image, Command = ["/bin/sh", "-c", script] };
 
     [Fact]
+    public async Task Start_AppliesTheSecurityContext_ThroughTheEngine()
+    {
+        const string script = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
+        var restricted = NewTask(script) with
+        {
+            Security = new TaskSecurity { DropCapabilities = ["ALL"], AllowPrivilegeEscalation = false, Seccomp = SeccompMode.RuntimeDefault },
+        };
+        var unset = NewTask(script);
+
+        Assert.Equal(0, (await WaitAsync(await StartAsync(restricted))).ExitCode);
+        Assert.Equal(0, (await WaitAsync(await StartAsync(unset))).ExitCode);
+
+        await AssertLogContainsAsync(restricted, "CapEff:\t0000000000000000");
+        await AssertLogContainsAsync(restricted, "NoNewPrivs:\t1");
+        await AssertLogContainsAsync(restricted, "Seccomp:\t2");
+        await AssertLogContainsAsync(unset, "NoNewPrivs:\t0");
+        await AssertLogContainsAsync(unset, "Seccomp:\t0");
+    }
+
+    [Fact]
     public async Task PullImage_WhenPresentAndIfNotPresent_ReturnsTheLocalImage()
     {
         var image = await Driver.PullImageAsync(new ImageRequest(PodmanService.Image, PullPolicy.IfNotPresent), Token());

@@ -264,6 +264,52 @@ public sealed class ProcessDriverTests : DriverConformanceTests
     }
 
     [Fact]
+    public async Task Start_WithRunAsNonRoot_RefusesToRunAsRoot_ButRunsAsAnotherUser()
+    {
+        Assert.True(Environment.IsPrivilegedProcess, "this test needs root: the process would run as the agent's user");
+        var security = new TaskSecurity { RunAsNonRoot = true };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(NewTask("true") with { Security = security }));
+        var task = NewTask("echo \"uid:$(id -u)\"") with { Security = security, RunAsUser = 65534, RunAsGroup = 65534 };
+        var handle = await StartAsync(task);
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+        Assert.StartsWith("container has runAsNonRoot and image will run as root", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await Driver.WaitAsync(handle, Token())).ExitCode);
+        await AssertLogContainsAsync(task, "uid:65534");
+    }
+
+    [Fact]
+    public async Task Start_WithoutPrivilegeEscalation_SetsNoNewPrivs()
+    {
+        Assert.True(File.Exists("/usr/bin/setpriv"), "setpriv is missing: apt-get install -y util-linux");
+        var task = NewTask("grep NoNewPrivs /proc/self/status") with { Security = new TaskSecurity { AllowPrivilegeEscalation = false } };
+
+        await Driver.WaitAsync(await StartAsync(task), Token());
+
+        await AssertLogContainsAsync(task, "NoNewPrivs:\t1");
+    }
+
+    [Theory]
+    [InlineData("capabilities")]
+    [InlineData("seccomp")]
+    [InlineData("sysctls")]
+    public async Task Start_WithRestrictionsAHostProcessCannotHave_IsRefusedAsConfigError(string field)
+    {
+        var security = field switch
+        {
+            "capabilities" => new TaskSecurity { DropCapabilities = ["ALL"] },
+            "seccomp" => new TaskSecurity { Seccomp = SeccompMode.RuntimeDefault },
+            _ => new TaskSecurity { Sysctls = [new("kernel.shm_rmid_forced", "1")] },
+        };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(NewTask("true") with { Security = security }));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+        Assert.Contains(field is "seccomp" ? "seccomp" : field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_WithReadOnlyRootFilesystem_IsRefusedAsConfigError()
     {
         var task = NewTask("true") with { ReadOnlyRootFilesystem = true };

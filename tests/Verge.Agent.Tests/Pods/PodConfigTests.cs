@@ -1,3 +1,4 @@
+using Verge.Agent.Drivers;
 using Verge.Core.Core;
 
 namespace Verge.Agent.Tests.Pods;
@@ -28,6 +29,39 @@ public sealed class PodConfigTests
         var config = host.Driver.Started.Single();
         Assert.Contains(new KeyValuePair<string, string>("MODE", "fast"), config.Env);
         Assert.Equal(["run", "--mode=fast"], config.Command);
+    }
+
+    [Fact]
+    public async Task UnsafeSysctl_ShowsSysctlForbidden_AndTheSecurityContextReachesTheDriver()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        var refused = PodTestHost.MakePod("unsafe", "Always", new Container { Name = "app", Image = "busybox:1", Command = ["run"] });
+        refused.Spec.SecurityContext = new PodSecurityContext { Sysctls = [new Sysctl { Name = "kernel.msgmax", Value = "65536" }] };
+        var restricted = PodTestHost.MakePod("restricted", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1",
+            Command = ["run"],
+            SecurityContext = new SecurityContext { AllowPrivilegeEscalation = false, Capabilities = new Capabilities { Drop = ["ALL"] } },
+        });
+        restricted.Spec.SecurityContext = new PodSecurityContext
+        {
+            RunAsNonRoot = true,
+            SeccompProfile = new SeccompProfile { Type = "RuntimeDefault" },
+            Sysctls = [new Sysctl { Name = "net.ipv4.ip_unprivileged_port_start", Value = "0" }],
+        };
+
+        await host.ApplyAsync(refused);
+        await host.ApplyAsync(restricted);
+
+        await PodTestHost.Eventually(() => host.Container(refused)?.State?.Waiting?.Reason == "SysctlForbidden", "sysctl refused");
+        Assert.Equal("forbidden sysctl: \"kernel.msgmax\" not allowlisted", host.Container(refused)!.State!.Waiting!.Message);
+        await PodTestHost.Eventually(() => host.Container(restricted)?.State?.Running is not null, "restricted pod running");
+        var security = host.Driver.Started.Single(c => c.PodName == "restricted").Security;
+        Assert.Equal((true, true, SeccompMode.RuntimeDefault), (security.RunAsNonRoot, security.NoNewPrivileges, security.Seccomp));
+        Assert.Equal(["ALL"], security.DropCapabilities);
+        Assert.Equal([new KeyValuePair<string, string>("net.ipv4.ip_unprivileged_port_start", "0")], security.Sysctls);
     }
 
     [Fact]

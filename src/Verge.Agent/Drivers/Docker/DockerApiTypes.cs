@@ -123,6 +123,17 @@ internal sealed record DockerHostConfig
 
     public bool ReadonlyRootfs { get; init; }
 
+    public bool Privileged { get; init; }
+
+    public IReadOnlyList<string>? CapAdd { get; init; }
+
+    public IReadOnlyList<string>? CapDrop { get; init; }
+
+    /// <summary>"no-new-privileges", "seccomp=unconfined" or "seccomp=PROFILE-JSON".</summary>
+    public IReadOnlyList<string>? SecurityOpt { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Sysctls { get; init; }
+
     /// <summary>Read back only: engines that turn NanoCpus into a CFS quota report it here.</summary>
     public long? CpuQuota { get; init; }
 

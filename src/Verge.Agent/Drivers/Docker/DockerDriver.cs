@@ -395,6 +395,12 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         };
 
         var resources = config.Resources;
+        var security = config.Security;
+        var (imageUid, imageUserName) = TaskSecurityChecks.ParseImageUser(config.Image?.Config.User);
+        TaskSecurityChecks.VerifyRunAsNonRoot(config, imageUid, imageUserName);
+
+        // Checks the names; the engine applies add and drop itself, with the same rules.
+        TaskSecurityChecks.Capabilities(security);
         string? user = (config.RunAsUser, config.RunAsGroup) switch
         {
             ({ } uid, { } gid) => string.Create(CultureInfo.InvariantCulture, $"{uid}:{gid}"),
@@ -434,8 +440,40 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
                 CpuShares = resources.CpuRequestMillis is { } request ? Math.Max(2, request * 1024 / 1000) : null,
                 PidsLimit = resources.PidsLimit,
                 ReadonlyRootfs = config.ReadOnlyRootFilesystem,
+                Privileged = security.Privileged,
+                CapAdd = security.AddCapabilities.Count == 0 ? null : security.AddCapabilities,
+                CapDrop = security.DropCapabilities.Count == 0 ? null : security.DropCapabilities,
+                SecurityOpt = SecurityOptions(security),
+                Sysctls = security.Sysctls.Count == 0 ? null : security.Sysctls.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
             },
         };
+    }
+
+    /// <summary>
+    /// no_new_privs when allowPrivilegeEscalation is false; seccomp as the pod asks: the engine's default profile for
+    /// RuntimeDefault, the profile file's JSON for Localhost, and none for Unconfined, Kubernetes' default, so a pod
+    /// means the same on every driver (the engine would otherwise apply its default profile to every container).
+    /// </summary>
+    private static List<string>? SecurityOptions(TaskSecurity security)
+    {
+        var options = new List<string>();
+        if (security.NoNewPrivileges)
+        {
+            options.Add("no-new-privileges");
+        }
+
+        switch (security.Seccomp)
+        {
+            case SeccompMode.Unconfined when !security.Privileged:
+                options.Add("seccomp=unconfined");
+                break;
+            case SeccompMode.Localhost:
+                options.Add("seccomp=" + (security.SeccompProfileJson
+                    ?? throw new DriverException("seccomp profile type Localhost needs the profile's contents", "CreateContainerConfigError")));
+                break;
+        }
+
+        return options.Count == 0 ? null : options;
     }
 
     private static string Bind(TaskMount mount)

@@ -4,6 +4,8 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Images;
 
+using Verge.Agent.Platform;
+
 namespace Verge.Agent.Drivers.HostProcess;
 
 /// <summary>
@@ -124,6 +126,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
                 "CreateContainerConfigError");
         }
 
+        CheckSecurity(config);
         var dir = Path.Combine(_options.StateDirectory, config.Id);
         if (Directory.Exists(dir))
         {
@@ -656,8 +659,40 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         && (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
     /// <summary>
+    /// What of the security context a host process can honour. runAsNonRoot is checked against the uid the process
+    /// would run as (runAsUser, else the agent's); allowPrivilegeEscalation false becomes setpriv --no-new-privs.
+    /// Restrictions a host process cannot be given (capabilities, seccomp, sysctls) are refused rather than ignored;
+    /// privileged is ignored, since a host process is not confined to begin with.
+    /// </summary>
+    private static void CheckSecurity(TaskConfig config)
+    {
+        var security = config.Security;
+        TaskSecurityChecks.VerifyRunAsNonRoot(config, HostEnvironment.EffectiveUid(), null);
+        if (security.AddCapabilities.Count > 0 || security.DropCapabilities.Count > 0)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot add or drop capabilities of a host process (securityContext.capabilities)",
+                "CreateContainerConfigError");
+        }
+
+        if (security.Seccomp != SeccompMode.Unconfined)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot apply seccomp profile {security.Seccomp} to a host process; use Unconfined or the runc driver",
+                "CreateContainerConfigError");
+        }
+
+        if (security.Sysctls.Count > 0)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot set sysctls: a host process shares the host's kernel settings",
+                "CreateContainerConfigError");
+        }
+    }
+
+    /// <summary>
     /// The commands the task runs under, or null: nsenter into the pod's network namespace, then setpriv to the
-    /// task's user and group (in that order: entering a namespace needs root).
+    /// task's user and group and no_new_privs (in that order: entering a namespace needs root).
     /// </summary>
     private List<string>? WrapperCommand(TaskConfig config)
     {
@@ -679,22 +714,35 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             wrapped.AddRange([_options.NsenterPath, "--net=" + netns, "--"]);
         }
 
-        if (config.RunAsUser is null && config.RunAsGroup is null)
+        var changesUser = config.RunAsUser is not null || config.RunAsGroup is not null;
+        var noNewPrivileges = config.Security.NoNewPrivileges;
+        if (!changesUser && !noNewPrivileges)
         {
             return wrapped.Count == 0 ? null : wrapped;
         }
 
-        if (!HostProcesses.IsRoot)
+        if (changesUser && !HostProcesses.IsRoot)
         {
             throw new DriverException("runAsUser / runAsGroup need the agent to run as root with the process driver", "CreateContainerConfigError");
         }
 
         if (!File.Exists(_options.SetprivPath))
         {
-            throw new DriverException($"runAsUser / runAsGroup need {_options.SetprivPath} (apt-get install util-linux)", "CreateContainerConfigError");
+            throw new DriverException($"runAsUser / runAsGroup and allowPrivilegeEscalation: false need {_options.SetprivPath} (apt-get install util-linux)", "CreateContainerConfigError");
         }
 
         wrapped.Add(_options.SetprivPath);
+        if (noNewPrivileges)
+        {
+            wrapped.Add("--no-new-privs");
+        }
+
+        if (!changesUser)
+        {
+            wrapped.Add("--");
+            return wrapped;
+        }
+
         if (config.RunAsUser is { } uid)
         {
             wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--reuid={uid}"));

@@ -60,7 +60,37 @@ internal sealed record OciLinux
     public IReadOnlyList<string>? MaskedPaths { get; init; }
 
     public IReadOnlyList<string>? ReadonlyPaths { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Sysctl { get; init; }
+
+    public OciSeccomp? Seccomp { get; init; }
 }
+
+internal sealed record OciSeccomp
+{
+    public required string DefaultAction { get; init; }
+
+    public uint? DefaultErrnoRet { get; init; }
+
+    public IReadOnlyList<string>? Architectures { get; init; }
+
+    public IReadOnlyList<string>? Flags { get; init; }
+
+    public IReadOnlyList<OciSyscall>? Syscalls { get; init; }
+}
+
+internal sealed record OciSyscall
+{
+    public required IReadOnlyList<string> Names { get; init; }
+
+    public required string Action { get; init; }
+
+    public uint? ErrnoRet { get; init; }
+
+    public IReadOnlyList<OciSeccompArg>? Args { get; init; }
+}
+
+internal sealed record OciSeccompArg(uint Index, ulong Value, ulong ValueTwo, string Op);
 
 internal sealed record OciNamespace(string Type, string? Path = null);
 
@@ -75,6 +105,7 @@ internal sealed record OciResources
     public OciPids? Pids { get; init; }
 }
 
+/// <summary>A device cgroup rule; without type, major and minor it matches every device.</summary>
 internal sealed record OciDeviceRule(bool Allow, string Access);
 
 internal sealed record OciMemory(long? Limit, long? Swap);
@@ -124,4 +155,5 @@ internal sealed record RecordedExit(int ExitCode, bool OomKilled, DateTimeOffset
 [JsonSerializable(typeof(RuncState))]
 [JsonSerializable(typeof(RuncTaskState))]
 [JsonSerializable(typeof(RecordedExit))]
+[JsonSerializable(typeof(SeccompProfileFile))]
 internal sealed partial class RuncJsonContext : JsonSerializerContext;

@@ -11,14 +11,6 @@ internal static class RuncSpecBuilder
 {
     public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    /// <summary>Docker's default capability set: enough for ordinary services, nothing that administers the host.</summary>
-    public static readonly IReadOnlyList<string> DefaultCapabilities =
-    [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ];
-
     private static readonly string[] MaskedPaths =
     [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -46,7 +38,11 @@ internal static class RuncSpecBuilder
             throw new DriverException($"workingDir must be an absolute path, got '{cwd}'", "CreateContainerConfigError");
         }
 
-        var capabilities = new OciCapabilities(DefaultCapabilities, DefaultCapabilities, DefaultCapabilities);
+        var security = config.Security;
+        var (imageUid, imageUserName) = TaskSecurityChecks.ParseImageUser(image.User);
+        TaskSecurityChecks.VerifyRunAsNonRoot(config, imageUid, imageUserName);
+        var granted = TaskSecurityChecks.Capabilities(security);
+        var capabilities = new OciCapabilities(granted, granted, granted);
         var process = new OciProcess
         {
             User = new OciUser(user.Uid, user.Gid, user.AdditionalGids.Count > 0 ? user.AdditionalGids : null),
@@ -55,7 +51,7 @@ internal static class RuncSpecBuilder
             Cwd = cwd,
             Capabilities = capabilities,
             Rlimits = [new OciRlimit("RLIMIT_NOFILE", 1024, 1024)],
-            NoNewPrivileges = true,
+            NoNewPrivileges = security.NoNewPrivileges,
         };
 
         var namespaces = new List<OciNamespace>
@@ -80,11 +76,13 @@ internal static class RuncSpecBuilder
             Mounts = BuildMounts(config, etcDir),
             Linux = new OciLinux
             {
-                Resources = BuildResources(config.Resources),
+                Resources = BuildResources(config.Resources, security.Privileged),
                 CgroupsPath = cgroupsPath,
                 Namespaces = namespaces,
-                MaskedPaths = MaskedPaths,
-                ReadonlyPaths = ReadonlyPaths,
+                MaskedPaths = security.Privileged ? null : MaskedPaths,
+                ReadonlyPaths = security.Privileged ? null : ReadonlyPaths,
+                Sysctl = BuildSysctls(config),
+                Seccomp = BuildSeccomp(security, granted),
             },
         };
     }
@@ -256,17 +254,61 @@ internal static class RuncSpecBuilder
             .Select(line => line.Split(':'))];
     }
 
+    /// <summary>
+    /// seccomp: none for privileged tasks and Unconfined (Kubernetes' default), the built-in profile for
+    /// RuntimeDefault, the agent-read file for Localhost. Capability-guarded calls follow the granted capabilities.
+    /// </summary>
+    private static OciSeccomp? BuildSeccomp(TaskSecurity security, IReadOnlyList<string> capabilities) => security switch
+    {
+        { Privileged: true } => null,
+        { Seccomp: SeccompMode.RuntimeDefault } => SeccompProfiles.RuntimeDefault(capabilities),
+        { Seccomp: SeccompMode.Localhost, SeccompProfileJson: { } json } =>
+            SeccompProfiles.Localhost(json, security.SeccompProfileName ?? "localhost", capabilities),
+        { Seccomp: SeccompMode.Localhost } =>
+            throw new DriverException("seccomp profile type Localhost needs the profile's contents", "CreateContainerConfigError"),
+        _ => null,
+    };
+
+    /// <summary>The pod's sysctls; net.* ones only in a network namespace of the pod's own (runc refuses them otherwise).</summary>
+    private static Dictionary<string, string>? BuildSysctls(TaskConfig config)
+    {
+        if (config.Security.Sysctls.Count == 0)
+        {
+            return null;
+        }
+
+        var sysctls = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in config.Security.Sysctls)
+        {
+            // Kubernetes allows '/' as the separator; runc wants the dotted form.
+            var dotted = name.Contains('/', StringComparison.Ordinal) ? name.Replace('/', '.') : name;
+            if (dotted.StartsWith("net.", StringComparison.Ordinal) && config.NetworkNamespacePath is null)
+            {
+                throw new DriverException($"sysctl \"{name}\" needs a pod network namespace, and the task uses the host network", "CreateContainerConfigError");
+            }
+
+            sysctls[dotted] = value;
+        }
+
+        return sysctls;
+    }
+
     private static List<OciMount> BuildMounts(TaskConfig config, string etcDir)
     {
+        // A privileged task sees the host's /dev (devices plugged in later included) and may write sysfs and cgroupfs,
+        // as under containerd; runc creates no device nodes of its own when /dev is a bind mount.
+        var privileged = config.Security.Privileged;
         var mounts = new List<OciMount>
         {
             new("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
-            new("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            privileged
+                ? new("/dev", "bind", "/dev", ["rbind", "rprivate", "nosuid"])
+                : new("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             new("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
             new("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
             new("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
-            new("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-            new("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            new("/sys", "sysfs", "sysfs", privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"]),
+            new("/sys/fs/cgroup", "cgroup", "cgroup", privileged ? ["nosuid", "noexec", "nodev", "relatime"] : ["nosuid", "noexec", "nodev", "relatime", "ro"]),
         };
 
         var taken = new HashSet<string>(StringComparer.Ordinal);
@@ -300,7 +342,7 @@ internal static class RuncSpecBuilder
         return mounts;
     }
 
-    private static OciResources BuildResources(TaskResources resources)
+    private static OciResources BuildResources(TaskResources resources, bool privileged)
     {
         OciMemory? memory = null;
         if (resources.MemoryLimitBytes is { } limit)
@@ -329,7 +371,8 @@ internal static class RuncSpecBuilder
 
         return new OciResources
         {
-            Devices = [new OciDeviceRule(false, "rwm")],
+            // Deny all (runc then allows its default devices), or for a privileged task allow all.
+            Devices = [new OciDeviceRule(privileged, "rwm")],
             Memory = memory,
             Cpu = cpu,
             Pids = resources.PidsLimit is { } pids ? new OciPids(pids) : null,

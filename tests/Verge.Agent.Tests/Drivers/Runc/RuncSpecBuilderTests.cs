@@ -127,8 +127,11 @@ public sealed class RuncSpecBuilderTests : IDisposable
         Assert.Equal(100, spec.Linux.Resources.Pids!.Limit);
         Assert.DoesNotContain(spec.Linux.Namespaces, ns => ns.Type == "network");
         Assert.Contains(spec.Linux.Namespaces, ns => ns.Type == "pid");
-        Assert.True(spec.Process.NoNewPrivileges);
-        Assert.DoesNotContain("CAP_SYS_ADMIN", spec.Process.Capabilities.Bounding);
+        Assert.False(spec.Process.NoNewPrivileges);
+        Assert.Equal(TaskSecurityChecks.DefaultCapabilities, spec.Process.Capabilities.Bounding);
+        Assert.Null(spec.Linux.Seccomp);
+        Assert.Null(spec.Linux.Sysctl);
+        Assert.Equal(["rwm"], spec.Linux.Resources.Devices!.Where(d => !d.Allow).Select(d => d.Access));
         Assert.Contains(spec.Mounts, m => m.Destination == "/etc/resolv.conf" && m.Source == "/bundle/etc/resolv.conf");
         Assert.Contains(spec.Mounts, m => m.Destination == "/sys" && m.Options.Contains("ro"));
     }
