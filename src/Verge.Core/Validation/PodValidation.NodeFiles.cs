@@ -121,9 +121,9 @@ public static partial class PodValidation
 
     /// <summary>
     /// Kubernetes' validateOS and validateWindows: the name is linux or windows, and a windows pod sets none of the
-    /// Linux-only security settings Verge models (runAsUser, runAsGroup, fsGroup, supplementalGroups of the pod;
-    /// runAsUser, runAsGroup, capabilities, readOnlyRootFilesystem, privileged and allowPrivilegeEscalation of each
-    /// container).
+    /// Linux-only security settings Verge models (runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy,
+    /// supplementalGroups, seccompProfile and sysctls of the pod; seccompProfile, capabilities, runAsUser, runAsGroup,
+    /// readOnlyRootFilesystem, privileged and allowPrivilegeEscalation of each container).
     /// </summary>
     private static void ValidateOS(PodSpec spec, string path, List<FieldError> errors)
     {
@@ -156,6 +156,9 @@ public static partial class PodValidation
             Forbid(pod.RunAsGroup is not null, $"{podPath}.runAsGroup");
             Forbid(pod.FsGroup is not null, $"{podPath}.fsGroup");
             Forbid(pod.SupplementalGroups is { Count: > 0 }, $"{podPath}.supplementalGroups");
+            Forbid(pod.SeccompProfile is not null, $"{podPath}.seccompProfile");
+            Forbid(pod.Sysctls is { Count: > 0 }, $"{podPath}.sysctls");
+            Forbid(pod.FsGroupChangePolicy is not null, $"{podPath}.fsGroupChangePolicy");
         }
 
         foreach (var (containers, list) in new[] { (spec.InitContainers, "initContainers"), (spec.Containers, "containers") })
@@ -168,6 +171,7 @@ public static partial class PodValidation
                 }
 
                 var containerPath = $"{path}.{list}[{i}].securityContext";
+                Forbid(container.SeccompProfile is not null, $"{containerPath}.seccompProfile");
                 Forbid(container.Capabilities is not null, $"{containerPath}.capabilities");
                 Forbid(container.ReadOnlyRootFilesystem is not null, $"{containerPath}.readOnlyRootFilesystem");
                 Forbid(container.Privileged is not null, $"{containerPath}.privileged");
