@@ -82,22 +82,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         var ns = pod.Metadata.Namespace ?? "";
         var name = pod.Metadata.Name ?? "";
         var now = _ctx.Time.GetUtcNow();
-        _ctx.Publisher.PublishEvent(new Event
-        {
-            ApiVersion = "v1",
-            Kind = "Event",
-            Metadata = new Verge.Core.Meta.ObjectMeta { Name = $"{name}.{Guid.NewGuid().ToString("N")[..16]}", Namespace = ns },
-            InvolvedObject = new ObjectReference { Kind = "Pod", ApiVersion = "v1", Namespace = ns, Name = name, Uid = uid },
-            Reason = rejection.Reason,
-            Message = rejection.Message,
-            Type = "Warning",
-            Source = new EventSource { Component = "kubelet", Host = _ctx.Options.NodeName },
-            ReportingComponent = "kubelet",
-            ReportingInstance = _ctx.Options.NodeName,
-            FirstTimestamp = now,
-            LastTimestamp = now,
-            Count = 1,
-        });
+        _ctx.Publisher.PublishEvent(KubeletEvent.About(ns, name, uid, null, "Warning", rejection.Reason, rejection.Message, _ctx.Options.NodeName, now));
         _ctx.Publisher.PublishPodStatus(ns, name, uid, new PodStatus
         {
             Phase = "Failed",

@@ -1045,39 +1045,17 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _ctx.Publisher.PublishPodStatus(Namespace, Name, Uid, status);
     }
 
-    private void Event(string type, string reason, string message, ContainerSlot? slot)
-    {
-        var now = _ctx.Time.GetUtcNow();
-        var ev = new Event
-        {
-            ApiVersion = "v1",
-            Kind = "Event",
-            Metadata = new Verge.Core.Meta.ObjectMeta
-            {
-                Name = $"{Name}.{Guid.NewGuid().ToString("N")[..16]}",
-                Namespace = Namespace,
-            },
-            InvolvedObject = new ObjectReference
-            {
-                Kind = "Pod",
-                ApiVersion = "v1",
-                Namespace = Namespace,
-                Name = Name,
-                Uid = Uid,
-                FieldPath = slot is null ? null : $"spec.{(slot.Init ? "initContainers" : "containers")}{{{slot.Name}}}",
-            },
-            Reason = reason,
-            Message = message,
-            Type = type,
-            Source = new EventSource { Component = "kubelet", Host = _ctx.Options.NodeName },
-            ReportingComponent = "kubelet",
-            ReportingInstance = _ctx.Options.NodeName,
-            FirstTimestamp = now,
-            LastTimestamp = now,
-            Count = 1,
-        };
-        _ctx.Publisher.PublishEvent(ev);
-    }
+    private void Event(string type, string reason, string message, ContainerSlot? slot) =>
+        _ctx.Publisher.PublishEvent(KubeletEvent.About(
+            Namespace,
+            Name,
+            Uid,
+            slot is null ? null : $"spec.{(slot.Init ? "initContainers" : "containers")}{{{slot.Name}}}",
+            type,
+            reason,
+            message,
+            _ctx.Options.NodeName,
+            _ctx.Time.GetUtcNow()));
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Error, Message = "Pod worker for {Pod} failed; retrying")]
     private static partial void LogLoopFailed(ILogger logger, string pod, Exception error);
