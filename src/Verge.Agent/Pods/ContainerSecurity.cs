@@ -56,13 +56,16 @@ internal static class ContainerSecurity
         };
     }
 
+    /// <summary>A sysctl's name with dots: Kubernetes accepts '/' as the separator too (net/ipv4/tcp_syncookies).</summary>
+    public static string SysctlName(string name) => name.Contains('/', StringComparison.Ordinal) ? name.Replace('/', '.') : name;
+
     private static List<KeyValuePair<string, string>> AllowedSysctls(List<Sysctl>? sysctls)
     {
         var result = new List<KeyValuePair<string, string>>();
         foreach (var sysctl in sysctls ?? [])
         {
-            // Kubernetes accepts '/' as the separator (net/ipv4/tcp_syncookies); the safe set is written with dots.
-            var name = sysctl.Name.Contains('/', StringComparison.Ordinal) ? sysctl.Name.Replace('/', '.') : sysctl.Name;
+            // Admission refuses such a pod first (PodAdmission); this stands guard for a pod admitted before.
+            var name = SysctlName(sysctl.Name);
             if (!SafeSysctls.Contains(name))
             {
                 throw new ContainerConfigException($"forbidden sysctl: \"{sysctl.Name}\" not allowlisted") { Reason = "SysctlForbidden" };

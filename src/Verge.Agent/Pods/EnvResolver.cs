@@ -34,7 +34,7 @@ internal sealed class ContainerConfigException : Exception
 }
 
 /// <summary>What the downward API may need besides the pod itself.</summary>
-internal sealed record PodRuntimeFacts(string NodeName, string? HostIp, string? PodIp, long NodeCpuMillis, long NodeMemoryBytes);
+internal sealed record PodRuntimeFacts(string NodeName, string? HostIp, string? PodIp, long NodeCpuMillis, long NodeMemoryBytes, long NodeEphemeralStorageBytes = 0);
 
 /// <summary>
 /// Resolves a container's environment the way kubelet does: envFrom first (with its prefix, keys that are not valid

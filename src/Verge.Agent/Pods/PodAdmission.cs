@@ -6,15 +6,16 @@ namespace Verge.Agent.Pods;
 internal sealed record PodRejection(string Reason, string Message);
 
 /// <summary>
-/// The kubelet's admission checks that concern the node's operating system (its predicate admit handler): a pod is
-/// not scheduled by its OS, so the node refuses one meant for another OS, and the pod fails.
+/// The kubelet's admission checks that concern the node itself: its operating system (the predicate admit handler:
+/// a pod is not scheduled by its OS, so the node refuses one meant for another OS) and its allowed sysctls (the
+/// sysctl allow-list handler). A refused pod fails.
 /// </summary>
 internal static class PodAdmission
 {
     /// <summary>
     /// The rejection of <paramref name="pod"/> on a node running <paramref name="nodeOs"/>, or null when it may run:
     /// a <c>kubernetes.io/os</c> pod label naming another OS (PodOSSelectorNodeLabelDoesNotMatch), then a spec.os
-    /// naming another OS (PodOSNotSupported).
+    /// naming another OS (PodOSNotSupported), then a sysctl outside the node's allowed set (SysctlForbidden).
     /// </summary>
     public static PodRejection? Check(Pod pod, string nodeOs)
     {
@@ -27,6 +28,14 @@ internal static class PodAdmission
         if (pod.Spec.OS is { } os && os.Name != nodeOs)
         {
             return new PodRejection("PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS");
+        }
+
+        foreach (var sysctl in pod.Spec.SecurityContext?.Sysctls ?? [])
+        {
+            if (!ContainerSecurity.SafeSysctls.Contains(ContainerSecurity.SysctlName(sysctl.Name)))
+            {
+                return new PodRejection("SysctlForbidden", $"forbidden sysctl: \"{sysctl.Name}\" not allowlisted");
+            }
         }
 
         return null;

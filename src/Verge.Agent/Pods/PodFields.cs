@@ -61,8 +61,9 @@ internal static class PodFields
     }
 
     /// <summary>
-    /// A container resource scaled by the divisor and rounded up; an unset limit is the node's capacity, an unset
-    /// request the limit. A CPU value that rounds to nothing is 1, as the kubelet reports it.
+    /// A container resource (cpu, memory, ephemeral-storage, hugepages-SIZE) scaled by the divisor and rounded up; an
+    /// unset limit is the node's capacity (none for hugepages), an unset request the limit. A CPU value that rounds to
+    /// nothing is 1, as the kubelet reports it.
     /// </summary>
     public static string ResourceValue(Container container, ResourceFieldSelector selector, PodRuntimeFacts facts)
     {
@@ -71,14 +72,23 @@ internal static class PodFields
         ArgumentNullException.ThrowIfNull(facts);
         var limits = container.Resources?.Limits ?? [];
         var requests = container.Resources?.Requests ?? [];
-        var (dictionary, resource, fallback) = selector.Resource switch
+        var dot = selector.Resource.IndexOf('.', StringComparison.Ordinal);
+        var (kind, resource) = dot < 0 ? ("", selector.Resource) : (selector.Resource[..dot], selector.Resource[(dot + 1)..]);
+        if (kind is not ("limits" or "requests") || resource is not ("cpu" or "memory" or "ephemeral-storage") && !resource.StartsWith("hugepages-", StringComparison.Ordinal))
         {
-            "limits.cpu" => (limits, "cpu", (decimal?)facts.NodeCpuMillis / 1000m),
-            "limits.memory" => (limits, "memory", facts.NodeMemoryBytes),
-            "requests.cpu" => (requests, "cpu", limits.TryGetValue("cpu", out var l) ? l.ToDecimal() : 0m),
-            "requests.memory" => (requests, "memory", limits.TryGetValue("memory", out var m) ? m.ToDecimal() : 0m),
-            _ => throw new ContainerConfigException($"unsupported container resource: {selector.Resource}"),
+            throw new ContainerConfigException($"unsupported container resource: {selector.Resource}");
+        }
+
+        decimal? nodeCapacity = resource switch
+        {
+            "cpu" => facts.NodeCpuMillis / 1000m,
+            "memory" => facts.NodeMemoryBytes,
+            "ephemeral-storage" => facts.NodeEphemeralStorageBytes,
+            _ => null,
         };
+        var (dictionary, fallback) = kind == "limits"
+            ? (limits, nodeCapacity)
+            : (requests, limits.TryGetValue(resource, out var limit) ? limit.ToDecimal() : 0m);
         var amount = dictionary.TryGetValue(resource, out var q) ? q.ToDecimal() : fallback ?? 0m;
         var divisor = selector.Divisor is { IsValid: true, IsZero: false } d ? d.ToDecimal() : 1m;
         var scaled = decimal.Ceiling(amount / divisor);

@@ -23,6 +23,26 @@ internal sealed record PodManagerOptions
     /// <summary>The node's memory in bytes: resourceFieldRef limits.memory when the container sets none.</summary>
     public long NodeMemoryBytes { get; init; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>
+    /// The node's ephemeral storage in bytes (the size of the file system of <see cref="DataDir"/>, as the node reports
+    /// it): resourceFieldRef limits.ephemeral-storage when the container sets none. Read when first asked.
+    /// </summary>
+    public long NodeEphemeralStorageBytes => _ephemeralStorage ??= FileSystemSize(DataDir);
+
+    private long? _ephemeralStorage;
+
+    private static long FileSystemSize(string path)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(path)).TotalSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>How long to wait before retrying pod set-up that failed (driver, network, volumes).</summary>
     public TimeSpan SetUpRetry { get; init; } = TimeSpan.FromSeconds(10);
 

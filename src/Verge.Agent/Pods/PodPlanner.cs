@@ -92,8 +92,9 @@ internal static class PodPlanner
         // Once an app container has been started the pod is initialized: a sidecar that exits later is restarted
         // without holding anything up, as the kubelet does.
         var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
-        // Once the app containers are done for good, the sidecars are stopped one at a time, the last one first.
-        var stopNext = AppsDone(input) ? input.InitContainers.LastOrDefault(c => c.Sidecar && c.Phase == ContainerPhase.Running) : null;
+        // Once the pod is done for good (its app containers, or a failed init container it never retries), the
+        // sidecars are stopped one at a time, the last one first.
+        var stopNext = Done(input) ? input.InitContainers.LastOrDefault(c => c.Sidecar && c.Phase == ContainerPhase.Running) : null;
         foreach (var init in input.InitContainers)
         {
             if (init.Sidecar)
@@ -154,8 +155,8 @@ internal static class PodPlanner
 
     /// <summary>
     /// Plans one sidecar; true when the containers after it may go ahead (it has started, or the pod is initialized
-    /// already). Once the app containers are done for good (<paramref name="stopNext"/> is then the running sidecar to
-    /// stop next, if any), no sidecar is started again.
+    /// already). Once the pod is done for good (<paramref name="stopNext"/> is then the running sidecar to stop next,
+    /// if any), no sidecar is started again.
     /// </summary>
     private static bool PlanSidecar(
         PlanInput input,
@@ -166,28 +167,37 @@ internal static class PodPlanner
         List<BackOffWait> waits,
         Action<DateTimeOffset> wake)
     {
-        var appsDone = AppsDone(input);
+        var done = Done(input);
         if (sidecar.Phase == ContainerPhase.Running)
         {
             if (sidecar == stopNext)
             {
                 groups.Add([new StopStep(sidecar.Name, "PodCompleted", $"Stopping container {sidecar.Name}")]);
             }
-            else if (!appsDone && (sidecar.StartupFailed || sidecar.LivenessFailed || sidecar.SpecChanged))
+            else if (!done && (sidecar.StartupFailed || sidecar.LivenessFailed || sidecar.SpecChanged))
             {
                 groups.Add([Stop(sidecar)]);
             }
 
-            return initialized || sidecar.Started;
+            return initialized || sidecar.Started || done;
         }
 
-        if (!appsDone)
+        if (!done)
         {
             PlanContainer(input, sidecar, canRestart: true, groups, waits, wake);
         }
 
-        return initialized;
+        return initialized || done;
     }
+
+    /// <summary>
+    /// Whether nothing of the pod but its sidecars will run again: the app containers are done for good, or a regular
+    /// init container failed in a pod that never restarts (the kubelet then kills the pod).
+    /// </summary>
+    private static bool Done(PlanInput input) => AppsDone(input) || InitFailed(input);
+
+    private static bool InitFailed(PlanInput input) => input.RestartPolicy == RestartPolicy.Never
+        && input.InitContainers.Any(c => !c.Sidecar && c.Phase == ContainerPhase.Exited && c.ExitCode != 0 && !c.Lost);
 
     /// <summary>
     /// Whether the app containers have all finished and none will run again (never under restartPolicy Always).
@@ -205,10 +215,11 @@ internal static class PodPlanner
     {
         ArgumentNullException.ThrowIfNull(input);
         var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
+        var initFailed = InitFailed(input);
         foreach (var init in input.InitContainers)
         {
             // A sidecar holds the pod in Pending only until it has started; its exit codes never decide the phase.
-            if ((init.Phase == ContainerPhase.Exited && init.ExitCode == 0) || (init.Sidecar && (initialized || init.Started)))
+            if ((init.Phase == ContainerPhase.Exited && init.ExitCode == 0) || (init.Sidecar && (initialized || init.Started || initFailed)))
             {
                 continue;
             }

@@ -74,7 +74,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _volumes = new PodVolumes(
             context.Options.PodDir(Uid),
             context.Config,
-            new PodRuntimeFacts(context.Options.NodeName, context.Options.HostIp, null, context.Options.NodeCpuMillis, context.Options.NodeMemoryBytes));
+            new PodRuntimeFacts(context.Options.NodeName, context.Options.HostIp, null, context.Options.NodeCpuMillis, context.Options.NodeMemoryBytes, context.Options.NodeEphemeralStorageBytes));
         _startTime = pod.Status?.StartTime ?? context.Time.GetUtcNow();
         PodDescription = $"{pod.Metadata.Name}_{pod.Metadata.Namespace}({Uid})";
     }
@@ -113,13 +113,6 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     public void Update(Pod pod) => Post(() =>
     {
         _pod = pod;
-
-        // Downward API files follow the pod's labels and annotations, as the kubelet's periodic volume sync does.
-        if (_volumesReady)
-        {
-            _volumes.Refresh(pod);
-        }
-
         foreach (var slot in _init.Concat(_app))
         {
             var spec = (slot.Init ? pod.Spec.InitContainers : pod.Spec.Containers)?.FirstOrDefault(c => c.Name == slot.Name);
@@ -133,14 +126,38 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 slot.Spec = spec;
             }
         }
+
+        // Downward API files follow the pod's labels and annotations, as the kubelet's periodic volume sync does.
+        RefreshVolumes();
     });
+
+    /// <summary>
+    /// Rewrites the written volumes (configMap, secret, downwardAPI, projected) once they are set up; a file that cannot
+    /// be written is a <c>FailedMount</c> event, the files staying as they were.
+    /// </summary>
+    private void RefreshVolumes()
+    {
+        if (!_volumesReady)
+        {
+            return;
+        }
+
+        try
+        {
+            _volumes.Refresh(_pod);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Event("Warning", "FailedMount", $"MountVolume.SetUp failed: {e.Message}", null);
+        }
+    }
 
     /// <summary>A ConfigMap or Secret changed: refresh volumes and retry containers that lacked configuration.</summary>
     public void ConfigChanged() => Post(() =>
     {
         if (_volumesReady)
         {
-            _volumes.Refresh(_pod);
+            RefreshVolumes();
         }
         else
         {
@@ -356,8 +373,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     async Task IContainerOperations.StopAsync(StopStep step, CancellationToken ct)
     {
         var slot = Slot(step.Container);
-        if (slot.Handle is null || slot.Phase != ContainerPhase.Running)
+        if (slot.Handle is null || slot.Phase != ContainerPhase.Running || slot.Stopping)
         {
+            // Not running, or its stop already done (the exit has not reached the loop yet): nothing to do twice.
             return;
         }
 
@@ -460,7 +478,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     private TaskConfig BuildConfig(ContainerSlot slot, IWorkloadDriver driver, int instance)
     {
-        var facts = new PodRuntimeFacts(_ctx.Options.NodeName, _ctx.Options.HostIp, _podIp, _ctx.Options.NodeCpuMillis, _ctx.Options.NodeMemoryBytes);
+        var facts = new PodRuntimeFacts(_ctx.Options.NodeName, _ctx.Options.HostIp, _podIp, _ctx.Options.NodeCpuMillis, _ctx.Options.NodeMemoryBytes, _ctx.Options.NodeEphemeralStorageBytes);
         var env = EnvResolver.Resolve(_pod, slot.Spec, _ctx.Config, facts);
         var mounts = _volumes.MountsFor(_pod, slot.Spec);
         var limits = slot.Spec.Resources?.Limits ?? [];

@@ -37,21 +37,25 @@ public static class Tables
         return $"{met}/{gates.Count}";
     }
 
-    /// <summary>RESTARTS of a pod: the restarts of its containers.</summary>
+    /// <summary>
+    /// RESTARTS of a pod as kubectl counts them: while the pod initializes, the restarts of its init containers up to
+    /// the one it waits on; once initialized, those of its sidecars and app containers.
+    /// </summary>
     public static string PodRestarts(Pod pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        var status = pod.Status;
-        var restarts = (status?.InitContainerStatuses?.Sum(s => s.RestartCount) ?? 0)
-            + (status?.ContainerStatuses?.Sum(s => s.RestartCount) ?? 0);
+        var (_, initializing, initRestarts, sidecarRestarts) = InitState(pod);
+        var restarts = initializing && !Initialized(pod)
+            ? initRestarts
+            : sidecarRestarts + (pod.Status?.ContainerStatuses?.Sum(s => s.RestartCount) ?? 0);
         return restarts.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>
     /// STATUS of a pod as kubectl computes it: the phase or reason (<c>SchedulingGated</c> while its PodScheduled
-    /// condition says so), overridden by the state of init containers
-    /// (<c>Init:0/1</c>, <c>Init:CrashLoopBackOff</c>) and containers (<c>CrashLoopBackOff</c>, <c>Error</c>,
-    /// <c>ExitCode:1</c>), and <c>Terminating</c> once deletion started.
+    /// condition says so), overridden by the state of init containers (<c>Init:0/1</c>, <c>Init:CrashLoopBackOff</c>)
+    /// unless the pod is initialized, and of containers (<c>CrashLoopBackOff</c>, <c>Error</c>, <c>ExitCode:1</c>),
+    /// and <c>Terminating</c> once deletion started.
     /// </summary>
     public static string PodStatus(Pod pod)
     {
@@ -68,37 +72,13 @@ public static class Tables
             reason = "SchedulingGated";
         }
 
-        var initializing = false;
-        var initStatuses = status?.InitContainerStatuses ?? [];
-        var sidecars = Sidecars(pod);
-        for (var i = 0; i < initStatuses.Count; i++)
+        var (initReason, initializing, _, _) = InitState(pod);
+        if (initializing)
         {
-            var state = initStatuses[i].State;
-            if (state?.Terminated is { ExitCode: 0 } || (sidecars.Contains(initStatuses[i].Name) && initStatuses[i].Started == true))
-            {
-                continue;
-            }
-
-            if (state?.Terminated is { } terminated)
-            {
-                reason = string.IsNullOrEmpty(terminated.Reason)
-                    ? terminated.Signal is { } signal and not 0 ? $"Init:Signal:{signal}" : $"Init:ExitCode:{terminated.ExitCode}"
-                    : "Init:" + terminated.Reason;
-            }
-            else if (state?.Waiting is { Reason.Length: > 0 } waiting && waiting.Reason != "PodInitializing")
-            {
-                reason = "Init:" + waiting.Reason;
-            }
-            else
-            {
-                reason = $"Init:{i}/{pod.Spec.InitContainers?.Count ?? initStatuses.Count}";
-            }
-
-            initializing = true;
-            break;
+            reason = initReason!;
         }
 
-        if (!initializing)
+        if (!initializing || Initialized(pod))
         {
             var hasRunning = false;
             var statuses = status?.ContainerStatuses ?? [];
@@ -133,6 +113,42 @@ public static class Tables
         }
 
         return reason;
+    }
+
+    private static bool Initialized(Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Initialized" && c.Status == "True") == true;
+
+    /// <summary>
+    /// kubectl's walk over the init container statuses: the reason of the first one the pod waits on (completed ones
+    /// and started sidecars are passed), whether there is one, and the restarts up to it, in all and of sidecars.
+    /// </summary>
+    private static (string? Reason, bool Initializing, int Restarts, int SidecarRestarts) InitState(Pod pod)
+    {
+        var sidecars = Sidecars(pod);
+        var statuses = pod.Status?.InitContainerStatuses ?? [];
+        int restarts = 0, sidecarRestarts = 0;
+        for (var i = 0; i < statuses.Count; i++)
+        {
+            var container = statuses[i];
+            var sidecar = sidecars.Contains(container.Name);
+            restarts += container.RestartCount;
+            sidecarRestarts += sidecar ? container.RestartCount : 0;
+            var state = container.State;
+            if (state?.Terminated is { ExitCode: 0 } || (sidecar && container.Started == true))
+            {
+                continue;
+            }
+
+            var reason = state?.Terminated is { } terminated
+                ? string.IsNullOrEmpty(terminated.Reason)
+                    ? terminated.Signal is { } signal and not 0 ? $"Init:Signal:{signal}" : $"Init:ExitCode:{terminated.ExitCode}"
+                    : "Init:" + terminated.Reason
+                : state?.Waiting is { Reason.Length: > 0 } waiting && waiting.Reason != "PodInitializing"
+                ? "Init:" + waiting.Reason
+                : $"Init:{i}/{pod.Spec.InitContainers?.Count ?? statuses.Count}";
+            return (reason, true, restarts, sidecarRestarts);
+        }
+
+        return (null, false, restarts, sidecarRestarts);
     }
 
     /// <summary>STATUS of a node: <c>Ready</c>, <c>NotReady</c> or <c>Unknown</c>, then <c>,SchedulingDisabled</c> when cordoned.</summary>

@@ -136,9 +136,13 @@ public static partial class PodValidation
         }
     }
 
-    /// <summary>An IPv4 address in four dotted parts or an IPv6 address (not the short forms like "10" that parsing also takes).</summary>
+    /// <summary>
+    /// An IPv4 address in four dotted parts or an IPv6 address without a zone, as Go's ParseIP takes them (not the short
+    /// forms like "10", nor "fe80::1%2", that .NET's parsing also takes).
+    /// </summary>
     private static bool IsIp(string value) =>
-        System.Net.IPAddress.TryParse(value, out _) && (value.Contains(':', StringComparison.Ordinal) || value.Count(c => c == '.') == 3);
+        !value.Contains('%', StringComparison.Ordinal)
+        && System.Net.IPAddress.TryParse(value, out _) && (value.Contains(':', StringComparison.Ordinal) || value.Count(c => c == '.') == 3);
 
     private const string PodUpdateForbidden =
         "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";

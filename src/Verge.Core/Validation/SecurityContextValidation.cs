@@ -19,9 +19,10 @@ public static partial class SecurityContextValidation
     private const int SysctlMaxLength = 253;
 
     /// <summary>Kubernetes' sysctl name format, with '/' allowed as a separator as well as '.'.</summary>
-    private const string SysctlPattern = @"^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
+    /// <summary>Kubernetes' SysctlContainSlashFmt, as its message prints it (unanchored).</summary>
+    private const string SysctlPattern = @"([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?";
 
-    [GeneratedRegex(SysctlPattern)]
+    [GeneratedRegex("^" + SysctlPattern + "$")]
     private static partial Regex SysctlName();
 
     /// <summary>A container's securityContext under <paramref name="path"/>.</summary>

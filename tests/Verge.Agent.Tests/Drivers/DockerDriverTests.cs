@@ -151,6 +151,17 @@ public sealed class DockerDriverTests(PodmanService podman) : DriverConformanceT
     }
 
     [Fact]
+    public async Task Start_WithHostAliasesOrDnsSettings_IsRefusedAsConfigError()
+    {
+        var task = NewTask("true") with { HostAliases = [new Verge.Core.Core.HostAlias { Ip = "10.0.0.9", Hostnames = ["db"] }], DnsPolicy = "None" };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+        Assert.Contains("cannot apply hostAliases, dnsPolicy None or dnsConfig", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_WhenImageIsNotOnTheNode_FailsWithDriverExceptionNamingIt()
     {
         var task = NewTask("true") with { ImageReference = "localhost/verge-absent:1" };

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Drivers;
 using Verge.Agent.Drivers.HostProcess;
 using Verge.Agent.Tests.Support;
+using Verge.Core.Core;
 
 namespace Verge.Agent.Tests.Drivers;
 
@@ -307,6 +308,25 @@ public sealed class ProcessDriverTests : DriverConformanceTests
 
         Assert.Equal("CreateContainerConfigError", error.Reason);
         Assert.Contains(field is "seccomp" ? "seccomp" : field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("hostAliases")]
+    [InlineData("dnsPolicy")]
+    [InlineData("dnsConfig")]
+    public async Task Start_WithHostsOrDnsSettings_IsRefusedAsConfigError(string field)
+    {
+        var task = field switch
+        {
+            "hostAliases" => NewTask("true") with { HostAliases = [new HostAlias { Ip = "10.0.0.9", Hostnames = ["db"] }] },
+            "dnsPolicy" => NewTask("true") with { DnsPolicy = "None" },
+            _ => NewTask("true") with { DnsConfig = new PodDnsConfig { Searches = ["corp.example"] } },
+        };
+
+        var error = await Assert.ThrowsAsync<DriverException>(() => StartAsync(task));
+
+        Assert.Equal("CreateContainerConfigError", error.Reason);
+        Assert.Contains("cannot apply hostAliases, dnsPolicy None or dnsConfig", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

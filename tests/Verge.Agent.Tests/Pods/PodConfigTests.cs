@@ -32,7 +32,7 @@ public sealed class PodConfigTests
     }
 
     [Fact]
-    public async Task UnsafeSysctl_ShowsSysctlForbidden_AndTheSecurityContextReachesTheDriver()
+    public async Task UnsafeSysctl_FailsThePodWithSysctlForbidden_AndTheSecurityContextReachesTheDriver()
     {
         await using var host = new PodTestHost();
         await host.StartAsync();
@@ -55,8 +55,11 @@ public sealed class PodConfigTests
         await host.ApplyAsync(refused);
         await host.ApplyAsync(restricted);
 
-        await PodTestHost.Eventually(() => host.Container(refused)?.State?.Waiting?.Reason == "SysctlForbidden", "sysctl refused");
-        Assert.Equal("forbidden sysctl: \"kernel.msgmax\" not allowlisted", host.Container(refused)!.State!.Waiting!.Message);
+        // As the kubelet's admission: the pod fails and nothing of it starts.
+        await PodTestHost.Eventually(() => host.Status(refused)?.Phase == "Failed", "sysctl refused");
+        Assert.Equal(("SysctlForbidden", "Pod was rejected: forbidden sysctl: \"kernel.msgmax\" not allowlisted"), (host.Status(refused)!.Reason, host.Status(refused)!.Message));
+        Assert.Contains(host.Publisher.Events, e => e.Reason == "SysctlForbidden" && e.InvolvedObject.Name == "unsafe");
+        Assert.DoesNotContain(host.Driver.Started, c => c.PodName == "unsafe");
         await PodTestHost.Eventually(() => host.Container(restricted)?.State?.Running is not null, "restricted pod running");
         var security = host.Driver.Started.Single(c => c.PodName == "restricted").Security;
         Assert.Equal((true, true, SeccompMode.RuntimeDefault), (security.RunAsNonRoot, security.NoNewPrivileges, security.Seccomp));

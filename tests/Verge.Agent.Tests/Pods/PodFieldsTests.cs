@@ -6,7 +6,7 @@ namespace Verge.Agent.Tests.Pods;
 
 public sealed class PodFieldsTests
 {
-    private static readonly PodRuntimeFacts Facts = new("edge-1", "192.168.1.20", "10.88.0.5", 4000, 8L << 30);
+    private static readonly PodRuntimeFacts Facts = new("edge-1", "192.168.1.20", "10.88.0.5", 4000, 8L << 30, 100L << 30);
 
     [Fact]
     public void FormatMap_WritesSortedKeyValueLinesQuotedAsGoQuotes()
@@ -59,6 +59,10 @@ public sealed class PodFieldsTests
     [InlineData("limits.cpu", "1m", "250")]
     [InlineData("requests.memory", "1Mi", "64")]
     [InlineData("limits.memory", "1Mi", "8192")]
+    [InlineData("limits.ephemeral-storage", "1Gi", "100")]
+    [InlineData("requests.ephemeral-storage", "1Mi", "512")]
+    [InlineData("limits.hugepages-2Mi", "1Mi", "4")]
+    [InlineData("requests.hugepages-2Mi", "1Mi", "4")]
     public void ResourceValue_ScalesByTheDivisorAndRoundsUp(string resource, string? divisor, string expected)
     {
         var container = new Container
@@ -66,8 +70,8 @@ public sealed class PodFieldsTests
             Name = "app",
             Resources = new ResourceRequirements
             {
-                Limits = new() { ["cpu"] = Quantity.Parse("250m") },
-                Requests = new() { ["memory"] = Quantity.Parse("64Mi") },
+                Limits = new() { ["cpu"] = Quantity.Parse("250m"), ["hugepages-2Mi"] = Quantity.Parse("4Mi") },
+                Requests = new() { ["memory"] = Quantity.Parse("64Mi"), ["ephemeral-storage"] = Quantity.Parse("512Mi") },
             },
         };
         var selector = new ResourceFieldSelector { Resource = resource, Divisor = divisor is null ? null : Quantity.Parse(divisor) };

@@ -74,6 +74,21 @@ public sealed class PodPlannerTests
     }
 
     [Fact]
+    public void Plan_WhenAnInitContainerFailsUnderNever_StopsTheSidecarsBeforeIt_AndRestartsNone_AndThePodFails()
+    {
+        var failed = new ContainerView("migrate", true, ContainerPhase.Exited, true, 1, Now.AddSeconds(-5), Now.AddSeconds(-1), BackOffState.None);
+
+        var stop = Assert.IsType<StopStep>(Assert.Single(PodPlanner.Plan(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running, started: true), failed], Fresh("app"))).Steps));
+        Assert.Equal(("proxy", "PodCompleted"), (stop.Container, stop.Reason));
+        Assert.Equal("Failed", PodPlanner.Phase(Input(RestartPolicy.Never, [Sidecar(ContainerPhase.Running, started: true), failed], Fresh("app"))));
+
+        // A sidecar that crashed meanwhile is not started again, and does not hold the pod in Pending.
+        var crashed = Sidecar(ContainerPhase.Exited, exitCode: 1);
+        Assert.Empty(PodPlanner.Plan(Input(RestartPolicy.Never, [crashed, failed], Fresh("app"))).Steps);
+        Assert.Equal("Failed", PodPlanner.Phase(Input(RestartPolicy.Never, [crashed, failed], Fresh("app"))));
+    }
+
+    [Fact]
     public void Plan_NoInitContainers_StartsEveryAppContainer()
     {
         var plan = PodPlanner.Plan(Input(RestartPolicy.Always, [], Fresh("a"), Fresh("b")));

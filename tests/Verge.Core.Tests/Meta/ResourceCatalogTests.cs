@@ -86,6 +86,53 @@ public sealed class ResourceCatalogTests
     }
 
     [Fact]
+    public void PodColumns_OfASidecarPod_AsKubectlShowsThem()
+    {
+        static ContainerStatus Terminated(string name, int exitCode, string reason, int restarts = 0) =>
+            new() { Name = name, RestartCount = restarts, State = new() { Terminated = new() { ExitCode = exitCode, Reason = reason } } };
+        var pod = new Pod
+        {
+            Spec = new()
+            {
+                InitContainers = [new() { Name = "setup" }, new() { Name = "proxy", RestartPolicy = "Always" }],
+                Containers = [new() { Name = "app" }],
+            },
+            Status = new()
+            {
+                Phase = "Running",
+                Conditions = [new() { Type = "Initialized", Status = "True" }, new() { Type = "Ready", Status = "True" }],
+                InitContainerStatuses =
+                [
+                    Terminated("setup", 0, "Completed", restarts: 4),
+                    new() { Name = "proxy", Started = true, Ready = true, RestartCount = 2, State = new() { Running = new() } },
+                ],
+                ContainerStatuses = [new() { Name = "app", Ready = true, RestartCount = 1, State = new() { Running = new() } }],
+            },
+        };
+
+        Assert.Equal(("2/2", "Running", "3"), (Tables.PodReady(pod), Tables.PodStatus(pod), Tables.PodRestarts(pod)));
+
+        // Completed: the sidecar was stopped (143) after the app; the pod is initialized, so the app's state shows.
+        pod.Status.Phase = "Succeeded";
+        pod.Status.InitContainerStatuses[1] = Terminated("proxy", 143, "Error", restarts: 2);
+        pod.Status.ContainerStatuses = [Terminated("app", 0, "Completed", restarts: 1)];
+        Assert.Equal(("0/2", "Completed"), (Tables.PodReady(pod), Tables.PodStatus(pod)));
+
+        // Still initializing: the sidecar is not started yet.
+        pod.Status = new()
+        {
+            Phase = "Pending",
+            InitContainerStatuses =
+            [
+                Terminated("setup", 0, "Completed", restarts: 4),
+                new() { Name = "proxy", Started = false, RestartCount = 1, State = new() { Running = new() } },
+            ],
+            ContainerStatuses = [new() { Name = "app", State = new() { Waiting = new() { Reason = "PodInitializing" } } }],
+        };
+        Assert.Equal(("Init:1/2", "5"), (Tables.PodStatus(pod), Tables.PodRestarts(pod)));
+    }
+
+    [Fact]
     public void NodeStatus_ShowsReadinessAndCordon()
     {
         var node = new Node { Spec = new() { Unschedulable = true }, Status = new() { Conditions = [new() { Type = "Ready", Status = "True" }] } };

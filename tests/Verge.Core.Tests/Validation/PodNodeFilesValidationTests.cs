@@ -57,12 +57,14 @@ public sealed class PodNodeFilesValidationTests
             new HostAlias { Ip = "10.0.0.1", Hostnames = ["ok.example", "Bad_Name"] },
             new HostAlias { Ip = "10.0.0", Hostnames = ["x"] },
             new HostAlias { Ip = "fd00::1" },
+            new HostAlias { Ip = "fe80::1%2", Hostnames = ["zoned"] },
         ]);
 
         Assert.Equal(
         [
             $"spec.hostAliases[0].hostnames[1]: Invalid value: \"Bad_Name\": {Subdomain}",
             "spec.hostAliases[1].ip: Invalid value: \"10.0.0\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            "spec.hostAliases[3].ip: Invalid value: \"fe80::1%2\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
         ], errors);
     }
 

@@ -394,6 +394,17 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
                 "CreateContainerConfigError"),
         };
 
+        // The engine writes the container's /etc/hosts and resolv.conf itself, and refuses DNS and host entries in the
+        // network modes the driver uses (host, another container's): a pod that asks for them is refused, not run
+        // with files other than it asked for.
+        if (config.HostAliases is { Count: > 0 } || config.DnsPolicy == "None" || config.DnsConfig is not null)
+        {
+            throw new DriverException(
+                "the docker driver cannot apply hostAliases, dnsPolicy None or dnsConfig: the Docker Engine writes the container's " +
+                "/etc/hosts and /etc/resolv.conf itself; run the pod with the runc driver",
+                "CreateContainerConfigError");
+        }
+
         var resources = config.Resources;
         var security = config.Security;
         var (imageUid, imageUserName) = TaskSecurityChecks.ParseImageUser(config.Image?.Config.User);

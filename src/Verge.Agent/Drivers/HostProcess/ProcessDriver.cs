@@ -661,7 +661,8 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
     /// <summary>
     /// What of the security context a host process can honour. runAsNonRoot is checked against the uid the process
     /// would run as (runAsUser, else the agent's); allowPrivilegeEscalation false becomes setpriv --no-new-privs.
-    /// Restrictions a host process cannot be given (capabilities, seccomp, sysctls) are refused rather than ignored;
+    /// Restrictions a host process cannot be given (capabilities, seccomp, sysctls, its own hosts and DNS files) are
+    /// refused rather than ignored;
     /// privileged is ignored, since a host process is not confined to begin with.
     /// </summary>
     private static void CheckSecurity(TaskConfig config)
@@ -686,6 +687,13 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         {
             throw new DriverException(
                 $"container {config.ContainerName}: the process driver cannot set sysctls: a host process shares the host's kernel settings",
+                "CreateContainerConfigError");
+        }
+
+        if (config.HostAliases is { Count: > 0 } || config.DnsPolicy == "None" || config.DnsConfig is not null)
+        {
+            throw new DriverException(
+                $"container {config.ContainerName}: the process driver cannot apply hostAliases, dnsPolicy None or dnsConfig: a host process reads the host's /etc/hosts and /etc/resolv.conf",
                 "CreateContainerConfigError");
         }
     }

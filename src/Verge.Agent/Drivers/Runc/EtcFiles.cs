@@ -49,7 +49,8 @@ internal static class EtcFiles
 
     /// <summary>
     /// Reads a resolv.conf as the kubelet's parseResolvConf does: nameserver lines accumulate, the last search line
-    /// wins (trailing dots dropped), the last options line wins, comments and other lines are skipped.
+    /// wins (trailing dots dropped, and the root domain "." with them), options lines accumulate (a later option of
+    /// the same name wins), comments ('#' or ';') and other lines are skipped.
     /// </summary>
     public static ResolverSettings ParseResolvConf(string text)
     {
@@ -60,7 +61,7 @@ internal static class EtcFiles
         foreach (var line in text.Split('\n'))
         {
             var trimmed = line.Trim();
-            if (trimmed.StartsWith('#'))
+            if (trimmed.StartsWith('#') || trimmed.StartsWith(';'))
             {
                 continue;
             }
@@ -72,10 +73,10 @@ internal static class EtcFiles
                     nameservers.Add(server);
                     break;
                 case ["search", .. var domains]:
-                    searches = [.. domains.Select(d => d.EndsWith('.') ? d[..^1] : d)];
+                    searches = [.. domains.Where(d => d != ".").Select(d => d.EndsWith('.') ? d[..^1] : d)];
                     break;
                 case ["options", .. var values]:
-                    options = values;
+                    options = MergeOptions([.. options, .. values], []);
                     break;
             }
         }

@@ -32,22 +32,23 @@ public sealed class EtcFilesTests
     }
 
     [Fact]
-    public void ParseResolvConf_AccumulatesNameserversAndKeepsTheLastSearchAndOptionsLines()
+    public void ParseResolvConf_AccumulatesNameserversAndOptions_AndKeepsTheLastSearchLine()
     {
         var settings = EtcFiles.ParseResolvConf("""
             # generated
+            ; by a resolver manager
             nameserver 10.0.0.2
             search old.example
             nameserver   10.0.0.3
-            search corp.example. lab.example
-            options ndots:2
+            search corp.example. . lab.example
+            options ndots:2 timeout:3
             options timeout:1 rotate
             domain ignored.example
             """);
 
         Assert.Equal(["10.0.0.2", "10.0.0.3"], settings.Nameservers);
         Assert.Equal(["corp.example", "lab.example"], settings.Searches);
-        Assert.Equal(["timeout:1", "rotate"], settings.Options);
+        Assert.Equal(["ndots:2", "timeout:1", "rotate"], settings.Options);
     }
 
     [Theory]
