@@ -183,6 +183,81 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public async Task RestrictedPodWithHostAliasesDnsConfigAndDownwardApi_AppliedWithKubectl_RunsConfinedWithItsFiles()
+    {
+        const string name = "e2e-restricted";
+        await cluster.ApplyAsync($$"""
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: {{name}}
+              labels:
+                tier: edge
+            spec:
+              nodeName: {{EdgeCluster.NodeName}}
+              restartPolicy: Never
+              securityContext:
+                runAsNonRoot: true
+                runAsUser: 1000
+                seccompProfile:
+                  type: RuntimeDefault
+              hostAliases:
+              - ip: 10.1.2.3
+                hostnames: [historian.plant.local]
+              dnsPolicy: None
+              dnsConfig:
+                nameservers: [10.0.0.53]
+                searches: [plant.local]
+                options:
+                - name: ndots
+                  value: "2"
+              containers:
+              - name: app
+                image: busybox:e2e
+                command: ["sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; grep historian /etc/hosts; cat /etc/resolv.conf; cat /podinfo/labels; echo; unshare -U true 2>/dev/null && echo unshare-allowed || echo unshare-refused"]
+                securityContext:
+                  allowPrivilegeEscalation: false
+                  capabilities:
+                    drop: [ALL]
+                volumeMounts:
+                - name: podinfo
+                  mountPath: /podinfo
+              volumes:
+              - name: podinfo
+                downwardAPI:
+                  items:
+                  - path: labels
+                    fieldRef:
+                      fieldPath: metadata.labels
+            """);
+        try
+        {
+            await EdgeTools.EventuallyAsync(
+                async () => (string?)(await cluster.PodAsync(name))?["status"]?["phase"] is "Succeeded" or "Failed" ? "done" : null,
+                PodTimeout,
+                async () => (await cluster.PodAsync(name))?["status"]?.ToJsonString() ?? "no pod");
+            var log = await cluster.Kubectl.OkAsync("logs", name);
+            output.WriteLine(log);
+            Assert.Equal("Succeeded", (string?)(await cluster.PodAsync(name))!["status"]!["phase"]);
+            var lines = log.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("1000", lines[0]);
+            Assert.Contains("CapEff:\t0000000000000000", lines);
+            Assert.Contains("NoNewPrivs:\t1", lines);
+            Assert.Contains("Seccomp:\t2", lines);
+            Assert.Contains("10.1.2.3\thistorian.plant.local", lines);
+            Assert.Contains("search plant.local", lines);
+            Assert.Contains("nameserver 10.0.0.53", lines);
+            Assert.Contains("options ndots:2", lines);
+            Assert.Contains("tier=\"edge\"", lines);
+            Assert.Equal("unshare-refused", lines[^1]);
+        }
+        finally
+        {
+            await cluster.DeletePodsAsync(name);
+        }
+    }
+
     private static List<string> Snapshot(List<string> rows)
     {
         lock (rows)
