@@ -117,6 +117,12 @@ public sealed record TaskConfig
     /// <summary>Hostname inside the container (the pod name).</summary>
     public string? Hostname { get; init; }
 
+    /// <summary>The pod's hostPID: the task shares the host's pid namespace.</summary>
+    public bool HostPid { get; init; }
+
+    /// <summary>The pod's hostIPC: the task shares the host's ipc namespace.</summary>
+    public bool HostIpc { get; init; }
+
     /// <summary>The pod's spec.hostAliases, added to the container's /etc/hosts by drivers that write it.</summary>
     public IReadOnlyList<HostAlias>? HostAliases { get; init; }
 

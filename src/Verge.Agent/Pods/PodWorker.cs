@@ -509,6 +509,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 CpuRequestMillis = requests.TryGetValue("cpu", out var cpuRequest) ? cpuRequest.MilliValue() : null,
             },
             NetworkNamespacePath = _networkPath,
+            HostPid = _pod.Spec.HostPID == true,
+            HostIpc = _pod.Spec.HostIPC == true,
             Hostname = _pod.Spec.Hostname ?? Name,
             HostAliases = _pod.Spec.HostAliases,
             DnsPolicy = _pod.Spec.DnsPolicy,

@@ -24,6 +24,14 @@ public static class CoreDefaults
         spec.DnsPolicy = string.IsNullOrEmpty(spec.DnsPolicy) ? "ClusterFirst" : spec.DnsPolicy;
         spec.SchedulerName = string.IsNullOrEmpty(spec.SchedulerName) ? DefaultSchedulerName : spec.SchedulerName;
         spec.SecurityContext ??= new PodSecurityContext();
+
+        // serviceAccount is the deprecated name of serviceAccountName: one fills the other, as Kubernetes converts them.
+        if (string.IsNullOrEmpty(spec.ServiceAccountName))
+        {
+            spec.ServiceAccountName = string.IsNullOrEmpty(spec.ServiceAccount) ? spec.ServiceAccountName : spec.ServiceAccount;
+        }
+
+        spec.ServiceAccount = string.IsNullOrEmpty(spec.ServiceAccountName) ? spec.ServiceAccount : spec.ServiceAccountName;
         foreach (var container in spec.InitContainers ?? [])
         {
             Container(container);

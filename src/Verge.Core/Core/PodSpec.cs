@@ -39,6 +39,21 @@ public sealed class PodSpec
     [Description("ServiceAccountName is the name of the ServiceAccount to use to run this pod.")]
     public string? ServiceAccountName { get; set; }
 
+    [Description("DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.")]
+    public string? ServiceAccount { get; set; }
+
+    [Description("AutomountServiceAccountToken indicates whether a service account token should be automatically mounted. Verge issues no service account tokens and mounts none, whatever this says.")]
+    public bool? AutomountServiceAccountToken { get; set; }
+
+    [Description("EnableServiceLinks indicates whether information about services should be injected into pod's environment variables, matching the syntax of Docker links. Verge has no Services, so no such variables are injected, whatever this says.")]
+    public bool? EnableServiceLinks { get; set; }
+
+    [Description("Use the host's pid namespace. Optional: Default to false.")]
+    public bool? HostPID { get; set; }
+
+    [Description("Use the host's ipc namespace. Optional: Default to false.")]
+    public bool? HostIPC { get; set; }
+
     [Description("NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName.")]
     public string? NodeName { get; set; }
 

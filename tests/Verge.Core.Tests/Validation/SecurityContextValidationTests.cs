@@ -42,6 +42,26 @@ public sealed class SecurityContextValidationTests
     }
 
     [Fact]
+    public void PodFieldsHelmChartsSet_DecodeStrictly_AndTheDeprecatedServiceAccountFillsTheName()
+    {
+        const string manifest = """
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"default"},
+             "spec":{"serviceAccount":"web","automountServiceAccountToken":false,"enableServiceLinks":false,"hostPID":true,"hostIPC":false,
+                     "containers":[{"name":"app","image":"nginx:1.27"}]}}
+            """;
+        var pod = System.Text.Json.JsonSerializer.Deserialize<Pod>(manifest, VergeJson.StrictOptions)!;
+        CoreDefaults.Pod(pod);
+
+        Assert.Empty(PodValidation.ValidatePod(pod, null));
+        Assert.Equal(("web", "web", false, false, true, false), (pod.Spec.ServiceAccountName, pod.Spec.ServiceAccount,
+            pod.Spec.AutomountServiceAccountToken, pod.Spec.EnableServiceLinks, pod.Spec.HostPID, pod.Spec.HostIPC));
+
+        var named = new Pod { Spec = new PodSpec { ServiceAccountName = "edge", Containers = [new Container { Name = "app", Image = "nginx" }] } };
+        CoreDefaults.Pod(named);
+        Assert.Equal("edge", named.Spec.ServiceAccount);
+    }
+
+    [Fact]
     public void SeccompProfile_OfAnUnknownType_IsUnsupported()
     {
         Assert.Equal(

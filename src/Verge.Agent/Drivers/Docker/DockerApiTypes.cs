@@ -111,6 +111,12 @@ internal sealed record DockerHostConfig
 
     public string? NetworkMode { get; init; }
 
+    /// <summary>"host" for a pod with hostPID; the engine's own namespace otherwise.</summary>
+    public string? PidMode { get; init; }
+
+    /// <summary>"host" for a pod with hostIPC; the engine's own namespace otherwise.</summary>
+    public string? IpcMode { get; init; }
+
     public long? Memory { get; init; }
 
     public long? MemorySwap { get; init; }

@@ -443,6 +443,8 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
             {
                 Binds = config.Mounts.Count == 0 ? null : config.Mounts.Select(Bind).ToList(),
                 NetworkMode = network,
+                PidMode = config.HostPid ? "host" : null,
+                IpcMode = config.HostIpc ? "host" : null,
                 Memory = resources.MemoryLimitBytes,
 
                 // Memory + swap equal to the memory limit: no swap, as a kubelet without swap support.

@@ -54,10 +54,17 @@ internal static class RuncSpecBuilder
             NoNewPrivileges = security.NoNewPrivileges,
         };
 
-        var namespaces = new List<OciNamespace>
+        // hostPID and hostIPC: no namespace of that kind, so the task joins the host's.
+        var namespaces = new List<OciNamespace> { new("uts"), new("mount") };
+        if (!config.HostPid)
         {
-            new("pid"), new("ipc"), new("uts"), new("mount"),
-        };
+            namespaces.Insert(0, new OciNamespace("pid"));
+        }
+
+        if (!config.HostIpc)
+        {
+            namespaces.Insert(config.HostPid ? 0 : 1, new OciNamespace("ipc"));
+        }
         if (File.Exists("/proc/self/ns/cgroup"))
         {
             namespaces.Add(new OciNamespace("cgroup"));

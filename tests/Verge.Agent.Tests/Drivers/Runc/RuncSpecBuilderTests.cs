@@ -157,6 +157,31 @@ public sealed class RuncSpecBuilderTests : IDisposable
     }
 
     [Theory]
+    [InlineData(false, false, "pid,ipc,uts,mount")]
+    [InlineData(true, false, "ipc,uts,mount")]
+    [InlineData(false, true, "pid,uts,mount")]
+    [InlineData(true, true, "uts,mount")]
+    public void Build_WithHostPidOrIpc_LeavesThatNamespaceOut(bool hostPid, bool hostIpc, string expected)
+    {
+        var config = new TaskConfig
+        {
+            Id = "t1",
+            PodUid = "u",
+            PodNamespace = "default",
+            PodName = "web-0",
+            ContainerName = "main",
+            Command = ["/bin/app"],
+            LogPath = "/tmp/x.log",
+            HostPid = hostPid,
+            HostIpc = hostIpc,
+        };
+
+        var spec = RuncSpecBuilder.Build(config, Image, _rootfs, "/r", "/e", "/verge/t1");
+
+        Assert.Equal(expected, string.Join(',', spec.Linux.Namespaces.Select(ns => ns.Type).Where(t => t != "cgroup")));
+    }
+
+    [Theory]
     [InlineData("SIGTERM", "TERM")]
     [InlineData("sigquit", "QUIT")]
     [InlineData("9", "9")]
