@@ -117,6 +117,12 @@ public sealed record TaskConfig
     /// <summary>Hostname inside the container (the pod name).</summary>
     public string? Hostname { get; init; }
 
+    /// <summary>
+    /// Groups the task's process belongs to beyond its own: the pod's fsGroup and supplementalGroups, as the kubelet
+    /// adds them to every container.
+    /// </summary>
+    public IReadOnlyList<long> SupplementalGroups { get; init; } = [];
+
     /// <summary>The pod's hostPID: the task shares the host's pid namespace.</summary>
     public bool HostPid { get; init; }
 

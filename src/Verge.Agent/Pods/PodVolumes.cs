@@ -178,6 +178,15 @@ internal sealed class PodVolumes
                 _tmpfs.Add(dir);
             }
 
+            // As the kubelet: anyone may write an emptyDir (0777), and with an fsGroup it belongs to that group,
+            // which new files inherit (setgid).
+            var fsGroup = pod.Spec.SecurityContext?.FsGroup;
+            if (fsGroup is { } gid)
+            {
+                NativeFiles.ChangeGroup(dir, gid);
+            }
+
+            SetMode(dir, fsGroup is null ? 0x1FF : 0x1FF | (int)UnixFileMode.SetGroup);
             return dir;
         }
 
@@ -322,7 +331,18 @@ internal sealed class PodVolumes
             }
         }
 
-        return AtomicWrite(Path.Combine(_volumesDir, volume.Name), payload);
+        // With an fsGroup, the files belong to that group and it may read them (the kubelet's SetVolumeOwnership for a
+        // read-only volume: group read on files, and read, search and setgid on directories).
+        var fsGroup = pod.Spec.SecurityContext?.FsGroup;
+        if (fsGroup is not null)
+        {
+            foreach (var key in payload.Keys.ToList())
+            {
+                payload[key] = (payload[key].Content, payload[key].Mode | 0x120);
+            }
+        }
+
+        return AtomicWrite(Path.Combine(_volumesDir, volume.Name), payload, fsGroup);
     }
 
     /// <summary>
@@ -444,9 +464,14 @@ internal sealed class PodVolumes
     }
 
     /// <summary>Writes the payload into a fresh directory and swaps the "..data" link to it; false when nothing changed.</summary>
-    private static bool AtomicWrite(string dir, SortedDictionary<string, (byte[] Content, int Mode)> payload)
+    private static bool AtomicWrite(string dir, SortedDictionary<string, (byte[] Content, int Mode)> payload, long? fsGroup = null)
     {
         Directory.CreateDirectory(dir);
+        if (fsGroup is { } volumeGroup)
+        {
+            OwnDirectory(dir, volumeGroup);
+        }
+
         var dataDir = Path.Combine(dir, DataLink);
         if (Directory.Exists(dataDir) && SameContent(dataDir, payload))
         {
@@ -463,6 +488,19 @@ internal sealed class PodVolumes
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             File.WriteAllBytes(file, content);
             SetMode(file, mode);
+            if (fsGroup is { } gid)
+            {
+                NativeFiles.ChangeGroup(file, gid);
+            }
+        }
+
+        if (fsGroup is { } group)
+        {
+            OwnDirectory(freshPath, group);
+            foreach (var sub in Directory.EnumerateDirectories(freshPath, "*", SearchOption.AllDirectories))
+            {
+                OwnDirectory(sub, group);
+            }
         }
 
         var tmpLink = Path.Combine(dir, "..data_tmp");
@@ -526,11 +564,19 @@ internal sealed class PodVolumes
         return true;
     }
 
+    /// <summary>A directory of a read-only volume given to the pod's fsGroup: that group, group read and search, setgid.</summary>
+    private static void OwnDirectory(string dir, long gid)
+    {
+        NativeFiles.ChangeGroup(dir, gid);
+        SetMode(dir, GetMode(dir) | 0x168 | (int)UnixFileMode.SetGroup);
+    }
+
     private static void SetMode(string path, int mode)
     {
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, (UnixFileMode)(mode & 0x1FF));
+            // The permission bits and setuid, setgid and sticky (0o7777).
+            File.SetUnixFileMode(path, (UnixFileMode)(mode & 0xFFF));
         }
     }
 
@@ -564,9 +610,29 @@ internal sealed class PodVolumes
     }
 }
 
-/// <summary>rename(2), which swaps a symlink atomically (File.Move refuses a link to a directory).</summary>
+/// <summary>
+/// rename(2), which swaps a symlink atomically (File.Move refuses a link to a directory), and lchown(2), which .NET
+/// has no API for.
+/// </summary>
 internal static class NativeFiles
 {
+    /// <summary>Gives <paramref name="path"/> (a symlink itself, not its target) the group <paramref name="gid"/>.</summary>
+    public static void ChangeGroup(string path, long gid)
+    {
+        var native = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(path);
+        try
+        {
+            if (LchownNative(native, uint.MaxValue, checked((uint)gid)) != 0)
+            {
+                throw new IOException($"lchown {path} to group {gid} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(native);
+        }
+    }
+
     public static void Rename(string from, string to)
     {
         var source = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(from);
@@ -589,4 +655,8 @@ internal static class NativeFiles
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "rename", SetLastError = true)]
     [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
     private static extern int RenameNative(nint from, nint to);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int LchownNative(nint path, uint owner, uint group);
 }

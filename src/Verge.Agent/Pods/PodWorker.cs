@@ -509,6 +509,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 CpuRequestMillis = requests.TryGetValue("cpu", out var cpuRequest) ? cpuRequest.MilliValue() : null,
             },
             NetworkNamespacePath = _networkPath,
+            SupplementalGroups = SupplementalGroupsOf(_pod.Spec.SecurityContext),
             HostPid = _pod.Spec.HostPID == true,
             HostIpc = _pod.Spec.HostIPC == true,
             Hostname = _pod.Spec.Hostname ?? Name,
@@ -1064,6 +1065,10 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _lastStatusJson = json;
         _ctx.Publisher.PublishPodStatus(Namespace, Name, Uid, status);
     }
+
+    /// <summary>The pod's fsGroup, then its supplementalGroups, each once (the kubelet's order).</summary>
+    private static List<long> SupplementalGroupsOf(PodSecurityContext? context) =>
+        [.. new[] { context?.FsGroup }.OfType<long>().Concat(context?.SupplementalGroups ?? []).Distinct()];
 
     private void Event(string type, string reason, string message, ContainerSlot? slot) =>
         _ctx.Publisher.PublishEvent(KubeletEvent.About(

@@ -155,6 +155,53 @@ public sealed class PodVolumesTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task EmptyDir_IsWritableByAnyone_AndWithAnFsGroup_BelongsToIt()
+    {
+        var pod = PodWith(new Volume { Name = "scratch", EmptyDir = new EmptyDirVolumeSource() });
+        var volumes = new PodVolumes(Path.Combine(_dir, "pod"), _source);
+        await volumes.PrepareAsync(pod, CancellationToken.None);
+        var dir = Path.Combine(_dir, "pod", "volumes", "scratch");
+        Assert.Equal(Convert.ToInt32("777", 8), (int)File.GetUnixFileMode(dir));
+
+        var owned = PodWith(new Volume { Name = "owned", EmptyDir = new EmptyDirVolumeSource() });
+        owned.Spec.SecurityContext = new PodSecurityContext { FsGroup = 2000 };
+        await new PodVolumes(Path.Combine(_dir, "pod2"), _source).PrepareAsync(owned, CancellationToken.None);
+        var ownedDir = Path.Combine(_dir, "pod2", "volumes", "owned");
+        Assert.Equal(Convert.ToInt32("2777", 8), (int)File.GetUnixFileMode(ownedDir));
+        Assert.Equal(2000, GroupOf(ownedDir));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task SecretVolume_WithAnFsGroup_IsReadableByThatGroup()
+    {
+        _source.Secrets["tls"] = new Secret { Data = new() { ["tls.key"] = Encoding.UTF8.GetBytes("k") } };
+        var pod = PodWith(new Volume { Name = "tls", Secret = new SecretVolumeSource { SecretName = "tls", DefaultMode = Convert.ToInt32("400", 8) } });
+        pod.Spec.SecurityContext = new PodSecurityContext { FsGroup = 2000 };
+        var volumes = new PodVolumes(Path.Combine(_dir, "pod"), _source);
+
+        await volumes.PrepareAsync(pod, CancellationToken.None);
+
+        var file = Path.Combine(_dir, "pod", "volumes", "tls", "tls.key");
+        var target = Path.GetFullPath(new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true)!.FullName);
+        Assert.Equal(Convert.ToInt32("440", 8), (int)File.GetUnixFileMode(target));
+        Assert.Equal(2000, GroupOf(target));
+        Assert.Equal(2000, GroupOf(Path.GetDirectoryName(target)!));
+
+        // Unchanged content with the group's bits is not written again.
+        Assert.False(volumes.Refresh(pod));
+    }
+
+    private static long GroupOf(string path)
+    {
+        var result = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%g", path]) { RedirectStandardOutput = true })!;
+        var output = result.StandardOutput.ReadToEnd();
+        result.WaitForExit();
+        return long.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task EmptyDir_MediumMemory_IsATmpfs()
     {
         var pod = PodWith(new Volume { Name = "ram", EmptyDir = new EmptyDirVolumeSource { Medium = "Memory" } });

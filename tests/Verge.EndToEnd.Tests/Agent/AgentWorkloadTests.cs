@@ -200,6 +200,7 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
               securityContext:
                 runAsNonRoot: true
                 runAsUser: 1000
+                fsGroup: 2000
                 seccompProfile:
                   type: RuntimeDefault
               hostAliases:
@@ -215,7 +216,7 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
               containers:
               - name: app
                 image: busybox:e2e
-                command: ["sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; grep historian /etc/hosts; cat /etc/resolv.conf; cat /podinfo/labels; echo; unshare -U true 2>/dev/null && echo unshare-allowed || echo unshare-refused"]
+                command: ["sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; grep historian /etc/hosts; cat /etc/resolv.conf; cat /podinfo/labels; echo; touch /scratch/f && stat -c 'scratch-group=%g' /scratch/f; unshare -U true 2>/dev/null && echo unshare-allowed || echo unshare-refused"]
                 securityContext:
                   allowPrivilegeEscalation: false
                   capabilities:
@@ -223,7 +224,11 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
                 volumeMounts:
                 - name: podinfo
                   mountPath: /podinfo
+                - name: scratch
+                  mountPath: /scratch
               volumes:
+              - name: scratch
+                emptyDir: {}
               - name: podinfo
                 downwardAPI:
                   items:
@@ -250,6 +255,7 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
             Assert.Contains("nameserver 10.0.0.53", lines);
             Assert.Contains("options ndots:2", lines);
             Assert.Contains("tier=\"edge\"", lines);
+            Assert.Contains("scratch-group=2000", lines);
             Assert.Equal("unshare-refused", lines[^1]);
         }
         finally

@@ -111,6 +111,9 @@ internal sealed record DockerHostConfig
 
     public string? NetworkMode { get; init; }
 
+    /// <summary>The pod's fsGroup and supplementalGroups, as numeric group ids.</summary>
+    public IReadOnlyList<string>? GroupAdd { get; init; }
+
     /// <summary>"host" for a pod with hostPID; the engine's own namespace otherwise.</summary>
     public string? PidMode { get; init; }
 

@@ -443,6 +443,7 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
             {
                 Binds = config.Mounts.Count == 0 ? null : config.Mounts.Select(Bind).ToList(),
                 NetworkMode = network,
+                GroupAdd = config.SupplementalGroups.Count == 0 ? null : [.. config.SupplementalGroups.Select(g => g.ToString(CultureInfo.InvariantCulture))],
                 PidMode = config.HostPid ? "host" : null,
                 IpcMode = config.HostIpc ? "host" : null,
                 Memory = resources.MemoryLimitBytes,

@@ -722,7 +722,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             wrapped.AddRange([_options.NsenterPath, "--net=" + netns, "--"]);
         }
 
-        var changesUser = config.RunAsUser is not null || config.RunAsGroup is not null;
+        var changesUser = config.RunAsUser is not null || config.RunAsGroup is not null || config.SupplementalGroups.Count > 0;
         var noNewPrivileges = config.Security.NoNewPrivileges;
         if (!changesUser && !noNewPrivileges)
         {
@@ -731,7 +731,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
 
         if (changesUser && !HostProcesses.IsRoot)
         {
-            throw new DriverException("runAsUser / runAsGroup need the agent to run as root with the process driver", "CreateContainerConfigError");
+            throw new DriverException("runAsUser / runAsGroup / fsGroup / supplementalGroups need the agent to run as root with the process driver", "CreateContainerConfigError");
         }
 
         if (!File.Exists(_options.SetprivPath))
@@ -761,7 +761,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
             wrapped.Add(string.Create(CultureInfo.InvariantCulture, $"--regid={gid}"));
         }
 
-        wrapped.Add("--clear-groups");
+        // The pod's fsGroup and supplementalGroups, as the kubelet gives every container; no others.
+        wrapped.Add(config.SupplementalGroups.Count > 0
+            ? "--groups=" + string.Join(',', config.SupplementalGroups.Select(g => g.ToString(CultureInfo.InvariantCulture)))
+            : "--clear-groups");
         wrapped.Add("--");
         return wrapped;
     }

@@ -45,7 +45,7 @@ internal static class RuncSpecBuilder
         var capabilities = new OciCapabilities(granted, granted, granted);
         var process = new OciProcess
         {
-            User = new OciUser(user.Uid, user.Gid, user.AdditionalGids.Count > 0 ? user.AdditionalGids : null),
+            User = new OciUser(user.Uid, user.Gid, AdditionalGids(user.AdditionalGids, config.SupplementalGroups)),
             Args = ResolveArgs(config.Command, config.Args, image),
             Env = ResolveEnv(image.Env, config.Env, user.Home),
             Cwd = cwd,
@@ -155,6 +155,13 @@ internal static class RuncSpecBuilder
         }
 
         return env.ToEntries();
+    }
+
+    /// <summary>The image's groups of the user, then the pod's fsGroup and supplementalGroups, each once; null when none.</summary>
+    private static List<long>? AdditionalGids(IReadOnlyList<long> image, IReadOnlyList<long> pod)
+    {
+        var gids = image.Concat(pod).Distinct().ToList();
+        return gids.Count > 0 ? gids : null;
     }
 
     internal sealed record ResolvedUser(long Uid, long Gid, IReadOnlyList<long> AdditionalGids, string? Home);

@@ -156,6 +156,27 @@ public sealed class RuncSpecBuilderTests : IDisposable
         Assert.Contains(spec.Linux.Namespaces, ns => ns.Type == "network" && ns.Path == "/var/run/netns/verge-x");
     }
 
+    [Fact]
+    public void Build_GivesTheProcessThePodsFsGroupAndSupplementalGroups()
+    {
+        var config = new TaskConfig
+        {
+            Id = "t1",
+            PodUid = "u",
+            PodNamespace = "default",
+            PodName = "web-0",
+            ContainerName = "main",
+            Command = ["/bin/app"],
+            LogPath = "/tmp/x.log",
+            RunAsUser = 1000,
+            SupplementalGroups = [2000, 3000],
+        };
+
+        var spec = RuncSpecBuilder.Build(config, Image, _rootfs, "/r", "/e", "/verge/t1");
+
+        Assert.Equal([2000L, 3000L], spec.Process.User.AdditionalGids!.TakeLast(2));
+    }
+
     [Theory]
     [InlineData(false, false, "pid,ipc,uts,mount")]
     [InlineData(true, false, "ipc,uts,mount")]
