@@ -138,6 +138,9 @@ public sealed record TaskConfig
     /// <summary>The pod's spec.dnsConfig, merged into the container's resolv.conf by drivers that write it.</summary>
     public PodDnsConfig? DnsConfig { get; init; }
 
+    /// <summary>Whether the pod asks for its own /etc/hosts entries or resolver (hostAliases, dnsPolicy None, dnsConfig).</summary>
+    public bool AsksForOwnHostsOrDns => HostAliases is { Count: > 0 } || DnsPolicy == "None" || DnsConfig is not null;
+
     /// <summary>File that receives the task's stdout and stderr; the agent rotates it.</summary>
     public required string LogPath { get; init; }
 }

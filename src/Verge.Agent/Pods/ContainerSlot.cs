@@ -23,7 +23,7 @@ internal sealed class ContainerSlot
     public bool Init { get; }
 
     /// <summary>An init container with <c>restartPolicy: Always</c>: it keeps running beside the app containers.</summary>
-    public bool Sidecar => Init && Spec.RestartPolicy == "Always";
+    public bool Sidecar => Init && Spec.IsSidecar();
 
     public ContainerPhase Phase { get; set; } = ContainerPhase.NotStarted;
 

@@ -91,7 +91,7 @@ internal static class PodPlanner
 
         // Once an app container has been started the pod is initialized: a sidecar that exits later is restarted
         // without holding anything up, as the kubelet does.
-        var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
+        var initialized = Initialized(input);
         // Once the pod is done for good (its app containers, or a failed init container it never retries), the
         // sidecars are stopped one at a time, the last one first.
         var stopNext = Done(input) ? input.InitContainers.LastOrDefault(c => c.Sidecar && c.Phase == ContainerPhase.Running) : null;
@@ -190,6 +190,9 @@ internal static class PodPlanner
         return initialized || done;
     }
 
+    /// <summary>Whether an app container has ever been started: the pod has been initialized.</summary>
+    private static bool Initialized(PlanInput input) => input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
+
     /// <summary>
     /// Whether nothing of the pod but its sidecars will run again: the app containers are done for good, or a regular
     /// init container failed in a pod that never restarts (the kubelet then kills the pod).
@@ -214,7 +217,7 @@ internal static class PodPlanner
     public static string Phase(PlanInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var initialized = input.Containers.Any(c => c.Phase != ContainerPhase.NotStarted || c.Instance);
+        var initialized = Initialized(input);
         var initFailed = InitFailed(input);
         foreach (var init in input.InitContainers)
         {

@@ -22,7 +22,7 @@ public static class Tables
     }
 
     private static HashSet<string> Sidecars(Pod pod) =>
-        [.. (pod.Spec.InitContainers ?? []).Where(c => c.RestartPolicy == "Always").Select(c => c.Name)];
+        [.. (pod.Spec.InitContainers ?? []).Where(c => c.IsSidecar()).Select(c => c.Name)];
 
     /// <summary>READINESS GATES of a pod: the gates whose condition is True over the gates, or <c>&lt;none&gt;</c>.</summary>
     public static string PodReadinessGates(Pod pod)

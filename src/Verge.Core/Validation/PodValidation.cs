@@ -357,12 +357,12 @@ public static partial class PodValidation
         {
             var container = spec.InitContainers![i];
             var itemPath = $"{path}.initContainers[{i}]";
-            if (container.RestartPolicy is { } policy && policy != "Always")
+            if (container.RestartPolicy is { } policy && policy != Sidecars.RestartAlways)
             {
-                errors.Add(FieldError.NotSupported($"{itemPath}.restartPolicy", policy, ["Always"]));
+                errors.Add(FieldError.NotSupported($"{itemPath}.restartPolicy", policy, [Sidecars.RestartAlways]));
             }
 
-            if (container.RestartPolicy == "Always")
+            if (container.IsSidecar())
             {
                 ValidateLifecycle(container.Lifecycle, spec.TerminationGracePeriodSeconds, $"{itemPath}.lifecycle", errors);
                 continue;

@@ -114,12 +114,18 @@ internal sealed class PodInfo
     /// the most any one init container needs while it runs beside the sidecars started before it. A container without
     /// a request for a resource it limits requests its limit (API defaulting).
     /// </summary>
-    public static Dictionary<string, long> PodRequests(PodSpec spec)
+    public static Dictionary<string, long> PodRequests(PodSpec spec) => EffectiveRequests(spec, ContainerRequests);
+
+    /// <summary>
+    /// Kubernetes' PodRequests over per-container amounts: the sum over app containers and sidecars, or the most any
+    /// one init container needs beside the sidecars started before it, whichever is larger, per resource.
+    /// </summary>
+    private static Dictionary<string, long> EffectiveRequests(PodSpec spec, Func<Container, IEnumerable<(string Name, long Amount)>> amountsOf)
     {
         var sums = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var container in spec.Containers)
         {
-            foreach (var (name, amount) in ContainerRequests(container))
+            foreach (var (name, amount) in amountsOf(container))
             {
                 Add(sums, name, amount);
             }
@@ -129,8 +135,8 @@ internal sealed class PodInfo
         var init = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var container in spec.InitContainers ?? [])
         {
-            var own = ContainerRequests(container).ToList();
-            if (container.RestartPolicy == "Always")
+            var own = amountsOf(container).ToList();
+            if (container.IsSidecar())
             {
                 foreach (var (name, amount) in own)
                 {
@@ -196,37 +202,14 @@ internal sealed class PodInfo
 
     private static (long Cpu, long Memory) NonZeroRequests(PodSpec spec)
     {
-        long cpu = 0, memory = 0;
-        foreach (var container in spec.Containers)
+        var requests = EffectiveRequests(spec, NonZeroAmounts);
+        return (requests.GetValueOrDefault("cpu"), requests.GetValueOrDefault("memory"));
+
+        static IEnumerable<(string Name, long Amount)> NonZeroAmounts(Container container)
         {
-            var (c, m) = NonZero(container);
-            cpu = Saturating(cpu, c);
-            memory = Saturating(memory, m);
+            var (cpu, memory) = NonZero(container);
+            return [("cpu", cpu), ("memory", memory)];
         }
-
-        // As PodRequests: sidecars add to the app containers, and each init container runs beside the sidecars before it.
-        long sidecarCpu = 0, sidecarMemory = 0, initCpu = 0, initMemory = 0;
-        foreach (var container in spec.InitContainers ?? [])
-        {
-            var (c, m) = NonZero(container);
-            if (container.RestartPolicy == "Always")
-            {
-                cpu = Saturating(cpu, c);
-                memory = Saturating(memory, m);
-                sidecarCpu = Saturating(sidecarCpu, c);
-                sidecarMemory = Saturating(sidecarMemory, m);
-                (c, m) = (sidecarCpu, sidecarMemory);
-            }
-            else
-            {
-                (c, m) = (Saturating(c, sidecarCpu), Saturating(m, sidecarMemory));
-            }
-
-            initCpu = Math.Max(initCpu, c);
-            initMemory = Math.Max(initMemory, m);
-        }
-
-        return (Math.Max(cpu, initCpu), Math.Max(memory, initMemory));
     }
 
     private static (long Cpu, long Memory) NonZero(Container container)

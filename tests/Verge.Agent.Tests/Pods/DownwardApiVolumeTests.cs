@@ -1,4 +1,5 @@
 using Verge.Agent.Pods;
+using Verge.Agent.Tests.Fakes;
 using Verge.Core.Core;
 using Verge.Core.Quantities;
 
@@ -9,20 +10,9 @@ public sealed class DownwardApiVolumeTests : IDisposable
 {
     private static readonly PodRuntimeFacts Facts = new("edge-1", null, null, 2000, 4L << 30);
     private readonly string _dir = Directory.CreateTempSubdirectory("verge-downward-").FullName;
-    private readonly Source _source = new();
+    private readonly FakeConfigSource _source = new();
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private sealed class Source : IPodConfigSource
-    {
-        public Dictionary<string, ConfigMap> ConfigMaps { get; } = [];
-
-        public Dictionary<string, Secret> Secrets { get; } = [];
-
-        public ConfigMap? GetConfigMap(string configMapNamespace, string name) => ConfigMaps.GetValueOrDefault(name);
-
-        public Secret? GetSecret(string secretNamespace, string name) => Secrets.GetValueOrDefault(name);
-    }
 
     private static Pod PodWith(params Volume[] volumes) => new()
     {

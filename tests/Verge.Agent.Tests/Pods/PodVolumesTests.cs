@@ -1,5 +1,6 @@
 using System.Text;
 using Verge.Agent.Pods;
+using Verge.Agent.Tests.Fakes;
 using Verge.Core.Core;
 
 namespace Verge.Agent.Tests.Pods;
@@ -7,20 +8,9 @@ namespace Verge.Agent.Tests.Pods;
 public sealed class PodVolumesTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("verge-volumes-").FullName;
-    private readonly Source _source = new();
+    private readonly FakeConfigSource _source = new();
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private sealed class Source : IPodConfigSource
-    {
-        public Dictionary<string, ConfigMap> ConfigMaps { get; } = [];
-
-        public Dictionary<string, Secret> Secrets { get; } = [];
-
-        public ConfigMap? GetConfigMap(string configMapNamespace, string name) => ConfigMaps.GetValueOrDefault(name);
-
-        public Secret? GetSecret(string secretNamespace, string name) => Secrets.GetValueOrDefault(name);
-    }
 
     private static Pod PodWith(params Volume[] volumes) => new()
     {

@@ -397,7 +397,7 @@ internal sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         // The engine writes the container's /etc/hosts and resolv.conf itself, and refuses DNS and host entries in the
         // network modes the driver uses (host, another container's): a pod that asks for them is refused, not run
         // with files other than it asked for.
-        if (config.HostAliases is { Count: > 0 } || config.DnsPolicy == "None" || config.DnsConfig is not null)
+        if (config.AsksForOwnHostsOrDns)
         {
             throw new DriverException(
                 "the docker driver cannot apply hostAliases, dnsPolicy None or dnsConfig: the Docker Engine writes the container's " +

@@ -690,7 +690,7 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
                 "CreateContainerConfigError");
         }
 
-        if (config.HostAliases is { Count: > 0 } || config.DnsPolicy == "None" || config.DnsConfig is not null)
+        if (config.AsksForOwnHostsOrDns)
         {
             throw new DriverException(
                 $"container {config.ContainerName}: the process driver cannot apply hostAliases, dnsPolicy None or dnsConfig: a host process reads the host's /etc/hosts and /etc/resolv.conf",

@@ -19,6 +19,17 @@ public sealed class RuncSpecBuilderTests : IDisposable
 
     private static readonly ImageConfig Image = new() { Entrypoint = ["/entry"], Cmd = ["--default"] };
 
+    private static TaskConfig NewTask() => new()
+    {
+        Id = "t1",
+        PodUid = "u",
+        PodNamespace = "default",
+        PodName = "web-0",
+        ContainerName = "main",
+        Command = ["/bin/app"],
+        LogPath = "/tmp/x.log",
+    };
+
     [Fact]
     public void ResolveArgs_WithNeither_RunsEntrypointThenCmd() =>
         Assert.Equal(["/entry", "--default"], RuncSpecBuilder.ResolveArgs(null, null, Image));
@@ -102,15 +113,8 @@ public sealed class RuncSpecBuilderTests : IDisposable
     [Fact]
     public void Build_MapsResourcesNamespacesAndSecurity()
     {
-        var config = new TaskConfig
+        var config = NewTask() with
         {
-            Id = "t1",
-            PodUid = "u",
-            PodNamespace = "default",
-            PodName = "web-0",
-            ContainerName = "main",
-            Command = ["/bin/app"],
-            LogPath = "/tmp/x.log",
             ReadOnlyRootFilesystem = true,
             Resources = new TaskResources { MemoryLimitBytes = 64 * 1024 * 1024, CpuLimitMillis = 500, CpuRequestMillis = 250, PidsLimit = 100 },
         };
@@ -139,15 +143,8 @@ public sealed class RuncSpecBuilderTests : IDisposable
     [Fact]
     public void Build_WithNetworkNamespace_JoinsIt()
     {
-        var config = new TaskConfig
+        var config = NewTask() with
         {
-            Id = "t1",
-            PodUid = "u",
-            PodNamespace = "default",
-            PodName = "web-0",
-            ContainerName = "main",
-            Command = ["/bin/app"],
-            LogPath = "/tmp/x.log",
             NetworkNamespacePath = "/var/run/netns/verge-x",
         };
 
@@ -159,15 +156,8 @@ public sealed class RuncSpecBuilderTests : IDisposable
     [Fact]
     public void Build_GivesTheProcessThePodsFsGroupAndSupplementalGroups()
     {
-        var config = new TaskConfig
+        var config = NewTask() with
         {
-            Id = "t1",
-            PodUid = "u",
-            PodNamespace = "default",
-            PodName = "web-0",
-            ContainerName = "main",
-            Command = ["/bin/app"],
-            LogPath = "/tmp/x.log",
             RunAsUser = 1000,
             SupplementalGroups = [2000, 3000],
         };
@@ -184,15 +174,8 @@ public sealed class RuncSpecBuilderTests : IDisposable
     [InlineData(true, true, "uts,mount")]
     public void Build_WithHostPidOrIpc_LeavesThatNamespaceOut(bool hostPid, bool hostIpc, string expected)
     {
-        var config = new TaskConfig
+        var config = NewTask() with
         {
-            Id = "t1",
-            PodUid = "u",
-            PodNamespace = "default",
-            PodName = "web-0",
-            ContainerName = "main",
-            Command = ["/bin/app"],
-            LogPath = "/tmp/x.log",
             HostPid = hostPid,
             HostIpc = hostIpc,
         };
