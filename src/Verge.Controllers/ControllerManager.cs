@@ -21,8 +21,8 @@ namespace Verge.Controllers;
 /// <summary>
 /// Runs the controllers inside <c>verge server</c>, on the leader only: it campaigns for the
 /// <c>kube-system/verge-controller-manager</c> Lease, and while it holds it runs fresh informers and the
-/// ReplicaSet, Deployment, garbage collection, node lifecycle, DaemonSet and disruption controllers and the scheduling
-/// loop; when leadership is lost they stop and it campaigns
+/// ReplicaSet, Deployment, garbage collection, node lifecycle, DaemonSet and disruption controllers (the last with its
+/// reset of stale DisruptionTarget conditions) and the scheduling loop; when leadership is lost they stop and it campaigns
 /// again. A failure of a term is logged and followed by a jittered pause.
 /// </summary>
 internal sealed partial class ControllerManager : BackgroundService
@@ -114,6 +114,7 @@ internal sealed partial class ControllerManager : BackgroundService
         using var nodeLifecycleController = new NodeLifecycleController(nodes, leases, pods, _client, events, _time, _loggers.CreateLogger<NodeLifecycleController>(), _options, _options.NodeLifecycle, heartbeats);
         using var daemonSetController = new DaemonSetController(daemonSets, pods, nodes, revisions, _client, events, _time, _loggers.CreateLogger<DaemonSetController>(), _options, _options.DaemonSets);
         using var disruptionController = new DisruptionController(budgets, pods, replicaSets, deployments, _client, events, _time, _loggers.CreateLogger<DisruptionController>(), _options);
+        using var stalePodDisruptionController = new StalePodDisruptionController(pods, _client, _time, _loggers.CreateLogger<StalePodDisruptionController>(), _options);
         LogLeading(_logger, Identity);
         Volatile.Read(ref _leading).TrySetResult();
         try
@@ -126,7 +127,8 @@ internal sealed partial class ControllerManager : BackgroundService
                 scheduler.RunAsync(ct),
                 nodeLifecycleController.RunAsync(ct),
                 daemonSetController.RunAsync(ct),
-                disruptionController.RunAsync(ct));
+                disruptionController.RunAsync(ct),
+                stalePodDisruptionController.RunAsync(ct));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
