@@ -115,6 +115,13 @@ internal static class Build
         return pod;
     }
 
+    /// <summary>The pod as its node reports it started (<c>status.startTime</c>); null: not started yet.</summary>
+    public static Pod StartedAt(this Pod pod, DateTimeOffset? at)
+    {
+        (pod.Status ??= new PodStatus()).StartTime = at;
+        return pod;
+    }
+
     public static Pod WithTolerations(this Pod pod, params Toleration[] tolerations)
     {
         pod.Spec.Tolerations = [.. tolerations];

@@ -17,6 +17,30 @@ internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims, int 
     /// than nothing: of two nodes whose victims' highest priority is the same, fewer victims almost always win.
     /// </summary>
     public long PrioritySum => Victims.Sum(v => (long)v.Priority + int.MaxValue + 1L);
+
+    /// <summary>
+    /// The earliest start time among the victims of the highest priority (kube-scheduler's GetEarliestPodStartTime). A
+    /// victim that has not started counts as started now, as kube-scheduler takes the current time for it: later than
+    /// any that has. The scheduler reads no clock, so that is <see cref="DateTimeOffset.MaxValue"/>.
+    /// </summary>
+    public DateTimeOffset EarliestTopStart
+    {
+        get
+        {
+            var top = MaxPriority;
+            var earliest = DateTimeOffset.MaxValue;
+            foreach (var victim in Victims)
+            {
+                var start = victim.StartTime ?? DateTimeOffset.MaxValue;
+                if (victim.Priority == top && start < earliest)
+                {
+                    earliest = start;
+                }
+            }
+
+            return earliest;
+        }
+    }
 }
 
 /// <summary>
@@ -25,7 +49,8 @@ internal sealed record PreemptionCandidate(int Slot, List<PodInfo> Victims, int 
 /// PodDisruptionBudget, then the others, each group most important first (kube-scheduler's SelectVictimsOnNode). The
 /// node with the fewest budget-breaking victims wins, then the one whose victims have the lowest highest priority,
 /// then the lowest sum of priorities (each raised by 2^31, as kube-scheduler sums them), then the fewest victims,
-/// then walk order. Pods of equal or higher priority are
+/// then the one whose highest-priority victims started last (the latest earliest start time, so that the pods that
+/// have run longest stay), then walk order. Pods of equal or higher priority are
 /// never victims; a budget is preferred, not guaranteed: when only breaking it makes room, it is broken.
 /// </summary>
 internal static class Preemptor
@@ -82,7 +107,12 @@ internal static class Preemptor
             return a.PrioritySum < b.PrioritySum;
         }
 
-        return a.Victims.Count < b.Victims.Count;
+        if (a.Victims.Count != b.Victims.Count)
+        {
+            return a.Victims.Count < b.Victims.Count;
+        }
+
+        return a.EarliestTopStart > b.EarliestTopStart;
     }
 
     private static PreemptionCandidate? SelectVictims(BatchState state, PendingPod pod, NodeInfo node, List<string> scratch)

@@ -16,7 +16,7 @@ internal readonly record struct HostPort(string Protocol, string Ip, int Port)
         && (Ip == AnyIp || other.Ip == AnyIp || string.Equals(Ip, other.Ip, StringComparison.Ordinal));
 }
 
-/// <summary>What the scheduler needs of a pod, computed once: identity, labels, priority, requests and host ports.</summary>
+/// <summary>What the scheduler needs of a pod, computed once: identity, labels, priority, requests, host ports and start time.</summary>
 internal sealed class PodInfo
 {
     /// <summary>Requests the scheduler assumes for scoring when a container names none (kube-scheduler's values).</summary>
@@ -39,6 +39,7 @@ internal sealed class PodInfo
         NonZeroMemory = nonZeroMemory;
         HostPorts = hostPorts;
         Terminating = pod.Metadata.DeletionTimestamp is not null;
+        StartTime = pod.Status?.StartTime;
         RequiredAntiAffinity = Framework.AffinityTerm.CompileRequired(pod.Spec.Affinity?.PodAntiAffinity, ns);
     }
 
@@ -69,6 +70,12 @@ internal sealed class PodInfo
     /// may take seconds to stop it), but no longer counts towards topology spread.
     /// </summary>
     public bool Terminating { get; private init; }
+
+    /// <summary>
+    /// When its node started it (<c>status.startTime</c>), null until then. Preemption prefers, among nodes otherwise
+    /// equal, the one whose most important victims started last.
+    /// </summary>
+    public DateTimeOffset? StartTime { get; }
 
     /// <summary>This pod as one being deleted: a preemption's victim keeps its room until its node has stopped it.</summary>
     public PodInfo AsTerminating() => Terminating

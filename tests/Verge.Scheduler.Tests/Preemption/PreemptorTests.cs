@@ -146,6 +146,63 @@ public sealed class PreemptorTests
         Assert.Equal(["b1"], preemption.Victims.Select(v => v.Name));
     }
 
+    private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-03-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("b")]
+    public void Preempt_WhenNodesTieOnEverythingElse_PrefersTheOneWhoseVictimsStartedLast(string newer)
+    {
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("a1", cpu: "2", priority: 1, node: "a").StartedAt(newer == "a" ? T0.AddHours(1) : T0),
+            Pod("b1", cpu: "2", priority: 1, node: "b").StartedAt(newer == "b" ? T0.AddHours(1) : T0),
+        ]);
+
+        var preemption = Assert.Single(Schedule(snapshot, Pod("p", cpu: "2", priority: 10)).Preemptions);
+
+        Assert.Equal(newer, preemption.NominatedNodeName);
+    }
+
+    [Fact]
+    public void Preempt_ComparesTheStartTimesOfTheHighestPriorityVictimsOnly()
+    {
+        // Both nodes lose a priority-1 and a priority-5 pod. On a the priority-5 victim started last, so a goes, even
+        // though its priority-1 victim is the oldest pod of all.
+        var snapshot = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("a-low", cpu: "1", priority: 1, node: "a").StartedAt(T0),
+            Pod("a-mid", cpu: "1", priority: 5, node: "a").StartedAt(T0.AddHours(3)),
+            Pod("b-low", cpu: "1", priority: 1, node: "b").StartedAt(T0.AddHours(2)),
+            Pod("b-mid", cpu: "1", priority: 5, node: "b").StartedAt(T0.AddHours(1)),
+        ]);
+
+        var preemption = Assert.Single(Schedule(snapshot, Pod("p", cpu: "2", priority: 10)).Preemptions);
+
+        Assert.Equal("a", preemption.NominatedNodeName);
+        Assert.Equal(["a-low", "a-mid"], preemption.Victims.Select(v => v.Name).Order());
+    }
+
+    [Fact]
+    public void Preempt_CountsAVictimWithoutAStartTimeAsTheNewest_AndTwoSuchNodesTieToWalkOrder()
+    {
+        // kube-scheduler takes the current time for a pod that has not started: later than any that has.
+        var started = ClusterSnapshot.From([Node("a", cpu: "2"), Node("b", cpu: "2")],
+        [
+            Pod("a1", cpu: "2", priority: 1, node: "a").StartedAt(T0.AddDays(1)),
+            Pod("b1", cpu: "2", priority: 1, node: "b"),
+        ]);
+        Assert.Equal("b", Assert.Single(Schedule(started, Pod("p", cpu: "2", priority: 10)).Preemptions).NominatedNodeName);
+
+        // Neither has started: still tied, the first node of the walk (slots follow node names here) wins.
+        var unstarted = ClusterSnapshot.From([Node("b", cpu: "2"), Node("a", cpu: "2")],
+        [
+            Pod("b1", cpu: "2", priority: 1, node: "b"),
+            Pod("a1", cpu: "2", priority: 1, node: "a"),
+        ]);
+        Assert.Equal("a", Assert.Single(Schedule(unstarted, Pod("p", cpu: "2", priority: 10)).Preemptions).NominatedNodeName);
+    }
+
     [Fact]
     public void Preempt_NeverEvictsEqualOrHigherPriority()
     {

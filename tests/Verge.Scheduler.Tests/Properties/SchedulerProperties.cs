@@ -240,6 +240,27 @@ public sealed class SchedulerProperties
     }
 
     [Fact]
+    public void PreemptionAmongOtherwiseEqualNodes_PicksTheOneWhoseVictimsStartedLast()
+    {
+        // Every node holds the same priorities, so the victims tie on budgets, highest priority, sum and count; each
+        // node's pods share one start time (hours after an epoch, or none: not started, which counts as the newest).
+        // The pod must go to the node whose start is latest, the first such node in walk (name) order on a tie.
+        var epoch = DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        Gen.Select(Gen.Int[0, 2].Array[4], Gen.Int[-1, 3].Array[2, 6], Gen.Int[1, 4], Gen.Int).Sample((priorities, starts, wanted, seed) =>
+        {
+            DateTimeOffset? StartOf(int node) => starts[node] < 0 ? null : epoch.AddHours(starts[node]);
+            var nodes = starts.Select((_, i) => Node($"n{i}", cpu: "4")).ToList();
+            var bound = starts.SelectMany((_, i) => priorities.Select((p, j) => Pod($"b{i}-{j}", cpu: "1", priority: p, node: $"n{i}").StartedAt(StartOf(i)))).ToList();
+            var plan = Scheduler.Schedule(ClusterSnapshot.From(nodes, bound), [Pod("x", cpu: $"{wanted}", priority: 3)], new SchedulerOptions { Seed = seed });
+
+            var latest = starts.Select(s => s < 0 ? int.MaxValue : s).Max();
+            var expected = Enumerable.Range(0, starts.Length).First(i => (starts[i] < 0 ? int.MaxValue : starts[i]) == latest);
+            var preemption = plan.Preemptions.Single();
+            return preemption.NominatedNodeName == $"n{expected}" && preemption.Victims.Count == wanted;
+        }, iter: 300);
+    }
+
+    [Fact]
     public void SchedulingIsDeterministicForASeed()
     {
         Cases.Sample(c =>
