@@ -129,6 +129,15 @@ public sealed record TaskConfig
     /// <summary>The pod's hostIPC: the task shares the host's ipc namespace.</summary>
     public bool HostIpc { get; init; }
 
+    /// <summary>
+    /// The pod's IPC namespace (a bind-mounted namespace file) for drivers that join one; null gives the task an IPC
+    /// namespace of its own (or the host's, with <see cref="HostIpc"/>).
+    /// </summary>
+    public string? IpcNamespacePath { get; init; }
+
+    /// <summary>The pod's /dev/shm (a host directory with a tmpfs on it) for drivers that mount one; null for a /dev/shm of the task's own.</summary>
+    public string? ShmPath { get; init; }
+
     /// <summary>The pod's spec.hostAliases, added to the container's /etc/hosts by drivers that write it.</summary>
     public IReadOnlyList<HostAlias>? HostAliases { get; init; }
 

@@ -166,9 +166,10 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
             _snapshot = [.. _workers.Values];
 
-            // Pods left over from an earlier run whose pod is gone or being deleted: their tasks, or a network an
-            // agent that died during a set-up or tear-down left without a task.
-            var leftovers = _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).ToHashSet(StringComparer.Ordinal);
+            // Pods left over from an earlier run whose pod is gone or being deleted: their tasks, or a network or an
+            // IPC namespace an agent that died during a set-up or tear-down left without a task.
+            var leftovers = _ctx.State.ListTasks().Select(t => t.PodUid).Concat(_ctx.Network.ListPods()).Concat(PodsWithIpc())
+                .ToHashSet(StringComparer.Ordinal);
             foreach (var uid in leftovers)
             {
                 var pod = desired.GetValueOrDefault(uid);
@@ -327,6 +328,14 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     /// removed when it ends (a termination that finished before its registration would otherwise stay registered,
     /// and keep the pod from ever being cleaned up or confirmed).
     /// </summary>
+    private IEnumerable<string> PodsWithIpc()
+    {
+        var pods = Path.Combine(_ctx.Options.DataDir, "pods");
+        return Directory.Exists(pods)
+            ? Directory.EnumerateDirectories(pods).Where(PodIpc.HasAny).Select(dir => Path.GetFileName(dir)!)
+            : [];
+    }
+
     private void StartTermination(string uid, Func<Task> work)
     {
         var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -404,6 +413,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             }
 
             await _ctx.Network.TearDownAsync(uid, CancellationToken.None);
+            await PodIpc.TearDownAsync(_ctx.Options.PodDir(uid), CancellationToken.None);
             await new PodVolumes(_ctx.Options.PodDir(uid), _ctx.Config).CleanUpAsync(CancellationToken.None);
             _ctx.State.DeleteTasks(uid);
             var dir = _ctx.Options.PodDir(uid);

@@ -17,6 +17,12 @@ internal sealed record PodManagerOptions
     /// <summary>Drivers whose tasks share the host's network (no network namespace): their pods get no pod network.</summary>
     public IReadOnlyCollection<string> HostNetworkDrivers { get; init; } = ["process"];
 
+    /// <summary>
+    /// Drivers whose tasks join the pod's IPC namespace and /dev/shm by path (<see cref="PodIpc"/>). The others give
+    /// each task its own (docker) or share the host's (process).
+    /// </summary>
+    public IReadOnlyCollection<string> PodIpcDrivers { get; init; } = ["runc"];
+
     /// <summary>The node's CPU in millicores: resourceFieldRef limits.cpu when the container sets none.</summary>
     public long NodeCpuMillis { get; init; } = Environment.ProcessorCount * 1000L;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Verge.Agent.Drivers;
+using Verge.Agent.Platform;
 using Verge.Core.Core;
 
 namespace Verge.Agent.Pods;
@@ -134,26 +135,13 @@ internal sealed class PodVolumes
             // A tmpfs left mounted by an earlier run of the agent: unmount before deleting.
             foreach (var dir in Directory.EnumerateDirectories(_volumesDir))
             {
-                if (IsMountPoint(dir))
+                if (MountTable.IsMountPoint(dir))
                 {
                     await RunAsync("umount", ["-l", dir], ct);
                 }
             }
 
             Directory.Delete(_volumesDir, recursive: true);
-        }
-    }
-
-    private static bool IsMountPoint(string dir)
-    {
-        try
-        {
-            var full = Path.GetFullPath(dir);
-            return File.ReadLines("/proc/self/mounts").Any(line => line.Split(' ') is [_, var target, ..] && target == full);
-        }
-        catch (IOException)
-        {
-            return false;
         }
     }
 
@@ -165,7 +153,7 @@ internal sealed class PodVolumes
             Directory.CreateDirectory(dir);
             if (string.Equals(emptyDir.Medium, "Memory", StringComparison.Ordinal) && !_tmpfs.Contains(dir))
             {
-                if (!IsMountPoint(dir))
+                if (!MountTable.IsMountPoint(dir))
                 {
                     var options = emptyDir.SizeLimit is { IsValid: true, IsZero: false } size ? $"size={size.Value()}" : "size=50%";
                     var (code, output) = await RunAsync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir], ct);

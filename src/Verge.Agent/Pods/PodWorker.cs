@@ -52,6 +52,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     private Task? _loop;
     private IWorkloadDriver? _driver;
     private bool _networkReady;
+    private bool _ipcReady;
+    private (string Namespace, string Shm)? _ipc;
     private bool _volumesReady;
     private bool _recovered;
     private string? _podIp;
@@ -221,6 +223,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             await _ctx.Network.TearDownAsync(Uid, ct);
         }
 
+        await PodIpc.TearDownAsync(_ctx.Options.PodDir(Uid), ct);
         await _volumes.CleanUpAsync(ct);
         _ctx.State.DeleteTasks(Uid);
         var dir = _ctx.Options.PodDir(Uid);
@@ -512,6 +515,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             SupplementalGroups = SupplementalGroupsOf(_pod.Spec.SecurityContext),
             HostPid = _pod.Spec.HostPID == true,
             HostIpc = _pod.Spec.HostIPC == true,
+            IpcNamespacePath = _ipc?.Namespace,
+            ShmPath = _ipc?.Shm,
             Hostname = _pod.Spec.Hostname ?? Name,
             HostAliases = _pod.Spec.HostAliases,
             DnsPolicy = _pod.Spec.DnsPolicy,
@@ -666,7 +671,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     /// <summary>Driver, network, volumes, then recovery of earlier tasks; false while something is missing.</summary>
     private async Task<bool> SetUpAsync(CancellationToken ct)
     {
-        if (_driver is not null && _networkReady && _volumesReady && _recovered)
+        if (_driver is not null && _networkReady && _ipcReady && _volumesReady && _recovered)
         {
             return true;
         }
@@ -714,6 +719,23 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             }
 
             _networkReady = true;
+        }
+
+        if (!_ipcReady)
+        {
+            if (_pod.Spec.HostIPC != true && _ctx.Options.PodIpcDrivers.Contains(_driver.Name))
+            {
+                try
+                {
+                    _ipc = await PodIpc.SetUpAsync(_ctx.Options.PodDir(Uid), ct);
+                }
+                catch (PodIpcException e)
+                {
+                    return SetUpFailed("FailedCreatePodSandBox", $"Failed to create pod sandbox: {e.Message}");
+                }
+            }
+
+            _ipcReady = true;
         }
 
         if (!_volumesReady)

@@ -54,6 +54,12 @@ public sealed class PodSpec
     [Description("Use the host's ipc namespace. Optional: Default to false.")]
     public bool? HostIPC { get; set; }
 
+    [Description("Share a single process namespace between all of the containers in a pod. Verge refuses true: its pods have no process to hold a shared namespace.")]
+    public bool? ShareProcessNamespace { get; set; }
+
+    [Description("Use the host's user namespace. Optional: Default to true. Verge refuses false: it runs no pods in user namespaces.")]
+    public bool? HostUsers { get; set; }
+
     [Description("NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName.")]
     public string? NodeName { get; set; }
 
@@ -72,6 +78,9 @@ public sealed class PodSpec
 
     [Description("If specified, the fully qualified Pod hostname will be \"<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>\".")]
     public string? Subdomain { get; set; }
+
+    [Description("If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default). Verge nodes have no cluster domain, so the FQDN is the hostname, as on a kubelet without one.")]
+    public bool? SetHostnameAsFQDN { get; set; }
 
     [Description("If specified, the pod's scheduling constraints.")]
     public Affinity? Affinity { get; set; }

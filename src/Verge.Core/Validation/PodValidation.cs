@@ -332,6 +332,18 @@ public static partial class PodValidation
             }
         }
 
+        // Accepted when they ask for what Verge does anyway; refused when they ask for isolation it cannot give, which
+        // a server that dropped them (Kubernetes' non-strict decoding of an unknown field) would silently withhold.
+        if (spec.ShareProcessNamespace == true)
+        {
+            errors.Add(FieldError.Forbidden($"{path}.shareProcessNamespace", "not supported by Verge: its pods have no process to hold a shared process namespace"));
+        }
+
+        if (spec.HostUsers == false)
+        {
+            errors.Add(FieldError.Forbidden($"{path}.hostUsers", "not supported by Verge: it runs no pods in user namespaces"));
+        }
+
         for (var i = 0; i < (spec.ImagePullSecrets?.Count ?? 0); i++)
         {
             if (string.IsNullOrEmpty(spec.ImagePullSecrets![i].Name))

@@ -62,6 +62,27 @@ public sealed class SecurityContextValidationTests
     }
 
     [Fact]
+    public void NamespaceFields_DecodeStrictly_AndOnlyWhatVergeCannotGiveIsRefused()
+    {
+        const string manifest = """
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"default"},
+             "spec":{"shareProcessNamespace":false,"hostUsers":true,"hostname":"web","subdomain":"edge","setHostnameAsFQDN":true,
+                     "containers":[{"name":"app","image":"nginx:1.27"}]}}
+            """;
+        var pod = System.Text.Json.JsonSerializer.Deserialize<Pod>(manifest, VergeJson.StrictOptions)!;
+        CoreDefaults.Pod(pod);
+
+        Assert.Empty(PodValidation.ValidatePod(pod, null));
+        Assert.Equal((false, true, true), (pod.Spec.ShareProcessNamespace, pod.Spec.HostUsers, pod.Spec.SetHostnameAsFQDN));
+        Assert.Equal(
+            [
+                "spec.shareProcessNamespace: Forbidden: not supported by Verge: its pods have no process to hold a shared process namespace",
+                "spec.hostUsers: Forbidden: not supported by Verge: it runs no pods in user namespaces",
+            ],
+            Errors(spec => (spec.ShareProcessNamespace, spec.HostUsers) = (true, false)));
+    }
+
+    [Fact]
     public void SeccompProfile_OfAnUnknownType_IsUnsupported()
     {
         Assert.Equal(

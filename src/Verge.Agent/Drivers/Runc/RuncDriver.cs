@@ -547,7 +547,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
         }
 
         var rootfs = Path.Combine(bundle, "rootfs");
-        if (overlayMaybeMounted && IsMountPoint(rootfs))
+        if (overlayMaybeMounted && MountTable.IsMountPoint(rootfs))
         {
             var umount = await CommandRunner.RunAsync("umount", [rootfs], _options.CommandTimeout, ct);
             if (umount.ExitCode != 0)
@@ -558,7 +558,7 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
         if (Directory.Exists(bundle))
         {
-            if (IsMountPoint(rootfs))
+            if (MountTable.IsMountPoint(rootfs))
             {
                 throw new DriverException($"{rootfs} is still mounted; not removing the bundle");
             }
@@ -741,25 +741,6 @@ internal sealed partial class RuncDriver : IWorkloadDriver
             // Not started yet or already gone.
         }
     }
-
-    private static bool IsMountPoint(string path)
-    {
-        var full = Path.GetFullPath(path);
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            var fields = line.Split(' ');
-            if (fields.Length > 4 && UnescapeMountPath(fields[4]) == full)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static string UnescapeMountPath(string path) =>
-        path.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
-            .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
 
     /// <summary>"SIGTERM", "TERM", "15" → the form runc kill takes; null for none; an error for nonsense.</summary>
     internal static string? NormalizeSignal(string? signal)

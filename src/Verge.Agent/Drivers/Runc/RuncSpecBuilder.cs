@@ -63,7 +63,7 @@ internal static class RuncSpecBuilder
 
         if (!config.HostIpc)
         {
-            namespaces.Insert(config.HostPid ? 0 : 1, new OciNamespace("ipc"));
+            namespaces.Insert(config.HostPid ? 0 : 1, new OciNamespace("ipc", config.IpcNamespacePath));
         }
         if (File.Exists("/proc/self/ns/cgroup"))
         {
@@ -319,7 +319,7 @@ internal static class RuncSpecBuilder
                 ? new("/dev", "bind", "/dev", ["rbind", "rprivate", "nosuid"])
                 : new("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             new("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            new("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            SharedMemoryMount(config),
             new("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
             new("/sys", "sysfs", "sysfs", privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"]),
             new("/sys/fs/cgroup", "cgroup", "cgroup", privileged ? ["nosuid", "noexec", "nodev", "relatime"] : ["nosuid", "noexec", "nodev", "relatime", "ro"]),
@@ -355,6 +355,17 @@ internal static class RuncSpecBuilder
 
         return mounts;
     }
+
+    /// <summary>
+    /// The pod's /dev/shm when the agent made one, the host's with hostIPC (as containerd mounts it), else one of the
+    /// task's own.
+    /// </summary>
+    private static OciMount SharedMemoryMount(TaskConfig config) => config switch
+    {
+        { HostIpc: true } => new("/dev/shm", "bind", "/dev/shm", ["rbind", "rprivate", "nosuid", "noexec", "nodev"]),
+        { ShmPath: { } shm } => new("/dev/shm", "bind", shm, ["rbind", "rprivate", "nosuid", "noexec", "nodev"]),
+        _ => new("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+    };
 
     private static OciResources BuildResources(TaskResources resources, bool privileged)
     {

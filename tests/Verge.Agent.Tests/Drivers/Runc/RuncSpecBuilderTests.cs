@@ -185,6 +185,31 @@ public sealed class RuncSpecBuilderTests : IDisposable
         Assert.Equal(expected, string.Join(',', spec.Linux.Namespaces.Select(ns => ns.Type).Where(t => t != "cgroup")));
     }
 
+    [Fact]
+    public void Build_WithThePodsIpc_JoinsItsNamespaceAndMountsItsShm()
+    {
+        var config = NewTask() with { IpcNamespacePath = "/data/pods/u/ipc/ns", ShmPath = "/data/pods/u/ipc/shm" };
+
+        var spec = RuncSpecBuilder.Build(config, Image, _rootfs, "/r", "/e", "/verge/t1");
+
+        Assert.Equal("/data/pods/u/ipc/ns", Assert.Single(spec.Linux.Namespaces, ns => ns.Type == "ipc").Path);
+        var shm = Assert.Single(spec.Mounts, m => m.Destination == "/dev/shm");
+        Assert.Equal(("bind", "/data/pods/u/ipc/shm"), (shm.Type, shm.Source));
+        Assert.Contains("noexec", shm.Options);
+    }
+
+    [Theory]
+    [InlineData(false, "tmpfs", "shm")]
+    [InlineData(true, "bind", "/dev/shm")]
+    public void Build_WithoutThePodsIpc_HasAShmOfItsOwn_OrTheHostsWithHostIpc(bool hostIpc, string type, string source)
+    {
+        var spec = RuncSpecBuilder.Build(NewTask() with { HostIpc = hostIpc }, Image, _rootfs, "/r", "/e", "/verge/t1");
+
+        var shm = Assert.Single(spec.Mounts, m => m.Destination == "/dev/shm");
+        Assert.Equal((type, source), (shm.Type, shm.Source));
+        Assert.All(spec.Linux.Namespaces, ns => Assert.Null(ns.Path));
+    }
+
     [Theory]
     [InlineData("SIGTERM", "TERM")]
     [InlineData("sigquit", "QUIT")]
