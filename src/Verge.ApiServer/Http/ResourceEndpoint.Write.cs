@@ -422,19 +422,7 @@ internal sealed partial class ResourceEndpoint
             return obj;
         }
 
-        var apiVersion = obj["apiVersion"] is JsonValue av && av.TryGetValue<string>(out var a) ? a : null;
-        var kind = obj["kind"] is JsonValue kv && kv.TryGetValue<string>(out var k) ? k : null;
-        if (apiVersion is not null && apiVersion != path.Type.ApiVersion)
-        {
-            throw ApiException.BadRequest(
-                $"the API version in the data ({apiVersion}) does not match the expected API version ({path.Type.ApiVersion})");
-        }
-
-        if (kind is not null && kind != path.Type.Kind)
-        {
-            throw ApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({path.Type.Kind})");
-        }
-
+        RequestBody.RequireKind(obj, path.Type);
         return obj;
     }
 
