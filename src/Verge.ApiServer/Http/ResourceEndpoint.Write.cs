@@ -59,15 +59,10 @@ internal sealed partial class ResourceEndpoint
     private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
         var format = RequestBody.FormatOf(context.Request, patch: true);
+        WriteOptions.ValidatePatch(context.Request.Query, apply: format == BodyFormat.ApplyPatch);
         var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
         var patch = RequestBody.Parse(body, format) ?? throw ApiException.BadRequest("the patch body is empty");
-        if (format == BodyFormat.ApplyPatch && string.IsNullOrEmpty(context.Request.Query["fieldManager"]))
-        {
-            throw ApiException.Unprocessable(
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
-        }
-
         if (path.Subresource == "scale")
         {
             await WriteScaleAsync(context, path, scale => Patcher.Apply(format, scale, patch, null), options, ct);
