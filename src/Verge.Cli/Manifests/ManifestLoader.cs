@@ -109,11 +109,19 @@ internal static class ManifestLoader
         return manifest;
     }
 
+    /// <summary>
+    /// Reads standard input to its end, giving up when <paramref name="ct"/> is cancelled (Ctrl-C). The console's
+    /// reader blocks in the read itself and never looks at a token, so the read runs apart and is left behind: the
+    /// process ends anyway, without waiting for input that may never come.
+    /// </summary>
+    internal static Task<string> ReadStdinAsync(TextReader input, CancellationToken ct) =>
+        Task.Run(input.ReadToEnd, CancellationToken.None).WaitAsync(ct);
+
     private static async Task<IReadOnlyList<(string Source, string Text)>> ReadSourcesAsync(string argument, CliContext context, CancellationToken ct)
     {
         if (argument == "-")
         {
-            return [("STDIN", await context.In.ReadToEndAsync(ct))];
+            return [("STDIN", await ReadStdinAsync(context.In, ct))];
         }
 
         var path = Path.GetFullPath(argument, context.CurrentDirectory);
