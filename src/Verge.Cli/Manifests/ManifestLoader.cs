@@ -14,6 +14,14 @@ internal sealed record ManifestObject(string Source, JsonObject Object)
 
     public string? Namespace => Object["metadata"]?["namespace"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 
+    /// <summary>
+    /// kubectl's error for an object whose kind the server does not serve, with its hint on a second line; the
+    /// namespace is the object's own, as kubectl prints it.
+    /// </summary>
+    public CliException KindNotServed() => new(
+        $"error: resource mapping not found for name: \"{Name}\" namespace: \"{Namespace}\" from \"{Source}\": no matches for kind \"{Kind}\" in version \"{ApiVersion}\"\n"
+        + "ensure CRDs are installed first");
+
     private string? Text(string key) => Object[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 }
 
