@@ -80,14 +80,19 @@ public sealed class ApiException : Exception
     public static ApiException NotAcceptable(string accept) =>
         new(406, "NotAcceptable", $"only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io; got {accept}");
 
-    public static ApiException Invalid(ResourceType type, string name, IReadOnlyList<FieldError> errors)
+    public static ApiException Invalid(ResourceType type, string name, IReadOnlyList<FieldError> errors) =>
+        Invalid(type.Group, type.Kind, name, errors);
+
+    /// <summary>A 422 for an object that is no stored kind, such as the PatchOptions of a request.</summary>
+    public static ApiException Invalid(string group, string kind, string name, IReadOnlyList<FieldError> errors)
     {
         var list = errors.Count == 1 ? errors[0].ToString() : "[" + string.Join(", ", errors) + "]";
-        return new(422, "Invalid", $"{type.GroupKind} \"{name}\" is invalid: {list}", new StatusDetails
+        var groupKind = group.Length == 0 ? kind : $"{kind}.{group}";
+        return new(422, "Invalid", $"{groupKind} \"{name}\" is invalid: {list}", new StatusDetails
         {
             Name = name,
-            Group = type.Group,
-            Kind = type.Kind,
+            Group = group,
+            Kind = kind,
             Causes = errors.Select(e => new StatusCause { Reason = e.Reason, Message = e.Message, Field = e.Field }).ToList(),
         });
     }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Verge.ApiServer.Serialization;
 using Verge.ApiServer.Serialization.Protobuf;
+using Verge.Core.Meta;
 
 namespace Verge.ApiServer.Http;
 
@@ -150,6 +151,28 @@ internal static class RequestBody
             }
 
             throw ApiException.BadRequest($"the request body is not valid JSON{where}: {reason.TrimEnd('.', ' ')}");
+        }
+    }
+
+    /// <summary>
+    /// Refuses (400) a body whose <c>apiVersion</c> or <c>kind</c>, when given, is not <paramref name="type"/>'s:
+    /// a body that leaves them out is taken for the kind of its URL, as Kubernetes takes it.
+    /// </summary>
+    public static void RequireKind(JsonObject obj, ResourceType type)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        ArgumentNullException.ThrowIfNull(type);
+        var apiVersion = obj["apiVersion"] is JsonValue av && av.TryGetValue<string>(out var a) ? a : null;
+        var kind = obj["kind"] is JsonValue kv && kv.TryGetValue<string>(out var k) ? k : null;
+        if (apiVersion is not null && apiVersion != type.ApiVersion)
+        {
+            throw ApiException.BadRequest(
+                $"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion})");
+        }
+
+        if (kind is not null && kind != type.Kind)
+        {
+            throw ApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({type.Kind})");
         }
     }
 

@@ -59,15 +59,10 @@ internal sealed partial class ResourceEndpoint
     private async Task PatchAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
         var format = RequestBody.FormatOf(context.Request, patch: true);
+        WriteOptions.ValidatePatch(context.Request.Query, apply: format == BodyFormat.ApplyPatch);
         var options = WriteOptions.From(context.Request, ManagerNames.FromUserAgent(context.Request.Headers.UserAgent));
         var body = await RequestBody.ReadAsync(context.Request, serverOptions.MaxRequestBodyBytes, ct);
         var patch = RequestBody.Parse(body, format) ?? throw ApiException.BadRequest("the patch body is empty");
-        if (format == BodyFormat.ApplyPatch && string.IsNullOrEmpty(context.Request.Query["fieldManager"]))
-        {
-            throw ApiException.Unprocessable(
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
-        }
-
         if (path.Subresource == "scale")
         {
             await WriteScaleAsync(context, path, scale => Patcher.Apply(format, scale, patch, null), options, ct);
@@ -422,19 +417,7 @@ internal sealed partial class ResourceEndpoint
             return obj;
         }
 
-        var apiVersion = obj["apiVersion"] is JsonValue av && av.TryGetValue<string>(out var a) ? a : null;
-        var kind = obj["kind"] is JsonValue kv && kv.TryGetValue<string>(out var k) ? k : null;
-        if (apiVersion is not null && apiVersion != path.Type.ApiVersion)
-        {
-            throw ApiException.BadRequest(
-                $"the API version in the data ({apiVersion}) does not match the expected API version ({path.Type.ApiVersion})");
-        }
-
-        if (kind is not null && kind != path.Type.Kind)
-        {
-            throw ApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({path.Type.Kind})");
-        }
-
+        RequestBody.RequireKind(obj, path.Type);
         return obj;
     }
 

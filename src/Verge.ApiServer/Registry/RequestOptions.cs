@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Verge.Core.Meta;
 
 namespace Verge.ApiServer.Registry;
 
@@ -38,10 +39,37 @@ internal sealed record WriteOptions(bool DryRun, string FieldManager, FieldValid
 
         var force = query["force"].ToString() switch
         {
-            "true" or "1" => true,
-            "" or "false" or "0" => false,
+            "" or "0" => false,
+            "1" => true,
+            var text when text.Equals("false", StringComparison.OrdinalIgnoreCase) => false,
+            var text when text.Equals("true", StringComparison.OrdinalIgnoreCase) => true,
             var other => throw Http.ApiException.BadRequest($"invalid force parameter \"{other}\": must be true or false"),
         };
         return new WriteOptions(dryRun.Length > 0, manager.Length > 0 ? manager : defaultManager, validation, force);
+    }
+
+    /// <summary>
+    /// What Kubernetes' ValidatePatchOptions checks of a patch's type, before its body is read: <c>force</c> belongs
+    /// to apply patches alone (on another patch it is refused whatever its value, <c>false</c> included), and an
+    /// apply patch must name its <c>fieldManager</c>. Either is a 422 for PatchOptions, as Kubernetes answers.
+    /// </summary>
+    public static void ValidatePatch(IQueryCollection query, bool apply)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var errors = new List<FieldError>();
+        if (!apply && query.ContainsKey("force"))
+        {
+            errors.Add(FieldError.Forbidden("force", "may not be specified for non-apply patch"));
+        }
+
+        if (apply && string.IsNullOrEmpty(query["fieldManager"]))
+        {
+            errors.Add(FieldError.Required("fieldManager", "is required for apply patch"));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw Http.ApiException.Invalid("meta.k8s.io", "PatchOptions", "", errors);
+        }
     }
 }

@@ -61,6 +61,77 @@ internal static class AccessReviews
             : new JsonObject { ["allowed"] = false, ["reason"] = decision.Reason ?? $"a node may only create the {type.Kind} named \"{decision.RequiredCreateName}\"" };
     }
 
+    private static readonly string[] ResourceAttributeTexts = ["namespace", "verb", "group", "version", "resource", "subresource", "name"];
+
+    /// <summary>
+    /// The spec of a SelfSubjectAccessReview, checked as Kubernetes decodes it (a member of the wrong JSON type is a
+    /// 400) and then validates it (ValidateSelfSubjectAccessReviewSpec: exactly one of resourceAttributes and
+    /// nonResourceAttributes, else a 422).
+    /// </summary>
+    private static JsonObject ReadSpec(ResourceType type, JsonObject review)
+    {
+        var spec = Member(type, review, "spec", "spec") ?? new JsonObject();
+        var resource = Member(type, spec, "resourceAttributes", "spec.resourceAttributes");
+        var nonResource = Member(type, spec, "nonResourceAttributes", "spec.nonResourceAttributes");
+        if (resource is not null)
+        {
+            foreach (var field in ResourceAttributeTexts)
+            {
+                Text(type, resource, field, $"spec.resourceAttributes.{field}");
+            }
+
+            foreach (var field in new[] { "fieldSelector", "labelSelector" })
+            {
+                if (Member(type, resource, field, $"spec.resourceAttributes.{field}") is { } selector)
+                {
+                    Text(type, selector, "rawSelector", $"spec.resourceAttributes.{field}.rawSelector");
+                }
+            }
+        }
+
+        var path = nonResource is null ? null : Text(type, nonResource, "path", "spec.nonResourceAttributes.path");
+        var verb = nonResource is null ? null : Text(type, nonResource, "verb", "spec.nonResourceAttributes.verb");
+        if (resource is not null && nonResource is not null)
+        {
+            // Kubernetes shows the attributes as Go prints the struct.
+            var shown = $"authorization.NonResourceAttributes{{Path:{GoQuote(path)}, Verb:{GoQuote(verb)}}}";
+            throw ApiException.Invalid(type, "",
+                [new FieldError("spec.nonResourceAttributes", FieldErrorType.Invalid, "cannot be specified in combination with resourceAttributes", shown)]);
+        }
+
+        if (resource is null && nonResource is null)
+        {
+            // The bad value is the missing nonResourceAttributes, which Kubernetes prints as "null".
+            throw ApiException.Invalid(type, "",
+                [FieldError.Invalid("spec.resourceAttributes", "null", "exactly one of nonResourceAttributes or resourceAttributes must be specified")]);
+        }
+
+        return spec;
+    }
+
+    /// <summary>A member that must be an object when present (null when absent or null), else a 400 naming it.</summary>
+    private static JsonObject? Member(ResourceType type, JsonObject parent, string field, string path) => parent[field] switch
+    {
+        null => null,
+        JsonObject value => value,
+        var other => throw CannotDecode(type, path, "an object", other),
+    };
+
+    /// <summary>A member that must be a string when present (null when absent or null), else a 400 naming it.</summary>
+    private static string? Text(ResourceType type, JsonObject parent, string field, string path) => parent[field] switch
+    {
+        null => null,
+        JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.String => value.GetValue<string>(),
+        var other => throw CannotDecode(type, path, "a string", other),
+    };
+
+    private static ApiException CannotDecode(ResourceType type, string path, string expected, JsonNode other) =>
+        ApiException.BadRequest(
+            $"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: {path} must be {expected}, not {other.GetValueKind().ToString().ToLowerInvariant()}");
+
+    private static string GoQuote(string? text) =>
+        "\"" + (text ?? "").Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
     /// <summary>Answers a review POSTed to <c>/apis/{group}/v1/{plural}</c>; returns false when the path is not a review.</summary>
     public static async Task<bool> TryHandleAsync(HttpContext context, string group, string version, string[] rest, long bodyLimit)
     {
@@ -84,6 +155,7 @@ internal static class AccessReviews
         var review = format == BodyFormat.Protobuf
             ? new JsonObject { ["spec"] = new JsonObject { ["resourceAttributes"] = new JsonObject() } }
             : RequestBody.Parse(body, format) as JsonObject ?? throw ApiException.BadRequest($"a {type.Kind} object is required");
+        RequestBody.RequireKind(review, type);
         var answer = new JsonObject
         {
             ["kind"] = type.Kind,
@@ -92,13 +164,7 @@ internal static class AccessReviews
         };
         if (type.Kind == "SelfSubjectAccessReview")
         {
-            if (review["spec"] is not JsonObject spec
-                || (spec["resourceAttributes"] is null && spec["nonResourceAttributes"] is null))
-            {
-                throw ApiException.Invalid(type, "",
-                    [FieldError.Required("spec.resourceAttributes", "exactly one of nonResourceAttributes or resourceAttributes must be specified")]);
-            }
-
+            var spec = ReadSpec(type, review);
             answer["spec"] = spec.DeepClone();
             answer["status"] = user.IsAdmin
                 ? new JsonObject { ["allowed"] = true, ["reason"] = $"{UserInfo.MastersGroup} may do everything" }

@@ -38,8 +38,7 @@ internal static class ApplyCommand
             try
             {
                 var resource = await session.Discovery.FindByKindAsync(manifest.ApiVersion!, manifest.Kind!, ct)
-                    ?? throw new CliException(
-                        $"error: resource mapping not found for name: \"{manifest.Name}\" namespace: \"{manifest.Namespace}\" from \"{manifest.Source}\": no matches for kind \"{manifest.Kind}\" in version \"{manifest.ApiVersion}\"");
+                    ?? throw manifest.KindNotServed();
                 var target = ApplyPlanner.Plan(manifest, resource, namespaceFlag, session.ContextNamespace);
                 var before = await session.Client.TryGetAsync(target.ItemPath, ct);
                 var response = await session.Client.SendAsync(

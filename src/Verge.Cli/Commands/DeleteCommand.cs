@@ -76,15 +76,26 @@ internal static class DeleteCommand
         var manifests = files.Length > 0 ? await ManifestLoader.LoadAsync(files, context, ct) : [];
         using var session = options.Open(context, parse);
         var namespaceFlag = parse.GetValue(options.Namespace);
-        var targets = new List<(ApiResource Resource, string? Namespace, string Name)>();
+
+        // An object of a manifest that cannot be deleted (a kind the server does not serve, a namespace that
+        // contradicts -n) is reported in its place among the others, which are still deleted, as kubectl does and as
+        // apply does.
+        var targets = new List<(ApiResource? Resource, string? Namespace, string Name, string? Error)>();
         if (files.Length > 0)
         {
             foreach (var manifest in manifests)
             {
-                var resource = await session.Discovery.FindByKindAsync(manifest.ApiVersion!, manifest.Kind!, ct)
-                    ?? throw new CliException($"error: no matches for kind \"{manifest.Kind}\" in version \"{manifest.ApiVersion}\" (from \"{manifest.Source}\")");
-                var target = ApplyPlanner.Plan(manifest, resource, namespaceFlag, session.ContextNamespace);
-                targets.Add((resource, target.Namespace, target.Name));
+                try
+                {
+                    var resource = await session.Discovery.FindByKindAsync(manifest.ApiVersion!, manifest.Kind!, ct)
+                        ?? throw manifest.KindNotServed();
+                    var target = ApplyPlanner.Plan(manifest, resource, namespaceFlag, session.ContextNamespace);
+                    targets.Add((resource, target.Namespace, target.Name, null));
+                }
+                catch (CliException e) when (e.InnerException is null)
+                {
+                    targets.Add((null, null, manifest.Name!, e.Message));
+                }
             }
         }
         else
@@ -92,12 +103,19 @@ internal static class DeleteCommand
             var (kind, names) = KindAndNames(words);
             var resource = await session.Discovery.ResolveAsync(kind, ct);
             var ns = resource.Namespaced ? session.NamespaceOr(namespaceFlag) : null;
-            targets.AddRange(names.Select(n => (resource, ns, n)));
+            targets.AddRange(names.Select(n => ((ApiResource?)resource, ns, n, (string?)null)));
         }
 
         var failed = false;
-        foreach (var (resource, ns, name) in targets)
+        foreach (var (resource, ns, name, error) in targets)
         {
+            if (resource is null)
+            {
+                Output.Terminal.WriteError(context, error!);
+                failed = true;
+                continue;
+            }
+
             try
             {
                 var path = resource.ItemPath(ns, name) + (gracePeriodSeconds is { } grace ? $"?gracePeriodSeconds={grace.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "");

@@ -205,9 +205,11 @@ internal static class TokenCommand
             return null;
         }
 
-        if (!DurationText.TryParse(text?.Trim(), out var ttl) || ttl < TimeSpan.FromSeconds(1))
+        if (!DurationText.TryParse(text?.Trim(), out var ttl, out var tooLong) || ttl < TimeSpan.FromSeconds(1))
         {
-            throw new CliException($"error: invalid --ttl \"{text}\": use a duration such as 24h, 90m or 1h30m (at least 1s), or 0 for a token that never expires");
+            throw new CliException(tooLong
+                ? $"error: invalid --ttl \"{text}\": longer than the longest duration, 2562047h (about 292 years); use 0 for a token that never expires"
+                : $"error: invalid --ttl \"{text}\": use a duration such as 24h, 90m or 1h30m (at least 1s), or 0 for a token that never expires");
         }
 
         return ttl;

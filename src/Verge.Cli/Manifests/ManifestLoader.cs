@@ -14,6 +14,14 @@ internal sealed record ManifestObject(string Source, JsonObject Object)
 
     public string? Namespace => Object["metadata"]?["namespace"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 
+    /// <summary>
+    /// kubectl's error for an object whose kind the server does not serve, with its hint on a second line; the
+    /// namespace is the object's own, as kubectl prints it.
+    /// </summary>
+    public CliException KindNotServed() => new(
+        $"error: resource mapping not found for name: \"{Name}\" namespace: \"{Namespace}\" from \"{Source}\": no matches for kind \"{Kind}\" in version \"{ApiVersion}\"\n"
+        + "ensure CRDs are installed first");
+
     private string? Text(string key) => Object[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 }
 
@@ -109,11 +117,19 @@ internal static class ManifestLoader
         return manifest;
     }
 
+    /// <summary>
+    /// Reads standard input to its end, giving up when <paramref name="ct"/> is cancelled (Ctrl-C). The console's
+    /// reader blocks in the read itself and never looks at a token, so the read runs apart and is left behind: the
+    /// process ends anyway, without waiting for input that may never come.
+    /// </summary>
+    internal static Task<string> ReadStdinAsync(TextReader input, CancellationToken ct) =>
+        Task.Run(input.ReadToEnd, CancellationToken.None).WaitAsync(ct);
+
     private static async Task<IReadOnlyList<(string Source, string Text)>> ReadSourcesAsync(string argument, CliContext context, CancellationToken ct)
     {
         if (argument == "-")
         {
-            return [("STDIN", await context.In.ReadToEndAsync(ct))];
+            return [("STDIN", await ReadStdinAsync(context.In, ct))];
         }
 
         var path = Path.GetFullPath(argument, context.CurrentDirectory);

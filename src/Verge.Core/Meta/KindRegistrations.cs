@@ -149,6 +149,7 @@ internal static class KindRegistrations
                 o => Tables.SelectorString(((Deployment)o).Spec.Selector)),
             ApplyDefaults = o => AppsDefaults.Deployment((Deployment)o),
             Validate = (o, old) => AppsValidation.ValidateDeployment((Deployment)o, (Deployment?)old),
+            ValidateStatusUpdate = (o, old) => AppsValidation.ValidateDeploymentStatusUpdate((Deployment)o, (Deployment)old),
             Columns =
             [
                 new("Ready", "string", "Number of the pod with ready state", o => $"{((Deployment)o).Status?.ReadyReplicas ?? 0}/{((Deployment)o).Spec.Replicas ?? 1}"),
@@ -170,6 +171,7 @@ internal static class KindRegistrations
                 o => Tables.SelectorString(((ReplicaSet)o).Spec.Selector)),
             ApplyDefaults = o => AppsDefaults.ReplicaSet((ReplicaSet)o),
             Validate = (o, old) => AppsValidation.ValidateReplicaSet((ReplicaSet)o, (ReplicaSet?)old),
+            ValidateStatusUpdate = (o, _) => AppsValidation.ValidateReplicaSetStatusUpdate((ReplicaSet)o),
             Columns =
             [
                 new("Desired", "integer", "Number of desired pods.", o => ((ReplicaSet)o).Spec.Replicas ?? 1),
@@ -186,6 +188,7 @@ internal static class KindRegistrations
             ShortNames = ["ds"], Categories = ["all"], HasStatus = true, TypeInfo = VergeJsonContext.Default.DaemonSet,
             ApplyDefaults = o => AppsDefaults.DaemonSet((DaemonSet)o),
             Validate = (o, old) => AppsValidation.ValidateDaemonSet((DaemonSet)o, (DaemonSet?)old),
+            ValidateStatusUpdate = (o, old) => AppsValidation.ValidateDaemonSetStatusUpdate((DaemonSet)o, (DaemonSet)old),
             Columns =
             [
                 new("Desired", "integer", "The total number of nodes that should be running the daemon pod.", o => ((DaemonSet)o).Status?.DesiredNumberScheduled ?? 0),

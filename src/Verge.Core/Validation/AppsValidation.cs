@@ -176,6 +176,119 @@ public static class AppsValidation
         return errors;
     }
 
+    /// <summary>
+    /// A write to a Deployment's <c>status</c>, as Kubernetes' ValidateDeploymentStatusUpdate: no negative count or
+    /// observedGeneration, no more updated, ready or available replicas than replicas, no more available than ready,
+    /// and a collisionCount that never goes down.
+    /// </summary>
+    public static List<FieldError> ValidateDeploymentStatusUpdate(Deployment deployment, Deployment old)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(old);
+        var errors = new List<FieldError>();
+        var status = deployment.Status ?? new DeploymentStatus();
+        NonNegative(status.ObservedGeneration ?? 0, "status.observedGeneration", errors);
+        var replicas = status.Replicas ?? 0;
+        var updated = status.UpdatedReplicas ?? 0;
+        var ready = status.ReadyReplicas ?? 0;
+        var available = status.AvailableReplicas ?? 0;
+        NonNegative(replicas, "status.replicas", errors);
+        NonNegative(updated, "status.updatedReplicas", errors);
+        NonNegative(ready, "status.readyReplicas", errors);
+        NonNegative(available, "status.availableReplicas", errors);
+        NonNegative(status.UnavailableReplicas ?? 0, "status.unavailableReplicas", errors);
+        if (status.CollisionCount is { } collisions)
+        {
+            NonNegative(collisions, "status.collisionCount", errors);
+        }
+
+        NotAboveReplicas(updated, replicas, "status.updatedReplicas", errors);
+        NotAboveReplicas(ready, replicas, "status.readyReplicas", errors);
+        NotAboveReplicas(available, replicas, "status.availableReplicas", errors);
+        NotAboveReady(available, ready, "status.availableReplicas", errors);
+        NotDecremented(status.CollisionCount, old.Status?.CollisionCount, errors);
+        return errors;
+    }
+
+    /// <summary>
+    /// A write to a ReplicaSet's <c>status</c>, as Kubernetes' ValidateReplicaSetStatusUpdate: no negative count or
+    /// observedGeneration, no more fully labeled, ready or available replicas than replicas, no more available than
+    /// ready.
+    /// </summary>
+    public static List<FieldError> ValidateReplicaSetStatusUpdate(ReplicaSet replicaSet)
+    {
+        ArgumentNullException.ThrowIfNull(replicaSet);
+        var errors = new List<FieldError>();
+        var status = replicaSet.Status ?? new ReplicaSetStatus();
+        var replicas = status.Replicas;
+        var labeled = status.FullyLabeledReplicas ?? 0;
+        var ready = status.ReadyReplicas ?? 0;
+        var available = status.AvailableReplicas ?? 0;
+        NonNegative(replicas, "status.replicas", errors);
+        NonNegative(labeled, "status.fullyLabeledReplicas", errors);
+        NonNegative(ready, "status.readyReplicas", errors);
+        NonNegative(available, "status.availableReplicas", errors);
+        NonNegative(status.ObservedGeneration ?? 0, "status.observedGeneration", errors);
+        NotAboveReplicas(labeled, replicas, "status.fullyLabeledReplicas", errors);
+        NotAboveReplicas(ready, replicas, "status.readyReplicas", errors);
+        NotAboveReplicas(available, replicas, "status.availableReplicas", errors);
+        NotAboveReady(available, ready, "status.availableReplicas", errors);
+        return errors;
+    }
+
+    /// <summary>
+    /// A write to a DaemonSet's <c>status</c>, as Kubernetes' ValidateDaemonSetStatusUpdate: no negative count or
+    /// observedGeneration, and a collisionCount that never goes down.
+    /// </summary>
+    public static List<FieldError> ValidateDaemonSetStatusUpdate(DaemonSet daemonSet, DaemonSet old)
+    {
+        ArgumentNullException.ThrowIfNull(daemonSet);
+        ArgumentNullException.ThrowIfNull(old);
+        var errors = new List<FieldError>();
+        var status = daemonSet.Status ?? new DaemonSetStatus();
+        NonNegative(status.CurrentNumberScheduled, "status.currentNumberScheduled", errors);
+        NonNegative(status.NumberMisscheduled, "status.numberMisscheduled", errors);
+        NonNegative(status.DesiredNumberScheduled, "status.desiredNumberScheduled", errors);
+        NonNegative(status.NumberReady, "status.numberReady", errors);
+        NonNegative(status.ObservedGeneration ?? 0, "status.observedGeneration", errors);
+        NonNegative(status.UpdatedNumberScheduled ?? 0, "status.updatedNumberScheduled", errors);
+        NonNegative(status.NumberAvailable ?? 0, "status.numberAvailable", errors);
+        NonNegative(status.NumberUnavailable ?? 0, "status.numberUnavailable", errors);
+        if (status.CollisionCount is { } collisions)
+        {
+            NonNegative(collisions, "status.collisionCount", errors);
+        }
+
+        NotDecremented(status.CollisionCount, old.Status?.CollisionCount, errors);
+        return errors;
+    }
+
+    private static void NotAboveReplicas(int value, int replicas, string path, List<FieldError> errors)
+    {
+        if (value > replicas)
+        {
+            errors.Add(FieldError.Invalid(path, value, "cannot be greater than status.replicas"));
+        }
+    }
+
+    private static void NotAboveReady(int available, int ready, string path, List<FieldError> errors)
+    {
+        if (available > ready)
+        {
+            // Kubernetes words this one without the "status." of the check against replicas.
+            errors.Add(FieldError.Invalid(path, available, "cannot be greater than readyReplicas"));
+        }
+    }
+
+    /// <summary>Kubernetes' IsDecremented: lower than before, or cleared where it was set (the bad value is then 0).</summary>
+    private static void NotDecremented(int? collisions, int? old, List<FieldError> errors)
+    {
+        if (old is { } before && (collisions is null || collisions < before))
+        {
+            errors.Add(FieldError.Invalid("status.collisionCount", collisions ?? 0, "cannot be decremented"));
+        }
+    }
+
     /// <summary>Selector required, valid and non-empty; returns its matcher, or null when it cannot be built.</summary>
     private static LabelSelectorExpression? ValidateWorkloadSelector(LabelSelector? selector, string path, string kindWord, List<FieldError> errors)
     {

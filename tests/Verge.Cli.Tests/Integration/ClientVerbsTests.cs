@@ -341,7 +341,39 @@ public sealed class ClientVerbsTests(ServerFixture server) : IClassFixture<Serve
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("configmap/kept created\n", result.Out);
-        Assert.Contains("no matches for kind \"Widget\" in version \"example.com/v9\"", result.Error, StringComparison.Ordinal);
+        Assert.Equal(
+        [
+            $"error: resource mapping not found for name: \"w\" namespace: \"\" from \"{file}\": no matches for kind \"Widget\" in version \"example.com/v9\"",
+            "ensure CRDs are installed first",
+        ], result.ErrorLines);
+    }
+
+    [Fact]
+    public async Task Delete_WhenKindNotServed_ReportsItAsApplyDoes_AndDeletesTheRest()
+    {
+        var ns = await NewNamespaceAsync();
+        var kept = _cli.WriteFile("doomed.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: doomed}\n");
+        Assert.Equal(0, (await RunAsync("apply", "-f", kept, "-n", ns)).ExitCode);
+        var file = _cli.WriteFile("mixed-delete.yaml", $$"""
+            apiVersion: example.com/v1
+            kind: Foo
+            metadata: {name: x}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: doomed, namespace: {{ns}}}
+            """);
+
+        var result = await RunAsync("delete", "-f", file);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("configmap \"doomed\" deleted\n", result.Out);
+        Assert.Equal(
+        [
+            $"error: resource mapping not found for name: \"x\" namespace: \"\" from \"{file}\": no matches for kind \"Foo\" in version \"example.com/v1\"",
+            "ensure CRDs are installed first",
+        ], result.ErrorLines);
+        Assert.Equal(1, (await RunAsync("get", "configmap", "doomed", "-n", ns)).ExitCode);
     }
 
     [Fact]

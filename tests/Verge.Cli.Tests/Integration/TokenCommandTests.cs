@@ -102,6 +102,30 @@ public sealed partial class TokenCommandTests(ServerFixture server) : IClassFixt
         Assert.Single(result.ErrorLines);
     }
 
+    [Theory]
+    [InlineData("join", "99999999999h")]
+    [InlineData("join", "9223372036854775807s")]
+    [InlineData("api", "99999999999h")]
+    [InlineData("api", "2562048h")]
+    [InlineData("api", "100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000h")]
+    public async Task Create_WithATtlTooLongForADuration_FailsWithOneLineNamingTheFlag(string usage, string ttl)
+    {
+        var result = await RunAsync("token", "create", "--usage", usage, "--ttl", ttl);
+
+        Assert.Equal((1, ""), (result.ExitCode, result.Out));
+        Assert.Equal(
+            $"error: invalid --ttl \"{ttl}\": longer than the longest duration, 2562047h (about 292 years); use 0 for a token that never expires",
+            Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public async Task Create_WithTheLongestTtl_MakesATokenThatExpiresThen()
+    {
+        var result = await RunAsync("token", "create", "--usage", "api", "--ttl", "2562047h");
+
+        Assert.Equal((0, ""), (result.ExitCode, result.Error));
+    }
+
     [Fact]
     public async Task Delete_WithMalformedId_FailsWithClearError()
     {
