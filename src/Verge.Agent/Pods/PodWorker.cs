@@ -743,6 +743,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             }
 
             _driver = driver;
+            ReportDnsConfigForming(driver);
         }
 
         if (!_networkReady)
@@ -796,6 +797,34 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _pendingMessage = null;
         _setUpRetryAt = null;
         return true;
+    }
+
+    /// <summary>
+    /// What the resolver's limits cut from the pod's DNS settings, as the kubelet's <c>DNSConfigForming</c> Warning
+    /// events: once per pod start, for a driver that writes the containers' resolv.conf. A node file that cannot be
+    /// read reports nothing here; the container's start fails on it.
+    /// </summary>
+    private void ReportDnsConfigForming(IWorkloadDriver driver)
+    {
+        if (driver is not IResolvConfWriter writer)
+        {
+            return;
+        }
+
+        IReadOnlyList<string> warnings;
+        try
+        {
+            warnings = writer.DnsConfigWarnings(_pod.Spec.DnsPolicy, _pod.Spec.DnsConfig);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (var warning in warnings)
+        {
+            Event("Warning", "DNSConfigForming", warning, null);
+        }
     }
 
     private bool SetUpFailed(string reason, string message)

@@ -9,7 +9,7 @@ namespace Verge.Agent.Tests.Fakes;
 /// (or, for containers in <see cref="IgnoringTerm"/>, when their grace period has passed on the clock), exec results are set per container, pulls fail for images listed in <see cref="FailingImages"/>, and recovery
 /// succeeds for tasks this instance knows (a new instance is a rebooted machine).
 /// </summary>
-internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null) : IWorkloadDriver
+internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null) : IWorkloadDriver, IResolvConfWriter
 {
     private readonly ConcurrentDictionary<string, FakeTask> _tasks = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -23,6 +23,9 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
 
     /// <summary>Exec results by the command's first word, else by container name; missing means exit 0.</summary>
     public ConcurrentDictionary<string, ExecResult> ExecResults { get; } = new();
+
+    /// <summary>The node's resolv.conf, as a driver that writes the containers' resolv.conf reads it.</summary>
+    public string NodeResolvConf { get; set; } = "";
 
     public ConcurrentQueue<TaskConfig> Started { get; } = new();
 
@@ -169,6 +172,13 @@ internal sealed class FakeDriver(string name = "fake", TimeProvider? time = null
     {
         Recovered.Enqueue(handle.Id);
         return Task.FromResult(_tasks.ContainsKey(handle.Id));
+    }
+
+    public IReadOnlyList<string> DnsConfigWarnings(string? dnsPolicy, Verge.Core.Core.PodDnsConfig? dnsConfig)
+    {
+        var warnings = new List<string>();
+        Verge.Agent.Drivers.Runc.EtcFiles.PodResolver(Verge.Agent.Drivers.Runc.EtcFiles.ParseResolvConf(NodeResolvConf), dnsPolicy, dnsConfig, warnings);
+        return warnings;
     }
 
     public async Task<ExecResult> ExecAsync(TaskHandle handle, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct)
