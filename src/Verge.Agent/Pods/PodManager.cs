@@ -29,6 +29,10 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     // Workers whose pod is being stopped, until their termination ends (for their logs).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PodWorker> _stopping = new(StringComparer.Ordinal);
 
+    // The deadlines of the terminations under way, by pod UID, and whether each stops a pod being deleted (as opposed
+    // to one that was already gone): a later, shorter grace period of the pod, or its disappearance, moves them.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TerminationDeadline Deadline, bool Deleting)> _deadlines = new(StringComparer.Ordinal);
+
     // Pods being deleted whose termination this run has confirmed to the control plane (values unused).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _confirmed = new(StringComparer.Ordinal);
 
@@ -121,7 +125,8 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 {
                     _workers.Remove(uid);
                     _stopping[uid] = worker;
-                    StartTermination(uid, () => TerminateAsync(worker, pod));
+                    var deadline = TerminationDeadline.After(GracePeriodOf(pod ?? worker.Pod), _ctx.Time);
+                    StartTermination(uid, deadline, pod is not null, () => TerminateAsync(worker, pod, deadline));
                 }
                 else
                 {
@@ -175,9 +180,12 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 var pod = desired.GetValueOrDefault(uid);
                 if ((pod is null || pod.Metadata.DeletionTimestamp is not null) && !_workers.ContainsKey(uid) && !_terminating.ContainsKey(uid))
                 {
-                    StartTermination(uid, () => CleanUpOrphanAsync(uid, pod));
+                    var deadline = TerminationDeadline.After(TimeSpan.FromSeconds(pod?.Metadata.DeletionGracePeriodSeconds ?? 30), _ctx.Time);
+                    StartTermination(uid, deadline, pod is not null, () => CleanUpOrphanAsync(uid, pod, deadline));
                 }
             }
+
+            ShortenTerminations(desired);
 
             // Pods being deleted that this node holds nothing of any more: an earlier run stopped them (or never ran
             // them), and the control plane may not have heard. Confirmed once per run; the channel resends until
@@ -295,16 +303,45 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops a worker's pod for good. <paramref name="deleted"/> is the pod as local state holds it when it is being
-    /// deleted (null when it is simply no longer meant for this node): its grace period applies, and once everything
-    /// is stopped and removed the control plane hears that the pod may go.
+    /// Moves the deadlines of the terminations under way, as the kubelet's pod workers lower a terminating pod's grace
+    /// period: to the pod's deletion grace period from now when a later delete shortened it, and to now when a pod
+    /// being deleted is gone from local state (a force delete removed it from the API). Never later.
     /// </summary>
-    private async Task TerminateAsync(PodWorker worker, Pod? deleted)
+    private void ShortenTerminations(Dictionary<string, Pod> desired)
     {
-        var grace = deleted?.Metadata.DeletionGracePeriodSeconds ?? deleted?.Spec.TerminationGracePeriodSeconds;
+        foreach (var (uid, (deadline, deleting)) in _deadlines)
+        {
+            if (desired.TryGetValue(uid, out var pod))
+            {
+                if (pod.Metadata.DeletionTimestamp is not null && deadline.Shorten(GracePeriodOf(pod)))
+                {
+                    LogGracePeriodShortened(_ctx.Logger, uid, GracePeriodOf(pod).TotalSeconds);
+                }
+            }
+            else if (deleting && deadline.Shorten(TimeSpan.Zero))
+            {
+                LogGracePeriodShortened(_ctx.Logger, uid, 0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A stopping pod's grace period: its deletionGracePeriodSeconds when it is being deleted, else its
+    /// terminationGracePeriodSeconds, else 30 s.
+    /// </summary>
+    private static TimeSpan GracePeriodOf(Pod pod) =>
+        TimeSpan.FromSeconds(Math.Max(0, pod.Metadata.DeletionGracePeriodSeconds ?? pod.Spec.TerminationGracePeriodSeconds ?? 30));
+
+    /// <summary>
+    /// Stops a worker's pod for good. <paramref name="deleted"/> is the pod as local state holds it when it is being
+    /// deleted (null when it is simply no longer meant for this node): once everything is stopped and removed the
+    /// control plane hears that the pod may go.
+    /// </summary>
+    private async Task TerminateAsync(PodWorker worker, Pod? deleted, TerminationDeadline deadline)
+    {
         try
         {
-            await worker.TerminateAsync(grace is { } g ? TimeSpan.FromSeconds(Math.Max(0, g)) : null, CancellationToken.None);
+            await worker.TerminateAsync(deadline, CancellationToken.None);
             LogTerminated(_ctx.Logger, worker.PodDescription);
             if (deleted is not null)
             {
@@ -323,11 +360,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Runs a termination under <paramref name="uid"/> in <see cref="_terminating"/>: registered before it can run, and
-    /// removed when it ends (a termination that finished before its registration would otherwise stay registered,
-    /// and keep the pod from ever being cleaned up or confirmed).
-    /// </summary>
+    /// <summary>The pods whose directory holds an IPC namespace or /dev/shm (<see cref="PodIpc"/>).</summary>
     private IEnumerable<string> PodsWithIpc()
     {
         var pods = Path.Combine(_ctx.Options.DataDir, "pods");
@@ -336,9 +369,15 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             : [];
     }
 
-    private void StartTermination(string uid, Func<Task> work)
+    /// <summary>
+    /// Runs a termination under <paramref name="uid"/> in <see cref="_terminating"/>: registered before it can run, and
+    /// removed when it ends (a termination that finished before its registration would otherwise stay registered,
+    /// and keep the pod from ever being cleaned up or confirmed).
+    /// </summary>
+    private void StartTermination(string uid, TerminationDeadline deadline, bool deleting, Func<Task> work)
     {
         var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _deadlines[uid] = (deadline, deleting);
         _terminating[uid] = RunAsync();
         registered.SetResult();
 
@@ -351,7 +390,9 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
             }
             finally
             {
+                _deadlines.TryRemove(new KeyValuePair<string, (TerminationDeadline, bool)>(uid, (deadline, deleting)));
                 _terminating.TryRemove(uid, out _);
+                deadline.Dispose();
             }
         }
     }
@@ -390,13 +431,11 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes what an earlier run left of a pod: its tasks (stopped first), network, volumes and files. When the pod
-    /// is being deleted (<paramref name="deleted"/>), its grace period applies and the control plane hears once all is
-    /// gone.
+    /// Removes what an earlier run left of a pod: its tasks (stopped by the deadline), network, volumes and files. When
+    /// the pod is being deleted (<paramref name="deleted"/>), the control plane hears once all is gone.
     /// </summary>
-    private async Task CleanUpOrphanAsync(string uid, Pod? deleted)
+    private async Task CleanUpOrphanAsync(string uid, Pod? deleted, TerminationDeadline deadline)
     {
-        var grace = TimeSpan.FromSeconds(Math.Max(0, deleted?.Metadata.DeletionGracePeriodSeconds ?? 30));
         try
         {
             foreach (var task in _ctx.State.ListTasks(uid))
@@ -405,7 +444,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 {
                     if (await driver.RecoverAsync(handle, CancellationToken.None))
                     {
-                        await driver.StopAsync(handle, grace, CancellationToken.None);
+                        await PodWorker.StopByAsync(driver, handle, deadline, TimeSpan.Zero, CancellationToken.None);
                     }
 
                     await driver.DestroyAsync(handle, CancellationToken.None);
@@ -445,4 +484,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
 
     [LoggerMessage(EventId = 5304, Level = LogLevel.Error, Message = "Terminating pod {Pod} failed")]
     private static partial void LogTerminateFailed(ILogger logger, string pod, Exception error);
+
+    [LoggerMessage(EventId = 5305, Level = LogLevel.Information, Message = "Pod {Pod} is to be gone within {Seconds} s: its termination under way is cut short")]
+    private static partial void LogGracePeriodShortened(ILogger logger, string pod, double seconds);
 }

@@ -89,6 +89,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     public string Name => _pod.Metadata.Name ?? "";
 
+    /// <summary>The latest pod object, readable from any thread.</summary>
+    public Pod Pod => Volatile.Read(ref _pod);
+
     /// <summary>The pod's labels (of the latest pod object), readable from any thread.</summary>
     public IReadOnlyDictionary<string, string>? Labels => Volatile.Read(ref _pod).Metadata.Labels;
 
@@ -173,24 +176,22 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
     });
 
     /// <summary>
-    /// Stops the pod for good: every running container gets TERM, then KILL after the grace period (the pod's
-    /// terminationGracePeriodSeconds when none is given), sidecars last, one at a time in reverse order, in what is
-    /// left of it (at least 2 s each), as the kubelet does; then the tasks, the network, the volumes and the pod's
-    /// directory (logs included) are removed.
+    /// Stops the pod for good: every running container gets TERM, then KILL at the deadline (the pod's grace period from
+    /// the start of the termination), sidecars last, one at a time in reverse order, in what is left of it (at least
+    /// 2 s each), as the kubelet does; then the tasks, the network, the volumes and the pod's directory (logs included)
+    /// are removed. A deadline moved earlier while containers stop (a shorter grace period) cuts their preStop hooks
+    /// short and starts their stops again with what is left of it.
     /// </summary>
-    public async Task TerminateAsync(TimeSpan? gracePeriod, CancellationToken ct)
+    public async Task TerminateAsync(TerminationDeadline deadline, CancellationToken ct)
     {
         await StopLoopAsync();
         _stopped = true;
-        var grace = gracePeriod ?? TimeSpan.FromSeconds(Math.Max(0, _pod.Spec.TerminationGracePeriodSeconds ?? 30));
-        var began = _ctx.Time.GetTimestamp();
         var running = _init.Concat(_app).Where(s => s.Handle is not null && s.Phase == ContainerPhase.Running).ToList();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        await Task.WhenAll(running.Where(s => !s.Sidecar).Select(slot => StopForGoodAsync(slot, grace)));
+        await Task.WhenAll(running.Where(s => !s.Sidecar).Select(slot => StopForGoodAsync(slot, TimeSpan.Zero)));
         foreach (var sidecar in running.Where(s => s.Sidecar).Reverse())
         {
-            var left = grace - _ctx.Time.GetElapsedTime(began);
-            await StopForGoodAsync(sidecar, left < MinimumGracePeriod ? MinimumGracePeriod : left);
+            await StopForGoodAsync(sidecar, MinimumGracePeriod);
         }
 
         foreach (var slot in _init.Concat(_app).Where(s => s.Handle is not null))
@@ -232,7 +233,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             Directory.Delete(dir, recursive: true);
         }
 
-        async Task StopForGoodAsync(ContainerSlot slot, TimeSpan grace)
+        async Task StopForGoodAsync(ContainerSlot slot, TimeSpan floor)
         {
             Event("Normal", "Killing", $"Stopping container {slot.Name}", slot);
             slot.InstanceCts?.Cancel();
@@ -241,7 +242,8 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
                 var driver = _ctx.Drivers.Get(slot.Handle!.Driver) ?? _driver;
                 if (driver is not null)
                 {
-                    await driver.StopAsync(slot.Handle!, await RunPreStopAsync(slot, driver, grace, ct), ct);
+                    var least = await RunPreStopAsync(slot, driver, deadline, floor, ct);
+                    await StopByAsync(driver, slot.Handle!, deadline, least, ct);
                     var state = await driver.InspectAsync(slot.Handle!, ct);
                     var exit = state.Exit ?? new TaskExit(137, 9, false, _ctx.Time.GetUtcNow());
                     slot.Exit = Termination(slot, exit);
@@ -387,32 +389,87 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         var probe = step.Reason != "Unhealthy" ? null : slot.StartupFailed ? slot.Spec.StartupProbe : slot.Spec.LivenessProbe;
         var grace = TimeSpan.FromSeconds(probe?.TerminationGracePeriodSeconds ?? _pod.Spec.TerminationGracePeriodSeconds ?? 30);
         var driver = _ctx.Drivers.Get(slot.Handle.Driver)!;
-        await driver.StopAsync(slot.Handle, await RunPreStopAsync(slot, driver, grace, ct), ct);
+        using var deadline = TerminationDeadline.After(grace, _ctx.Time);
+        var least = await RunPreStopAsync(slot, driver, deadline, TimeSpan.Zero, ct);
+        await StopByAsync(driver, slot.Handle, deadline, least, ct);
     }
 
     /// <summary>The least grace period a container gets after its preStop hook, as the kubelet's minimumGracePeriodInSeconds.</summary>
     private static readonly TimeSpan MinimumGracePeriod = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Runs the container's preStop hook before it is stopped (the kubelet's executePreStopHook), within the grace
-    /// period; a failure is a <c>FailedPreStopHook</c> event and the stop goes on. Returns the grace period the hook
-    /// left for TERM to KILL, at least 2 s.
+    /// Runs the container's preStop hook before it is stopped (the kubelet's executePreStopHook), within what is left
+    /// until the deadline (at least <paramref name="floor"/>); a failure is a <c>FailedPreStopHook</c> event and the
+    /// stop goes on. A hook still running when a deadline moved earlier has passed is cut short. Returns the least
+    /// grace period the stop then gets: 2 s after a hook (the kubelet's minimum), else <paramref name="floor"/>.
     /// </summary>
-    private async Task<TimeSpan> RunPreStopAsync(ContainerSlot slot, IWorkloadDriver driver, TimeSpan grace, CancellationToken ct)
+    private async Task<TimeSpan> RunPreStopAsync(ContainerSlot slot, IWorkloadDriver driver, TerminationDeadline deadline, TimeSpan floor, CancellationToken ct)
     {
         if (slot.Spec.Lifecycle?.PreStop is not { } hook || slot.Handle is not { } handle)
         {
-            return grace;
+            return floor;
         }
 
-        var started = _ctx.Time.GetTimestamp();
-        if (await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, ContainerAddress, grace, _ctx.Time, ct) is { } failure)
+        var (left, moved) = deadline.Snapshot(floor);
+        using var cut = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var cutter = CutWhenShortenedAsync();
+        try
         {
-            Event("Warning", "FailedPreStopHook", failure, slot);
+            if (await LifecycleHooks.RunAsync(hook, slot.Spec, PodDescription, driver, handle, ContainerAddress, left, _ctx.Time, cut.Token) is { } failure)
+            {
+                Event("Warning", "FailedPreStopHook", failure, slot);
+            }
+        }
+        catch (OperationCanceledException) when (cut.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            LogPreStopCut(_ctx.Logger, slot.Name, PodDescription);
+        }
+        finally
+        {
+            await done.CancelAsync();
+            await cutter;
         }
 
-        var left = grace - _ctx.Time.GetElapsedTime(started);
-        return left < MinimumGracePeriod ? MinimumGracePeriod : left;
+        return MinimumGracePeriod;
+
+        // The hook's own timeout covers the deadline as it was; this covers a deadline moved earlier.
+        async Task CutWhenShortenedAsync()
+        {
+            try
+            {
+                await deadline.WhenPassedAsync(done.Token);
+                if (moved.IsCancellationRequested)
+                {
+                    await cut.CancelAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops the task: TERM, then KILL once the deadline has passed (but not before <paramref name="least"/>). When the
+    /// deadline moves earlier meanwhile, the stop starts again with what is left of it, as the kubelet cancels a kill
+    /// under way and kills again with the shorter grace period.
+    /// </summary>
+    internal static async Task StopByAsync(IWorkloadDriver driver, TaskHandle handle, TerminationDeadline deadline, TimeSpan least, CancellationToken ct)
+    {
+        while (true)
+        {
+            var (left, moved) = deadline.Snapshot(least);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, moved);
+            try
+            {
+                await driver.StopAsync(handle, left, stop.Token);
+                return;
+            }
+            catch (OperationCanceledException) when (moved.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+            }
+        }
     }
 
     /// <summary>
@@ -691,6 +748,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             }
 
             _driver = driver;
+            ReportDnsConfigForming(driver);
         }
 
         if (!_networkReady)
@@ -761,6 +819,34 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
         _pendingMessage = null;
         _setUpRetryAt = null;
         return true;
+    }
+
+    /// <summary>
+    /// What the resolver's limits cut from the pod's DNS settings, as the kubelet's <c>DNSConfigForming</c> Warning
+    /// events: once per pod start, for a driver that writes the containers' resolv.conf. A node file that cannot be
+    /// read reports nothing here; the container's start fails on it.
+    /// </summary>
+    private void ReportDnsConfigForming(IWorkloadDriver driver)
+    {
+        if (driver is not IResolvConfWriter writer)
+        {
+            return;
+        }
+
+        IReadOnlyList<string> warnings;
+        try
+        {
+            warnings = writer.DnsConfigWarnings(_pod.Spec.DnsPolicy, _pod.Spec.DnsConfig);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (var warning in warnings)
+        {
+            Event("Warning", "DNSConfigForming", warning, null);
+        }
     }
 
     private bool SetUpFailed(string reason, string message)
@@ -1118,6 +1204,9 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     [LoggerMessage(EventId = 5205, Level = LogLevel.Warning, Message = "Stopping container {Container} of {Pod} failed: {Error}")]
     private static partial void LogStopFailed(ILogger logger, string container, string pod, string error);
+
+    [LoggerMessage(EventId = 5206, Level = LogLevel.Information, Message = "PreStop hook of container {Container} of {Pod} cut short: the grace period was shortened")]
+    private static partial void LogPreStopCut(ILogger logger, string container, string pod);
 }
 
 /// <summary>What the log reader needs to know of a container: its current and previous instance numbers.</summary>

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Verge.Agent.Channel;
+using Verge.Agent.Drivers;
+using Verge.Agent.Drivers.HostProcess;
 using Verge.Agent.Logs;
 using Verge.Agent.Tests.Fakes;
 using Verge.Core.Core;
@@ -54,6 +56,59 @@ public sealed class HostProcessPodTests
         finally
         {
             driver.KillAll();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProcessIgnoringTerm_IsKilled_WhenALaterDeleteShortensTheGracePeriod(bool force)
+    {
+        await using var host = new PodTestHost(driver: null);
+        var driver = new ProcessDriver(new ProcessDriverOptions { StateDirectory = Path.Combine(host.DataDir, "process") }, NullLogger<ProcessDriver>.Instance, TimeProvider.System);
+        Assert.True((await driver.FingerprintAsync(CancellationToken.None)).Healthy, "/bin/sh and setsid are needed (apt-get install dash util-linux)");
+        host.ExtraDrivers.Add(driver);
+        await host.RestartAgentAsync();
+        TaskHandle? handle = null;
+        try
+        {
+            var pod = PodTestHost.MakePod("stubborn", "Always", new Container { Name = "app", Command = ["/bin/sh", "-c", "trap '' TERM; sleep 1000"] });
+            pod.Spec.RuntimeClassName = "process";
+            await host.ApplyAsync(pod);
+            await PodTestHost.Eventually(() => host.Container(pod)?.State?.Running is not null, "running");
+            handle = host.State.GetTask("uid-stubborn", "app")!.Handle!;
+
+            // An hour to stop, of which the container takes no notice: TERM is ignored by the shell and its sleep.
+            await host.MarkDeletedAsync(pod, 3600);
+            await PodTestHost.Eventually(() => host.Publisher.Events.Any(e => e.Reason == "Killing"), "termination started");
+            Assert.Equal(TaskPhase.Running, (await driver.InspectAsync(handle, CancellationToken.None)).Phase);
+
+            // kubectl delete --grace-period=1, or --grace-period=0 --force (the pod leaves local state).
+            if (force)
+            {
+                await host.DeleteAsync(DesiredKind.Pod, "default", "stubborn");
+            }
+            else
+            {
+                await host.MarkDeletedAsync(pod, 1);
+            }
+
+            // Killed long before the hour: the runtime saw the task end by SIGKILL, and the pod is cleaned up.
+            await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0 && host.State.ListTasks("uid-stubborn").Count == 0, "killed and cleaned up", seconds: 60);
+            var killed = host.Container(pod)!.State!.Terminated!;
+            Assert.Equal((137, 9), (killed.ExitCode, killed.Signal));
+            if (!force)
+            {
+                Assert.Equal(1, host.Publisher.TerminatedCount("uid-stubborn"));
+            }
+        }
+        finally
+        {
+            if (handle is not null)
+            {
+                await driver.StopAsync(handle, TimeSpan.Zero, CancellationToken.None);
+                await driver.DestroyAsync(handle, CancellationToken.None);
+            }
         }
     }
 

@@ -538,4 +538,148 @@ public sealed class PodLifecycleTests
         await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0 && host.State.ListTasks("uid-forced").Count == 0, "cleaned up");
         Assert.Equal(0, host.Publisher.TerminatedCount("uid-forced"));
     }
+
+    [Fact]
+    public async Task ShorterGracePeriod_WhileAContainerIgnoresTerm_KillsItByTheShorterDeadline()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.IgnoringTerm["app"] = 0;
+        var pod = PodTestHost.MakePod("stubborn");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+
+        // kubectl delete pod stubborn: TERM, which the container ignores, and KILL 30 s later.
+        await host.MarkDeletedAsync(pod, 30);
+        await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1, "the first stop under way");
+        Assert.Equal(TimeSpan.FromSeconds(30), host.Driver.Stops.Single().Grace);
+
+        // kubectl delete pod stubborn --grace-period=1: the stop starts again with the shorter period.
+        await host.MarkDeletedAsync(pod, 1);
+        await PodTestHost.Eventually(() => host.Driver.Stops.Count == 2, "stopped again");
+        Assert.Equal(Second, host.Driver.Stops.Last().Grace);
+
+        // One second of the clock, not thirty, and the container is killed and the pod confirmed gone.
+        host.Time.Advance(Second);
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-stubborn") == 1, "termination confirmed");
+        Assert.Equal(137, host.Container(pod)!.State!.Terminated!.ExitCode);
+        Assert.Equal(0, host.Driver.RunningCount("app"));
+    }
+
+    [Fact]
+    public async Task LongerGracePeriod_NeverExtendsATerminationUnderWay()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.IgnoringTerm["app"] = 0;
+        var pod = PodTestHost.MakePod("patient");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        await host.MarkDeletedAsync(pod, 10);
+        await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1, "the stop under way");
+
+        await host.MarkDeletedAsync(pod, 60);
+        await host.Manager.SyncAsync(null, CancellationToken.None);
+
+        host.Time.Advance(TimeSpan.FromSeconds(10));
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-patient") == 1, "killed at the first deadline");
+        Assert.Equal(TimeSpan.FromSeconds(10), host.Driver.Stops.Single().Grace);
+    }
+
+    [Fact]
+    public async Task ForceDelete_WhileAContainerIgnoresTerm_KillsItAtOnce()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.IgnoringTerm["app"] = 0;
+        var pod = PodTestHost.MakePod("forced-late");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        await host.MarkDeletedAsync(pod, 30);
+        await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1, "the stop under way");
+
+        // kubectl delete pod --grace-period=0 --force: the pod is gone from the API, and from local state.
+        await host.DeleteAsync(DesiredKind.Pod, "default", "forced-late");
+
+        // Without the clock moving at all.
+        await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0 && host.State.ListTasks("uid-forced-late").Count == 0, "killed and cleaned up");
+        Assert.Equal(TimeSpan.Zero, host.Driver.Stops.Last().Grace);
+        Assert.Equal(0, host.Driver.RunningCount("app"));
+    }
+
+    [Fact]
+    public async Task ShorterGracePeriod_WhileASidecarStops_StopsItAgainWithWhatIsLeft()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.IgnoringTerm["proxy"] = 0;
+        var pod = SidecarPod("meshed", "Always");
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("proxy") == 1 && host.Driver.RunningCount("app") == 1, "running");
+
+        // The app stops on TERM; the sidecar, stopped after it, ignores TERM.
+        await host.MarkDeletedAsync(pod, 60);
+        await PodTestHost.Eventually(() => host.Driver.StopsOf("proxy").Count() == 1, "the sidecar's stop under way");
+        Assert.Equal(TimeSpan.FromSeconds(60), host.Driver.StopsOf("app").Single());
+        Assert.Equal(TimeSpan.FromSeconds(60), host.Driver.StopsOf("proxy").Single());
+
+        // The sidecar's stop starts again with what is left of 1 s: the kubelet's 2 s minimum.
+        await host.MarkDeletedAsync(pod, 1);
+        await PodTestHost.Eventually(() => host.Driver.StopsOf("proxy").Count() == 2, "the sidecar stopped again");
+        Assert.Equal(TimeSpan.FromSeconds(2), host.Driver.StopsOf("proxy").Last());
+
+        host.Time.Advance(TimeSpan.FromSeconds(2));
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-meshed") == 1, "termination confirmed");
+        Assert.Equal(0, host.Driver.RunningCount("proxy"));
+    }
+
+    [Fact]
+    public async Task ForceDelete_DuringAPreStopHook_CutsTheHookShort()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.HangingExecs["drain"] = 0;
+        var pod = PodTestHost.MakePod("draining", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1.36",
+            Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Exec = new ExecAction { Command = ["drain"] } } },
+        });
+        pod.Spec.TerminationGracePeriodSeconds = 120;
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        await host.MarkDeletedAsync(pod, 120);
+        await PodTestHost.Eventually(() => host.Driver.ExecCommands.Contains(("app", "drain")), "the hook under way");
+
+        await host.DeleteAsync(DesiredKind.Pod, "default", "draining");
+
+        // The hook would never end on its own; cut short, the stop follows with the kubelet's 2 s minimum.
+        await PodTestHost.Eventually(() => host.Manager.TrackedPods == 0 && host.State.ListTasks("uid-draining").Count == 0, "stopped and cleaned up");
+        Assert.Equal(TimeSpan.FromSeconds(2), host.Driver.Stops.Single().Grace);
+        Assert.DoesNotContain(host.Publisher.Events, e => e.Reason == "FailedPreStopHook");
+    }
+
+    [Fact]
+    public async Task ShorterGracePeriod_DuringAPreStopHook_CutsItShortAtTheNewDeadline()
+    {
+        await using var host = new PodTestHost();
+        await host.StartAsync();
+        host.Driver.HangingExecs["drain"] = 0;
+        var pod = PodTestHost.MakePod("draining", "Always", new Container
+        {
+            Name = "app",
+            Image = "busybox:1.36",
+            Lifecycle = new Lifecycle { PreStop = new LifecycleHandler { Exec = new ExecAction { Command = ["drain"] } } },
+        });
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        await host.MarkDeletedAsync(pod, 300);
+        await PodTestHost.Eventually(() => host.Driver.ExecCommands.Contains(("app", "drain")), "the hook under way");
+
+        await host.MarkDeletedAsync(pod, 3);
+
+        await host.AdvanceUntil(() => !host.Driver.Stops.IsEmpty, Second, "the hook cut short and the container stopped");
+        Assert.Equal(TimeSpan.FromSeconds(2), host.Driver.Stops.Single().Grace);
+        await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-draining") == 1, "termination confirmed");
+    }
 }

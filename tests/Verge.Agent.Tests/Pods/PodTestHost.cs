@@ -141,6 +141,8 @@ internal sealed class PodTestHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // A termination still waiting on the fake driver (a test that failed) ends rather than hang the disposal.
+        Driver.Release();
         await Manager.DisposeAsync();
         State.Dispose();
         _metrics.Dispose();

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Images;
 using Verge.Agent.Platform;
+using Verge.Core.Core;
 
 namespace Verge.Agent.Drivers.Runc;
 
@@ -17,7 +18,7 @@ namespace Verge.Agent.Drivers.Runc;
 /// container through <c>runc state</c> or its exit file, never restarts it, and still learns how it ended.
 /// See docs/runtime.md, "runc driver".
 /// </summary>
-internal sealed partial class RuncDriver : IWorkloadDriver
+internal sealed partial class RuncDriver : IWorkloadDriver, IResolvConfWriter
 {
     private const string ShimScript =
         "exec >>\"$1\" 2>&1 </dev/null\n" +
@@ -480,14 +481,16 @@ internal sealed partial class RuncDriver : IWorkloadDriver
             : EtcFiles.HostNetworkHosts(ReadNodeFile(_options.HostsPath), config.HostAliases);
         File.WriteAllText(Path.Combine(etc, "hosts"), hosts);
 
-        var warnings = new List<string>();
-        var resolver = EtcFiles.PodResolver(EtcFiles.ParseResolvConf(ReadNodeFile(_options.ResolvConfPath)), config.DnsPolicy, config.DnsConfig, warnings);
-        foreach (var warning in warnings)
-        {
-            LogDnsConfigForming(config.Id, warning);
-        }
-
+        // What the resolver's limits cut is reported once per pod, as DNSConfigForming events (DnsConfigWarnings).
+        var resolver = EtcFiles.PodResolver(EtcFiles.ParseResolvConf(ReadNodeFile(_options.ResolvConfPath)), config.DnsPolicy, config.DnsConfig);
         File.WriteAllText(Path.Combine(etc, "resolv.conf"), EtcFiles.RenderResolvConf(resolver));
+    }
+
+    public IReadOnlyList<string> DnsConfigWarnings(string? dnsPolicy, PodDnsConfig? dnsConfig)
+    {
+        var warnings = new List<string>();
+        EtcFiles.PodResolver(EtcFiles.ParseResolvConf(ReadNodeFile(_options.ResolvConfPath)), dnsPolicy, dnsConfig, warnings);
+        return warnings;
     }
 
     /// <summary>A file of the node's (hosts, resolv.conf), empty when it is missing.</summary>
@@ -811,9 +814,6 @@ internal sealed partial class RuncDriver : IWorkloadDriver
 
     [LoggerMessage(EventId = 5840, Level = LogLevel.Warning, Message = "Cleaning up after the failed start of container {Id} failed: {Reason}")]
     private partial void LogCleanupFailed(string id, string reason);
-
-    [LoggerMessage(EventId = 5842, Level = LogLevel.Warning, Message = "Container {Id}: {Warning}")]
-    private partial void LogDnsConfigForming(string id, string warning);
 
     [LoggerMessage(EventId = 5841, Level = LogLevel.Warning, Message = "Container {Id} was already running, started before the agent last stopped; adopted it instead of starting it again")]
     private partial void LogAdopted(string id);

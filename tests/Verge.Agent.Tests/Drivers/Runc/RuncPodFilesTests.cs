@@ -84,4 +84,26 @@ public sealed class RuncPodFilesTests
             Directory.Delete(node, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task DnsConfigWarnings_AreTheKubeletsMessages_ForTheNodesResolvConfAndThePodsSettings()
+    {
+        await using var harness = new RuncHarness();
+        var node = Directory.CreateTempSubdirectory("verge-node-").FullName;
+        try
+        {
+            harness.Options.ResolvConfPath = Path.Combine(node, "resolv.conf");
+            await File.WriteAllTextAsync(harness.Options.ResolvConfPath, "nameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 10.0.0.4\n");
+            var writer = harness.Driver;
+
+            Assert.Equal(
+                ["Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.0.0.1 10.0.0.2 10.0.0.3"],
+                writer.DnsConfigWarnings("ClusterFirst", null));
+            Assert.Empty(writer.DnsConfigWarnings("None", new PodDnsConfig { Nameservers = ["1.1.1.1"] }));
+        }
+        finally
+        {
+            Directory.Delete(node, recursive: true);
+        }
+    }
 }
