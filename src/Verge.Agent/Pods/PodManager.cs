@@ -125,7 +125,10 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 {
                     _workers.Remove(uid);
                     _stopping[uid] = worker;
-                    var deadline = TerminationDeadline.After(GracePeriodOf(pod ?? worker.Pod), _ctx.Time);
+                    // A pod gone from local state was removed from the API without waiting for this node: a force
+                    // delete (a bound pod's node cannot change). The kubelet then kills with the deleted object's
+                    // grace period, 0; so does the agent.
+                    var deadline = TerminationDeadline.After(pod is null ? TimeSpan.Zero : GracePeriodOf(pod), _ctx.Time);
                     StartTermination(uid, deadline, pod is not null, () => TerminateAsync(worker, pod, deadline));
                 }
                 else
