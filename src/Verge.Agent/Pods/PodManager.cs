@@ -454,15 +454,7 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
                 }
             }
 
-            await _ctx.Network.TearDownAsync(uid, CancellationToken.None);
-            await PodIpc.TearDownAsync(_ctx.Options.PodDir(uid), CancellationToken.None);
-            await new PodVolumes(_ctx.Options.PodDir(uid), _ctx.Config).CleanUpAsync(CancellationToken.None);
-            _ctx.State.DeleteTasks(uid);
-            var dir = _ctx.Options.PodDir(uid);
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
+            await PodCleanup.RemoveAsync(_ctx, uid, new PodVolumes(_ctx.Options.PodDir(uid), _ctx.Config), network: true, CancellationToken.None);
 
             if (deleted is not null)
             {

@@ -219,19 +219,7 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
             throw new DriverException(string.Join("; ", failures), "TerminationFailed");
         }
 
-        if (NeedsPodNetwork(_driver?.Name ?? _ctx.Options.DefaultDriver))
-        {
-            await _ctx.Network.TearDownAsync(Uid, ct);
-        }
-
-        await PodIpc.TearDownAsync(_ctx.Options.PodDir(Uid), ct);
-        await _volumes.CleanUpAsync(ct);
-        _ctx.State.DeleteTasks(Uid);
-        var dir = _ctx.Options.PodDir(Uid);
-        if (Directory.Exists(dir))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        await PodCleanup.RemoveAsync(_ctx, Uid, _volumes, NeedsPodNetwork(_driver?.Name ?? _ctx.Options.DefaultDriver), ct);
 
         async Task StopForGoodAsync(ContainerSlot slot, TimeSpan floor)
         {
