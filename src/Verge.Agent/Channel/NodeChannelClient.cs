@@ -334,6 +334,7 @@ public sealed partial class NodeChannelClient : IStatusPublisher
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }, session.Token);
         var tasks = new List<Task> { WriteAsync(call.RequestStream, outbound.Reader, logChunks.Reader, session.Token) };
         var logStreams = new ConcurrentDictionary<string, LogStreamControl>(StringComparer.Ordinal);
+        var execStreams = new ConcurrentDictionary<string, ExecControl>(StringComparer.Ordinal);
         var imports = new Dictionary<string, ChunkStream>(StringComparer.Ordinal);
         var snapshot = new List<DesiredChange>();
         var synced = false;
@@ -424,6 +425,12 @@ public sealed partial class NodeChannelClient : IStatusPublisher
                             }
                         }
 
+                        break;
+                    case ServerMessage.BodyOneofCase.ExecStart:
+                        StartExec(message.ExecStart, outbound.Writer, logChunks.Writer, execStreams, tasks, session.Token);
+                        break;
+                    case ServerMessage.BodyOneofCase.ExecInput or ServerMessage.BodyOneofCase.ExecOutputWindow or ServerMessage.BodyOneofCase.ExecCancel:
+                        await HandleExecMessageAsync(message, execStreams);
                         break;
                     case ServerMessage.BodyOneofCase.ImageImport:
                         await ReceiveImageChunkAsync(message.ImageImport, imports, outbound.Writer, tasks, session.Token);

@@ -57,6 +57,14 @@ public interface IWorkloadDriver
 
     /// <summary>Runs a command inside the running task (exec probes), with a timeout.</summary>
     Task<ExecResult> ExecAsync(TaskHandle handle, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>
+    /// Starts a command inside the running task with its standard streams connected to the caller, on a terminal when
+    /// asked (<c>kubectl exec</c>). Throws <see cref="DriverException"/> when the task is not running or the driver
+    /// cannot run such commands.
+    /// </summary>
+    Task<IExecProcess> StartExecAsync(TaskHandle handle, InteractiveExec request, CancellationToken ct) =>
+        throw new DriverException($"the {Name} driver cannot run commands in its containers (kubectl exec)");
 }
 
 /// <summary>Whether a driver works here. Detail says why not, in words an operator can act on.</summary>

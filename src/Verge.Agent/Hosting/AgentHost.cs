@@ -126,6 +126,7 @@ public static partial class AgentHost
                 time)
             {
                 Images = images,
+                Exec = runtime.Pods,
             };
             publisher.Target = channel;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Channel;
+using Verge.Agent.Drivers;
 using Verge.Agent.State;
 using Verge.Core.Core;
 
@@ -14,13 +15,23 @@ internal interface IContainerLogIndex
     PodLogTarget? Find(string podNamespace, string podName);
 }
 
+/// <summary>Starts commands in the running containers of the node's pods (implemented by the pod manager).</summary>
+public interface IContainerExec
+{
+    /// <summary>
+    /// Starts the command in the named container. Throws <see cref="DriverException"/>, with words for the user, when
+    /// the pod is not on this node, the container is not running or its driver cannot exec.
+    /// </summary>
+    Task<IExecProcess> StartExecAsync(string podNamespace, string podName, string container, InteractiveExec request, CancellationToken ct);
+}
+
 /// <summary>
 /// Runs one <see cref="PodWorker"/> per desired pod UID. At start it runs the pods in local state (no control plane
 /// needed: offline autonomy); on every change of local state it starts workers for new pods, updates changed ones,
 /// refreshes pods whose ConfigMaps or Secrets changed, and terminates pods that are no longer desired or are being
 /// deleted (TERM, the grace period, KILL, then network, volumes and files).
 /// </summary>
-internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
+internal sealed partial class PodManager : IContainerLogIndex, IContainerExec, IAsyncDisposable
 {
     private readonly PodWorkerContext _ctx;
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
@@ -246,6 +257,17 @@ internal sealed partial class PodManager : IContainerLogIndex, IAsyncDisposable
         return worker is null
             ? null
             : new PodLogTarget(worker.Uid, worker.Name, worker.ContainerNames, worker.InitContainerNames, worker.LogStates);
+    }
+
+    public Task<IExecProcess> StartExecAsync(string podNamespace, string podName, string container, InteractiveExec request, CancellationToken ct)
+    {
+        // A pod being stopped can still be exec'd into while its containers run, as under a kubelet.
+        var worker = _snapshot.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName)
+            ?? _stopping.Values.FirstOrDefault(w => w.Namespace == podNamespace && w.Name == podName)
+            ?? throw new DriverException($"pod \"{podName}\" in namespace \"{podNamespace}\" is not running on this node", "NotFound");
+        var (driver, handle) = worker.RunningTask(container)
+            ?? throw new DriverException($"container \"{container}\" of pod \"{podName}\" is not running", "NotRunning");
+        return driver.StartExecAsync(handle, request, ct);
     }
 
     /// <summary>Stops every worker, leaving containers running for the next agent run to recover. Idempotent.</summary>

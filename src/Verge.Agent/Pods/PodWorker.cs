@@ -106,6 +106,15 @@ internal sealed partial class PodWorker : IContainerOperations, IAsyncDisposable
 
     public IReadOnlyList<string> ContainerNames => [.. _app.Select(s => s.Name)];
 
+    /// <summary>The task and driver of the named container while it runs (kubectl exec), or null.</summary>
+    public (IWorkloadDriver Driver, TaskHandle Handle)? RunningTask(string container)
+    {
+        var slot = _init.Concat(_app).FirstOrDefault(s => s.Name == container);
+        return slot is { Handle: { } handle, Phase: ContainerPhase.Running } && _ctx.Drivers.Get(handle.Driver) is { } driver
+            ? (driver, handle)
+            : null;
+    }
+
     public IReadOnlyList<string> InitContainerNames => [.. _init.Select(s => s.Name)];
 
     public void Start()

@@ -170,6 +170,7 @@ public sealed partial class ApiServerHost : IAsyncDisposable
             var app = builder.Build();
             app.Use(EndLongRequestsOnStop(app.Lifetime.ApplicationStopping));
             app.UseNodeChannel();
+            app.UseWebSockets();
             app.Run(context => HandleAsync(context, app.Services));
 
             var service = app.Services.GetRequiredService<ResourceService>();
@@ -342,8 +343,9 @@ public sealed partial class ApiServerHost : IAsyncDisposable
     };
 
     private static bool IsLongLived(HttpRequest request) =>
-        request.Method == "GET" && request.QueryString.HasValue
-        && (request.Query["watch"].ToString() is "true" or "1" || request.Query["follow"].ToString() is "true" or "1");
+        (request.Method == "GET" && request.QueryString.HasValue
+            && (request.Query["watch"].ToString() is "true" or "1" || request.Query["follow"].ToString() is "true" or "1"))
+        || (request.Method is "GET" or "POST" && request.Path.Value?.EndsWith("/exec", StringComparison.Ordinal) == true);
 
     private static async Task HandleAsync(HttpContext context, IServiceProvider services)
     {

@@ -24,6 +24,9 @@ internal static class Authorization
 
         var verb = method switch
         {
+            // Opening a stream into a container is a create, whichever method the client's upgrade uses (Kubernetes
+            // checks create on pods/exec for WebSocket GETs too).
+            "GET" or "POST" when path.Subresource == "exec" => "create",
             "GET" when context.Request.Query["watch"].ToString() is "true" or "1" => "watch",
             "GET" => path.IsItem ? "get" : "list",
             "POST" => "create",

@@ -112,6 +112,9 @@ internal sealed partial class FlowControl
                 return FlowLevel.Exempt;
             case ["apis", "coordination.k8s.io", _, "namespaces", NodeLeaseNamespace or "kube-system", "leases", ..]:
                 return FlowLevel.Exempt;
+            case ["api", _, "namespaces", _, "pods", _, "exec" or "log"]:
+                // Long-running, as Kubernetes counts them: a stream would hold a seat for as long as it lasts.
+                return FlowLevel.Exempt;
             case ["api", _, _, ..]:
             case ["apis", _, _, _, ..]:
                 break;

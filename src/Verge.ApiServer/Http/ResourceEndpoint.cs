@@ -17,7 +17,8 @@ internal sealed partial class ResourceEndpoint(
     ApiServerOptions serverOptions,
     NodeAuthorizer nodeAuthorizer,
     TimeProvider time,
-    NodeChannel.PodLogRelay? logRelay = null)
+    NodeChannel.PodLogRelay? logRelay = null,
+    NodeChannel.PodExecRelay? execRelay = null)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {
@@ -27,6 +28,9 @@ internal sealed partial class ResourceEndpoint(
         await Authorization.RequireAsync(context, path, request.Method, nodeAuthorizer);
         switch (request.Method)
         {
+            case "GET" or "POST" when path.IsItem && path.Subresource == "exec":
+                await ExecAsync(context, path, ct);
+                break;
             case "GET" when path.IsItem && path.Subresource == "log":
                 await LogAsync(context, path, ct);
                 break;

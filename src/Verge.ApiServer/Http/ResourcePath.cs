@@ -46,7 +46,7 @@ internal sealed record ResourcePath(ResourceType Type, string? Namespace, string
         if (subresource is not null
             && !(subresource == "status" && type.HasStatus)
             && !(subresource == "scale" && type.Scale is not null)
-            && !(subresource is "binding" or "log" or "eviction" && type.Kind == "Pod" && type.Group.Length == 0)
+            && !(subresource is "binding" or "log" or "eviction" or "exec" && type.Kind == "Pod" && type.Group.Length == 0)
             && !(subresource == "finalize" && type.Kind == "Namespace" && type.Group.Length == 0))
         {
             throw ApiException.NotFoundPath();

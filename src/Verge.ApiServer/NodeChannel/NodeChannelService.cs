@@ -19,6 +19,7 @@ internal sealed partial class NodeChannelService(
     DesiredStateHub hub,
     NodeStatusWriter writer,
     PodLogRelay logs,
+    PodExecRelay execs,
     Cloud.UplinkReceiver uplinks,
     Cloud.DeviceReportWriter devices,
     ImageImportRelay images,
@@ -155,6 +156,12 @@ internal sealed partial class NodeChannelService(
                     break;
                 case AgentMessage.BodyOneofCase.Log:
                     await logs.DeliverAsync(message.Log, ct);
+                    break;
+                case AgentMessage.BodyOneofCase.ExecOutput:
+                    execs.Deliver(message.ExecOutput);
+                    break;
+                case AgentMessage.BodyOneofCase.ExecStdinWindow:
+                    execs.GrantStdin(message.ExecStdinWindow);
                     break;
                 case AgentMessage.BodyOneofCase.Uplink:
                     // Publishing is an in-memory hand-off to the MQTT server: acknowledged here, in order, without

@@ -25,6 +25,7 @@ public static class NodeChannelServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DesiredStateHub>());
         services.AddSingleton<NodeStatusWriter>();
         services.AddSingleton<PodLogRelay>();
+        services.AddSingleton<PodExecRelay>();
         services.AddSingleton<ImageImportRelay>();
         services.TryAddSingleton<ChannelMetrics>();
         return services;

@@ -87,7 +87,8 @@ internal sealed class ChannelHarness : IAsyncDisposable
         ILogSource? logs = null,
         Func<Node>? report = null,
         IReadOnlyList<Uri>? servers = null,
-        Verge.Agent.Images.IImageStore? images = null) =>
+        Verge.Agent.Images.IImageStore? images = null,
+        Verge.Agent.Pods.IContainerExec? exec = null) =>
         new(
             new NodeChannelClientOptions
             {
@@ -105,6 +106,7 @@ internal sealed class ChannelHarness : IAsyncDisposable
             TimeProvider.System)
         {
             Images = images,
+            Exec = exec,
         };
 
     public static Node NodeReport(string name, string role = "edge") => new()
@@ -118,6 +120,34 @@ internal sealed class ChannelHarness : IAsyncDisposable
             Conditions = [new NodeCondition { Type = "Ready", Status = "True", Reason = "AgentReady" }],
         },
     };
+
+    /// <summary>
+    /// Opens a WebSocket to <paramref name="pathAndQuery"/> as the admin, offering <paramref name="protocols"/> (kubectl
+    /// exec's stream protocols by default).
+    /// </summary>
+    public async Task<System.Net.WebSockets.ClientWebSocket> WebSocketAsync(string pathAndQuery, params string[] protocols)
+    {
+        var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.ClientCertificates = [_adminCertificate];
+        socket.Options.RemoteCertificateValidationCallback = (_, serverCert, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return serverCert is X509Certificate2 c && chain.Build(c);
+        };
+        foreach (var protocol in protocols.Length == 0 ? ["v5.channel.k8s.io", "v4.channel.k8s.io"] : protocols)
+        {
+            socket.Options.AddSubProtocol(protocol);
+        }
+
+        var address = new UriBuilder(Host.Address) { Scheme = "wss" }.Uri;
+        await socket.ConnectAsync(new Uri(address, pathAndQuery), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        return socket;
+    }
 
     /// <summary>Another admin client, on connections of its own, its handler set up by <paramref name="configure"/>.</summary>
     public HttpClient AdminClient(Action<SocketsHttpHandler> configure) => Client(_adminCertificate, configure);

@@ -267,6 +267,69 @@ public abstract class DriverConformanceTests : IAsyncLifetime
         Assert.Contains("to-stderr", result.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>Whether the driver runs interactive commands (kubectl exec); one that does not refuses them.</summary>
+    protected virtual bool ExecsInteractively => true;
+
+    [Fact]
+    public async Task InteractiveExec_PipesStdin_KeepsStderrApart_AndGivesTheExitCode_WithTheTasksEnvironment()
+    {
+        var task = NewTask("echo ready; while :; do sleep 0.1; done") with { Env = [new("VERGE_EXEC_VALUE", "from-task")] };
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+        var request = new InteractiveExec(["sh", "-c", "cat; echo \"exec:$VERGE_EXEC_VALUE\"; echo to-stderr >&2; exit 5"], Stdin: true, Tty: false);
+        if (!ExecsInteractively)
+        {
+            await Assert.ThrowsAsync<DriverException>(() => Driver.StartExecAsync(handle, request, Token()));
+            return;
+        }
+
+        await using var process = await Driver.StartExecAsync(handle, request, Token());
+        var (stdout, stderr, exit) = await ExecCapture.RunAsync(process, "typed\n");
+
+        Assert.Equal("typed\nexec:from-task\n", stdout);
+        Assert.Equal("to-stderr\n", stderr);
+        Assert.Equal(5, exit);
+    }
+
+    [Fact]
+    public async Task InteractiveExec_OnATerminal_HasTheSizeAsked_AndEndsWithTheCommand()
+    {
+        if (!ExecsInteractively)
+        {
+            return;
+        }
+
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        await using var process = await Driver.StartExecAsync(handle, new InteractiveExec(["sh", "-c", "stty size; test -t 0 && echo on-a-tty"], Stdin: true, Tty: true, Width: 91, Height: 21), Token());
+        var (stdout, _, exit) = await ExecCapture.RunAsync(process);
+
+        Assert.Null(process.Stderr);
+        Assert.Equal(["21 91", "on-a-tty"], stdout.Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(0, exit);
+    }
+
+    [Fact]
+    public async Task InteractiveExec_Killed_Ends_WhileTheTaskRunsOn()
+    {
+        if (!ExecsInteractively)
+        {
+            return;
+        }
+
+        var task = NewTask("echo ready; while :; do sleep 0.1; done");
+        var handle = await StartAsync(task);
+        await AssertLogContainsAsync(task, "ready");
+
+        await using var process = await Driver.StartExecAsync(handle, new InteractiveExec(["sleep", "600"], Stdin: false, Tty: false), Token());
+        process.Kill();
+
+        Assert.NotEqual(0, await process.Exited.WaitAsync(Token()));
+        Assert.Equal(TaskPhase.Running, (await Driver.InspectAsync(handle, Token())).Phase);
+    }
+
     [Fact]
     public async Task Exec_WhenCommandOutlivesTimeout_ReportsTimedOut()
     {

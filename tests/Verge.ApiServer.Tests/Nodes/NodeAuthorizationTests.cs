@@ -199,6 +199,14 @@ public sealed class NodeAuthorizationTests : IClassFixture<NodeAuthorizationTest
     }
 
     [Fact]
+    public async Task Exec_IntoPods_IsForbidden_EvenIntoItsOwn()
+    {
+        // A node runs its pods; opening a command in one (kubectl exec, checked as create on pods/exec) is for users.
+        Assert.Equal(HttpStatusCode.Forbidden, await CodeAsync(HttpMethod.Get, $"/api/v1/namespaces/{Ns}/pods/pa/exec?command=ls&stdout=true"));
+        Assert.Equal(HttpStatusCode.Forbidden, await CodeAsync(HttpMethod.Post, $"/api/v1/namespaces/{Ns}/pods/pb/exec?command=ls&stdout=true"));
+    }
+
+    [Fact]
     public async Task Node_OwnMayBeCreatedReadAndPatched_OthersMayNot()
     {
         Assert.Equal(HttpStatusCode.Forbidden, await CodeAsync(HttpMethod.Post, "/api/v1/nodes", """{"apiVersion":"v1","kind":"Node","metadata":{"name":"edge-z"}}"""));

@@ -54,6 +54,27 @@ public sealed class AgentWorkloadTests(EdgeCluster cluster, ITestOutputHelper ou
             var name = (string)pods[0]!["metadata"]!["name"]!;
             var logs = await cluster.Kubectl.OkAsync("logs", name);
             Assert.Contains(EdgeImages.StartLine, logs, StringComparison.Ordinal);
+
+            // kubectl exec through the agent's link, into the runc container: its files, stdout and stderr apart,
+            // the exit code kubectl exits with, stdin to its end, and a terminal.
+            var exec = await cluster.Kubectl.RunAsync("exec", name, "--", "sh", "-c", "cat /www/index.html; echo to-stderr >&2; exit 3");
+            Assert.True(exec.ExitCode == 3, exec.ToString());
+            Assert.Contains(EdgeImages.IndexHtml, exec.Stdout, StringComparison.Ordinal);
+            Assert.Contains("to-stderr", exec.Stderr, StringComparison.Ordinal);
+            Assert.Contains("command terminated with exit code 3", exec.Stderr, StringComparison.Ordinal);
+
+            var piped = await cluster.Kubectl.RunWithInputAsync("one\ntwo\nthree\n", "exec", "-i", name, "--", "sh", "-c", "wc -l; hostname");
+            Assert.True(piped.ExitCode == 0, piped.ToString());
+            Assert.Equal(["3", name], piped.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+            // kubectl asks for a terminal (-t) only when its own stdin is one: script gives it one.
+            var terminal = await EdgeTools.ExecAsync("script", ["-qec", $"kubectl --kubeconfig {cluster.Server.Kubeconfig} --cache-dir {cluster.Kubectl.CacheDir} exec -it {name} -- sh -c 'test -t 0 && echo on-a-terminal'", "/dev/null"]);
+            Assert.True(terminal.ExitCode == 0, $"exit {terminal.ExitCode}: {terminal.Stdout}{terminal.Stderr}");
+            Assert.Contains("on-a-terminal", terminal.Stdout, StringComparison.Ordinal);
+
+            var missing = await cluster.Kubectl.RunAsync("exec", name, "-c", "nope", "--", "true");
+            Assert.NotEqual(0, missing.ExitCode);
+            Assert.Contains($"container nope is not valid for pod {name}", missing.Stderr, StringComparison.Ordinal);
         }
         finally
         {

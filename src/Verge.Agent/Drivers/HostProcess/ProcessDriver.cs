@@ -517,38 +517,10 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         }
 
         // In a session of its own, so a timeout kills the command and everything it started.
-        var startInfo = new ProcessStartInfo(_options.SetsidPath)
-        {
-            UseShellExecute = false,
-            WorkingDirectory = state.WorkingDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        startInfo.Environment.Clear();
-        foreach (var (key, value) in state.Env)
-        {
-            startInfo.Environment[key] = value;
-        }
-
-        // Through the task's first-moments script: the command joins the task's cgroups, then runs under its wrappers.
-        var cgroupProcs = new[] { state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToList();
-        foreach (var arg in new[] { _options.ShellPath, "-c", InnerScript, "verge-exec", cgroupProcs.Count.ToString(CultureInfo.InvariantCulture) })
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        foreach (var arg in cgroupProcs.Concat(state.Wrapper ?? []))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        startInfo.ArgumentList.Add(executable);
-        foreach (var arg in command.Skip(1))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
+        var startInfo = ExecStartInfo(state, executable, command);
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
+        startInfo.RedirectStandardInput = true;
         using var process = System.Diagnostics.Process.Start(startInfo) ?? throw new DriverException("cannot start the exec command");
         process.StandardInput.Close();
         var output = new StringBuilder();
@@ -586,6 +558,62 @@ internal sealed partial class ProcessDriver : IWorkloadDriver
         {
             return new ExecResult(timedOut ? 137 : process.ExitCode, output.ToString(), timedOut);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="executable"/> (resolved from <paramref name="command"/>'s first word) as the task does: in a
+    /// session of its own, with the task's environment and working directory, joined to its cgroups, under its wrappers.
+    /// </summary>
+    private ProcessStartInfo ExecStartInfo(ProcessTaskState state, string executable, IReadOnlyList<string> command)
+    {
+        var startInfo = new ProcessStartInfo(_options.SetsidPath)
+        {
+            UseShellExecute = false,
+            WorkingDirectory = state.WorkingDir,
+        };
+        startInfo.Environment.Clear();
+        foreach (var (key, value) in state.Env)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        // Through the task's first-moments script: the command joins the task's cgroups, then runs under its wrappers.
+        var cgroupProcs = new[] { state.MemoryCgroup, state.PidsCgroup, state.CpuCgroup }.OfType<string>().Select(d => Path.Combine(d, "cgroup.procs")).ToList();
+        foreach (var arg in new[] { _options.ShellPath, "-c", InnerScript, "verge-exec", cgroupProcs.Count.ToString(CultureInfo.InvariantCulture) })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in cgroupProcs.Concat(state.Wrapper ?? []))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        startInfo.ArgumentList.Add(executable);
+        foreach (var arg in command.Skip(1))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        return startInfo;
+    }
+
+    public Task<IExecProcess> StartExecAsync(TaskHandle handle, InteractiveExec request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var state = ProcessTaskState.Parse(handle);
+        if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
+        {
+            throw new DriverException("exec needs a command");
+        }
+
+        if (!TaskAlive(state))
+        {
+            throw new DriverException($"task {handle.Id} is not running");
+        }
+
+        var executable = ResolveExecutable(request.Command[0], state.Env.GetValueOrDefault("PATH", _options.DefaultPath), state.WorkingDir);
+        return Task.FromResult(ExecLauncher.Start(ExecStartInfo(state, executable, request.Command), request, pid => HostProcesses.SignalGroup(pid, HostProcesses.SigKill)));
     }
 
     /// <summary>

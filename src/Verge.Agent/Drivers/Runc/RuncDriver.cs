@@ -378,6 +378,43 @@ internal sealed partial class RuncDriver : IWorkloadDriver, IResolvConfWriter
         }
     }
 
+    public async Task<IExecProcess> StartExecAsync(TaskHandle handle, InteractiveExec request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
+        {
+            throw new DriverException("exec needs a command");
+        }
+
+        var state = ParseState(handle);
+        if (await QueryStateAsync(state.RuncId, ct) is not { Status: "running" })
+        {
+            throw new DriverException($"container {state.RuncId} is not running");
+        }
+
+        // runc exec joins the container's namespaces and cgroups and takes its environment, user and working
+        // directory from the bundle; with --tty it needs its own stdin to be a terminal, which the launcher gives it.
+        var pidFile = Path.Combine(state.Bundle, $"exec-{Guid.NewGuid():N}.pid");
+        var info = new ProcessStartInfo(_options.RuncPath);
+        foreach (var argument in new[] { "--root", _stateDir, "exec", "--pid-file", pidFile })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (request.Tty)
+        {
+            info.ArgumentList.Add("--tty");
+        }
+
+        info.ArgumentList.Add(state.RuncId);
+        foreach (var argument in request.Command)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return ExecLauncher.Start(info, request, _ => KillPidFromFile(pidFile), () => File.Delete(pidFile));
+    }
+
     private Process StartShim(string id, string logPath, string bundle, string pidFile, string exitFile)
     {
         var info = new ProcessStartInfo("setsid") { UseShellExecute = false };

@@ -394,6 +394,48 @@ public sealed class RuncDriverTests
         Assert.True(exit.OomKilled);
     }
 
+    /// <summary>
+    /// runc sizes an exec's terminal just after the command starts (from its own terminal, which the agent sized
+    /// before), so the command polls until the size is there, as an interactive shell would get it by SIGWINCH.
+    /// </summary>
+    private const string WaitForTerminalSize =
+        "i=0; until stty size 2>/dev/null | grep -qv '^0 0$'; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; ";
+
+    [Fact]
+    public async Task InteractiveExec_RunsInsideTheContainer_WithStdin_OrOnATerminalOfTheSizeAsked()
+    {
+        await using var harness = new RuncHarness();
+        var config = harness.Task("/bin/sh", "-c", "echo marker > /tmp/inside; echo ready; sleep 300") with { Env = [new("GREETING", "hi")] };
+        var handle = await harness.StartAsync(config);
+        await RuncHarness.WaitForLogAsync(config, "ready");
+
+        await using (var piped = await harness.Driver.StartExecAsync(handle, new InteractiveExec(["/bin/sh", "-c", "cat; cat /tmp/inside; echo $GREETING >&2; exit 3"], Stdin: true, Tty: false), RuncHarness.Timeout))
+        {
+            var (stdout, stderr, exit) = await ExecCapture.RunAsync(piped, "typed\n");
+            Assert.Equal(("typed\nmarker\n", "hi\n", 3), (stdout, stderr, exit));
+        }
+
+        await using (var terminal = await harness.Driver.StartExecAsync(handle, new InteractiveExec(["/bin/sh", "-c", WaitForTerminalSize + "stty size; tty; cat /tmp/inside"], Stdin: true, Tty: true, Width: 120, Height: 40), RuncHarness.Timeout))
+        {
+            var (stdout, _, exit) = await ExecCapture.RunAsync(terminal);
+            var lines = stdout.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length == 3, stdout);
+            Assert.Equal("40 120", lines[0]);
+            Assert.StartsWith("/dev/pts/", lines[1], StringComparison.Ordinal);
+            Assert.Equal("marker", lines[2]);
+            Assert.Equal(0, exit);
+        }
+
+        await using (var killed = await harness.Driver.StartExecAsync(handle, new InteractiveExec(["sleep", "600"], Stdin: false, Tty: false), RuncHarness.Timeout))
+        {
+            killed.Kill();
+            Assert.NotEqual(0, await killed.Exited.WaitAsync(RuncHarness.Timeout));
+        }
+
+        Assert.Equal(TaskPhase.Running, (await harness.Driver.InspectAsync(handle, RuncHarness.Timeout)).Phase);
+        Assert.Empty(Directory.GetFiles(Path.Combine(harness.Root, "bundles"), "exec-*.pid", SearchOption.AllDirectories));
+    }
+
     [Fact]
     public async Task Exec_RunsInsideContainer_AndTimesOut()
     {
