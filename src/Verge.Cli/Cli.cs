@@ -21,8 +21,10 @@ internal static partial class Cli
 
         // A word that looks like a flag but is none would otherwise be taken as a name (`delete cm x --dry-run`
         // deleted x, then looked for an object called "--dry-run"): kubectl refuses it before doing anything.
+        // Words after `--` are arguments whatever they look like (`verge exec POD -- ls -l`).
+        var afterDoubleDash = new HashSet<Token>(parse.Tokens.SkipWhile(t => t.Type != TokenType.DoubleDash).Skip(1), ReferenceEqualityComparer.Instance);
         var unknownFlag = parse.CommandResult.Children.OfType<ArgumentResult>()
-            .SelectMany(a => a.Tokens).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-');
+            .SelectMany(a => a.Tokens).Where(t => !afterDoubleDash.Contains(t)).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-');
         if (parse.Errors.Count > 0 || unknownFlag is not null)
         {
             // One line instead of the usage text: scripts read stderr, people run --help.
@@ -70,6 +72,7 @@ internal static partial class Cli
         root.Subcommands.Add(DescribeCommand.Create(context));
         root.Subcommands.Add(DeleteCommand.Create(context));
         root.Subcommands.Add(LogsCommand.Create(context));
+        root.Subcommands.Add(ExecCommand.Create(context));
         root.Subcommands.Add(ImageCommand.Create(context));
         root.Subcommands.Add(VersionCommand.Create(context));
         root.Subcommands.Add(SimCommand.Create(context));

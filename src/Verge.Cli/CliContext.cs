@@ -12,6 +12,18 @@ internal sealed class CliContext
 
     public TextReader In { get; init; } = TextReader.Null;
 
+    /// <summary>Standard input as bytes (verbs that relay it, such as exec); null reads <see cref="In"/> as UTF-8.</summary>
+    public Stream? InBytes { get; init; }
+
+    /// <summary>Standard output as bytes (exec relays a command's output as it is); null writes to <see cref="Out"/>.</summary>
+    public Stream? OutBytes { get; init; }
+
+    /// <summary>Standard error as bytes; null writes to <see cref="Error"/>.</summary>
+    public Stream? ErrorBytes { get; init; }
+
+    /// <summary>Whether standard input is a terminal (exec -t puts it in raw mode).</summary>
+    public bool InIsTerminal { get; init; }
+
     /// <summary>Whether standard output is a terminal (tables and colour) rather than redirected (plain text).</summary>
     public bool OutIsTerminal { get; init; }
 

@@ -17,6 +17,10 @@ var context = new CliContext
     Out = Console.Out,
     Error = Console.Error,
     In = Console.In,
+    InBytes = Console.OpenStandardInput(),
+    OutBytes = Console.OpenStandardOutput(),
+    ErrorBytes = Console.OpenStandardError(),
+    InIsTerminal = !Console.IsInputRedirected,
     OutIsTerminal = !Console.IsOutputRedirected,
     ErrorIsTerminal = !Console.IsErrorRedirected,
 };

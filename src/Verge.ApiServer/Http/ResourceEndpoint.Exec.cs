@@ -23,6 +23,9 @@ internal sealed partial class ResourceEndpoint
     private const byte ResizeChannel = 4;
     private const byte CloseChannel = 255;
 
+    /// <summary>How long a terminal's start waits for the client's first size (kubectl sends it right after the upgrade).</summary>
+    private static readonly TimeSpan FirstSizeWait = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the client has, after the exit status, to close its end before the server drops the connection.</summary>
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
@@ -78,6 +81,13 @@ internal sealed partial class ResourceEndpoint
             throw ApiException.BadRequest($"cannot exec into a container in a completed pod; current phase is {pod.Status.Phase}");
         }
 
+        var node = pod.Spec.NodeName;
+        if (execRelay?.Connected(node) != true)
+        {
+            throw NodeNotConnected(node, pod);
+        }
+
+        // Last, so that a client can learn why an upgrade was refused by asking again without one.
         if (!context.WebSockets.IsWebSocketRequest)
         {
             throw ApiException.BadRequest(
@@ -88,36 +98,57 @@ internal sealed partial class ResourceEndpoint
             ?? throw ApiException.BadRequest(
                 $"exec needs one of the WebSocket subprotocols {StreamProtocolV5}, {StreamProtocolV4}; the request offered [{string.Join(", ", context.WebSockets.WebSocketRequestedProtocols)}]");
 
-        var node = pod.Spec.NodeName;
-        await using var stream = execRelay?.Open(node, start)
-            ?? throw new ApiException(503, "ServiceUnavailable",
-                $"node \"{node}\" of pod {pod.Metadata.Name} is not connected to the control plane: cannot exec into its containers now");
         using var socket = await context.WebSockets.AcceptWebSocketAsync(protocol);
-        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var input = ReadClientAsync(socket, stream, start.Stdin, protocol == StreamProtocolV5, clientGone);
-        Status status;
-        try
+        var client = new ClientMessages(socket);
+        if (start.Tty && await client.FirstSizeAsync(FirstSizeWait, time, ct) is var (width, height))
         {
-            status = await WriteOutputAsync(socket, stream, command, clientGone.Token);
+            // The terminal starts at the client's size: a command that reads it at once (a shell's first prompt,
+            // stty size) sees the right one, not 0 x 0 until the first resize.
+            start.Width = width;
+            start.Height = height;
         }
-        catch (OperationCanceledException) when (clientGone.IsCancellationRequested)
+
+        var stream = execRelay.Open(node, start);
+        if (stream is null)
         {
-            // The client went away (kubectl interrupted): disposing the stream stops the command.
-            socket.Abort();
-            await input;
-            return;
-        }
-        catch (IOException e)
-        {
-            // The node's session ended, or the node broke the stream's window.
-            status = ExecFailure(e.Message);
-        }
-        catch (WebSocketException)
-        {
-            await input;
+            await FinishAsync(socket, ExecFailure(NodeNotConnected(node, pod).Message), Task.CompletedTask, ct);
             return;
         }
 
+        await using (stream)
+        {
+            using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var input = ReadClientAsync(client, stream, start.Stdin, protocol == StreamProtocolV5, clientGone);
+            Status status;
+            try
+            {
+                status = await WriteOutputAsync(socket, stream, command, clientGone.Token);
+            }
+            catch (OperationCanceledException) when (clientGone.IsCancellationRequested)
+            {
+                // The client went away (kubectl interrupted): disposing the stream stops the command.
+                socket.Abort();
+                await input;
+                return;
+            }
+            catch (IOException e)
+            {
+                // The node's session ended, or the node broke the stream's window.
+                status = ExecFailure(e.Message);
+            }
+            catch (WebSocketException)
+            {
+                await input;
+                return;
+            }
+
+            await FinishAsync(socket, status, input, ct);
+        }
+    }
+
+    /// <summary>Sends the exit status on channel 3, closes, and gives the client a moment to close its end.</summary>
+    private async Task FinishAsync(WebSocket socket, Status status, Task input, CancellationToken ct)
+    {
         try
         {
             await socket.SendAsync(ChannelMessage(ErrorChannel, JsonSerializer.SerializeToUtf8Bytes(status, Core.Serialization.VergeJson.Options.GetTypeInfo(typeof(Status)))), WebSocketMessageType.Binary, true, ct);
@@ -129,6 +160,9 @@ internal sealed partial class ResourceEndpoint
             socket.Abort();
         }
     }
+
+    private static ApiException NodeNotConnected(string node, Pod pod) => new(503, "ServiceUnavailable",
+        $"node \"{node}\" of pod {pod.Metadata.Name} is not connected to the control plane: cannot exec into its containers now");
 
     internal static string? ChooseStreamProtocol(IList<string> offered) =>
         offered.Contains(StreamProtocolV5) ? StreamProtocolV5 : offered.Contains(StreamProtocolV4) ? StreamProtocolV4 : null;
@@ -163,29 +197,13 @@ internal sealed partial class ResourceEndpoint
     /// Reads the client's messages: stdin (channel 0), terminal sizes (4) and the end of stdin (255, v5; or the
     /// client's close). Cancels <paramref name="clientGone"/> when the client closes or drops the connection.
     /// </summary>
-    private static async Task ReadClientAsync(WebSocket socket, ExecStream stream, bool stdin, bool v5, CancellationTokenSource clientGone)
+    private static async Task ReadClientAsync(ClientMessages client, ExecStream stream, bool stdin, bool v5, CancellationTokenSource clientGone)
     {
-        var buffer = new ArrayBufferWriter<byte>(PodExecRelay.MaxInputChunk + 1);
         var stdinClosed = !stdin;
         try
         {
-            while (true)
+            while (await client.NextAsync() is { } message)
             {
-                buffer.ResetWrittenCount();
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    result = await socket.ReceiveAsync(buffer.GetMemory(PodExecRelay.MaxInputChunk), CancellationToken.None);
-                    buffer.Advance(result.Count);
-                }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                var message = buffer.WrittenMemory;
                 if (message.Length == 0)
                 {
                     continue;
@@ -214,6 +232,65 @@ internal sealed partial class ResourceEndpoint
         {
             // The client closed or dropped its end before the command's: kubectl was interrupted.
             await clientGone.CancelAsync();
+        }
+    }
+
+    /// <summary>
+    /// The client's WebSocket messages, whole, one at a time. The first may be read ahead, before the command starts,
+    /// to learn the terminal's size; it is then handed out first.
+    /// </summary>
+    private sealed class ClientMessages(WebSocket socket)
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(PodExecRelay.MaxInputChunk + 1);
+        private Task<ReadOnlyMemory<byte>?>? _pending;
+
+        /// <summary>The next message (valid until the next call), or null once the client has closed.</summary>
+        public Task<ReadOnlyMemory<byte>?> NextAsync()
+        {
+            if (_pending is { } pending)
+            {
+                _pending = null;
+                return pending;
+            }
+
+            return ReadAsync();
+        }
+
+        /// <summary>
+        /// Waits up to <paramref name="wait"/> for the client's first message; when it is a terminal size (kubectl sends
+        /// one first), returns it, else keeps the message (or the read under way) for <see cref="NextAsync"/>.
+        /// </summary>
+        public async Task<(uint Width, uint Height)?> FirstSizeAsync(TimeSpan wait, TimeProvider time, CancellationToken ct)
+        {
+            var first = _pending = ReadAsync();
+            await Task.WhenAny(first, Task.Delay(wait, time, ct));
+            if (first.IsCompletedSuccessfully && first.Result is { Length: > 1 } message && message.Span[0] == ResizeChannel
+                && TryParseSize(message.Span[1..], out var width, out var height))
+            {
+                _pending = null;
+                return (width, height);
+            }
+
+            return null;
+        }
+
+        private async Task<ReadOnlyMemory<byte>?> ReadAsync()
+        {
+            _buffer.ResetWrittenCount();
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(_buffer.GetMemory(PodExecRelay.MaxInputChunk), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+
+                _buffer.Advance(result.Count);
+            }
+            while (!result.EndOfMessage);
+
+            return _buffer.WrittenMemory;
         }
     }
 

@@ -30,6 +30,9 @@ internal sealed class PodExecRelay(DesiredStateHub hub)
 
     private readonly ConcurrentDictionary<string, ExecStream> _streams = new(StringComparer.Ordinal);
 
+    /// <summary>Whether <paramref name="node"/> has a session here.</summary>
+    public bool Connected(string node) => hub.SessionOf(node) is not null;
+
     /// <summary>Starts a command on <paramref name="node"/>'s session, or returns null when the node is not connected.</summary>
     public ExecStream? Open(string node, ExecStart start)
     {

@@ -1,6 +1,8 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -149,6 +151,51 @@ internal sealed class KubeClient : IDisposable
         catch (JsonException e)
         {
             throw new CliException($"error: the server returned invalid JSON for {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Opens a WebSocket to <paramref name="path"/> (with its query) over the client's own TLS and credentials,
+    /// offering <paramref name="protocols"/>. A server that answers with an error instead of upgrading is asked again
+    /// without the upgrade, so that its Status comes back as an <see cref="ApiStatusException"/>, as for any request.
+    /// </summary>
+    public async Task<ClientWebSocket> ConnectWebSocketAsync(string path, IReadOnlyList<string> protocols, CancellationToken ct)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
+        foreach (var protocol in protocols)
+        {
+            socket.Options.AddSubProtocol(protocol);
+        }
+
+        if (!string.IsNullOrEmpty(Connection.Token))
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + Connection.Token);
+        }
+
+        var address = new UriBuilder(new Uri(Connection.Server, path)) { Scheme = Connection.Server.Scheme == "http" ? "ws" : "wss" }.Uri;
+        try
+        {
+            await socket.ConnectAsync(address, _http, ct);
+            return socket;
+        }
+        catch (WebSocketException e) when (socket.HttpStatusCode is not 0 and not HttpStatusCode.SwitchingProtocols)
+        {
+            var code = (int)socket.HttpStatusCode;
+            socket.Dispose();
+            await SendAsync(HttpMethod.Get, path, null, null, "application/json", ct);
+            throw new CliException($"error: the server did not upgrade the connection (HTTP {code})", e);
+        }
+        catch (WebSocketException e) when (e.InnerException is HttpRequestException http)
+        {
+            socket.Dispose();
+            throw ConnectionError(http);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 

@@ -46,17 +46,24 @@ internal static class LogsCommand
         return command;
     }
 
-    /// <summary>The pods/log path with its query; throws on bad arguments (with a null namespace it only validates).</summary>
-    internal static string LogPath(string pod, string? ns, string? container, bool follow, long tail, bool previous, bool timestamps)
+    /// <summary>The pod's name from POD or pod/POD; throws a usage error naming <paramref name="verb"/> otherwise.</summary>
+    internal static string PodName(string pod, string verb)
     {
         var name = pod.StartsWith("pod/", StringComparison.Ordinal) ? pod[4..]
             : pod.StartsWith("pods/", StringComparison.Ordinal) ? pod[5..]
             : pod;
         if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
         {
-            throw new CliException($"error: \"{pod}\" is not a pod name: verge logs takes POD or pod/POD");
+            throw new CliException($"error: \"{pod}\" is not a pod name: verge {verb} takes POD or pod/POD");
         }
 
+        return name;
+    }
+
+    /// <summary>The pods/log path with its query; throws on bad arguments (with a null namespace it only validates).</summary>
+    internal static string LogPath(string pod, string? ns, string? container, bool follow, long tail, bool previous, bool timestamps)
+    {
+        var name = PodName(pod, "logs");
         if (tail < -1)
         {
             throw new CliException($"error: --tail must be -1 (all lines) or a count of lines, got {tail}");

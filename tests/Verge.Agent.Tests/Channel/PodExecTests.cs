@@ -86,18 +86,21 @@ public sealed class PodExecTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Exec_WithATerminal_RunsOnOne_OfTheSizeTheClientSends()
+    public async Task Exec_WithATerminal_StartsAtTheClientsSize_AndFollowsItsResizes()
     {
         await using var running = await StartAsync();
 
-        using var socket = await _harness.WebSocketAsync(Query("sh", "-c", "read line; stty size; test -t 0 && echo tty-$line") + "&stdin=true&stdout=true&tty=true");
+        // kubectl sends the size first: the command sees it from its first instruction on.
+        using var socket = await _harness.WebSocketAsync(Query("sh", "-c", "stty size; read line; stty size; test -t 0 && echo tty-$line") + "&stdin=true&stdout=true&tty=true");
         await SendAsync(socket, 4, """{"Width":101,"Height":33}"""u8.ToArray());
+        var result = new ExecResult();
+        await result.ReadUntilAsync(socket, "33 101\r\n");
+        await SendAsync(socket, 4, """{"Width":50,"Height":10}"""u8.ToArray());
         await SendAsync(socket, 0, "x\r"u8.ToArray());
-        var result = await ExecResult.ReadAsync(socket);
+        await result.ReadUntilAsync(socket, null);
 
         var lines = result.Text(1).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Contains("33 101", lines);
-        Assert.Contains("tty-x", lines);
+        Assert.Equal(["33 101", "x", "10 50", "tty-x"], lines);
         Assert.Empty(result.Bytes(2));
         Assert.Equal("Success", result.Status["status"]!.GetValue<string>());
         Assert.True(Assert.Single(_exec.Requests).Exec.Tty);
@@ -215,6 +218,14 @@ public sealed class PodExecTests : IAsyncLifetime
         public static async Task<ExecResult> ReadAsync(WebSocket socket)
         {
             var result = new ExecResult();
+            await result.ReadUntilAsync(socket, null);
+            return result;
+        }
+
+        /// <summary>Reads until stdout holds <paramref name="stdout"/>, or with null to the stream's end.</summary>
+        public async Task ReadUntilAsync(WebSocket socket, string? stdout)
+        {
+            var result = this;
             var buffer = new byte[64 * 1024];
             using var message = new MemoryStream();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -223,9 +234,10 @@ public sealed class PodExecTests : IAsyncLifetime
                 var received = await socket.ReceiveAsync(buffer, timeout.Token);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
+                    Assert.True(stdout is null, $"the stream ended before stdout held \"{stdout}\": {Text(1)}");
                     await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
                     Assert.NotNull(result.Status);
-                    return result;
+                    return;
                 }
 
                 message.Write(buffer, 0, received.Count);
@@ -248,6 +260,10 @@ public sealed class PodExecTests : IAsyncLifetime
                 }
 
                 channel.Write(bytes, 1, bytes.Length - 1);
+                if (stdout is not null && Text(1).Contains(stdout, StringComparison.Ordinal))
+                {
+                    return;
+                }
             }
         }
     }

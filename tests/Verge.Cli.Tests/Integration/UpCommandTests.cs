@@ -38,6 +38,18 @@ public sealed class UpCommandTests : IDisposable
             await stopFollow.CancelAsync();
             await follow.WaitAsync(TimeSpan.FromSeconds(30));
 
+            // verge exec, through the node's link: stdout and stderr apart, the command's exit code as verge's own,
+            // words after -- that look like flags, and stdin with -i.
+            var exec = await _cli.RunAsync("exec", pod, "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+            Assert.Equal((3, "out\n", "err\ncommand terminated with exit code 3\n"), (exec.ExitCode, exec.Out, exec.Error));
+            var flags = await _cli.RunAsync("exec", $"pod/{pod}", "--", "ls", "-d", "/");
+            Assert.Equal((0, "/\n"), (flags.ExitCode, flags.Out));
+            _cli.Stdin = "one\ntwo\nthree\n";
+            var piped = await _cli.RunAsync("exec", "-i", pod, "--", "wc", "-l");
+            Assert.Equal((0, "3"), (piped.ExitCode, piped.Out.Trim()));
+            var missing = await _cli.RunAsync("exec", pod, "-c", "nope", "--", "true");
+            Assert.Equal((1, $"Error from server (BadRequest): container nope is not valid for pod {pod}\n"), (missing.ExitCode, missing.Error));
+
             var delete = await _cli.RunAsync("delete", "deployment", "hello-process");
             Assert.True(delete.ExitCode == 0, delete.Error);
             await PollAsync(async () => await PodsAsync() is { Count: 0 } ? true : (bool?)null);
