@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Verge.Agent.Drivers;
 using Verge.Agent.Pods;
+using Verge.Core.Edge;
 using Verge.NodeChannel.Protocol;
 
 namespace Verge.Agent.Channel;
@@ -177,7 +178,7 @@ public sealed partial class NodeChannelClient
     /// </summary>
     private sealed class ExecControl(CancellationTokenSource cancel, int outputWindow, int stdinWindow) : IDisposable
     {
-        private readonly SemaphoreSlim? _room = outputWindow > 0 ? new SemaphoreSlim(outputWindow) : null;
+        private readonly SendWindow _room = new(outputWindow);
         private readonly Channel<ExecInput> _stdin = System.Threading.Channels.Channel.CreateBounded<ExecInput>(
             new BoundedChannelOptions(Math.Max(1, stdinWindow) + 1) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -225,32 +226,15 @@ public sealed partial class NodeChannelClient
 
         public void StopStdin() => _stdin.Writer.TryComplete();
 
-        public void Grant(int chunks)
-        {
-            if (_room is not null && chunks > 0)
-            {
-                try
-                {
-                    _room.Release(chunks);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The stream ended meanwhile.
-                }
-                catch (SemaphoreFullException)
-                {
-                    // More room than a count holds: as good as no window.
-                }
-            }
-        }
+        public void Grant(int chunks) => _room.Grant(chunks);
 
-        public Task TakeOutputRoomAsync(CancellationToken ct) => _room?.WaitAsync(ct) ?? Task.CompletedTask;
+        public Task TakeOutputRoomAsync(CancellationToken ct) => _room.TakeAsync(ct);
 
         public void Dispose()
         {
             _stdin.Writer.TryComplete();
             cancel.Dispose();
-            _room?.Dispose();
+            _room.Dispose();
         }
     }
 

@@ -749,38 +749,21 @@ public sealed partial class NodeChannelClient : IStatusPublisher
     /// </summary>
     private sealed class LogStreamControl(CancellationTokenSource cancel, int window) : IDisposable
     {
-        private readonly SemaphoreSlim? _room = window > 0 ? new SemaphoreSlim(window) : null;
+        private readonly SendWindow _room = new(window);
 
         public CancellationTokenSource Cancel => cancel;
 
-        public void Grant(int chunks)
-        {
-            if (_room is not null && chunks > 0)
-            {
-                try
-                {
-                    _room.Release(chunks);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The stream ended meanwhile.
-                }
-                catch (SemaphoreFullException)
-                {
-                    // More room than a count holds: as good as no window.
-                }
-            }
-        }
+        public void Grant(int chunks) => _room.Grant(chunks);
 
         /// <summary>Takes room for one chunk if there is some (always, without a window).</summary>
-        public bool TryTakeRoom() => _room is null || _room.Wait(0, CancellationToken.None);
+        public bool TryTakeRoom() => _room.TryTake();
 
-        public Task TakeRoomAsync(CancellationToken ct) => _room!.WaitAsync(ct);
+        public Task TakeRoomAsync(CancellationToken ct) => _room.TakeAsync(ct);
 
         public void Dispose()
         {
             cancel.Dispose();
-            _room?.Dispose();
+            _room.Dispose();
         }
     }
 

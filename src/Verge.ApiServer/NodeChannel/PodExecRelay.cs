@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Verge.Core.Edge;
 using Verge.NodeChannel.Protocol;
 
 namespace Verge.ApiServer.NodeChannel;
@@ -84,7 +85,7 @@ internal sealed class ExecStream : IAsyncDisposable
     private readonly NodeSession _session;
     private readonly string _streamId;
     private readonly Channel<ExecOutput> _output = Channel.CreateBounded<ExecOutput>(new BoundedChannelOptions(PodExecRelay.OutputBuffer) { SingleReader = true, SingleWriter = true });
-    private readonly SemaphoreSlim _stdinRoom = new(PodExecRelay.Window, int.MaxValue);
+    private readonly SendWindow _stdinRoom = new(PodExecRelay.Window);
     private readonly CancellationTokenRegistration _registration;
     private int _taken;
 
@@ -121,24 +122,7 @@ internal sealed class ExecStream : IAsyncDisposable
         }
     }
 
-    internal void GrantStdin(int chunks)
-    {
-        if (chunks > 0)
-        {
-            try
-            {
-                _stdinRoom.Release(chunks);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The stream ended meanwhile.
-            }
-            catch (SemaphoreFullException)
-            {
-                // More room than a count holds: as good as no window.
-            }
-        }
-    }
+    internal void GrantStdin(int chunks) => _stdinRoom.Grant(chunks);
 
     /// <summary>The client has taken an output chunk: every half window, the agent may send that many more.</summary>
     public void Taken()
@@ -156,7 +140,7 @@ internal sealed class ExecStream : IAsyncDisposable
         for (var offset = 0; offset < data.Length; offset += PodExecRelay.MaxInputChunk)
         {
             var part = data.Slice(offset, Math.Min(PodExecRelay.MaxInputChunk, data.Length - offset));
-            await _stdinRoom.WaitAsync(ct);
+            await _stdinRoom.TakeAsync(ct);
             _session.Send(new ServerMessage { ExecInput = new ExecInput { StreamId = _streamId, Data = ByteString.CopyFrom(part.Span) } });
         }
     }

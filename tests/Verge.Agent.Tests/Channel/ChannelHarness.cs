@@ -127,18 +127,10 @@ internal sealed class ChannelHarness : IAsyncDisposable
     /// </summary>
     public async Task<System.Net.WebSockets.ClientWebSocket> WebSocketAsync(string pathAndQuery, params string[] protocols)
     {
-        var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
         var socket = new System.Net.WebSockets.ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.ClientCertificates = [_adminCertificate];
-        socket.Options.RemoteCertificateValidationCallback = (_, serverCert, _, _) =>
-        {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return serverCert is X509Certificate2 c && chain.Build(c);
-        };
+        socket.Options.RemoteCertificateValidationCallback = ServerValidation();
         foreach (var protocol in protocols.Length == 0 ? ["v5.channel.k8s.io", "v4.channel.k8s.io"] : protocols)
         {
             socket.Options.AddSubProtocol(protocol);
@@ -154,10 +146,21 @@ internal sealed class ChannelHarness : IAsyncDisposable
 
     public HttpClient Client(X509Certificate2 certificate, Action<SocketsHttpHandler>? configure = null)
     {
-        var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
         var handler = new SocketsHttpHandler();
         configure?.Invoke(handler);
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, serverCert, _, _) =>
+        handler.SslOptions.RemoteCertificateValidationCallback = ServerValidation();
+        handler.SslOptions.ClientCertificates = [certificate];
+        var client = new HttpClient(handler) { BaseAddress = Host.Address };
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        _disposables.Add(client);
+        return client;
+    }
+
+    /// <summary>Trusts a server certificate that chains to the cluster CA, and nothing else.</summary>
+    private System.Net.Security.RemoteCertificateValidationCallback ServerValidation()
+    {
+        var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
+        return (_, serverCert, _, _) =>
         {
             using var chain = new X509Chain();
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -165,11 +168,6 @@ internal sealed class ChannelHarness : IAsyncDisposable
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             return serverCert is X509Certificate2 c && chain.Build(c);
         };
-        handler.SslOptions.ClientCertificates = [certificate];
-        var client = new HttpClient(handler) { BaseAddress = Host.Address };
-        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        _disposables.Add(client);
-        return client;
     }
 
     public async Task<JsonObject> CreateAsync(string path, string json)
