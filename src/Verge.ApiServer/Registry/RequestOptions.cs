@@ -32,10 +32,7 @@ internal sealed record WriteOptions(bool DryRun, string FieldManager, FieldValid
                 $"fieldValidation parameter unsupported: {other}; valid values are Ignore, Warn and Strict"),
         };
         var manager = query["fieldManager"].ToString();
-        if (manager.Length > 128)
-        {
-            throw Http.ApiException.BadRequest("fieldManager: Too long: may not be more than 128 characters");
-        }
+        ValidateFieldManager(manager, request.Method);
 
         var force = query["force"].ToString() switch
         {
@@ -46,6 +43,47 @@ internal sealed record WriteOptions(bool DryRun, string FieldManager, FieldValid
             var other => throw Http.ApiException.BadRequest($"invalid force parameter \"{other}\": must be true or false"),
         };
         return new WriteOptions(dryRun.Length > 0, manager.Length > 0 ? manager : defaultManager, validation, force);
+    }
+
+    /// <summary>
+    /// Kubernetes' ValidateFieldManager: at most 128 bytes of UTF-8, all printable. Either is a 422 for the write's
+    /// options kind (CreateOptions, UpdateOptions, PatchOptions), as Kubernetes answers.
+    /// </summary>
+    private static void ValidateFieldManager(string manager, string method)
+    {
+        const int MaxBytes = 128;
+        var errors = new List<FieldError>();
+        if (System.Text.Encoding.UTF8.GetByteCount(manager) > MaxBytes)
+        {
+            errors.Add(FieldError.TooLong("fieldManager", MaxBytes));
+        }
+
+        // Offsets in bytes, as Go's range over a string gives them.
+        var offset = 0;
+        foreach (var rune in manager.EnumerateRunes())
+        {
+            if (System.Text.Rune.IsControl(rune) || System.Text.Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.Format
+                or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator
+                or System.Globalization.UnicodeCategory.Surrogate or System.Globalization.UnicodeCategory.PrivateUse
+                or System.Globalization.UnicodeCategory.OtherNotAssigned
+                || (System.Text.Rune.IsWhiteSpace(rune) && rune.Value != ' '))
+            {
+                errors.Add(FieldError.Invalid("fieldManager", manager, $"invalid characters at offset {offset}"));
+            }
+
+            offset += rune.Utf8SequenceLength;
+        }
+
+        if (errors.Count > 0)
+        {
+            var kind = method switch
+            {
+                "POST" => "CreateOptions",
+                "PUT" => "UpdateOptions",
+                _ => "PatchOptions",
+            };
+            throw Http.ApiException.Invalid("meta.k8s.io", kind, "", errors);
+        }
     }
 
     /// <summary>

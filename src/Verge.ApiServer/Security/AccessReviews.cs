@@ -125,6 +125,22 @@ internal static class AccessReviews
         var other => throw CannotDecode(type, path, "a string", other),
     };
 
+    /// <summary>Empty as Kubernetes compares object metadata: every member null, zero, false, or an empty string, list or object.</summary>
+    private static bool IsEmpty(JsonNode? node) => node switch
+    {
+        null => true,
+        JsonObject members => members.All(m => IsEmpty(m.Value)),
+        JsonArray items => items.Count == 0,
+        JsonValue value => value.GetValueKind() switch
+        {
+            System.Text.Json.JsonValueKind.String => value.GetValue<string>().Length == 0,
+            System.Text.Json.JsonValueKind.Number => value.ToJsonString() is "0" or "0.0",
+            System.Text.Json.JsonValueKind.False or System.Text.Json.JsonValueKind.Null => true,
+            _ => false,
+        },
+        _ => false,
+    };
+
     private static ApiException CannotDecode(ResourceType type, string path, string expected, JsonNode other) =>
         ApiException.BadRequest(
             $"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: {path} must be {expected}, not {other.GetValueKind().ToString().ToLowerInvariant()}");
@@ -165,6 +181,12 @@ internal static class AccessReviews
         if (type.Kind == "SelfSubjectAccessReview")
         {
             var spec = ReadSpec(type, review);
+            if (review["metadata"] is { } metadata && !IsEmpty(metadata))
+            {
+                // ValidateSelfSubjectAccessReview: a review is no stored object, and names nothing.
+                throw ApiException.Invalid(type, "", [FieldError.Invalid("metadata", metadata.ToJsonString(), "must be empty")]);
+            }
+
             answer["spec"] = spec.DeepClone();
             answer["status"] = user.IsAdmin
                 ? new JsonObject { ["allowed"] = true, ["reason"] = $"{UserInfo.MastersGroup} may do everything" }

@@ -75,6 +75,35 @@ public sealed class AccessReviewsTests(ApiServerFixture server) : IClassFixture<
             status["message"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("""{"name":"mine"}""")]
+    [InlineData("""{"labels":{"a":"b"}}""")]
+    [InlineData("""{"namespace":"default","generation":2}""")]
+    public async Task AccessReview_WithMetadata_Is422_AsAReviewNamesNothing(string metadata)
+    {
+        var body = """{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","metadata":""" + metadata
+            + ""","spec":{"resourceAttributes":{"verb":"get","resource":"pods"}}}""";
+
+        var status = await Api.StatusOf(await _client.PostAsync(AccessReviews, Api.Json(body)), 422);
+
+        Assert.StartsWith("SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: metadata: Invalid value: ", status["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.EndsWith(": must be empty", status["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"creationTimestamp":null}""")]
+    [InlineData("""{"name":"","labels":{},"finalizers":[]}""")]
+    [InlineData("null")]
+    public async Task AccessReview_WithEmptyMetadata_AsClientsSendIt_IsAnswered(string metadata)
+    {
+        var body = """{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","metadata":""" + metadata
+            + ""","spec":{"resourceAttributes":{"verb":"get","resource":"pods"}}}""";
+
+        using var response = await _client.PostAsync(AccessReviews, Api.Json(body));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
     [Fact]
     public async Task AccessReview_AboutAPath_IsAnswered()
     {
