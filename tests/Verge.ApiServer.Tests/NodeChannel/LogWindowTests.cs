@@ -13,8 +13,6 @@ public sealed class LogWindowTests(ApiServerFixture server) : IClassFixture<ApiS
 {
     private static readonly ByteString Chunk = ByteString.CopyFrom(new byte[32 * 1024]);
 
-    private CertificateAuthority Ca => (CertificateAuthority)server.Host.Services.GetService(typeof(CertificateAuthority))!;
-
     [Fact]
     public async Task LogRequest_GivesTheAgentAWindow_AndTheServerGrantsMoreAsTheReaderTakesChunks()
     {
@@ -73,36 +71,7 @@ public sealed class LogWindowTests(ApiServerFixture server) : IClassFixture<ApiS
         Assert.Equal(200, (int)response.StatusCode);
     }
 
-    /// <summary>Opens the channel of a node with one pod bound to it, past the session's first catch-up.</summary>
-    private async Task<RawChannel> ConnectAsync(string node)
-    {
-        using (var admin = server.AdminClient())
-        {
-            var pod = $$$"""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{{node}}}"},"spec":{"nodeName":"{{{node}}}","containers":[{"name":"c","image":"busybox"}]}}""";
-            using var created = await admin.PostAsync("/api/v1/namespaces/default/pods", new StringContent(pod, Encoding.UTF8, "application/json"));
-            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-        }
+    private Task<RawChannel> ConnectAsync(string node) => RawAgent.ConnectWithPodAsync(server, node);
 
-        var (cert, key) = Ca.IssueClient("system:node:" + node, ["system:nodes"], TimeSpan.FromHours(1));
-        var channel = RawChannel.Open(server.Address, X509Certificate2.CreateFromPem(cert, key), Ca.Certificate);
-        await channel.SendAsync(new AgentMessage { Hello = new Hello { NodeName = node } });
-        while (await channel.NextAsync() is not { BodyCase: ServerMessage.BodyOneofCase.Sync, Sync.Complete: true })
-        {
-        }
-
-        return channel;
-    }
-
-    /// <summary>The next message of <paramref name="kind"/>, past the others (acknowledgements, later catch-ups).</summary>
-    private static async Task<ServerMessage> NextAsync(RawChannel channel, ServerMessage.BodyOneofCase kind)
-    {
-        while (true)
-        {
-            var message = await channel.NextAsync();
-            if (message.BodyCase == kind)
-            {
-                return message;
-            }
-        }
-    }
+    private static Task<ServerMessage> NextAsync(RawChannel channel, ServerMessage.BodyOneofCase kind) => RawAgent.NextAsync(channel, kind);
 }
