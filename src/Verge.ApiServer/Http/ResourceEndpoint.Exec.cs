@@ -108,6 +108,9 @@ internal sealed partial class ResourceEndpoint
             start.Height = height;
         }
 
+        // Who ran what where, for the operator's record (the program only: arguments may hold secrets).
+        LogExec(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<ResourceEndpoint>.Instance,
+            Security.Authentication.UserOf(context)?.Name ?? "", start.Namespace, start.Pod, start.Container, command[0], start.Tty, node);
         var stream = execRelay.Open(node, start);
         if (stream is null)
         {
@@ -163,6 +166,10 @@ internal sealed partial class ResourceEndpoint
 
     private static ApiException NodeNotConnected(string node, Pod pod) => new(503, "ServiceUnavailable",
         $"node \"{node}\" of pod {pod.Metadata.Name} is not connected to the control plane: cannot exec into its containers now");
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 3160, Level = Microsoft.Extensions.Logging.LogLevel.Information,
+        Message = "Exec by {User} into {Namespace}/{Pod} container {Container} on node {Node}: {Program} (tty {Tty})")]
+    private static partial void LogExec(Microsoft.Extensions.Logging.ILogger logger, string user, string @namespace, string pod, string container, string program, bool tty, string node);
 
     internal static string? ChooseStreamProtocol(IList<string> offered) =>
         offered.Contains(StreamProtocolV5) ? StreamProtocolV5 : offered.Contains(StreamProtocolV4) ? StreamProtocolV4 : null;

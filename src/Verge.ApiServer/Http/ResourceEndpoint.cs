@@ -18,7 +18,8 @@ internal sealed partial class ResourceEndpoint(
     NodeAuthorizer nodeAuthorizer,
     TimeProvider time,
     NodeChannel.PodLogRelay? logRelay = null,
-    NodeChannel.PodExecRelay? execRelay = null)
+    NodeChannel.PodExecRelay? execRelay = null,
+    Microsoft.Extensions.Logging.ILogger<ResourceEndpoint>? logger = null)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {

@@ -37,11 +37,24 @@ internal sealed class ChannelHarness : IAsyncDisposable
     public static async Task<ChannelHarness> StartAsync(Action<ApiServerOptions>? configure = null)
     {
         var harness = new ChannelHarness();
-        var options = new ApiServerOptions { DataDir = harness._dataDir, Listen = "127.0.0.1:" + FreePort() };
-        configure?.Invoke(options);
-        harness._options = options;
-        harness.Host = await ApiServerHost.CreateAsync(options);
-        await harness.Host.StartAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            // A fixed port (not 0), so that RestartAsync comes back on the same address.
+            var options = new ApiServerOptions { DataDir = harness._dataDir, Listen = "127.0.0.1:" + FreePort() };
+            configure?.Invoke(options);
+            harness._options = options;
+            harness.Host = await ApiServerHost.CreateAsync(options);
+            try
+            {
+                await harness.Host.StartAsync();
+                break;
+            }
+            catch (IOException e) when (e.InnerException?.GetType().Name == "AddressInUseException" && attempt < 5)
+            {
+                // Another test bound the port between FreePort and this bind: take another.
+                await harness.Host.DisposeAsync();
+            }
+        }
         var (cert, key) = harness.Ca.IssueClient("test-admin", [UserInfo.MastersGroup], TimeSpan.FromHours(1));
         harness._adminCertificate = X509Certificate2.CreateFromPem(cert, key);
         harness.Admin = harness.Client(harness._adminCertificate);
