@@ -1,9 +1,6 @@
 using System.Net.WebSockets;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using Google.Protobuf;
 using Verge.ApiServer.NodeChannel;
-using Verge.ApiServer.Security;
 using Verge.NodeChannel.Protocol;
 using Verge.Tests.Shared;
 
