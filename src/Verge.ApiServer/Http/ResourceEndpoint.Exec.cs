@@ -41,7 +41,6 @@ internal sealed partial class ResourceEndpoint
     private async Task ExecAsync(HttpContext context, ResourcePath path, CancellationToken ct)
     {
         var query = context.Request.Query;
-        var command = query["command"].Where(c => c is not null).Select(c => c!).ToList();
         var start = new ExecStart
         {
             Namespace = path.Namespace!,
@@ -51,7 +50,8 @@ internal sealed partial class ResourceEndpoint
             Stderr = ParseBool(query["stderr"].ToString(), "stderr"),
             Tty = ParseBool(query["tty"].ToString(), "tty"),
         };
-        if (command.Count == 0 || command[0].Length == 0)
+        start.Command.AddRange(query["command"].Select(c => c ?? ""));
+        if (start.Command.Count == 0 || start.Command[0].Length == 0)
         {
             throw ApiException.BadRequest("you must specify at least 1 command");
         }
@@ -67,7 +67,6 @@ internal sealed partial class ResourceEndpoint
             throw ApiException.BadRequest("tty and stderr cannot both be true");
         }
 
-        start.Command.AddRange(command);
         var (obj, _) = await service.GetAsync(path.Type, path.Namespace, path.Name!, ct);
         var pod = (Pod)obj;
         start.Container = ContainerFor(pod, query["container"].ToString());
@@ -109,8 +108,7 @@ internal sealed partial class ResourceEndpoint
         }
 
         // Who ran what where, for the operator's record (the program only: arguments may hold secrets).
-        LogExec(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<ResourceEndpoint>.Instance,
-            Security.Authentication.UserOf(context)?.Name ?? "", start.Namespace, start.Pod, start.Container, command[0], start.Tty, node);
+        LogExec(logger, Security.Authentication.UserOf(context)?.Name ?? "", start.Namespace, start.Pod, start.Container, start.Command[0], start.Tty, node);
         var stream = execRelay.Open(node, start);
         if (stream is null)
         {
@@ -125,7 +123,7 @@ internal sealed partial class ResourceEndpoint
             Status status;
             try
             {
-                status = await WriteOutputAsync(socket, stream, command, clientGone.Token);
+                status = await WriteOutputAsync(socket, stream, start.Command, clientGone.Token);
             }
             catch (OperationCanceledException) when (clientGone.IsCancellationRequested)
             {
@@ -175,7 +173,7 @@ internal sealed partial class ResourceEndpoint
         offered.Contains(StreamProtocolV5) ? StreamProtocolV5 : offered.Contains(StreamProtocolV4) ? StreamProtocolV4 : null;
 
     /// <summary>Passes the command's output to the client until its end, and returns the exit status for channel 3.</summary>
-    private static async Task<Status> WriteOutputAsync(WebSocket socket, ExecStream stream, List<string> command, CancellationToken ct)
+    private static async Task<Status> WriteOutputAsync(WebSocket socket, ExecStream stream, IReadOnlyList<string> command, CancellationToken ct)
     {
         var output = stream.Output;
         while (await output.WaitToReadAsync(ct))

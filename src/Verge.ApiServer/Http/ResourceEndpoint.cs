@@ -17,9 +17,9 @@ internal sealed partial class ResourceEndpoint(
     ApiServerOptions serverOptions,
     NodeAuthorizer nodeAuthorizer,
     TimeProvider time,
+    Microsoft.Extensions.Logging.ILogger<ResourceEndpoint> logger,
     NodeChannel.PodLogRelay? logRelay = null,
-    NodeChannel.PodExecRelay? execRelay = null,
-    Microsoft.Extensions.Logging.ILogger<ResourceEndpoint>? logger = null)
+    NodeChannel.PodExecRelay? execRelay = null)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {

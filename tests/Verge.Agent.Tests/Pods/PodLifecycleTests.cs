@@ -544,11 +544,7 @@ public sealed class PodLifecycleTests
     public async Task ShorterGracePeriod_WhileAContainerIgnoresTerm_KillsItByTheShorterDeadline()
     {
         await using var host = new PodTestHost();
-        await host.StartAsync();
-        host.Driver.IgnoringTerm["app"] = 0;
-        var pod = PodTestHost.MakePod("stubborn");
-        await host.ApplyAsync(pod);
-        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        var pod = await RunContainerIgnoringTermAsync(host, "stubborn");
 
         // kubectl delete pod stubborn: TERM, which the container ignores, and KILL 30 s later.
         await host.MarkDeletedAsync(pod, 30);
@@ -571,11 +567,7 @@ public sealed class PodLifecycleTests
     public async Task LongerGracePeriod_NeverExtendsATerminationUnderWay()
     {
         await using var host = new PodTestHost();
-        await host.StartAsync();
-        host.Driver.IgnoringTerm["app"] = 0;
-        var pod = PodTestHost.MakePod("patient");
-        await host.ApplyAsync(pod);
-        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        var pod = await RunContainerIgnoringTermAsync(host, "patient");
         await host.MarkDeletedAsync(pod, 10);
         await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1, "the stop under way");
 
@@ -591,11 +583,7 @@ public sealed class PodLifecycleTests
     public async Task ForceDelete_WhileAContainerIgnoresTerm_KillsItAtOnce()
     {
         await using var host = new PodTestHost();
-        await host.StartAsync();
-        host.Driver.IgnoringTerm["app"] = 0;
-        var pod = PodTestHost.MakePod("forced-late");
-        await host.ApplyAsync(pod);
-        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        var pod = await RunContainerIgnoringTermAsync(host, "forced-late");
         await host.MarkDeletedAsync(pod, 30);
         await PodTestHost.Eventually(() => host.Driver.Stops.Count == 1, "the stop under way");
 
@@ -682,5 +670,16 @@ public sealed class PodLifecycleTests
         await host.AdvanceUntil(() => !host.Driver.Stops.IsEmpty, Second, "the hook cut short and the container stopped");
         Assert.Equal(TimeSpan.FromSeconds(2), host.Driver.Stops.Single().Grace);
         await PodTestHost.Eventually(() => host.Publisher.TerminatedCount("uid-draining") == 1, "termination confirmed");
+    }
+
+    /// <summary>Starts the host and a pod whose container "app" ignores TERM, and waits until it runs.</summary>
+    private static async Task<Pod> RunContainerIgnoringTermAsync(PodTestHost host, string name)
+    {
+        await host.StartAsync();
+        host.Driver.IgnoringTerm["app"] = 0;
+        var pod = PodTestHost.MakePod(name);
+        await host.ApplyAsync(pod);
+        await PodTestHost.Eventually(() => host.Driver.RunningCount("app") == 1, "running");
+        return pod;
     }
 }
